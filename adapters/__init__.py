@@ -1,0 +1,1 @@
+"""Vizmo SCIM adapter SDK and built-in adapters (no tornado, no jwt)."""

@@ -1,0 +1,506 @@
+"""Translate a SCIM filter AST and sort into parameterised SQL (RFC 7644 §3.4.2.2, §3.4.2.3).
+
+A :class:`SqlFilterTranslator` is configured with a map from canonical attribute paths to
+storage: :class:`ColumnSpec` (one SQL expression holding a single value) and
+:class:`JsonArraySpec` (an SQL expression giving a JSON array); every other attribute is read
+from a JSON fallback document (a partial SCIM resource in canonical shape). Attribute types and
+``caseExact`` come from :class:`~adapters.schema_info.SchemaInfo`.
+
+Semantics, chosen to equal an in-memory evaluation of the filter on the SCIM resource:
+
+- An attribute is absent when it is NULL, ``""``, ``[]`` or ``{}``; absent values match no
+  comparison. ``ne`` is true when the attribute has no value or when any value differs;
+  ``eq null`` is ``not pr``, ``ne null`` is ``pr``; ``eq ""`` matches nothing,
+  ``co ""``/``sw ""``/``ew ""``/``gt ""``/``ge ""`` mean ``pr``.
+- Every generated condition is TRUE, FALSE or NULL where NULL means "no match", and ``not`` is
+  ``(x) IS NOT 1``, so SQL three-valued logic never leaks into the result.
+- ``caseExact`` false: SQLite's NOCASE collation and ``LIKE ... ESCAPE`` (both fold ASCII only),
+  the comparison the UNIQUE index on a ``COLLATE NOCASE`` column enforces. ``caseExact`` true:
+  binary comparison, ``instr``/``substr`` for ``co``/``sw``/``ew``.
+- A multi-valued attribute matches when any element matches (a complex one compared without a
+  sub-attribute means its ``value`` sub-attribute); a value path ``attr[filter]`` is an
+  ``EXISTS`` over the elements.
+- ``dateTime`` values for ``eq``/``ne``/``gt``/``ge``/``lt``/``le`` must be xsd:dateTime; they are
+  normalised to ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) and compared as text with the stored values, which
+  have that form (whole seconds). ``co``/``sw``/``ew`` compare the stored text.
+- Booleans take ``eq``/``ne`` only; numbers no ``co``/``sw``/``ew``; binary no ordering; a value
+  of the wrong JSON type is an error, not a non-match.
+
+Anything that cannot be translated exactly raises :class:`~adapters.errors.UnsupportedFilter`.
+Values are always bound parameters; JSON paths, too, are parameters built from schema names.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from adapters.errors import UnsupportedFilter
+from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
+from adapters.schema_info import AttrInfo, SchemaInfo
+
+#: Callable giving an extra, index-friendly conjunct for ``eq`` (``"0"`` for "matches nothing").
+EqLookup = Callable[[str], tuple[str, list[Any]]]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A single-valued attribute held in one SQL expression (NULL or ``''`` when absent).
+
+    ``eq_lookup``, for ``eq`` only, returns a condition implied by the equality that lets the
+    database use an index (e.g. the integer key of an opaque id), or ``("0", [])`` when the value
+    can match no row.
+    """
+
+    sql: str
+    eq_lookup: EqLookup | None = None
+
+
+@dataclass(frozen=True)
+class JsonArraySpec:
+    """A multi-valued attribute whose effective value is an SQL expression giving a JSON array."""
+
+    sql: str
+
+
+@dataclass(frozen=True)
+class _Sql:
+    """An SQL fragment and its parameters, in textual order."""
+
+    text: str
+    params: tuple[Any, ...] = ()
+
+
+TRUE, FALSE = _Sql("1"), _Sql("0")
+_SQL_OPS = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+_STRING_TYPES = frozenset({"string", "reference", "binary"})
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?",
+                       re.IGNORECASE)
+
+
+def _q(template: str, *args: Any) -> _Sql:
+    """Fill each ``{}`` of ``template``: an :class:`_Sql` is inlined, anything else is bound."""
+    pieces = template.split("{}")
+    if len(pieces) != len(args) + 1:
+        raise ValueError(f"template {template!r} takes {len(pieces) - 1} arguments")
+    text, params = [pieces[0]], []
+    for arg, piece in zip(args, pieces[1:]):
+        if isinstance(arg, _Sql):
+            text.append(arg.text)
+            params.extend(arg.params)
+        else:
+            text.append("?")
+            params.append(arg)
+        text.append(piece)
+    return _Sql("".join(text), tuple(params))
+
+
+def _join(parts: list[_Sql], sep: str) -> _Sql:
+    return _Sql("(" + sep.join(p.text for p in parts) + ")", tuple(x for p in parts for x in p.params))
+
+
+class SqliteDialect:
+    """The SQLite spelling of the few non-standard constructs (a PostgreSQL one comes later)."""
+
+    like_pattern_max_bytes = 50_000  # SQLITE_MAX_LIKE_PATTERN_LENGTH
+
+    def not_true(self, cond: _Sql) -> _Sql:
+        return _q("({} IS NOT 1)", cond)
+
+    def json_get(self, doc: _Sql, path: str) -> _Sql:
+        return _q("json_extract({}, {})", doc, path)
+
+    def elements(self, each_args: _Sql, alias: str) -> _Sql:
+        return _q(f"json_each({{}}) AS {alias}", each_args)
+
+    def element(self, alias: str) -> _Sql:
+        return _Sql(f"{alias}.value")
+
+    def element_get(self, alias: str, path: str) -> _Sql:
+        # CASE keeps json_extract away from a malformed (non-object) element
+        return _q(f"CASE WHEN {alias}.type = 'object' THEN json_extract({alias}.value, {{}}) END", path)
+
+    def element_present(self, alias: str) -> _Sql:
+        """A JSON element with a non-empty value (for objects: a member with one)."""
+        inner = f"{alias}k"
+        return _Sql(
+            f"({_json_present(alias)} AND ({alias}.type <> 'object' OR EXISTS (SELECT 1 FROM json_each("
+            f"CASE WHEN {alias}.type = 'object' THEN {alias}.value END) AS {inner} WHERE {_json_present(inner)})))")
+
+    def like(self, x: _Sql, pattern: str) -> _Sql:
+        return _q("{} LIKE {} ESCAPE '\\'", x, pattern)
+
+    def contains_exact(self, x: _Sql, value: str) -> _Sql:
+        return _q("(instr({}, {}) > 0)", x, value)
+
+    def prefix_exact(self, x: _Sql, value: str) -> _Sql:
+        return _q("(substr({}, 1, {}) = {} COLLATE BINARY)", x, len(value), value)
+
+    def suffix_exact(self, x: _Sql, value: str) -> _Sql:
+        return _q("(substr({}, {}) = {} COLLATE BINARY)", x, -len(value), value)
+
+    def collate(self, case_exact: bool) -> str:
+        return " COLLATE BINARY" if case_exact else " COLLATE NOCASE"
+
+
+def _json_present(alias: str) -> str:
+    return (f"({alias}.type IN ('true', 'false', 'integer', 'real') OR ({alias}.type = 'text' AND {alias}.value <> '')"
+            f" OR ({alias}.type IN ('array', 'object') AND {alias}.value NOT IN ('[]', '{{}}')))")
+
+
+@dataclass(frozen=True)
+class _Scalar:
+    expr: _Sql
+    info: AttrInfo
+    eq_lookup: EqLookup | None = None
+
+
+@dataclass(frozen=True)
+class _Array:
+    each: _Sql  # the arguments of json_each
+    info: AttrInfo  # the multi-valued attribute
+    sub: AttrInfo | None  # the addressed sub-attribute, None for the whole element
+
+
+@dataclass(frozen=True)
+class _Complex:
+    path: AttrPath
+    info: AttrInfo
+
+
+_Source = _Scalar | _Array | _Complex
+
+
+class _Build:
+    """Per-call state: alias counter and a work budget."""
+
+    def __init__(self, max_nodes: int) -> None:
+        self.aliases = 0
+        self.nodes = 0
+        self.max_nodes = max_nodes
+
+    def alias(self) -> str:
+        self.aliases += 1
+        return f"j{self.aliases}"
+
+    def count(self) -> None:
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            raise UnsupportedFilter("filter too complex")
+
+
+class SqlFilterTranslator:
+    """Filter/sort → SQL for one storage layout.
+
+    ``columns`` maps canonical attribute paths (``str(AttrPath)``: ``"userName"``,
+    ``"name.givenName"``, ``"<extension urn>:department"``; case-insensitive) to storage;
+    ``json_document`` is the SQL expression of the fallback document; ``tiebreak`` the SQL
+    expression that makes every sort total. Common attributes (``id``, ``externalId``, ``meta``)
+    are filterable only when mapped: they are never read from the fallback document.
+    """
+
+    def __init__(self, schema: SchemaInfo, columns: Mapping[str, ColumnSpec | JsonArraySpec], *,
+                 json_document: str, tiebreak: str, dialect: SqliteDialect | None = None,
+                 max_params: int = 200, max_param_bytes: int = 32_768, max_sql_chars: int = 65_536,
+                 max_depth: int = 32) -> None:
+        self._schema = schema
+        self._columns = {key.lower(): spec for key, spec in columns.items()}
+        self._doc = _Sql(json_document)
+        self._tiebreak = tiebreak
+        self._dialect = dialect or SqliteDialect()
+        self._max_params, self._max_param_bytes = max_params, max_param_bytes
+        self._max_sql_chars, self._max_depth = max_sql_chars, max_depth
+
+    # --- public API ------------------------------------------------------------------------
+
+    def where(self, node: Filter) -> tuple[str, list[Any]]:
+        """The condition matching exactly the resources ``node`` matches (RFC 7644 §3.4.2.2)."""
+        sql = self._filter(_Build(self._max_params * 2), node, None, 0)
+        return self._checked(sql)
+
+    def order_by(self, sort: SortSpec | None) -> tuple[str, list[Any]]:
+        """An ORDER BY list (without the keywords) for ``sort`` (RFC 7644 §3.4.2.3).
+
+        Resources without a value sort last when ascending and first when descending; a
+        multi-valued attribute sorts by its primary (else first) value; the tiebreak comes last.
+        """
+        tiebreak = f"{self._tiebreak} ASC"
+        if sort is None:
+            return tiebreak, []
+        expr, info = self._sort_key(_Build(8), sort.path)
+        collate = self._dialect.collate(info.case_exact or info.type == "dateTime") \
+            if info.type in _STRING_TYPES or info.type == "dateTime" else ""
+        direction = "DESC NULLS FIRST" if sort.descending else "ASC NULLS LAST"
+        return self._checked(_Sql(f"{expr.text}{collate} {direction}, {tiebreak}", expr.params))
+
+    # --- filters ---------------------------------------------------------------------------
+
+    def _filter(self, b: _Build, node: Filter, elem: tuple[str, AttrInfo] | None, depth: int) -> _Sql:
+        if depth > self._max_depth:
+            raise UnsupportedFilter("filter too complex")
+        b.count()
+        if isinstance(node, (And, Or)):
+            kind, operands, stack = type(node), [], [node]
+            while stack:  # flatten a chain of the same operator without recursion
+                item = stack.pop()
+                if type(item) is kind:
+                    stack.extend((item.right, item.left))  # type: ignore[union-attr]
+                else:
+                    operands.append(item)
+            parts = [self._filter(b, item, elem, depth + 1) for item in operands]
+            return _join(parts, " AND " if kind is And else " OR ")
+        if isinstance(node, Not):
+            return self._dialect.not_true(self._filter(b, node.operand, elem, depth + 1))
+        if isinstance(node, Compare):
+            if node.op not in COMPARE_OPS:
+                raise UnsupportedFilter(f"unknown operator {node.op!r}")
+            if node.value is None:
+                if node.op not in ("eq", "ne"):
+                    raise UnsupportedFilter(f"{node.op} cannot compare with null")
+                present = self._present(b, node.path, self._source(node.path, elem))
+                return present if node.op == "ne" else self._dialect.not_true(present)
+            return self._compare(b, node, self._source(node.path, elem))
+        if isinstance(node, Present):
+            return self._present(b, node.path, self._source(node.path, elem))
+        if isinstance(node, ValuePath):
+            if elem is not None:
+                raise UnsupportedFilter("value filters cannot be nested")
+            src = self._resolve(node.path)
+            if not isinstance(src, _Array) or src.sub is not None or src.info.type != "complex":
+                raise UnsupportedFilter(f"{node.path} is not a multi-valued complex attribute")
+            alias = b.alias()
+            return self._exists(src.each, alias, self._filter(b, node.filter, (alias, src.info), depth + 1))
+        raise UnsupportedFilter(f"unsupported filter node {type(node).__name__}")
+
+    def _source(self, path: AttrPath, elem: tuple[str, AttrInfo] | None) -> _Source:
+        if elem is None:
+            return self._resolve(path)
+        alias, parent = elem
+        sub = parent.sub(path.attr) if path.urn is None and path.sub_attr is None else None
+        if sub is None:
+            raise UnsupportedFilter(f"{path} is not a sub-attribute of {parent.name}")
+        return _Scalar(self._dialect.element_get(alias, _json_path(sub.name)), sub)
+
+    def _compare(self, b: _Build, node: Compare, src: _Source) -> _Sql:
+        if isinstance(src, _Complex):
+            value = src.info.sub("value")
+            if value is None:
+                raise UnsupportedFilter(f"{node.path} is complex: compare one of its sub-attributes")
+            src = self._resolve(replace(node.path, sub_attr=value.name))
+        if isinstance(src, _Scalar):
+            if node.op == "ne":  # absent, or a different value
+                return self._dialect.not_true(
+                    self._compare_value(src.expr, src.info, "eq", node.value, src.eq_lookup))
+            return self._compare_value(src.expr, src.info, node.op, node.value, src.eq_lookup)
+        sub = self._element_sub(src, node.path)
+        info = sub or src.info
+
+        def element(alias: str) -> _Sql:
+            d = self._dialect
+            return d.element(alias) if sub is None else d.element_get(alias, _json_path(sub.name))
+
+        if node.op == "ne":  # no value at all, or some value that differs (any value matches)
+            has, differs = b.alias(), b.alias()
+            eq = self._compare_value(element(differs), info, "eq", node.value, None)
+            return _join([
+                self._dialect.not_true(self._exists(src.each, has, _q("({} IS NOT NULL)", element(has)))),
+                self._exists(src.each, differs, _q("({} IS NOT NULL AND {})", element(differs),
+                                                   self._dialect.not_true(eq))),
+            ], " OR ")
+        alias = b.alias()
+        return self._exists(src.each, alias, self._compare_value(element(alias), info, node.op, node.value, None))
+
+    def _present(self, b: _Build, path: AttrPath, src: _Source) -> _Sql:
+        if isinstance(src, _Scalar):
+            return _present_value(src.expr, src.info)
+        if isinstance(src, _Complex):
+            return _join([self._present(b, p, self._resolve(p)) for p in
+                          (replace(path, sub_attr=s.name) for s in src.info.sub_attributes)], " OR ")
+        alias = b.alias()
+        if src.sub is None:
+            return self._exists(src.each, alias, self._dialect.element_present(alias))
+        x = self._dialect.element_get(alias, _json_path(src.sub.name))
+        return self._exists(src.each, alias, _present_value(x, src.sub))
+
+    def _exists(self, each: _Sql, alias: str, cond: _Sql) -> _Sql:
+        return _q("EXISTS (SELECT 1 FROM {} WHERE {})", self._dialect.elements(each, alias), cond)
+
+    @staticmethod
+    def _element_sub(src: _Array, path: AttrPath) -> AttrInfo | None:
+        """The element part an array comparison reads: the sub-attribute, ``value``, or the element."""
+        if src.sub is not None or src.info.type != "complex":
+            return src.sub
+        value = src.info.sub("value")
+        if value is None:
+            raise UnsupportedFilter(f"{path} is complex: compare one of its sub-attributes")
+        return value
+
+    # --- one comparison --------------------------------------------------------------------
+
+    def _compare_value(self, x: _Sql, info: AttrInfo, op: str, value: Any, lookup: EqLookup | None) -> _Sql:
+        """``x op value`` for ``op`` other than ``ne``/``pr`` and a non-null value."""
+        kind = info.type
+        if kind == "boolean":
+            if op != "eq":
+                raise UnsupportedFilter(f"{op} is not supported on the boolean attribute {info.name}")
+            if not isinstance(value, bool):
+                raise UnsupportedFilter(f"{info.name} is boolean: compare it with true or false")
+            return _Sql(f"({x.text} = {int(value)})", x.params)
+        if kind in ("integer", "decimal"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise UnsupportedFilter(f"{info.name} is a number: compare it with a number")
+            if op not in _SQL_OPS:
+                raise UnsupportedFilter(f"{op} is not supported on the numeric attribute {info.name}")
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise UnsupportedFilter(f"number out of range for {info.name}")
+            return _q(f"({{}} {_SQL_OPS[op]} {{}})", x, value)
+        if kind == "complex":
+            raise UnsupportedFilter(f"{info.name} is complex: compare one of its sub-attributes")
+        if not isinstance(value, str):
+            raise UnsupportedFilter(f"{info.name} is a {kind}: compare it with a string")
+        _check_text(value, op)
+        if kind == "dateTime" and op not in ("co", "sw", "ew"):
+            text, fraction = _normalise_datetime(value, info.name)
+            if fraction:  # stored values are whole seconds
+                if op == "eq":
+                    return FALSE
+                op = {"gt": "gt", "ge": "gt", "lt": "le", "le": "le"}[op]
+            return self._compare_text(x, op, text, True, None)
+        if kind == "binary" and op in ("gt", "ge", "lt", "le"):
+            raise UnsupportedFilter(f"{op} is not supported on the binary attribute {info.name}")
+        return self._compare_text(x, op, value, info.case_exact, lookup)
+
+    def _compare_text(self, x: _Sql, op: str, value: str, case_exact: bool, lookup: EqLookup | None) -> _Sql:
+        d = self._dialect
+        if value == "":  # "" is absent: nothing equals it, every present value contains it
+            return FALSE if op in ("eq", "lt", "le") else _present_text(x)
+        collate = d.collate(case_exact)
+        if op == "eq":
+            cond = _q(f"({{}} = {{}}{collate})", x, value)
+            if lookup is not None:
+                hint, params = lookup(value)
+                if hint.strip() == "0":
+                    return FALSE
+                cond = _q("({} AND {})", _Sql(hint, tuple(params)), cond)
+            return cond
+        if op in ("gt", "ge"):
+            return _q(f"({{}} {_SQL_OPS[op]} {{}}{collate})", x, value)
+        if op in ("lt", "le"):
+            return _q(f"({{}} {_SQL_OPS[op]} {{}}{collate} AND {{}} <> '')", x, value, x)
+        if case_exact:
+            return {"co": d.contains_exact, "sw": d.prefix_exact, "ew": d.suffix_exact}[op](x, value)
+        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
+        if len(pattern.encode("utf-8")) > d.like_pattern_max_bytes:
+            raise UnsupportedFilter("filter value too long")
+        return d.like(x, pattern)
+
+    # --- attribute resolution ---------------------------------------------------------------
+
+    def _resolve(self, path: AttrPath) -> _Source:
+        info = self._schema.attribute(path)
+        if info is None:
+            raise UnsupportedFilter(f"unknown attribute {path}")
+        if info.returned == "never":
+            raise UnsupportedFilter(f"{info.name} cannot be filtered or sorted on")
+        sub: AttrInfo | None = None
+        if path.sub_attr is not None:
+            sub = info.sub(path.sub_attr) if info.type == "complex" else None
+            if sub is None:
+                raise UnsupportedFilter(f"unknown sub-attribute {path}")
+        urn = None if self._schema.is_common(path) else self._schema.extension_urn(path.urn)
+        top_key = str(AttrPath(info.name, None, urn)).lower()
+        spec = self._columns.get(str(AttrPath(info.name, sub.name if sub else None, urn)).lower())
+        if info.multi_valued:
+            array = self._columns.get(top_key)
+            if isinstance(array, JsonArraySpec):
+                return _Array(_Sql(array.sql), info, sub)
+            if array is None and not self._schema.is_common(path):
+                return _Array(_q("{}, {}", self._doc, _json_path(urn, info.name)), info, sub)
+            raise UnsupportedFilter(f"{path} cannot be filtered in this storage")
+        if isinstance(spec, ColumnSpec):
+            return _Scalar(_Sql(spec.sql), sub or info, spec.eq_lookup)
+        if spec is not None or self._schema.is_common(path):
+            raise UnsupportedFilter(f"{path} cannot be filtered in this storage")
+        if info.type == "complex" and sub is None:
+            return _Complex(path, info)
+        names = (info.name, sub.name) if sub else (info.name,)
+        return _Scalar(self._dialect.json_get(self._doc, _json_path(urn, *names)), sub or info)
+
+    def _sort_key(self, b: _Build, path: AttrPath) -> tuple[_Sql, AttrInfo]:
+        src = self._resolve(path)
+        if isinstance(src, _Complex):
+            value = src.info.sub("value")
+            if value is None:
+                raise UnsupportedFilter(f"cannot sort on the complex attribute {path}")
+            src = self._resolve(replace(path, sub_attr=value.name))
+        if isinstance(src, _Scalar):
+            return _sort_value(src.expr, src.info), src.info
+        d, alias = self._dialect, b.alias()
+        sub = self._element_sub(src, path)
+        x = d.element(alias) if sub is None else d.element_get(alias, _json_path(sub.name))
+        primary = src.info.sub("primary")
+        rank = _q("({} IS 1) DESC, ", d.element_get(alias, _json_path(primary.name))) if primary else _Sql("")
+        first = _q(f"(SELECT {{}} FROM {{}} ORDER BY {{}}{alias}.key LIMIT 1)",
+                   _sort_value(x, sub or src.info), d.elements(src.each, alias), rank)
+        return first, sub or src.info
+
+    def _checked(self, sql: _Sql) -> tuple[str, list[Any]]:
+        size = sum(len(p.encode("utf-8")) for p in sql.params if isinstance(p, str))
+        if len(sql.params) > self._max_params or size > self._max_param_bytes or len(sql.text) > self._max_sql_chars:
+            raise UnsupportedFilter("filter too complex")
+        return sql.text, list(sql.params)
+
+
+def _present_value(x: _Sql, info: AttrInfo) -> _Sql:
+    return _present_text(x) if info.type in _STRING_TYPES or info.type == "dateTime" else _q("({} IS NOT NULL)", x)
+
+
+def _present_text(x: _Sql) -> _Sql:
+    return _q("({} IS NOT NULL AND {} <> '')", x, x)
+
+
+def _sort_value(x: _Sql, info: AttrInfo) -> _Sql:
+    return _q("NULLIF({}, '')", x) if info.type in _STRING_TYPES or info.type == "dateTime" else x
+
+
+def _json_path(*names: str | None) -> str:
+    """``$."a"."b"``; names come from schema documents, never from filter text."""
+    parts = [n for n in names if n is not None]
+    for name in parts:
+        if '"' in name or "\\" in name or any(ord(c) < 0x20 for c in name):
+            raise UnsupportedFilter(f"attribute name {name!r} cannot be used in a JSON path")
+    return "$" + "".join(f'."{n}"' for n in parts)
+
+
+def _check_text(value: str, op: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsupportedFilter("filter value is not valid Unicode text") from None
+    if "\x00" in value and op in ("co", "sw", "ew"):
+        raise UnsupportedFilter(f"a NUL character is not supported with {op}")
+
+
+def _normalise_datetime(value: str, name: str) -> tuple[str, bool]:
+    """An xsd:dateTime (RFC 7643 §2.3.5; no offset means UTC) as ``YYYY-MM-DDTHH:MM:SSZ`` in
+    UTC, and whether it had a non-zero sub-second part."""
+    match = _DATETIME.fullmatch(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        year, month, day, hour, minute, second, fraction, zone = match.groups()
+        offset = timedelta(0)
+        if zone is not None and zone.upper() != "Z":
+            offset = (-1 if zone[0] == "-" else 1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                          tzinfo=timezone(offset)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise UnsupportedFilter(f"{name} is a dateTime: compare it with an xsd:dateTime value") from None
+    text = (f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}"
+            f"T{parsed.hour:02d}:{parsed.minute:02d}:{parsed.second:02d}Z")
+    return text, bool(fraction and fraction.strip("0"))

@@ -1,0 +1,55 @@
+"""Creating the embedded default directory and the gateway's own tables beside it.
+
+The legacy schema (``directory.sql``, the Vizmo portal's tables) is only ever run on a new,
+empty file; an existing directory is used as it is. ``scim_tables.sql`` is idempotent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+DEMO_COMPANY = "Demo Company"
+DEMO_LOCATION = (1, "Delhi")
+
+
+def _sql(name: str) -> str:
+    return resources.files("adapters.vizmo_sqlite").joinpath(name).read_text(encoding="utf-8")
+
+
+def connect(path: Path | str, *, timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection with the pragmas every gateway connection uses: WAL (readers never wait
+    for the writer; a killed process loses no committed transaction), a busy timeout so the
+    portal and the CLI can write at the same time, and foreign keys off (the portal's own rule)."""
+    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    return conn
+
+
+def create_directory(path: Path) -> None:
+    """Create a new directory database with the legacy schema and one demo company and location."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".creating")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(str(tmp), isolation_level=None)
+    try:
+        conn.executescript(_sql("directory.sql"))
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO companies (id, name) VALUES (1, ?)", (DEMO_COMPANY,))
+        conn.execute("INSERT INTO locations (id, company_id, name) VALUES (?, 1, ?)", DEMO_LOCATION)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    tmp.replace(path)
+
+
+def ensure_scim_tables(conn: sqlite3.Connection) -> None:
+    """Create the gateway's ``scim_`` tables if they are missing (never touches legacy tables)."""
+    missing = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'employees'").fetchone()[0] == 0
+    if missing:
+        raise FileNotFoundError("not a Vizmo directory: it has no 'employees' table")
+    conn.executescript(_sql("scim_tables.sql"))

@@ -1,0 +1,186 @@
+"""Pure mapping between a Vizmo ``employees`` row (plus its ``scim_users`` row) and a SCIM User.
+
+No I/O here. The legacy columns hold what the portal uses; every other SCIM attribute Entra
+sends is kept, in canonical SCIM shape, in ``scim_users.extra`` so GET returns exactly what was
+sent (Note: Entra ID re-sends a PATCH every cycle for an attribute that does not read back).
+
+| SCIM                                   | employees                    |
+|----------------------------------------|------------------------------|
+| userName                               | email                        |
+| name.givenName / name.familyName       | first_name / last_name ('' = absent) |
+| displayName                            | display_name                 |
+| title                                  | designation                  |
+| phoneNumbers[type eq "work"].value     | phone                        |
+| phoneNumbers[type eq "mobile"].value   | mobile                       |
+| enterprise department / employeeNumber | department / employee_code   |
+| active                                 | status 'active' / 'disabled' |
+| externalId                             | scim_users.external_id       |
+| meta.created / meta.lastModified       | created_at / updated_at      |
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+#: Phone types mirrored into legacy columns (matched case-insensitively).
+PHONE_COLUMNS: dict[str, str] = {"work": "phone", "mobile": "mobile"}
+
+#: Attributes the mapping handles itself; everything else goes to ``extra`` as sent.
+_HANDLED = {"schemas", "id", "meta", "externalId", "userName", "displayName", "title", "active",
+            "name", "phoneNumbers", ENTERPRISE_URN}
+
+
+@dataclass(frozen=True)
+class StoredUser:
+    """What a SCIM User becomes in storage: legacy column values, the externalId and the extras."""
+
+    columns: dict[str, Any]
+    external_id: str | None
+    extra: dict[str, Any]
+
+
+def now_iso() -> str:
+    """The timestamp form the Vizmo directory stores (ISO 8601, UTC, seconds)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _text(value: Any) -> str | None:
+    """A column value from a SCIM string: empty strings are stored as absent (NULL)."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if text != "" else None
+
+
+def _phone_type(entry: Any) -> str | None:
+    if isinstance(entry, Mapping) and isinstance(entry.get("type"), str):
+        return entry["type"].lower()
+    return None
+
+
+def to_storage(resource: Mapping[str, Any], *, current_status: str | None = None) -> StoredUser:
+    """Split a canonical SCIM User into legacy columns, externalId and extras.
+
+    ``active`` absent keeps ``current_status`` (a create without ``active`` is active):
+    the legacy column cannot be empty, and Note: Entra ID always sends ``active`` itself.
+    """
+    name = dict(resource.get("name") or {})
+    enterprise = dict(resource.get(ENTERPRISE_URN) or {})
+    phones = list(resource.get("phoneNumbers") or [])
+    active = resource.get("active")
+    if active is None:
+        status = current_status if current_status in ("active", "disabled") else "active"
+    else:
+        status = "active" if active else "disabled"
+    columns: dict[str, Any] = {
+        "email": resource["userName"],
+        "first_name": _text(name.pop("givenName", None)) or "",
+        "last_name": _text(name.pop("familyName", None)) or "",
+        "display_name": _text(resource.get("displayName")),
+        "designation": _text(resource.get("title")),
+        "department": _text(enterprise.pop("department", None)),
+        "employee_code": _text(enterprise.pop("employeeNumber", None)),
+        "status": status,
+        "phone": None,
+        "mobile": None,
+    }
+    for phone_type, column in PHONE_COLUMNS.items():
+        entry = next((p for p in phones if _phone_type(p) == phone_type), None)
+        if entry is not None:
+            columns[column] = _text(entry.get("value"))
+    extra: dict[str, Any] = {k: copy.deepcopy(v) for k, v in resource.items() if k not in _HANDLED}
+    if name:
+        extra["name"] = name
+    if enterprise:
+        extra[ENTERPRISE_URN] = enterprise
+    if phones:
+        extra["phoneNumbers"] = copy.deepcopy(phones)
+    return StoredUser(columns=columns, external_id=_text(resource.get("externalId")), extra=extra)
+
+
+def _effective_phones(extra_phones: list[Any], row: Mapping[str, Any]) -> list[Any]:
+    """The phone list as stored, with the work/mobile values taken from the legacy columns
+    (the portal may have edited them); an entry whose column is empty is dropped."""
+    result: list[Any] = []
+    seen: set[str] = set()
+    for entry in extra_phones:
+        phone_type = _phone_type(entry)
+        if phone_type in PHONE_COLUMNS:
+            if phone_type in seen:
+                continue
+            seen.add(phone_type)
+            value = row[PHONE_COLUMNS[phone_type]]
+            if value is None:
+                continue
+            entry = {**entry, "value": value}
+        result.append(entry)
+    for phone_type, column in PHONE_COLUMNS.items():
+        if phone_type not in seen and row[column] is not None:
+            result.append({"type": phone_type, "value": row[column]})
+    return result
+
+
+def version_tag(version: int, updated_at: str, scim_id: str) -> str:
+    """A weak ETag (RFC 7644 §3.14) that changes on every SCIM write (``version``) and on every
+    portal write (``updated_at``)."""
+    digest = hashlib.blake2s(f"{scim_id}|{version}|{updated_at}".encode(), digest_size=8).hexdigest()
+    return f'W/"{digest}"'
+
+
+def scim_id_of(row: Mapping[str, Any]) -> str:
+    """The SCIM id: the stored one, or the employee id for an employee the portal created."""
+    return row["scim_id"] if row["scim_id"] is not None else str(row["id"])
+
+
+def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the canonical SCIM User from a joined employees + scim_users row.
+
+    ``row`` has the employees columns plus ``scim_id``, ``external_id``, ``extra`` (JSON text
+    or None) and ``version`` (None for an employee SCIM never wrote).
+    """
+    extra: dict[str, Any] = json.loads(row["extra"]) if row["extra"] else {}
+    scim_id = scim_id_of(row)
+    resource: dict[str, Any] = {"schemas": [CORE_URN], "id": scim_id}
+    if row["external_id"] is not None:
+        resource["externalId"] = row["external_id"]
+    resource["userName"] = row["email"]
+    name = dict(extra.pop("name", None) or {})
+    if row["first_name"]:
+        name["givenName"] = row["first_name"]
+    if row["last_name"]:
+        name["familyName"] = row["last_name"]
+    if name:
+        resource["name"] = name
+    if row["display_name"] is not None:
+        resource["displayName"] = row["display_name"]
+    if row["designation"] is not None:
+        resource["title"] = row["designation"]
+    resource["active"] = row["status"] == "active"
+    phones = _effective_phones(list(extra.pop("phoneNumbers", None) or []), row)
+    if phones:
+        resource["phoneNumbers"] = phones
+    enterprise = dict(extra.pop(ENTERPRISE_URN, None) or {})
+    if row["department"] is not None:
+        enterprise["department"] = row["department"]
+    if row["employee_code"] is not None:
+        enterprise["employeeNumber"] = row["employee_code"]
+    resource.update(extra)
+    if enterprise:
+        resource[ENTERPRISE_URN] = enterprise
+    resource["schemas"] += [key for key in resource if key.startswith("urn:") and key != CORE_URN]
+    resource["meta"] = {
+        "resourceType": "User",
+        "created": row["created_at"],
+        "lastModified": row["updated_at"],
+        "version": version_tag(row["version"] or 0, row["updated_at"], scim_id),
+    }
+    return resource

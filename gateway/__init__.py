@@ -1,0 +1,1 @@
+"""The Vizmo SCIM gateway (Tornado)."""

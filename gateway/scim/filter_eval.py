@@ -1,0 +1,205 @@
+"""In-memory evaluation of a SCIM filter AST against a resource (RFC 7644 §3.4.2.2).
+
+Used by the PATCH engine (which elements of ``emails`` match ``[type eq "work"]``) and, in
+tests, as the oracle the SQL translation of an adapter is checked against. The AST is expected
+to be canonical (core attributes without a URN, extension attributes with theirs), but names
+are looked up case-insensitively anyway.
+
+Semantics:
+
+- A multi-valued attribute matches when any of its values does; comparing a complex value
+  (``emails eq "x"``, ``manager eq "id"``) compares its ``value`` sub-attribute.
+- Strings compare with ``str.casefold`` unless ``case_exact(path)`` says otherwise; ``path``
+  is absolute (``emails.type`` inside ``emails[...]``; ``emails.value`` for the implicit
+  ``value`` of a complex attribute). ``gt``/``lt``/``ge``/``le`` are lexicographic on strings,
+  chronological when both sides are xsd:dateTime strings (so ``...34.000Z`` equals ``...34Z``),
+  numeric on numbers; booleans support ``eq``/``ne`` only and values of different JSON types
+  never match (except ``ne``).
+- ``pr`` is true for a present value that is not null, ``""``, ``[]`` or ``{}`` (a complex
+  value is present when one of its sub-attributes is). ``eq null`` is ``not pr``, ``ne null``
+  is ``pr``.
+- ``ne`` is true when the attribute is absent, or when any of its values differs.
+- ``co``/``sw``/``ew`` match strings only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from adapters.query import And, AttrPath, Compare, CompValue, Filter, Not, Or, Present, ValuePath
+
+__all__ = ["matches"]
+
+CaseExact = Callable[[AttrPath], bool]
+
+_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?", re.IGNORECASE
+)
+
+
+def _never_exact(path: AttrPath) -> bool:
+    return False
+
+
+def matches(node: Filter, resource: Mapping[str, Any], *, case_exact: CaseExact = _never_exact) -> bool:
+    """Whether ``resource`` (a SCIM resource dict, or one element of a multi-valued attribute
+    for an element-relative filter) satisfies the filter ``node``."""
+    return _eval(node, resource, None, case_exact)
+
+
+def _eval(node: Filter, container: Mapping[str, Any], parent: AttrPath | None, case_exact: CaseExact) -> bool:
+    if isinstance(node, Compare):
+        return _compare(node, container, parent, case_exact)
+    if isinstance(node, Present):
+        return any(_is_present(v) for v in _lookup(container, node.path, parent))
+    if isinstance(node, And):
+        return _eval(node.left, container, parent, case_exact) and _eval(node.right, container, parent, case_exact)
+    if isinstance(node, Or):
+        return _eval(node.left, container, parent, case_exact) or _eval(node.right, container, parent, case_exact)
+    if isinstance(node, Not):
+        return not _eval(node.operand, container, parent, case_exact)
+    if isinstance(node, ValuePath):
+        for element in _lookup(container, node.path, parent):
+            element_map = element if isinstance(element, Mapping) else {"value": element}
+            if _eval(node.filter, element_map, node.path, case_exact):
+                return True
+        return False
+    raise TypeError(f"not a filter node: {node!r}")
+
+
+def _get(mapping: Mapping[str, Any], name: str) -> Any:
+    """``mapping[name]`` with a case-insensitive name (RFC 7643 §2.1), or ``None``."""
+    if name in mapping:
+        return mapping[name]
+    folded = name.casefold()
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.casefold() == folded:
+            return value
+    return None
+
+
+def _lookup(container: Mapping[str, Any], path: AttrPath, parent: AttrPath | None) -> list[Any]:
+    """The non-null values ``path`` names in ``container``, multi-valued attributes flattened.
+
+    Inside a value filter (``parent`` set) the path is relative to the element and its URN is
+    ignored; otherwise a URN selects the extension object keyed by it.
+    """
+    if path.urn is not None and parent is None:
+        block = _get(container, path.urn)
+        if not isinstance(block, Mapping):
+            return []
+        container = block
+    value = _get(container, path.attr)
+    items = value if isinstance(value, list) else [value]
+    if path.sub_attr is None:
+        return [item for item in items if item is not None]
+    found: list[Any] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            sub = _get(item, path.sub_attr)
+            found.extend(v for v in (sub if isinstance(sub, list) else [sub]) if v is not None)
+    return found
+
+
+def _is_present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return value != ""
+    if isinstance(value, list):
+        return any(_is_present(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(_is_present(v) for v in value.values())
+    return True
+
+
+def _absolute(path: AttrPath, parent: AttrPath | None) -> AttrPath:
+    if parent is None:
+        return path
+    return AttrPath(attr=parent.attr, sub_attr=path.attr, urn=parent.urn)
+
+
+def _compare(node: Compare, container: Mapping[str, Any], parent: AttrPath | None, case_exact: CaseExact) -> bool:
+    raw = _lookup(container, node.path, parent)
+    if node.value is None:
+        present = any(_is_present(v) for v in raw)
+        return not present if node.op == "eq" else present if node.op == "ne" else False
+    values: list[Any] = []
+    implicit_value = False
+    for item in raw:
+        if isinstance(item, Mapping):
+            item = _get(item, "value")
+            implicit_value = True
+        if item is not None and not isinstance(item, (list, Mapping)):
+            values.append(item)
+    path = _absolute(node.path, parent)
+    if implicit_value and path.sub_attr is None:
+        path = AttrPath(attr=path.attr, sub_attr="value", urn=path.urn)
+    exact = case_exact(path) if isinstance(node.value, str) else True
+    if node.op == "ne":
+        return not values or any(not _equal(v, node.value, exact) for v in values)
+    return any(_test(node.op, v, node.value, exact) for v in values)
+
+
+def _test(op: str, actual: Any, expected: CompValue, exact: bool) -> bool:
+    if op == "eq":
+        return _equal(actual, expected, exact)
+    if op in ("co", "sw", "ew"):
+        if not isinstance(actual, str) or not isinstance(expected, str):
+            return False
+        a, e = (actual, expected) if exact else (actual.casefold(), expected.casefold())
+        return e in a if op == "co" else a.startswith(e) if op == "sw" else a.endswith(e)
+    order = _order(actual, expected, exact)
+    if order is None:
+        return False
+    return {"gt": order > 0, "lt": order < 0, "ge": order >= 0, "le": order <= 0}[op]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _equal(actual: Any, expected: CompValue, exact: bool) -> bool:
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
+    if _is_number(actual) and _is_number(expected):
+        return bool(actual == expected)
+    if isinstance(actual, str) and isinstance(expected, str):
+        order = _order(actual, expected, exact)
+        return order == 0
+    return False
+
+
+def _order(actual: Any, expected: CompValue, exact: bool) -> int | None:
+    """-1, 0 or 1 comparing ``actual`` with ``expected``; ``None`` when they do not compare."""
+    if _is_number(actual) and _is_number(expected):
+        return (actual > expected) - (actual < expected)  # type: ignore[operator]
+    if not isinstance(actual, str) or not isinstance(expected, str):
+        return None
+    left_dt, right_dt = _datetime(actual), _datetime(expected)
+    if left_dt is not None and right_dt is not None:
+        return (left_dt > right_dt) - (left_dt < right_dt)
+    left, right = (actual, expected) if exact else (actual.casefold(), expected.casefold())
+    return (left > right) - (left < right)
+
+
+def _datetime(text: str) -> datetime | None:
+    """An xsd:dateTime string (RFC 7643 §2.3.5) as an aware datetime (no offset means UTC)."""
+    if len(text) < 19 or text[4:5] != "-":
+        return None
+    match = _DATETIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        tz = timezone.utc
+        if zone is not None and zone.upper() != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+        micros = int((fraction or "0")[:6].ljust(6, "0"))
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=tz)
+    except ValueError:
+        return None

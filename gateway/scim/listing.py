@@ -1,0 +1,124 @@
+"""List and ``.search`` requests: query parameters in, ``ListResponse`` out (RFC 7644 §3.4.2, §3.4.3).
+
+Parameters arrive either as query-string text (GET) or as JSON values (POST ``/.search``);
+both go through :func:`parse_list_request`. Every malformed value is a :class:`ProtocolError`
+(400), never an exception the client sees as a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.query import AttrPath, ListQuery, SortSpec
+from gateway.scim.errors import ProtocolError
+from gateway.scim.filter import FilterSyntaxError, parse_attr_path, parse_filter
+from gateway.scim.schema_model import ResourceType, UnknownAttribute
+
+LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """A parsed list request: the adapter query plus the projection the gateway applies."""
+
+    query: ListQuery
+    attributes: list[AttrPath] | None = None
+    excluded: list[AttrPath] | None = None
+
+
+def _integer(name: str, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ProtocolError(f"{name} must be an integer, not {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 12:
+        return int(value.strip())
+    raise ProtocolError(f"{name} must be an integer, not {str(value)[:40]!r}")
+
+
+def parse_paths(name: str, value: Any, rtype: ResourceType) -> list[AttrPath] | None:
+    """``attributes`` / ``excludedAttributes``: a comma-separated string or a list of strings."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        items = [part for v in value for part in v.split(",")]
+    else:
+        raise ProtocolError(f"{name} must be a list of attribute names")
+    paths = []
+    for item in items:
+        if not item.strip():
+            continue
+        try:
+            paths.append(_resolve_projection_path(item.strip(), rtype))
+        except (FilterSyntaxError, UnknownAttribute) as exc:
+            raise ProtocolError(f"{name}: {exc}", "invalidValue") from None
+    return paths or None
+
+
+def _resolve_projection_path(text: str, rtype: ResourceType) -> AttrPath:
+    """An attribute name, or an extension URN alone (which names the whole extension block)."""
+    schema = rtype.schema_for_urn(text) if text.lower().startswith("urn:") else None
+    if schema is not None:
+        return AttrPath(attr=schema.id, urn=None)
+    return rtype.resolve(parse_attr_path(text))[0]
+
+
+def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int,
+                       default_count: int | None = None) -> ListRequest:
+    """Build a :class:`ListRequest` from ``filter``, ``sortBy``, ``sortOrder``, ``startIndex``,
+    ``count``, ``attributes`` and ``excludedAttributes`` (names matched case-insensitively)."""
+    lowered = {k.lower(): v for k, v in params.items()}
+    filter_node = None
+    filter_text = lowered.get("filter")
+    if filter_text is not None:
+        if not isinstance(filter_text, str):
+            raise ProtocolError("filter must be a string", "invalidFilter")
+        try:
+            filter_node = rtype.canonical_filter(parse_filter(filter_text))
+        except (FilterSyntaxError, UnknownAttribute) as exc:
+            raise ProtocolError(f"invalid filter: {exc}", "invalidFilter") from None
+    sort = None
+    sort_by = lowered.get("sortby")
+    if sort_by:
+        if not isinstance(sort_by, str):
+            raise ProtocolError("sortBy must be an attribute name")
+        try:
+            path = rtype.resolve(parse_attr_path(sort_by.strip()))[0]
+        except (FilterSyntaxError, UnknownAttribute) as exc:
+            raise ProtocolError(f"sortBy: {exc}") from None
+        order = lowered.get("sortorder") or "ascending"
+        if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
+            raise ProtocolError("sortOrder must be 'ascending' or 'descending'")
+        sort = SortSpec(path=path, descending=order.lower() == "descending")
+    start_index = _integer("startIndex", lowered.get("startindex"))
+    if start_index is not None and start_index < 1:
+        raise ProtocolError(f"startIndex is 1-based and must be 1 or more, not {start_index}")
+    count = _integer("count", lowered.get("count"))
+    if count is not None and count < 0:
+        raise ProtocolError(f"count must be 0 or more, not {count}")
+    if count is None:
+        count = default_count if default_count is not None else max_results
+    return ListRequest(
+        query=ListQuery(filter=filter_node, sort=sort, start_index=start_index or 1,
+                        count=min(count, max_results)),
+        attributes=parse_paths("attributes", lowered.get("attributes"), rtype),
+        excluded=parse_paths("excludedattributes", lowered.get("excludedattributes"), rtype),
+    )
+
+
+def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:
+    """The ``ListResponse`` message (RFC 7644 §3.4.2): ``Resources`` is present even when empty,
+    because Note: Entra ID's Test Connection expects ``"Resources": []`` for a miss."""
+    return {
+        "schemas": [LIST_RESPONSE_URN],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }

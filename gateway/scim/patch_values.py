@@ -1,0 +1,241 @@
+"""Values for the PATCH engine: coercion against the schema and rules for multi-valued elements.
+
+Pure helpers of :mod:`gateway.scim.patch` (RFC 7644 §3.5.2, RFC 7643 §2.2–§2.4). Coercion returns
+``None`` for "unassign" (a ``null`` or ``""`` value), and complex values keep ``None`` for a
+sub-attribute the client asks to clear, so that a merge can remove it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from adapters.query import And, AttrPath, Compare, Filter
+from gateway.scim.schema_model import Attribute
+
+#: Sub-attributes that qualify an element but carry no data of their own (RFC 7643 §2.4).
+QUALIFIERS = frozenset({"type", "primary", "display"})
+
+
+class PatchError(ValueError):
+    """A PATCH request that cannot be applied: HTTP 400 with ``scim_type`` (RFC 7644 §3.12)."""
+
+    def __init__(self, scim_type: str, detail: str) -> None:
+        super().__init__(detail)
+        self.scim_type = scim_type
+        self.detail = detail
+
+
+# --- coercion -------------------------------------------------------------------------------------
+
+
+def coerce(attr: Attribute, value: Any, label: str, ignored: list[str]) -> Any:
+    """The canonical value for ``attr`` (a list of elements if multi-valued); ``None`` = unassign.
+
+    Unknown sub-attribute names are skipped and appended to ``ignored`` as ``label.name``.
+    """
+    if not attr.multi_valued:
+        if attr.type == "complex":
+            return coerce_complex(attr, value, label, ignored)
+        return coerce_scalar(attr, value, label)
+    if value is None or value == "":
+        return None
+    items = value if isinstance(value, list) else [value]
+    elements = [coerce_element(attr, item, label, ignored) for item in items]
+    return [e for e in elements if e is not None] or None
+
+
+def coerce_element(attr: Attribute, item: Any, label: str, ignored: list[str]) -> Any:
+    """One element of a multi-valued attribute; ``None`` drops it (empty, or an empty ``value``)."""
+    if attr.type != "complex":
+        return coerce_scalar(attr, item, label)
+    element = coerce_complex(attr, item, label, ignored)
+    if element is None or ("value" in element and element["value"] is None):
+        return None
+    return {key: sub for key, sub in element.items() if sub is not None} or None
+
+
+def coerce_complex(attr: Attribute, value: Any, label: str, ignored: list[str]) -> dict[str, Any] | None:
+    """Canonical sub-attributes of one complex value; a ``None`` sub-value means "remove it".
+
+    Note: Entra ID sends ``manager`` as a bare id or as ``[{"$ref": ..., "value": id}]``; a
+    single-valued complex attribute with a ``value`` sub-attribute accepts both.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, list) and not attr.multi_valued:
+        if len(value) > 1:
+            raise PatchError("invalidValue", f"{label} is single-valued but {len(value)} values were given")
+        return coerce_complex(attr, value[0], label, ignored) if value else None
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and attr.sub("value") is not None:
+        value = {"value": value}
+    if not isinstance(value, Mapping):
+        raise PatchError("invalidValue", f"{label} is a complex attribute: its value must be an object "
+                                         f"of sub-attributes, not {type(value).__name__}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        sub = attr.sub(str(key))
+        if sub is None:
+            ignored.append(f"{label}.{key}")
+        else:
+            out[sub.name] = coerce(sub, item, f"{label}.{sub.name}", ignored)
+    return out
+
+
+def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
+    """Coerce one simple value to ``attr.type`` (RFC 7643 §2.3); ``None``/``""`` mean unassign.
+
+    Note: Entra ID (without ``aadOptscim062020``) sends booleans as ``"True"``/``"False"``; any
+    case is accepted, other strings are ``invalidValue``. Numbers given for a string attribute
+    (``employeeNumber``) are kept as their decimal text.
+    """
+    if value is None or value == "":
+        return None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    kind = attr.type
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise PatchError("invalidValue", f"{label} is a boolean: use true or false, not {value!r}")
+    if kind in ("integer", "decimal"):
+        if number and (kind == "decimal" or isinstance(value, int)):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip()) if kind == "integer" else float(value.strip())
+            except ValueError:
+                pass
+        raise PatchError("invalidValue", f"{label} must be an {kind} number, not {value!r}")
+    if kind == "complex":
+        raise PatchError("invalidValue", f"{label} cannot hold a nested complex value")
+    if isinstance(value, str):
+        return value
+    if number:
+        return str(value)
+    raise PatchError("invalidValue", f"{label} must be a string, not {type(value).__name__}")
+
+
+# --- elements of multi-valued attributes ----------------------------------------------------------
+
+
+def check_immutable(attr: Attribute, old: Any, new: Any, label: str) -> None:
+    """RFC 7644 §3.5.2: an immutable attribute may get a first value, never a different one."""
+    if attr.mutability.lower() == "immutable" and old not in (None, "", [], {}) and old != new:
+        raise PatchError("mutability", f"{label}: {attr.name} is immutable and already has a value "
+                                       "(RFC 7643 §2.2)")
+
+
+def is_vacant(attr: Attribute, element: Mapping[str, Any]) -> bool:
+    """True when a complex value holds no data: empty, lacking its ``value``, or only qualifiers."""
+    if not element or set(element) <= QUALIFIERS:
+        return True
+    return attr.sub("value") is not None and "value" not in element
+
+
+def same_value(element: Any, wanted: Any) -> bool:
+    """``element`` is the value ``wanted`` names: equal, or the same ``value`` (and ``type`` if given)."""
+    if element == wanted:
+        return True
+    if not (isinstance(element, dict) and isinstance(wanted, dict)) or "value" not in wanted:
+        return False
+    return element.get("value") == wanted["value"] and wanted.get("type", element.get("type")) == element.get("type")
+
+
+def fix_primary(elements: list[Any], touched: Sequence[Any]) -> None:
+    """RFC 7644 §3.5.2: setting ``primary`` true on one value sets it false on the others."""
+    chosen = None
+    for element in touched:
+        if isinstance(element, dict) and element.get("primary") is True:
+            chosen = element
+    for element in elements if chosen is not None else ():
+        if element is not chosen and isinstance(element, dict) and element.get("primary") is True:
+            element["primary"] = False
+
+
+def eq_pairs(node: Filter) -> dict[str, Any] | None:
+    """``{sub: value}`` for a filter of ``eq`` comparisons joined by ``and``; otherwise ``None``."""
+    if isinstance(node, Compare):
+        if node.op == "eq" and node.path.urn is None and node.path.sub_attr is None:
+            return {node.path.attr: node.value}
+        return None
+    if isinstance(node, And):
+        left, right = eq_pairs(node.left), eq_pairs(node.right)
+        if left is None or right is None or any(left[k] != right[k] for k in left.keys() & right.keys()):
+            return None
+        return {**left, **right}
+    return None
+
+
+def case_exact_of(attr: Attribute) -> Callable[[AttrPath], bool]:
+    """How a value filter on ``attr``'s elements compares strings: the sub-attribute's ``caseExact``."""
+    def case_exact(path: AttrPath) -> bool:
+        sub = attr.sub(path.sub_attr or path.attr)
+        return bool(sub and sub.case_exact)
+    return case_exact
+
+
+# --- extensions the schema does not know ----------------------------------------------------------
+
+
+def existing_key(mapping: Mapping[str, Any], name: str) -> str:
+    """The key of ``mapping`` equal to ``name`` ignoring case, else ``name`` (RFC 7643 §2.1)."""
+    lowered = name.lower()
+    return next((key for key in mapping if isinstance(key, str) and key.lower() == lowered), name)
+
+
+def object_at(holder: dict[str, Any], key: str) -> dict[str, Any]:
+    """``holder[key]`` as an object, created (or replacing a non-object) when needed."""
+    if not isinstance(holder.get(key), dict):
+        holder[key] = {}
+    found: dict[str, Any] = holder[key]
+    return found
+
+
+def raw_write(resource: dict[str, Any], op: str, block: str, name: str, sub: str | None, value: Any) -> None:
+    """Write ``block:name[.sub]`` of an extension the schema does not know, storing values as given."""
+    holder = object_at(resource, block)
+    if sub is None:
+        raw_set(op, holder, name, value)
+        return
+    key = existing_key(holder, name)
+    obj = dict(holder[key]) if isinstance(holder.get(key), dict) else {}
+    raw_set(op, obj, sub, value)
+    if obj:
+        holder[key] = obj
+    else:
+        holder.pop(key, None)
+
+
+def raw_remove(resource: dict[str, Any], block: str, name: str, sub: str | None) -> None:
+    """Remove ``block:name[.sub]`` of an extension the schema does not know (no-op when absent)."""
+    holder = resource.get(block)
+    if not isinstance(holder, dict):
+        return
+    key = existing_key(holder, name)
+    if sub is None:
+        holder.pop(key, None)
+    elif isinstance(holder.get(key), dict):
+        holder[key].pop(existing_key(holder[key], sub), None)
+        if not holder[key]:
+            del holder[key]
+
+
+def raw_set(op: str, holder: dict[str, Any], name: str, value: Any) -> None:
+    """Store ``value`` as given under ``name`` (an attribute of an unknown extension).
+
+    ``null``/``""`` removes it; ``add`` appends to a list and merges into an object.
+    """
+    key = existing_key(holder, name)
+    old = holder.get(key)
+    if value is None or value == "":
+        holder.pop(key, None)
+    elif op == "add" and isinstance(old, list):
+        items = value if isinstance(value, list) else [value]
+        holder[key] = old + [copy.deepcopy(item) for item in items if item not in old]
+    elif op == "add" and isinstance(old, dict) and isinstance(value, Mapping):
+        holder[key] = {**old, **copy.deepcopy(dict(value))}
+    else:
+        holder[key] = copy.deepcopy(value)

@@ -1,0 +1,421 @@
+"""Request canonicalisation and validation (RFC 7643 §2, RFC 7644 §3.3, §3.4.3, §3.5.2).
+
+The flow for a resource body is ``canonicalise_resource`` (names to schema case, client quirks
+absorbed, read-only and unknown attributes dropped) then ``validate_resource`` (types, required
+attributes). Both raise :class:`RequestValidationError`, whose ``detail`` is one sentence naming
+the attribute path, e.g. ``emails[0].primary must be a boolean``.
+
+The JSON Schemas under ``schemas/request/`` are compiled once and cached. A resource type without
+a hand-written request schema gets one derived from its RFC 7643 schema model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from adapters.query import AttrPath
+from gateway.scim.schema_model import Attribute, ResourceType, UnknownAttribute
+
+PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+_BODY = "The request body"
+_SEARCH_KEYS = ("schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count")
+
+
+class RequestValidationError(ValueError):
+    """A request body that cannot be accepted: HTTP 400 with ``scimType`` (RFC 7644 §3.12).
+
+    ``scim_type`` is ``invalidSyntax`` (the message structure is wrong) or ``invalidValue`` (an
+    attribute value is missing or has the wrong type); ``detail`` is safe to send to the client.
+    """
+
+    def __init__(self, detail: str, scim_type: str = "invalidValue") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.scim_type = scim_type
+
+
+# --- canonicalisation ------------------------------------------------------------------------
+
+_DROP: Any = object()  # marker: the value is unassigned (RFC 7643 §2.5) and is left out
+
+
+def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
+    """Return ``body`` as canonical SCIM JSON for ``rtype`` (RFC 7643 §2.1, RFC 7644 §3.3).
+
+    - Attribute and sub-attribute names take their schema case; extension attributes move into
+      the block under the canonical extension URN (also when sent as a URN-qualified top-level
+      key such as ``urn:...:enterprise:2.0:User:department``).
+    - ``null`` values, empty arrays and empty objects are dropped (RFC 7643 §2.5).
+      Note: Entra ID sends ``"addresses": null`` and similar in POST bodies (P10).
+    - Read-only attributes (``id``, ``meta``, ``groups``, ``manager.displayName``) are ignored
+      (RFC 7644 §3.3), as are unknown plain attributes and sub-attributes. Keys that look like
+      URNs of unknown extensions are kept unchanged.
+      Note: Entra ID sends custom extension blocks without listing them in ``schemas``.
+    - A boolean attribute sent as the string ``"True"``/``"False"`` (any case) becomes a bool;
+      other strings are kept and fail validation. Note: Entra ID sends string booleans (P2).
+    - A single-valued complex attribute with a ``value`` sub-attribute sent as a bare string
+      becomes ``{"value": ...}`` (an empty string means unassigned), and a one-element array
+      is unwrapped. Note: Entra ID sends the enterprise ``manager`` in both shapes (P6).
+    - ``schemas`` is rebuilt: the core URN plus each known extension present.
+      Note: Entra ID has sent typo URNs in ``schemas`` (P13); they are not rejected.
+
+    Raises :class:`RequestValidationError` (``invalidSyntax``) when ``body`` is not an object.
+    """
+    if not isinstance(body, dict):
+        raise RequestValidationError(f"{_BODY} must be a JSON object", "invalidSyntax")
+    core: dict[str, Any] = {}
+    blocks: dict[str, dict[str, Any]] = {ext.id: {} for ext, _ in rtype.extensions}
+    unknown: dict[str, Any] = {}
+    for key, value in body.items():
+        if value is None or key.lower() == "schemas":
+            continue
+        schema = rtype.schema_for_urn(key)
+        if schema is not None:  # a whole extension block (or, leniently, one for the core schema)
+            if not isinstance(value, dict):
+                raise RequestValidationError(f"{schema.id} must be an object")
+            for name, item in value.items():
+                _place(rtype, core, blocks, AttrPath(attr=name, urn=schema.id), item)
+        elif rtype.split_urn(key) is not None or not key.lower().startswith("urn:"):
+            _place(rtype, core, blocks, _key_to_path(rtype, key), value)
+        else:
+            unknown[key] = value
+    present = [ext.id for ext, _ in rtype.extensions if blocks[ext.id]]
+    out: dict[str, Any] = {"schemas": [rtype.core.id, *present]}
+    out.update(core)
+    out.update((urn, blocks[urn]) for urn in present)
+    out.update(unknown)
+    return out
+
+
+def _key_to_path(rtype: ResourceType, key: str) -> AttrPath:
+    """A top-level body key as an attribute path: ``[urn:]attr[.subAttr]``."""
+    urn = None
+    split = rtype.split_urn(key)
+    if split is not None:
+        urn, key = split[0].id, split[1]
+    attr, _, sub = key.partition(".")
+    return AttrPath(attr=attr, sub_attr=sub or None, urn=urn)
+
+
+def _place(
+    rtype: ResourceType, core: dict[str, Any], blocks: dict[str, dict[str, Any]], path: AttrPath, value: Any
+) -> None:
+    """Put ``value`` at ``path`` into the core attributes or the extension block it resolves to.
+
+    Note: Entra ID has sent enterprise attributes (``department``, ``manager``) without their
+    URN; :meth:`ResourceType.resolve` maps such a bare name to the extension.
+    """
+    try:
+        canonical, attribute = rtype.resolve(path)
+    except UnknownAttribute:
+        return  # unknown attributes are ignored (RFC 7644 §3.3)
+    target = core if canonical.urn is None else blocks[canonical.urn]
+    if canonical.sub_attr is not None:  # a dotted key such as "name.givenName"
+        parent = rtype.resolve(AttrPath(attr=canonical.attr, urn=canonical.urn))[1]
+        if parent.multi_valued or parent.mutability == "readOnly" or attribute.mutability == "readOnly":
+            return
+        sub_value = _canonical_value(attribute, value)
+        if sub_value is not _DROP:
+            holder = target.get(parent.name)
+            if not isinstance(holder, dict):
+                holder = target[parent.name] = {}
+            holder[attribute.name] = sub_value
+        return
+    if attribute.mutability == "readOnly":
+        return
+    new = _canonical_value(attribute, value)
+    if new is _DROP:
+        return
+    old = target.get(attribute.name)
+    if isinstance(old, dict) and isinstance(new, dict):
+        old.update(new)
+    else:
+        target[attribute.name] = new
+
+
+def _canonical_value(attribute: Attribute, value: Any) -> Any:
+    """``value`` in canonical form for ``attribute``, or ``_DROP`` when it is unassigned."""
+    if value is None:
+        return _DROP
+    if not attribute.multi_valued:
+        return _canonical_single(attribute, value)
+    if not isinstance(value, list):
+        return value  # validation reports that an array is expected
+    items = [_canonical_single(attribute, item) for item in value if item is not None]
+    items = [item for item in items if item is not _DROP]
+    return items or _DROP
+
+
+def _canonical_single(attribute: Attribute, value: Any) -> Any:
+    if attribute.type == "boolean":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"  # Note: Entra ID sends "True"/"False" (P2)
+        return value
+    if attribute.type != "complex":
+        return value
+    if not attribute.multi_valued and attribute.sub("value") is not None:
+        # Note: Entra ID sends manager as "<id>", [{"value": "<id>", "$ref": ...}] or "" (P6)
+        if isinstance(value, list) and len(value) <= 1:
+            value = value[0] if value else None
+        if isinstance(value, str):
+            value = {"value": value} if value else None
+        if value is None:
+            return _DROP
+    if not isinstance(value, dict):
+        return value  # validation reports that an object is expected
+    out: dict[str, Any] = {}
+    for name, item in value.items():
+        sub = attribute.sub(name)
+        if sub is None or sub.mutability == "readOnly":
+            continue
+        canonical = _canonical_value(sub, item)
+        if canonical is not _DROP:
+            out[sub.name] = canonical
+    return out or _DROP
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def validate_resource(resource: dict[str, Any], rtype: ResourceType) -> None:
+    """Check a canonical resource against its request JSON Schema and required attributes.
+
+    Raises :class:`RequestValidationError` (``invalidValue``) naming the first offending path.
+    """
+    error = best_match(_resource_validator(rtype).iter_errors(resource))
+    if error is not None:
+        raise RequestValidationError(_describe(error, "The resource"))
+    missing = _first_missing_required(resource, rtype)
+    if missing is not None:
+        raise RequestValidationError(f"{missing} is required")
+
+
+def _first_missing_required(resource: Mapping[str, Any], rtype: ResourceType) -> str | None:
+    """The path of the first required attribute (RFC 7643 §2.2 ``required``) without a value."""
+    found = _missing_in(resource, rtype.core.attributes, "")
+    if found is not None:
+        return found
+    for ext, required in rtype.extensions:
+        block = resource.get(ext.id)
+        if _unassigned(block):
+            if required:
+                return ext.id
+            continue
+        found = _missing_in(block, ext.attributes, f"{ext.id}:")
+        if found is not None:
+            return found
+    return None
+
+
+def _missing_in(container: Any, attributes: Iterable[Attribute], prefix: str) -> str | None:
+    if not isinstance(container, Mapping):
+        return None
+    for attribute in attributes:
+        value = container.get(attribute.name)
+        path = f"{prefix}{attribute.name}"
+        if _unassigned(value):
+            if attribute.required:
+                return path
+            continue
+        if attribute.type == "complex":
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                where = f"{path}[{index}]." if attribute.multi_valued else f"{path}."
+                found = _missing_in(item, attribute.sub_attributes, where)
+                if found is not None:
+                    return found
+    return None
+
+
+def _unassigned(value: Any) -> bool:
+    return value is None or value == [] or value == {}
+
+
+def validate_patch_request(body: Any) -> list[dict[str, Any]]:
+    """Validate a PATCH body (RFC 7644 §3.5.2) and return its operations.
+
+    Member names are matched case-insensitively; each returned operation has the keys ``op``
+    (lower-cased; Note: Entra ID sends ``Add``/``Replace``/``Remove``, P1) and, when sent,
+    ``path`` and ``value``. Raises :class:`RequestValidationError` (``invalidSyntax``).
+    """
+    if not isinstance(body, dict):
+        raise RequestValidationError(f"{_BODY} must be a JSON object", "invalidSyntax")
+    body = _with_canonical_keys(body, ("schemas", "Operations"))
+    operations = body.get("Operations")
+    if isinstance(operations, list):
+        body["Operations"] = [
+            _with_canonical_keys(op, ("op", "path", "value")) if isinstance(op, dict) else op for op in operations
+        ]
+    error = best_match(_request_validator("PatchOp").iter_errors(body))
+    if error is not None:
+        raise RequestValidationError(_describe(error, _BODY), "invalidSyntax")
+    return [
+        {key: (op[key].lower() if key == "op" else op[key]) for key in ("op", "path", "value") if key in op}
+        for op in body["Operations"]
+    ]
+
+
+def validate_search_request(body: Any) -> dict[str, Any]:
+    """Validate a ``POST .search`` body (RFC 7644 §3.4.3) and return its known members.
+
+    Member names are matched case-insensitively, ``sortOrder`` is lower-cased and integral
+    ``startIndex``/``count`` become ints. Raises :class:`RequestValidationError` (``invalidSyntax``).
+    """
+    if not isinstance(body, dict):
+        raise RequestValidationError(f"{_BODY} must be a JSON object", "invalidSyntax")
+    body = _with_canonical_keys(body, _SEARCH_KEYS)
+    if isinstance(body.get("sortOrder"), str):
+        body["sortOrder"] = body["sortOrder"].lower()
+    error = best_match(_request_validator("SearchRequest").iter_errors(body))
+    if error is not None:
+        raise RequestValidationError(_describe(error, _BODY), "invalidSyntax")
+    out = {key: body[key] for key in _SEARCH_KEYS if key in body}
+    for key in ("startIndex", "count"):
+        if key in out:
+            out[key] = int(out[key])
+    return out
+
+
+def _with_canonical_keys(body: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``body`` whose keys matching ``names`` case-insensitively are spelt as in ``names``."""
+    canonical = {name.lower(): name for name in names}
+    return {canonical.get(key.lower(), key): value for key, value in body.items()}
+
+
+# --- compiled validators and error messages --------------------------------------------------
+
+
+def _load_request_schema(name: str) -> dict[str, Any] | None:
+    resource = files("schemas").joinpath("request").joinpath(f"{name}.schema.json")
+    if not resource.is_file():
+        return None
+    schema: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
+    return schema
+
+
+def _compile(schema: Mapping[str, Any]) -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+@cache
+def _request_validator(name: str) -> Draft202012Validator:
+    schema = _load_request_schema(name)
+    if schema is None:
+        raise LookupError(f"no bundled request schema {name}.schema.json")
+    return _compile(schema)
+
+
+_RESOURCE_VALIDATORS: dict[tuple[str, ...], Draft202012Validator] = {}
+
+
+def _resource_validator(rtype: ResourceType) -> Draft202012Validator:
+    key = (rtype.name, rtype.core.id, *(ext.id for ext, _ in rtype.extensions))
+    validator = _RESOURCE_VALIDATORS.get(key)
+    if validator is None:
+        schema = _load_request_schema(rtype.name) or json_schema_for(rtype)
+        validator = _RESOURCE_VALIDATORS[key] = _compile(schema)
+    return validator
+
+
+_JSON_TYPES = {"boolean": "boolean", "decimal": "number", "integer": "integer", "complex": "object"}
+_AT_MOST_ONE_PRIMARY = {
+    "not": {
+        "contains": {"type": "object", "properties": {"primary": {"const": True}}, "required": ["primary"]},
+        "minContains": 2,
+    },
+    "errorMessage": {"not": 'must not have more than one value with "primary": true'},
+}
+
+
+def json_schema_for(rtype: ResourceType) -> dict[str, Any]:
+    """A JSON Schema of a canonical resource of ``rtype``, derived from its schema model."""
+    properties: dict[str, Any] = {
+        "schemas": {"type": "array", "items": {"type": "string"}, "contains": {"const": rtype.core.id}},
+        "id": {"type": "string"},
+        "externalId": {"type": "string"},
+        "meta": {"type": "object"},
+    }
+    properties.update((a.name, _attribute_json_schema(a)) for a in rtype.core.attributes)
+    for ext, _ in rtype.extensions:
+        properties[ext.id] = {
+            "type": "object",
+            "properties": {a.name: _attribute_json_schema(a) for a in ext.attributes},
+            "additionalProperties": False,
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "required": ["schemas"],
+        "properties": properties,
+    }
+
+
+def _attribute_json_schema(attribute: Attribute) -> dict[str, Any]:
+    single: dict[str, Any] = {"type": _JSON_TYPES.get(attribute.type, "string")}
+    if attribute.type == "complex":
+        single["properties"] = {sub.name: _attribute_json_schema(sub) for sub in attribute.sub_attributes}
+        single["additionalProperties"] = False
+    if not attribute.multi_valued:
+        return single
+    array: dict[str, Any] = {"type": "array", "items": single}
+    if attribute.sub("primary") is not None:
+        array.update(_AT_MOST_ONE_PRIMARY)
+    return array
+
+
+_TYPE_NAMES = {"object": "an object", "array": "an array", "integer": "an integer"}
+
+
+def _describe(error: ValidationError, subject: str) -> str:
+    """One sentence for the client naming the failing attribute path."""
+    parts = list(error.absolute_path)
+    if error.validator == "required":
+        missing = next(n for n in error.validator_value if n not in error.instance)
+        return f"{_render_path([*parts, missing])} is required"
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+        extra = sorted(k for k in error.instance if k not in known)
+        if extra:
+            return f"{_render_path([*parts, extra[0]])} is not a known attribute"
+    where = _render_path(parts) or subject
+    custom = error.schema.get("errorMessage") if isinstance(error.schema, Mapping) else None
+    if isinstance(custom, Mapping):
+        custom = custom.get(str(error.validator))
+    if isinstance(custom, str):
+        return f"{where} {custom}"
+    value = error.validator_value
+    if error.validator == "type":
+        names = [_TYPE_NAMES.get(t, f"a {t}") for t in ([value] if isinstance(value, str) else value)]
+        return f"{where} must be {' or '.join(names)}"
+    if error.validator == "enum":
+        return f"{where} must be one of {', '.join(str(v) for v in value)}"
+    if error.validator == "const":
+        return f"{where} must be {json.dumps(value)}"
+    if error.validator in ("minLength", "minItems") and value == 1:
+        return f"{where} must not be empty"
+    return f"{where} is invalid: {error.message}"
+
+
+def _render_path(parts: Iterable[str | int]) -> str:
+    """``["emails", 0, "primary"]`` -> ``emails[0].primary``; an extension URN is joined with ``:``."""
+    out = ""
+    after_urn = False
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not out:
+            out = part
+            after_urn = part.lower().startswith("urn:")
+            continue
+        else:
+            out += f"{':' if after_urn else '.'}{part}"
+        after_urn = False
+    return out

@@ -1,0 +1,36 @@
+"""Packaging of vizmo-scim-gateway (schemas and SQL files ship as package data)."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="vizmo-scim-gateway",
+    version="0.1.0",
+    description="SCIM 2.0 gateway that lets Microsoft Entra ID provision the Vizmo employee directory",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["gateway", "gateway.*", "adapters", "adapters.*", "schemas", "schemas.*"]),
+    package_data={
+        "schemas": ["resource/*.json", "request/*.json"],
+        "adapters.vizmo_sqlite": ["*.sql"],
+        "gateway": ["py.typed"],
+        "adapters": ["py.typed"],
+    },
+    install_requires=[
+        "tornado>=6.4,<7",
+        "aiosqlite>=0.20,<1",
+        "jsonschema>=4.20,<5",
+        "pyjwt>=2.8,<3",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8,<10",
+            "pytest-tornado==0.8.1",
+            "setuptools<81",  # pytest-tornado 0.8.1 imports pkg_resources
+        ],
+    },
+    entry_points={
+        "console_scripts": ["vizmo-scim=gateway.cli:main"],
+        "vizmo_scim.adapters": ["sqlite=adapters.vizmo_sqlite.adapter:VizmoSqliteAdapter"],
+    },
+)

@@ -1,0 +1,203 @@
+"""/Users over real HTTP on a real directory file: CRUD, listing, errors (RFC 7644 §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from tests.support import GatewayEnv, Scim
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def user(name: str, **extra: Any) -> dict[str, Any]:
+    return {"schemas": [CORE], "userName": name, "active": True,
+            "name": {"givenName": name.split("@")[0], "familyName": "Test"}, **extra}
+
+
+@pytest.mark.gen_test
+async def test_create_get_and_location_header(scim: Scim, base_url: str) -> None:
+    created = await scim("POST", "/Users", user("ana@contoso.com", externalId="ext-1"))
+    assert created.status == 201
+    body = created.body
+    assert body["id"] and body["userName"] == "ana@contoso.com" and body["externalId"] == "ext-1"
+    assert body["meta"]["resourceType"] == "User"
+    assert body["meta"]["location"] == f"{base_url}/scim/v2/locations/1/Users/{body['id']}"
+    assert created.headers["Location"] == body["meta"]["location"]
+    assert created.headers["ETag"] == body["meta"]["version"]
+    fetched = await scim("GET", f"/Users/{body['id']}")
+    assert fetched.status == 200 and fetched.body == body
+
+
+@pytest.mark.gen_test
+async def test_duplicate_username_is_409_uniqueness_whatever_the_case(scim: Scim) -> None:
+    assert (await scim("POST", "/Users", user("Bob@Contoso.com"))).status == 201
+    dup = await scim("POST", "/Users", user("bob@contoso.COM"))
+    assert dup.status == 409 and dup.body["scimType"] == "uniqueness" and dup.body["detail"]
+    found = await scim("GET", '/Users?filter=userName eq "BOB@contoso.com"'.replace(" ", "%20").replace('"', "%22"))
+    assert found.body["totalResults"] == 1
+
+
+@pytest.mark.gen_test
+async def test_users_are_isolated_between_locations(scim: Scim) -> None:
+    a = (await scim("POST", "/Users", user("same@contoso.com"), location=1)).body
+    b = await scim("POST", "/Users", user("same@contoso.com"), location=2)
+    assert b.status == 201 and b.body["id"] != a["id"]
+    assert (await scim("GET", f"/Users/{a['id']}", location=2)).status == 404
+    assert (await scim("DELETE", f"/Users/{a['id']}", location=2)).status == 404
+    listing = (await scim("GET", "/Users", location=2)).body
+    assert [r["id"] for r in listing["Resources"]] == [b.body["id"]]
+
+
+@pytest.mark.gen_test
+async def test_put_replaces_and_clears_absent_attributes(scim: Scim) -> None:
+    created = (await scim("POST", "/Users", user("cy@contoso.com", title="Boss", nickName="C"))).body
+    replaced = await scim("PUT", f"/Users/{created['id']}", {"schemas": [CORE], "userName": "cy@contoso.com",
+                                                              "displayName": "Cy", "id": "ignored"})
+    assert replaced.status == 200
+    assert replaced.body["displayName"] == "Cy" and replaced.body["id"] == created["id"]
+    assert "title" not in replaced.body and "nickName" not in replaced.body and "name" not in replaced.body
+
+
+@pytest.mark.gen_test
+async def test_delete_then_404_then_recreate_gets_a_new_id(scim: Scim, gateway_env: GatewayEnv) -> None:
+    first = (await scim("POST", "/Users", user("dee@contoso.com"))).body
+    assert (await scim("DELETE", f"/Users/{first['id']}")).status == 204
+    assert (await scim("GET", f"/Users/{first['id']}")).status == 404
+    assert (await scim("DELETE", f"/Users/{first['id']}")).status == 404
+    probe = await scim("GET", "/Users?filter=userName%20eq%20%22dee@contoso.com%22")
+    assert probe.body["totalResults"] == 0
+    again = await scim("POST", "/Users", user("dee@contoso.com"))
+    assert again.status == 201 and again.body["id"] != first["id"]
+    assert (await scim("GET", f"/Users/{first['id']}")).status == 404
+    assert gateway_env.sql("SELECT status FROM employees WHERE email = 'dee@contoso.com'")[0][0] == "active"
+
+
+@pytest.mark.gen_test
+async def test_list_paging_and_total_results(scim: Scim) -> None:
+    for i in range(7):
+        await scim("POST", "/Users", user(f"p{i}@contoso.com"))
+    page = (await scim("GET", "/Users?startIndex=3&count=2&sortBy=userName")).body
+    assert page["totalResults"] == 7 and page["startIndex"] == 3 and page["itemsPerPage"] == 2
+    assert [r["userName"] for r in page["Resources"]] == ["p2@contoso.com", "p3@contoso.com"]
+    beyond = (await scim("GET", "/Users?startIndex=50&count=5")).body
+    assert beyond["totalResults"] == 7 and beyond["Resources"] == []
+    only_total = (await scim("GET", "/Users?count=0")).body
+    assert only_total["totalResults"] == 7 and only_total["Resources"] == []
+    desc = (await scim("GET", "/Users?sortBy=userName&sortOrder=descending&count=1")).body
+    assert desc["Resources"][0]["userName"] == "p6@contoso.com"
+
+
+@pytest.mark.gen_test
+async def test_attributes_and_excluded_attributes(scim: Scim) -> None:
+    created = (await scim("POST", "/Users", user("ed@contoso.com", title="T"))).body
+    only = (await scim("GET", f"/Users/{created['id']}?attributes=userName,name.givenName")).body
+    assert set(only) == {"schemas", "id", "userName", "name"} and only["name"] == {"givenName": "ed"}
+    less = (await scim("GET", "/Users?excludedAttributes=title,name")).body["Resources"][0]
+    assert "title" not in less and "name" not in less and less["userName"] == "ed@contoso.com"
+
+
+@pytest.mark.gen_test
+async def test_search_endpoint(scim: Scim) -> None:
+    await scim("POST", "/Users", user("fa@contoso.com"))
+    await scim("POST", "/Users", user("fb@contoso.com"))
+    reply = await scim("POST", "/Users/.search", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'userName sw "fa"', "attributes": ["userName"], "startIndex": 1, "count": 10})
+    assert reply.status == 200
+    assert [r["userName"] for r in reply.body["Resources"]] == ["fa@contoso.com"]
+
+
+@pytest.mark.gen_test
+async def test_if_match_guards_put_patch_delete(scim: Scim) -> None:
+    created = (await scim("POST", "/Users", user("gi@contoso.com"))).body
+    old = created["meta"]["version"]
+    patched = await scim("PATCH", f"/Users/{created['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": "New"}]}, headers={"If-Match": old})
+    assert patched.status == 200 and patched.body["meta"]["version"] != old
+    stale = await scim("PUT", f"/Users/{created['id']}", user("gi@contoso.com"), headers={"If-Match": old})
+    assert stale.status == 412
+    assert (await scim("DELETE", f"/Users/{created['id']}", headers={"If-Match": old})).status == 412
+    current = patched.body["meta"]["version"]
+    assert (await scim("DELETE", f"/Users/{created['id']}", headers={"If-Match": current})).status == 204
+
+
+@pytest.mark.gen_test
+async def test_concurrent_posts_of_one_username_give_exactly_one_201(scim: Scim) -> None:
+    replies = await asyncio.gather(*[scim("POST", "/Users", user("race@contoso.com")) for _ in range(12)])
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [201] + [409] * 11
+
+
+@pytest.mark.gen_test
+async def test_concurrent_patches_lose_no_update(scim: Scim) -> None:
+    created = (await scim("POST", "/Users", user("lu@contoso.com"))).body
+    ops = [{"op": "add", "path": "emails", "value": [{"type": f"t{i}", "value": f"v{i}@x.com"}]} for i in range(8)]
+    replies = await asyncio.gather(*[
+        scim("PATCH", f"/Users/{created['id']}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                                   "Operations": [op]}) for op in ops])
+    assert all(r.status == 200 for r in replies)
+    final = (await scim("GET", f"/Users/{created['id']}")).body
+    assert sorted(e["value"] for e in final["emails"]) == sorted(f"v{i}@x.com" for i in range(8))
+
+
+BAD_REQUESTS = [
+    ("POST", "/Users", b"{not json", 400, "invalidSyntax"),
+    ("POST", "/Users", b"[1, 2]", 400, "invalidSyntax"),
+    ("POST", "/Users", b"", 400, "invalidSyntax"),
+    ("POST", "/Users", json.dumps({"schemas": [CORE]}).encode(), 400, "invalidValue"),
+    ("POST", "/Users", json.dumps({"userName": 42}).encode(), 400, "invalidValue"),
+    ("POST", "/Users", json.dumps({"userName": "x@y", "active": "maybe"}).encode(), 400, "invalidValue"),
+    ("POST", "/Users", json.dumps({"userName": "x@y", "emails": "x@y"}).encode(), 400, "invalidValue"),
+    ("POST", "/Users", b'{"userName": "x@y", "n": NaN}', 400, "invalidSyntax"),
+    ("POST", "/Users", b"[" * 100000 + b"]" * 100000, 400, "invalidSyntax"),
+    ("GET", "/Users?count=abc", None, 400, "invalidValue"),
+    ("GET", "/Users?startIndex=-5", None, 400, "invalidValue"),
+    ("GET", "/Users?filter=userName%20xx%20%22a%22", None, 400, "invalidFilter"),
+    ("GET", "/Users?filter=foo%20eq%20%22a%22", None, 400, "invalidFilter"),
+    ("GET", "/Users?filter=" + "(" * 200 + "userName%20pr" + ")" * 200, None, 400, "invalidFilter"),
+    ("GET", "/Users?filter=active%20eq%20%22yes%22", None, 400, "invalidFilter"),
+    ("GET", "/Users?sortBy=nosuch", None, 400, "invalidValue"),
+    ("GET", "/Users?sortBy=userName&sortOrder=sideways", None, 400, "invalidValue"),
+    ("GET", "/Users?attributes=bogus", None, 400, "invalidValue"),
+]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("method,path,raw,status,scim_type", BAD_REQUESTS)
+async def test_bad_input_gets_a_scim_4xx(scim: Scim, method: str, path: str, raw: bytes | None, status: int,
+                                         scim_type: str) -> None:
+    reply = await scim(method, path, raw=raw)
+    assert reply.status == status, reply.body
+    assert reply.headers["Content-Type"] == "application/scim+json"
+    assert reply.body["scimType"] == scim_type and reply.body["detail"]
+    assert "Traceback" not in reply.body["detail"]
+
+
+@pytest.mark.gen_test
+async def test_oversized_body_is_413(scim: Scim) -> None:
+    big = json.dumps({"userName": "big@x.com", "nickName": "n" * (1024 * 1024)}).encode()
+    reply = await scim("POST", "/Users", raw=big)
+    assert reply.status == 413 and reply.body["status"] == "413"
+
+
+@pytest.mark.gen_test
+async def test_content_types(scim: Scim) -> None:
+    for i, ctype in enumerate(["application/scim+json; charset=utf-8", "application/json", "APPLICATION/SCIM+JSON"]):
+        reply = await scim("POST", "/Users", user(f"ct{i}@x.com"), headers={"Content-Type": ctype})
+        assert reply.status == 201, ctype
+    reply = await scim("POST", "/Users", raw=b"userName=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert reply.status == 415 and reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+@pytest.mark.gen_test
+async def test_unknown_paths_and_methods_are_scim_errors(scim: Scim) -> None:
+    assert (await scim("GET", "/Nope")).status == 404
+    reply = await scim("POST", "/Users/123", user("m@x.com"))
+    assert reply.status == 405 and reply.body["status"] == "405"
+    assert (await scim("GET", "/Users/does-not-exist")).status == 404
