@@ -1,0 +1,188 @@
+"""The real ``vizmo-scim`` command: serve in a subprocess, manage integrations while it runs,
+and lose no acknowledged write when the server is killed with SIGKILL under load."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROBE = "/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+class Server:
+    """``vizmo-scim serve`` on a free loopback port."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.proc: subprocess.Popen[str] | None = None
+        self.banner = ""
+
+    def start(self) -> None:
+        self.log_path = self.data_dir.parent / f"serve-{time.monotonic_ns()}.log"
+        with open(self.log_path, "w") as log:  # a file, not a pipe: a full pipe would block the server
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(self.data_dir),
+                 "--port", str(self.port)], stdout=subprocess.PIPE, stderr=log, text=True)
+        assert self.proc.stdout is not None
+        self.banner = self.proc.stdout.readline()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"server did not start: {self.banner}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        """Send ``sig``, wait for the exit, and return what the server logged."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.communicate(timeout=20)
+        return self.log_path.read_text()
+
+    def request(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/scim/v2/locations/1{path}", data=data,
+                                     method=method, headers={"Authorization": f"Bearer {token}",
+                                                             "Content-Type": "application/scim+json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                text = resp.read().decode()
+                return resp.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read().decode() or "null")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "data")
+    srv.start()
+    yield srv
+    if srv.proc is not None and srv.proc.poll() is None:
+        srv.stop(signal.SIGKILL)
+
+
+def add_integration(data_dir: Path, location: int = 1) -> dict[str, Any]:
+    result = cli("integration", "add", "--data-dir", str(data_dir), "--location", str(location), "--json",
+                 "--base-url", "https://scim.example.com")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_serve_creates_the_demo_directory_and_integrations_apply_without_restart(server: Server) -> None:
+    assert f"127.0.0.1:{server.port}" in server.banner and "integration add" in server.banner
+    assert (server.data_dir / "directory.db").exists()
+    assert oct((server.data_dir / "signing-key").stat().st_mode & 0o777) == "0o600"
+    status, _ = server.request("GET", PROBE, "no-token-yet")
+    assert status == 401
+
+    creds = add_integration(server.data_dir)
+    assert set(creds) == {"location_id", "tenant_url", "secret_token"}
+    assert creds["tenant_url"] == "https://scim.example.com/scim/v2/locations/1"
+    status, body = server.request("GET", PROBE, creds["secret_token"])
+    assert status == 200 and body["totalResults"] == 0
+
+    again = cli("integration", "add", "--data-dir", str(server.data_dir), "--location", "1")
+    assert again.returncode == 1 and "rotate" in again.stderr
+    assert cli("integration", "add", "--data-dir", str(server.data_dir), "--location", "77").returncode == 1
+
+    rotated = json.loads(cli("integration", "rotate", "--data-dir", str(server.data_dir), "--location", "1",
+                             "--json").stdout)
+    assert server.request("GET", PROBE, creds["secret_token"])[0] == 401
+    assert server.request("GET", PROBE, rotated["secret_token"])[0] == 200
+
+    listing = cli("integration", "list", "--data-dir", str(server.data_dir), "--json")
+    assert [row["location_id"] for row in json.loads(listing.stdout)] == [1]
+    assert rotated["secret_token"] not in listing.stdout
+
+    assert cli("integration", "remove", "--data-dir", str(server.data_dir), "--location", "1").returncode == 0
+    assert server.request("GET", PROBE, rotated["secret_token"])[0] == 401
+
+    err = server.stop()
+    assert creds["secret_token"] not in err and rotated["secret_token"] not in err
+    assert server.proc is not None and server.proc.returncode == 0
+
+
+def test_an_existing_directory_is_used_as_it_is(tmp_path: Path) -> None:
+    directory = tmp_path / "elsewhere.db"
+    missing = cli("integration", "list", "--data-dir", str(tmp_path / "d"), "--directory", str(directory))
+    assert missing.returncode == 1 and "no directory database" in missing.stderr
+    conn = sqlite3.connect(directory)
+    conn.executescript(Path("adapters/vizmo_sqlite/directory.sql").read_text())
+    conn.execute("INSERT INTO companies VALUES (5, 'Acme')")
+    conn.execute("INSERT INTO locations (id, company_id, name) VALUES (9, 5, 'Mumbai')")
+    conn.commit()
+    conn.close()
+    added = cli("integration", "add", "--data-dir", str(tmp_path / "d"), "--directory", str(directory),
+                "--location", "9", "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["tenant_url"].endswith("/scim/v2/locations/9")
+    conn = sqlite3.connect(directory)
+    assert conn.execute("SELECT count(*) FROM locations").fetchone()[0] == 1  # no demo location added
+    conn.close()
+
+
+def test_sigkill_under_load_loses_no_acknowledged_write(server: Server) -> None:
+    token = add_integration(server.data_dir)["secret_token"]
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(worker: int) -> None:
+        n = 0
+        while not stop.is_set():
+            name = f"w{worker}-{n}@load.test"
+            n += 1
+            try:
+                status, _ = server.request("POST", "/Users", token, {"userName": name, "active": True})
+            except (OSError, urllib.error.URLError):
+                return  # the server died mid-request: this write was never acknowledged
+            if status == 201:
+                with lock:
+                    acknowledged.append(name)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(acknowledged) < 150 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server.stop(signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join(timeout=15)
+    assert len(acknowledged) >= 150
+
+    server.start()
+    for name in acknowledged:
+        status, body = server.request("GET", f"/Users?filter=userName%20eq%20%22{name}%22&attributes=userName",
+                                      token)
+        assert status == 200 and body["totalResults"] == 1, name
+    conn = sqlite3.connect(server.data_dir / "directory.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
