@@ -18,7 +18,6 @@ from typing import Any
 
 from adapters.query import AttrPath
 
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 

@@ -42,6 +42,7 @@ from typing import Any
 from adapters.errors import UnsupportedFilter
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
 from adapters.schema_info import AttrInfo, SchemaInfo
+from adapters.sql_dialect import FALSE, Sql, SqliteDialect, join, sql
 
 #: Callable giving an extra, index-friendly conjunct for ``eq`` (``"0"`` for "matches nothing").
 EqLookup = Callable[[str], tuple[str, list[Any]]]
@@ -67,101 +68,22 @@ class JsonArraySpec:
     sql: str
 
 
-@dataclass(frozen=True)
-class _Sql:
-    """An SQL fragment and its parameters, in textual order."""
-
-    text: str
-    params: tuple[Any, ...] = ()
-
-
-TRUE, FALSE = _Sql("1"), _Sql("0")
 _SQL_OPS = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 _STRING_TYPES = frozenset({"string", "reference", "binary"})
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?",
                        re.IGNORECASE)
 
 
-def _q(template: str, *args: Any) -> _Sql:
-    """Fill each ``{}`` of ``template``: an :class:`_Sql` is inlined, anything else is bound."""
-    pieces = template.split("{}")
-    if len(pieces) != len(args) + 1:
-        raise ValueError(f"template {template!r} takes {len(pieces) - 1} arguments")
-    text, params = [pieces[0]], []
-    for arg, piece in zip(args, pieces[1:]):
-        if isinstance(arg, _Sql):
-            text.append(arg.text)
-            params.extend(arg.params)
-        else:
-            text.append("?")
-            params.append(arg)
-        text.append(piece)
-    return _Sql("".join(text), tuple(params))
-
-
-def _join(parts: list[_Sql], sep: str) -> _Sql:
-    return _Sql("(" + sep.join(p.text for p in parts) + ")", tuple(x for p in parts for x in p.params))
-
-
-class SqliteDialect:
-    """The SQLite spelling of the few non-standard constructs (a PostgreSQL one comes later)."""
-
-    like_pattern_max_bytes = 50_000  # SQLITE_MAX_LIKE_PATTERN_LENGTH
-
-    def not_true(self, cond: _Sql) -> _Sql:
-        return _q("({} IS NOT 1)", cond)
-
-    def json_get(self, doc: _Sql, path: str) -> _Sql:
-        return _q("json_extract({}, {})", doc, path)
-
-    def elements(self, each_args: _Sql, alias: str) -> _Sql:
-        return _q(f"json_each({{}}) AS {alias}", each_args)
-
-    def element(self, alias: str) -> _Sql:
-        return _Sql(f"{alias}.value")
-
-    def element_get(self, alias: str, path: str) -> _Sql:
-        # CASE keeps json_extract away from a malformed (non-object) element
-        return _q(f"CASE WHEN {alias}.type = 'object' THEN json_extract({alias}.value, {{}}) END", path)
-
-    def element_present(self, alias: str) -> _Sql:
-        """A JSON element with a non-empty value (for objects: a member with one)."""
-        inner = f"{alias}k"
-        return _Sql(
-            f"({_json_present(alias)} AND ({alias}.type <> 'object' OR EXISTS (SELECT 1 FROM json_each("
-            f"CASE WHEN {alias}.type = 'object' THEN {alias}.value END) AS {inner} WHERE {_json_present(inner)})))")
-
-    def like(self, x: _Sql, pattern: str) -> _Sql:
-        return _q("{} LIKE {} ESCAPE '\\'", x, pattern)
-
-    def contains_exact(self, x: _Sql, value: str) -> _Sql:
-        return _q("(instr({}, {}) > 0)", x, value)
-
-    def prefix_exact(self, x: _Sql, value: str) -> _Sql:
-        return _q("(substr({}, 1, {}) = {} COLLATE BINARY)", x, len(value), value)
-
-    def suffix_exact(self, x: _Sql, value: str) -> _Sql:
-        return _q("(substr({}, {}) = {} COLLATE BINARY)", x, -len(value), value)
-
-    def collate(self, case_exact: bool) -> str:
-        return " COLLATE BINARY" if case_exact else " COLLATE NOCASE"
-
-
-def _json_present(alias: str) -> str:
-    return (f"({alias}.type IN ('true', 'false', 'integer', 'real') OR ({alias}.type = 'text' AND {alias}.value <> '')"
-            f" OR ({alias}.type IN ('array', 'object') AND {alias}.value NOT IN ('[]', '{{}}')))")
-
-
 @dataclass(frozen=True)
 class _Scalar:
-    expr: _Sql
+    expr: Sql
     info: AttrInfo
     eq_lookup: EqLookup | None = None
 
 
 @dataclass(frozen=True)
 class _Array:
-    each: _Sql  # the arguments of json_each
+    each: Sql  # the arguments of json_each
     info: AttrInfo  # the multi-valued attribute
     sub: AttrInfo | None  # the addressed sub-attribute, None for the whole element
 
@@ -209,7 +131,7 @@ class SqlFilterTranslator:
                  max_depth: int = 32) -> None:
         self._schema = schema
         self._columns = {key.lower(): spec for key, spec in columns.items()}
-        self._doc = _Sql(json_document)
+        self._doc = Sql(json_document)
         self._tiebreak = tiebreak
         self._dialect = dialect or SqliteDialect()
         self._max_params, self._max_param_bytes = max_params, max_param_bytes
@@ -219,8 +141,7 @@ class SqlFilterTranslator:
 
     def where(self, node: Filter) -> tuple[str, list[Any]]:
         """The condition matching exactly the resources ``node`` matches (RFC 7644 §3.4.2.2)."""
-        sql = self._filter(_Build(self._max_params * 2), node, None, 0)
-        return self._checked(sql)
+        return self._checked(self._filter(_Build(self._max_params * 2), node, None, 0))
 
     def order_by(self, sort: SortSpec | None) -> tuple[str, list[Any]]:
         """An ORDER BY list (without the keywords) for ``sort`` (RFC 7644 §3.4.2.3).
@@ -235,11 +156,11 @@ class SqlFilterTranslator:
         collate = self._dialect.collate(info.case_exact or info.type == "dateTime") \
             if info.type in _STRING_TYPES or info.type == "dateTime" else ""
         direction = "DESC NULLS FIRST" if sort.descending else "ASC NULLS LAST"
-        return self._checked(_Sql(f"{expr.text}{collate} {direction}, {tiebreak}", expr.params))
+        return self._checked(Sql(f"{expr.text}{collate} {direction}, {tiebreak}", expr.params))
 
     # --- filters ---------------------------------------------------------------------------
 
-    def _filter(self, b: _Build, node: Filter, elem: tuple[str, AttrInfo] | None, depth: int) -> _Sql:
+    def _filter(self, b: _Build, node: Filter, elem: tuple[str, AttrInfo] | None, depth: int) -> Sql:
         if depth > self._max_depth:
             raise UnsupportedFilter("filter too complex")
         b.count()
@@ -252,7 +173,7 @@ class SqlFilterTranslator:
                 else:
                     operands.append(item)
             parts = [self._filter(b, item, elem, depth + 1) for item in operands]
-            return _join(parts, " AND " if kind is And else " OR ")
+            return join(parts, " AND " if kind is And else " OR ")
         if isinstance(node, Not):
             return self._dialect.not_true(self._filter(b, node.operand, elem, depth + 1))
         if isinstance(node, Compare):
@@ -285,7 +206,7 @@ class SqlFilterTranslator:
             raise UnsupportedFilter(f"{path} is not a sub-attribute of {parent.name}")
         return _Scalar(self._dialect.element_get(alias, _json_path(sub.name)), sub)
 
-    def _compare(self, b: _Build, node: Compare, src: _Source) -> _Sql:
+    def _compare(self, b: _Build, node: Compare, src: _Source) -> Sql:
         if isinstance(src, _Complex):
             value = src.info.sub("value")
             if value is None:
@@ -299,26 +220,26 @@ class SqlFilterTranslator:
         sub = self._element_sub(src, node.path)
         info = sub or src.info
 
-        def element(alias: str) -> _Sql:
+        def element(alias: str) -> Sql:
             d = self._dialect
             return d.element(alias) if sub is None else d.element_get(alias, _json_path(sub.name))
 
         if node.op == "ne":  # no value at all, or some value that differs (any value matches)
             has, differs = b.alias(), b.alias()
             eq = self._compare_value(element(differs), info, "eq", node.value, None)
-            return _join([
-                self._dialect.not_true(self._exists(src.each, has, _q("({} IS NOT NULL)", element(has)))),
-                self._exists(src.each, differs, _q("({} IS NOT NULL AND {})", element(differs),
+            return join([
+                self._dialect.not_true(self._exists(src.each, has, sql("({} IS NOT NULL)", element(has)))),
+                self._exists(src.each, differs, sql("({} IS NOT NULL AND {})", element(differs),
                                                    self._dialect.not_true(eq))),
             ], " OR ")
         alias = b.alias()
         return self._exists(src.each, alias, self._compare_value(element(alias), info, node.op, node.value, None))
 
-    def _present(self, b: _Build, path: AttrPath, src: _Source) -> _Sql:
+    def _present(self, b: _Build, path: AttrPath, src: _Source) -> Sql:
         if isinstance(src, _Scalar):
             return _present_value(src.expr, src.info)
         if isinstance(src, _Complex):
-            return _join([self._present(b, p, self._resolve(p)) for p in
+            return join([self._present(b, p, self._resolve(p)) for p in
                           (replace(path, sub_attr=s.name) for s in src.info.sub_attributes)], " OR ")
         alias = b.alias()
         if src.sub is None:
@@ -326,8 +247,8 @@ class SqlFilterTranslator:
         x = self._dialect.element_get(alias, _json_path(src.sub.name))
         return self._exists(src.each, alias, _present_value(x, src.sub))
 
-    def _exists(self, each: _Sql, alias: str, cond: _Sql) -> _Sql:
-        return _q("EXISTS (SELECT 1 FROM {} WHERE {})", self._dialect.elements(each, alias), cond)
+    def _exists(self, each: Sql, alias: str, cond: Sql) -> Sql:
+        return sql("EXISTS (SELECT 1 FROM {} WHERE {})", self._dialect.elements(each, alias), cond)
 
     @staticmethod
     def _element_sub(src: _Array, path: AttrPath) -> AttrInfo | None:
@@ -341,7 +262,7 @@ class SqlFilterTranslator:
 
     # --- one comparison --------------------------------------------------------------------
 
-    def _compare_value(self, x: _Sql, info: AttrInfo, op: str, value: Any, lookup: EqLookup | None) -> _Sql:
+    def _compare_value(self, x: Sql, info: AttrInfo, op: str, value: Any, lookup: EqLookup | None) -> Sql:
         """``x op value`` for ``op`` other than ``ne``/``pr`` and a non-null value."""
         kind = info.type
         if kind == "boolean":
@@ -349,7 +270,7 @@ class SqlFilterTranslator:
                 raise UnsupportedFilter(f"{op} is not supported on the boolean attribute {info.name}")
             if not isinstance(value, bool):
                 raise UnsupportedFilter(f"{info.name} is boolean: compare it with true or false")
-            return _Sql(f"({x.text} = {int(value)})", x.params)
+            return Sql(f"({x.text} = {int(value)})", x.params)
         if kind in ("integer", "decimal"):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise UnsupportedFilter(f"{info.name} is a number: compare it with a number")
@@ -357,7 +278,7 @@ class SqlFilterTranslator:
                 raise UnsupportedFilter(f"{op} is not supported on the numeric attribute {info.name}")
             if isinstance(value, int) and not -(2**63) <= value < 2**63:
                 raise UnsupportedFilter(f"number out of range for {info.name}")
-            return _q(f"({{}} {_SQL_OPS[op]} {{}})", x, value)
+            return sql(f"({{}} {_SQL_OPS[op]} {{}})", x, value)
         if kind == "complex":
             raise UnsupportedFilter(f"{info.name} is complex: compare one of its sub-attributes")
         if not isinstance(value, str):
@@ -374,23 +295,23 @@ class SqlFilterTranslator:
             raise UnsupportedFilter(f"{op} is not supported on the binary attribute {info.name}")
         return self._compare_text(x, op, value, info.case_exact, lookup)
 
-    def _compare_text(self, x: _Sql, op: str, value: str, case_exact: bool, lookup: EqLookup | None) -> _Sql:
+    def _compare_text(self, x: Sql, op: str, value: str, case_exact: bool, lookup: EqLookup | None) -> Sql:
         d = self._dialect
         if value == "":  # "" is absent: nothing equals it, every present value contains it
             return FALSE if op in ("eq", "lt", "le") else _present_text(x)
         collate = d.collate(case_exact)
         if op == "eq":
-            cond = _q(f"({{}} = {{}}{collate})", x, value)
+            cond = sql(f"({{}} = {{}}{collate})", x, value)
             if lookup is not None:
                 hint, params = lookup(value)
                 if hint.strip() == "0":
                     return FALSE
-                cond = _q("({} AND {})", _Sql(hint, tuple(params)), cond)
+                cond = sql("({} AND {})", Sql(hint, tuple(params)), cond)
             return cond
         if op in ("gt", "ge"):
-            return _q(f"({{}} {_SQL_OPS[op]} {{}}{collate})", x, value)
+            return sql(f"({{}} {_SQL_OPS[op]} {{}}{collate})", x, value)
         if op in ("lt", "le"):
-            return _q(f"({{}} {_SQL_OPS[op]} {{}}{collate} AND {{}} <> '')", x, value, x)
+            return sql(f"({{}} {_SQL_OPS[op]} {{}}{collate} AND {{}} <> '')", x, value, x)
         if case_exact:
             return {"co": d.contains_exact, "sw": d.prefix_exact, "ew": d.suffix_exact}[op](x, value)
         escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -418,12 +339,12 @@ class SqlFilterTranslator:
         if info.multi_valued:
             array = self._columns.get(top_key)
             if isinstance(array, JsonArraySpec):
-                return _Array(_Sql(array.sql), info, sub)
+                return _Array(Sql(array.sql), info, sub)
             if array is None and not self._schema.is_common(path):
-                return _Array(_q("{}, {}", self._doc, _json_path(urn, info.name)), info, sub)
+                return _Array(sql("{}, {}", self._doc, _json_path(urn, info.name)), info, sub)
             raise UnsupportedFilter(f"{path} cannot be filtered in this storage")
         if isinstance(spec, ColumnSpec):
-            return _Scalar(_Sql(spec.sql), sub or info, spec.eq_lookup)
+            return _Scalar(Sql(spec.sql), sub or info, spec.eq_lookup)
         if spec is not None or self._schema.is_common(path):
             raise UnsupportedFilter(f"{path} cannot be filtered in this storage")
         if info.type == "complex" and sub is None:
@@ -431,7 +352,7 @@ class SqlFilterTranslator:
         names = (info.name, sub.name) if sub else (info.name,)
         return _Scalar(self._dialect.json_get(self._doc, _json_path(urn, *names)), sub or info)
 
-    def _sort_key(self, b: _Build, path: AttrPath) -> tuple[_Sql, AttrInfo]:
+    def _sort_key(self, b: _Build, path: AttrPath) -> tuple[Sql, AttrInfo]:
         src = self._resolve(path)
         if isinstance(src, _Complex):
             value = src.info.sub("value")
@@ -444,28 +365,29 @@ class SqlFilterTranslator:
         sub = self._element_sub(src, path)
         x = d.element(alias) if sub is None else d.element_get(alias, _json_path(sub.name))
         primary = src.info.sub("primary")
-        rank = _q("({} IS 1) DESC, ", d.element_get(alias, _json_path(primary.name))) if primary else _Sql("")
-        first = _q(f"(SELECT {{}} FROM {{}} ORDER BY {{}}{alias}.key LIMIT 1)",
+        rank = sql("({} IS 1) DESC, ", d.element_get(alias, _json_path(primary.name))) if primary else Sql("")
+        first = sql(f"(SELECT {{}} FROM {{}} ORDER BY {{}}{alias}.key LIMIT 1)",
                    _sort_value(x, sub or src.info), d.elements(src.each, alias), rank)
         return first, sub or src.info
 
-    def _checked(self, sql: _Sql) -> tuple[str, list[Any]]:
-        size = sum(len(p.encode("utf-8")) for p in sql.params if isinstance(p, str))
-        if len(sql.params) > self._max_params or size > self._max_param_bytes or len(sql.text) > self._max_sql_chars:
+    def _checked(self, fragment: Sql) -> tuple[str, list[Any]]:
+        size = sum(len(p.encode("utf-8")) for p in fragment.params if isinstance(p, str))
+        if len(fragment.params) > self._max_params or size > self._max_param_bytes \
+                or len(fragment.text) > self._max_sql_chars:
             raise UnsupportedFilter("filter too complex")
-        return sql.text, list(sql.params)
+        return fragment.text, list(fragment.params)
 
 
-def _present_value(x: _Sql, info: AttrInfo) -> _Sql:
-    return _present_text(x) if info.type in _STRING_TYPES or info.type == "dateTime" else _q("({} IS NOT NULL)", x)
+def _present_value(x: Sql, info: AttrInfo) -> Sql:
+    return _present_text(x) if info.type in _STRING_TYPES or info.type == "dateTime" else sql("({} IS NOT NULL)", x)
 
 
-def _present_text(x: _Sql) -> _Sql:
-    return _q("({} IS NOT NULL AND {} <> '')", x, x)
+def _present_text(x: Sql) -> Sql:
+    return sql("({} IS NOT NULL AND {} <> '')", x, x)
 
 
-def _sort_value(x: _Sql, info: AttrInfo) -> _Sql:
-    return _q("NULLIF({}, '')", x) if info.type in _STRING_TYPES or info.type == "dateTime" else x
+def _sort_value(x: Sql, info: AttrInfo) -> Sql:
+    return sql("NULLIF({}, '')", x) if info.type in _STRING_TYPES or info.type == "dateTime" else x
 
 
 def _json_path(*names: str | None) -> str:

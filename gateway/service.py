@@ -20,11 +20,10 @@ from adapters.query import AttrPath
 from gateway.errors import BadRequest, ScimError, from_adapter_error
 from gateway.scim.errors import ProtocolError
 from gateway.scim.listing import ListRequest, list_response, parse_list_request
-from gateway.scim.patch import PatchError, apply_patch
+from gateway.scim.patch import apply_patch
 from gateway.scim.projection import project
 from gateway.scim.schema_model import ResourceType
-from gateway.scim.validation import (RequestValidationError, canonicalise_resource, validate_patch_request,
-                                     validate_resource)
+from gateway.scim.validation import canonicalise_resource, validate_patch_request, validate_resource
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -37,7 +36,7 @@ def scim_errors() -> Iterator[None]:
     """Translate protocol and adapter errors raised inside the block into SCIM errors."""
     try:
         yield
-    except (ProtocolError, RequestValidationError, PatchError) as exc:
+    except ProtocolError as exc:
         raise BadRequest(exc.detail, exc.scim_type) from None
     except AdapterError as exc:
         raise from_adapter_error(exc) from None

@@ -34,7 +34,7 @@ def _external_id_lookup(value: str) -> tuple[str, list[Any]]:
 
     ``s.location_id`` always equals the employee's location (the adapter writes both).
     """
-    return "1", []
+    return "s.location_id = e.location_id", []
 
 
 def _phone_entry(kind: str, column: str, missing_group: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from adapters.query import AttrPath, ListQuery, SortSpec
 from gateway.scim.errors import ProtocolError
 from gateway.scim.filter import FilterSyntaxError, parse_attr_path, parse_filter
+from gateway.scim.projection import parse_attribute_list
 from gateway.scim.schema_model import ResourceType, UnknownAttribute
 
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -41,32 +42,16 @@ def _integer(name: str, value: Any) -> int | None:
 
 
 def parse_paths(name: str, value: Any, rtype: ResourceType) -> list[AttrPath] | None:
-    """``attributes`` / ``excludedAttributes``: a comma-separated string or a list of strings."""
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, str):
-        items = value.split(",")
-    elif isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-        items = [part for v in value for part in v.split(",")]
-    else:
-        raise ProtocolError(f"{name} must be a list of attribute names")
-    paths = []
-    for item in items:
-        if not item.strip():
-            continue
-        try:
-            paths.append(_resolve_projection_path(item.strip(), rtype))
-        except (FilterSyntaxError, UnknownAttribute) as exc:
-            raise ProtocolError(f"{name}: {exc}", "invalidValue") from None
-    return paths or None
-
-
-def _resolve_projection_path(text: str, rtype: ResourceType) -> AttrPath:
-    """An attribute name, or an extension URN alone (which names the whole extension block)."""
-    schema = rtype.schema_for_urn(text) if text.lower().startswith("urn:") else None
-    if schema is not None:
-        return AttrPath(attr=schema.id, urn=None)
-    return rtype.resolve(parse_attr_path(text))[0]
+    """``attributes`` / ``excludedAttributes``: comma-separated text (query string) or a list of
+    strings (``.search`` body), parsed by :func:`~gateway.scim.projection.parse_attribute_list`."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if not all(isinstance(v, str) for v in value):
+            raise ProtocolError(f"{name} must be a list of attribute names")
+        value = ",".join(value)
+    try:
+        return parse_attribute_list(value, rtype)
+    except (FilterSyntaxError, UnknownAttribute) as exc:
+        raise ProtocolError(f"{name}: {exc}") from None
 
 
 def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int,
@@ -108,7 +93,7 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
         query=ListQuery(filter=filter_node, sort=sort, start_index=start_index or 1,
                         count=min(count, max_results)),
         attributes=parse_paths("attributes", lowered.get("attributes"), rtype),
-        excluded=parse_paths("excludedattributes", lowered.get("excludedattributes"), rtype),
+        excluded=parse_paths("excludedAttributes", lowered.get("excludedattributes"), rtype),
     )
 
 

@@ -12,19 +12,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adapters.query import And, AttrPath, Compare, Filter
+from gateway.scim.errors import ProtocolError
 from gateway.scim.schema_model import Attribute
 
 #: Sub-attributes that qualify an element but carry no data of their own (RFC 7643 §2.4).
 QUALIFIERS = frozenset({"type", "primary", "display"})
 
 
-class PatchError(ValueError):
+class PatchError(ProtocolError):
     """A PATCH request that cannot be applied: HTTP 400 with ``scim_type`` (RFC 7644 §3.12)."""
 
     def __init__(self, scim_type: str, detail: str) -> None:
-        super().__init__(detail)
-        self.scim_type = scim_type
-        self.detail = detail
+        super().__init__(detail, scim_type)
 
 
 # --- coercion -------------------------------------------------------------------------------------

@@ -221,7 +221,8 @@ class ResourceType:
         and resolve as its sub-attributes. Raises :class:`UnknownAttribute`.
         """
         if isinstance(node, Compare):
-            return replace(node, path=self.resolve(node.path)[0])
+            path, attribute = self.resolve(node.path)
+            return replace(node, path=path, value=_coerce_number(node.value, attribute))
         if isinstance(node, Present):
             return replace(node, path=self.resolve(node.path)[0])
         if isinstance(node, (And, Or)):
@@ -250,6 +251,18 @@ class ResourceType:
         return out
 
 
+def _coerce_number(value: Any, attribute: Attribute) -> Any:
+    """A number compared with a string attribute becomes its text.
+
+    Note: Entra ID's older documents send unquoted values (``employeeNumber eq 701984``,
+    ``id eq 42``); the parser reads those as numbers, but the attribute holds strings.
+    """
+    if attribute.type in ("string", "reference", "binary") and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 def _canonical_element_filter(node: Filter, parent: Attribute) -> Filter:
     """Canonicalise a value-path filter whose paths name sub-attributes of ``parent``."""
     if isinstance(node, (Compare, Present)):
@@ -257,6 +270,8 @@ def _canonical_element_filter(node: Filter, parent: Attribute) -> Filter:
         sub = parent.sub(path.attr) if path.urn is None and path.sub_attr is None else None
         if sub is None:
             raise UnknownAttribute(f"Unknown sub-attribute {path} of {parent.name} in value filter")
+        if isinstance(node, Compare):
+            return replace(node, path=AttrPath(attr=sub.name), value=_coerce_number(node.value, sub))
         return replace(node, path=AttrPath(attr=sub.name))
     if isinstance(node, (And, Or)):
         return replace(node, left=_canonical_element_filter(node.left, parent),

@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from adapters.query import AttrPath
+from gateway.scim.errors import ProtocolError
 from gateway.scim.schema_model import Attribute, ResourceType, UnknownAttribute
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -28,7 +29,7 @@ _BODY = "The request body"
 _SEARCH_KEYS = ("schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count")
 
 
-class RequestValidationError(ValueError):
+class RequestValidationError(ProtocolError):
     """A request body that cannot be accepted: HTTP 400 with ``scimType`` (RFC 7644 §3.12).
 
     ``scim_type`` is ``invalidSyntax`` (the message structure is wrong) or ``invalidValue`` (an
@@ -36,9 +37,7 @@ class RequestValidationError(ValueError):
     """
 
     def __init__(self, detail: str, scim_type: str = "invalidValue") -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.scim_type = scim_type
+        super().__init__(detail, scim_type)
 
 
 # --- canonicalisation ------------------------------------------------------------------------

@@ -413,6 +413,8 @@ def test_id_eq_is_a_primary_key_lookup() -> None:
     assert sql == "(e.id = ? AND (COALESCE(s.scim_id, CAST(e.id AS TEXT)) = ? COLLATE BINARY))"
     assert params == [12, "12.3"]
     assert TRANSLATOR.where(_f('id eq "x12"')) == ("0", [])
+    assert TRANSLATOR.where(_f('id eq "12x"')) == ("0", [])
+    assert TRANSLATOR.where(_f('id eq " 12"')) == ("0", [])
     assert TRANSLATOR.where(_f('not (id eq "x12")')) == ("(0 IS NOT 1)", [])
 
 
@@ -497,6 +499,25 @@ def test_empty_strings_in_the_extra_are_absent(tmp_path: Path) -> None:
                            ('nickName le ""', set()), ('nickName ne ""', {"1", "2"}), ("emails pr", set()),
                            ('emails.value eq ""', set()), ('nickName co ""', {"2"})]:
         assert _ids(conn, _f(text)) == expected, text
+    conn.close()
+
+
+def test_malformed_extra_neither_fails_nor_matches_wrongly(tmp_path: Path) -> None:
+    """Elements that are not objects (the gateway's validation admits none) are skipped, never
+    fed to json_extract; nested empty containers, written with spaces, are absent."""
+    conn = _new_directory(tmp_path / "directory.db")
+    _employee(conn, 1, "a@example.com", phone="123", scim_id="1")
+    conn.execute("UPDATE scim_users SET extra = ? WHERE employee_id = 1", (
+        '{"emails": ["garbage", 5, null, {"value": "ok@example.com", "type": { }}],'
+        ' "phoneNumbers": ["x", {"type": "work", "value": "w"}],'
+        ' "addresses": [ { } , {"type": [ ], "locality": { }}], "nickName": ["a"]}',))
+    for text, expected in [('emails eq "ok@example.com"', {"1"}), ('emails eq "garbage"', set()),
+                           ('emails[type eq "work"]', set()), ("emails pr", {"1"}), ("addresses pr", set()),
+                           ('nickName eq "a"', set()),
+                           ('phoneNumbers[type eq "work"].value eq "123"', {"1"}), ('phoneNumbers eq "x"', set())]:
+        assert _ids(conn, _f(text)) == expected, text
+    order, params = TRANSLATOR.order_by(SortSpec(AttrPath("emails")))
+    assert conn.execute(f"SELECT count(*) {_FROM} ORDER BY {order}", params).fetchone()[0] == 1
     conn.close()
 
 

@@ -262,3 +262,16 @@ def test_schema_model_objects_are_immutable(user: ResourceType) -> None:
     with pytest.raises(AttributeError):
         user.name = "Other"  # type: ignore[misc]
     assert isinstance(user.core, Schema)
+
+
+def test_unquoted_numbers_compared_with_string_attributes_become_text() -> None:
+    """Note: Entra ID's old docs send ``employeeNumber eq 701984`` and ``id eq 42`` unquoted."""
+    from adapters.query import Compare
+    from gateway.scim.filter import parse_filter
+
+    user = resource_types()["User"]
+    node = user.canonical_filter(parse_filter("employeeNumber eq 701984"))
+    assert isinstance(node, Compare) and node.value == "701984"
+    assert node.path.urn == "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    kept = user.canonical_filter(parse_filter("active eq true"))
+    assert isinstance(kept, Compare) and kept.value is True

@@ -1,0 +1,124 @@
+"""The server subprocesses of a benchmark run: the real gateway and the ceiling, on loopback.
+
+Each runs in its own session (a Ctrl-C in the terminal reaches only the benchmark, which then
+stops them in order) and logs to a file, never to a pipe nobody reads.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServerError(Exception):
+    """A server did not start."""
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _child_env() -> dict[str, str]:
+    """The environment without ``VIZMO_SCIM_*`` (flags decide), with this checkout importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIZMO_SCIM_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+class ServerProcess:
+    """One server subprocess; ``with`` starts it and waits until ``ready_path`` answers 200."""
+
+    def __init__(self, name: str, argv: list[str], port: int, ready_path: str, log_path: Path) -> None:
+        self.name, self.argv, self.port = name, argv, port
+        self.ready_path, self.log_path = ready_path, log_path
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def log_size(self) -> int:
+        """Bytes logged so far (to read what one wrk run caused)."""
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def start(self, timeout: float = 60.0) -> None:
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(self.argv, cwd=ROOT, env=_child_env(), stdin=subprocess.DEVNULL,
+                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise ServerError(f"{self.name} exited with {self._proc.returncode}:\n{self.log_tail()}")
+            if self._answers():
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise ServerError(f"{self.name} did not answer {self.ready_path} within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def _answers(self) -> bool:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
+        try:
+            conn.request("GET", self.ready_path)
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (both servers stop gracefully on it), then SIGKILL if it lingers."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def __enter__(self) -> "ServerProcess":
+        self.start()
+        return self
+
+    def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def gateway(data_dir: Path, log_path: Path) -> ServerProcess:
+    """``python -m gateway.cli serve --data-dir DATA_DIR --port <free port>`` on 127.0.0.1."""
+    port = free_port()
+    argv = [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(data_dir),
+            "--host", HOST, "--port", str(port)]
+    return ServerProcess("gateway", argv, port, "/healthz", log_path)
+
+
+def ceiling(log_path: Path) -> ServerProcess:
+    """The bare Tornado handler (``bench/ceiling.py``) on 127.0.0.1."""
+    port = free_port()
+    argv = [sys.executable, str(ROOT / "bench" / "ceiling.py"), "--host", HOST, "--port", str(port)]
+    return ServerProcess("ceiling", argv, port, "/", log_path)
