@@ -304,8 +304,10 @@ class VizmoSqliteAdapter(Adapter):
                 yield db
             except BaseException as exc:
                 await self._rollback(db)
+                if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+                    raise AlreadyExists("userName is already taken in this location") from exc
                 if isinstance(exc, sqlite3.IntegrityError):
-                    raise AlreadyExists(f"a unique attribute is already taken: {exc}") from exc
+                    raise BackendUnavailable(f"directory rejected the write: {exc}") from exc
                 if isinstance(exc, sqlite3.OperationalError):
                     raise BackendUnavailable(f"directory write failed: {exc}") from exc
                 raise

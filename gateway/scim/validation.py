@@ -153,6 +153,8 @@ def _canonical_value(attribute: Attribute, value: Any) -> Any:
 
 
 def _canonical_single(attribute: Attribute, value: Any) -> Any:
+    if value == "" and attribute.type != "boolean":
+        return _DROP  # an empty string is stored as "no value", like null (and like the legacy columns)
     if attribute.type == "boolean":
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"  # Note: Entra ID sends "True"/"False" (P2)

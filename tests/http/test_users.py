@@ -201,3 +201,30 @@ async def test_unknown_paths_and_methods_are_scim_errors(scim: Scim) -> None:
     reply = await scim("POST", "/Users/123", user("m@x.com"))
     assert reply.status == 405 and reply.body["status"] == "405"
     assert (await scim("GET", "/Users/does-not-exist")).status == 404
+
+
+@pytest.mark.gen_test
+async def test_a_write_failing_part_way_leaves_the_directory_as_it_was(scim: Scim, gateway_env: GatewayEnv) -> None:
+    """The employee row is inserted before the scim_users row; when the second insert fails the
+    whole request is rolled back (one transaction per request)."""
+    gateway_env.sql("CREATE TRIGGER fail_scim BEFORE INSERT ON scim_users "
+                    "WHEN NEW.external_id = 'boom' BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+    before = gateway_env.sql("SELECT count(*) FROM employees")[0][0]
+    reply = await scim("POST", "/Users", user("half@contoso.com", externalId="boom"))
+    assert reply.status == 503 and reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert "injected" not in reply.body["detail"]
+    assert gateway_env.sql("SELECT count(*) FROM employees")[0][0] == before
+    ok = await scim("POST", "/Users", user("half@contoso.com", externalId="fine"))
+    assert ok.status == 201
+    patched = await scim("PATCH", f"/Users/{ok.body['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": "Lost?"}]})
+    assert patched.status == 200
+    gateway_env.sql("CREATE TRIGGER fail_update BEFORE UPDATE ON scim_users "
+                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+    failed = await scim("PATCH", f"/Users/{ok.body['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": "Never stored"}]})
+    assert failed.status == 503
+    row = gateway_env.sql("SELECT designation FROM employees WHERE email = 'half@contoso.com'")[0]
+    assert row["designation"] == "Lost?"

@@ -274,7 +274,7 @@ def test_extension_block_must_be_an_object(user: ResourceType) -> None:
     [
         ({}, "userName is required"),
         ({"displayName": "x"}, "userName is required"),
-        ({"userName": ""}, "userName must be a non-empty string"),
+        ({"userName": ""}, "userName is required"),
         ({"userName": " \t "}, "userName must be a non-empty string"),
         ({"userName": 42}, "userName must be a non-empty string"),
         ({"userName": "u", "name": "Barbara"}, "name must be an object"),
@@ -497,3 +497,16 @@ def test_invalid_search_requests(body: Any, detail: str) -> None:
     with pytest.raises(RequestValidationError) as info:
         validate_search_request(body)
     assert (info.value.scim_type, info.value.detail) == ("invalidSyntax", detail)
+
+
+def test_empty_strings_are_unassigned_like_null() -> None:
+    """An empty string and null are both "no value", so filters and GET agree on presence."""
+    from gateway.scim.schema_model import resource_types
+
+    user = resource_types()["User"]
+    out = canonicalise_resource({"userName": "a@x", "nickName": "", "name": {"givenName": "", "familyName": "F"},
+                                 "emails": [{"value": "", "type": "work"}]}, user)
+    assert "nickName" not in out and out["name"] == {"familyName": "F"}
+    assert out["emails"] == [{"type": "work"}]
+    with pytest.raises(RequestValidationError, match="userName is required"):
+        validate_resource(canonicalise_resource({"userName": ""}, user), user)

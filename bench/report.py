@@ -1,0 +1,155 @@
+"""Results of a benchmark run, the issue's targets (issue 2 §7) and the printed tables."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.wrk import WrkResult
+
+#: Share of the ceiling's requests/s each kind must reach.
+SHARE_TARGETS: dict[str, float] = {"filter": 0.50, "get": 0.50, "post": 0.25, "patch": 0.25}
+P99_TARGET_MS = 50.0
+P99_TARGET_CONNECTIONS = 32
+#: ``--compare-sizes``: the largest size's req/s must be within 30 % of the smallest's.
+SIZE_RATIO_TARGET = 0.70
+
+_ACCESS_LINE = re.compile(r"vizmo_scim\.access (\d{3}) [A-Z]+ \S+ ([\d.]+)ms")
+
+
+@dataclass
+class KindResult:
+    """One request kind against one server."""
+
+    kind: str
+    wrk: WrkResult
+    statuses: dict[str, int] = field(default_factory=dict)  # from the gateway's access log
+    server_p50_ms: float | None = None                      # the gateway's own request time
+
+    def share(self, ceiling: WrkResult) -> float:
+        return self.wrk.requests_per_second / ceiling.requests_per_second if ceiling.requests_per_second else 0.0
+
+    def misses(self, ceiling: WrkResult, connections: int) -> list[str]:
+        """What keeps this kind from its targets (empty: all met)."""
+        missed = []
+        if self.share(ceiling) < SHARE_TARGETS[self.kind]:
+            missed.append("throughput")
+        if connections == P99_TARGET_CONNECTIONS and self.wrk.p99_ms >= P99_TARGET_MS:
+            missed.append("p99")
+        if self.wrk.errors_4xx_5xx or any(not s.startswith("2") for s in self.statuses):
+            missed.append("errors")
+        if sum(self.wrk.socket_errors.values()):
+            missed.append("socket errors")
+        return missed
+
+
+@dataclass
+class SizeRun:
+    """Every kind measured against a gateway over a directory of ``employees`` rows."""
+
+    employees: int
+    scim_users: int
+    seed_seconds: float
+    ceiling: WrkResult
+    kinds: dict[str, KindResult] = field(default_factory=dict)
+
+
+def access_log_stats(log_path: Path, offset: int) -> tuple[dict[str, int], float | None]:
+    """Status counts and the median request time in the gateway's access log after ``offset``."""
+    with open(log_path, "rb") as log:
+        log.seek(offset)
+        text = log.read().decode("utf-8", "replace")
+    statuses: Counter[str] = Counter()
+    times: list[float] = []
+    for status, ms in _ACCESS_LINE.findall(text):
+        statuses[status] += 1
+        times.append(float(ms))
+    times.sort()
+    return dict(sorted(statuses.items())), (times[len(times) // 2] if times else None)
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [_row(header, widths), _row(["-" * w for w in widths], widths)]
+    return "\n".join([*lines, *(_row(r, widths) for r in rows)])
+
+
+def format_run(run: SizeRun, connections: int) -> str:
+    """The table of one size: kind, req/s, p50, p99, non-2xx, % of ceiling, target, verdict."""
+    header = ["kind", "req/s", "p50 ms", "p99 ms", "non-2xx", "% ceiling", "target", "result"]
+    c = run.ceiling
+    rows = [["ceiling", f"{c.requests_per_second:,.0f}", f"{c.p50_ms:.2f}", f"{c.p99_ms:.2f}",
+             str(c.errors_4xx_5xx), "100.0 %", "", ""]]
+    notes = []
+    for kind, result in run.kinds.items():
+        w = result.wrk
+        missed = result.misses(c, connections)
+        rows.append([kind, f"{w.requests_per_second:,.0f}", f"{w.p50_ms:.2f}", f"{w.p99_ms:.2f}",
+                     str(w.errors_4xx_5xx), f"{100 * result.share(c):.1f} %",
+                     f">= {100 * SHARE_TARGETS[kind]:.0f} %, p99 < {P99_TARGET_MS:.0f}",
+                     "ok" if not missed else "MISS: " + ", ".join(missed)])
+        odd = {s: n for s, n in result.statuses.items() if not s.startswith("2")}
+        if odd or sum(w.socket_errors.values()):
+            notes.append(f"  {kind}: gateway statuses {result.statuses}, wrk socket errors {w.socket_errors}")
+    title = (f"{run.employees:,} employees ({run.scim_users:,} with scim_users rows), "
+             f"seeded in {run.seed_seconds:.1f} s")
+    out = [title, _table(header, rows)]
+    if connections != P99_TARGET_CONNECTIONS:
+        out.append(f"  (the p99 target applies at {P99_TARGET_CONNECTIONS} connections; not judged at {connections})")
+    return "\n".join(out + notes)
+
+
+def comparison(runs: list[SizeRun]) -> dict[str, dict[str, Any]]:
+    """Per lookup kind: req/s at the smallest and the largest size and their ratio."""
+    small, large = min(runs, key=lambda r: r.employees), max(runs, key=lambda r: r.employees)
+    result: dict[str, dict[str, Any]] = {}
+    for kind in small.kinds.keys() & large.kinds.keys():
+        a, b = small.kinds[kind], large.kinds[kind]
+        ratio = b.wrk.requests_per_second / a.wrk.requests_per_second if a.wrk.requests_per_second else 0.0
+        share_ratio = b.share(large.ceiling) / a.share(small.ceiling) if a.share(small.ceiling) else 0.0
+        result[kind] = {"small": small.employees, "large": large.employees,
+                        "small_rps": a.wrk.requests_per_second, "large_rps": b.wrk.requests_per_second,
+                        "small_p99_ms": a.wrk.p99_ms, "large_p99_ms": b.wrk.p99_ms,
+                        "ratio": ratio, "share_ratio": share_ratio, "ok": ratio >= SIZE_RATIO_TARGET}
+    return dict(sorted(result.items()))
+
+
+def format_comparison(runs: list[SizeRun]) -> str:
+    """The ``--compare-sizes`` table: largest vs smallest directory."""
+    header = ["kind", "sizes", "req/s", "p99 ms", "ratio", "ratio of % ceiling", "target", "result"]
+    rows = []
+    for kind, c in comparison(runs).items():
+        rows.append([kind, f"{c['small']:,} -> {c['large']:,}",
+                     f"{c['small_rps']:,.0f} -> {c['large_rps']:,.0f}",
+                     f"{c['small_p99_ms']:.2f} -> {c['large_p99_ms']:.2f}", f"{c['ratio']:.2f}",
+                     f"{c['share_ratio']:.2f}", f">= {SIZE_RATIO_TARGET:.2f}", "ok" if c["ok"] else "MISS"])
+    return "Size comparison (lookups)\n" + _table(header, rows)
+
+
+def as_json(runs: list[SizeRun], settings: dict[str, Any]) -> dict[str, Any]:
+    """The machine-readable form of a whole run (``--json``)."""
+    out: dict[str, Any] = {
+        "settings": settings,
+        "targets": {"share_of_ceiling": SHARE_TARGETS, "p99_ms_below": P99_TARGET_MS,
+                    "p99_connections": P99_TARGET_CONNECTIONS, "size_ratio_at_least": SIZE_RATIO_TARGET},
+        "runs": [],
+    }
+    for run in runs:
+        out["runs"].append({
+            "employees": run.employees, "scim_users": run.scim_users, "seed_seconds": run.seed_seconds,
+            "ceiling": run.ceiling.as_dict(),
+            "kinds": {k: {**r.wrk.as_dict(), "share_of_ceiling": r.share(run.ceiling),
+                          "gateway_statuses": r.statuses, "gateway_p50_ms": r.server_p50_ms,
+                          "misses": r.misses(run.ceiling, settings["connections"])}
+                      for k, r in run.kinds.items()},
+        })
+    if len(runs) > 1:
+        out["size_comparison"] = comparison(runs)
+    return out

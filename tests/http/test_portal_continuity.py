@@ -1,0 +1,309 @@
+"""The Vizmo portal keeps working beside the gateway, over real HTTP and a real directory file.
+
+The portal reads and writes the legacy tables with plain SQL (``gateway_env.sql``, a separate
+connection): rows SCIM writes must look like the portal's own, rows the portal writes must be
+visible and manageable through SCIM at once, and the legacy schema must never change.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from adapters.vizmo_sqlite.bootstrap import create_directory
+from tests.support import GatewayEnv, Scim
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+LEGACY_TABLES = ("companies", "locations", "employees", "employee_roles", "visits")
+#: The portal's timestamp form (directory.sql: "ISO 8601, UTC").
+PORTAL_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+PORTAL_CREATED = "2024-03-01T09:00:00Z"
+
+
+def patch_op(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+def eq(attr: str, value: str) -> str:
+    return "?" + urlencode({"filter": f'{attr} eq "{value}"'})
+
+
+def portal_insert(env: GatewayEnv, email: str, first: str = "Asha", last: str = "Rao", status: str = "active",
+                  location: int = 1, **columns: Any) -> int:
+    """What the portal does when an admin adds an employee by hand (no ``scim_`` row)."""
+    names = ["location_id", "email", "first_name", "last_name", "status", "created_at", "updated_at", *columns]
+    values = [location, email, first, last, status, PORTAL_CREATED, PORTAL_CREATED, *columns.values()]
+    env.sql(f"INSERT INTO employees ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", tuple(values))
+    return int(env.sql("SELECT id FROM employees WHERE location_id = ? AND email = ?", (location, email))[0][0])
+
+
+def employee(env: GatewayEnv, employee_id: int) -> dict[str, Any]:
+    rows = env.sql("SELECT * FROM employees WHERE id = ?", (employee_id,))
+    assert len(rows) == 1
+    return dict(rows[0])
+
+
+def legacy_definitions(path: Path) -> list[tuple[Any, ...]]:
+    """Every schema object of the legacy tables (tables, their indexes incl. automatic ones, triggers)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name IN (?, ?, ?, ?, ?) "
+            "ORDER BY type, name", LEGACY_TABLES).fetchall()
+    finally:
+        conn.close()
+
+
+async def scim_user(scim: Scim, user_id: str) -> dict[str, Any]:
+    reply = await scim("GET", f"/Users/{user_id}")
+    assert reply.status == 200, reply.body
+    return dict(reply.body)
+
+
+async def created(scim: Scim, body: dict[str, Any]) -> dict[str, Any]:
+    reply = await scim("POST", "/Users", body)
+    assert reply.status == 201, reply.body
+    return dict(reply.body)
+
+
+# --- rows SCIM writes look like rows the portal writes --------------------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_rows_scim_writes_look_like_portal_rows(scim: Scim, gateway_env: GatewayEnv) -> None:
+    user = await created(scim, {"schemas": [CORE], "userName": "Mixed.Case@Contoso.COM"})
+    employee_id = int(gateway_env.sql("SELECT id FROM employees WHERE email = 'Mixed.Case@Contoso.COM'")[0][0])
+    row = employee(gateway_env, employee_id)
+    assert row["email"] == "Mixed.Case@Contoso.COM"  # as sent, not lower-cased
+    assert row["location_id"] == 1
+    assert (row["first_name"], row["last_name"]) == ("", "")  # never NULL, like the portal's default
+    assert row["status"] == "active"
+    assert PORTAL_TIMESTAMP.match(row["created_at"]) and row["updated_at"] == row["created_at"]
+    assert user["meta"]["created"] == row["created_at"] and user["meta"]["lastModified"] == row["updated_at"]
+    for column in ("display_name", "phone", "mobile", "department", "designation", "employee_code"):
+        assert row[column] is None, column  # absent, not '' (the portal stores NULL for "not set")
+    assert "name" not in user
+
+    full = await created(scim, {
+        "schemas": [CORE, ENTERPRISE], "userName": "ravi.kumar@contoso.com", "displayName": "Ravi Kumar",
+        "name": {"givenName": "Ravi", "familyName": "Kumar"}, "title": "Engineer", "active": False,
+        "phoneNumbers": [{"type": "work", "value": "+91 11 4000 2000"}, {"type": "mobile", "value": "+91 98100 2"}],
+        ENTERPRISE: {"department": "R&D", "employeeNumber": "E-42"}})
+    full_id = int(gateway_env.sql("SELECT id FROM employees WHERE email = 'ravi.kumar@contoso.com'")[0][0])
+    row = employee(gateway_env, full_id)
+    assert {k: row[k] for k in ("first_name", "last_name", "display_name", "designation", "phone", "mobile",
+                                "department", "employee_code", "status")} == {
+        "first_name": "Ravi", "last_name": "Kumar", "display_name": "Ravi Kumar", "designation": "Engineer",
+        "phone": "+91 11 4000 2000", "mobile": "+91 98100 2", "department": "R&D", "employee_code": "E-42",
+        "status": "disabled"}
+    patched = await scim("PATCH", f"/Users/{full['id']}", patch_op(
+        {"op": "replace", "path": "name.givenName", "value": ""},
+        {"op": "replace", "path": "active", "value": True}))
+    assert patched.status == 200, patched.body
+    row = employee(gateway_env, full_id)
+    assert row["first_name"] == "" and row["status"] == "active"
+    assert row["created_at"] == full["meta"]["created"] and PORTAL_TIMESTAMP.match(row["updated_at"])
+    assert (await scim("DELETE", f"/Users/{full['id']}")).status == 204
+    row = employee(gateway_env, full_id)
+    assert row["status"] == "removed" and PORTAL_TIMESTAMP.match(row["updated_at"])
+    statuses = {r[0] for r in gateway_env.sql("SELECT DISTINCT status FROM employees")}
+    assert statuses <= {"active", "disabled", "removed"}
+
+
+# --- rows the portal inserts are visible and manageable through SCIM ----------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_portal_employee_is_visible_through_scim_at_once(scim: Scim, gateway_env: GatewayEnv) -> None:
+    employee_id = portal_insert(gateway_env, "Asha.Rao@Contoso.com", phone="+91 11 2345 6789",
+                                designation="Receptionist", department="Front Office")
+    assert gateway_env.sql("SELECT count(*) FROM scim_users")[0][0] == 0
+    user = await scim_user(scim, str(employee_id))
+    assert user["id"] == str(employee_id)
+    assert user["userName"] == "Asha.Rao@Contoso.com" and user["active"] is True
+    assert user["name"] == {"givenName": "Asha", "familyName": "Rao"}
+    assert user["title"] == "Receptionist"
+    assert user["phoneNumbers"] == [{"type": "work", "value": "+91 11 2345 6789"}]
+    assert user[ENTERPRISE] == {"department": "Front Office"}
+    assert user["meta"]["created"] == PORTAL_CREATED and user["meta"]["lastModified"] == PORTAL_CREATED
+    assert "externalId" not in user
+    listing = (await scim("GET", "/Users")).body
+    assert [r["id"] for r in listing["Resources"]] == [str(employee_id)] and listing["Resources"][0] == user
+    for query in (eq("userName", "asha.rao@contoso.com"), eq("id", str(employee_id)),
+                  eq("name.givenName", "Asha"), eq("title", "Receptionist"), "?filter=active+eq+true",
+                  eq(f"{ENTERPRISE}:department", "Front Office"),
+                  eq('phoneNumbers[type eq "work"].value', "+91 11 2345 6789")):
+        found = (await scim("GET", "/Users" + query)).body
+        assert [r["id"] for r in found["Resources"]] == [str(employee_id)], query
+    # another location's employee with the same address stays in its own location
+    other = portal_insert(gateway_env, "Asha.Rao@Contoso.com", location=2)
+    assert (await scim("GET", f"/Users/{other}")).status == 404
+    assert (await scim("GET", f"/Users/{other}", location=2)).body["userName"] == "Asha.Rao@Contoso.com"
+
+
+@pytest.mark.gen_test
+async def test_portal_employee_is_matched_then_managed_and_visits_keep_their_host(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    employee_id = portal_insert(gateway_env, "host@contoso.com", "Host", "Person", status="disabled")
+    gateway_env.sql("INSERT INTO visits (location_id, host_employee_id, visitor_name, checked_in_at) "
+                    "VALUES (1, ?, 'Visitor One', '2024-03-02T10:00:00Z')", (employee_id,))
+    visits_before = [tuple(r) for r in gateway_env.sql("SELECT * FROM visits")]
+    found = (await scim("GET", "/Users" + eq("userName", "HOST@contoso.com"))).body
+    assert found["totalResults"] == 1 and found["Resources"][0]["active"] is False
+    user_id = found["Resources"][0]["id"]
+    assert user_id == str(employee_id)
+    adopted = await scim("PATCH", f"/Users/{user_id}", patch_op(
+        {"op": "Replace", "path": "externalId", "value": "host-ext"},
+        {"op": "Replace", "path": "active", "value": "True"},
+        {"op": "Add", "path": "title", "value": "Manager"}))
+    assert adopted.status == 200, adopted.body
+    assert adopted.body["id"] == user_id and adopted.body["externalId"] == "host-ext"
+    row = employee(gateway_env, employee_id)
+    assert (row["status"], row["designation"], row["first_name"], row["created_at"]) == \
+        ("active", "Manager", "Host", PORTAL_CREATED)
+    assert (await scim("PATCH", f"/Users/{user_id}", patch_op(
+        {"op": "replace", "path": "active", "value": False}))).status == 200
+    assert employee(gateway_env, employee_id)["status"] == "disabled"
+    assert (await scim("DELETE", f"/Users/{user_id}")).status == 204
+    row = employee(gateway_env, employee_id)
+    assert row["status"] == "removed" and row["email"] == "host@contoso.com" and row["first_name"] == "Host"
+    assert [tuple(r) for r in gateway_env.sql("SELECT * FROM visits")] == visits_before
+    host = gateway_env.sql("SELECT e.id, e.status FROM visits v JOIN employees e ON e.id = v.host_employee_id")
+    assert [tuple(r) for r in host] == [(employee_id, "removed")]
+    assert (await scim("GET", f"/Users/{user_id}")).status == 404
+
+
+# --- portal edits are visible at once ----------------------------------------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_portal_edits_are_visible_at_once_and_change_the_version(scim: Scim,
+                                                                       gateway_env: GatewayEnv) -> None:
+    employee_id = portal_insert(gateway_env, "edit.me@contoso.com", "Edit", "Me")
+    user_id = str(employee_id)
+    adopted = await scim("PATCH", f"/Users/{user_id}", patch_op(
+        {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+91 11 1111 1111"}))
+    assert adopted.status == 200
+    before = await scim_user(scim, user_id)
+    portal_now = "2031-01-01T10:00:00Z"
+    gateway_env.sql("UPDATE employees SET first_name = 'Edited', phone = '+91 11 2222 2222', updated_at = ? "
+                    "WHERE id = ?", (portal_now, employee_id))
+    after = await scim_user(scim, user_id)
+    assert after["name"]["givenName"] == "Edited"
+    assert after["phoneNumbers"] == [{"type": "work", "value": "+91 11 2222 2222"}]
+    assert after["meta"]["lastModified"] == portal_now
+    assert after["meta"]["version"] != before["meta"]["version"]
+    found = (await scim("GET", "/Users" + eq("name.givenName", "Edited"))).body
+    assert [r["id"] for r in found["Resources"]] == [user_id]
+    # a stale If-Match now fails: the portal's edit is not overwritten
+    stale = await scim("PATCH", f"/Users/{user_id}", patch_op({"op": "replace", "path": "title", "value": "x"}),
+                       headers={"If-Match": before["meta"]["version"]})
+    assert stale.status == 412
+    gateway_env.sql("UPDATE employees SET status = 'disabled', updated_at = '2031-01-01T10:05:00Z' WHERE id = ?",
+                    (employee_id,))
+    disabled = await scim_user(scim, user_id)
+    assert disabled["active"] is False and disabled["meta"]["version"] != after["meta"]["version"]
+    assert (await scim("GET", "/Users?filter=active+eq+false")).body["totalResults"] == 1
+    # a PATCH without If-Match applies to the portal's current values (no lost update)
+    patched = await scim("PATCH", f"/Users/{user_id}", patch_op({"op": "replace", "path": "title", "value": "y"}))
+    assert patched.status == 200
+    row = employee(gateway_env, employee_id)
+    assert (row["first_name"], row["phone"], row["status"], row["designation"]) == \
+        ("Edited", "+91 11 2222 2222", "disabled", "y")
+
+
+@pytest.mark.gen_test
+async def test_a_portal_edit_in_the_same_second_as_a_scim_write_changes_the_version(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """The portal stamps ``updated_at`` with the current second; a SCIM write may have stamped the
+    same second just before. The representation changed, so ``meta.version`` must change too
+    (RFC 7644 §3.14), or an ``If-Match`` writer would overwrite the portal's edit."""
+    user = await created(scim, {"schemas": [CORE], "userName": "same.second@contoso.com",
+                                "name": {"givenName": "Before", "familyName": "Edit"}})
+    employee_id = int(gateway_env.sql("SELECT id FROM employees WHERE email = 'same.second@contoso.com'")[0][0])
+    stamp = employee(gateway_env, employee_id)["updated_at"]
+    gateway_env.sql("UPDATE employees SET first_name = 'After', updated_at = ? WHERE id = ?", (stamp, employee_id))
+    after = await scim_user(scim, user["id"])
+    assert after["name"]["givenName"] == "After"
+    assert after["meta"]["version"] != user["meta"]["version"]
+
+
+@pytest.mark.gen_test
+async def test_a_portal_removed_employee_is_invisible_to_scim(scim: Scim, gateway_env: GatewayEnv) -> None:
+    removed = portal_insert(gateway_env, "gone@contoso.com", "Gone", "Person", status="removed")
+    kept = portal_insert(gateway_env, "kept@contoso.com", "Kept", "Person")
+    url = f"/Users/{removed}"
+    assert (await scim("GET", url)).status == 404
+    assert (await scim("PATCH", url, patch_op({"op": "replace", "path": "active", "value": True}))).status == 404
+    assert (await scim("PUT", url, {"schemas": [CORE], "userName": "gone@contoso.com"})).status == 404
+    assert (await scim("DELETE", url)).status == 404
+    assert (await scim("GET", "/Users" + eq("userName", "gone@contoso.com"))).body["totalResults"] == 0
+    assert (await scim("GET", "/Users" + eq("id", str(removed)))).body["totalResults"] == 0
+    listing = (await scim("GET", "/Users")).body
+    assert [r["id"] for r in listing["Resources"]] == [str(kept)] and listing["totalResults"] == 1
+    assert employee(gateway_env, removed)["status"] == "removed"  # untouched by those requests
+    # the same address may be provisioned again: it gets an id other than the removed one
+    again = await created(scim, {"schemas": [CORE], "userName": "gone@contoso.com"})
+    assert again["id"] != str(removed)
+    assert (await scim("GET", url)).status == 404
+
+
+# --- the legacy schema and portal-only data stay untouched ----------------------------------------------
+
+
+@pytest.mark.gen_test
+async def test_legacy_table_definitions_are_identical_after_a_whole_sequence(
+        scim: Scim, gateway_env: GatewayEnv, tmp_path: Path) -> None:
+    pristine = tmp_path / "pristine" / "directory.db"
+    create_directory(pristine)  # the portal's schema, never opened by a gateway
+    before = legacy_definitions(gateway_env.directory)
+    assert before == legacy_definitions(pristine)
+    assert {name for kind, name, _, _ in before if kind == "table"} == set(LEGACY_TABLES)
+    portal_id = portal_insert(gateway_env, "portal@contoso.com")
+    body = {"schemas": [CORE, ENTERPRISE], "userName": "seq@contoso.com", "externalId": "seq",
+            "name": {"givenName": "Seq", "familyName": "Uence"}, "emails": [{"type": "work", "value": "seq@x.com"}],
+            "phoneNumbers": [{"type": "work", "value": "1"}], ENTERPRISE: {"department": "D", "manager": "9"}}
+    user = await created(scim, copy.deepcopy(body))
+    for operations in ([{"op": "Replace", "path": "active", "value": "False"}],
+                       [{"op": "replace", "value": {"name.givenName": "S", "title": "T"}}],
+                       [{"op": "Replace", "path": "active", "value": "True"}]):
+        assert (await scim("PATCH", f"/Users/{user['id']}", patch_op(*operations))).status == 200
+    assert (await scim("PUT", f"/Users/{user['id']}", copy.deepcopy(body))).status == 200
+    assert (await scim("PATCH", f"/Users/{portal_id}", patch_op(
+        {"op": "add", "path": "externalId", "value": "adopted"}))).status == 200
+    for user_id in (user["id"], str(portal_id)):
+        assert (await scim("DELETE", f"/Users/{user_id}")).status == 204
+    assert (await created(scim, copy.deepcopy(body)))["id"] != user["id"]
+    after = legacy_definitions(gateway_env.directory)
+    assert after == before
+
+
+@pytest.mark.gen_test
+async def test_employee_roles_of_an_adopted_employee_are_untouched(scim: Scim, gateway_env: GatewayEnv) -> None:
+    admin = portal_insert(gateway_env, "admin@contoso.com", "Loc", "Admin")
+    desk = portal_insert(gateway_env, "desk@contoso.com", "Front", "Desk")
+    gateway_env.sql("INSERT INTO employee_roles (employee_id, role) VALUES (?, 'location_admin'), "
+                    "(?, 'receptionist'), (?, 'receptionist')", (admin, admin, desk))
+    roles_before = sorted(tuple(r) for r in gateway_env.sql("SELECT * FROM employee_roles"))
+    found = (await scim("GET", "/Users" + eq("userName", "ADMIN@contoso.com"))).body
+    user_id = found["Resources"][0]["id"]
+    assert "roles" not in found["Resources"][0]  # portal roles are not SCIM roles
+    for operations in ([{"op": "Replace", "path": "externalId", "value": "adm"}],
+                       [{"op": "Add", "path": "roles", "value": [{"value": "Vizmo.Admin"}]}],
+                       [{"op": "Replace", "path": "active", "value": "False"}],
+                       [{"op": "Replace", "path": "active", "value": "True"}]):
+        assert (await scim("PATCH", f"/Users/{user_id}", patch_op(*operations))).status == 200
+    assert (await scim("PUT", f"/Users/{user_id}", {"schemas": [CORE], "userName": "admin@contoso.com"})).status \
+        == 200
+    assert sorted(tuple(r) for r in gateway_env.sql("SELECT * FROM employee_roles")) == roles_before
+    assert (await scim("DELETE", f"/Users/{user_id}")).status == 204
+    assert sorted(tuple(r) for r in gateway_env.sql("SELECT * FROM employee_roles")) == roles_before
+    assert employee(gateway_env, admin)["status"] == "removed"
