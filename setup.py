@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["gateway", "gateway.*", "adapters", "adapters.*", "schemas", "schemas.*"]),
     package_data={
-        "schemas": ["resource/*.json", "request/*.json"],
+        "schemas": ["*.json", "resource/*.json", "request/*.json"],
         "adapters.vizmo_sqlite": ["*.sql"],
         "gateway": ["py.typed"],
         "adapters": ["py.typed"],

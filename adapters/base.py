@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from adapters.query import ListQuery, Page
+from adapters.state import StateStore
 
 Resource = dict[str, Any]
 
@@ -94,6 +95,11 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     async def tenant_exists(self, tenant: str) -> bool:
         """Whether the tenant (a Vizmo location) exists in the storage."""
+
+    def state_store(self) -> "StateStore | None":
+        """The state store that lives beside this adapter's storage, or None: the gateway then
+        keeps its state in SQLite in its data directory (one host only)."""
+        return None
 
     @abc.abstractmethod
     def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:

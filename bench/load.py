@@ -38,7 +38,7 @@ if __package__ in (None, ""):  # run as a script: make this checkout importable
 
 from bench import servers, wrk  # noqa: E402
 from bench.report import KindResult, SizeRun, access_log_stats, as_json, format_comparison, format_run  # noqa: E402
-from bench.seed import LOCATION_ID, SeededDirectory, seed_directory  # noqa: E402
+from bench.seed import LOCATION_ID, SeededDirectory, SeedError, seed_directory  # noqa: E402
 
 KINDS = ("filter", "get", "post", "patch")
 LOOKUP_KINDS = ("filter", "get")
@@ -94,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _measure(wrk_path: str, server: servers.ServerProcess, kind: str, seeded: SeededDirectory,
              args: argparse.Namespace, *, access_log: bool) -> KindResult:
-    """A warm-up, then the measured wrk run; the gateway's access log gives its status counts."""
+    """A warm-up, then the measured wrk run; the gateway's access log gives its status counts.
+
+    wrk stops with requests still queued in the gateway (Tornado finishes a request whose
+    client has gone); they are waited for, so they neither slow the next run nor get cut off.
+    """
     lists = {"filter": seeded.emails_file, "get": seeded.ids_file, "patch": seeded.ids_file}
 
     def run_args() -> list[str]:  # a fresh tag per wrk run keeps POSTed userNames unique
@@ -102,10 +106,13 @@ def _measure(wrk_path: str, server: servers.ServerProcess, kind: str, seeded: Se
 
     if args.warmup > 0:
         wrk.run(wrk_path, server.url, run_args(), connections=args.connections, duration=args.warmup)
+        if access_log:
+            server.wait_idle()
     offset = server.log_size()
     result = wrk.run(wrk_path, server.url, run_args(), connections=args.connections, duration=args.duration)
     if not access_log:
         return KindResult(kind, result)
+    server.wait_idle()
     statuses, server_p50 = access_log_stats(server.log_path, offset)
     return KindResult(kind, result, statuses, server_p50)
 
@@ -183,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted; servers stopped", file=sys.stderr)
         return 130
-    except (BenchError, servers.ServerError, wrk.WrkError, OSError) as exc:
+    except (BenchError, SeedError, servers.ServerError, wrk.WrkError, OSError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
 

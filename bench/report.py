@@ -71,14 +71,16 @@ def access_log_stats(log_path: Path, offset: int) -> tuple[dict[str, int], float
     return dict(sorted(statuses.items())), (times[len(times) // 2] if times else None)
 
 
-def _row(cells: list[str], widths: list[int]) -> str:
-    return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+def _row(cells: list[str], widths: list[int], numeric: set[int]) -> str:
+    return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def _table(header: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+    """A plain-text table; columns in ``numeric`` are right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [_row(header, widths), _row(["-" * w for w in widths], widths)]
-    return "\n".join([*lines, *(_row(r, widths) for r in rows)])
+    lines = [_row(header, widths, numeric), _row(["-" * w for w in widths], widths, numeric)]
+    return "\n".join([*lines, *(_row(r, widths, numeric) for r in rows)])
 
 
 def format_run(run: SizeRun, connections: int) -> str:
@@ -100,7 +102,7 @@ def format_run(run: SizeRun, connections: int) -> str:
             notes.append(f"  {kind}: gateway statuses {result.statuses}, wrk socket errors {w.socket_errors}")
     title = (f"{run.employees:,} employees ({run.scim_users:,} with scim_users rows), "
              f"seeded in {run.seed_seconds:.1f} s")
-    out = [title, _table(header, rows)]
+    out = [title, _table(header, rows, numeric={1, 2, 3, 4, 5})]
     if connections != P99_TARGET_CONNECTIONS:
         out.append(f"  (the p99 target applies at {P99_TARGET_CONNECTIONS} connections; not judged at {connections})")
     return "\n".join(out + notes)
@@ -130,7 +132,7 @@ def format_comparison(runs: list[SizeRun]) -> str:
                      f"{c['small_rps']:,.0f} -> {c['large_rps']:,.0f}",
                      f"{c['small_p99_ms']:.2f} -> {c['large_p99_ms']:.2f}", f"{c['ratio']:.2f}",
                      f"{c['share_ratio']:.2f}", f">= {SIZE_RATIO_TARGET:.2f}", "ok" if c["ok"] else "MISS"])
-    return "Size comparison (lookups)\n" + _table(header, rows)
+    return "Size comparison (lookups)\n" + _table(header, rows, numeric={4, 5})
 
 
 def as_json(runs: list[SizeRun], settings: dict[str, Any]) -> dict[str, Any]:

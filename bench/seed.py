@@ -4,15 +4,18 @@ Employees go straight into the portal's ``employees`` table in one transaction w
 ``executemany``, as the portal's own bulk import would; half of them (every even id) also get
 a ``scim_users`` row shaped like one the gateway writes for an Entra-created user, so both
 kinds of employee (SCIM-managed and portal-only) are looked up. The location's integration is
-enabled the way ``vizmo-scim integration add`` does it, and the Secret Token is written to a
-0600 file for the wrk script (never printed).
+enabled with the real CLI (``python -m gateway.cli integration add --json``), and the Secret
+Token is written to a 0600 file for the wrk script (never printed).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from adapters.vizmo_sqlite import bootstrap
-from adapters.vizmo_sqlite.integrations import IntegrationStore
-from gateway.cli import prepare_directory
-from gateway.config import GatewayConfig
-from gateway.tokens import TokenCodec, load_or_create_key
+from bench.servers import ROOT, child_env
 
 LOCATION_ID = 1
 #: At most this many ids/emails go to the wrk list files (a uniform sample of all employees).
@@ -35,6 +35,10 @@ _LAST = ("Sharma", "Iyer", "Gupta", "Khan", "Reddy", "Smith", "Garcia", "Chen", 
          "Jensen", "Dubois", "Tanaka", "Silva", "Ivanova", "Brown", "Haddad", "Rossi", "Kaur", "Das")
 _DEPARTMENTS = ("Engineering", "Sales", "Finance", "Facilities", "HR", "Legal", "Support", None)
 _TITLES = ("Engineer", "Manager", "Analyst", "Receptionist", "Director", "Intern", None)
+
+
+class SeedError(Exception):
+    """The directory could not be prepared."""
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,30 @@ def _write_lines(path: Path, lines: list[str]) -> None:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
+def enable_integration(data_dir: Path) -> str:
+    """Enable SCIM for the location with the real CLI; return the Secret Token (not printed)."""
+    argv = [sys.executable, "-m", "gateway.cli", "integration", "add", "--data-dir", str(data_dir),
+            "--location", str(LOCATION_ID), "--json"]
+    done = subprocess.run(argv, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise SeedError(f"'vizmo-scim integration add' failed ({done.returncode}): {done.stderr.strip()}")
+    try:
+        token = json.loads(done.stdout)["secret_token"]
+    except (ValueError, KeyError, TypeError):
+        token = None
+    if not isinstance(token, str) or not token:
+        raise SeedError("'vizmo-scim integration add --json' printed no secret_token")
+    return token
+
+
 def seed_directory(data_dir: Path, employees: int, *, seed: int = 7) -> SeededDirectory:
     """Create ``data_dir/directory.db`` (must not exist), seed it and enable SCIM for location 1."""
     started = time.perf_counter()
-    config = GatewayConfig(data_dir=data_dir)
-    if config.directory_path.exists():
-        raise FileExistsError(f"{config.directory_path} already exists; the benchmark needs a fresh directory")
-    path = prepare_directory(config)
+    path = data_dir / "directory.db"
+    if path.exists():
+        raise FileExistsError(f"{path} already exists; the benchmark needs a fresh directory")
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    bootstrap.create_directory(path)
     rng = random.Random(seed)
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     conn = sqlite3.connect(str(path), isolation_level=None)
@@ -109,14 +130,7 @@ def seed_directory(data_dir: Path, employees: int, *, seed: int = 7) -> SeededDi
         scim_users = conn.execute("SELECT count(*) FROM scim_users").fetchone()[0]
     finally:
         conn.close()
-    store = IntegrationStore(path)  # switches the file to WAL, as the gateway will
-    try:
-        token_id = store.enable(LOCATION_ID)
-    finally:
-        store.close()
-
-    token = TokenCodec(load_or_create_key(data_dir)).issue(LOCATION_ID, token_id)
-    token_file = data_dir / "bench-token"
+    token, token_file = enable_integration(data_dir), data_dir / "bench-token"
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(token + "\n")

@@ -31,7 +31,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     """The environment without ``VIZMO_SCIM_*`` (flags decide), with this checkout importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIZMO_SCIM_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
@@ -60,7 +60,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 60.0) -> None:
         with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(self.argv, cwd=ROOT, env=_child_env(), stdin=subprocess.DEVNULL,
+            self._proc = subprocess.Popen(self.argv, cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL,
                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -93,6 +93,19 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def wait_idle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
+        """Wait until the log stops growing: requests wrk left queued when it stopped are
+        finished before the next measurement (or before the server is stopped)."""
+        deadline = time.monotonic() + timeout
+        size, since = self.log_size(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now_size = self.log_size()
+            if now_size != size:
+                size, since = now_size, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -1,10 +1,13 @@
-"""``vizmo-scim``: serve the gateway and manage locations' SCIM integrations.
+"""``vizmo-scim``: serve the gateway, manage locations' SCIM integrations, inspect adapters.
 
-    vizmo-scim serve [--data-dir DIR] [--directory PATH] [--host H] [--port P] [--base-url URL]
-    vizmo-scim integration add|list|rotate|remove [--data-dir DIR] [--directory PATH] [--location ID] ...
+    vizmo-scim serve [--config FILE] [--data-dir DIR] [--directory PATH] [--host H] [--port P]
+                     [--base-url URL] [--processes N]
+    vizmo-scim integration add|list|rotate|remove [--config FILE] [--data-dir DIR] [--location ID] ...
+    vizmo-scim check-config FILE
+    vizmo-scim adapters list [--json]
 
-The integration commands write to the directory database, so a running gateway honours
-them at once (no restart). Secret Tokens are printed once and never logged.
+The integration commands write to the state store beside the directory, so every running
+gateway process honours them at once (no restart). Secret Tokens are printed once, never logged.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import tornado.httpserver
+import tornado.netutil
+from jsonschema import SchemaError
 
-from adapters.errors import AdapterError, NotFound
-from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
-from adapters.vizmo_sqlite.bootstrap import create_directory
-from adapters.vizmo_sqlite.integrations import IntegrationStore
+from adapters.errors import AdapterError
+from adapters.registry import installed_adapters
 from gateway.app import make_app
-from gateway.config import GatewayConfig, from_environment
+from gateway.backend import Backend, build_adapter, open_backend
+from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import GatewayContext
+from gateway.prefork import run_workers
 from gateway.tokens import TokenCodec, load_or_create_key
 
 log = logging.getLogger("vizmo_scim.app")
@@ -37,42 +42,30 @@ class CliError(Exception):
 
 
 def _config(args: argparse.Namespace) -> GatewayConfig:
-    return from_environment(data_dir=args.data_dir, directory=args.directory,
-                            host=getattr(args, "host", None), port=getattr(args, "port", None),
-                            base_url=getattr(args, "base_url", None))
+    return load_config(args.config, data_dir=args.data_dir, directory=args.directory,
+                       host=getattr(args, "host", None), port=getattr(args, "port", None),
+                       base_url=getattr(args, "base_url_flag", None), processes=getattr(args, "processes", None))
 
 
-def prepare_directory(config: GatewayConfig) -> Path:
-    """The directory database: created with the demo location when the default one is missing;
-    an explicit ``--directory`` must exist (it is the customer's real directory)."""
-    path = config.directory_path
-    if not path.exists():
-        if config.directory is not None:
-            raise CliError(f"no directory database at {path}")
-        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        create_directory(path)
-    return path
-
-
-def _tenant_url(base_url: str, location_id: int) -> str:
+def _tenant_url(base_url: str, location_id: str) -> str:
     return f"{base_url.rstrip('/')}/scim/v2/locations/{location_id}"
 
 
-async def serve(config: GatewayConfig) -> None:
-    """Run the gateway until SIGINT/SIGTERM, then stop accepting and close the directory."""
-    path = prepare_directory(config)
-    tokens = TokenCodec(load_or_create_key(config.data_dir))
-    adapter = VizmoSqliteAdapter(path)
-    await adapter.start()
-    integrations = IntegrationStore(path)
-    ctx = GatewayContext(config=config, adapter=adapter, integrations=integrations, tokens=tokens)
+# -- serve ------------------------------------------------------------------------------------
+
+async def _preflight(config: GatewayConfig) -> None:
+    """Open and close the storage once before forking: fail fast, create tables once."""
+    backend = await open_backend(config)
+    await backend.close()
+
+
+async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> None:
+    """One worker: serve on the shared sockets until SIGINT/SIGTERM, then drain and close."""
+    backend: Backend = await open_backend(config)
+    ctx = GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=tokens)
     server = tornado.httpserver.HTTPServer(make_app(ctx), max_body_size=config.max_body_bytes * 4,
                                           idle_connection_timeout=120, body_timeout=60)
-    server.listen(config.port, address=config.host)
-    base = config.base_url or f"http://{config.host}:{config.port}"
-    print(f"vizmo-scim: serving {path} at {base}/scim/v2/locations/<location id>; enable a location with "
-          f"'vizmo-scim integration add --data-dir {config.data_dir} --location <id> --base-url {base}'",
-          flush=True)
+    server.add_sockets(sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -80,92 +73,157 @@ async def serve(config: GatewayConfig) -> None:
     await stop.wait()
     server.stop()
     await server.close_all_connections()
-    await adapter.stop()
-    integrations.close()
+    await backend.close()
 
 
-def integration(args: argparse.Namespace) -> int:
-    """``integration add|list|rotate|remove``."""
-    config = _config(args)
-    path = prepare_directory(config)
-    store = IntegrationStore(path)
+def serve(config: GatewayConfig) -> int:
+    tokens = TokenCodec(load_or_create_key(config.data_dir))
+    asyncio.run(_preflight(config))
+    sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
+    port = sockets[0].getsockname()[1]
+    base = config.base_url or f"http://{config.host}:{port}"
+    print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
+          f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
+          f"enable a location with 'vizmo-scim integration add --data-dir {config.data_dir} "
+          f"--location <id> --base-url {base}'", flush=True)
+
+    def worker() -> int:
+        asyncio.run(_serve_worker(config, tokens, sockets))
+        return 0
+
+    if config.processes == 1:
+        return worker()
+    return run_workers(config.processes, worker)
+
+
+# -- integration ------------------------------------------------------------------------------
+
+async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
+    backend = await open_backend(config)
     try:
+        state = backend.state
         if args.action == "list":
-            rows = store.list()
+            rows = await state.list()
             if args.json:
-                print(json.dumps([{"location_id": r.location_id, "location_name": r.location_name,
-                                   "tenant_url": _tenant_url(args.base_url, r.location_id),
-                                   "enabled_at": r.created_at, "rotated_at": r.rotated_at} for r in rows]))
-            else:
+                print(json.dumps([{"location_id": r.tenant, "tenant_url": _tenant_url(args.base_url, r.tenant),
+                                   "enabled_at": r.created_at, "token_issued_at": r.rotated_at} for r in rows]))
+            elif rows:
                 for r in rows:
-                    print(f"{r.location_id}\t{r.location_name}\t{_tenant_url(args.base_url, r.location_id)}\t"
-                          f"enabled {r.created_at}\ttoken issued {r.rotated_at}")
-                if not rows:
-                    print("No location has SCIM enabled.")
-            return 0
+                    print(f"{r.tenant}\t{_tenant_url(args.base_url, r.tenant)}\tenabled {r.created_at}\t"
+                          f"token issued {r.rotated_at}")
+            else:
+                print("No location has SCIM enabled.")
+            return
         if args.location is None:
             raise CliError(f"integration {args.action} needs --location ID")
+        location = str(args.location)
         if args.action == "remove":
-            store.remove(args.location)
-            print(f"SCIM disabled for location {args.location}; its Secret Token no longer works. "
+            await state.remove(location)
+            print(f"SCIM disabled for location {location}; its Secret Token no longer works. "
                   "Employees stay in the directory.")
-            return 0
-        if args.action == "add" and store.active_token_id(args.location) is not None:
-            raise CliError(f"SCIM is already enabled for location {args.location}; "
-                           "use 'integration rotate' for a new Secret Token")
-        token_id = store.enable(args.location) if args.action == "add" else store.rotate(args.location)
-        token = TokenCodec(load_or_create_key(config.data_dir)).issue(args.location, token_id)
-        _print_credentials(args, token)
-        return 0
-    except NotFound as exc:
-        raise CliError(exc.detail) from None
+            return
+        if args.action == "add":
+            if not await backend.adapter.tenant_exists(location):
+                raise CliError(f"location {location} does not exist in the directory")
+            if await state.active_token_id(location) is not None:
+                raise CliError(f"SCIM is already enabled for location {location}; "
+                               "use 'integration rotate' for a new Secret Token")
+            token_id = await state.enable(location)
+        else:
+            token_id = await state.rotate(location)
+        token = TokenCodec(load_or_create_key(config.data_dir)).issue(location, token_id)
+        _print_credentials(args, location, token)
     finally:
-        store.close()
+        await backend.close()
 
 
-def _print_credentials(args: argparse.Namespace, token: str) -> None:
-    tenant_url = _tenant_url(args.base_url, args.location)
+def _print_credentials(args: argparse.Namespace, location: str, token: str) -> None:
+    tenant_url = _tenant_url(args.base_url, location)
     if args.json:
-        print(json.dumps({"location_id": args.location, "tenant_url": tenant_url, "secret_token": token}))
+        location_id: Any = int(location) if location.isdigit() else location
+        print(json.dumps({"location_id": location_id, "tenant_url": tenant_url, "secret_token": token}))
         return
     print(f"Tenant URL:   {tenant_url}\nSecret Token: {token}\n"
           "Paste both into the Entra ID enterprise application (Provisioning > Admin Credentials) "
           "and press Test Connection. The token is shown only now.")
 
 
+# -- check-config, adapters -------------------------------------------------------------------
+
+def check_config(path: Path) -> int:
+    config = load_config(path, env={})
+    build_adapter(config)
+    print(f"{path}: valid (adapter {config.adapter_name!r}, {config.processes} process(es), "
+          f"listening on {config.host}:{config.port})")
+    return 0
+
+
+def list_adapters(as_json: bool) -> int:
+    found = []
+    for name, entry in sorted(installed_adapters().items()):
+        try:
+            schema: Any = entry.load().options_schema
+        except Exception as exc:  # a broken third-party plugin must not hide the others
+            schema = {"error": f"cannot load: {type(exc).__name__}: {exc}"}
+        found.append({"name": name, "class": entry.value, "options_schema": dict(schema)})
+    if as_json:
+        print(json.dumps(found, indent=2))
+    else:
+        for item in found:
+            print(f"{item['name']}\t{item['class']}\n  options: {json.dumps(item['options_schema'])}")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vizmo-scim", description="SCIM 2.0 gateway to the Vizmo directory.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def storage(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", type=Path, help="TOML configuration file")
         p.add_argument("--data-dir", type=Path, help="data directory (default ./vizmo-scim-data)")
-        p.add_argument("--directory", type=Path, help="directory database (default DATA_DIR/directory.db)")
+        p.add_argument("--directory", type=Path, help="embedded SQLite directory (default DATA_DIR/directory.db)")
 
     serve_p = commands.add_parser("serve", help="serve the gateway")
     storage(serve_p)
     serve_p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve_p.add_argument("--port", type=int, help="port (default 8080)")
-    serve_p.add_argument("--base-url", help="public origin for meta.location, e.g. https://scim.example.com")
+    serve_p.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    serve_p.add_argument("--base-url", dest="base_url_flag",
+                         help="public origin for meta.location, e.g. https://scim.example.com")
+    serve_p.add_argument("--processes", type=int, help="worker processes (default 1)")
 
     integ = commands.add_parser("integration", help="enable, list, rotate or remove a location's SCIM integration")
     integ.add_argument("action", choices=["add", "list", "rotate", "remove"])
     storage(integ)
-    integ.add_argument("--location", type=int, help="location id")
+    integ.add_argument("--location", help="location id")
     integ.add_argument("--base-url", default="http://127.0.0.1:8080",
                        help="the gateway's public origin, used to print the Tenant URL")
-    integ.add_argument("--json", action="store_true", help="print one JSON object")
+    integ.add_argument("--json", action="store_true", help="print JSON")
+
+    check = commands.add_parser("check-config", help="validate a configuration file without serving")
+    check.add_argument("file", type=Path)
+
+    adapters_p = commands.add_parser("adapters", help="list the installed adapters and their options")
+    adapters_p.add_argument("action", choices=["list"])
+    adapters_p.add_argument("--json", action="store_true")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "check-config":
+            return check_config(args.file)
+        if args.command == "adapters":
+            return list_adapters(args.json)
+        config = _config(args)
         if args.command == "serve":
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-            asyncio.run(serve(_config(args)))
-            return 0
-        return integration(args)
-    except (CliError, AdapterError, FileNotFoundError, PermissionError, ValueError) as exc:
+            return serve(config)
+        asyncio.run(_integration(args, config))
+        return 0
+    except (CliError, ConfigError, AdapterError, SchemaError, OSError) as exc:
         detail: Any = getattr(exc, "detail", None) or str(exc)
         print(f"vizmo-scim: {detail}", file=sys.stderr)
         return 1

@@ -1,51 +1,124 @@
-"""The gateway's settings: defaults < environment (``VIZMO_SCIM_*``) < command-line flags.
+"""The gateway's settings: defaults < TOML file < environment (``VIZMO_SCIM_*``) < command-line flags.
 
-Secrets never live here: the signing key is a file in the data directory.
+The file is validated against ``schemas/config.schema.json``; the adapter's options against the
+adapter's own ``options_schema``. Secrets never live here: the signing key is a file in the data
+directory, and adapters read credentials from environment variables or files named in options.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
 
 DEFAULT_DATA_DIR = Path("vizmo-scim-data")
 MAX_BODY_BYTES = 1024 * 1024
 
 
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the setting."""
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
-    """Frozen settings of one gateway process."""
+    """Frozen settings of one gateway deployment."""
 
     data_dir: Path = DEFAULT_DATA_DIR
-    directory: Path | None = None        # the directory database; default data_dir/directory.db
+    directory: Path | None = None        # embedded SQLite directory; default data_dir/directory.db
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str | None = None          # public origin for meta.location, e.g. https://scim.example.com
+    processes: int = 1                   # worker processes sharing the listening socket
     max_body_bytes: int = MAX_BODY_BYTES  # RFC 7644 §3.12 413 above this
     max_results: int = 200               # ServiceProviderConfig filter.maxResults
+    adapter_name: str = "sqlite"
+    adapter_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def directory_path(self) -> Path:
         return self.directory if self.directory is not None else self.data_dir / "directory.db"
 
+    def resolved_adapter_options(self) -> dict[str, Any]:
+        """The adapter's options; the built-in SQLite adapter defaults to the embedded directory,
+        created with a demo location when the default file is missing."""
+        options = dict(self.adapter_options)
+        if self.adapter_name.lower() == "sqlite" and "path" not in options:
+            options["path"] = str(self.directory_path)
+            options.setdefault("create_if_missing", self.directory is None)
+        return options
 
-def from_environment(**overrides: object) -> GatewayConfig:
-    """Defaults, then ``VIZMO_SCIM_DATA_DIR``/``_DIRECTORY``/``_HOST``/``_PORT``/``_BASE_URL``,
-    then explicit overrides (command-line flags; ``None`` means not given)."""
-    env = os.environ
-    values: dict[str, object] = {}
-    if env.get("VIZMO_SCIM_DATA_DIR"):
-        values["data_dir"] = Path(env["VIZMO_SCIM_DATA_DIR"])
-    if env.get("VIZMO_SCIM_DIRECTORY"):
-        values["directory"] = Path(env["VIZMO_SCIM_DIRECTORY"])
-    if env.get("VIZMO_SCIM_HOST"):
-        values["host"] = env["VIZMO_SCIM_HOST"]
-    if env.get("VIZMO_SCIM_PORT"):
-        values["port"] = int(env["VIZMO_SCIM_PORT"])
-    if env.get("VIZMO_SCIM_BASE_URL"):
-        values["base_url"] = env["VIZMO_SCIM_BASE_URL"].rstrip("/")
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if isinstance(values.get("base_url"), str):
-        values["base_url"] = str(values["base_url"]).rstrip("/")
-    return GatewayConfig(**values)  # type: ignore[arg-type]
+
+@cache
+def _file_validator() -> Draft202012Validator:
+    schema = json.loads(files("schemas").joinpath("config.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "the file"
+    return f"{where}: {error.message}"
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Parse and validate a TOML configuration file (raises :class:`ConfigError`)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    errors = sorted(_file_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(f"{path}: " + "; ".join(_describe(e) for e in errors[:5]))
+    return data
+
+
+def _from_file(data: Mapping[str, Any]) -> dict[str, Any]:
+    server = data.get("server", {})
+    adapter = data.get("adapter", {})
+    values: dict[str, Any] = {k: server[k] for k in ("host", "port", "base_url", "processes", "max_body_bytes")
+                              if k in server}
+    if "data_dir" in data:
+        values["data_dir"] = Path(data["data_dir"])
+    if "name" in adapter:
+        values["adapter_name"] = adapter["name"]
+        values["adapter_options"] = dict(adapter.get("options", {}))
+    return values
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    converters = {"DATA_DIR": ("data_dir", Path), "DIRECTORY": ("directory", Path), "HOST": ("host", str),
+                  "PORT": ("port", int), "BASE_URL": ("base_url", str), "PROCESSES": ("processes", int)}
+    for suffix, (name, convert) in converters.items():
+        raw = env.get(f"VIZMO_SCIM_{suffix}")
+        if raw:
+            try:
+                values[name] = convert(raw)
+            except ValueError:
+                raise ConfigError(f"VIZMO_SCIM_{suffix} must be a {convert.__name__}, not {raw[:40]!r}") from None
+    return values
+
+
+def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = None,
+                **flags: Any) -> GatewayConfig:
+    """Defaults, then the file, then ``VIZMO_SCIM_*`` variables, then flags (``None`` = not given)."""
+    values: dict[str, Any] = {}
+    if file is not None:
+        values.update(_from_file(read_file(file)))
+    values.update(_from_environment(os.environ if env is None else env))
+    values.update({k: v for k, v in flags.items() if v is not None})
+    config = GatewayConfig(**values)
+    if config.base_url is not None:
+        config = replace(config, base_url=config.base_url.rstrip("/"))
+    if config.processes < 1:
+        raise ConfigError("processes must be 1 or more")
+    return config

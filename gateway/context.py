@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
-
 from adapters.base import Adapter
+from adapters.state import StateStore
 from gateway.config import GatewayConfig
 from gateway.scim.schema_model import ResourceType, resource_types
 from gateway.service import ResourceService
 from gateway.tokens import TokenCodec
-
-
-class IntegrationLookup(Protocol):
-    """The part of the integration store the gateway reads on every request."""
-
-    def active_token_id(self, location_id: int) -> str | None: ...
 
 
 @dataclass
@@ -24,7 +17,7 @@ class GatewayContext:
 
     config: GatewayConfig
     adapter: Adapter
-    integrations: IntegrationLookup
+    state: StateStore
     tokens: TokenCodec
     resource_types: dict[str, ResourceType] = field(default_factory=resource_types)
 

@@ -13,7 +13,6 @@ import tornado.httpclient
 
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import create_directory
-from adapters.vizmo_sqlite.integrations import IntegrationStore
 from gateway.app import make_app
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
@@ -32,13 +31,14 @@ def gateway_env(tmp_path: Path, io_loop: Any) -> Any:
     conn.close()
     adapter = VizmoSqliteAdapter(directory)
     io_loop.run_sync(adapter.start)
-    store = IntegrationStore(directory)
+    state = adapter.state_store()
+    io_loop.run_sync(state.start)
     codec = TokenCodec(load_or_create_key(data_dir))
-    tokens = {loc: codec.issue(loc, store.enable(loc)) for loc in (1, 2)}
-    ctx = GatewayContext(config=GatewayConfig(data_dir=data_dir), adapter=adapter, integrations=store, tokens=codec)
-    yield GatewayEnv(data_dir, directory, adapter, store, codec, ctx, tokens)
+    tokens = {loc: codec.issue(loc, io_loop.run_sync(lambda: state.enable(str(loc)))) for loc in (1, 2)}
+    ctx = GatewayContext(config=GatewayConfig(data_dir=data_dir), adapter=adapter, state=state, tokens=codec)
+    yield GatewayEnv(data_dir, directory, adapter, state, codec, ctx, tokens)
+    io_loop.run_sync(state.close)
     io_loop.run_sync(adapter.stop)
-    store.close()
 
 
 @pytest.fixture

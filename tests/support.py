@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
-from adapters.vizmo_sqlite.integrations import IntegrationStore
+from adapters.state import StateStore
 from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec
 
@@ -20,7 +20,7 @@ class GatewayEnv:
     data_dir: Path
     directory: Path
     adapter: VizmoSqliteAdapter
-    integrations: IntegrationStore
+    state: StateStore
     codec: TokenCodec
     ctx: GatewayContext
     tokens: dict[int, str]

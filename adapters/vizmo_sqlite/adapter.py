@@ -27,6 +27,8 @@ import aiosqlite
 from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
 from adapters.errors import AlreadyExists, BackendUnavailable, NotFound, VersionMismatch
 from adapters.query import And, Compare, Filter, ListQuery, Page
+from adapters.sqlite_state import SqliteStateStore
+from adapters.state import StateStore
 from adapters.vizmo_sqlite import bootstrap, mapping
 from adapters.vizmo_sqlite.columns import TRANSLATOR
 
@@ -213,13 +215,19 @@ class VizmoSqliteAdapter(Adapter):
     name: ClassVar[str] = "sqlite"
     options_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
-        "properties": {"path": {"type": "string", "minLength": 1}},
+        "properties": {
+            "path": {"type": "string", "minLength": 1,
+                     "description": "the directory database file (default DATA_DIR/directory.db)"},
+            "create_if_missing": {"type": "boolean", "default": False,
+                                  "description": "create a new directory with one demo location if the file is missing"},
+        },
         "required": ["path"],
         "additionalProperties": False,
     }
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, create_if_missing: bool = False) -> None:
         self.path = Path(path)
+        self.create_if_missing = create_if_missing
         self._writer: aiosqlite.Connection | None = None
         self._reader_conn: aiosqlite.Connection | None = None
         self._now_conn: sqlite3.Connection | None = None
@@ -227,11 +235,13 @@ class VizmoSqliteAdapter(Adapter):
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "VizmoSqliteAdapter":
-        return cls(options["path"])
+        return cls(options["path"], create_if_missing=bool(options.get("create_if_missing", False)))
 
     async def start(self) -> None:
         if not self.path.exists():
-            raise BackendUnavailable(f"directory database {self.path} does not exist")
+            if not self.create_if_missing:
+                raise BackendUnavailable(f"no directory database at {self.path}")
+            bootstrap.create_directory(self.path)
         setup = bootstrap.connect(self.path)
         try:
             bootstrap.ensure_scim_tables(setup)
@@ -263,6 +273,10 @@ class VizmoSqliteAdapter(Adapter):
 
     async def tenant_exists(self, tenant: str) -> bool:
         return bool(tenant.isdigit() and self.read_now("SELECT 1 FROM locations WHERE id = ?", (int(tenant),)))
+
+    def state_store(self) -> StateStore:
+        """Gateway state lives in the directory database itself (table ``scim_integrations``)."""
+        return SqliteStateStore(self.path)
 
     def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
         if resource_type != "User" or not tenant.isdigit():

@@ -129,11 +129,17 @@ def _effective_phones(extra_phones: list[Any], row: Mapping[str, Any]) -> list[A
     return result
 
 
-def version_tag(version: int, updated_at: str, scim_id: str) -> str:
-    """A weak ETag (RFC 7644 §3.14) that changes on every SCIM write (``version``) and on every
-    portal write (``updated_at``)."""
-    digest = hashlib.blake2s(f"{scim_id}|{version}|{updated_at}".encode(), digest_size=8).hexdigest()
-    return f'W/"{digest}"'
+#: Row fields that make up ``meta.version``: every value SCIM shows, plus the SCIM write counter.
+VERSION_FIELDS = ("id", "email", "first_name", "last_name", "display_name", "phone", "mobile", "department",
+                  "designation", "employee_code", "status", "created_at", "updated_at", "scim_id",
+                  "external_id", "extra", "version")
+
+
+def version_tag(row: Mapping[str, Any]) -> str:
+    """A weak ETag (RFC 7644 §3.14) over the row's content and SCIM write counter, so it changes on
+    every SCIM write and on every portal edit, even one within the same second."""
+    material = json.dumps([row[name] for name in VERSION_FIELDS], separators=(",", ":"), default=str)
+    return f'W/"{hashlib.blake2s(material.encode(), digest_size=8).hexdigest()}"'
 
 
 def scim_id_of(row: Mapping[str, Any]) -> str:
@@ -181,6 +187,6 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
         "resourceType": "User",
         "created": row["created_at"],
         "lastModified": row["updated_at"],
-        "version": version_tag(row["version"] or 0, row["updated_at"], scim_id),
+        "version": version_tag(row),
     }
     return resource

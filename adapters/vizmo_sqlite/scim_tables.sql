@@ -13,11 +13,3 @@ CREATE TABLE IF NOT EXISTS scim_users (
     version      INTEGER NOT NULL DEFAULT 1  -- bumped on every SCIM write; part of meta.version
 );
 CREATE INDEX IF NOT EXISTS scim_users_external_id ON scim_users (location_id, external_id);
-
--- Locations with the SCIM integration enabled, and the id of the one Secret Token that is valid.
-CREATE TABLE IF NOT EXISTS scim_integrations (
-    location_id  INTEGER PRIMARY KEY REFERENCES locations(id),
-    token_id     TEXT NOT NULL,
-    created_at   TEXT NOT NULL,
-    rotated_at   TEXT NOT NULL
-);

@@ -56,12 +56,12 @@ class ScimHandler(tornado.web.RequestHandler):
         self.request.connection.set_max_body_size(limit * 4)  # type: ignore[union-attr]
         if self.tenant_scoped:
             self.location_id = self.path_kwargs.get("location", "")
-            self._authenticate()
+            await self._authenticate()
         declared = self.request.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise ScimError(413, f"The request body is larger than {limit} bytes.")
 
-    def _authenticate(self) -> None:
+    async def _authenticate(self) -> None:
         """Accept only a valid, unrevoked Secret Token of the location in the URL.
 
         Every failure gets the same 401, so the answer reveals neither which locations exist
@@ -77,10 +77,10 @@ class ScimHandler(tornado.web.RequestHandler):
             raise Unauthorized() from None
         if not hmac.compare_digest(claims.location_id.encode(), self.location_id.encode()):
             raise Unauthorized()
-        if not self.location_id.isdigit() or len(self.location_id) > 18:
+        if len(self.location_id) > 64:
             raise Unauthorized()
         try:
-            active = self.ctx.integrations.active_token_id(int(self.location_id))
+            active = await self.ctx.state.active_token_id(self.location_id)
         except AdapterError as exc:
             raise from_adapter_error(exc) from None
         if active is None or not hmac.compare_digest(active.encode(), claims.token_id.encode()):

@@ -82,8 +82,11 @@ def test_portal_employee_without_scim_row() -> None:
 
 
 def test_version_changes_with_scim_and_portal_writes() -> None:
-    base = version_tag(1, "2026-01-01T00:00:00Z", "7")
+    row = _row(to_storage(ENTRA_USER))
+    base = version_tag(row)
     assert base.startswith('W/"') and base.endswith('"')
-    assert version_tag(2, "2026-01-01T00:00:00Z", "7") != base
-    assert version_tag(1, "2026-01-01T00:00:01Z", "7") != base
-    assert version_tag(1, "2026-01-01T00:00:00Z", "7.1") != base
+    assert version_tag(dict(row)) == base
+    assert version_tag({**row, "version": 2}) != base
+    assert version_tag({**row, "updated_at": "2026-01-02T00:00:01Z"}) != base
+    assert version_tag({**row, "first_name": "Joyce"}) != base  # a portal edit within the same second
+    assert version_tag({**row, "scim_id": "7.1"}) != base

@@ -44,7 +44,7 @@ async def test_another_locations_token_is_refused(scim: Scim, gateway_env: Gatew
 async def test_token_signed_with_another_key_is_refused(scim: Scim, gateway_env: GatewayEnv) -> None:
     from gateway.tokens import TokenCodec
 
-    forged = TokenCodec(b"k" * 32).issue(1, gateway_env.integrations.active_token_id(1) or "")
+    forged = TokenCodec(b"k" * 32).issue(1, await gateway_env.state.active_token_id("1") or "")
     assert_401(await scim("GET", PROBE, token=forged))
 
 
@@ -63,17 +63,18 @@ async def test_location_without_integration_is_refused(scim: Scim, gateway_env: 
 
 @pytest.mark.gen_test
 async def test_rotation_and_removal_apply_while_serving(scim: Scim, gateway_env: GatewayEnv) -> None:
-    from adapters.vizmo_sqlite.integrations import IntegrationStore
+    from adapters.sqlite_state import SqliteStateStore
 
-    other_process_view = IntegrationStore(gateway_env.directory)  # a separate connection, like the CLI
+    other_process_view = SqliteStateStore(gateway_env.directory)  # a separate connection, like the CLI
+    await other_process_view.start()
     try:
-        new_token = gateway_env.codec.issue(1, other_process_view.rotate(1))
+        new_token = gateway_env.codec.issue(1, await other_process_view.rotate("1"))
         assert_401(await scim("GET", PROBE))
         assert (await scim("GET", PROBE, token=new_token)).status == 200
-        other_process_view.remove(1)
+        await other_process_view.remove("1")
         assert_401(await scim("GET", PROBE, token=new_token))
     finally:
-        other_process_view.close()
+        await other_process_view.close()
     assert (await scim("GET", PROBE, location=2)).status == 200
 
 

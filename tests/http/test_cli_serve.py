@@ -117,7 +117,7 @@ def test_serve_creates_the_demo_directory_and_integrations_apply_without_restart
     assert server.request("GET", PROBE, rotated["secret_token"])[0] == 200
 
     listing = cli("integration", "list", "--data-dir", str(server.data_dir), "--json")
-    assert [row["location_id"] for row in json.loads(listing.stdout)] == [1]
+    assert [row["location_id"] for row in json.loads(listing.stdout)] == ["1"]
     assert rotated["secret_token"] not in listing.stdout
 
     assert cli("integration", "remove", "--data-dir", str(server.data_dir), "--location", "1").returncode == 0

@@ -646,6 +646,9 @@ PATCH_CASES = [
     PatchCase("P1-s3.1-update-single-valued", S31_UPDATE_SINGLE,
               {("userName",): "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"},
               {"email": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"}),
+    PatchCase("P1-userName-letter-case-change", patch_op({"op": "Replace", "path": "userName",
+                                                          "value": USER_NAME.lower()}),
+              {("userName",): USER_NAME.lower()}, {"email": USER_NAME.lower()}),
     PatchCase("P2-s3.1-disable-false", S31_DISABLE, {("active",): False}, {"status": "disabled"}),
     PatchCase("P2-s3.2-disable-without-flag-False", S32_DISABLE_WITHOUT_FLAG, {("active",): False},
               {"status": "disabled"}),
@@ -820,9 +823,12 @@ async def test_delete_then_404_then_not_found_then_recreated_with_a_new_id(scim:
     assert (await find(scim, eq_filter("userName", USER_NAME)))["totalResults"] == 0
     assert (await find(scim, eq_filter("externalId", S31_CREATE_USER["externalId"])))["totalResults"] == 0
     assert employee(gateway_env, employee_id)["status"] == "removed"
-    again = await create(scim)
+    again = await create(scim, {**copy.deepcopy(S31_CREATE_USER), "externalId": "new-anchor",
+                                "emails": [{"type": "work", "value": "new@testuser.com"}]})
     assert again["id"] != created["id"]
+    assert again["externalId"] == "new-anchor" and again["emails"] == [{"type": "work", "value": "new@testuser.com"}]
     assert (await scim("GET", f"/Users/{created['id']}")).status == 404
+    assert (await find(scim, eq_filter("externalId", S31_CREATE_USER["externalId"])))["totalResults"] == 0
     found = await find(scim, eq_filter("userName", USER_NAME))
     assert [r["id"] for r in found["Resources"]] == [again["id"]]
     assert employee(gateway_env, employee_id_of(gateway_env, USER_NAME))["status"] == "active"

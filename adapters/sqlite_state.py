@@ -1,0 +1,93 @@
+"""A :class:`StateStore` in a SQLite file: the directory database itself for the embedded
+default, or ``DATA_DIR/gateway-state.db`` beside adapters that bring no state store.
+
+The CLI, run while the gateway serves, writes the same file, so the running gateway honours
+``integration rotate``/``remove`` at once: ``active_token_id`` is one primary-key SELECT on a
+plain ``sqlite3`` connection (WAL: a reader never waits for a writer), cheaper than a round trip
+to a worker thread.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from adapters.errors import BackendUnavailable, NotFound
+from adapters.state import Integration, StateStore
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS scim_integrations (
+    location_id  INTEGER PRIMARY KEY,
+    token_id     TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    rotated_at   TEXT NOT NULL
+)
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _location(tenant: str) -> int:
+    if not tenant.isascii() or not tenant.isdigit() or len(tenant) > 18:
+        raise NotFound(f"location {tenant[:40]!r} does not exist")
+    return int(tenant)
+
+
+class SqliteStateStore(StateStore):
+    """State in one SQLite file (tenants are integer location ids)."""
+
+    def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self._timeout = timeout
+        self._conn: sqlite3.Connection | None = None
+
+    async def start(self) -> None:
+        conn = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
+        conn.execute(_DDL)
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise BackendUnavailable("the state store is not open")
+        return self._conn
+
+    async def active_token_id(self, tenant: str) -> str | None:
+        try:
+            location_id = _location(tenant)
+        except NotFound:
+            return None
+        try:
+            row = self._db().execute(
+                "SELECT token_id FROM scim_integrations WHERE location_id = ?", (location_id,)).fetchone()
+        except sqlite3.OperationalError as exc:
+            raise BackendUnavailable(f"integration lookup failed: {exc}") from exc
+        return None if row is None else row[0]
+
+    async def enable(self, tenant: str) -> str:
+        token_id, now = secrets.token_hex(16), _now()
+        self._db().execute(
+            "INSERT INTO scim_integrations (location_id, token_id, created_at, rotated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (location_id) DO UPDATE SET token_id = excluded.token_id, rotated_at = excluded.rotated_at",
+            (_location(tenant), token_id, now, now))
+        return token_id
+
+    async def remove(self, tenant: str) -> None:
+        cur = self._db().execute("DELETE FROM scim_integrations WHERE location_id = ?", (_location(tenant),))
+        if cur.rowcount == 0:
+            raise NotFound(f"SCIM is not enabled for location {tenant}")
+
+    async def list(self) -> list[Integration]:
+        rows = self._db().execute(
+            "SELECT location_id, token_id, created_at, rotated_at FROM scim_integrations ORDER BY location_id")
+        return [Integration(str(r[0]), r[1], r[2], r[3]) for r in rows.fetchall()]
