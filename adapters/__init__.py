@@ -1,1 +1,35 @@
-"""Vizmo SCIM adapter SDK and built-in adapters (no tornado, no jwt)."""
+"""The Vizmo SCIM adapter SDK: the contract, query types, typed errors and helpers.
+
+An adapter puts the gateway in front of a directory's storage without touching ``gateway/``.
+Importing this package never imports tornado or jwt (a test pins that, and ``__all__``).
+
+    from adapters import Adapter, ResourceAdapter, Capabilities, ListQuery, Page, NotFound
+"""
+
+from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.errors import (AdapterError, AlreadyExists, BackendUnavailable, InvalidValue, Mutability, NotFound,
+                             TooMany, UnsupportedFilter, VersionMismatch)
+from adapters.query import (And, AttrPath, Compare, CompareOp, Filter, ListQuery, Not, Or, Page, Present, SortSpec,
+                            ValuePath)
+from adapters.registry import AdapterNotFound, installed_adapters, load_adapter_class
+from adapters.schema_info import AttrInfo, SchemaInfo, user_schema_info
+from adapters.sql_dialect import SqliteDialect
+from adapters.sql_filter import ColumnSpec, JsonArraySpec, SqlFilterTranslator
+from adapters.sqlite_state import SqliteStateStore
+from adapters.state import Integration, StateStore
+
+__all__ = [
+    # the contract
+    "Adapter", "ResourceAdapter", "Capabilities", "Resource", "StateStore", "Integration",
+    # query types and the filter AST (RFC 7644 §3.4.2.2)
+    "ListQuery", "Page", "SortSpec", "Filter", "AttrPath", "Compare", "CompareOp", "Present", "And", "Or", "Not",
+    "ValuePath",
+    # typed errors
+    "AdapterError", "NotFound", "AlreadyExists", "VersionMismatch", "InvalidValue", "Mutability",
+    "UnsupportedFilter", "TooMany", "BackendUnavailable",
+    # helpers for adapter authors
+    "SqlFilterTranslator", "ColumnSpec", "JsonArraySpec", "SqliteDialect", "SchemaInfo", "AttrInfo",
+    "user_schema_info", "SqliteStateStore",
+    # discovery
+    "installed_adapters", "load_adapter_class", "AdapterNotFound",
+]

@@ -28,6 +28,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _children(pid: int) -> list[int]:
+    """Child process ids of ``pid``, read from /proc (field 4 of /proc/<pid>/stat is the parent)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=60)
 
@@ -35,8 +48,9 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 class Server:
     """``vizmo-scim serve`` on a free loopback port."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *extra: str) -> None:
         self.data_dir = data_dir
+        self.extra = extra
         self.port = _free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.banner = ""
@@ -46,7 +60,7 @@ class Server:
         with open(self.log_path, "w") as log:  # a file, not a pipe: a full pipe would block the server
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(self.data_dir),
-                 "--port", str(self.port)], stdout=subprocess.PIPE, stderr=log, text=True)
+                 "--port", str(self.port), *self.extra], stdout=subprocess.PIPE, stderr=log, text=True)
         assert self.proc.stdout is not None
         self.banner = self.proc.stdout.readline()
         deadline = time.monotonic() + 20
@@ -186,3 +200,31 @@ def test_sigkill_under_load_loses_no_acknowledged_write(server: Server) -> None:
     conn = sqlite3.connect(server.data_dir / "directory.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def test_several_worker_processes_share_the_port_and_the_state(tmp_path: Path) -> None:
+    """``--processes 2``: nothing another worker needs lives in process memory."""
+    srv = Server(tmp_path / "data", "--processes", "2")
+    srv.start()
+    try:
+        assert "2 process(es)" in srv.banner
+        token = add_integration(srv.data_dir)["secret_token"]
+        results: list[int] = []
+
+        def post() -> None:
+            results.append(srv.request("POST", "/Users", token, {"userName": "both@contoso.com"})[0])
+
+        threads = [threading.Thread(target=post) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert sorted(results) == [201] + [409] * 9
+        rotated = json.loads(cli("integration", "rotate", "--data-dir", str(srv.data_dir), "--location", "1",
+                                 "--json").stdout)["secret_token"]
+        assert {srv.request("GET", PROBE, token)[0] for _ in range(8)} == {401}
+        assert {srv.request("GET", PROBE, rotated)[0] for _ in range(8)} == {200}
+        assert srv.proc is not None and len(_children(srv.proc.pid)) == 2
+    finally:
+        srv.stop()
+    assert srv.proc is not None and srv.proc.returncode == 0

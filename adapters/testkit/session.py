@@ -1,0 +1,128 @@
+"""Running one contract check: a fresh adapter, started and stopped inside one event loop.
+
+Many storage clients (aiosqlite, asyncpg, aiohttp, ...) bind their connections to the event
+loop that opened them. So the kit never receives a started adapter from a fixture (fixtures
+run outside the test's loop): it receives a factory, and each check builds a fresh adapter,
+``await adapter.start()``, runs its coroutine and ``await adapter.stop()``, all in one new
+event loop that is closed afterwards. The loop is not installed as the thread's current loop,
+so nothing leaks into other tests, and it works whether or not pytest-tornado or
+pytest-asyncio are installed (the checks are plain synchronous pytest tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+
+from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.query import Filter, ListQuery, Page, SortSpec
+
+__all__ = ["AdapterFactory", "ContractRunner", "ContractSession", "run_in_fresh_loop"]
+
+T = TypeVar("T")
+
+#: What an integrator supplies: builds a fresh, *unstarted* adapter over empty storage.
+AdapterFactory = Callable[[], Adapter]
+
+
+def run_in_fresh_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion in a new event loop and close the loop (like :func:`asyncio.run`,
+    but without installing the loop as the thread's current one)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
+
+
+@dataclass
+class ContractSession:
+    """What a check's coroutine works with: the started adapter and its tenant's User adapter."""
+
+    adapter: Adapter
+    users: ResourceAdapter
+    tenant: str
+    other_tenant: str | None
+
+    @property
+    def caps(self) -> Capabilities:
+        """The capabilities the User adapter declares."""
+        return self.users.capabilities
+
+    def require(self, condition: bool, reason: str) -> None:
+        """Skip the check (with ``reason``) when the adapter does not declare what it needs."""
+        if not condition:
+            pytest.skip(reason)
+
+    async def create_all(self, *resources: Resource) -> list[Resource]:
+        """Create the resources one after the other; return what the adapter returned."""
+        return [await self.users.create(resource) for resource in resources]
+
+    async def search(self, filter: Filter | None = None, *, sort: SortSpec | None = None,
+                     start_index: int = 1, count: int | None = None) -> Page:
+        """``search`` with a page large enough for the kit's data sets by default."""
+        size = min(100, self.caps.max_results) if count is None else count
+        return await self.users.search(ListQuery(filter=filter, sort=sort, start_index=start_index, count=size))
+
+    async def user_names(self, filter: Filter | None = None) -> set[str]:
+        """The userNames of every resource ``filter`` matches (one page; checks the total too)."""
+        page = await self.search(filter)
+        names = {resource["userName"] for resource in page.resources}
+        assert page.total_results == len(page.resources), (
+            f"total_results {page.total_results} but {len(page.resources)} resources for {filter!r}")
+        return names
+
+
+class ContractRunner:
+    """Runs a check's coroutine against a freshly built and started adapter (the ``contract`` fixture)."""
+
+    def __init__(self, make_adapter: AdapterFactory, tenant: str, other_tenant: str | None, *,
+                 resource_type: str = "User", timeout: float = 30.0) -> None:
+        self.make_adapter = make_adapter
+        self.tenant = tenant
+        self.other_tenant = other_tenant
+        self.resource_type = resource_type
+        self.timeout = timeout
+
+    def run(self, check: Callable[[ContractSession], Awaitable[None]]) -> None:
+        """Build an adapter, start it, run ``check``, stop it: all in one fresh event loop.
+
+        Each step is bounded by ``timeout`` seconds so that a deadlocked adapter fails the
+        check instead of hanging the test run.
+        """
+        run_in_fresh_loop(self._run(check))
+
+    async def _run(self, check: Callable[[ContractSession], Awaitable[None]]) -> None:
+        adapter = self.make_adapter()
+        assert isinstance(adapter, Adapter), (
+            f"make_adapter must return an adapters.base.Adapter, got {type(adapter).__name__}")
+        await self._bounded(adapter.start(), "adapter.start()")
+        try:
+            users = adapter.resource_adapter(self.resource_type, self.tenant)
+            session = ContractSession(adapter=adapter, users=users, tenant=self.tenant,
+                                      other_tenant=self.other_tenant)
+            await self._bounded(check(session), "the check")
+        finally:
+            await self._bounded(adapter.stop(), "adapter.stop()")
+
+    async def _bounded(self, step: Awaitable[None], what: str) -> None:
+        started = asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(step, self.timeout)
+        except TimeoutError:
+            if asyncio.get_running_loop().time() - started < self.timeout:
+                raise  # the adapter's own timeout, not the kit's
+            raise AssertionError(f"{what} did not finish within {self.timeout} s (a deadlock?)") from None

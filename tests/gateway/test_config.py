@@ -1,0 +1,83 @@
+"""Configuration: TOML validated against the bundled schema; defaults < file < environment < flags."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.backend import build_adapter
+from gateway.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+    return path
+
+
+def test_precedence_defaults_file_environment_flags(tmp_path: Path) -> None:
+    path = write(tmp_path, '[server]\nhost = "0.0.0.0"\nport = 9000\nprocesses = 2\n[adapter]\nname = "sqlite"\n')
+    assert load_config(env={}).port == 8080
+    from_file = load_config(path, env={})
+    assert (from_file.host, from_file.port, from_file.processes) == ("0.0.0.0", 9000, 2)
+    from_env = load_config(path, env={"VIZMO_SCIM_PORT": "9100"})
+    assert from_env.port == 9100 and from_env.host == "0.0.0.0"
+    assert load_config(path, env={"VIZMO_SCIM_PORT": "9100"}, port=9200).port == 9200
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("[server]\nport = 'eighty'\n", "server.port"),
+    ("[server]\nport = 70000\n", "server.port"),
+    ("[adapter]\noptions = {}\n", "'name' is a required property"),
+    ("surprise = 1\n", "Additional properties"),
+    ("[server\n", "not valid TOML"),
+])
+def test_invalid_files_name_the_setting(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment.replace("[", r"\[").replace("(", r"\(")):
+        load_config(write(tmp_path, text), env={})
+
+
+def test_environment_values_are_checked() -> None:
+    with pytest.raises(ConfigError, match="VIZMO_SCIM_PORT"):
+        load_config(env={"VIZMO_SCIM_PORT": "http"})
+
+
+def test_adapter_options_are_validated_against_the_adapters_schema(tmp_path: Path) -> None:
+    bad = load_config(write(tmp_path, '[adapter]\nname = "sqlite"\n[adapter.options]\npath = 5\n'), env={})
+    with pytest.raises(ConfigError, match="path"):
+        build_adapter(bad)
+    unknown = load_config(write(tmp_path, '[adapter]\nname = "nosuch"\n'), env={})
+    with pytest.raises(ConfigError, match="installed adapters: .*sqlite"):
+        build_adapter(unknown)
+
+
+def test_embedded_default_is_created_only_for_the_default_path(tmp_path: Path) -> None:
+    default = load_config(env={}, data_dir=tmp_path)
+    assert default.resolved_adapter_options() == {"path": str(tmp_path / "directory.db"), "create_if_missing": True}
+    explicit = load_config(env={}, directory=tmp_path / "real.db")
+    assert explicit.resolved_adapter_options()["create_if_missing"] is False
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_check_config_command(tmp_path: Path) -> None:
+    good = write(tmp_path, f'data_dir = "{tmp_path}"\n[adapter]\nname = "SQLite"\n')
+    ok = cli("check-config", str(good))
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[adapter]\nname = "oracle"\n')
+    failed = cli("check-config", str(bad))
+    assert failed.returncode == 1 and "installed adapters:" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_adapters_list_command() -> None:
+    listed = cli("adapters", "list", "--json")
+    assert listed.returncode == 0
+    by_name = {item["name"]: item for item in json.loads(listed.stdout)}
+    assert by_name["sqlite"]["options_schema"]["required"] == ["path"]
