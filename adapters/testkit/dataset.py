@@ -96,14 +96,17 @@ EMAIL_VALUE = StringAttribute("emails[value]", AttrPath("emails"), case_exact=Fa
 
 
 def probes(attribute: StringAttribute, op: str) -> tuple[str | None, ...]:
-    """The comparison values checked for ``op``: one made from the pivot User's value, and the
-    same with its case swapped (which must match the same Users only when ``caseExact`` is false)."""
+    """The comparison values checked for ``op``, made from the pivot User's value: one that
+    matches it and, for ``eq``/``ne``/``sw``/``ew``, a near miss (a prefix for ``eq``, a middle
+    part for ``sw``/``ew``); each also with its case swapped (which must match the same Users
+    exactly when ``caseExact`` is false)."""
     if op == "pr":
         return (None,)
     pivot = next(p for p in filter_people() if p["userName"] == PIVOT)
     value = attribute.values(pivot)[0]
-    base = {"co": value[1:-1], "sw": value[:3], "ew": value[-3:]}.get(op, value)
-    return (base, base.swapcase())
+    bases = {"eq": (value, value[:-1]), "ne": (value, value[:-1]), "co": (value[1:-1],),
+             "sw": (value[:3], value[1:4]), "ew": (value[-3:], value[-4:-1])}.get(op, (value,))
+    return tuple(text for base in bases for text in (base, base.swapcase()))
 
 
 def reference_match(attribute: StringAttribute, resource: Mapping[str, Any], op: str, probe: str | None) -> bool:

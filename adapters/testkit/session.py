@@ -91,6 +91,9 @@ class ContractRunner:
 
     def __init__(self, make_adapter: AdapterFactory, tenant: str, other_tenant: str | None, *,
                  resource_type: str = "User", timeout: float = 30.0) -> None:
+        if isinstance(make_adapter, Adapter) or not callable(make_adapter):
+            raise TypeError("the make_adapter fixture must return a zero-argument callable that builds a fresh, "
+                            f"unstarted adapter, not {make_adapter!r} (the kit starts it inside each check's loop)")
         self.make_adapter = make_adapter
         self.tenant = tenant
         self.other_tenant = other_tenant

@@ -1,0 +1,1 @@
+"""Example adapters: small, complete implementations of the adapter contract to learn from."""

@@ -1,0 +1,203 @@
+"""An example adapter: SCIM Users kept in memory, one dict per tenant.
+
+The walk-through subject of "Writing an adapter" (README). It is small on purpose and keeps
+nothing across restarts, but it passes the conformance kit (:mod:`adapters.testkit`) and shows
+every duty of the contract (:mod:`adapters.base`):
+
+- It owns ``id`` (a random UUID, never reused) and ``meta.created``/``lastModified``/``version``.
+- It stores and returns deep copies: the caller can never change stored data by accident.
+- It declares what it really supports, and raises ``UnsupportedFilter`` for anything else:
+  ``eq`` and ``pr`` on single-valued attributes (``userName``, ``externalId``, ``id``, ...),
+  ``and`` between them (not declared as ``logical``, which would also promise ``or``, ``not``
+  and value paths), no sorting, and ``meta.version`` with ``if_match`` checks (``etag``).
+- ``userName`` is unique per tenant ignoring case (RFC 7643 §4.1.1). Uniqueness holds under
+  concurrent requests because no method awaits between its check and its write; an adapter
+  doing I/O there needs a lock or a unique index instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.errors import AlreadyExists, BackendUnavailable, NotFound, UnsupportedFilter, VersionMismatch
+from adapters.query import And, Compare, Filter, ListQuery, Page, Present
+from adapters.schema_info import AttrInfo, user_schema_info
+
+__all__ = ["MemoryAdapter", "MemoryUserAdapter"]
+
+
+#: A compiled filter: whether a stored resource matches.
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _attribute(node: Compare | Present) -> tuple[AttrInfo, Callable[[Mapping[str, Any]], Any]]:
+    """The schema of the attribute a comparison names and a getter of its value; only
+    single-valued, non-complex attributes are supported."""
+    path = node.path
+    info = user_schema_info().attribute(path)
+    if info is not None and path.sub_attr is not None:
+        info = info.sub(path.sub_attr) if info.type == "complex" and not info.multi_valued else None
+    if info is None or info.multi_valued or info.type == "complex":
+        raise UnsupportedFilter(f"filtering on {path} is not supported")
+
+    def value(resource: Mapping[str, Any]) -> Any:
+        found: Any = resource.get(path.urn) if path.urn else resource
+        for name in (path.attr, path.sub_attr):
+            if name is not None:
+                found = found.get(name) if isinstance(found, Mapping) else None
+        return found
+
+    return info, value
+
+
+def _matcher(node: Filter) -> Predicate:
+    """Compile a filter into a predicate on a stored resource (RFC 7644 §3.4.2.2), or raise
+    ``UnsupportedFilter`` before anything is read."""
+    if isinstance(node, And):
+        left, right = _matcher(node.left), _matcher(node.right)
+        return lambda r: left(r) and right(r)
+    if isinstance(node, Present):
+        _, value = _attribute(node)
+        return lambda r: value(r) not in (None, "")
+    if isinstance(node, Compare) and node.op == "eq":
+        info, value = _attribute(node)
+        if info.type == "boolean" and isinstance(node.value, bool):
+            return lambda r: value(r) is node.value
+        if info.type in ("string", "reference") and isinstance(node.value, str) and node.value != "":
+            if info.case_exact:
+                return lambda r: value(r) == node.value
+            wanted = node.value.casefold()
+            return lambda r: isinstance(value(r), str) and value(r).casefold() == wanted
+    # The detail names the construct, never the value (filter values stay out of logs).
+    what = f"'{node.op}' on {node.path}" if isinstance(node, Compare) else f"'{type(node).__name__.lower()}'"
+    raise UnsupportedFilter(f"this adapter does not support {what} in filters")
+
+
+class _Tenant:
+    """One tenant's users: by id, and the id of each casefolded userName."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Resource] = {}
+        self.by_name: dict[str, str] = {}
+
+
+class MemoryUserAdapter(ResourceAdapter):
+    """Users of one tenant, in memory."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        filter_ops=frozenset({"eq", "pr"}), logical=False, sort=False, etag=True, max_results=200)
+
+    def __init__(self, tenant: _Tenant, versions: itertools.count[int]) -> None:
+        self._tenant = tenant
+        self._versions = versions
+
+    async def get(self, id: str) -> Resource:
+        return copy.deepcopy(self._current(id, None))
+
+    async def search(self, query: ListQuery) -> Page:
+        if query.sort is not None:
+            raise UnsupportedFilter("this adapter does not support sorting")
+        match: Predicate = (lambda r: True) if query.filter is None else _matcher(query.filter)
+        found = [r for r in self._tenant.by_id.values() if match(r)]  # insertion order: stable paging
+        start = max(query.start_index, 1) - 1
+        page = found[start:start + max(query.count, 0)]
+        return Page(resources=copy.deepcopy(page), total_results=len(found))
+
+    async def create(self, resource: Resource) -> Resource:
+        key = self._name_key(resource["userName"])
+        if key in self._tenant.by_name:
+            raise AlreadyExists(f"userName {resource['userName']!r} is already taken")
+        now = _now()
+        stored = self._stamp(resource, str(uuid.uuid4()), created=now, modified=now)
+        self._tenant.by_id[stored["id"]] = stored
+        self._tenant.by_name[key] = stored["id"]
+        return copy.deepcopy(stored)
+
+    async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
+        current = self._current(id, if_match)
+        old_key, new_key = self._name_key(current["userName"]), self._name_key(resource["userName"])
+        if self._tenant.by_name.get(new_key, id) != id:
+            raise AlreadyExists(f"userName {resource['userName']!r} is already taken")
+        stored = self._stamp(resource, id, created=current["meta"]["created"], modified=_now())
+        del self._tenant.by_name[old_key]
+        self._tenant.by_name[new_key] = id
+        self._tenant.by_id[id] = stored
+        return copy.deepcopy(stored)
+
+    async def delete(self, id: str, *, if_match: str | None = None) -> None:
+        current = self._current(id, if_match)
+        del self._tenant.by_name[self._name_key(current["userName"])]
+        del self._tenant.by_id[id]
+
+    @staticmethod
+    def _name_key(user_name: str) -> str:
+        """The uniqueness key of a userName: it is not caseExact (RFC 7643 §4.1.1)."""
+        return user_name.casefold()
+
+    def _current(self, id: str, if_match: str | None) -> Resource:
+        """The stored resource (not a copy), checked against ``if_match`` (RFC 7644 §3.14)."""
+        current = self._tenant.by_id.get(id)
+        if current is None:
+            raise NotFound(f"User {id} not found")
+        if if_match is not None and if_match.strip() != "*":
+            if current["meta"]["version"] not in {tag.strip() for tag in if_match.split(",")}:
+                raise VersionMismatch(f"User {id} has changed: its version is {current['meta']['version']}")
+        return current
+
+    def _stamp(self, resource: Resource, id: str, *, created: str, modified: str) -> Resource:
+        """A deep copy of ``resource`` with the adapter-owned ``id`` and ``meta``."""
+        stored = copy.deepcopy(resource)
+        stored["id"] = id
+        stored["meta"] = {"created": created, "lastModified": modified, "version": f'W/"{next(self._versions)}"'}
+        return stored
+
+
+class MemoryAdapter(Adapter):
+    """The plugin: a fixed list of tenants, each with an empty user store on start."""
+
+    name: ClassVar[str] = "memory"
+    options_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {"tenants": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+        "additionalProperties": False,
+    }
+
+    def __init__(self, tenants: Sequence[str] = ("1",)) -> None:
+        self.tenants = tuple(tenants)
+        self._data: dict[str, _Tenant] | None = None
+        self._versions = itertools.count(1)  # one counter: a version is never repeated
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "MemoryAdapter":
+        return cls(options.get("tenants", ("1",)))
+
+    async def start(self) -> None:
+        if self._data is None:
+            self._data = {tenant: _Tenant() for tenant in self.tenants}
+
+    async def stop(self) -> None:
+        self._data = None  # everything is forgotten
+
+    async def check_health(self) -> None:
+        if self._data is None:
+            raise BackendUnavailable("the memory adapter is not started")
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        return tenant in self.tenants
+
+    def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
+        if self._data is None:
+            raise BackendUnavailable("the memory adapter is not started")
+        if resource_type != "User" or tenant not in self._data:
+            raise NotFound(f"no {resource_type} storage for tenant {tenant}")
+        return MemoryUserAdapter(self._data[tenant], self._versions)
