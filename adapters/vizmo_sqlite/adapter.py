@@ -121,6 +121,9 @@ class VizmoUserAdapter(ResourceAdapter):
                 employee_id = existing["id"]
                 incarnation = (existing["incarnation"] or 0) + 1
                 await self._update_employee(db, employee_id, stored, now, created_at=now)
+                # The new account starts as a plain employee, like a new row would: portal roles of
+                # the removed account (location_admin, receptionist) are not inherited.
+                await db.execute("DELETE FROM employee_roles WHERE employee_id = ?", (employee_id,))
             else:
                 raise AlreadyExists(f"userName {stored.columns['email']!r} is already taken in this location")
             scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"

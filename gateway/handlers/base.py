@@ -133,7 +133,16 @@ class ScimHandler(tornado.web.RequestHandler):
         version = (body.get("meta") or {}).get("version") if "Resources" not in body else None
         if version:
             self.set_header("ETag", version)
+            if status == 200 and self.request.method == "GET" and self.check_etag_header():
+                self.set_status(304)  # RFC 7644 §3.14: If-None-Match with the current version
+                self.finish()
+                return
         self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+    def compute_etag(self) -> None:
+        """No body-hash ETag from Tornado: resources carry ``meta.version`` as their ETag, and
+        hashing every list response would cost CPU on the hot path for nothing."""
+        return None
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

@@ -559,7 +559,8 @@ async def test_4_schemas(scim: Scim, base_url: str) -> None:
     assert (user_name["type"], user_name["required"], user_name["caseExact"], user_name["uniqueness"]) == \
         ("string", True, False, "server")
     emails = next(a for a in user["attributes"] if a["name"] == "emails")
-    assert emails["multiValued"] is True and {"value", "type", "primary"} <= {s["name"] for s in emails["subAttributes"]}
+    assert emails["multiValued"] is True
+    assert {"value", "type", "primary"} <= {sub["name"] for sub in emails["subAttributes"]}
     # every schema a resource type names is served
     for resource_type in (await scim("GET", "/ResourceTypes")).body["Resources"]:
         for urn in [resource_type["schema"], *(e["schema"] for e in resource_type.get("schemaExtensions", []))]:
