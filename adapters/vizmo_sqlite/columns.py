@@ -67,6 +67,13 @@ PHONE_NUMBERS_SQL = (
     " ORDER BY 1, 2) AS vz_ph)"
 )
 
+#: ``emails``: as stored in ``s.extra``; an employee the portal created (no ``scim_users`` row)
+#: shows its sign-in email as its primary work email, as ``mapping.from_storage`` does.
+EMAILS_SQL = (
+    "(CASE WHEN s.employee_id IS NULL THEN json_array(json_object("
+    "'value', e.email, 'type', 'work', 'primary', json('true'))) ELSE json_extract(s.extra, '$.emails') END)"
+)
+
 _ENTERPRISE = ENTERPRISE_USER_URN + ":"
 
 #: Attribute path → storage; everything else is read from ``s.extra``.
@@ -82,6 +89,7 @@ COLUMNS: dict[str, ColumnSpec | JsonArraySpec] = {
     "meta.created": ColumnSpec("e.created_at"),
     "meta.lastModified": ColumnSpec("e.updated_at"),
     "phoneNumbers": JsonArraySpec(PHONE_NUMBERS_SQL),
+    "emails": JsonArraySpec(EMAILS_SQL),
     _ENTERPRISE + "department": ColumnSpec("e.department"),
     _ENTERPRISE + "employeeNumber": ColumnSpec("e.employee_code"),
 }

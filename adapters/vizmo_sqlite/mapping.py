@@ -171,6 +171,10 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     if row["designation"] is not None:
         resource["title"] = row["designation"]
     resource["active"] = row["status"] == "active"
+    if row["scim_id"] is None:
+        # Note: Entra ID may match on emails[type eq "work"].value; an employee the portal created
+        # (SCIM never wrote it) shows its sign-in email as its work email until SCIM writes it.
+        resource["emails"] = [{"value": row["email"], "type": "work", "primary": True}]
     phones = _effective_phones(list(extra.pop("phoneNumbers", None) or []), row)
     if phones:
         resource["phoneNumbers"] = phones

@@ -321,3 +321,19 @@ async def test_a_recreated_account_does_not_inherit_portal_roles(scim: Scim, gat
     again = await scim("POST", "/Users", {"userName": "admin.once@contoso.com"})
     assert again.status == 201 and again.body["id"] != first["id"]
     assert gateway_env.sql("SELECT count(*) FROM employee_roles WHERE employee_id = ?", (employee_id,))[0][0] == 0
+
+
+@pytest.mark.gen_test
+async def test_a_portal_employee_is_found_by_its_work_email_until_scim_writes_it(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Entra ID may match on ``emails[type eq "work"].value`` (entra-provisioning.md §2.6)."""
+    employee_id = portal_insert(gateway_env, "Kiran.Das@Contoso.com")
+    query = urlencode({"filter": 'emails[type eq "work"].value eq "kiran.das@contoso.com"'})
+    found = (await scim("GET", f"/Users?{query}")).body
+    assert [r["id"] for r in found["Resources"]] == [str(employee_id)]
+    written = await scim("PATCH", f"/Users/{employee_id}", patch_op(
+        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "kiran@mail.contoso.com"}))
+    assert written.status == 200
+    assert (await scim("GET", f"/Users?{query}")).body["totalResults"] == 0
+    moved = urlencode({"filter": 'emails[type eq "work"].value eq "KIRAN@mail.contoso.com"'})
+    assert (await scim("GET", f"/Users?{moved}")).body["totalResults"] == 1

@@ -597,6 +597,8 @@ async def test_matching_filter_finds_a_portal_employee_then_entra_adopts_it(
     assert match["userName"] == "Priya.Sharma@Contoso.com"
     assert match["active"] is (status == "active")
     assert match["name"] == {"givenName": "Priya", "familyName": "Sharma"}
+    # a portal employee shows its sign-in email as its work email, so an emails-matching app finds it too
+    assert match["emails"] == [{"value": "Priya.Sharma@Contoso.com", "type": "work", "primary": True}]
     # Entra PATCHes the differences (§2.2 step 4), e.g. the §3.2 multi-replace plus re-enabling
     body = copy.deepcopy(S32_REPLACE_MULTIPLE_WITHOUT_FLAG)
     body["Operations"].append({"op": "Replace", "path": "active", "value": "True"})
@@ -606,7 +608,7 @@ async def test_matching_filter_finds_a_portal_employee_then_entra_adopts_it(
     assert got == adopted.body and got["id"] == str(employee_id)
     assert (got["externalId"], got["displayName"], got["name"]) == \
         ("Eqpj", "Pvlo", {"givenName": "Gtfd", "familyName": "Pkqf"})
-    assert got["emails"] == [{"type": "work", "value": "TestBcwqnm@test.microsoft.com"}]
+    assert got["emails"] == [{"type": "work", "value": "TestBcwqnm@test.microsoft.com", "primary": True}]
     assert got[ENTERPRISE] == {"employeeNumber": "Eqpj"} and got["active"] is True
     row = employee(gateway_env, employee_id)
     assert (row["email"], row["first_name"], row["last_name"], row["display_name"], row["employee_code"],
