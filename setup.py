@@ -13,14 +13,17 @@ setup(
     package_data={
         "schemas": ["*.json", "resource/*.json", "request/*.json"],
         "adapters.vizmo_sqlite": ["*.sql"],
+        "adapters.vizmo_postgres": ["*.sql"],
         "gateway": ["py.typed"],
         "adapters": ["py.typed"],
     },
     install_requires=[
         "tornado>=6.4,<7",
         "aiosqlite>=0.20,<1",
+        "asyncpg>=0.29,<1",
         "jsonschema>=4.20,<5",
         "pyjwt>=2.8,<3",
+        "ldap3>=2.9,<3",
     ],
     extras_require={
         "test": [
@@ -31,6 +34,10 @@ setup(
     },
     entry_points={
         "console_scripts": ["vizmo-scim=gateway.cli:main"],
-        "vizmo_scim.adapters": ["sqlite=adapters.vizmo_sqlite.adapter:VizmoSqliteAdapter"],
+        "vizmo_scim.adapters": [
+            "sqlite=adapters.vizmo_sqlite.adapter:VizmoSqliteAdapter",
+            "postgres=adapters.vizmo_postgres.adapter:VizmoPostgresAdapter",
+            "ldap=adapters.ldap.adapter:LdapAdapter",
+        ],
     },
 )

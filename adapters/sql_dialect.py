@@ -2,15 +2,17 @@
 
 :class:`Sql` carries text and parameters together so that composing fragments can never put a
 parameter out of order; :func:`sql` fills a template, binding every non-fragment argument as a
-parameter. :class:`SqliteDialect` spells the few constructs that differ between databases (JSON
-access, ``NOT`` that treats NULL as false, case-exact substring tests); a PostgreSQL dialect
-implements the same methods.
+parameter. :class:`SqliteDialect` and :class:`PostgresDialect` spell the few constructs that
+differ between databases (JSON access, ``NOT`` that treats NULL as false, case folding,
+case-exact substring tests) with the same methods.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from adapters.errors import UnsupportedFilter
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ def sql(template: str, *args: Any) -> Sql:
     pieces = template.split("{}")
     if len(pieces) != len(args) + 1:
         raise ValueError(f"template {template!r} takes {len(pieces) - 1} arguments")
-    text, params = [pieces[0]], []
+    text: list[str] = [pieces[0]]
+    params: list[Any] = []
     for arg, piece in zip(args, pieces[1:]):
         if isinstance(arg, Sql):
             text.append(arg.text)
@@ -49,40 +52,69 @@ def join(parts: list[Sql], separator: str) -> Sql:
     return Sql("(" + separator.join(p.text for p in parts) + ")", tuple(x for p in parts for x in p.params))
 
 
+#: Attribute types stored as JSON strings and compared as text.
+TEXT_KINDS = frozenset({"string", "reference", "binary", "dateTime"})
+
+
 class SqliteDialect:
     """The SQLite (≥ 3.38, JSON built in) spelling of the non-portable constructs.
 
     Conditions are 1, 0 or NULL; NULL means "no match". JSON array elements come from
     ``json_each`` under an alias: ``<alias>.type`` is the JSON type, ``<alias>.value`` the SQL
-    value (JSON text for objects and arrays, 1/0 for booleans).
+    value (JSON text for objects and arrays, 1/0 for booleans). JSON paths are bound as
+    ``$."a"."b"`` strings; ``kind`` arguments (the RFC 7643 type of the value read) are not
+    needed: json_extract returns typed SQL values.
     """
 
     #: SQLITE_MAX_LIKE_PATTERN_LENGTH (a longer pattern is an error at run time).
     like_pattern_max_bytes = 50_000
+    #: The condition that matches nothing.
+    false = FALSE
 
     def not_true(self, cond: Sql) -> Sql:
         """Two-valued negation: true when ``cond`` is false or NULL."""
         return sql("({} IS NOT 1)", cond)
 
+    def is_true(self, x: Sql) -> Sql:
+        """True when the boolean ``x`` is true, false when it is false or NULL (a sort rank)."""
+        return sql("({} IS 1)", x)
+
+    def bool_eq(self, x: Sql, value: bool) -> Sql:
+        return Sql(f"({x.text} = {int(value)})", x.params)
+
     def collate(self, case_exact: bool) -> str:
         """NOCASE folds ASCII letters only, exactly as a ``COLLATE NOCASE`` column's index does."""
         return " COLLATE BINARY" if case_exact else " COLLATE NOCASE"
 
-    def json_get(self, doc: Sql, path: str) -> Sql:
-        """The SQL value at JSON ``path`` (bound) of the document ``doc``; NULL when missing."""
-        return sql("json_extract({}, {})", doc, path)
+    def compare(self, x: Sql, op: str, value: str, case_exact: bool) -> Sql:
+        """``x op value`` for ``op`` in ``= > >= < <=`` on text, without outer parentheses."""
+        return sql(f"{{}} {op} {{}}{self.collate(case_exact)}", x, value)
+
+    def sort_key(self, x: Sql, case_exact: bool) -> Sql:
+        """The ORDER BY key of a text value: code point order, ASCII case folded unless exact."""
+        return Sql(x.text + self.collate(case_exact), x.params)
+
+    def json_get(self, doc: Sql, names: tuple[str, ...], kind: str) -> Sql:
+        """The SQL value at the member path ``names`` of the document ``doc``; NULL when missing."""
+        return sql("json_extract({}, {})", doc, json_path(names))
+
+    def json_array(self, doc: Sql, names: tuple[str, ...]) -> Sql:
+        """What :meth:`elements` iterates for the array at ``names`` in ``doc``."""
+        return sql("{}, {}", doc, json_path(names))
 
     def elements(self, each_args: Sql, alias: str) -> Sql:
-        """A FROM item: one row per element of the JSON array that ``each_args`` names."""
+        """A FROM item: one row per element of the JSON array that ``each_args`` names; its
+        position is ``<alias>.key``."""
         return sql(f"json_each({{}}) AS {alias}", each_args)
 
-    def element(self, alias: str) -> Sql:
+    def element(self, alias: str, kind: str = "string") -> Sql:
         """The element itself (a multi-valued simple attribute)."""
         return Sql(f"{alias}.value")
 
-    def element_get(self, alias: str, path: str) -> Sql:
+    def element_get(self, alias: str, name: str, kind: str = "string") -> Sql:
         """A member of an object element; the CASE keeps json_extract off malformed elements."""
-        return sql(f"CASE WHEN {alias}.type = 'object' THEN json_extract({alias}.value, {{}}) END", path)
+        return sql(f"CASE WHEN {alias}.type = 'object' THEN json_extract({alias}.value, {{}}) END",
+                   json_path((name,)))
 
     def element_present(self, alias: str) -> Sql:
         """The element is not null/""/[]/{}, and an object element has such a member."""
@@ -103,6 +135,137 @@ class SqliteDialect:
 
     def suffix_exact(self, x: Sql, value: str) -> Sql:
         return sql("(substr({}, {}) = {} COLLATE BINARY)", x, -len(value), value)
+
+
+class PostgresDialect:
+    """The PostgreSQL (≥ 12, jsonb) spelling of the non-portable constructs.
+
+    Conditions are boolean (TRUE, FALSE or NULL; NULL means "no match"). The JSON document is
+    ``jsonb``; paths are bound ``text[]`` parameters (``#>``/``#>>``) and member names bound
+    ``text`` (``->``). JSON values are read typed: a value whose JSON type is not the attribute's
+    reads as NULL, so it matches nothing (as in SQLite, where a JSON number never equals text).
+    Array elements come from ``jsonb_array_elements ... WITH ORDINALITY AS <alias>(value, key)``;
+    anything but an array has no elements.
+
+    Text that is not case-exact compares as ``lower(x) = lower(?)``, the expression of the
+    directory's ``UNIQUE (location_id, lower(email))`` index, so a filter and the uniqueness
+    guard agree exactly and ``userName eq`` is an index lookup; ``lower`` folds case by the
+    database's collation. Order comparisons and sorts use ``COLLATE "C"`` (code point order,
+    like SQLite). A text column cannot hold NUL: ``eq`` a value with NUL matches nothing, an
+    order comparison with one is unsupported. Placeholders are ``?``; :func:`numbered` turns a
+    finished statement into asyncpg's ``$1, $2, ...``.
+    """
+
+    like_pattern_max_bytes = 50_000
+    false = Sql("FALSE")
+
+    def not_true(self, cond: Sql) -> Sql:
+        return sql("({} IS NOT TRUE)", cond)
+
+    def is_true(self, x: Sql) -> Sql:
+        return sql("({} IS TRUE)", x)
+
+    def bool_eq(self, x: Sql, value: bool) -> Sql:
+        return Sql(f"({x.text} = {'TRUE' if value else 'FALSE'})", x.params)
+
+    def compare(self, x: Sql, op: str, value: str, case_exact: bool) -> Sql:
+        if "\x00" in value:
+            if op == "=":
+                return self.false
+            raise UnsupportedFilter(f"a NUL character is not supported with {_OP_NAMES[op]}")
+        collate = "" if op == "=" else ' COLLATE "C"'  # "=": no COLLATE, or the index is not used
+        if case_exact:
+            return sql(f"{{}} {op} {{}}::text{collate}", x, value)
+        return sql(f"lower({{}}) {op} lower({{}}::text){collate}", x, value)
+
+    def sort_key(self, x: Sql, case_exact: bool) -> Sql:
+        return sql('{} COLLATE "C"', x) if case_exact else sql('lower({}) COLLATE "C"', x)
+
+    def json_get(self, doc: Sql, names: tuple[str, ...], kind: str) -> Sql:
+        return _typed(sql("({} #> {}::text[])", doc, list(names)), kind)
+
+    def json_array(self, doc: Sql, names: tuple[str, ...]) -> Sql:
+        return sql("({} #> {}::text[])", doc, list(names))
+
+    def elements(self, each_args: Sql, alias: str) -> Sql:
+        """``each_args`` is a jsonb expression, evaluated once; a non-array has no elements."""
+        src = f"{alias}src"
+        return Sql(f"(SELECT {each_args.text} AS a) AS {src} CROSS JOIN LATERAL jsonb_array_elements("
+                   f"CASE WHEN jsonb_typeof({src}.a) = 'array' THEN {src}.a END) WITH ORDINALITY AS {alias}(value, key)",
+                   each_args.params)
+
+    def element(self, alias: str, kind: str = "string") -> Sql:
+        return _typed(Sql(f"{alias}.value"), kind)
+
+    def element_get(self, alias: str, name: str, kind: str = "string") -> Sql:
+        """``->`` on a non-object is NULL, so malformed elements need no guard."""
+        return _typed(sql(f"({alias}.value -> {{}}::text)", name), kind)
+
+    def element_present(self, alias: str) -> Sql:
+        inner = f"{alias}k"
+        return Sql(
+            f"({_jsonb_present(f'{alias}.value')} AND (jsonb_typeof({alias}.value) <> 'object' OR EXISTS ("
+            f"SELECT 1 FROM jsonb_each(CASE WHEN jsonb_typeof({alias}.value) = 'object' THEN {alias}.value END)"
+            f" AS {inner}(key, value) WHERE {_jsonb_present(f'{inner}.value')})))")
+
+    def like(self, x: Sql, pattern: str) -> Sql:
+        return sql("(lower({}) LIKE lower({}::text) ESCAPE '\\')", x, pattern)
+
+    def contains_exact(self, x: Sql, value: str) -> Sql:
+        return sql("(strpos({}, {}::text) > 0)", x, value)
+
+    def prefix_exact(self, x: Sql, value: str) -> Sql:
+        return sql("starts_with({}, {}::text)", x, value)
+
+    def suffix_exact(self, x: Sql, value: str) -> Sql:
+        return sql("(right({}, {}::integer) = {}::text)", x, len(value), value)
+
+
+_OP_NAMES = {">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
+
+
+def _typed(value: Sql, kind: str) -> Sql:
+    """The SQL value of the jsonb ``value`` read as an attribute of ``kind``; NULL for a value
+    of another JSON type."""
+    if kind in TEXT_KINDS:
+        return Sql(f"CASE WHEN jsonb_typeof({value.text}) = 'string' THEN {value.text} #>> '{{}}' END",
+                   value.params * 2)
+    if kind == "boolean":
+        return Sql(f"CASE WHEN jsonb_typeof({value.text}) = 'boolean' THEN ({value.text})::boolean END",
+                   value.params * 2)
+    if kind in ("integer", "decimal"):
+        return Sql(f"CASE WHEN jsonb_typeof({value.text}) = 'number' THEN ({value.text})::numeric END",
+                   value.params * 2)
+    return value
+
+
+def _jsonb_present(value: str) -> str:
+    """A jsonb value that is not null, ``""``, ``[]`` or ``{}``."""
+    return (f"(jsonb_typeof({value}) IN ('boolean', 'number') OR (jsonb_typeof({value}) = 'string' AND {value} <> "
+            f"'\"\"'::jsonb) OR (jsonb_typeof({value}) IN ('array', 'object') AND {value} NOT IN ('[]'::jsonb, "
+            f"'{{}}'::jsonb)))")
+
+
+def numbered(text: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, ...``, skipping quoted literals and names."""
+    out, quote, n = [], "", 0
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in ("'", '"'):
+            quote = char
+        elif char == "?":
+            n += 1
+            out.append(f"${n}")
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+def json_path(names: tuple[str, ...]) -> str:
+    """SQLite's ``$."a"."b"``; names come from schema documents and were checked by the caller."""
+    return "$" + "".join(f'."{n}"' for n in names)
 
 
 def _json_present(alias: str) -> str:

@@ -13,10 +13,13 @@ Semantics, chosen to equal an in-memory evaluation of the filter on the SCIM res
   ``eq null`` is ``not pr``, ``ne null`` is ``pr``; ``eq ""`` matches nothing,
   ``co ""``/``sw ""``/``ew ""``/``gt ""``/``ge ""`` mean ``pr``.
 - Every generated condition is TRUE, FALSE or NULL where NULL means "no match", and ``not`` is
-  ``(x) IS NOT 1``, so SQL three-valued logic never leaks into the result.
-- ``caseExact`` false: SQLite's NOCASE collation and ``LIKE ... ESCAPE`` (both fold ASCII only),
-  the comparison the UNIQUE index on a ``COLLATE NOCASE`` column enforces. ``caseExact`` true:
-  binary comparison, ``instr``/``substr`` for ``co``/``sw``/``ew``.
+  ``(x) IS NOT TRUE`` (SQLite: ``IS NOT 1``), so SQL three-valued logic never leaks into the result.
+- ``caseExact`` false: the case folding of the storage's unique index, so a filter finds exactly
+  what the uniqueness guard calls equal. SQLite (:class:`~adapters.sql_dialect.SqliteDialect`,
+  the default): NOCASE collation and ``LIKE ... ESCAPE`` (both fold ASCII only), as a
+  ``COLLATE NOCASE`` column's UNIQUE index does; PostgreSQL
+  (:class:`~adapters.sql_dialect.PostgresDialect`): ``lower(x) = lower(?)``, as a
+  ``UNIQUE (..., lower(email))`` index does. ``caseExact`` true: binary comparison.
 - A multi-valued attribute matches when any element matches (a complex one compared without a
   sub-attribute means its ``value`` sub-attribute); a value path ``attr[filter]`` is an
   ``EXISTS`` over the elements.
@@ -42,7 +45,7 @@ from typing import Any
 from adapters.errors import UnsupportedFilter
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
 from adapters.schema_info import AttrInfo, SchemaInfo
-from adapters.sql_dialect import FALSE, Sql, SqliteDialect, join, sql
+from adapters.sql_dialect import PostgresDialect, Sql, SqliteDialect, join, sql
 
 #: Callable giving an extra, index-friendly conjunct for ``eq`` (``"0"`` for "matches nothing").
 EqLookup = Callable[[str], tuple[str, list[Any]]]
@@ -83,7 +86,7 @@ class _Scalar:
 
 @dataclass(frozen=True)
 class _Array:
-    each: Sql  # the arguments of json_each
+    each: Sql  # what the dialect's elements() iterates
     info: AttrInfo  # the multi-valued attribute
     sub: AttrInfo | None  # the addressed sub-attribute, None for the whole element
 
@@ -126,14 +129,14 @@ class SqlFilterTranslator:
     """
 
     def __init__(self, schema: SchemaInfo, columns: Mapping[str, ColumnSpec | JsonArraySpec], *,
-                 json_document: str, tiebreak: str, dialect: SqliteDialect | None = None,
+                 json_document: str, tiebreak: str, dialect: SqliteDialect | PostgresDialect | None = None,
                  max_params: int = 200, max_param_bytes: int = 32_768, max_sql_chars: int = 65_536,
                  max_depth: int = 32) -> None:
         self._schema = schema
         self._columns = {key.lower(): spec for key, spec in columns.items()}
         self._doc = Sql(json_document)
         self._tiebreak = tiebreak
-        self._dialect = dialect or SqliteDialect()
+        self._dialect: SqliteDialect | PostgresDialect = dialect or SqliteDialect()
         self._max_params, self._max_param_bytes = max_params, max_param_bytes
         self._max_sql_chars, self._max_depth = max_sql_chars, max_depth
 
@@ -153,10 +156,10 @@ class SqlFilterTranslator:
         if sort is None:
             return tiebreak, []
         expr, info = self._sort_key(_Build(8), sort.path)
-        collate = self._dialect.collate(info.case_exact or info.type == "dateTime") \
-            if info.type in _STRING_TYPES or info.type == "dateTime" else ""
+        if info.type in _STRING_TYPES or info.type == "dateTime":
+            expr = self._dialect.sort_key(expr, info.case_exact or info.type == "dateTime")
         direction = "DESC NULLS FIRST" if sort.descending else "ASC NULLS LAST"
-        return self._checked(Sql(f"{expr.text}{collate} {direction}, {tiebreak}", expr.params))
+        return self._checked(Sql(f"{expr.text} {direction}, {tiebreak}", expr.params))
 
     # --- filters ---------------------------------------------------------------------------
 
@@ -204,7 +207,7 @@ class SqlFilterTranslator:
         sub = parent.sub(path.attr) if path.urn is None and path.sub_attr is None else None
         if sub is None:
             raise UnsupportedFilter(f"{path} is not a sub-attribute of {parent.name}")
-        return _Scalar(self._dialect.element_get(alias, _json_path(sub.name)), sub)
+        return _Scalar(self._dialect.element_get(alias, _name(sub.name), sub.type), sub)
 
     def _compare(self, b: _Build, node: Compare, src: _Source) -> Sql:
         if isinstance(src, _Complex):
@@ -222,7 +225,7 @@ class SqlFilterTranslator:
 
         def element(alias: str) -> Sql:
             d = self._dialect
-            return d.element(alias) if sub is None else d.element_get(alias, _json_path(sub.name))
+            return d.element(alias, info.type) if sub is None else d.element_get(alias, _name(sub.name), sub.type)
 
         if node.op == "ne":  # no value at all, or some value that differs (any value matches)
             has, differs = b.alias(), b.alias()
@@ -244,7 +247,7 @@ class SqlFilterTranslator:
         alias = b.alias()
         if src.sub is None:
             return self._exists(src.each, alias, self._dialect.element_present(alias))
-        x = self._dialect.element_get(alias, _json_path(src.sub.name))
+        x = self._dialect.element_get(alias, _name(src.sub.name), src.sub.type)
         return self._exists(src.each, alias, _present_value(x, src.sub))
 
     def _exists(self, each: Sql, alias: str, cond: Sql) -> Sql:
@@ -270,7 +273,7 @@ class SqlFilterTranslator:
                 raise UnsupportedFilter(f"{op} is not supported on the boolean attribute {info.name}")
             if not isinstance(value, bool):
                 raise UnsupportedFilter(f"{info.name} is boolean: compare it with true or false")
-            return Sql(f"({x.text} = {int(value)})", x.params)
+            return self._dialect.bool_eq(x, value)
         if kind in ("integer", "decimal"):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise UnsupportedFilter(f"{info.name} is a number: compare it with a number")
@@ -288,7 +291,7 @@ class SqlFilterTranslator:
             text, fraction = _normalise_datetime(value, info.name)
             if fraction:  # stored values are whole seconds
                 if op == "eq":
-                    return FALSE
+                    return self._dialect.false
                 op = {"gt": "gt", "ge": "gt", "lt": "le", "le": "le"}[op]
             return self._compare_text(x, op, text, True, None)
         if kind == "binary" and op in ("gt", "ge", "lt", "le"):
@@ -298,20 +301,19 @@ class SqlFilterTranslator:
     def _compare_text(self, x: Sql, op: str, value: str, case_exact: bool, lookup: EqLookup | None) -> Sql:
         d = self._dialect
         if value == "":  # "" is absent: nothing equals it, every present value contains it
-            return FALSE if op in ("eq", "lt", "le") else _present_text(x)
-        collate = d.collate(case_exact)
+            return d.false if op in ("eq", "lt", "le") else _present_text(x)
         if op == "eq":
-            cond = sql(f"({{}} = {{}}{collate})", x, value)
+            cond = sql("({})", d.compare(x, "=", value, case_exact))
             if lookup is not None:
                 hint, params = lookup(value)
                 if hint.strip() == "0":
-                    return FALSE
+                    return d.false
                 cond = sql("({} AND {})", Sql(hint, tuple(params)), cond)
             return cond
         if op in ("gt", "ge"):
-            return sql(f"({{}} {_SQL_OPS[op]} {{}}{collate})", x, value)
+            return sql("({})", d.compare(x, _SQL_OPS[op], value, case_exact))
         if op in ("lt", "le"):
-            return sql(f"({{}} {_SQL_OPS[op]} {{}}{collate} AND {{}} <> '')", x, value, x)
+            return sql("({} AND {} <> '')", d.compare(x, _SQL_OPS[op], value, case_exact), x)
         if case_exact:
             return {"co": d.contains_exact, "sw": d.prefix_exact, "ew": d.suffix_exact}[op](x, value)
         escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -341,7 +343,7 @@ class SqlFilterTranslator:
             if isinstance(array, JsonArraySpec):
                 return _Array(Sql(array.sql), info, sub)
             if array is None and not self._schema.is_common(path):
-                return _Array(sql("{}, {}", self._doc, _json_path(urn, info.name)), info, sub)
+                return _Array(self._dialect.json_array(self._doc, _names(urn, info.name)), info, sub)
             raise UnsupportedFilter(f"{path} cannot be filtered in this storage")
         if isinstance(spec, ColumnSpec):
             return _Scalar(Sql(spec.sql), sub or info, spec.eq_lookup)
@@ -350,7 +352,7 @@ class SqlFilterTranslator:
         if info.type == "complex" and sub is None:
             return _Complex(path, info)
         names = (info.name, sub.name) if sub else (info.name,)
-        return _Scalar(self._dialect.json_get(self._doc, _json_path(urn, *names)), sub or info)
+        return _Scalar(self._dialect.json_get(self._doc, _names(urn, *names), (sub or info).type), sub or info)
 
     def _sort_key(self, b: _Build, path: AttrPath) -> tuple[Sql, AttrInfo]:
         src = self._resolve(path)
@@ -363,9 +365,11 @@ class SqlFilterTranslator:
             return _sort_value(src.expr, src.info), src.info
         d, alias = self._dialect, b.alias()
         sub = self._element_sub(src, path)
-        x = d.element(alias) if sub is None else d.element_get(alias, _json_path(sub.name))
+        kind = (sub or src.info).type
+        x = d.element(alias, kind) if sub is None else d.element_get(alias, _name(sub.name), kind)
         primary = src.info.sub("primary")
-        rank = sql("({} IS 1) DESC, ", d.element_get(alias, _json_path(primary.name))) if primary else Sql("")
+        rank = sql("{} DESC, ", d.is_true(d.element_get(alias, _name(primary.name), "boolean"))) \
+            if primary else Sql("")
         first = sql(f"(SELECT {{}} FROM {{}} ORDER BY {{}}{alias}.key LIMIT 1)",
                    _sort_value(x, sub or src.info), d.elements(src.each, alias), rank)
         return first, sub or src.info
@@ -390,13 +394,16 @@ def _sort_value(x: Sql, info: AttrInfo) -> Sql:
     return sql("NULLIF({}, '')", x) if info.type in _STRING_TYPES or info.type == "dateTime" else x
 
 
-def _json_path(*names: str | None) -> str:
-    """``$."a"."b"``; names come from schema documents, never from filter text."""
-    parts = [n for n in names if n is not None]
-    for name in parts:
-        if '"' in name or "\\" in name or any(ord(c) < 0x20 for c in name):
-            raise UnsupportedFilter(f"attribute name {name!r} cannot be used in a JSON path")
-    return "$" + "".join(f'."{n}"' for n in parts)
+def _names(*names: str | None) -> tuple[str, ...]:
+    """A JSON member path (the dialect binds it as a parameter); names come from schema
+    documents, never from filter text."""
+    return tuple(_name(n) for n in names if n is not None)
+
+
+def _name(name: str) -> str:
+    if '"' in name or "\\" in name or any(ord(c) < 0x20 for c in name):
+        raise UnsupportedFilter(f"attribute name {name!r} cannot be used in a JSON path")
+    return name
 
 
 def _check_text(value: str, op: str) -> None:

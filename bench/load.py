@@ -28,6 +28,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
@@ -36,8 +37,9 @@ from typing import Any, Sequence
 if __package__ in (None, ""):  # run as a script: make this checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import servers, wrk  # noqa: E402
-from bench.report import KindResult, SizeRun, access_log_stats, as_json, format_comparison, format_run  # noqa: E402
+from bench import cpu, servers, wrk  # noqa: E402
+from bench.report import (NOISY_OTHER_CORES, KindResult, SizeRun, access_log_stats, as_json,  # noqa: E402
+                          format_comparison, format_run)
 from bench.seed import LOCATION_ID, SeededDirectory, SeedError, seed_directory  # noqa: E402
 
 KINDS = ("filter", "get", "post", "patch")
@@ -93,12 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _measure(wrk_path: str, server: servers.ServerProcess, kind: str, seeded: SeededDirectory,
-             args: argparse.Namespace, *, access_log: bool) -> KindResult:
+             args: argparse.Namespace, *, label: str | None = None, access_log: bool = True) -> KindResult:
     """A warm-up, then the measured wrk run; the gateway's access log gives its status counts.
 
     wrk stops with requests still queued in the gateway (Tornado finishes a request whose
     client has gone); they are waited for, so they neither slow the next run nor get cut off.
+    ``label`` names the result (default ``kind``; the ceiling is driven with the filter script).
     """
+    label = label or kind
     lists = {"filter": seeded.emails_file, "get": seeded.ids_file, "patch": seeded.ids_file}
 
     def run_args() -> list[str]:  # a fresh tag per wrk run keeps POSTed userNames unique
@@ -109,12 +113,16 @@ def _measure(wrk_path: str, server: servers.ServerProcess, kind: str, seeded: Se
         if access_log:
             server.wait_idle()
     offset = server.log_size()
+    before, started = cpu.sample(server.pid), time.monotonic()
     result = wrk.run(wrk_path, server.url, run_args(), connections=args.connections, duration=args.duration)
+    use = cpu.between(before, cpu.sample(server.pid), time.monotonic() - started)
+    if use.other is not None and use.other > NOISY_OTHER_CORES:
+        _progress(f"warning: other processes used {use.other:.2f} CPU cores during {label}; its numbers are noisy")
     if not access_log:
-        return KindResult(kind, result)
+        return KindResult(label, result, cpu=use)
     server.wait_idle()
     statuses, server_p50 = access_log_stats(server.log_path, offset)
-    return KindResult(kind, result, statuses, server_p50)
+    return KindResult(label, result, statuses, server_p50, cpu=use)
 
 
 def _run_size(wrk_path: str, ceiling: servers.ServerProcess, base_dir: Path, employees: int,
@@ -126,12 +134,12 @@ def _run_size(wrk_path: str, ceiling: servers.ServerProcess, base_dir: Path, emp
     with servers.gateway(seeded.data_dir, seeded.data_dir / "gateway.log") as gateway:
         _progress(f"gateway pid {gateway.pid} at {gateway.url}, ceiling pid {ceiling.pid} at {ceiling.url}")
         _progress(f"ceiling: {args.duration:g} s ...")
-        ceiling_result = _measure(wrk_path, ceiling, "filter", seeded, args, access_log=False).wrk
         run = SizeRun(employees=seeded.employees, scim_users=seeded.scim_users, seed_seconds=seeded.seconds,
-                      ceiling=ceiling_result)
+                      ceiling=_measure(wrk_path, ceiling, "filter", seeded, args, label="ceiling",
+                                       access_log=False))
         for kind in kinds:
             _progress(f"{kind}: {args.duration:g} s ...")
-            run.kinds[kind] = _measure(wrk_path, gateway, kind, seeded, args, access_log=True)
+            run.kinds[kind] = _measure(wrk_path, gateway, kind, seeded, args)
     return run
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CpuUse
 from bench.wrk import WrkResult
 
 #: Share of the ceiling's requests/s each kind must reach.
@@ -16,6 +17,8 @@ P99_TARGET_MS = 50.0
 P99_TARGET_CONNECTIONS = 32
 #: ``--compare-sizes``: the largest size's req/s must be within 30 % of the smallest's.
 SIZE_RATIO_TARGET = 0.70
+#: CPU (in cores) used by other processes during a measurement above which it is flagged noisy.
+NOISY_OTHER_CORES = 0.15
 
 _ACCESS_LINE = re.compile(r"vizmo_scim\.access (\d{3}) [A-Z]+ \S+ ([\d.]+)ms")
 
@@ -24,10 +27,11 @@ _ACCESS_LINE = re.compile(r"vizmo_scim\.access (\d{3}) [A-Z]+ \S+ ([\d.]+)ms")
 class KindResult:
     """One request kind against one server."""
 
-    kind: str
+    kind: str  # "filter", "get", "post", "patch" or "ceiling"
     wrk: WrkResult
     statuses: dict[str, int] = field(default_factory=dict)  # from the gateway's access log
     server_p50_ms: float | None = None                      # the gateway's own request time
+    cpu: CpuUse | None = None                               # CPU use during the measured run
 
     def share(self, ceiling: WrkResult) -> float:
         return self.wrk.requests_per_second / ceiling.requests_per_second if ceiling.requests_per_second else 0.0
@@ -53,7 +57,7 @@ class SizeRun:
     employees: int
     scim_users: int
     seed_seconds: float
-    ceiling: WrkResult
+    ceiling: KindResult
     kinds: dict[str, KindResult] = field(default_factory=dict)
 
 
@@ -83,26 +87,35 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     return "\n".join([*lines, *(_row(r, widths, numeric) for r in rows)])
 
 
+def _cpu_cell(result: KindResult) -> str:
+    return "" if result.cpu is None or result.cpu.server is None else f"{100 * result.cpu.server:.0f} %"
+
+
 def format_run(run: SizeRun, connections: int) -> str:
-    """The table of one size: kind, req/s, p50, p99, non-2xx, % of ceiling, target, verdict."""
-    header = ["kind", "req/s", "p50 ms", "p99 ms", "non-2xx", "% ceiling", "target", "result"]
-    c = run.ceiling
+    """The table of one size: kind, req/s, p50, p99, non-2xx, % of ceiling, target, verdict,
+    and the server's CPU (100 % = one core: the single-threaded server is saturated)."""
+    header = ["kind", "req/s", "p50 ms", "p99 ms", "non-2xx", "% ceiling", "server CPU", "target", "result"]
+    c = run.ceiling.wrk
     rows = [["ceiling", f"{c.requests_per_second:,.0f}", f"{c.p50_ms:.2f}", f"{c.p99_ms:.2f}",
-             str(c.errors_4xx_5xx), "100.0 %", "", ""]]
+             str(c.errors_4xx_5xx), "100.0 %", _cpu_cell(run.ceiling), "", ""]]
     notes = []
     for kind, result in run.kinds.items():
         w = result.wrk
         missed = result.misses(c, connections)
         rows.append([kind, f"{w.requests_per_second:,.0f}", f"{w.p50_ms:.2f}", f"{w.p99_ms:.2f}",
-                     str(w.errors_4xx_5xx), f"{100 * result.share(c):.1f} %",
+                     str(w.errors_4xx_5xx), f"{100 * result.share(c):.1f} %", _cpu_cell(result),
                      f">= {100 * SHARE_TARGETS[kind]:.0f} %, p99 < {P99_TARGET_MS:.0f}",
                      "ok" if not missed else "MISS: " + ", ".join(missed)])
         odd = {s: n for s, n in result.statuses.items() if not s.startswith("2")}
         if odd or sum(w.socket_errors.values()):
             notes.append(f"  {kind}: gateway statuses {result.statuses}, wrk socket errors {w.socket_errors}")
+    for result in (run.ceiling, *run.kinds.values()):
+        if result.cpu is not None and result.cpu.other is not None and result.cpu.other > NOISY_OTHER_CORES:
+            notes.append(f"  {result.kind}: other processes used "
+                         f"{result.cpu.other:.2f} CPU cores meanwhile; the numbers are noisy")
     title = (f"{run.employees:,} employees ({run.scim_users:,} with scim_users rows), "
              f"seeded in {run.seed_seconds:.1f} s")
-    out = [title, _table(header, rows, numeric={1, 2, 3, 4, 5})]
+    out = [title, _table(header, rows, numeric={1, 2, 3, 4, 5, 6})]
     if connections != P99_TARGET_CONNECTIONS:
         out.append(f"  (the p99 target applies at {P99_TARGET_CONNECTIONS} connections; not judged at {connections})")
     return "\n".join(out + notes)
@@ -115,7 +128,8 @@ def comparison(runs: list[SizeRun]) -> dict[str, dict[str, Any]]:
     for kind in small.kinds.keys() & large.kinds.keys():
         a, b = small.kinds[kind], large.kinds[kind]
         ratio = b.wrk.requests_per_second / a.wrk.requests_per_second if a.wrk.requests_per_second else 0.0
-        share_ratio = b.share(large.ceiling) / a.share(small.ceiling) if a.share(small.ceiling) else 0.0
+        small_share = a.share(small.ceiling.wrk)
+        share_ratio = b.share(large.ceiling.wrk) / small_share if small_share else 0.0
         result[kind] = {"small": small.employees, "large": large.employees,
                         "small_rps": a.wrk.requests_per_second, "large_rps": b.wrk.requests_per_second,
                         "small_p99_ms": a.wrk.p99_ms, "large_p99_ms": b.wrk.p99_ms,
@@ -135,6 +149,12 @@ def format_comparison(runs: list[SizeRun]) -> str:
     return "Size comparison (lookups)\n" + _table(header, rows, numeric={4, 5})
 
 
+def _cpu_json(result: KindResult) -> dict[str, float | None] | None:
+    if result.cpu is None:
+        return None
+    return {"server": result.cpu.server, "wrk": result.cpu.wrk, "other": result.cpu.other}
+
+
 def as_json(runs: list[SizeRun], settings: dict[str, Any]) -> dict[str, Any]:
     """The machine-readable form of a whole run (``--json``)."""
     out: dict[str, Any] = {
@@ -146,10 +166,10 @@ def as_json(runs: list[SizeRun], settings: dict[str, Any]) -> dict[str, Any]:
     for run in runs:
         out["runs"].append({
             "employees": run.employees, "scim_users": run.scim_users, "seed_seconds": run.seed_seconds,
-            "ceiling": run.ceiling.as_dict(),
-            "kinds": {k: {**r.wrk.as_dict(), "share_of_ceiling": r.share(run.ceiling),
+            "ceiling": {**run.ceiling.wrk.as_dict(), "cpu_cores": _cpu_json(run.ceiling)},
+            "kinds": {k: {**r.wrk.as_dict(), "share_of_ceiling": r.share(run.ceiling.wrk),
                           "gateway_statuses": r.statuses, "gateway_p50_ms": r.server_p50_ms,
-                          "misses": r.misses(run.ceiling, settings["connections"])}
+                          "cpu_cores": _cpu_json(r), "misses": r.misses(run.ceiling.wrk, settings["connections"])}
                       for k, r in run.kinds.items()},
         })
     if len(runs) > 1:

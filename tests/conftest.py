@@ -19,6 +19,9 @@ from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec, load_or_create_key
 from tests.support import GatewayEnv, Reply, Scim
 
+#: The throwaway PostgreSQL server fixtures (pg_cluster, pg_dsn, pg_directory_dsn, ...).
+pytest_plugins = ["tests.pg_cluster"]
+
 
 @pytest.fixture
 def gateway_env(tmp_path: Path, io_loop: Any) -> Any:

@@ -1,0 +1,387 @@
+"""The LDAP adapter: SCIM Users of a location as ``inetOrgPerson`` entries in ``ou=<location>,<base_dn>``.
+
+I/O only: the entry ⇄ SCIM mapping is :mod:`adapters.ldap.mapping`, the filter translation
+:mod:`adapters.ldap.filters`, ordering and paging :mod:`adapters.ldap.sorting`. Each SCIM
+operation is one function run on an ldap3 worker thread (:mod:`adapters.ldap.client`).
+
+- Users are the ``inetOrgPerson`` entries with a userName value directly below the location's OU
+  (one-level searches); a location exists when its OU exists.
+- Uniqueness of userName in a location: a search before the add catches entries named by anyone,
+  and gateway entries are named ``uid=scim-<hash of the normalised userName>``, so two concurrent
+  creates of one userName collide on the DN and exactly one wins (the other gets 409). A rename
+  of userName moves the entry to the new name's DN the same way. Left open: an entry created by
+  another tool, with another RDN, between the search and the add.
+- Optimistic concurrency without server extensions: a modify deletes the exact old values it
+  replaces (and the gateway's JSON value, which carries a write counter) before adding the new
+  ones, in one atomic modify (RFC 4511 §4.6). A concurrent SCIM write makes it fail with
+  noSuchAttribute, which becomes ``VersionMismatch`` (or a retry when no version was asked for).
+  A DELETE with ``If-Match`` is checked against the version read just before; LDAP has no
+  conditional delete without the assertion control, so a change in between is not detected.
+- ``delete_policy``: ``"delete"`` (default) removes the entry — Note: Entra ID disables a user
+  (PATCH active false) before it ever deletes one, so a DELETE means "gone". ``"disable"`` sets
+  ``shadowExpire: 1`` and moves the entry to ``ou=deprovisioned,ou=<location>,<base_dn>`` as
+  ``uid=<entryUUID>``: it keeps its data, and SCIM (one-level searches) no longer finds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.errors import (AlreadyExists, BackendUnavailable, InvalidValue, NotFound, VersionMismatch)
+from adapters.ldap import mapping
+from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, read, search
+from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
+from adapters.ldap.filters import FilterTranslator, escape
+from adapters.ldap.mapping import Entry
+from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
+from adapters.ldap.sorting import Sorter
+from adapters.query import ListQuery, Page
+from adapters.schema_info import user_schema_info
+
+log = logging.getLogger("vizmo_scim.adapter.ldap")
+_TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+DEPROVISIONED_OU = "deprovisioned"
+#: Modify failures that mean "the entry changed since it was read" when its version changed too.
+_CONFLICTS = (ldap_errors.LDAPNoSuchAttributeResult, ldap_errors.LDAPAttributeOrValueExistsResult,
+              ldap_errors.LDAPConstraintViolationResult, ldap_errors.LDAPNoSuchObjectResult)
+_WRITE_ATTEMPTS = 5
+
+
+class _Conflict(Exception):
+    """A write lost a race with another writer (internal: retried or turned into VersionMismatch)."""
+
+
+def _check_version(id: str, if_match: str | None, current: str) -> None:
+    if if_match is not None and if_match.strip() != "*" and current not in {t.strip() for t in if_match.split(",")}:
+        raise VersionMismatch(f"User {id} has changed: its current version is {current}")
+
+
+def _invalid(exc: Exception, settings: LdapSettings) -> InvalidValue:
+    """A value the directory refused, naming the SCIM attribute when the message names its LDAP one."""
+    message = str(getattr(exc, "message", "") or "")
+    name = message.split(":", 1)[0].strip().lower()
+    mapped = settings.attributes.by_ldap.get(name)
+    what = mapped.key if mapped is not None else "a value"
+    return InvalidValue(f"the directory refused {what}: {message or type(exc).__name__}")
+
+
+class LdapUserAdapter(ResourceAdapter):
+    """Users of one location (the entries directly below ``ou=<location>,<base_dn>``)."""
+
+    #: The operators that work on every mapped string attribute of the default schema (none of
+    #: which has an ORDERING rule: gt/ge/lt/le work only on meta.created/lastModified). and/or/not
+    #: are translated, but value paths only on mapped entry types, so ``logical`` is not claimed.
+    #: Sorting is done in the adapter (see adapters.ldap.sorting).
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        filter_ops=frozenset({"eq", "ne", "co", "sw", "ew", "pr"}),
+        logical=False, sort=True, etag=True, max_results=200,
+    )
+
+    def __init__(self, store: "LdapAdapter", tenant: str) -> None:
+        self._store = store
+        self._settings = store.settings
+        self._amap = store.settings.attributes
+        self._base = f"ou={escape_rdn(tenant)},{store.settings.base_dn}"
+        self._user = f"(objectClass=inetOrgPerson)({self._amap.user_name.ldap}=*)"
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get(self, id: str) -> Resource:
+        entry = await self._store.client.run(lambda conn: self._find(conn, id))
+        if entry is None:
+            raise NotFound(f"User {id} not found")
+        return mapping.from_ldap(entry, self._amap)
+
+    async def search(self, query: ListQuery) -> Page:
+        """Every match is read (LDAP has no count), mapped, checked, ordered and sliced on the
+        worker thread, so a large location never holds up the event loop."""
+        ldap_filter = self._store.translator.translate(query.filter)
+        if query.sort is not None:
+            self._store.sorter.key_function(query.sort.path)  # unsupported sorts fail before the search
+        text = f"(&{self._user}{ldap_filter.text})"
+
+        def run(conn: Any) -> Page:
+            mapped = (mapping.from_ldap(e, self._amap) for e in self._search(conn, text))
+            ordered = self._store.sorter.order([r for r in mapped if ldap_filter.matches(r)], query.sort)
+            start = query.start_index - 1
+            return Page(resources=ordered[start:start + query.count], total_results=len(ordered))
+        return await self._store.client.run(run)
+
+    # -- writes --------------------------------------------------------------------------
+    async def create(self, resource: Resource) -> Resource:
+        desired = mapping.to_ldap(resource, self._amap)
+        entry = await self._store.client.run(lambda conn: self._create(conn, resource, desired), retry=False)
+        return mapping.from_ldap(entry, self._amap)
+
+    async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
+        entry = await self._store.client.run(lambda conn: self._replace(conn, id, resource, if_match), retry=False)
+        return mapping.from_ldap(entry, self._amap)
+
+    async def delete(self, id: str, *, if_match: str | None = None) -> None:
+        await self._store.client.run(lambda conn: self._delete(conn, id, if_match), retry=False)
+
+    # -- operations (run on a worker thread with one connection) ----------------------------
+    def _search(self, conn: Any, text: str) -> list[Entry]:
+        try:
+            return search(conn, self._base, ldap3.LEVEL, text, self._store.attributes, limit=self._settings.max_scan)
+        except ldap_errors.LDAPNoSuchObjectResult:
+            raise NotFound("this location does not exist in the directory") from None
+
+    def _find(self, conn: Any, id: str) -> Entry | None:
+        if not _UUID.fullmatch(id):
+            return None
+        found = self._search(conn, f"(&{self._user}(entryUUID={id}))")
+        return found[0] if found and found[0].first("entryUUID") == id else None
+
+    def _taken(self, conn: Any, user_name: str, except_id: str | None = None) -> bool:
+        """Whether another user of the location has this userName (the directory's matching rule)."""
+        found = self._search(conn, f"(&{self._user}({self._amap.user_name.ldap}={escape(user_name)}))")
+        return any(e.first("entryUUID") != except_id for e in found)
+
+    def _dn(self, rdn: str) -> str:
+        return f"{mapping.RDN_ATTRIBUTE}={rdn},{self._base}"
+
+    def _create(self, conn: Any, resource: Resource, desired: mapping.Desired) -> Entry:
+        user_name = resource["userName"]
+        if self._taken(conn, user_name):
+            raise AlreadyExists(f"userName {user_name!r} is already taken in this location")
+        attributes: dict[str, Any] = {name: values for name, values in desired.values.items() if values}
+        attributes[mapping.RDN_ATTRIBUTE] = [desired.rdn]
+        attributes[mapping.BLOB_ATTRIBUTE] = [desired.blob]
+        classes = ["top", "person", "organizationalPerson", *desired.add_object_classes]
+        for attempt in (1, 2):
+            try:
+                conn.add(self._dn(desired.rdn), classes, attributes)
+                break
+            except ldap_errors.LDAPEntryAlreadyExistsResult:
+                if attempt == 2 or not self._free_stale_name(conn, desired.rdn, user_name):
+                    raise AlreadyExists(f"userName {user_name!r} is already taken in this location") from None
+            except ldap_errors.LDAPNoSuchObjectResult:
+                raise NotFound("this location does not exist in the directory") from None
+            except (ldap_errors.LDAPInvalidAttributeSyntaxResult, ldap_errors.LDAPConstraintViolationResult,
+                    ldap_errors.LDAPObjectClassViolationResult) as exc:
+                raise _invalid(exc, self._settings) from None
+        entry = read(conn, self._dn(desired.rdn), self._store.attributes)
+        if entry is None:
+            raise BackendUnavailable("the new entry vanished before it could be read back")
+        return entry
+
+    def _free_stale_name(self, conn: Any, rdn: str, user_name: str) -> bool:
+        """An entry holds the DN of ``user_name`` but (edited by another tool) no longer has that
+        userName: move it to the DN of its own userName and report whether the DN is free now."""
+        holder = read(conn, self._dn(rdn), self._store.attributes)
+        if holder is None:
+            return True
+        if mapping.read_blob(holder).get(mapping.PENDING_RDN) == rdn:
+            return False  # a rename to this name is in progress
+        current = holder.first(self._amap.user_name.ldap)
+        if current is not None and mapping.normalise_user_name(current) == mapping.normalise_user_name(user_name):
+            return False
+        target = mapping.rdn_value(current) if current else f"{holder.first('entryUUID')}"
+        try:
+            conn.modify_dn(holder.dn, f"{mapping.RDN_ATTRIBUTE}={target}", delete_old_dn=True)
+        except ldap_errors.LDAPOperationResult:
+            return False
+        return True
+
+    def _replace(self, conn: Any, id: str, resource: Resource, if_match: str | None) -> Entry:
+        for _ in range(1 if if_match is not None else _WRITE_ATTEMPTS):
+            current = self._find(conn, id)
+            if current is None:
+                raise NotFound(f"User {id} not found")
+            version = mapping.version_tag(current, self._amap)
+            _check_version(id, if_match, version)
+            desired = mapping.to_ldap(resource, self._amap, current)
+            old_name = current.first(self._amap.user_name.ldap) or ""
+            new_name = resource["userName"]
+            if mapping.normalise_user_name(old_name) != mapping.normalise_user_name(new_name) \
+                    and self._taken(conn, new_name, except_id=id):
+                raise AlreadyExists(f"userName {new_name!r} is already taken in this location")
+            try:
+                return self._write(conn, current, desired, version, new_name)
+            except _Conflict:
+                continue
+        raise VersionMismatch(f"User {id} was changed by another request at the same time")
+
+    def _write(self, conn: Any, current: Entry, desired: mapping.Desired, version: str, user_name: str) -> Entry:
+        """Rename (a gateway entry whose userName changed) and modify; ``_Conflict`` on a race.
+
+        A rename first marks the entry's JSON value as "being renamed" (a compare-and-swap),
+        then claims the new DN (atomic: a taken name fails here, nothing changed), then writes.
+        """
+        dn, blobs = current.dn, mapping.blob_values(current)
+        rdn_attr, _, rdn_value = dn.split(",", 1)[0].partition("=")
+        renamed = rdn_attr.lower() == mapping.RDN_ATTRIBUTE and mapping.is_gateway_rdn(rdn_value) \
+            and rdn_value != desired.rdn
+        if renamed:
+            claim = mapping.claim_blob(current, desired.rdn)
+            try:
+                conn.modify(dn, {mapping.BLOB_ATTRIBUTE: self._swap(blobs, claim)})
+            except _CONFLICTS:
+                raise _Conflict() from None
+            for attempt in (1, 2):
+                try:
+                    conn.modify_dn(dn, f"{mapping.RDN_ATTRIBUTE}={desired.rdn}", delete_old_dn=True)
+                    break
+                except ldap_errors.LDAPEntryAlreadyExistsResult:
+                    if attempt == 2 or not self._free_stale_name(conn, desired.rdn, user_name):
+                        self._best_effort(conn.modify, dn, {mapping.BLOB_ATTRIBUTE: self._swap([claim], *blobs)})
+                        raise AlreadyExists(f"userName {user_name!r} is already taken in this location") from None
+                except ldap_errors.LDAPNoSuchObjectResult:
+                    raise _Conflict() from None
+            dn, blobs = self._dn(desired.rdn), [claim]
+        try:
+            conn.modify(dn, self._changes(current, desired, blobs))
+        except _CONFLICTS as exc:
+            if renamed:
+                self._best_effort(conn.modify_dn, dn, f"{rdn_attr}={rdn_value}", delete_old_dn=True)
+            again = self._find(conn, current.first("entryUUID") or "")
+            if again is None or mapping.version_tag(again, self._amap) != version:
+                raise _Conflict() from None
+            if isinstance(exc, ldap_errors.LDAPConstraintViolationResult):
+                raise _invalid(exc, self._settings) from None
+            raise BackendUnavailable(f"the directory refused the update: {type(exc).__name__}") from None
+        except (ldap_errors.LDAPInvalidAttributeSyntaxResult, ldap_errors.LDAPObjectClassViolationResult,
+                ldap_errors.LDAPNotAllowedOnRDNResult) as exc:
+            if renamed:
+                self._best_effort(conn.modify_dn, dn, f"{rdn_attr}={rdn_value}", delete_old_dn=True)
+                self._best_effort(conn.modify, f"{rdn_attr}={rdn_value},{self._base}",
+                                  {mapping.BLOB_ATTRIBUTE: self._swap(blobs, *mapping.blob_values(current))})
+            if isinstance(exc, ldap_errors.LDAPNotAllowedOnRDNResult):
+                raise InvalidValue("this change would alter the value that names the entry in the directory "
+                                   "(its RDN); rename the entry there first") from None
+            raise _invalid(exc, self._settings) from None
+        entry = read(conn, dn, self._store.attributes)
+        if entry is None:
+            raise _Conflict()
+        return entry
+
+    @staticmethod
+    def _swap(old: list[str], *new: str) -> list[tuple[Any, list[str]]]:
+        """Replace exactly the values ``old`` by ``new`` (fails if ``old`` changed meanwhile)."""
+        return [*([(ldap3.MODIFY_DELETE, old)] if old else []), *([(ldap3.MODIFY_ADD, list(new))] if new else [])]
+
+    @staticmethod
+    def _best_effort(operation: Any, *args: Any, **kwargs: Any) -> None:
+        """Undo a step of a failed write; if that fails too, the next write repairs the entry."""
+        try:
+            operation(*args, **kwargs)
+        except ldap_errors.LDAPOperationResult:
+            log.warning("could not undo a step of a failed LDAP write")
+
+    @staticmethod
+    def _changes(current: Entry, desired: mapping.Desired,
+                 blobs: list[str] | None = None) -> dict[str, list[tuple[Any, list[str]]]]:
+        """One atomic modify: exact old values deleted before new ones are added (a race fails it)."""
+        changes: dict[str, list[tuple[Any, list[str]]]] = {}
+        if desired.add_object_classes:
+            changes["objectClass"] = [(ldap3.MODIFY_ADD, desired.add_object_classes)]
+            if not current.values(mapping.RDN_ATTRIBUTE):  # shadowAccount needs uid
+                changes[mapping.RDN_ATTRIBUTE] = [(ldap3.MODIFY_ADD, [desired.rdn])]
+        for name, new in desired.values.items():
+            old = current.values(name)
+            if old == new:
+                continue
+            ops: list[tuple[Any, list[str]]] = [(ldap3.MODIFY_DELETE, old)] if old else []
+            if new:
+                ops.append((ldap3.MODIFY_ADD, new))
+            changes[name] = ops
+        old_blobs = mapping.blob_values(current) if blobs is None else blobs
+        changes[mapping.BLOB_ATTRIBUTE] = LdapUserAdapter._swap(old_blobs, desired.blob)
+        return changes
+
+    def _delete(self, conn: Any, id: str, if_match: str | None) -> None:
+        current = self._find(conn, id)
+        if current is None:
+            raise NotFound(f"User {id} not found")
+        _check_version(id, if_match, mapping.version_tag(current, self._amap))
+        if self._settings.delete_policy == "delete":
+            try:
+                conn.delete(current.dn)
+            except ldap_errors.LDAPNoSuchObjectResult:
+                raise NotFound(f"User {id} not found") from None
+            return
+        resource = {**mapping.from_ldap(current, self._amap), "active": False}
+        desired = mapping.to_ldap(resource, self._amap, current)
+        try:
+            conn.modify(current.dn, self._changes(current, desired))
+        except _CONFLICTS:
+            raise VersionMismatch(f"User {id} was changed by another request at the same time") from None
+        deprovisioned = f"ou={DEPROVISIONED_OU},{self._base}"
+        try:
+            conn.add(deprovisioned, ["top", "organizationalUnit"], {"ou": DEPROVISIONED_OU})
+        except ldap_errors.LDAPEntryAlreadyExistsResult:
+            pass
+        conn.modify_dn(current.dn, f"{mapping.RDN_ATTRIBUTE}={id}", delete_old_dn=False, new_superior=deprovisioned)
+
+
+class LdapAdapter(Adapter):
+    """An LDAP directory; tenants are the location OUs below ``base_dn``."""
+
+    name: ClassVar[str] = "ldap"
+    options_schema: ClassVar[Mapping[str, Any]] = OPTIONS_SCHEMA
+
+    def __init__(self, settings: LdapSettings) -> None:
+        self.settings = settings
+        self.client = LdapClient(settings)
+        self.types: dict[str, LdapAttributeType] = {}
+        self.translator: FilterTranslator = FilterTranslator(settings.attributes, {}, user_schema_info())
+        self.sorter = Sorter(user_schema_info())
+        self.attributes = sorted({*settings.attributes.ldap_attributes(), "cn", "sn", "objectClass",
+                                  mapping.RDN_ATTRIBUTE, "shadowExpire", mapping.BLOB_ATTRIBUTE,
+                                  *mapping.OPERATIONAL})
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "LdapAdapter":
+        return cls(LdapSettings.from_options(options))
+
+    async def start(self) -> None:
+        await self.client.open()
+        try:
+            self._check_schema()
+            await self.client.run(self._check_base)
+        except BaseException:
+            await self.client.close()
+            raise
+
+    def _check_schema(self) -> None:
+        schema = self.client.schema
+        names = [*self.settings.attributes.ldap_attributes(), "cn", "sn", "shadowExpire", "uid"]
+        try:
+            self.types = attribute_types(schema, names)
+        except KeyError as exc:
+            raise BackendUnavailable(f"the directory schema has no attribute {exc.args[0]!r}") from None
+        allowed = allowed_attributes(schema, ["inetOrgPerson"])
+        if "shadowexpire" not in allowed_attributes(schema, ["shadowAccount"]):
+            raise BackendUnavailable("the directory schema lacks the RFC 2307 shadowAccount class (nis schema)")
+        for mapped in self.settings.attributes.by_ldap.values():
+            if mapped.ldap_key not in allowed:
+                raise BackendUnavailable(f"{mapped.key} is mapped to {mapped.ldap!r}, which inetOrgPerson does not allow")
+            if self.types[mapped.ldap_key].equality is None:
+                raise BackendUnavailable(f"{mapped.ldap!r} (for {mapped.key}) has no EQUALITY matching rule")
+        self.translator = FilterTranslator(self.settings.attributes, self.types, user_schema_info())
+
+    def _check_base(self, conn: Any) -> None:
+        if read(conn, self.settings.base_dn, ["1.1"]) is None:
+            raise BackendUnavailable(f"the base DN {self.settings.base_dn!r} does not exist in the directory")
+
+    async def stop(self) -> None:
+        await self.client.close()
+
+    async def check_health(self) -> None:
+        await self.client.run(self._check_base)
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        if not _TENANT.fullmatch(tenant):
+            return False
+        dn = f"ou={escape_rdn(tenant)},{self.settings.base_dn}"
+        return await self.client.run(lambda conn: read(conn, dn, ["1.1"]) is not None)
+
+    def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
+        if resource_type != "User" or not _TENANT.fullmatch(tenant):
+            raise NotFound(f"no {resource_type} storage for tenant {tenant[:40]}")
+        return LdapUserAdapter(self, tenant)

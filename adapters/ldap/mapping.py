@@ -1,0 +1,319 @@
+"""Pure mapping between an LDAP ``inetOrgPerson`` entry and a SCIM User (no I/O).
+
+Entry layout (what the gateway writes under ``ou=<location>,<base_dn>``)::
+
+    dn: uid=scim-<hash of the normalised userName>,ou=<location>,<base_dn>
+    objectClass: inetOrgPerson (+ shadowAccount once disabled)
+    uid: scim-<hash ...>               the RDN: two adds of one userName collide on the DN
+    cn, sn                             required by inetOrgPerson; derived when SCIM has no value
+    <mapped attributes>                see adapters.ldap.attributes
+    shadowExpire: 1                    present exactly while the user is disabled (active false)
+    description: vizmo-scim:{"v":..}   the JSON extras (one value, prefix marks it)
+
+- ``id`` is the entry's ``entryUUID`` (RFC 4530): stable, server-assigned, never reused.
+- ``active`` false is ``shadowExpire: 1`` (RFC 2307: the account expired on 1970-01-02), the
+  standard account-expiry attribute PAM/SSSD honour. ``active`` true removes that value; another
+  ``shadowExpire`` value (an expiry date set by an administrator) is kept and reads as active.
+- Attributes LDAP has no place for (emails, addresses, name.middleName, the typed entries'
+  ``primary``/``display``, ``userType``, ...) are kept in canonical SCIM shape in one value of the
+  standard ``description`` attribute, ``vizmo-scim:`` + JSON ``{"v": <write counter>, "extra":
+  {...}, "derived": {...}}``. Other ``description`` values are left alone. ``password`` is never
+  stored (the directory's own ``userPassword`` policy owns passwords).
+- ``cn`` (and ``sn`` when ``name.familyName`` is absent) is derived: displayName, else
+  "givenName familyName", else name.formatted, else userName. The derived value is recorded in
+  ``derived``; a mapped attribute still holding its derived value reads as absent, and an
+  unmapped ``cn`` is refreshed only while it still holds the gateway's derived value.
+- ``meta.created``/``meta.lastModified`` are ``createTimestamp``/``modifyTimestamp``; ``meta.version``
+  is a hash of every value the gateway reads, and of the write counter ``v``.
+- A multi-valued LDAP attribute reads as its first value; the gateway writes one value.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.errors import InvalidValue
+from adapters.ldap.attributes import AttributeMap, Mapped
+
+CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+BLOB_ATTRIBUTE = "description"
+BLOB_PREFIX = "vizmo-scim:"
+RDN_ATTRIBUTE = "uid"
+RDN_PREFIX = "scim-"
+DISABLED = "1"
+PENDING_RDN = "renaming_to"
+OPERATIONAL = ("entryUUID", "createTimestamp", "modifyTimestamp")
+
+#: Attributes never kept in the extras (``active`` is ``shadowExpire``; RFC 7643 §4.1.1: ``password``
+#: is writeOnly and returned never; ``groups`` is readOnly).
+_DROPPED = {"schemas", "id", "meta", "active", "password", "groups"}
+
+
+@dataclass
+class Entry:
+    """An LDAP entry as read: its DN and values by lower-cased attribute name."""
+
+    dn: str
+    attrs: dict[str, list[str]] = field(default_factory=dict)
+
+    def first(self, name: str) -> str | None:
+        values = self.attrs.get(name.lower())
+        return values[0] if values else None
+
+    def values(self, name: str) -> list[str]:
+        return list(self.attrs.get(name.lower(), []))
+
+
+def normalise_user_name(value: str) -> str:
+    """The form two equal userNames share: NFKC, case-folded, runs of white space as one space
+    (an approximation of the LDAP string preparation of RFC 4518 §2)."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+def rdn_value(user_name: str) -> str:
+    """The ``uid`` naming a gateway entry: deterministic in the normalised userName, so that two
+    concurrent creates of one userName collide on the DN and exactly one wins."""
+    digest = hashlib.blake2s(normalise_user_name(user_name).encode("utf-8"), digest_size=16).hexdigest()
+    return RDN_PREFIX + digest
+
+
+def is_gateway_rdn(value: str | None) -> bool:
+    return value is not None and value.startswith(RDN_PREFIX) and len(value) == len(RDN_PREFIX) + 32
+
+
+def read_blob(entry: Entry) -> dict[str, Any]:
+    """The gateway's JSON value of ``description`` (the highest write counter wins), or ``{}``."""
+    best: dict[str, Any] = {}
+    for value in entry.values(BLOB_ATTRIBUTE):
+        if value.startswith(BLOB_PREFIX):
+            try:
+                parsed = json.loads(value[len(BLOB_PREFIX):])
+            except ValueError:  # not the gateway's after all (edited by hand): ignored
+                continue
+            if isinstance(parsed, dict) and isinstance(parsed.get("v", 0), int) \
+                    and parsed.get("v", 0) >= best.get("v", -1):
+                best = parsed
+    return best
+
+
+def dump_blob(blob: Mapping[str, Any]) -> str:
+    """The ``description`` value holding ``blob``."""
+    text = BLOB_PREFIX + json.dumps(blob, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    if "\x00" in text:
+        raise InvalidValue("NUL characters cannot be stored in the directory")
+    return text
+
+
+def claim_blob(entry: Entry, rdn: str) -> str:
+    """The entry's JSON value marked as being renamed to ``rdn`` (set before the rename, replaced
+    by the write that follows it), so that a rename in progress is never taken for a stale name."""
+    return dump_blob({**read_blob(entry), PENDING_RDN: rdn})
+
+
+def blob_values(entry: Entry) -> list[str]:
+    """The raw ``description`` values that are the gateway's."""
+    return [v for v in entry.values(BLOB_ATTRIBUTE) if v.startswith(BLOB_PREFIX)]
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value != "":
+        if "\x00" in value:
+            raise InvalidValue("NUL characters cannot be stored in the directory")
+        return value
+    return None
+
+
+def _get(resource: Mapping[str, Any], m: Mapped) -> Any:
+    holder: Any = resource.get(m.path.urn) if m.path.urn else resource
+    if not isinstance(holder, Mapping):
+        return None
+    value = holder.get(m.path.attr)
+    if m.path.sub_attr is not None:
+        return value.get(m.path.sub_attr) if isinstance(value, Mapping) else None
+    return value
+
+
+def _entry_type(entry: Any) -> str | None:
+    return entry["type"].lower() if isinstance(entry, Mapping) and isinstance(entry.get("type"), str) else None
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What a SCIM User becomes: values of every attribute the gateway manages on this entry
+    (an empty list removes the attribute), object classes to add and the new JSON value."""
+
+    values: dict[str, list[str]]
+    add_object_classes: list[str]
+    blob: str
+    rdn: str
+
+
+def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | None = None) -> Desired:
+    """Split a canonical SCIM User into LDAP values and the JSON extras (RFC 7643 §4.1).
+
+    ``active`` absent keeps the current state (a new user is active).
+    """
+    user_name = _text(resource.get("userName"))
+    if user_name is None:
+        raise InvalidValue("userName is required")
+    values: dict[str, list[str]] = {}
+    extra: dict[str, Any] = {k: copy.deepcopy(v) for k, v in resource.items() if k not in _DROPPED}
+    for path, m in amap.simple.items():
+        text = _text(_get(resource, m))
+        values[m.ldap_key] = [text] if text is not None else []
+        holder = extra.get(path.urn) if path.urn else extra
+        if isinstance(holder, dict):
+            if path.sub_attr is None:
+                holder.pop(path.attr, None)
+            elif isinstance(holder.get(path.attr), dict):
+                holder[path.attr].pop(path.sub_attr, None)
+                if not holder[path.attr]:
+                    holder.pop(path.attr)
+            if path.urn and not holder:
+                extra.pop(path.urn)
+    for (attr, kind), m in amap.typed.items():
+        raw = resource.get(attr)
+        entries: list[Any] = raw if isinstance(raw, list) else []
+        found = next((e for e in entries if _entry_type(e) == kind), None)
+        text = _text(found.get("value")) if isinstance(found, Mapping) else None
+        values[m.ldap_key] = [text] if text is not None else []
+    for attr in {a for (a, _) in amap.typed}:
+        if isinstance(extra.get(attr), list):
+            kept: list[Any] = []
+            seen: set[str | None] = set()
+            for e in extra[attr]:
+                entry_kind = _entry_type(e)
+                if entry_kind in amap.typed_types(attr):  # mapped: keep its other sub-attributes, once
+                    if entry_kind in seen:
+                        continue
+                    seen.add(entry_kind)
+                    kept.append({k: v for k, v in e.items() if k != "value"})
+                else:
+                    kept.append(e)
+            extra[attr] = kept
+            if not kept:
+                extra.pop(attr)
+    derived = _derive(resource, user_name, values, amap, current)
+    active = resource.get("active")
+    shadow = current.values("shadowExpire") if current is not None else []
+    disabled = shadow == [DISABLED] if active is None else not active
+    if disabled:
+        values["shadowexpire"] = [DISABLED]
+    elif shadow == [DISABLED]:
+        values["shadowexpire"] = []
+    add_classes = []
+    classes = {c.lower() for c in current.values("objectClass")} if current is not None else set()
+    if current is None:
+        add_classes = ["inetOrgPerson"] + (["shadowAccount"] if disabled else [])
+    elif disabled and "shadowaccount" not in classes:
+        add_classes = ["shadowAccount"]
+    previous = read_blob(current) if current is not None else {}
+    blob = {"v": previous.get("v", 0) + 1, "extra": extra, "derived": derived}
+    return Desired(values=values, add_object_classes=add_classes, blob=dump_blob(blob), rdn=rdn_value(user_name))
+
+
+def _derive(resource: Mapping[str, Any], user_name: str, values: dict[str, list[str]], amap: AttributeMap,
+            current: Entry | None) -> dict[str, str]:
+    """Fill ``cn``/``sn`` (inetOrgPerson MUST) where SCIM gives no value; return what was derived."""
+    raw = resource.get("name")
+    name: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    given, family = _text(name.get("givenName")), _text(name.get("familyName"))
+    fallback = (_text(resource.get("displayName")) or " ".join(p for p in (given, family) if p)
+                or _text(name.get("formatted")) or user_name)
+    previous = read_blob(current).get("derived", {}) if current is not None else {}
+    derived: dict[str, str] = {}
+    for attr, value in (("cn", fallback), ("sn", family or fallback)):
+        if values.get(attr):
+            continue
+        if attr not in amap.by_ldap and current is not None:
+            existing = current.values(attr)
+            if existing and existing != [previous.get(attr)]:
+                continue  # set by someone else: not the gateway's to change
+        values[attr] = [value]
+        derived[attr] = value
+    return derived
+
+
+def _set(resource: dict[str, Any], m: Mapped, value: str) -> None:
+    holder = resource.setdefault(m.path.urn, {}) if m.path.urn else resource
+    if m.path.sub_attr is None:
+        holder[m.path.attr] = value
+    else:
+        holder.setdefault(m.path.attr, {})[m.path.sub_attr] = value
+
+
+def _merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            target[key] = {**value, **target[key]}
+        elif key not in target:
+            target[key] = copy.deepcopy(value)
+
+
+def generalized_to_iso(value: str | None) -> str | None:
+    """``20240131120000Z`` (RFC 4517 §3.3.13, UTC) → ``2024-01-31T12:00:00Z``."""
+    if not value or len(value) < 14 or not value[:14].isdigit():
+        return value
+    return f"{value[0:4]}-{value[4:6]}-{value[6:8]}T{value[8:10]}:{value[10:12]}:{value[12:14]}Z"
+
+
+def version_tag(entry: Entry, amap: AttributeMap) -> str:
+    """A weak ETag (RFC 7644 §3.14) over every value the gateway reads and the write counter."""
+    names = sorted({*amap.by_ldap, "cn", "sn", "shadowexpire", "modifytimestamp", "entryuuid"})
+    material = json.dumps([[n, entry.values(n)] for n in names] + [blob_values(entry)], separators=(",", ":"))
+    return f'W/"{hashlib.blake2s(material.encode("utf-8"), digest_size=8).hexdigest()}"'
+
+
+def from_ldap(entry: Entry, amap: AttributeMap) -> dict[str, Any]:
+    """Build the canonical SCIM User from an entry read with the mapped and operational attributes."""
+    blob = read_blob(entry)
+    raw_extra, raw_derived = blob.get("extra"), blob.get("derived")
+    extra: dict[str, Any] = raw_extra if isinstance(raw_extra, dict) else {}
+    derived: dict[str, Any] = raw_derived if isinstance(raw_derived, dict) else {}
+    resource: dict[str, Any] = {"schemas": [CORE_URN], "id": entry.first("entryUUID")}
+    for m in amap.simple.values():
+        value = entry.first(m.ldap)
+        if value is not None and value != "" and derived.get(m.ldap_key) != value:
+            _set(resource, m, value)
+    resource["active"] = entry.values("shadowExpire") != [DISABLED]
+    for attr in sorted({a for (a, _) in amap.typed}):
+        entries = _typed_entries(entry, amap, attr, list(extra.get(attr) or []))
+        if entries:
+            resource[attr] = entries
+    _merge(resource, {k: v for k, v in extra.items() if k not in {a for (a, _) in amap.typed}})
+    resource["schemas"] += sorted(k for k in resource if k.startswith("urn:") and k != CORE_URN)
+    resource["meta"] = {
+        "resourceType": "User",
+        "created": generalized_to_iso(entry.first("createTimestamp")),
+        "lastModified": generalized_to_iso(entry.first("modifyTimestamp")),
+        "version": version_tag(entry, amap),
+    }
+    return resource
+
+
+def _typed_entries(entry: Entry, amap: AttributeMap, attr: str, stored: list[Any]) -> list[Any]:
+    """The stored entries in order; a mapped type's entry gets its ``value`` from LDAP (dropped
+    when LDAP has none); a mapped value without a stored entry is appended."""
+    result: list[Any] = []
+    seen: set[str] = set()
+    for e in stored:
+        kind = _entry_type(e)
+        if kind in amap.typed_types(attr):
+            if kind in seen:
+                continue
+            seen.add(kind)
+            value = entry.first(amap.typed[(attr, kind)].ldap)
+            if not value:
+                continue
+            e = {**e, "value": value}
+        result.append(e)
+    for (name, kind), m in amap.typed.items():
+        if name == attr and kind not in seen and entry.first(m.ldap):
+            result.append({"type": kind, "value": entry.first(m.ldap)})
+    return result

@@ -1,0 +1,106 @@
+"""Ordering and paging of LDAP search results in the adapter (RFC 7644 §3.4.2.3, §3.4.2.4).
+
+LDAP cannot count matches, so the adapter reads every match of a filter anyway; ordering them
+here costs nothing more and needs no server-side sort control (RFC 2891), which many servers
+lack. The default order — oldest first (``createTimestamp``), then ``id`` — is stable between
+requests, so pages do not overlap. ``sortBy`` follows RFC 7644 §3.4.2.3: strings compare by
+their SCIM ``caseExact`` (case-folded otherwise), resources without a value sort last ascending
+and first descending, a multi-valued attribute sorts by its primary (else first) value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from adapters.errors import UnsupportedFilter
+from adapters.query import AttrPath, SortSpec
+from adapters.schema_info import AttrInfo, SchemaInfo
+
+Resource = dict[str, Any]
+
+
+def _default_key(resource: Resource) -> tuple[str, str]:
+    meta = resource.get("meta") or {}
+    return (str(meta.get("created") or ""), str(resource.get("id") or ""))
+
+
+def _datetime_key(value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).isoformat()
+
+
+class Sorter:
+    """Sort keys for the attributes of one resource type."""
+
+    def __init__(self, scim: SchemaInfo) -> None:
+        self._scim = scim
+
+    def _resolve(self, path: AttrPath) -> tuple[AttrPath, AttrInfo, AttrInfo | None]:
+        try:
+            urn = None if self._scim.is_common(path) else self._scim.extension_urn(path.urn)
+        except KeyError:
+            raise UnsupportedFilter(f"cannot sort on unknown attribute {path}") from None
+        info = self._scim.attribute(path)
+        if info is None or info.returned == "never":
+            raise UnsupportedFilter(f"cannot sort on {path}")
+        sub: AttrInfo | None = None
+        if info.type == "complex":
+            sub = info.sub(path.sub_attr or "value")
+            if sub is None:
+                raise UnsupportedFilter(f"cannot sort on the complex attribute {path}")
+        elif path.sub_attr is not None:
+            raise UnsupportedFilter(f"unknown sub-attribute {path}")
+        return AttrPath(info.name, None, urn), info, sub
+
+    def key_function(self, path: AttrPath) -> Any:
+        """A function giving ``None`` (no value) or a comparable key for a resource."""
+        top, info, sub = self._resolve(path)
+        leaf = sub or info
+
+        def key(resource: Resource) -> Any:
+            holder = resource.get(top.urn) if top.urn else resource
+            value = holder.get(top.attr) if isinstance(holder, dict) else None
+            if info.multi_valued:
+                items = value if isinstance(value, list) else []
+                if info.type == "complex":
+                    items = [i for i in items if isinstance(i, dict)]
+                    primary = next((i for i in items if i.get("primary") is True), None)
+                    value = (primary or (items[0] if items else {})).get(leaf.name)
+                else:
+                    value = items[0] if items else None
+            elif sub is not None:
+                value = value.get(sub.name) if isinstance(value, dict) else None
+            if value is None or value == "":
+                return None
+            if isinstance(value, bool):
+                return (0, int(value))
+            if isinstance(value, (int, float)):
+                return (0, value)
+            text = str(value)
+            if leaf.type == "dateTime":
+                return (1, _datetime_key(text))
+            return (1, text if leaf.case_exact else text.casefold())
+        return key
+
+    def order(self, resources: Sequence[Resource], sort: SortSpec | None) -> list[Resource]:
+        """``resources`` in the default order, then by ``sort`` (a stable sort)."""
+        ordered = sorted(resources, key=_default_key)
+        if sort is None:
+            return ordered
+        key = self.key_function(sort.path)
+        keyed = [(key(r), r) for r in ordered]
+        present = [(k, r) for k, r in keyed if k is not None]
+        absent = [r for k, r in keyed if k is None]
+        try:
+            present.sort(key=lambda kr: kr[0], reverse=sort.descending)
+        except TypeError:  # values of mixed types: order by type first
+            present.sort(key=lambda kr: (type(kr[0][1]).__name__, kr[0]), reverse=sort.descending)
+        values = [r for _, r in present]
+        return absent + values if sort.descending else values + absent

@@ -1,0 +1,262 @@
+"""The Vizmo directory on PostgreSQL: SCIM Users of a location, over an asyncpg pool.
+
+I/O only, with the semantics of the SQLite adapter method for method: the row ⇄ SCIM mapping is
+:mod:`adapters.vizmo_sqlite.mapping` (the same legacy layout), the filter translation
+:mod:`adapters.vizmo_postgres.columns`. SCIM ids are ``"<employee id>"``, or
+``"<employee id>.<n>"`` after the n-th re-create of a deleted user (its row is revived, the old id
+stays 404); employees the portal created, without a ``scim_users`` row, are visible under their
+employee id. ``meta.version`` is :func:`~adapters.vizmo_sqlite.mapping.version_tag` of the row.
+
+Several gateway processes share the database, so every write is one transaction that first
+locks the employee row (``FOR UPDATE``: ``If-Match`` checks and updates cannot interleave) and
+then reads it afresh; uniqueness is decided by the database: a create checks for a clash under
+the transaction, but the ``UNIQUE (location_id, lower(email))`` index is the guard, and its
+violation by a concurrent writer is an ``AlreadyExists`` like any other clash (RFC 7644 §3.3).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import asyncpg
+
+from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.errors import AlreadyExists, NotFound, VersionMismatch
+from adapters.query import ListQuery, Page
+from adapters.sql_dialect import numbered
+from adapters.state import StateStore
+from adapters.vizmo_postgres.columns import TRANSLATOR
+from adapters.vizmo_postgres.db import DsnSource, PgDatabase
+from adapters.vizmo_postgres.state import PostgresStateStore, location_id
+from adapters.vizmo_sqlite import mapping
+
+log = logging.getLogger("vizmo_scim.adapter.postgres")
+
+_COLUMNS = (
+    "e.id, e.email, e.first_name, e.last_name, e.display_name, e.phone, e.mobile, "
+    "e.department, e.designation, e.employee_code, e.status, e.created_at, e.updated_at, "
+    "s.scim_id, s.external_id, s.extra::text AS extra, s.version, s.incarnation"
+)
+_FROM = " FROM employees e LEFT JOIN scim_users s ON s.employee_id = e.id "
+_LIVE = "e.location_id = ? AND e.status <> 'removed'"
+_GET = numbered(f"SELECT {_COLUMNS}{_FROM}WHERE e.id = ? AND {_LIVE}")
+_FETCH = numbered(f"SELECT {_COLUMNS}{_FROM}WHERE e.id = ?")
+_LOCK = numbered("SELECT id FROM employees WHERE id = ? AND location_id = ? AND status <> 'removed' FOR UPDATE")
+_LOCK_EMAIL = numbered("SELECT id, status FROM employees WHERE location_id = ? AND lower(email) = lower(?::text) "
+                       "FOR UPDATE")
+_EMAIL_TAKEN = numbered("SELECT EXISTS (SELECT 1 FROM employees WHERE location_id = ? "
+                        "AND lower(email) = lower(?::text) AND id <> ?)")
+_INSERT_EMPLOYEE = numbered(
+    "INSERT INTO employees (location_id, email, first_name, last_name, display_name, phone, mobile, "
+    "department, designation, employee_code, status, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+_UPDATE_EMPLOYEE = numbered(
+    "UPDATE employees SET email = ?, first_name = ?, last_name = ?, display_name = ?, phone = ?, "
+    "mobile = ?, department = ?, designation = ?, employee_code = ?, status = ?, updated_at = ?, "
+    "created_at = COALESCE(?::text, created_at) WHERE id = ?")
+_RECREATE_SCIM = numbered(
+    "INSERT INTO scim_users (employee_id, location_id, scim_id, incarnation, external_id, extra, version) "
+    "VALUES (?, ?, ?, ?, ?, ?::jsonb, 1) ON CONFLICT (employee_id) DO UPDATE SET "
+    "scim_id = EXCLUDED.scim_id, incarnation = EXCLUDED.incarnation, "
+    "external_id = EXCLUDED.external_id, extra = EXCLUDED.extra, version = scim_users.version + 1")
+_UPSERT_SCIM = numbered(
+    "INSERT INTO scim_users (employee_id, location_id, scim_id, incarnation, external_id, extra, version) "
+    "VALUES (?, ?, ?, 0, ?, ?::jsonb, 1) ON CONFLICT (employee_id) DO UPDATE SET "
+    "external_id = EXCLUDED.external_id, extra = EXCLUDED.extra, version = scim_users.version + 1")
+
+
+def _split_id(scim_id: str) -> int | None:
+    """The employee id inside a SCIM id (``"123"`` or ``"123.2"``), or None if malformed."""
+    head = scim_id.split(".", 1)[0]
+    return int(head) if head.isascii() and head.isdigit() and len(head) < 19 else None
+
+
+def _json(extra: Mapping[str, Any]) -> str:
+    return json.dumps(extra, separators=(",", ":"))
+
+
+class VizmoPostgresUserAdapter(ResourceAdapter):
+    """Users of one location."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        filter_ops=frozenset({"eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr"}),
+        logical=True, sort=True, etag=True, max_results=200,
+    )
+
+    def __init__(self, db: PgDatabase, location: int) -> None:
+        self._db = db
+        self._location = location
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get(self, id: str) -> Resource:
+        employee_id = _split_id(id)
+        if employee_id is not None:
+            rows = await self._db.fetch(_GET, employee_id, self._location)
+            if rows and mapping.scim_id_of(rows[0]) == id:
+                return mapping.from_storage(rows[0])
+        raise NotFound(f"User {id} not found")
+
+    async def search(self, query: ListQuery) -> Page:
+        where, params = ("TRUE", []) if query.filter is None else TRANSLATOR.where(query.filter)
+        order, order_params = ("e.id", []) if query.sort is None else TRANSLATOR.order_by(query.sort)
+        rows = await self._db.fetch(
+            numbered(f"SELECT count(*) OVER () AS total, {_COLUMNS}{_FROM}WHERE {_LIVE} AND ({where}) "
+                     f"ORDER BY {order} LIMIT ? OFFSET ?"),
+            self._location, *params, *order_params, query.count, query.start_index - 1)
+        if rows:
+            total = rows[0]["total"]
+        elif query.start_index > 1 or query.count == 0:
+            total = await self._db.fetchval(
+                numbered(f"SELECT count(*){_FROM}WHERE {_LIVE} AND ({where})"), self._location, *params)
+        else:
+            total = 0
+        return Page(resources=[mapping.from_storage(r) for r in rows], total_results=total)
+
+    # -- writes --------------------------------------------------------------------------
+    async def create(self, resource: Resource) -> Resource:
+        stored = mapping.to_storage(resource)
+        email = stored.columns["email"]
+        async with self._db.transaction() as conn:
+            existing = await conn.fetchrow(_LOCK_EMAIL, self._location, email)
+            now = mapping.now_iso()
+            if existing is None:
+                # A concurrent create of the same address (in any process) makes this INSERT wait
+                # for it and then fail on the unique index: AlreadyExists, as for any clash.
+                employee_id = await conn.fetchval(_INSERT_EMPLOYEE, self._location, *self._values(stored), now, now)
+                incarnation = 0
+            elif existing["status"] == "removed":
+                # Re-create after a delete: the row is revived (the unique index keeps one row per
+                # address) under a new SCIM id, so the old id stays 404 forever.
+                employee_id = existing["id"]
+                previous = await conn.fetchval("SELECT incarnation FROM scim_users WHERE employee_id = $1",
+                                               employee_id)
+                incarnation = (previous or 0) + 1
+                await self._update_employee(conn, employee_id, stored, now, created_at=now)
+            else:
+                raise AlreadyExists(f"userName {email!r} is already taken in this location")
+            scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"
+            await conn.execute(_RECREATE_SCIM, employee_id, self._location, scim_id, incarnation,
+                               stored.external_id, _json(stored.extra))
+            return await self._fetch(conn, employee_id)
+
+    async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
+        async with self._db.transaction() as conn:
+            current = await self._current(conn, id, if_match)
+            stored = mapping.to_storage(resource, current_status=current["status"])
+            email = stored.columns["email"]
+            if email != current["email"] and await conn.fetchval(_EMAIL_TAKEN, self._location, email, current["id"]):
+                raise AlreadyExists(f"userName {email!r} is already taken in this location")
+            await self._update_employee(conn, current["id"], stored, mapping.now_iso())
+            await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
+                               stored.external_id, _json(stored.extra))
+            return await self._fetch(conn, current["id"])
+
+    async def delete(self, id: str, *, if_match: str | None = None) -> None:
+        async with self._db.transaction() as conn:
+            current = await self._current(conn, id, if_match)
+            await conn.execute("UPDATE employees SET status = 'removed', updated_at = $1 WHERE id = $2",
+                               mapping.now_iso(), current["id"])
+            await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
+                               current["external_id"], current["extra"] or "{}")
+
+    # -- helpers -------------------------------------------------------------------------
+    async def _current(self, conn: asyncpg.Connection, id: str, if_match: str | None) -> asyncpg.Record:
+        """The live row of ``id``, locked for this transaction and read after the lock (so it
+        shows every write committed before), with ``If-Match`` checked (RFC 7644 §3.14)."""
+        employee_id = _split_id(id)
+        row = None
+        if employee_id is not None and await conn.fetchval(_LOCK, employee_id, self._location) is not None:
+            row = await conn.fetchrow(_GET, employee_id, self._location)
+        if row is None or mapping.scim_id_of(row) != id:
+            raise NotFound(f"User {id} not found")
+        if if_match is not None and if_match.strip() != "*":
+            current = mapping.version_tag(row)
+            if current not in {tag.strip() for tag in if_match.split(",")}:
+                raise VersionMismatch(f"User {id} has changed: its current version is {current}")
+        return row
+
+    @staticmethod
+    async def _fetch(conn: asyncpg.Connection, employee_id: int) -> Resource:
+        row = await conn.fetchrow(_FETCH, employee_id)
+        assert row is not None
+        return mapping.from_storage(row)
+
+    @staticmethod
+    def _values(stored: mapping.StoredUser) -> tuple[Any, ...]:
+        c = stored.columns
+        return (c["email"], c["first_name"], c["last_name"], c["display_name"], c["phone"], c["mobile"],
+                c["department"], c["designation"], c["employee_code"], c["status"])
+
+    async def _update_employee(self, conn: asyncpg.Connection, employee_id: int, stored: mapping.StoredUser,
+                               now: str, *, created_at: str | None = None) -> None:
+        await conn.execute(_UPDATE_EMPLOYEE, *self._values(stored), now, created_at, employee_id)
+
+
+class VizmoPostgresAdapter(Adapter):
+    """The Vizmo directory in a PostgreSQL database; tenants are location ids."""
+
+    name: ClassVar[str] = "postgres"
+    options_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "dsn_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "default": "VIZMO_DIRECTORY_DSN",
+                        "description": "the environment variable holding the DSN (postgresql://user:pass@host/db)"},
+            "dsn_file": {"type": "string", "minLength": 1,
+                         "description": "a file holding the DSN (instead of the environment variable)"},
+            "min_pool": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 1,
+                         "description": "connections kept open"},
+            "max_pool": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10,
+                         "description": "connections at most, per gateway process"},
+            "create_schema": {"type": "boolean", "default": False,
+                              "description": "create the Vizmo directory tables and a demo location if missing "
+                                             "(tests and demos; a real directory already has them)"},
+        },
+        "additionalProperties": False,
+    }
+
+    def __init__(self, source: DsnSource, *, min_pool: int = 1, max_pool: int = 10,
+                 create_schema: bool = False) -> None:
+        if min_pool > max_pool:
+            raise ValueError(f"min_pool ({min_pool}) must not exceed max_pool ({max_pool})")
+        self._db = PgDatabase(source, min_size=min_pool, max_size=max_pool, create_schema=create_schema)
+
+    def __repr__(self) -> str:
+        return f"VizmoPostgresAdapter({self._db!r})"
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "VizmoPostgresAdapter":
+        dsn_file = options.get("dsn_file")
+        source = DsnSource(env=options.get("dsn_env", "VIZMO_DIRECTORY_DSN"),
+                           file=Path(dsn_file) if dsn_file else None)
+        return cls(source, min_pool=int(options.get("min_pool", 1)), max_pool=int(options.get("max_pool", 10)),
+                   create_schema=bool(options.get("create_schema", False)))
+
+    async def start(self) -> None:
+        await self._db.open()
+        log.info("directory database open")
+
+    async def stop(self) -> None:
+        await self._db.close()
+
+    async def check_health(self) -> None:
+        await self._db.fetchval("SELECT 1", action="health check")
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        location = location_id(tenant)
+        return location is not None and bool(
+            await self._db.fetchval("SELECT EXISTS (SELECT 1 FROM locations WHERE id = $1)", location))
+
+    def state_store(self) -> StateStore:
+        """Gateway state in the directory database (table ``scim_integrations``), seen by every
+        gateway process at once; it shares this adapter's pool."""
+        return PostgresStateStore(self._db)
+
+    def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
+        location = location_id(tenant)
+        if resource_type != "User" or location is None:
+            raise NotFound(f"no {resource_type} storage for tenant {tenant[:40]}")
+        return VizmoPostgresUserAdapter(self._db, location)

@@ -1,0 +1,201 @@
+"""The connection side of the PostgreSQL adapter: where the DSN comes from, one asyncpg pool shared
+by the adapter and its state store, schema creation, and the one place where asyncpg errors
+become :mod:`adapters.errors` types.
+
+The DSN (it may carry a password) is read from an environment variable or a file named in the
+options, never from the options themselves; it is never logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from adapters.errors import AlreadyExists, BackendUnavailable, InvalidValue
+from adapters.vizmo_sqlite.bootstrap import DEMO_COMPANY, DEMO_LOCATION
+
+log = logging.getLogger("vizmo_scim.adapter.postgres")
+
+#: pg_advisory_xact_lock key serialising schema creation across gateway processes ("vizmoscm").
+_SCHEMA_LOCK = 0x76697A6D6F73636D
+_CONNECT_TIMEOUT = 10.0
+_ACQUIRE_TIMEOUT = 10.0
+_COMMAND_TIMEOUT = 30.0
+
+#: Errors that mean "the server cannot serve us now" (HTTP 503; Entra ID retries later):
+#: connection loss or refusal (class 08, OSError, timeouts), shutdown/cancel (57), no resources
+#: (53), deadlock/serialisation (40), rejected credentials or database (28, 3D), a closed pool.
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError, asyncpg.TransactionRollbackError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError, asyncpg.exceptions.InvalidCatalogNameError,
+    OSError, asyncio.TimeoutError,
+)
+#: Values the database cannot hold: U+0000 or an unpaired surrogate in text or jsonb (class 22, also
+#: raised by asyncpg itself for a parameter it cannot encode), or too long for the unique index (54000).
+_UNSTORABLE = (asyncpg.DataError, asyncpg.exceptions.ProgramLimitExceededError)
+
+
+def _reason(exc: BaseException) -> str:
+    """A description that cannot leak the DSN: server messages and OS errors, else the type."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return type(exc).__name__
+
+
+@contextmanager
+def translate_errors(action: str) -> Iterator[None]:
+    """Raise asyncpg failures of ``action`` as adapter errors (the only translation point).
+
+    A unique violation is a uniqueness clash: the database's unique index is the guard against
+    concurrent writers, in this process or another.
+    """
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise AlreadyExists("userName is already taken in this location") from exc
+    except _UNSTORABLE as exc:
+        raise InvalidValue("the directory cannot store a value: it holds U+0000 or an unpaired surrogate, "
+                           "or it is too long") from exc
+    except _UNAVAILABLE as exc:
+        raise BackendUnavailable(f"directory {action} failed: {_reason(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class DsnSource:
+    """Where the DSN is: the file ``file`` if set, else the environment variable ``env``."""
+
+    env: str = "VIZMO_DIRECTORY_DSN"
+    file: Path | None = None
+
+    def __str__(self) -> str:
+        return str(self.file) if self.file is not None else f"${self.env}"
+
+    def read(self, environ: Mapping[str, str] | None = None) -> str:
+        """The DSN; ``BackendUnavailable`` naming the variable or file (never the value) if missing."""
+        if self.file is not None:
+            try:
+                dsn = self.file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise BackendUnavailable(f"cannot read the DSN file {self.file}: {exc.strerror}") from None
+            if not dsn:
+                raise BackendUnavailable(f"the DSN file {self.file} is empty")
+            return dsn
+        dsn = (os.environ if environ is None else environ).get(self.env, "").strip()
+        if not dsn:
+            raise BackendUnavailable(f"the environment variable {self.env} holding the directory DSN is not set")
+        return dsn
+
+
+def _sql(name: str) -> str:
+    return resources.files("adapters.vizmo_postgres").joinpath(name).read_text(encoding="utf-8")
+
+
+class PgDatabase:
+    """One asyncpg pool over the directory database, opened by its first user and closed by its
+    last (the adapter and its state store share it), bound to the event loop that opened it."""
+
+    def __init__(self, source: DsnSource, *, min_size: int = 1, max_size: int = 10,
+                 create_schema: bool = False) -> None:
+        self._source = source
+        self._min_size, self._max_size = min_size, max_size
+        self._create_schema = create_schema
+        self._pool: asyncpg.Pool | None = None
+        self._users = 0
+        self._opening = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"PgDatabase(dsn from {self._source}, open={self._pool is not None})"
+
+    async def open(self) -> None:
+        """Create the pool (first user) and the gateway's tables; idempotent across processes."""
+        async with self._opening:
+            if self._pool is None:
+                pool = await self._create_pool(self._source.read())
+                try:
+                    with translate_errors("schema setup"):
+                        async with pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+                            await self._ensure_schema(conn)
+                except BaseException:
+                    await pool.close()
+                    raise
+                self._pool = pool
+            self._users += 1
+
+    async def _create_pool(self, dsn: str) -> asyncpg.Pool:
+        try:
+            with translate_errors("connection"):
+                return await asyncpg.create_pool(
+                    dsn, min_size=self._min_size, max_size=self._max_size, timeout=_CONNECT_TIMEOUT,
+                    command_timeout=_COMMAND_TIMEOUT, server_settings={"application_name": "vizmo-scim-gateway"})
+        except ValueError:  # the DSN parser's message may quote parts of the DSN
+            pass
+        # raised outside the handler, so that no traceback carries the parser's error as context
+        raise BackendUnavailable(f"the directory DSN in {self._source} is malformed")
+
+    async def _ensure_schema(self, conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
+            if self._create_schema:
+                await conn.execute(_sql("directory.sql"))
+                if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM companies)"):
+                    await conn.execute("INSERT INTO companies (id, name) VALUES (1, $1)", DEMO_COMPANY)
+                    await conn.execute("INSERT INTO locations (id, company_id, name) VALUES ($1, 1, $2)",
+                                       *DEMO_LOCATION)
+                    for table in ("companies", "locations"):  # explicit ids leave the identity behind
+                        await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                           f"(SELECT max(id) FROM {table}))")
+            if await conn.fetchval("SELECT to_regclass('employees')") is None:
+                raise BackendUnavailable("not a Vizmo directory: it has no 'employees' table")
+            await conn.execute(_sql("scim_tables.sql"))
+
+    async def close(self) -> None:
+        """Release one user; the last one closes the pool (waiting for running queries)."""
+        async with self._opening:
+            if self._users == 0:
+                return
+            self._users -= 1
+            if self._users == 0 and self._pool is not None:
+                pool, self._pool = self._pool, None
+                try:
+                    await asyncio.wait_for(pool.close(), timeout=_COMMAND_TIMEOUT)
+                except (asyncio.TimeoutError, OSError, asyncpg.InterfaceError):
+                    log.warning("the directory pool did not close cleanly; connections terminated")
+                    pool.terminate()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise BackendUnavailable("the directory is not open")
+        return self._pool
+
+    async def fetch(self, query: str, *args: Any, action: str = "read") -> list[asyncpg.Record]:
+        """One statement (``$n`` placeholders, autocommitted) on a pooled connection."""
+        with translate_errors(action):
+            async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+                return list(await conn.fetch(query, *args))
+
+    async def fetchval(self, query: str, *args: Any, action: str = "read") -> Any:
+        with translate_errors(action):
+            async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+                return await conn.fetchval(query, *args)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """One transaction (READ COMMITTED): committed when the block ends, rolled back on any
+        error; asyncpg errors raised inside come out translated."""
+        with translate_errors("write"):
+            async with self.pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+                async with conn.transaction():
+                    yield conn

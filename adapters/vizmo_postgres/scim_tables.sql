@@ -1,0 +1,25 @@
+-- The gateway's own tables beside the Vizmo directory (PostgreSQL), created idempotently on start.
+-- The legacy tables (companies, locations, employees, employee_roles, visits) are never altered.
+-- No foreign keys to them: as in the SQLite directory (foreign keys off), a gateway row never blocks
+-- the portal's own writes.
+
+-- One row per employee that SCIM has written or adopted. Employees without a row here (created in the
+-- portal) are still visible through SCIM: their SCIM id is their employee id.
+CREATE TABLE IF NOT EXISTS scim_users (
+    employee_id  bigint PRIMARY KEY,          -- employees.id
+    location_id  bigint NOT NULL,             -- employees.location_id (lets externalId lookups use an index)
+    scim_id      text NOT NULL UNIQUE,        -- "<employee id>" or "<employee id>.<incarnation>" after a re-create
+    incarnation  integer NOT NULL DEFAULT 0,
+    external_id  text,
+    extra        jsonb NOT NULL DEFAULT '{}', -- SCIM attributes the legacy columns cannot hold
+    version      bigint NOT NULL DEFAULT 1    -- bumped on every SCIM write; part of meta.version
+);
+CREATE INDEX IF NOT EXISTS scim_users_external_id ON scim_users (location_id, external_id);
+
+-- Locations with SCIM enabled and the id of each one's valid Secret Token (adapters.state.StateStore).
+CREATE TABLE IF NOT EXISTS scim_integrations (
+    location_id  bigint PRIMARY KEY,
+    token_id     text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    rotated_at   timestamptz NOT NULL DEFAULT now()
+);

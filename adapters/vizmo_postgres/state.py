@@ -1,0 +1,85 @@
+"""A :class:`StateStore` in the directory's PostgreSQL database (table ``scim_integrations``).
+
+Every gateway process, on every host, reads the same table, so ``integration rotate``/``remove``
+take effect everywhere at once: ``active_token_id`` is one primary-key SELECT per request, and
+each change is one autocommitted statement.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from adapters.errors import NotFound
+from adapters.state import Integration, StateStore
+from adapters.vizmo_postgres.db import PgDatabase
+
+
+def location_id(tenant: str) -> int | None:
+    """The location id a tenant names (ASCII digits that fit a bigint), or None."""
+    if not tenant.isascii() or not tenant.isdigit() or len(tenant) > 18:
+        return None
+    return int(tenant)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class PostgresStateStore(StateStore):
+    """Tenants (location ids) with SCIM enabled, sharing the adapter's connection pool."""
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+
+    async def start(self) -> None:
+        """Open (or join) the pool; the table is created with the adapter's own tables."""
+        await self._db.open()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def active_token_id(self, tenant: str) -> str | None:
+        location = location_id(tenant)
+        if location is None:
+            return None
+        token: str | None = await self._db.fetchval(
+            "SELECT token_id FROM scim_integrations WHERE location_id = $1", location)
+        return token
+
+    async def enable(self, tenant: str) -> str:
+        location = self._required(tenant)
+        token: str = await self._db.fetchval(
+            "INSERT INTO scim_integrations (location_id, token_id) VALUES ($1, $2) "
+            "ON CONFLICT (location_id) DO UPDATE SET token_id = EXCLUDED.token_id, rotated_at = now() "
+            "RETURNING token_id", location, secrets.token_hex(16), action="write")
+        return token
+
+    async def rotate(self, tenant: str) -> str:
+        """One UPDATE, so a concurrent ``remove`` cannot be undone by the rotation."""
+        token: str | None = await self._db.fetchval(
+            "UPDATE scim_integrations SET token_id = $2, rotated_at = now() WHERE location_id = $1 "
+            "RETURNING token_id", self._required(tenant), secrets.token_hex(16), action="write")
+        if token is None:
+            raise NotFound(f"SCIM is not enabled for location {tenant}")
+        return token
+
+    async def remove(self, tenant: str) -> None:
+        removed = await self._db.fetchval(
+            "DELETE FROM scim_integrations WHERE location_id = $1 RETURNING 1", self._required(tenant),
+            action="write")
+        if removed is None:
+            raise NotFound(f"SCIM is not enabled for location {tenant}")
+
+    async def list(self) -> list[Integration]:
+        rows = await self._db.fetch(
+            "SELECT location_id, token_id, created_at, rotated_at FROM scim_integrations ORDER BY location_id")
+        return [Integration(str(r["location_id"]), r["token_id"], _iso(r["created_at"]), _iso(r["rotated_at"]))
+                for r in rows]
+
+    @staticmethod
+    def _required(tenant: str) -> int:
+        location = location_id(tenant)
+        if location is None:
+            raise NotFound(f"location {tenant[:40]!r} does not exist")
+        return location

@@ -1,0 +1,154 @@
+"""The gateway on the PostgreSQL adapter, over real HTTP: an Entra ID provisioning sequence
+(reference §2: Test Connection, create, match, disable, delete, create again) and a revocation
+made by another gateway process, honoured at once.
+
+The backend is opened as ``vizmo-scim serve`` opens it (``open_backend``: the ``postgres`` entry
+point, its options validated against its schema), on a fresh copy of a Vizmo directory in the
+session's throwaway PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from adapters.vizmo_postgres.adapter import VizmoPostgresAdapter
+from adapters.vizmo_postgres.state import PostgresStateStore
+from gateway.app import make_app
+from gateway.backend import Backend, open_backend
+from gateway.config import GatewayConfig
+from gateway.context import GatewayContext
+from gateway.tokens import TokenCodec, load_or_create_key
+from tests.support import Reply
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+ENTRA_HEADERS = {"Content-Type": "application/scim+json; charset=utf-8"}
+PROBE_GUID = "cf4d78e8-cc4f-4d5d-b8b9-183561c0104a"
+
+#: reference §3.1 "Create User" (S1), as Entra ID sends it.
+CREATE_USER: dict[str, Any] = {
+    "schemas": [CORE, ENTERPRISE],
+    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+    "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee@contoso.com",
+    "active": True,
+    "emails": [{"primary": True, "type": "work", "value": "Test_User_11bb11bb@testuser.com"}],
+    "meta": {"resourceType": "User"},
+    "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+    "roles": [],
+    ENTERPRISE: {"department": "Sales"},
+}
+
+
+@dataclass
+class PgGateway:
+    backend: Backend
+    config: GatewayConfig
+    codec: TokenCodec
+    token: str
+
+
+@pytest.fixture
+def pg_gateway(tmp_path: Path, io_loop: Any, pg_directory_dsn: str) -> Any:
+    dsn_file = tmp_path / "directory.dsn"
+    dsn_file.write_text(pg_directory_dsn, encoding="utf-8")
+    config = GatewayConfig(data_dir=tmp_path / "data", adapter_name="postgres",
+                           adapter_options={"dsn_file": str(dsn_file), "max_pool": 4})
+    backend = io_loop.run_sync(lambda: open_backend(config))
+    codec = TokenCodec(load_or_create_key(config.data_dir))
+    token = codec.issue(1, io_loop.run_sync(lambda: backend.state.enable("1")))
+    yield PgGateway(backend, config, codec, token)
+    io_loop.run_sync(backend.close)
+
+
+@pytest.fixture
+def app(pg_gateway: PgGateway) -> Any:
+    backend = pg_gateway.backend
+    return make_app(GatewayContext(config=pg_gateway.config, adapter=backend.adapter, state=backend.state,
+                                   tokens=pg_gateway.codec))
+
+
+@pytest.fixture
+def scim(http_client: Any, base_url: str, pg_gateway: PgGateway) -> Any:
+    async def call(method: str, path: str, body: Any = None, *, token: str | None = None) -> Reply:
+        headers = {**ENTRA_HEADERS, "Authorization": f"Bearer {token or pg_gateway.token}"}
+        payload = None if body is None else json.dumps(body).encode()
+        if payload is None and method in ("POST", "PUT", "PATCH"):
+            payload = b""
+        response = await http_client.fetch(f"{base_url}/scim/v2/locations/1{path}", method=method, body=payload,
+                                           headers=headers, raise_error=False, allow_nonstandard_methods=True)
+        text = response.body.decode() if response.body else ""
+        return Reply(response.code, json.loads(text) if text else None, response.headers)
+
+    return call
+
+
+def _eq(attr: str, value: str) -> str:
+    return "/Users?" + urlencode({"filter": f'{attr} eq "{value}"'})
+
+
+def test_the_backend_is_the_postgres_adapter_and_its_state_store(pg_gateway: PgGateway) -> None:
+    assert isinstance(pg_gateway.backend.adapter, VizmoPostgresAdapter)
+    assert isinstance(pg_gateway.backend.state, PostgresStateStore)
+
+
+@pytest.mark.gen_test
+async def test_an_entra_provisioning_sequence(scim: Any) -> None:
+    probe = await scim("GET", f"/Users?filter=userName+eq+%22{PROBE_GUID}%22")  # Test Connection (§2.1)
+    assert probe.status == 200 and probe.body["schemas"] == [LIST_RESPONSE] and probe.body["totalResults"] == 0
+
+    created = await scim("POST", "/Users", CREATE_USER)
+    assert created.status == 201, created.body
+    user_id = created.body["id"]
+    assert created.body["userName"] == CREATE_USER["userName"] and created.body["active"] is True
+    assert created.headers["ETag"] == created.body["meta"]["version"]
+    assert created.headers["Location"].endswith(f"/scim/v2/locations/1/Users/{user_id}")
+
+    duplicate = await scim("POST", "/Users", {**CREATE_USER, "userName": CREATE_USER["userName"].upper()})
+    assert duplicate.status == 409 and duplicate.body["scimType"] == "uniqueness"
+    found = await scim("GET", _eq("userName", CREATE_USER["userName"].lower()))  # match on another case (§2.2)
+    assert found.body["totalResults"] == 1 and found.body["Resources"][0]["id"] == user_id
+    by_external = await scim("GET", _eq("externalId", CREATE_USER["externalId"]))
+    assert [r["id"] for r in by_external.body["Resources"]] == [user_id]
+
+    disabled = await scim("PATCH", f"/Users/{user_id}", {  # §2.4: unassigned → active "False" (P2)
+        "schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]})
+    assert disabled.status == 200 and disabled.body["active"] is False
+    got = await scim("GET", f"/Users/{user_id}")
+    assert got.status == 200 and got.body["active"] is False and got.body[ENTERPRISE] == {"department": "Sales"}
+    assert got.headers["ETag"] == got.body["meta"]["version"] != created.body["meta"]["version"]
+
+    deleted = await scim("DELETE", f"/Users/{user_id}")
+    assert deleted.status == 204
+    assert (await scim("GET", f"/Users/{user_id}")).status == 404
+    assert (await scim("GET", _eq("userName", CREATE_USER["userName"]))).body["totalResults"] == 0
+
+    again = await scim("POST", "/Users", CREATE_USER)  # assigned again: a new id, the old one stays 404
+    assert again.status == 201 and again.body["id"] == f"{user_id}.1"
+    assert (await scim("GET", f"/Users/{user_id}")).status == 404
+    assert (await scim("GET", f"/Users/{again.body['id']}")).body["active"] is True
+
+
+@pytest.mark.gen_test
+async def test_a_revocation_by_another_process_is_honoured_at_once(scim: Any, pg_gateway: PgGateway) -> None:
+    assert (await scim("GET", "/Users")).status == 200
+    other_process = VizmoPostgresAdapter.from_options(pg_gateway.config.adapter_options)
+    await other_process.start()
+    state = other_process.state_store()
+    await state.start()
+    try:
+        new_token = pg_gateway.codec.issue(1, await state.rotate("1"))
+        assert (await scim("GET", "/Users")).status == 401
+        assert (await scim("GET", "/Users", token=new_token)).status == 200
+        await state.remove("1")
+        assert (await scim("GET", "/Users", token=new_token)).status == 401
+    finally:
+        await state.close()
+        await other_process.stop()
