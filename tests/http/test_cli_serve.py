@@ -5,91 +5,18 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-PROBE = "/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22"
+from tests.serving import PROBE, Server, add_integration, children, cli
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    """Child process ids of ``pid``, read from /proc (field 4 of /proc/<pid>/stat is the parent)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=60)
-
-
-class Server:
-    """``vizmo-scim serve`` on a free loopback port."""
-
-    def __init__(self, data_dir: Path, *extra: str) -> None:
-        self.data_dir = data_dir
-        self.extra = extra
-        self.port = _free_port()
-        self.proc: subprocess.Popen[str] | None = None
-        self.banner = ""
-
-    def start(self) -> None:
-        self.log_path = self.data_dir.parent / f"serve-{time.monotonic_ns()}.log"
-        with open(self.log_path, "w") as log:  # a file, not a pipe: a full pipe would block the server
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(self.data_dir),
-                 "--port", str(self.port), *self.extra], stdout=subprocess.PIPE, stderr=log, text=True)
-        assert self.proc.stdout is not None
-        self.banner = self.proc.stdout.readline()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"server did not start: {self.banner}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> str:
-        """Send ``sig``, wait for the exit, and return what the server logged."""
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        self.proc.communicate(timeout=20)
-        return self.log_path.read_text()
-
-    def request(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/scim/v2/locations/1{path}", data=data,
-                                     method=method, headers={"Authorization": f"Bearer {token}",
-                                                             "Content-Type": "application/scim+json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                text = resp.read().decode()
-                return resp.status, json.loads(text) if text else None
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read().decode() or "null")
 
 
 @pytest.fixture
@@ -99,13 +26,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
     yield srv
     if srv.proc is not None and srv.proc.poll() is None:
         srv.stop(signal.SIGKILL)
-
-
-def add_integration(data_dir: Path, location: int = 1) -> dict[str, Any]:
-    result = cli("integration", "add", "--data-dir", str(data_dir), "--location", str(location), "--json",
-                 "--base-url", "https://scim.example.com")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_serve_creates_the_demo_directory_and_integrations_apply_without_restart(server: Server) -> None:
@@ -224,7 +144,7 @@ def test_several_worker_processes_share_the_port_and_the_state(tmp_path: Path) -
                                  "--json").stdout)["secret_token"]
         assert {srv.request("GET", PROBE, token)[0] for _ in range(8)} == {401}
         assert {srv.request("GET", PROBE, rotated)[0] for _ in range(8)} == {200}
-        assert srv.proc is not None and len(_children(srv.proc.pid)) == 2
+        assert srv.proc is not None and len(children(srv.proc.pid)) == 2
     finally:
         srv.stop()
     assert srv.proc is not None and srv.proc.returncode == 0

@@ -1,0 +1,94 @@
+"""Running the real ``vizmo-scim`` command in subprocesses, for tests of serve and the CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+PROBE = "/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    """Child process ids of ``pid``, read from /proc (field 4 of /proc/<pid>/stat is the parent)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+class Server:
+    """``vizmo-scim serve`` on a free loopback port."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.data_dir = data_dir
+        self.extra = extra
+        self.port = free_port()
+        self.proc: subprocess.Popen[str] | None = None
+        self.banner = ""
+
+    def start(self) -> None:
+        self.log_path = self.data_dir.parent / f"serve-{time.monotonic_ns()}.log"
+        with open(self.log_path, "w") as log:  # a file, not a pipe: a full pipe would block the server
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(self.data_dir),
+                 "--port", str(self.port), *self.extra], stdout=subprocess.PIPE, stderr=log, text=True)
+        assert self.proc.stdout is not None
+        self.banner = self.proc.stdout.readline()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"server did not start: {self.banner}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        """Send ``sig``, wait for the exit, and return what the server logged."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.communicate(timeout=20)
+        return self.log_path.read_text()
+
+    def request(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/scim/v2/locations/1{path}", data=data,
+                                     method=method, headers={"Authorization": f"Bearer {token}",
+                                                             "Content-Type": "application/scim+json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                text = resp.read().decode()
+                return resp.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read().decode() or "null")
+
+
+def add_integration(data_dir: Path, location: int = 1, *extra: str) -> dict[str, Any]:
+    """``vizmo-scim integration add --json``: the Tenant URL and Secret Token of a location."""
+    result = cli("integration", "add", "--data-dir", str(data_dir), "--location", str(location), "--json",
+                 "--base-url", "https://scim.example.com", *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
