@@ -136,6 +136,8 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
                                                employee_id)
                 incarnation = (previous or 0) + 1
                 await self._update_employee(conn, employee_id, stored, now, created_at=now)
+                # The new account starts as a plain employee: no portal roles of the removed one.
+                await conn.execute("DELETE FROM employee_roles WHERE employee_id = $1", employee_id)
             else:
                 raise AlreadyExists(f"userName {email!r} is already taken in this location")
             scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"

@@ -160,6 +160,17 @@ def test_delete_then_create_revives_the_row_under_a_new_id(run: Run[Any], adapte
     assert [r["status"] for r in sql("SELECT status FROM employees")] == ["active"]  # one row throughout
 
 
+def test_a_recreated_account_does_not_inherit_portal_roles(run: Run[Any], adapter: VizmoPostgresAdapter,
+                                                           sql: Any) -> None:
+    users = adapter.resource_adapter("User", "1")
+    first = run(users.create(full_user("admin@example.com")))
+    sql("INSERT INTO employee_roles (employee_id, role) VALUES ($1, 'location_admin')", int(first["id"]))
+    run(users.delete(first["id"]))
+    assert len(sql("SELECT 1 FROM employee_roles")) == 1  # deprovisioning keeps the portal's history
+    run(users.create(full_user("admin@example.com")))
+    assert sql("SELECT 1 FROM employee_roles") == []
+
+
 def test_portal_employees_are_visible_and_adopted(run: Run[Any], adapter: VizmoPostgresAdapter, sql: Any) -> None:
     employee_id = _employee(sql, "carol@example.com", first_name="Carol", phone="020 1234", status="disabled")
     users = adapter.resource_adapter("User", "1")
