@@ -36,12 +36,11 @@ Values are always bound parameters; JSON paths, too, are parameters built from s
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from adapters.datetimes import parse_filter_datetime
 from adapters.errors import UnsupportedFilter
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
 from adapters.schema_info import AttrInfo, SchemaInfo
@@ -73,8 +72,6 @@ class JsonArraySpec:
 
 _SQL_OPS = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 _STRING_TYPES = frozenset({"string", "reference", "binary"})
-_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?",
-                       re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -416,20 +413,8 @@ def _check_text(value: str, op: str) -> None:
 
 
 def _normalise_datetime(value: str, name: str) -> tuple[str, bool]:
-    """An xsd:dateTime (RFC 7643 §2.3.5; no offset means UTC) as ``YYYY-MM-DDTHH:MM:SSZ`` in
-    UTC, and whether it had a non-zero sub-second part."""
-    match = _DATETIME.fullmatch(value)
-    try:
-        if match is None:
-            raise ValueError(value)
-        year, month, day, hour, minute, second, fraction, zone = match.groups()
-        offset = timedelta(0)
-        if zone is not None and zone.upper() != "Z":
-            offset = (-1 if zone[0] == "-" else 1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                          tzinfo=timezone(offset)).astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        raise UnsupportedFilter(f"{name} is a dateTime: compare it with an xsd:dateTime value") from None
-    text = (f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}"
-            f"T{parsed.hour:02d}:{parsed.minute:02d}:{parsed.second:02d}Z")
-    return text, bool(fraction and fraction.strip("0"))
+    """An xsd:dateTime as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (the directory's form), and whether it
+    had a non-zero sub-second part."""
+    parsed, fraction = parse_filter_datetime(value, name)
+    return (f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}"
+            f"T{parsed.hour:02d}:{parsed.minute:02d}:{parsed.second:02d}Z"), fraction

@@ -27,9 +27,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from adapters.datetimes import parse_filter_datetime
 from adapters.errors import UnsupportedFilter
 from adapters.ldap.attributes import TYPED_ATTRIBUTES, AttributeMap, Mapped
 from adapters.ldap.directory_schema import LdapAttributeType
@@ -42,8 +42,6 @@ Resource = dict[str, Any]
 Check = Callable[[Resource], bool]
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?",
-                       re.IGNORECASE)
 #: Matching rules (names and OIDs, lower-case) that compare case-sensitively.
 _CASE_EXACT_RULES = frozenset({
     "caseexactmatch", "2.5.13.5", "caseexactia5match", "1.3.6.1.4.1.1466.109.114.1", "octetstringmatch",
@@ -360,18 +358,6 @@ def _exact_check(read: Callable[[Resource], Any], op: str, value: str) -> Check:
 def _generalized_time(value: str) -> tuple[str, bool]:
     """An xsd:dateTime (RFC 7643 §2.3.5) as a GeneralizedTime ``YYYYMMDDHHMMSSZ`` in UTC, and
     whether it had a non-zero fraction of a second."""
-    match = _DATETIME.fullmatch(value)
-    try:
-        if match is None:
-            raise ValueError(value)
-        year, month, day, hour, minute, second, fraction, zone = match.groups()
-        offset = timedelta(0)
-        if zone is not None and zone.upper() != "Z":
-            offset = (-1 if zone[0] == "-" else 1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                          tzinfo=timezone(offset)).astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        raise UnsupportedFilter("meta timestamps are dateTime: compare them with an xsd:dateTime value") from None
-    text = (f"{parsed.year:04d}{parsed.month:02d}{parsed.day:02d}"
-            f"{parsed.hour:02d}{parsed.minute:02d}{parsed.second:02d}Z")
-    return text, bool(fraction and fraction.strip("0"))
+    parsed, fraction = parse_filter_datetime(value, "meta timestamps")
+    return (f"{parsed.year:04d}{parsed.month:02d}{parsed.day:02d}"
+            f"{parsed.hour:02d}{parsed.minute:02d}{parsed.second:02d}Z"), fraction
