@@ -62,14 +62,20 @@ class ServerProcess:
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(self.argv, cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL,
                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_ready(self._proc, timeout)
+        except BaseException:  # not ready, or Ctrl-C meanwhile: never leave it running
+            self.stop()
+            raise
+
+    def _wait_ready(self, proc: "subprocess.Popen[bytes]", timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise ServerError(f"{self.name} exited with {self._proc.returncode}:\n{self.log_tail()}")
+            if proc.poll() is not None:
+                raise ServerError(f"{self.name} exited with {proc.returncode}:\n{self.log_tail()}")
             if self._answers():
                 return
             time.sleep(0.1)
-        self.stop()
         raise ServerError(f"{self.name} did not answer {self.ready_path} within {timeout:.0f} s:\n{self.log_tail()}")
 
     def _answers(self) -> bool:
