@@ -36,6 +36,9 @@ from gateway.tokens import TokenCodec, load_or_create_key
 
 log = logging.getLogger("vizmo_scim.app")
 
+#: How long a stopping worker waits for requests under way before closing the storage.
+DRAIN_SECONDS = 10.0
+
 
 class CliError(Exception):
     """A failure the user can fix; printed without a traceback, exit status 1."""
@@ -71,7 +74,10 @@ async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    server.stop()
+    server.stop()  # no new connections; requests under way finish before the storage closes
+    deadline = loop.time() + DRAIN_SECONDS
+    while ctx.inflight > 0 and loop.time() < deadline:
+        await asyncio.sleep(0.02)
     await server.close_all_connections()
     await backend.close()
 

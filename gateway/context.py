@@ -20,6 +20,7 @@ class GatewayContext:
     state: StateStore
     tokens: TokenCodec
     resource_types: dict[str, ResourceType] = field(default_factory=resource_types)
+    inflight: int = 0  # requests between prepare and finish, for a graceful stop
 
     def __post_init__(self) -> None:
         self.users = ResourceService(self.resource_types["User"], max_results=self.config.max_results)

@@ -45,12 +45,15 @@ class ScimHandler(tornado.web.RequestHandler):
         self._chunks: list[bytes] = []
         self._size = 0
         self._too_large = False
+        self._counted = False
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", SCIM_CONTENT_TYPE)
         self.set_header("Cache-Control", "no-store")
 
     async def prepare(self) -> None:
+        self.ctx.inflight += 1  # a graceful stop waits for these (gateway.cli)
+        self._counted = True
         self.set_header("X-Request-Id", self.request_id)
         limit = self.ctx.config.max_body_bytes
         self.request.connection.set_max_body_size(limit * 4)  # type: ignore[union-attr]
@@ -85,6 +88,11 @@ class ScimHandler(tornado.web.RequestHandler):
             raise from_adapter_error(exc) from None
         if active is None or not hmac.compare_digest(active.encode(), claims.token_id.encode()):
             raise Unauthorized()
+
+    def on_finish(self) -> None:
+        if self._counted:
+            self.ctx.inflight -= 1
+            self._counted = False
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)

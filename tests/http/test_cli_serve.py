@@ -148,3 +148,38 @@ def test_several_worker_processes_share_the_port_and_the_state(tmp_path: Path) -
     finally:
         srv.stop()
     assert srv.proc is not None and srv.proc.returncode == 0
+
+
+def test_sigterm_under_load_drains_requests_under_way(server: Server) -> None:
+    """A stopping gateway finishes the requests it has started before closing the directory:
+    no request gets a 500, and the log holds no traceback."""
+    token = add_integration(server.data_dir)["secret_token"]
+    status, user = server.request("POST", "/Users", token, {"userName": "drain@contoso.com"})
+    assert status == 201
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def patcher() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                statuses.append(server.request("PATCH", f"/Users/{user['id']}", token, {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "title", "value": f"t{n}"}]})[0])
+            except OSError:
+                return  # refused or reset once the server stopped listening
+
+    threads = [threading.Thread(target=patcher) for _ in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(statuses) < 60 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    log = server.stop(signal.SIGTERM)
+    stop.set()
+    for t in threads:
+        t.join(timeout=15)
+    assert len(statuses) >= 60 and set(statuses) == {200}
+    assert "Traceback" not in log and " 500 " not in log
+    assert server.proc is not None and server.proc.returncode == 0
