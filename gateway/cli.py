@@ -36,6 +36,9 @@ from gateway.tokens import TokenCodec, load_or_create_key
 
 log = logging.getLogger("vizmo_scim.app")
 
+#: GIL switch interval of a serving worker (Python's default is 0.005 s).
+SWITCH_INTERVAL = 0.0005
+
 #: How long a stopping worker waits for requests under way before closing the storage.
 DRAIN_SECONDS = 10.0
 
@@ -64,6 +67,10 @@ async def _preflight(config: GatewayConfig) -> None:
 
 async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> None:
     """One worker: serve on the shared sockets until SIGINT/SIGTERM, then drain and close."""
+    # Storage threads (the SQLite writer, asyncpg, ldap3) hand results back to the event loop;
+    # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
+    # request parsing, and a write transaction makes several (measured with bench/load.py).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     backend: Backend = await open_backend(config)
     ctx = GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=tokens)
     server = tornado.httpserver.HTTPServer(make_app(ctx), max_body_size=config.max_body_bytes * 4,

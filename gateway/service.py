@@ -102,13 +102,14 @@ class ResourceService:
             for attempt in range(PATCH_ATTEMPTS):
                 current = await adapter.get(id)
                 version = current.get("meta", {}).get("version")
-                patched = self._canonical(apply_patch(current, operations, self.rtype))
-                if patched == canonicalise_resource(current, self.rtype):
+                applied = apply_patch(current, operations, self.rtype)
+                # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
+                if applied == current:
                     if if_match is not None and if_match.strip() != "*" and version not in _tags(if_match):
                         raise VersionMismatch(f"{self.rtype.name} {id} has changed: its current version is {version}")
                     return self._present(current, base_url)
                 try:
-                    replaced = await adapter.replace(id, patched, if_match=if_match or version)
+                    replaced = await adapter.replace(id, self._canonical(applied), if_match=if_match or version)
                 except VersionMismatch:
                     if if_match is not None:
                         raise

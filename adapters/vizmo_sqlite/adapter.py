@@ -7,8 +7,9 @@ Reads that are index lookups (GET by id, ``userName``/``externalId``/``id eq``) 
 indexed SELECT on a plain ``sqlite3`` connection in the calling thread: in WAL mode a reader
 never waits for a writer, and a round trip to a worker thread costs more than the query
 (see ARCHITECTURE.md, performance notes). Every other read runs on aiosqlite's worker thread,
-so a scan never blocks the event loop. Every write is one transaction run whole on the writer
-thread (:mod:`adapters.vizmo_sqlite.writes`): one round trip per write.
+so a scan never blocks the event loop. Every write is one transaction, run on the event loop
+when the write lock is free and on a writer thread when it is not
+(:mod:`adapters.vizmo_sqlite.writes`).
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class VizmoSqliteAdapter(Adapter):
         self.path = Path(path)
         self.create_if_missing = create_if_missing
         self._writer: writes.WriterThread | None = None
+        self._write_now: sqlite3.Connection | None = None
         self._reader_conn: aiosqlite.Connection | None = None
         self._now_conn: sqlite3.Connection | None = None
 
@@ -138,6 +140,8 @@ class VizmoSqliteAdapter(Adapter):
         finally:
             setup.close()
         self._writer = writes.WriterThread(self.path)
+        self._write_now = bootstrap.connect(self.path, timeout=0)
+        self._write_now.row_factory = sqlite3.Row
         self._reader_conn = await self._open()
         self._now_conn = bootstrap.connect(self.path)
         self._now_conn.row_factory = sqlite3.Row
@@ -155,9 +159,10 @@ class VizmoSqliteAdapter(Adapter):
             await asyncio.get_running_loop().run_in_executor(None, self._writer.close)
         if self._reader_conn is not None:
             await self._reader_conn.close()
-        if self._now_conn is not None:
-            self._now_conn.close()
-        self._writer = self._reader_conn = self._now_conn = None
+        for conn in (self._now_conn, self._write_now):
+            if conn is not None:
+                conn.close()
+        self._writer = self._reader_conn = self._now_conn = self._write_now = None
 
     async def check_health(self) -> None:
         await self.read("SELECT 1", ())
@@ -195,8 +200,11 @@ class VizmoSqliteAdapter(Adapter):
             raise BackendUnavailable(f"directory read failed: {exc}") from exc
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` as one transaction on the writer thread."""
-        if self._writer is None:
+        """Run ``fn(conn, *args)`` as one transaction: on the event loop when the write lock is
+        free at once, else on the writer thread, which waits for it (see :mod:`.writes`)."""
+        if self._write_now is None or self._writer is None:
             raise BackendUnavailable("the directory is not open")
-        return await asyncio.get_running_loop().run_in_executor(
-            self._writer.executor, self._writer.run_transaction, fn, *args)
+        try:
+            return writes.run_transaction(self._write_now, fn, *args)
+        except writes.DirectoryBusy:
+            return await self._writer.run(fn, *args)

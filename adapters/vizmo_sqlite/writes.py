@@ -1,14 +1,17 @@
 """The SQL of the Vizmo SQLite adapter, and its write transactions as plain synchronous functions.
 
-Each write function runs whole on the writer thread (:class:`WriterThread`), inside one
-``BEGIN IMMEDIATE`` … ``COMMIT``: one round trip from the event loop per write, however many
-statements it takes. The bench showed why (bench/load.py): with a statement per round trip, a
-write held the write lock for eight thread hops, each queued behind other requests' work on the
-event loop, and writes ran at a third of this speed.
+Each write function runs whole inside one ``BEGIN IMMEDIATE`` … ``COMMIT``
+(:func:`run_transaction`). The adapter runs it on the event loop on a connection that never
+waits for the write lock (a WAL commit is a few page writes, no fsync), and only when another
+writer (a second worker process, the CLI, the portal) holds the lock does it hand the write to
+:class:`WriterThread`, whose connection waits. Measured with bench/load.py: a statement per
+thread round trip held the lock across eight hops; a whole transaction per hop still paid for
+GIL hand-backs; on the loop a write costs only its own work.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -144,8 +147,42 @@ def delete_user(conn: sqlite3.Connection, location_id: int, id: str, if_match: s
                                 current["extra"] or "{}"))
 
 
+class DirectoryBusy(BackendUnavailable):
+    """Another connection holds the write lock (raised only by a connection that does not wait)."""
+
+
+def run_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(conn, *args)`` between BEGIN IMMEDIATE and COMMIT (ROLLBACK on any error),
+    translating SQLite errors into adapter errors. In WAL mode only BEGIN IMMEDIATE can meet
+    another writer's lock: that raises :class:`DirectoryBusy` before anything was written."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise DirectoryBusy(f"directory is busy: {exc}") from exc
+    try:
+        result = fn(conn, *args)
+        conn.execute("COMMIT")
+        return result
+    except BaseException as exc:
+        _rollback(conn)
+        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+            raise AlreadyExists("userName is already taken in this location") from exc
+        if isinstance(exc, sqlite3.Error):
+            raise BackendUnavailable(f"directory write failed: {exc}") from exc
+        raise
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.warning("rollback failed; the transaction was already closed")
+
+
 class WriterThread:
-    """One connection on one thread; ``run`` executes a function inside one write transaction."""
+    """One connection on one thread that waits for the write lock (busy timeout); for the
+    writes that cannot run on the event loop at once because another writer holds the lock."""
 
     def __init__(self, path: Path) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vizmo-sqlite-writer")
@@ -156,39 +193,14 @@ class WriterThread:
         self._conn = bootstrap.connect(path)
         self._conn.row_factory = sqlite3.Row
 
-    def run_transaction(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` between BEGIN IMMEDIATE and COMMIT (ROLLBACK on any error),
-        translating SQLite errors into adapter errors. Called on the writer thread."""
-        conn = self._conn
-        if conn is None:
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``run_transaction(fn, *args)`` on the writer thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, fn, args)
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        if self._conn is None:
             raise BackendUnavailable("the directory is not open")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise BackendUnavailable(f"directory is busy: {exc}") from exc
-        try:
-            result = fn(conn, *args)
-            conn.execute("COMMIT")
-            return result
-        except BaseException as exc:
-            self._rollback(conn)
-            if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
-                raise AlreadyExists("userName is already taken in this location") from exc
-            if isinstance(exc, sqlite3.Error):
-                raise BackendUnavailable(f"directory write failed: {exc}") from exc
-            raise
-
-    @staticmethod
-    def _rollback(conn: sqlite3.Connection) -> None:
-        if conn.in_transaction:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                log.warning("rollback failed; the transaction was already closed")
-
-    @property
-    def executor(self) -> ThreadPoolExecutor:
-        return self._executor
+        return run_transaction(self._conn, fn, *args)
 
     def close(self) -> None:
         """Finish queued writes, then close the connection and the thread."""

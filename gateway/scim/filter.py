@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NoReturn
 
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, CompValue, Filter, Not, Or, Present, ValuePath
@@ -404,11 +405,14 @@ def parse_attr_path(text: str, *, max_length: int = 1024) -> AttrPath:
     return path
 
 
+@lru_cache(maxsize=2048)
 def parse_patch_path(text: str, *, max_depth: int = 24, max_length: int = 4096) -> PatchPath:
     """Parse a PATCH ``path`` (RFC 7644 §3.5.2): ``attrPath`` or ``valuePath [subAttr]``.
 
     ``members[value eq "x"]``, ``emails[type eq "work"].value``, ``name.givenName`` and
     ``urn:...:enterprise:2.0:User:manager`` are all valid. Raises :class:`FilterSyntaxError`.
+    Results are cached (the AST is immutable): Note: Entra ID sends the same few paths in
+    every PATCH of a provisioning cycle.
     """
     parser = _parser(text, max_length=max_length, max_depth=max_depth, what="path")
     try:

@@ -309,9 +309,31 @@ def _load_request_schema(name: str) -> dict[str, Any] | None:
     return schema
 
 
+def _inline_refs(node: Any, defs: Mapping[str, Any], depth: int = 0) -> Any:
+    """``node`` with every local ``{"$ref": "#/$defs/<name>"}`` replaced by the definition.
+
+    The bundled schemas are not recursive, and jsonschema resolves a ``$ref`` on every
+    validation: inlined, a PATCH body validates about three times faster (bench/load.py).
+    """
+    if depth > 32:
+        raise ValueError("request schema is recursive; cannot inline its $refs")
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            target = _inline_refs(defs[ref.removeprefix("#/$defs/")], defs, depth + 1)
+            rest = {k: _inline_refs(v, defs, depth) for k, v in node.items() if k != "$ref"}
+            return {**rest, "allOf": [*rest.get("allOf", []), target]} if rest else target
+        return {k: (v if k == "$defs" else _inline_refs(v, defs, depth)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(item, defs, depth) for item in node]
+    return node
+
+
 def _compile(schema: Mapping[str, Any]) -> Draft202012Validator:
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    inlined = _inline_refs(schema, schema.get("$defs", {}))
+    inlined.pop("$defs", None)
+    return Draft202012Validator(inlined)
 
 
 @cache
