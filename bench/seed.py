@@ -85,10 +85,11 @@ def _write_lines(path: Path, lines: list[str]) -> None:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def enable_integration(data_dir: Path) -> str:
-    """Enable SCIM for the location with the real CLI; return the Secret Token (not printed)."""
+def enable_integration(data_dir: Path, config: Path | None = None) -> str:
+    """Enable SCIM for the location with the real CLI (with ``--config`` if given); return the
+    Secret Token (not printed)."""
     argv = [sys.executable, "-m", "gateway.cli", "integration", "add", "--data-dir", str(data_dir),
-            "--location", str(LOCATION_ID), "--json"]
+            "--location", str(LOCATION_ID), "--json", *(["--config", str(config)] if config else [])]
     done = subprocess.run(argv, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise SeedError(f"'vizmo-scim integration add' failed ({done.returncode}): {done.stderr.strip()}")
@@ -130,7 +131,14 @@ def seed_directory(data_dir: Path, employees: int, *, seed: int = 7) -> SeededDi
         scim_users = conn.execute("SELECT count(*) FROM scim_users").fetchone()[0]
     finally:
         conn.close()
-    token, token_file = enable_integration(data_dir), data_dir / "bench-token"
+    return finish_seeding(data_dir, path, emails, scim_users, rng, started)
+
+
+def finish_seeding(data_dir: Path, directory: Path, emails: dict[int, str], scim_users: int,
+                   rng: random.Random, started: float, config: Path | None = None) -> SeededDirectory:
+    """Enable SCIM for location 1 and write the token (0600) and the wrk list files."""
+    ids = sorted(emails)
+    token, token_file = enable_integration(data_dir, config), data_dir / "bench-token"
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(token + "\n")
@@ -138,6 +146,6 @@ def seed_directory(data_dir: Path, employees: int, *, seed: int = 7) -> SeededDi
     emails_file, ids_file = data_dir / "bench-emails.txt", data_dir / "bench-ids.txt"
     _write_lines(emails_file, [quote(emails[i], safe="") for i in sample])
     _write_lines(ids_file, [str(i) for i in sample])
-    return SeededDirectory(data_dir=data_dir, directory=path, employees=len(ids), scim_users=scim_users,
+    return SeededDirectory(data_dir=data_dir, directory=directory, employees=len(ids), scim_users=scim_users,
                            token_file=token_file, emails_file=emails_file, ids_file=ids_file,
                            seconds=time.perf_counter() - started)

@@ -128,11 +128,12 @@ class ServerProcess:
         self.stop()
 
 
-def gateway(data_dir: Path, log_path: Path) -> ServerProcess:
-    """``python -m gateway.cli serve --data-dir DATA_DIR --port <free port>`` on 127.0.0.1."""
+def gateway(data_dir: Path, log_path: Path, *, processes: int = 1, config: Path | None = None) -> ServerProcess:
+    """``python -m gateway.cli serve [--config FILE] --data-dir DATA_DIR --port <free port>
+    --processes N`` on 127.0.0.1 (N workers share the port)."""
     port = free_port()
-    argv = [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(data_dir),
-            "--host", HOST, "--port", str(port)]
+    argv = [sys.executable, "-m", "gateway.cli", "serve", *(["--config", str(config)] if config else []),
+            "--data-dir", str(data_dir), "--host", HOST, "--port", str(port), "--processes", str(processes)]
     return ServerProcess("gateway", argv, port, "/healthz", log_path)
 
 

@@ -15,33 +15,15 @@ partial SCIM resource in canonical shape, NULL when the employee has no ``scim_u
 
 from __future__ import annotations
 
-import re
-from typing import Any
 
-from adapters.schema_info import ENTERPRISE_USER_URN, user_schema_info
+from adapters.schema_info import user_schema_info
 from adapters.sql_dialect import PostgresDialect
-from adapters.sql_filter import ColumnSpec, JsonArraySpec, SqlFilterTranslator
+from adapters.sql_filter import SqlFilterTranslator
+from adapters.vizmo_sqlite.columns import column_map
 
 #: The SCIM id: ``"<employee id>"`` or ``"<employee id>.<incarnation>"`` after a re-create.
 ID_SQL = "COALESCE(s.scim_id, e.id::text)"
 EXTRA_SQL = "s.extra"
-_ID_RE = re.compile(r"([0-9]{1,18})(?:\.[0-9]+)?")
-
-
-def _id_lookup(value: str) -> tuple[str, list[Any]]:
-    """``id eq`` as a primary-key lookup on the employee id before the dot; others match nothing."""
-    match = _ID_RE.fullmatch(value)
-    return ("e.id = ?", [int(match.group(1))]) if match else ("0", [])
-
-
-def _external_id_lookup(value: str) -> tuple[str, list[Any]]:
-    """Lets ``externalId eq`` use the ``(location_id, external_id)`` index of ``scim_users``.
-
-    ``s.location_id`` always equals the employee's location (the adapter writes both).
-    """
-    return "s.location_id = e.location_id", []
-
-
 #: The extra's ``phoneNumbers`` when it is an array, else NULL (which has no elements).
 _PHONES = "(CASE WHEN jsonb_typeof(s.extra -> 'phoneNumbers') = 'array' THEN s.extra -> 'phoneNumbers' END)"
 
@@ -82,25 +64,7 @@ EMAILS_SQL = (
     "'value', e.email, 'type', 'work', 'primary', TRUE)) ELSE s.extra -> 'emails' END)"
 )
 
-_ENTERPRISE = ENTERPRISE_USER_URN + ":"
-
-#: Attribute path → storage; everything else is read from ``s.extra``.
-COLUMNS: dict[str, ColumnSpec | JsonArraySpec] = {
-    "id": ColumnSpec(ID_SQL, eq_lookup=_id_lookup),
-    "externalId": ColumnSpec("s.external_id", eq_lookup=_external_id_lookup),
-    "userName": ColumnSpec("e.email"),
-    "name.givenName": ColumnSpec("e.first_name"),
-    "name.familyName": ColumnSpec("e.last_name"),
-    "displayName": ColumnSpec("e.display_name"),
-    "title": ColumnSpec("e.designation"),
-    "active": ColumnSpec("(e.status = 'active')"),
-    "meta.created": ColumnSpec("e.created_at"),
-    "meta.lastModified": ColumnSpec("e.updated_at"),
-    "phoneNumbers": JsonArraySpec(PHONE_NUMBERS_SQL),
-    "emails": JsonArraySpec(EMAILS_SQL),
-    _ENTERPRISE + "department": ColumnSpec("e.department"),
-    _ENTERPRISE + "employeeNumber": ColumnSpec("e.employee_code"),
-}
+COLUMNS = column_map(id_sql=ID_SQL, phone_numbers_sql=PHONE_NUMBERS_SQL, emails_sql=EMAILS_SQL)
 
 #: The filter/sort translator for Users of the Vizmo directory on PostgreSQL (tiebreak ``e.id``).
 #: Its SQL has ``?`` placeholders: pass the finished statement through ``sql_dialect.numbered``.

@@ -23,13 +23,13 @@ EXTRA_SQL = "COALESCE(s.extra, '{}')"
 _ID_RE = re.compile(r"([0-9]{1,18})(?:\.[0-9]+)?")
 
 
-def _id_lookup(value: str) -> tuple[str, list[Any]]:
+def id_lookup(value: str) -> tuple[str, list[Any]]:
     """``id eq`` as a primary-key lookup on the employee id before the dot; others match nothing."""
     match = _ID_RE.fullmatch(value)
     return ("e.id = ?", [int(match.group(1))]) if match else ("0", [])
 
 
-def _external_id_lookup(value: str) -> tuple[str, list[Any]]:
+def external_id_lookup(value: str) -> tuple[str, list[Any]]:
     """Lets ``externalId eq`` use the ``(location_id, external_id)`` index of ``scim_users``.
 
     ``s.location_id`` always equals the employee's location (the adapter writes both).
@@ -76,23 +76,31 @@ EMAILS_SQL = (
 
 _ENTERPRISE = ENTERPRISE_USER_URN + ":"
 
-#: Attribute path → storage; everything else is read from ``s.extra``.
-COLUMNS: dict[str, ColumnSpec | JsonArraySpec] = {
-    "id": ColumnSpec(ID_SQL, eq_lookup=_id_lookup),
-    "externalId": ColumnSpec("s.external_id", eq_lookup=_external_id_lookup),
-    "userName": ColumnSpec("e.email"),
-    "name.givenName": ColumnSpec("e.first_name"),
-    "name.familyName": ColumnSpec("e.last_name"),
-    "displayName": ColumnSpec("e.display_name"),
-    "title": ColumnSpec("e.designation"),
-    "active": ColumnSpec("(e.status = 'active')"),
-    "meta.created": ColumnSpec("e.created_at"),
-    "meta.lastModified": ColumnSpec("e.updated_at"),
-    "phoneNumbers": JsonArraySpec(PHONE_NUMBERS_SQL),
-    "emails": JsonArraySpec(EMAILS_SQL),
-    _ENTERPRISE + "department": ColumnSpec("e.department"),
-    _ENTERPRISE + "employeeNumber": ColumnSpec("e.employee_code"),
-}
+
+def column_map(*, id_sql: str, phone_numbers_sql: str, emails_sql: str) -> dict[str, ColumnSpec | JsonArraySpec]:
+    """Attribute path → storage of the Vizmo layout; everything else is read from ``s.extra``.
+
+    The three expressions that differ between SQL dialects are parameters; the PostgreSQL
+    adapter builds its map with this function too."""
+    return {
+        "id": ColumnSpec(id_sql, eq_lookup=id_lookup),
+        "externalId": ColumnSpec("s.external_id", eq_lookup=external_id_lookup),
+        "userName": ColumnSpec("e.email"),
+        "name.givenName": ColumnSpec("e.first_name"),
+        "name.familyName": ColumnSpec("e.last_name"),
+        "displayName": ColumnSpec("e.display_name"),
+        "title": ColumnSpec("e.designation"),
+        "active": ColumnSpec("(e.status = 'active')"),
+        "meta.created": ColumnSpec("e.created_at"),
+        "meta.lastModified": ColumnSpec("e.updated_at"),
+        "phoneNumbers": JsonArraySpec(phone_numbers_sql),
+        "emails": JsonArraySpec(emails_sql),
+        _ENTERPRISE + "department": ColumnSpec("e.department"),
+        _ENTERPRISE + "employeeNumber": ColumnSpec("e.employee_code"),
+    }
+
+
+COLUMNS = column_map(id_sql=ID_SQL, phone_numbers_sql=PHONE_NUMBERS_SQL, emails_sql=EMAILS_SQL)
 
 
 #: The filter/sort translator for Users of the Vizmo directory (stable tiebreak ``e.id``).
