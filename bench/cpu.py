@@ -20,7 +20,7 @@ class CpuSample:
 
     machine_busy: float | None  # all CPUs, all processes
     machine_total: float | None
-    server: float | None        # the server process (all its threads)
+    server: float | None        # the server process and its children (--processes workers)
     children: float             # finished children of this process (wrk runs)
 
 
@@ -45,14 +45,24 @@ def _machine() -> tuple[float, float] | tuple[None, None]:
 
 
 def _process(pid: int | None) -> float | None:
+    """CPU seconds of ``pid`` and its live descendants (the gateway's forked workers)."""
     if pid is None:
         return None
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+        own = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
     except (OSError, ValueError, IndexError):
         return None
+    return own + sum(_process(child) or 0.0 for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as children:
+            return [int(c) for c in children.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def sample(server_pid: int | None) -> CpuSample:

@@ -15,6 +15,8 @@ the same run, beside the issue's targets. Traffic goes to 127.0.0.1 only.
     python3 bench/load.py                                  # 100,000 employees, 10 s per kind
     python3 bench/load.py --employees 10000 --duration 5
     python3 bench/load.py --compare-sizes 10000,1000000    # lookups at each size, and the ratio
+    python3 bench/load.py --processes 2                    # two gateway workers share the port
+    python3 bench/load.py --adapter postgres               # a throwaway PostgreSQL (tests/pg_cluster.py)
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ import sqlite3
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 if __package__ in (None, ""):  # run as a script: make this checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,6 +46,7 @@ from bench.seed import LOCATION_ID, SeededDirectory, SeedError, seed_directory  
 
 KINDS = ("filter", "get", "post", "patch")
 LOOKUP_KINDS = ("filter", "get")
+ADAPTERS = ("sqlite", "postgres")
 TENANT_PATH = f"/scim/v2/locations/{LOCATION_ID}"
 WRK_MISSING = ("bench/load.py needs wrk (https://github.com/wg/wrk), which is not on PATH.\n"
                "Install it with:  sudo apt-get install wrk   (Debian/Ubuntu; macOS: brew install wrk)")
@@ -90,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where to seed (DIR/employees-N/, kept afterwards; default: a temporary directory)")
     parser.add_argument("--compare-sizes", type=_sizes, metavar="N,M",
                         help="run the lookup kinds at each size instead of --employees and print the ratio")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="gateway worker processes sharing the port (serve --processes; default 1)")
+    parser.add_argument("--adapter", choices=ADAPTERS, default="sqlite",
+                        help="directory to seed: the embedded SQLite file, or a throwaway PostgreSQL "
+                             "started with tests/pg_cluster.py (default sqlite)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     return parser
 
@@ -125,26 +133,46 @@ def _measure(wrk_path: str, server: servers.ServerProcess, kind: str, seeded: Se
     return KindResult(label, result, statuses, server_p50, cpu=use)
 
 
+@contextmanager
+def _seeded(data_dir: Path, employees: int, adapter: str) -> Iterator[tuple[SeededDirectory, Path | None]]:
+    """The seeded directory and the gateway's ``--config`` (None: the embedded SQLite directory);
+    a PostgreSQL cluster lives as long as the context."""
+    if adapter == "sqlite":
+        yield seed_directory(data_dir, employees), None
+        return
+    from bench.pg_seed import postgres_directory  # needs asyncpg and the PostgreSQL binaries
+    with postgres_directory(data_dir, employees) as pg:
+        yield pg.seeded, pg.config
+
+
 def _run_size(wrk_path: str, ceiling: servers.ServerProcess, base_dir: Path, employees: int,
               kinds: list[str], args: argparse.Namespace) -> SizeRun:
-    _progress(f"seeding {employees:,} employees in {base_dir / f'employees-{employees}'} ...")
-    seeded = seed_directory(base_dir / f"employees-{employees}", employees)
-    _progress(f"seeded {seeded.employees:,} employees ({seeded.scim_users:,} with scim_users rows) "
-              f"in {seeded.seconds:.1f} s")
-    with servers.gateway(seeded.data_dir, seeded.data_dir / "gateway.log") as gateway:
-        _progress(f"gateway pid {gateway.pid} at {gateway.url}, ceiling pid {ceiling.pid} at {ceiling.url}")
-        _progress(f"ceiling: {args.duration:g} s ...")
-        run = SizeRun(employees=seeded.employees, scim_users=seeded.scim_users, seed_seconds=seeded.seconds,
-                      ceiling=_measure(wrk_path, ceiling, "filter", seeded, args, label="ceiling",
-                                       access_log=False))
-        for kind in kinds:
-            _progress(f"{kind}: {args.duration:g} s ...")
-            run.kinds[kind] = _measure(wrk_path, gateway, kind, seeded, args)
+    _progress(f"seeding {employees:,} employees ({args.adapter}) in {base_dir / f'employees-{employees}'} ...")
+    with ExitStack() as stack:
+        seeded, config = stack.enter_context(_seeded(base_dir / f"employees-{employees}", employees, args.adapter))
+        _progress(f"seeded {seeded.employees:,} employees ({seeded.scim_users:,} with scim_users rows) "
+                  f"in {seeded.seconds:.1f} s")
+        gateway = stack.enter_context(servers.gateway(seeded.data_dir, seeded.data_dir / "gateway.log",
+                                                      processes=args.processes, config=config))
+        return _measure_size(wrk_path, ceiling, gateway, seeded, kinds, args)
+
+
+def _measure_size(wrk_path: str, ceiling: servers.ServerProcess, gateway: servers.ServerProcess,
+                  seeded: SeededDirectory, kinds: list[str], args: argparse.Namespace) -> SizeRun:
+    _progress(f"gateway pid {gateway.pid} at {gateway.url}, ceiling pid {ceiling.pid} at {ceiling.url}")
+    _progress(f"ceiling: {args.duration:g} s ...")
+    run = SizeRun(employees=seeded.employees, scim_users=seeded.scim_users, seed_seconds=seeded.seconds,
+                  ceiling=_measure(wrk_path, ceiling, "filter", seeded, args, label="ceiling",
+                                   access_log=False))
+    for kind in kinds:
+        _progress(f"{kind}: {args.duration:g} s ...")
+        run.kinds[kind] = _measure(wrk_path, gateway, kind, seeded, args)
     return run
 
 
 def _settings(args: argparse.Namespace, kinds: list[str], sizes: list[int]) -> dict[str, Any]:
-    return {"sizes": sizes, "kinds": kinds, "connections": args.connections, "threads": 1,
+    return {"sizes": sizes, "kinds": kinds, "adapter": args.adapter, "processes": args.processes,
+            "connections": args.connections, "threads": 1,
             "duration_s": args.duration, "warmup_s": args.warmup, "cpus": os.cpu_count(),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
 
@@ -162,8 +190,8 @@ def run(args: argparse.Namespace) -> int:
     kinds = [k for k in args.kinds if k in LOOKUP_KINDS] if args.compare_sizes else args.kinds
     if not kinds:
         raise BenchError("--compare-sizes measures lookups: include filter or get in --kinds")
-    if min(sizes) < 1 or args.connections < 1 or args.duration < 1:
-        raise BenchError("--employees, --connections and --duration must be at least 1")
+    if min(sizes) < 1 or args.connections < 1 or args.duration < 1 or args.processes < 1:
+        raise BenchError("--employees, --connections, --duration and --processes must be at least 1")
     if args.data_dir is not None:
         taken = [args.data_dir / f"employees-{n}" for n in sizes if (args.data_dir / f"employees-{n}").exists()]
         if taken:
@@ -183,8 +211,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(as_json(runs, settings), indent=2))
         return 0
-    print(f"wrk -t1 -c{args.connections} -d{args.duration:g}s (after {args.warmup:g} s warm-up), "
-          f"{settings['cpus']} CPUs, Python {settings['python']}, SQLite {settings['sqlite']}\n")
+    database = f"SQLite {settings['sqlite']}" if args.adapter == "sqlite" else "PostgreSQL (throwaway cluster)"
+    print(f"adapter {args.adapter}, {args.processes} gateway process(es); "
+          f"wrk -t1 -c{args.connections} -d{args.duration:g}s (after {args.warmup:g} s warm-up), "
+          f"{settings['cpus']} CPUs, Python {settings['python']}, {database}\n")
     print("\n\n".join(format_run(r, args.connections) for r in runs))
     if len(runs) > 1:
         print("\n" + format_comparison(runs))
