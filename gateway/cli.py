@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -89,24 +90,46 @@ async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list
     await backend.close()
 
 
+def _reserve_port(host: str, port: int) -> socket.socket:
+    """Bind (without listening) with SO_REUSEPORT: holds the port, picks one for ``--port 0``,
+    and receives no connections, so the workers' own listening sockets get them all."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
 def serve(config: GatewayConfig) -> int:
+    """Serve until SIGINT/SIGTERM. With several processes each worker listens on its own
+    SO_REUSEPORT socket, so the kernel spreads connections over the workers (one shared
+    socket let one worker accept most of a client's keep-alive connections: bench/load.py)."""
     tokens = TokenCodec(load_or_create_key(config.data_dir))
     asyncio.run(_preflight(config))
-    sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
-    port = sockets[0].getsockname()[1]
+    if config.processes == 1:
+        sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
+        port = sockets[0].getsockname()[1]
+    else:
+        reservation = _reserve_port(config.host, config.port)
+        port = reservation.getsockname()[1]
     base = config.base_url or f"http://{config.host}:{port}"
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
           f"enable a location with 'vizmo-scim integration add --data-dir {config.data_dir} "
           f"--location <id> --base-url {base}'", flush=True)
-
-    def worker() -> int:
+    if config.processes == 1:
         asyncio.run(_serve_worker(config, tokens, sockets))
         return 0
 
-    if config.processes == 1:
-        return worker()
-    return run_workers(config.processes, worker)
+    def worker() -> int:
+        own = tornado.netutil.bind_sockets(port, address=config.host, reuse_port=True)
+        asyncio.run(_serve_worker(config, tokens, own))
+        return 0
+
+    try:
+        return run_workers(config.processes, worker)
+    finally:
+        reservation.close()
 
 
 # -- integration ------------------------------------------------------------------------------
