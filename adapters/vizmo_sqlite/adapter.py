@@ -7,9 +7,9 @@ Reads that are index lookups (GET by id, ``userName``/``externalId``/``id eq``) 
 indexed SELECT on a plain ``sqlite3`` connection in the calling thread: in WAL mode a reader
 never waits for a writer, and a round trip to a worker thread costs more than the query
 (see ARCHITECTURE.md, performance notes). Every other read runs on aiosqlite's worker thread,
-so a scan never blocks the event loop. Every write is one transaction, run on the event loop
-when the write lock is free and on a writer thread when it is not
-(:mod:`adapters.vizmo_sqlite.writes`).
+so a scan never blocks the event loop. Every write is one transaction on the event loop
+(:mod:`adapters.vizmo_sqlite.writes`), retried after short sleeps while another writer holds
+the lock.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from adapters.vizmo_sqlite.columns import TRANSLATOR
 from adapters.vizmo_sqlite.writes import LIVE, SELECT, split_id
 
 T = TypeVar("T")
+
+#: Seconds a write waits for another writer's lock before answering 503 (Retry-After).
+WRITE_LOCK_WAIT = 5.0
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
 
@@ -120,8 +123,8 @@ class VizmoSqliteAdapter(Adapter):
     def __init__(self, path: Path | str, *, create_if_missing: bool = False) -> None:
         self.path = Path(path)
         self.create_if_missing = create_if_missing
-        self._writer: writes.WriterThread | None = None
         self._write_now: sqlite3.Connection | None = None
+        self.write_lock_wait = WRITE_LOCK_WAIT
         self._reader_conn: aiosqlite.Connection | None = None
         self._now_conn: sqlite3.Connection | None = None
 
@@ -139,7 +142,6 @@ class VizmoSqliteAdapter(Adapter):
             bootstrap.ensure_scim_tables(setup)
         finally:
             setup.close()
-        self._writer = writes.WriterThread(self.path)
         self._write_now = bootstrap.connect(self.path, timeout=0)
         self._write_now.row_factory = sqlite3.Row
         self._reader_conn = await self._open()
@@ -155,14 +157,12 @@ class VizmoSqliteAdapter(Adapter):
         return conn
 
     async def stop(self) -> None:
-        if self._writer is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._writer.close)
         if self._reader_conn is not None:
             await self._reader_conn.close()
         for conn in (self._now_conn, self._write_now):
             if conn is not None:
                 conn.close()
-        self._writer = self._reader_conn = self._now_conn = self._write_now = None
+        self._reader_conn = self._now_conn = self._write_now = None
 
     async def check_health(self) -> None:
         await self.read("SELECT 1", ())
@@ -200,11 +200,23 @@ class VizmoSqliteAdapter(Adapter):
             raise BackendUnavailable(f"directory read failed: {exc}") from exc
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` as one transaction: on the event loop when the write lock is
-        free at once, else on the writer thread, which waits for it (see :mod:`.writes`)."""
-        if self._write_now is None or self._writer is None:
+        """Run ``fn(conn, *args)`` as one transaction on the event loop (see :mod:`.writes`).
+
+        The connection never waits inside SQLite for another writer (a second worker process,
+        the CLI, the portal): SQLite's busy handler sleeps up to 100 ms between tries and would
+        block the loop. While the lock is taken, the write yields to other requests and retries
+        after a short sleep, for up to ``write_lock_wait`` seconds, then answers 503.
+        """
+        if self._write_now is None:
             raise BackendUnavailable("the directory is not open")
-        try:
-            return writes.run_transaction(self._write_now, fn, *args)
-        except writes.DirectoryBusy:
-            return await self._writer.run(fn, *args)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.write_lock_wait
+        pause = 0.0005
+        while True:
+            try:
+                return writes.run_transaction(self._write_now, fn, *args)
+            except writes.DirectoryBusy:
+                if loop.time() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.008)

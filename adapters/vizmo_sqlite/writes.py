@@ -1,28 +1,24 @@
 """The SQL of the Vizmo SQLite adapter, and its write transactions as plain synchronous functions.
 
 Each write function runs whole inside one ``BEGIN IMMEDIATE`` … ``COMMIT``
-(:func:`run_transaction`). The adapter runs it on the event loop on a connection that never
-waits for the write lock (a WAL commit is a few page writes, no fsync), and only when another
-writer (a second worker process, the CLI, the portal) holds the lock does it hand the write to
-:class:`WriterThread`, whose connection waits. Measured with bench/load.py: a statement per
-thread round trip held the lock across eight hops; a whole transaction per hop still paid for
-GIL hand-backs; on the loop a write costs only its own work.
+(:func:`run_transaction`). The adapter runs it on the event loop, on a connection that never
+waits for the write lock (a WAL commit is a few page writes, no fsync). Measured with
+bench/load.py: with a statement per worker-thread round trip a write held the lock across eight
+hops, and with a whole transaction per hop it still paid for GIL hand-backs; on the loop a
+write costs only its own work (POST 350 → 580 req/s at 100,000 employees).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 from adapters.base import Resource
 from adapters.errors import AlreadyExists, BackendUnavailable, NotFound, VersionMismatch
-from adapters.vizmo_sqlite import bootstrap, mapping
+from adapters.vizmo_sqlite import mapping
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
 
@@ -178,35 +174,3 @@ def _rollback(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
         except sqlite3.Error:
             log.warning("rollback failed; the transaction was already closed")
-
-
-class WriterThread:
-    """One connection on one thread that waits for the write lock (busy timeout); for the
-    writes that cannot run on the event loop at once because another writer holds the lock."""
-
-    def __init__(self, path: Path) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vizmo-sqlite-writer")
-        self._conn: sqlite3.Connection | None = None
-        self._executor.submit(self._open, path).result()
-
-    def _open(self, path: Path) -> None:
-        self._conn = bootstrap.connect(path)
-        self._conn.row_factory = sqlite3.Row
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``run_transaction(fn, *args)`` on the writer thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, fn, args)
-
-    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        if self._conn is None:
-            raise BackendUnavailable("the directory is not open")
-        return run_transaction(self._conn, fn, *args)
-
-    def close(self) -> None:
-        """Finish queued writes, then close the connection and the thread."""
-        def _close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-        self._executor.submit(_close).result()
-        self._executor.shutdown(wait=True)

@@ -228,3 +228,29 @@ async def test_a_write_failing_part_way_leaves_the_directory_as_it_was(scim: Sci
     assert failed.status == 503
     row = gateway_env.sql("SELECT designation FROM employees WHERE email = 'half@contoso.com'")[0]
     assert row["designation"] == "Lost?"
+
+
+@pytest.mark.gen_test
+async def test_writes_wait_for_another_writers_lock_then_give_503(scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Another writer (the portal, the CLI, a second worker) holding SQLite's write lock delays a
+    SCIM write without blocking the gateway; past the wait limit the answer is 503 Retry-After."""
+    import sqlite3
+
+    portal = sqlite3.connect(gateway_env.directory, isolation_level=None)
+    portal.execute("BEGIN IMMEDIATE")
+    release = asyncio.get_running_loop().call_later(0.3, portal.execute, "COMMIT")
+    try:
+        waiting = asyncio.ensure_future(scim("POST", "/Users", user("waits@contoso.com")))
+        probe = await scim("GET", "/Users?filter=userName%20eq%20%22nobody%40x%22")
+        assert probe.status == 200 and not waiting.done()  # reads go on while the write waits
+        assert (await waiting).status == 201
+        gateway_env.adapter.write_lock_wait = 0.2
+        portal.execute("BEGIN IMMEDIATE")
+        blocked = await scim("POST", "/Users", user("blocked@contoso.com"))
+        assert blocked.status == 503 and blocked.headers["Retry-After"] == "5"
+    finally:
+        release.cancel()
+        if portal.in_transaction:
+            portal.execute("ROLLBACK")
+        portal.close()
+    assert (await scim("POST", "/Users", user("blocked@contoso.com"))).status == 201
