@@ -30,6 +30,7 @@ setup(
             "pytest>=8,<10",
             "pytest-tornado==0.8.1",
             "setuptools<81",  # pytest-tornado 0.8.1 imports pkg_resources
+            "wheel",  # tests/test_packaging.py builds the wheel without network access
         ],
     },
     entry_points={
