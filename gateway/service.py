@@ -8,7 +8,6 @@ or adapter error is turned into a :class:`~gateway.errors.ScimError` here or in
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -24,8 +23,6 @@ from gateway.scim.patch import apply_patch
 from gateway.scim.projection import project
 from gateway.scim.schema_model import ResourceType
 from gateway.scim.validation import canonicalise_resource, validate_patch_request, validate_resource
-
-log = logging.getLogger("vizmo_scim.app")
 
 #: How often a PATCH without If-Match is re-applied when a concurrent write got in between.
 PATCH_ATTEMPTS = 16

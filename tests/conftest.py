@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
-import tornado.httpclient
 
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import create_directory

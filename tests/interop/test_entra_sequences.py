@@ -873,7 +873,7 @@ async def test_matching_filters_on_external_id_and_work_email(scim: Scim) -> Non
     assert [r["id"] for r in by_email["Resources"]] == [created["id"]]
     by_email_case = await find(scim, eq_filter('emails[type eq "work"].value', WORK_EMAIL.lower()))
     assert [r["id"] for r in by_email_case["Resources"]] == [created["id"]]
-    both = await find(scim, entra_query(filter=f'userName eq "other@testuser.com" and externalId eq "other-ext"'))
+    both = await find(scim, entra_query(filter='userName eq "other@testuser.com" and externalId eq "other-ext"'))
     assert [r["id"] for r in both["Resources"]] == [other["id"]]
     by_id = await find(scim, eq_filter("id", created["id"]))
     assert [r["id"] for r in by_id["Resources"]] == [created["id"]]
