@@ -120,6 +120,11 @@ class ScimHandler(tornado.web.RequestHandler):
         except (ValueError, RecursionError) as exc:
             raise BadRequest(f"The request body is not valid JSON: {str(exc)[:120]}", "invalidSyntax") from None
 
+    def query_params(self) -> dict[str, str]:
+        """The query string as single values (the last one wins); unknown parameters are ignored
+        (RFC 7644 §3.4.2; Note: Entra ID may append flags such as ``aadOptscim062020``)."""
+        return {name: self.get_query_argument(name) for name in self.request.query_arguments}
+
     @property
     def tenant_base_url(self) -> str:
         """The Tenant URL as the client used it (``meta.location`` is built from it)."""

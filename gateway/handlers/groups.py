@@ -27,7 +27,7 @@ class GroupsHandler(ScimHandler):
             raise ScimError(404, f"Group {id[:200]} not found. {DISABLE_GROUPS}")
         with scim_errors():
             request = parse_list_request(
-                {name: self.get_query_argument(name) for name in self.request.query_arguments},
+                self.query_params(),
                 self.ctx.resource_types["Group"], max_results=self.ctx.config.max_results)
         self.write_scim(200, list_response([], 0, request.query.start_index))
 

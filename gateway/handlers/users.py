@@ -7,18 +7,12 @@ from gateway.scim.validation import validate_search_request
 from gateway.service import scim_errors
 
 
-def _query_params(handler: ScimHandler) -> dict[str, str]:
-    """The query string as single values (the last one wins); unknown parameters are ignored
-    (RFC 7644 §3.4.2; Note: Entra ID may append flags such as ``aadOptscim062020``)."""
-    return {name: handler.get_query_argument(name) for name in handler.request.query_arguments}
-
-
 class UsersHandler(ScimHandler):
     """``GET /Users`` (list/filter, RFC 7644 §3.4.2) and ``POST /Users`` (create, §3.3)."""
 
     async def get(self, location: str) -> None:
         body = await self.ctx.users.search(self.resource_adapter("User"), self.tenant_base_url,
-                                           _query_params(self))
+                                           self.query_params())
         self.write_scim(200, body)
 
     async def post(self, location: str) -> None:
@@ -46,7 +40,7 @@ class UserHandler(ScimHandler):
 
     async def get(self, location: str, id: str) -> None:
         resource = await self.ctx.users.get(self.resource_adapter("User"), id, self.tenant_base_url,
-                                            _query_params(self))
+                                            self.query_params())
         self.write_scim(200, resource)
 
     async def put(self, location: str, id: str) -> None:

@@ -27,7 +27,7 @@ from adapters.vizmo_sqlite.mapping import from_storage
 from gateway.scim.filter import parse_attr_path
 from gateway.scim.filter_eval import matches
 from gateway.scim.schema_model import resource_types
-from tests.adapters.test_sql_filter import (CROSS_CHECK, EXPLICIT, HOSTILE, SORTS, UNSUPPORTED, _case_exact,
+from tests.adapters.test_sql_filter import (CROSS_CHECK, EXPLICIT, HOSTILE, SORTS, UNSUPPORTED, _case_exact, _sort_value,
                                             _employee, _f, _HOSTILE_TARGETS, _populate)
 from tests.pg_cluster import PgCluster
 
@@ -130,19 +130,9 @@ def test_effective_phone_array_equals_the_mapping(db: Db) -> None:
                      {"type": "work", "value": "020 1234"}]
 
 
-def _sort_value(resource: dict[str, Any], path: AttrPath) -> Any:
-    """The RFC 7644 §3.4.2.3 sort value; text that is not caseExact is compared lower-cased,
-    by code point (``lower(x) COLLATE "C"``)."""
-    container: Any = resource.get(path.urn, {}) if path.urn else resource
-    value = container.get(path.attr)
-    if isinstance(value, list):
-        element = next((v for v in value if v.get("primary") is True), value[0] if value else None)
-        value = None if element is None else element.get(path.sub_attr or "value")
-    elif isinstance(value, dict):
-        value = value.get(path.sub_attr or "value")
-    if value in (None, ""):
-        return None
-    return value if not isinstance(value, str) or _case_exact(path) else value.lower()
+def _pg_sort_value(resource: dict[str, Any], path: AttrPath) -> Any:
+    """PostgreSQL sorts text that is not caseExact as ``lower(x) COLLATE "C"``: lower-cased, by code point."""
+    return _sort_value(resource, path, str.lower)
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
@@ -152,9 +142,9 @@ def test_sort_order_follows_rfc_7644(db: Db, sort_by: str, descending: bool) -> 
     order, params = TRANSLATOR.order_by(SortSpec(path, descending))
     rows = db.fetch(f"SELECT {_ID} {_FROM} WHERE {_LIVE} ORDER BY {order}", [1, *params])
     resources = _resources(db)
-    present = [r for r in resources if _sort_value(r, path) is not None]
-    absent = [r for r in resources if _sort_value(r, path) is None]
-    present.sort(key=lambda r: _sort_value(r, path), reverse=descending)
+    present = [r for r in resources if _pg_sort_value(r, path) is not None]
+    absent = [r for r in resources if _pg_sort_value(r, path) is None]
+    present.sort(key=lambda r: _pg_sort_value(r, path), reverse=descending)
     expected = absent + present if descending else present + absent
     assert [row[0] for row in rows] == [r["id"] for r in expected]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -356,8 +356,9 @@ def _nocase(text: str) -> str:
     return text.translate({c: c + 32 for c in range(ord("A"), ord("Z") + 1)})
 
 
-def _sort_value(resource: dict[str, Any], path: AttrPath) -> Any:
-    """The RFC 7644 §3.4.2.3 sort value: a multi-valued attribute's primary (else first) value."""
+def _sort_value(resource: dict[str, Any], path: AttrPath, fold: Callable[[str], str] | None = None) -> Any:
+    """The RFC 7644 §3.4.2.3 sort value: a multi-valued attribute's primary (else first) value;
+    text that is not caseExact is folded with ``fold`` (SQLite's NOCASE by default)."""
     container: Any = resource.get(path.urn, {}) if path.urn else resource
     value = container.get(path.attr)
     if isinstance(value, list):
@@ -367,7 +368,7 @@ def _sort_value(resource: dict[str, Any], path: AttrPath) -> Any:
         value = value.get(path.sub_attr or "value")
     if value in (None, ""):
         return None
-    return value if not isinstance(value, str) or _case_exact(path) else _nocase(value)
+    return value if not isinstance(value, str) or _case_exact(path) else (fold or _nocase)(value)
 
 
 SORTS = ["userName", "name.givenName", "name.familyName", "displayName", "title", "externalId", "id", "active",
