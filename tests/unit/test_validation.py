@@ -397,8 +397,18 @@ def test_resource_validators_are_compiled_once(user: ResourceType) -> None:
     from gateway.scim import validation
 
     validate_resource(accepted({"userName": "u"}, user), user)
-    assert validation._resource_validator(user) is validation._resource_validator(user)
-    assert validation._request_validator("PatchOp") is validation._request_validator("PatchOp")
+    assert validation._resource_schema(user) is validation._resource_schema(user)
+    assert validation._request_schema("PatchOp") is validation._request_schema("PatchOp")
+
+
+@pytest.mark.parametrize("name", ["User", "PatchOp", "SearchRequest"])
+def test_bundled_schemas_take_the_compiled_fast_path(name: str) -> None:
+    """Every bundled request schema uses only keywords the compiled checker implements; a new
+    keyword would silently fall back to the slower jsonschema walk."""
+    from gateway.scim import validation
+
+    compiled = validation._request_schema(name)
+    assert compiled.check != compiled.validator.is_valid
 
 
 # --- PATCH and .search envelopes -----------------------------------------------------------
