@@ -9,7 +9,7 @@ never waits for a writer, and a round trip to a worker thread costs more than th
 (see ARCHITECTURE.md, performance notes). Every other read runs on aiosqlite's worker thread,
 so a scan never blocks the event loop. Every write is one transaction on the event loop
 (:mod:`adapters.vizmo_sqlite.writes`), retried after short sleeps while another writer holds
-the lock.
+the lock; WAL checkpoints run on a thread of their own (:mod:`adapters.vizmo_sqlite.checkpoint`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
 from adapters.vizmo_sqlite import bootstrap, mapping, writes
+from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.vizmo_sqlite.columns import TRANSLATOR
 from adapters.vizmo_sqlite.writes import LIVE, SELECT, split_id
 
@@ -127,6 +128,7 @@ class VizmoSqliteAdapter(Adapter):
         self.write_lock_wait = WRITE_LOCK_WAIT
         self._reader_conn: aiosqlite.Connection | None = None
         self._now_conn: sqlite3.Connection | None = None
+        self._checkpointer: WalCheckpointer | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "VizmoSqliteAdapter":
@@ -144,6 +146,9 @@ class VizmoSqliteAdapter(Adapter):
             setup.close()
         self._write_now = bootstrap.connect(self.path, timeout=0)
         self._write_now.row_factory = sqlite3.Row
+        self._write_now.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop (.checkpoint)
+        self._checkpointer = WalCheckpointer(self.path)
+        self._checkpointer.start()
         self._reader_conn = await self._open()
         self._now_conn = bootstrap.connect(self.path)
         self._now_conn.row_factory = sqlite3.Row
@@ -159,6 +164,9 @@ class VizmoSqliteAdapter(Adapter):
     async def stop(self) -> None:
         if self._reader_conn is not None:
             await self._reader_conn.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         for conn in (self._now_conn, self._write_now):
             if conn is not None:
                 conn.close()
@@ -214,9 +222,13 @@ class VizmoSqliteAdapter(Adapter):
         pause = 0.0005
         while True:
             try:
-                return writes.run_transaction(self._write_now, fn, *args)
+                result = writes.run_transaction(self._write_now, fn, *args)
             except writes.DirectoryBusy:
                 if loop.time() + pause > deadline:
                     raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.008)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.008)
+                continue
+            if self._checkpointer is not None:
+                self._checkpointer.note_write()
+            return result

@@ -1,0 +1,115 @@
+"""WAL checkpoints of the SQLite adapter run on their own thread, never inside a commit on the
+event loop (adapters/vizmo_sqlite/checkpoint.py), and still copy the WAL back into the file.
+
+What reached the database file itself is read from a copy of that file alone: without its
+``-wal``, SQLite sees only what a checkpoint has copied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
+from adapters.vizmo_sqlite.bootstrap import connect, create_directory
+from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
+
+USERS = 400
+
+
+def _user(n: int) -> dict[str, Any]:
+    # ~2 KB per user, so the WAL passes SQLite's default autocheckpoint (1,000 pages) on the way.
+    return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"user{n}@example.com",
+            "nickName": "x" * 2000}
+
+
+def _rows_in_main_file(path: Path, tmp: Path, sql: str) -> int:
+    copy = tmp / f"main-only-{time.monotonic_ns()}.db"
+    shutil.copyfile(path, copy)  # the database file alone, without directory.db-wal
+    conn = sqlite3.connect(str(copy))
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _until(predicate: Any, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
+def _run(coroutine: Any) -> None:
+    """On a loop of its own: asyncio.run would drop the loop pytest-tornado leaves current, unclosed."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(asyncio.wait_for(coroutine, 60))
+    finally:
+        loop.close()
+
+
+def test_the_adapter_commits_without_checkpointing_and_its_thread_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "directory.db"
+    create_directory(path)
+    adapter = VizmoSqliteAdapter(path)
+    count = "SELECT count(*) FROM employees WHERE email LIKE 'user%'"
+
+    async def scenario() -> None:
+        await adapter.start()
+        try:
+            assert adapter._write_now is not None and adapter._checkpointer is not None
+            assert adapter._write_now.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+            users = adapter.resource_adapter("User", "1")
+            for n in range(USERS):
+                await users.create(_user(n))
+            assert _until(lambda: _rows_in_main_file(path, tmp_path, count) == USERS)
+            assert adapter._checkpointer.checkpoints >= 1
+        finally:
+            await adapter.stop()
+
+    _run(scenario())
+
+
+def test_a_commit_on_a_connection_without_autocheckpoint_leaves_the_wal_to_the_thread(tmp_path: Path) -> None:
+    """The checkpointer on its own: nothing reaches the file until it is told of a write."""
+    path = tmp_path / "directory.db"
+    create_directory(path)
+    count = "SELECT count(*) FROM companies"
+    writer = connect(path)
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    checkpointer = WalCheckpointer(path, interval=0.05)
+    checkpointer.start()
+    try:
+        for n in range(2, 1202):
+            writer.execute("INSERT INTO companies (id, name) VALUES (?, ?)", (n, "c" * 500))
+        time.sleep(0.3)
+        assert _rows_in_main_file(path, tmp_path, count) == 1  # only the demo company: no checkpoint ran
+        checkpointer.note_write()
+        assert _until(lambda: _rows_in_main_file(path, tmp_path, count) == 1201)
+    finally:
+        checkpointer.stop()
+        writer.close()
+
+
+def test_stop_ends_the_thread_after_a_last_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "directory.db"
+    create_directory(path)
+    writer = connect(path)
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    checkpointer = WalCheckpointer(path, interval=60)  # only stop() can make it checkpoint in time
+    checkpointer.start()
+    try:
+        writer.execute("INSERT INTO companies (id, name) VALUES (2, 'Acme')")
+        checkpointer.note_write()
+        checkpointer.stop()
+        assert checkpointer._thread is None and checkpointer.checkpoints == 1
+        assert _rows_in_main_file(path, tmp_path, "SELECT count(*) FROM companies") == 2
+    finally:
+        writer.close()
