@@ -20,13 +20,14 @@ sent (Note: Entra ID re-sends a PATCH every cycle for an attribute that does not
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from adapters.json_copy import copy_json
 
 CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -97,13 +98,13 @@ def to_storage(resource: Mapping[str, Any], *, current_status: str | None = None
         entry = next((p for p in phones if _phone_type(p) == phone_type), None)
         if entry is not None:
             columns[column] = _text(entry.get("value"))
-    extra: dict[str, Any] = {k: copy.deepcopy(v) for k, v in resource.items() if k not in _HANDLED}
+    extra: dict[str, Any] = {k: copy_json(v) for k, v in resource.items() if k not in _HANDLED}
     if name:
         extra["name"] = name
     if enterprise:
         extra[ENTERPRISE_URN] = enterprise
     if phones:
-        extra["phoneNumbers"] = copy.deepcopy(phones)
+        extra["phoneNumbers"] = copy_json(phones)
     return StoredUser(columns=columns, external_id=_text(resource.get("externalId")), extra=extra)
 
 

@@ -53,11 +53,11 @@ Rules (RFC 7644 §3.5.2.1–3 unless a ``Note`` names a client):
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
+from adapters.json_copy import copy_json
 from adapters.query import AttrPath, Filter, ValuePath
 from gateway.scim.filter import FilterSyntaxError, parse_patch_path
 from gateway.scim.filter_eval import matches
@@ -139,7 +139,7 @@ class _Engine:
 
     def __init__(self, resource: Mapping[str, Any], rtype: ResourceType) -> None:
         self.rtype = rtype
-        self.res: dict[str, Any] = copy.deepcopy(dict(resource))
+        self.res: dict[str, Any] = copy_json(dict(resource))
         self.ignored: list[str] = []
         self.raw_blocks: set[str] = set()
         for schema, _ in rtype.extensions:  # extension blocks are keyed by the schema's own URN

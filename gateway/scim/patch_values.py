@@ -7,10 +7,10 @@ sub-attribute the client asks to clear, so that a merge can remove it.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from adapters.json_copy import copy_json
 from adapters.query import And, AttrPath, Compare, Filter
 from gateway.scim.errors import ProtocolError
 from gateway.scim.schema_model import Attribute
@@ -233,8 +233,8 @@ def raw_set(op: str, holder: dict[str, Any], name: str, value: Any) -> None:
         holder.pop(key, None)
     elif op == "add" and isinstance(old, list):
         items = value if isinstance(value, list) else [value]
-        holder[key] = old + [copy.deepcopy(item) for item in items if item not in old]
+        holder[key] = old + [copy_json(item) for item in items if item not in old]
     elif op == "add" and isinstance(old, dict) and isinstance(value, Mapping):
-        holder[key] = {**old, **copy.deepcopy(dict(value))}
+        holder[key] = {**old, **copy_json(dict(value))}
     else:
-        holder[key] = copy.deepcopy(value)
+        holder[key] = copy_json(value)

@@ -13,11 +13,11 @@ and the ``returned`` characteristic of each attribute (RFC 7643 §7).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from adapters.json_copy import copy_json
 from adapters.query import AttrPath
 from gateway.scim.filter import FilterSyntaxError, parse_attr_path
 from gateway.scim.schema_model import Attribute, ResourceType, UnknownAttribute
@@ -94,7 +94,7 @@ def project(
     for name, value in resource.items():
         if name.lower() == "schemas":
             schemas_key = name
-            out[name] = copy.deepcopy(value)
+            out[name] = copy_json(value)
             continue
         schema = rtype.schema_for_urn(name) if ":" in name else None
         if schema is not None and schema is not rtype.core and isinstance(value, Mapping):
@@ -168,12 +168,12 @@ def _copy_value(
     if not any(isinstance(element, Mapping) for element in elements):
         if keep is not None:
             return _DROP  # a sub-attribute was asked for, but the value is not complex
-        return copy.deepcopy(value)
+        return copy_json(value)
     result: list[Any] = []
     for element in elements:
         if not isinstance(element, Mapping):
             if keep is None:
-                result.append(copy.deepcopy(element))
+                result.append(copy_json(element))
             continue
         projected = _copy_element(element, attribute, keep, drop, requested=requested)
         if projected or not element:
@@ -200,7 +200,7 @@ def _copy_element(
                 continue
             if lowered in drop:
                 continue
-        out[name] = copy.deepcopy(value)
+        out[name] = copy_json(value)
     return out
 
 

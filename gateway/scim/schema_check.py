@@ -85,28 +85,47 @@ def compile_check(schema: Any) -> Check:
         return _never
     if not isinstance(schema, Mapping):
         raise UnsupportedSchema(f"a schema must be an object or a boolean, not {type(schema).__name__}")
-    checks: list[Check] = []
-    handled = set(_ANNOTATIONS)
-    for keyword, builder in _BUILDERS:
-        if any(k in schema for k in keyword):
-            check = builder(schema)
-            if check is not None:
-                checks.append(check)
-            handled.update(keyword)
-    unknown = sorted(set(schema) - handled)
+    unknown = sorted(set(schema) - _KNOWN)
     if unknown:
         raise UnsupportedSchema(f"keyword {unknown[0]!r} is not supported by the compiled checker")
+    # A single "type" of object, array or string is folded into that type's own check
+    # (one closure call instead of two: the common shape of every bundled schema).
+    declared = schema.get("type")
+    folded = declared if isinstance(declared, str) and declared in _FOLDABLE else None
+    checks: list[Check] = []
+    for keywords, builder in _BUILDERS:
+        if any(k in schema for k in keywords):
+            check = builder(schema, folded)
+            if check is not None:
+                checks.append(check)
+    return _all(checks)
+
+
+def _all(checks: list[Check]) -> Check:
+    """The conjunction of ``checks``, without a generator per call."""
     if not checks:
         return _always
     if len(checks) == 1:
         return checks[0]
-    return lambda instance: all(check(instance) for check in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+
+    def every(instance: Any) -> bool:
+        for check in checks:
+            if not check(instance):
+                return False
+        return True
+
+    return every
 
 
 # --- one builder per keyword (or group of keywords that belong together) ------------------------
 
 
-def _type(schema: Mapping[str, Any]) -> Check:
+def _type(schema: Mapping[str, Any], folded: str | None) -> Check | None:
+    if folded is not None and any(k in schema for k in _FOLDABLE[folded]):
+        return None  # checked by the builder of that type's keywords
     names = schema["type"]
     names = [names] if isinstance(names, str) else list(names)
     try:
@@ -118,27 +137,28 @@ def _type(schema: Mapping[str, Any]) -> Check:
     return lambda v: any(test(v) for test in tests)
 
 
-def _const(schema: Mapping[str, Any]) -> Check:
+def _const(schema: Mapping[str, Any], folded: str | None) -> Check:
     expected = schema["const"]
     return lambda v: json_equal(v, expected)
 
 
-def _enum(schema: Mapping[str, Any]) -> Check:
+def _enum(schema: Mapping[str, Any], folded: str | None) -> Check:
     options = list(schema["enum"])
     return lambda v: any(json_equal(v, option) for option in options)
 
 
-def _object(schema: Mapping[str, Any]) -> Check:
-    """``properties``, ``additionalProperties`` and ``required`` (RFC-independent JSON Schema
-    §10.3.2); they constrain objects only."""
+def _object(schema: Mapping[str, Any], folded: str | None) -> Check:
+    """``properties``, ``additionalProperties`` and ``required``: they constrain objects only
+    (any other instance passes, unless ``"type": "object"`` was folded in)."""
     properties = {name: compile_check(sub) for name, sub in schema.get("properties", {}).items()}
     additional_schema = schema.get("additionalProperties", True)
     additional = None if additional_schema is True else compile_check(additional_schema)
     required = tuple(schema.get("required", ()))
+    other_types_pass = folded != "object"
 
     def check(instance: Any) -> bool:
         if not isinstance(instance, dict):
-            return True
+            return other_types_pass
         for name in required:
             if name not in instance:
                 return False
@@ -154,7 +174,7 @@ def _object(schema: Mapping[str, Any]) -> Check:
     return check
 
 
-def _array(schema: Mapping[str, Any]) -> Check:
+def _array(schema: Mapping[str, Any], folded: str | None) -> Check:
     """``items``, ``minItems``/``maxItems`` and ``contains`` with ``minContains``/``maxContains``."""
     if "prefixItems" in schema:
         raise UnsupportedSchema("keyword 'prefixItems' is not supported by the compiled checker")
@@ -163,16 +183,19 @@ def _array(schema: Mapping[str, Any]) -> Check:
     contains = compile_check(schema["contains"]) if "contains" in schema else None
     min_contains = schema.get("minContains", 1) if contains is not None else None
     max_contains = schema.get("maxContains") if contains is not None else None
+    other_types_pass = folded != "array"
 
     def check(instance: Any) -> bool:
         if not isinstance(instance, list):
-            return True
+            return other_types_pass
         if min_items is not None and len(instance) < min_items:
             return False
         if max_items is not None and len(instance) > max_items:
             return False
-        if items is not None and not all(items(item) for item in instance):
-            return False
+        if items is not None:
+            for item in instance:
+                if not items(item):
+                    return False
         if contains is not None:
             found = sum(1 for item in instance if contains(item))
             if found < min_contains or (max_contains is not None and found > max_contains):
@@ -182,14 +205,15 @@ def _array(schema: Mapping[str, Any]) -> Check:
     return check
 
 
-def _string(schema: Mapping[str, Any]) -> Check:
+def _string(schema: Mapping[str, Any], folded: str | None) -> Check:
     """``minLength``/``maxLength`` (in code points) and ``pattern`` (unanchored ``re.search``)."""
     min_length, max_length = schema.get("minLength"), schema.get("maxLength")
     pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+    other_types_pass = folded != "string"
 
     def check(instance: Any) -> bool:
         if not isinstance(instance, str):
-            return True
+            return other_types_pass
         if min_length is not None and len(instance) < min_length:
             return False
         if max_length is not None and len(instance) > max_length:
@@ -199,27 +223,26 @@ def _string(schema: Mapping[str, Any]) -> Check:
     return check
 
 
-def _not(schema: Mapping[str, Any]) -> Check:
+def _not(schema: Mapping[str, Any], folded: str | None) -> Check:
     inner = compile_check(schema["not"])
     return lambda v: not inner(v)
 
 
-def _all_of(schema: Mapping[str, Any]) -> Check:
-    parts = [compile_check(sub) for sub in schema["allOf"]]
-    return lambda v: all(part(v) for part in parts)
+def _all_of(schema: Mapping[str, Any], folded: str | None) -> Check:
+    return _all([compile_check(sub) for sub in schema["allOf"]])
 
 
-def _any_of(schema: Mapping[str, Any]) -> Check:
+def _any_of(schema: Mapping[str, Any], folded: str | None) -> Check:
     parts = [compile_check(sub) for sub in schema["anyOf"]]
     return lambda v: any(part(v) for part in parts)
 
 
-def _one_of(schema: Mapping[str, Any]) -> Check:
+def _one_of(schema: Mapping[str, Any], folded: str | None) -> Check:
     parts = [compile_check(sub) for sub in schema["oneOf"]]
     return lambda v: sum(1 for part in parts if part(v)) == 1
 
 
-def _conditional(schema: Mapping[str, Any]) -> Check | None:
+def _conditional(schema: Mapping[str, Any], folded: str | None) -> Check | None:
     """``if``/``then``/``else``; ``then`` and ``else`` without ``if`` are ignored, as specified."""
     if "if" not in schema:
         return None
@@ -229,7 +252,7 @@ def _conditional(schema: Mapping[str, Any]) -> Check | None:
     return lambda v: then(v) if condition(v) else otherwise(v)
 
 
-_BUILDERS: tuple[tuple[tuple[str, ...], Callable[[Mapping[str, Any]], Check | None]], ...] = (
+_BUILDERS: tuple[tuple[tuple[str, ...], Callable[[Mapping[str, Any], str | None], Check | None]], ...] = (
     (("type",), _type),
     (("const",), _const),
     (("enum",), _enum),
@@ -242,3 +265,12 @@ _BUILDERS: tuple[tuple[tuple[str, ...], Callable[[Mapping[str, Any]], Check | No
     (("oneOf",), _one_of),
     (("if", "then", "else"), _conditional),
 )
+
+_KNOWN = _ANNOTATIONS.union(*(keywords for keywords, _ in _BUILDERS))
+
+#: The types whose check folds into the builder of their own keywords, and those keywords.
+_FOLDABLE: dict[str, tuple[str, ...]] = {
+    "object": ("properties", "additionalProperties", "required"),
+    "array": ("items", "minItems", "maxItems", "contains", "minContains", "maxContains"),
+    "string": ("minLength", "maxLength", "pattern"),
+}

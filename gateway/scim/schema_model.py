@@ -122,6 +122,10 @@ COMMON_ATTRIBUTES: tuple[Attribute, ...] = (
 _COMMON_INDEX: dict[str, Attribute] = {a.name.lower(): a for a in COMMON_ATTRIBUTES}
 
 
+#: Resolved paths remembered per resource type (beyond it, paths are resolved every time).
+_RESOLVED_LIMIT = 4096
+
+
 @dataclass(frozen=True)
 class ResourceType:
     """A resource type (RFC 7643 §6): its endpoint, core schema and extensions ``(schema, required)``."""
@@ -133,8 +137,12 @@ class ResourceType:
     extensions: tuple[tuple[Schema, bool], ...] = ()
     _schemas: dict[str, Schema] = field(init=False, repr=False, compare=False, hash=False)
     _prefixes: tuple[tuple[str, Schema], ...] = field(init=False, repr=False, compare=False, hash=False)
+    _resolved: dict[AttrPath, tuple[AttrPath, Attribute]] = field(init=False, repr=False, compare=False,
+                                                                  hash=False)
 
     def __post_init__(self) -> None:
+        # resolve() memo: every request resolves the same few paths (bounded: paths come from clients)
+        object.__setattr__(self, "_resolved", {})
         schemas = {self.core.id.lower(): self.core}
         schemas.update((ext.id.lower(), ext) for ext, _ in self.extensions)
         object.__setattr__(self, "_schemas", schemas)
@@ -170,6 +178,14 @@ class ResourceType:
 
         Raises :class:`UnknownAttribute` for unknown schemas, attributes or sub-attributes.
         """
+        found = self._resolved.get(path)
+        if found is None:
+            found = self._resolve(path)
+            if len(self._resolved) < _RESOLVED_LIMIT:
+                self._resolved[path] = found
+        return found
+
+    def _resolve(self, path: AttrPath) -> tuple[AttrPath, Attribute]:
         urn, name = path.urn, path.attr
         if urn is None and ":" in name:
             split = self.split_urn(name)

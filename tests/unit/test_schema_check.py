@@ -47,6 +47,9 @@ _KEYWORD_SCHEMAS: list[Any] = [
     {"if": {"required": ["op"]}, "then": {"required": ["value"]}},
     {"if": {"type": "string"}, "else": {"type": "array"}}, {"then": False}, {"else": False},
     {"type": "object", "title": "t", "description": "d", "errorMessage": "e", "$comment": "c"},
+    {"type": "object", "required": ["primary"]}, {"type": "array", "items": {"type": "string"}},
+    {"type": "string", "minLength": 1}, {"type": "array", "properties": {"a": {}}},
+    {"type": ["object", "array"], "required": ["a"], "minItems": 1}, {"type": "object", "const": {"a": 1}},
 ]
 
 
