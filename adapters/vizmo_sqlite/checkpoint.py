@@ -8,10 +8,14 @@ bench/load.py. The gateway's write connection therefore sets ``wal_autocheckpoin
 thread checkpoints instead, on its own connection, shortly after writes happened. ``sqlite3``
 releases the GIL while SQLite works, so the copy and the fsync run beside the loop.
 
-``PASSIVE`` never waits for readers or writers: what a reader still needs is copied by a later
-checkpoint. Other writers of the file (the portal, the CLI) keep their own autocheckpoints.
-Durability is unchanged: a committed transaction is in the WAL, and SQLite replays the WAL
-after a crash.
+Each round is a ``PASSIVE`` checkpoint, which never waits for readers or writers. Under steady
+writes it never catches up with the end of the WAL, and SQLite only starts the WAL over from
+its beginning after a checkpoint that did: so once the WAL holds ``restart_frames`` frames, a
+``RESTART`` checkpoint follows. It copies what the passive one left (a fraction of a second of
+writes) while new writers are held off; the gateway's writes meanwhile get "busy" and retry
+after short sleeps on the loop (``VizmoSqliteAdapter.write``), reads go on. Other writers of
+the file (the portal, the CLI) keep their own autocheckpoints. Durability is unchanged: a
+committed transaction is in the WAL, and SQLite replays the WAL after a crash.
 """
 
 from __future__ import annotations
@@ -26,14 +30,23 @@ log = logging.getLogger("vizmo_scim.adapter.sqlite")
 #: Seconds between checkpoints while writes keep coming.
 CHECKPOINT_INTERVAL = 0.25
 
+#: WAL frames (pages) after which the WAL is started over (4,096 pages: 16 MiB at 4 KiB pages).
+RESTART_FRAMES = 4096
+
+#: Milliseconds a RESTART checkpoint waits for the writer and readers of the moment to finish.
+RESTART_WAIT_MS = 1000
+
 
 class WalCheckpointer:
-    """A daemon thread that runs ``PRAGMA wal_checkpoint(PASSIVE)`` after :meth:`note_write`."""
+    """A daemon thread that checkpoints the WAL within ``interval`` of :meth:`note_write`."""
 
-    def __init__(self, path: Path | str, *, interval: float = CHECKPOINT_INTERVAL) -> None:
+    def __init__(self, path: Path | str, *, interval: float = CHECKPOINT_INTERVAL,
+                 restart_frames: int = RESTART_FRAMES) -> None:
         self.path = Path(path)
         self.interval = interval
-        self.checkpoints = 0  # completed checkpoint calls (read by tests)
+        self.restart_frames = restart_frames
+        self.checkpoints = 0  # completed checkpoint rounds (read by tests)
+        self.restarts = 0  # of which the WAL was started over
         self._dirty = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -56,7 +69,7 @@ class WalCheckpointer:
         thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(str(self.path), timeout=0, isolation_level=None, check_same_thread=True)
+        conn = sqlite3.connect(str(self.path), timeout=RESTART_WAIT_MS / 1000, isolation_level=None)
         try:
             while True:
                 self._dirty.wait()
@@ -70,7 +83,11 @@ class WalCheckpointer:
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            # fetchall: a statement left unfinished would hold the connection busy
+            _, wal_frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+            if wal_frames >= self.restart_frames:
+                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                self.restarts += 1
             self.checkpoints += 1
         except sqlite3.Error as exc:  # another checkpoint is running: the next interval retries
             log.debug("WAL checkpoint skipped: %s", exc)

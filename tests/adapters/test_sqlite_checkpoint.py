@@ -113,3 +113,38 @@ def test_stop_ends_the_thread_after_a_last_checkpoint(tmp_path: Path) -> None:
         assert _rows_in_main_file(path, tmp_path, "SELECT count(*) FROM companies") == 2
     finally:
         writer.close()
+
+
+def test_the_wal_is_started_over_under_steady_writes(tmp_path: Path) -> None:
+    """Passive checkpoints alone never catch up with a WAL that keeps growing; a RESTART once it
+    is long lets SQLite start it over, so the file stays bounded (the writes retry meanwhile)."""
+    path = tmp_path / "directory.db"
+    create_directory(path)
+    adapter = VizmoSqliteAdapter(path)
+    wal = path.with_name(path.name + "-wal")
+    sizes: list[int] = []
+
+    async def scenario() -> None:
+        await adapter.start()
+        try:
+            checkpointer = adapter._checkpointer
+            assert checkpointer is not None
+            checkpointer.interval, checkpointer.restart_frames = 0.02, 200
+            users = adapter.resource_adapter("User", "1")
+            for n in range(1500):  # about 7 pages each: unchecked, the WAL would pass 40 MB
+                await users.create(_user(n))
+                if n % 100 == 99:
+                    sizes.append(wal.stat().st_size)
+                    await asyncio.sleep(0.03)  # let a round run, as the loop's other requests would
+            assert checkpointer.restarts >= 1
+        finally:
+            await adapter.stop()
+
+    _run(scenario())
+    # The file keeps its high-water mark: about the 100 writes between two pauses of the loop.
+    assert max(sizes) < 8 * 1024 * 1024, sizes
+    conn = sqlite3.connect(str(path))
+    try:
+        assert conn.execute("SELECT count(*) FROM employees WHERE email LIKE 'user%'").fetchone()[0] == 1500
+    finally:
+        conn.close()
