@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import sqlite3
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -37,6 +38,10 @@ T = TypeVar("T")
 
 #: Seconds a write waits for another writer's lock before answering 503 (Retry-After).
 WRITE_LOCK_WAIT = 5.0
+
+#: Longest sleep between two tries of a waiting write: the lock is held for a transaction
+#: (well under a millisecond) or a RESTART checkpoint (a few), so a write resumes soon after.
+MAX_WRITE_RETRY_PAUSE = 0.002
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
 
@@ -226,8 +231,8 @@ class VizmoSqliteAdapter(Adapter):
             except writes.DirectoryBusy:
                 if loop.time() + pause > deadline:
                     raise
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.008)
+                await asyncio.sleep(pause * random.uniform(0.5, 1.0))  # jitter: waiting writes spread out
+                pause = min(pause * 2, MAX_WRITE_RETRY_PAUSE)
                 continue
             if self._checkpointer is not None:
                 self._checkpointer.note_write()

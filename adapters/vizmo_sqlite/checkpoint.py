@@ -30,8 +30,9 @@ log = logging.getLogger("vizmo_scim.adapter.sqlite")
 #: Seconds between checkpoints while writes keep coming.
 CHECKPOINT_INTERVAL = 0.25
 
-#: WAL frames (pages) after which the WAL is started over (4,096 pages: 16 MiB at 4 KiB pages).
-RESTART_FRAMES = 4096
+#: WAL frames (pages) after which the WAL is started over (16,384 pages: 64 MiB at 4 KiB pages).
+#: Each RESTART holds writes off for a few milliseconds, so they are kept rare.
+RESTART_FRAMES = 16384
 
 #: Milliseconds a RESTART checkpoint waits for the writer and readers of the moment to finish.
 RESTART_WAIT_MS = 1000
