@@ -72,9 +72,9 @@ async def _preflight(config: GatewayConfig) -> None:
 
 async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> None:
     """One worker: serve on the shared sockets until SIGINT/SIGTERM, then drain and close."""
-    # Storage threads (the SQLite writer, asyncpg, ldap3) hand results back to the event loop;
+    # Storage threads (aiosqlite scans, asyncpg, ldap3) hand results back to the event loop;
     # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
-    # request parsing, and a write transaction makes several (measured with bench/load.py).
+    # request parsing (measured with bench/load.py).
     sys.setswitchinterval(SWITCH_INTERVAL)
     backend: Backend = await open_backend(config)
     ctx = GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=tokens)
