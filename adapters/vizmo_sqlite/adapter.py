@@ -40,7 +40,7 @@ T = TypeVar("T")
 WRITE_LOCK_WAIT = 5.0
 
 #: Longest sleep between two tries of a waiting write: the lock is held for a transaction
-#: (well under a millisecond) or a RESTART checkpoint (a few), so a write resumes soon after.
+#: (well under a millisecond) or a FULL checkpoint (tens), so a write resumes soon after.
 MAX_WRITE_RETRY_PAUSE = 0.002
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")

@@ -9,13 +9,14 @@ thread checkpoints instead, on its own connection, shortly after writes happened
 releases the GIL while SQLite works, so the copy and the fsync run beside the loop.
 
 Each round is a ``PASSIVE`` checkpoint, which never waits for readers or writers. Under steady
-writes it never catches up with the end of the WAL, and SQLite only starts the WAL over from
-its beginning after a checkpoint that did: so once the WAL holds ``restart_frames`` frames, a
-``RESTART`` checkpoint follows. It copies what the passive one left (a fraction of a second of
-writes) while new writers are held off; the gateway's writes meanwhile get "busy" and retry
-after short sleeps on the loop (``VizmoSqliteAdapter.write``), reads go on. Other writers of
-the file (the portal, the CLI) keep their own autocheckpoints. Durability is unchanged: a
-committed transaction is in the WAL, and SQLite replays the WAL after a crash.
+writes it never catches up with the end of the WAL, and SQLite only starts the WAL over (at the
+next write) after a checkpoint that did: so once the WAL holds ``restart_frames`` frames, a
+``FULL`` checkpoint follows. It copies what the passive one left and syncs the database file
+while new writers are held off (bench/load.py: a stall of some tens of milliseconds, hence the
+large threshold); the gateway's writes meanwhile get "busy" and retry after short sleeps on the
+loop (``VizmoSqliteAdapter.write``), and reads go on. Other writers of the file (the portal, the
+CLI) keep their own autocheckpoints. Durability is unchanged: a committed transaction is in the
+WAL, and SQLite replays the WAL after a crash.
 """
 
 from __future__ import annotations
@@ -30,24 +31,24 @@ log = logging.getLogger("vizmo_scim.adapter.sqlite")
 #: Seconds between checkpoints while writes keep coming.
 CHECKPOINT_INTERVAL = 0.25
 
-#: WAL frames (pages) after which the WAL is started over (16,384 pages: 64 MiB at 4 KiB pages).
-#: Each RESTART holds writes off for a few milliseconds, so they are kept rare.
-RESTART_FRAMES = 16384
+#: WAL frames (pages) after which a FULL checkpoint lets the WAL start over (16,384 pages:
+#: 64 MiB at 4 KiB pages, the most the WAL grows to). Each holds writes off, so they are kept rare.
+FULL_CHECKPOINT_FRAMES = 16384
 
-#: Milliseconds a RESTART checkpoint waits for the writer and readers of the moment to finish.
-RESTART_WAIT_MS = 1000
+#: Milliseconds a FULL checkpoint waits for the writer and older readers of the moment to finish.
+FULL_CHECKPOINT_WAIT_MS = 1000
 
 
 class WalCheckpointer:
     """A daemon thread that checkpoints the WAL within ``interval`` of :meth:`note_write`."""
 
     def __init__(self, path: Path | str, *, interval: float = CHECKPOINT_INTERVAL,
-                 restart_frames: int = RESTART_FRAMES) -> None:
+                 restart_frames: int = FULL_CHECKPOINT_FRAMES) -> None:
         self.path = Path(path)
         self.interval = interval
         self.restart_frames = restart_frames
         self.checkpoints = 0  # completed checkpoint rounds (read by tests)
-        self.restarts = 0  # of which the WAL was started over
+        self.restarts = 0  # of which were FULL checkpoints, after which the WAL starts over
         self._dirty = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,7 +71,7 @@ class WalCheckpointer:
         thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(str(self.path), timeout=RESTART_WAIT_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(str(self.path), timeout=FULL_CHECKPOINT_WAIT_MS / 1000, isolation_level=None)
         try:
             while True:
                 self._dirty.wait()
@@ -87,7 +88,7 @@ class WalCheckpointer:
             # fetchall: a statement left unfinished would hold the connection busy
             _, wal_frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
             if wal_frames >= self.restart_frames:
-                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                conn.execute("PRAGMA wal_checkpoint(FULL)").fetchall()
                 self.restarts += 1
             self.checkpoints += 1
         except sqlite3.Error as exc:  # another checkpoint is running: the next interval retries

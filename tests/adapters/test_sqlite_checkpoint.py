@@ -116,7 +116,7 @@ def test_stop_ends_the_thread_after_a_last_checkpoint(tmp_path: Path) -> None:
 
 
 def test_the_wal_is_started_over_under_steady_writes(tmp_path: Path) -> None:
-    """Passive checkpoints alone never catch up with a WAL that keeps growing; a RESTART once it
+    """Passive checkpoints alone never catch up with a WAL that keeps growing; a FULL one once it
     is long lets SQLite start it over, so the file stays bounded (the writes retry meanwhile)."""
     path = tmp_path / "directory.db"
     create_directory(path)
