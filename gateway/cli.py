@@ -98,7 +98,7 @@ async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list
 def _settle_garbage_collector() -> None:
     """Keep the cyclic garbage collector off the request path.
 
-    Everything built at start (modules, compiled schemas and validators, the app) lives as long
+    Everything built at start (modules, the schema model, the storage, the app) lives as long
     as the worker: ``gc.freeze`` moves it out of the collector's sight, and higher thresholds
     make young collections rarer. Before this a full collection walked all of it for ~40 ms
     every few seconds under load, stalling every request of the worker (bench/load.py: POST p99
