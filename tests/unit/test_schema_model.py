@@ -275,3 +275,17 @@ def test_unquoted_numbers_compared_with_string_attributes_become_text() -> None:
     assert node.path.urn == "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     kept = user.canonical_filter(parse_filter("active eq true"))
     assert isinstance(kept, Compare) and kept.value is True
+
+
+def test_resolve_remembers_paths_up_to_its_limit(user: ResourceType, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.scim import schema_model
+
+    monkeypatch.setattr(schema_model, "_RESOLVED_LIMIT", len(user._resolved) + 1)
+    first = user.resolve(AttrPath(attr="uSeRnAmE"))
+    assert user.resolve(AttrPath(attr="uSeRnAmE")) is first  # the remembered answer
+    assert first[0] == AttrPath(attr="userName")
+    beyond = AttrPath(attr="dEpArTmEnT")  # spellings no other test resolves
+    assert user.resolve(beyond)[0] == AttrPath(attr="department", urn=ENTERPRISE)
+    assert beyond not in user._resolved  # the limit was reached: resolved, not remembered
+    with pytest.raises(UnknownAttribute):
+        user.resolve(AttrPath(attr="nope"))
