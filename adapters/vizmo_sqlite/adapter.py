@@ -8,8 +8,8 @@ indexed SELECT on a plain ``sqlite3`` connection in the calling thread: in WAL m
 never waits for a writer, and a round trip to a worker thread costs more than the query
 (see ARCHITECTURE.md, performance notes). Every other read runs on aiosqlite's worker thread,
 so a scan never blocks the event loop. Every write is one transaction on the event loop
-(:mod:`adapters.vizmo_sqlite.writes`), retried after short sleeps while another writer holds
-the lock; WAL checkpoints run on a thread of their own (:mod:`adapters.vizmo_sqlite.checkpoint`).
+(:mod:`adapters.vizmo_sqlite.writes`), retried while another writer holds the lock; WAL
+checkpoints run on a thread of their own (:mod:`adapters.vizmo_sqlite.checkpoint`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import asyncio
 import logging
 import random
 import sqlite3
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -39,8 +40,16 @@ T = TypeVar("T")
 #: Seconds a write waits for another writer's lock before answering 503 (Retry-After).
 WRITE_LOCK_WAIT = 5.0
 
-#: Longest sleep between two tries of a waiting write: the lock is held for a transaction
-#: (well under a millisecond) or a FULL checkpoint (tens), so a write resumes soon after.
+#: Seconds a write first polls for the lock with the loop held, ``WRITE_LOCK_POLL`` apart. The
+#: lock is mostly held by another worker's transaction (about 0.3 ms) or a FULL checkpoint (a
+#: few ms). A sleep on the loop resumes only after the loop's other ready callbacks (20-30 ms
+#: under load), so each missed try cost a whole loop turn: with two workers the lock wait had a
+#: p99 of 35-54 ms (bench/load.py --processes 2, PATCH); polling brought it to 2-3 ms.
+WRITE_LOCK_SPIN = 0.002
+WRITE_LOCK_POLL = 0.0001
+
+#: Longest sleep between two tries once the spin is over: the lock is held by something longer
+#: (the portal, the CLI), so the write lets the loop serve others meanwhile.
 MAX_WRITE_RETRY_PAUSE = 0.002
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
@@ -131,6 +140,7 @@ class VizmoSqliteAdapter(Adapter):
         self.create_if_missing = create_if_missing
         self._write_now: sqlite3.Connection | None = None
         self.write_lock_wait = WRITE_LOCK_WAIT
+        self.write_lock_spin = WRITE_LOCK_SPIN
         self._reader_conn: aiosqlite.Connection | None = None
         self._now_conn: sqlite3.Connection | None = None
         self._checkpointer: WalCheckpointer | None = None
@@ -216,19 +226,24 @@ class VizmoSqliteAdapter(Adapter):
         """Run ``fn(conn, *args)`` as one transaction on the event loop (see :mod:`.writes`).
 
         The connection never waits inside SQLite for another writer (a second worker process,
-        the CLI, the portal): SQLite's busy handler sleeps up to 100 ms between tries and would
-        block the loop. While the lock is taken, the write yields to other requests and retries
-        after a short sleep, for up to ``write_lock_wait`` seconds, then answers 503.
+        the CLI, the portal): SQLite's busy handler sleeps up to 100 ms between tries. While the
+        lock is taken, the write polls for it for ``write_lock_spin`` seconds, then yields to
+        other requests and retries after short sleeps, for up to ``write_lock_wait`` seconds
+        in all, then answers 503.
         """
         if self._write_now is None:
             raise BackendUnavailable("the directory is not open")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.write_lock_wait
+        spin_until = time.monotonic() + self.write_lock_spin
         pause = 0.0005
         while True:
             try:
                 result = writes.run_transaction(self._write_now, fn, *args)
             except writes.DirectoryBusy:
+                if time.monotonic() < spin_until:
+                    time.sleep(WRITE_LOCK_POLL)
+                    continue
                 if loop.time() + pause > deadline:
                     raise
                 await asyncio.sleep(pause * random.uniform(0.5, 1.0))  # jitter: waiting writes spread out
