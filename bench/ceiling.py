@@ -1,9 +1,10 @@
 """The ceiling: a bare Tornado handler answering every request with a small JSON body.
 
-Measured in the same run, with the same wrk settings, as the gateway (ARCHITECTURE.md,
-performance notes): the gateway's throughput is reported as a share of this one.
+Measured in the same run, with the same wrk settings and the same number of worker processes
+as the gateway (ARCHITECTURE.md, performance notes): the gateway's throughput is reported as a
+share of this one.
 
-    python3 bench/ceiling.py --port 8081
+    python3 bench/ceiling.py --port 8081 [--processes 2]
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from typing import Any
 
+import tornado.httpserver
+import tornado.netutil
 import tornado.web
+
+from gateway.prefork import run_workers
 
 #: An empty SCIM ListResponse: the size of a small SCIM answer.
 BODY = (b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],'
@@ -30,10 +36,10 @@ class CeilingHandler(tornado.web.RequestHandler):
     get = post = put = patch = delete = _answer
 
 
-async def serve(host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM."""
-    app = tornado.web.Application([(r"/.*", CeilingHandler)])
-    server = app.listen(port, address=host)
+async def serve(host: str, port: int, *, reuse_port: bool = False) -> None:
+    """Serve until SIGINT/SIGTERM (``reuse_port``: one of several workers, as the gateway's)."""
+    server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/.*", CeilingHandler)]))
+    server.add_sockets(tornado.netutil.bind_sockets(port, address=host, reuse_port=reuse_port))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -46,8 +52,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--processes", type=int, default=1, help="worker processes sharing the port")
     args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port))
+    if args.processes == 1:
+        asyncio.run(serve(args.host, args.port))
+        return
+
+    def worker() -> int:
+        asyncio.run(serve(args.host, args.port, reuse_port=True))
+        return 0
+
+    sys.exit(run_workers(args.processes, worker))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ the same run, beside the issue's targets. Traffic goes to 127.0.0.1 only.
     python3 bench/load.py                                  # 100,000 employees, 10 s per kind
     python3 bench/load.py --employees 10000 --duration 5
     python3 bench/load.py --compare-sizes 10000,1000000    # lookups at each size, and the ratio
-    python3 bench/load.py --processes 2                    # two gateway workers share the port
+    python3 bench/load.py --processes 2                    # two workers (gateway and ceiling) share a port
     python3 bench/load.py --adapter postgres               # a throwaway PostgreSQL (tests/pg_cluster.py)
 """
 
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare-sizes", type=_sizes, metavar="N,M",
                         help="run the lookup kinds at each size instead of --employees and print the ratio")
     parser.add_argument("--processes", type=int, default=1,
-                        help="gateway worker processes sharing the port (serve --processes; default 1)")
+                        help="worker processes of the gateway (serve --processes) and of the ceiling (default 1)")
     parser.add_argument("--adapter", choices=ADAPTERS, default="sqlite",
                         help="directory to seed: the embedded SQLite file, or a throwaway PostgreSQL "
                              "started with tests/pg_cluster.py (default sqlite)")
@@ -205,14 +205,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             base_dir = args.data_dir
             base_dir.mkdir(parents=True, exist_ok=True)
-        ceiling = stack.enter_context(servers.ceiling(base_dir / "ceiling.log"))
+        ceiling = stack.enter_context(servers.ceiling(base_dir / "ceiling.log", processes=args.processes))
         for employees in sizes:
             runs.append(_run_size(wrk_path, ceiling, base_dir, employees, kinds, args))
     if args.json:
         print(json.dumps(as_json(runs, settings), indent=2))
         return 0
     database = f"SQLite {settings['sqlite']}" if args.adapter == "sqlite" else "PostgreSQL (throwaway cluster)"
-    print(f"adapter {args.adapter}, {args.processes} gateway process(es); "
+    print(f"adapter {args.adapter}, {args.processes} process(es) each for the gateway and the ceiling; "
           f"wrk -t1 -c{args.connections} -d{args.duration:g}s (after {args.warmup:g} s warm-up), "
           f"{settings['cpus']} CPUs, Python {settings['python']}, {database}\n")
     print("\n\n".join(format_run(r, args.connections) for r in runs))

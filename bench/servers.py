@@ -137,8 +137,9 @@ def gateway(data_dir: Path, log_path: Path, *, processes: int = 1, config: Path 
     return ServerProcess("gateway", argv, port, "/healthz", log_path)
 
 
-def ceiling(log_path: Path) -> ServerProcess:
-    """The bare Tornado handler (``bench/ceiling.py``) on 127.0.0.1."""
+def ceiling(log_path: Path, *, processes: int = 1) -> ServerProcess:
+    """The bare Tornado handler (``bench/ceiling.py``) on 127.0.0.1, with as many workers as the gateway."""
     port = free_port()
-    argv = [sys.executable, str(ROOT / "bench" / "ceiling.py"), "--host", HOST, "--port", str(port)]
+    argv = [sys.executable, str(ROOT / "bench" / "ceiling.py"), "--host", HOST, "--port", str(port),
+            "--processes", str(processes)]
     return ServerProcess("ceiling", argv, port, "/", log_path)
