@@ -139,7 +139,10 @@ VERSION_FIELDS = ("id", "email", "first_name", "last_name", "display_name", "pho
 def version_tag(row: Mapping[str, Any]) -> str:
     """A weak ETag (RFC 7644 §3.14) over the row's content and SCIM write counter, so it changes on
     every SCIM write and on every portal edit, even one within the same second."""
-    material = json.dumps([row[name] for name in VERSION_FIELDS], separators=(",", ":"), default=str)
+    # repr of a tuple of str/int/None is unambiguous (and escapes lone surrogates) at less than
+    # half the cost of json.dumps; it runs up to three times per PATCH (the read, the If-Match
+    # check in the transaction, the answer).
+    material = repr(tuple(row[name] for name in VERSION_FIELDS))
     return f'W/"{hashlib.blake2s(material.encode(), digest_size=8).hexdigest()}"'
 
 

@@ -90,3 +90,8 @@ def test_version_changes_with_scim_and_portal_writes() -> None:
     assert version_tag({**row, "updated_at": "2026-01-02T00:00:01Z"}) != base
     assert version_tag({**row, "first_name": "Joyce"}) != base  # a portal edit within the same second
     assert version_tag({**row, "scim_id": "7.1"}) != base
+    # field boundaries and types count: no two different rows share a tag by concatenation
+    assert version_tag({**row, "phone": None}) != version_tag({**row, "phone": "None"})
+    assert version_tag({**row, "first_name": "a,b", "last_name": "c"}) != \
+        version_tag({**row, "first_name": "a", "last_name": "b,c"})
+    assert version_tag({**row, "version": 1}) != version_tag({**row, "version": "1"})
