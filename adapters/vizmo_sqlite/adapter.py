@@ -41,11 +41,12 @@ T = TypeVar("T")
 WRITE_LOCK_WAIT = 5.0
 
 #: Seconds a write first polls for the lock with the loop held, ``WRITE_LOCK_POLL`` apart. The
-#: lock is mostly held by another worker's transaction (about 0.3 ms) or a FULL checkpoint (a
-#: few ms). A sleep on the loop resumes only after the loop's other ready callbacks (20-30 ms
-#: under load), so each missed try cost a whole loop turn: with two workers the lock wait had a
-#: p99 of 35-54 ms (bench/load.py --processes 2, PATCH); polling brought it to 2-3 ms.
-WRITE_LOCK_SPIN = 0.002
+#: lock is mostly held by another worker's transaction (about 0.3 ms) or a FULL checkpoint (3-5
+#: ms). A sleep on the loop resumes only after the loop's other ready callbacks (20-30 ms under
+#: load), so each missed try cost a whole loop turn: with two workers the lock wait had a p99 of
+#: 35-54 ms (bench/load.py --processes 2, PATCH); polling brought it to 2-3 ms. Polling 5 ms
+#: rather than 2 outlasts a checkpoint too (PATCH p99 50-65 ms against 62-69 ms, same runs).
+WRITE_LOCK_SPIN = 0.005
 WRITE_LOCK_POLL = 0.0001
 
 #: Longest sleep between two tries once the spin is over: the lock is held by something longer
