@@ -17,10 +17,10 @@ measured). Under steady writes SQLite also only starts the WAL over (at the next
 checkpoint that caught up, so once the WAL holds ``restart_frames`` frames a ``FULL`` checkpoint
 follows the passive round and its sync. It copies the few frames written since, syncs what is
 left, and holds writers off for those few milliseconds; the gateway's writes meanwhile get
-"busy" and retry after short sleeps on the loop (``VizmoSqliteAdapter.write``), and reads go
-on. Other writers of the file (the portal, the CLI) keep their own autocheckpoints. Durability
-is unchanged: a committed transaction is in the WAL, SQLite replays the WAL after a crash, and
-the extra sync only flushes earlier what SQLite syncs later.
+"busy" and poll for the lock (``VizmoSqliteAdapter.write``), and reads go on. Other writers
+of the file (the portal, the CLI) keep their own autocheckpoints. Durability is unchanged: a
+committed transaction is in the WAL, SQLite replays the WAL after a crash, and the extra sync
+only flushes earlier what SQLite syncs later.
 """
 
 from __future__ import annotations
