@@ -23,6 +23,7 @@ from adapters.errors import AlreadyExists, BackendUnavailable, InvalidValue, Not
 from adapters.query import AttrPath, Compare, ListQuery, SortSpec
 from adapters.testkit import full_user, run_in_fresh_loop, user_view
 from adapters.vizmo_postgres.adapter import VizmoPostgresAdapter
+from adapters.vizmo_postgres.db import DsnSource, PgDatabase
 from adapters.vizmo_sqlite.mapping import version_tag
 from tests.pg_cluster import remove_cluster, start_cluster
 
@@ -505,3 +506,53 @@ def test_an_unreachable_server_is_backend_unavailable_then_recovers(tmp_path: Pa
         run_in_fresh_loop(scenario())
     finally:
         remove_cluster(cluster)
+
+
+def test_a_waiting_request_gets_the_connection_before_requests_that_arrive_after_it(
+        run: Run[Any], dsn_file: Path) -> None:
+    """With every connection busy, a request that waits is served before requests that arrive
+    while it waits. asyncpg's pool gives a released connection to whichever task asks next, so
+    arrivals passed a waiting request over again and again (bench/load.py --adapter postgres,
+    32 connections, a pool of 10: GET p99 230 ms at a p50 of 37 ms)."""
+    db = PgDatabase(DsnSource(file=dsn_file), min_size=1, max_size=1)
+    served: list[str] = []
+
+    async def request(name: str) -> None:
+        await db.fetchval("SELECT 1")
+        served.append(name)
+
+    async def scenario() -> None:
+        await db.open()
+        try:
+            release, holding = asyncio.Event(), asyncio.Event()
+
+            async def holder() -> None:
+                async with db.transaction():
+                    holding.set()
+                    await release.wait()
+
+            held = asyncio.ensure_future(holder())
+            await holding.wait()
+            waiting = asyncio.ensure_future(request("waiting"))
+            for _ in range(3):
+                await asyncio.sleep(0)  # it now waits for the connection
+            late: list[asyncio.Future[None]] = []
+            loop = asyncio.get_running_loop()
+
+            def arrive(n: int) -> None:  # a new request on every turn of the loop
+                if n < 30:
+                    late.append(asyncio.ensure_future(request(f"late {n}")))
+                    loop.call_soon(arrive, n + 1)
+
+            release.set()
+            loop.call_soon(arrive, 0)
+            await asyncio.gather(held, waiting)
+            while len(late) < 30:
+                await asyncio.sleep(0.01)
+            await asyncio.gather(*late)
+        finally:
+            await db.close()
+
+    run(scenario())
+    assert served[0] == "waiting", served[:5]
+    assert len(served) == 31
