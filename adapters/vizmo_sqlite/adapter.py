@@ -243,7 +243,7 @@ class VizmoSqliteAdapter(Adapter):
                 result = writes.run_transaction(self._write_now, fn, *args)
             except writes.DirectoryBusy:
                 if time.monotonic() < spin_until:
-                    time.sleep(WRITE_LOCK_POLL)
+                    time.sleep(WRITE_LOCK_POLL)  # noqa: ASYNC251 -- deliberate: see WRITE_LOCK_SPIN
                     continue
                 if loop.time() + pause > deadline:
                     raise

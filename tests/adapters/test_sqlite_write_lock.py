@@ -49,23 +49,22 @@ def _run(coroutine: Any) -> Any:
         loop.close()
 
 
-def _start(tmp_path: Path) -> tuple[Path, VizmoSqliteAdapter]:
+def _create_while_held(tmp_path: Path, name: str, *, hold: float, spin: float) -> tuple[Path, list[str], str]:
+    """Create user ``name`` while another connection holds the write lock for ``hold`` seconds,
+    with ``spin`` seconds of polling. Returns the file, what the loop ran meanwhile (a callback
+    scheduled just before the write) and the created userName."""
     path = tmp_path / "directory.db"
     create_directory(path)
-    return path, VizmoSqliteAdapter(path)
-
-
-def test_a_short_hold_is_polled_for_without_yielding_the_loop(tmp_path: Path) -> None:
-    path, adapter = _start(tmp_path)
+    adapter = VizmoSqliteAdapter(path)
 
     async def scenario() -> tuple[list[str], str]:
         await adapter.start()
         try:
-            adapter.write_lock_spin = 5.0  # far longer than the hold, however slow the machine
+            adapter.write_lock_spin = spin
             ran: list[str] = []
-            thread, _ = _hold_write_lock(path, 0.05)
+            thread, _ = _hold_write_lock(path, hold)
             asyncio.get_running_loop().call_soon(ran.append, "other callback")
-            created = await adapter.resource_adapter("User", "1").create(_user("polled"))
+            created = await adapter.resource_adapter("User", "1").create(_user(name))
             seen = list(ran)  # before stop(), which yields to the loop
             thread.join()
             return seen, created["userName"]
@@ -73,28 +72,18 @@ def test_a_short_hold_is_polled_for_without_yielding_the_loop(tmp_path: Path) ->
             await adapter.stop()
 
     ran, user_name = _run(scenario())
+    return path, ran, user_name
+
+
+def test_a_short_hold_is_polled_for_without_yielding_the_loop(tmp_path: Path) -> None:
+    # a spin far longer than the hold, however slow the machine
+    _, ran, user_name = _create_while_held(tmp_path, "polled", hold=0.05, spin=5.0)
     assert user_name == "polled@example.com"
     assert ran == []  # the write committed before the loop ran anything else
 
 
 def test_a_long_hold_is_waited_out_with_the_loop_free(tmp_path: Path) -> None:
-    path, adapter = _start(tmp_path)
-
-    async def scenario() -> tuple[list[str], str]:
-        await adapter.start()
-        try:
-            adapter.write_lock_spin = 0.001
-            ran: list[str] = []
-            thread, _ = _hold_write_lock(path, 0.3)
-            asyncio.get_running_loop().call_soon(ran.append, "other callback")
-            created = await adapter.resource_adapter("User", "1").create(_user("waited"))
-            seen = list(ran)  # before stop(), which yields to the loop
-            thread.join()
-            return seen, created["userName"]
-        finally:
-            await adapter.stop()
-
-    ran, user_name = _run(scenario())
+    path, ran, user_name = _create_while_held(tmp_path, "waited", hold=0.3, spin=0.001)
     assert user_name == "waited@example.com"
     assert ran == ["other callback"]  # the loop served others while the write waited
     conn = sqlite3.connect(str(path))
