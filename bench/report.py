@@ -118,7 +118,8 @@ def format_run(run: SizeRun, connections: int) -> str:
         odd = {s: n for s, n in result.statuses.items() if not s.startswith("2")}
         if odd or sum(w.socket_errors.values()):
             notes.append(f"  {kind}: gateway statuses {result.statuses}, wrk socket errors {w.socket_errors}")
-    for result in (run.ceiling, *run.ceilings.values(), *run.kinds.values()):
+    later_ceilings = [c for c in run.ceilings.values() if c is not run.ceiling]  # the first is run.ceiling
+    for result in (run.ceiling, *later_ceilings, *run.kinds.values()):
         if result.cpu is not None and result.cpu.other is not None and result.cpu.other > NOISY_OTHER_CORES:
             notes.append(f"  {result.kind}: other processes used "
                          f"{result.cpu.other:.2f} CPU cores meanwhile; the numbers are noisy")
