@@ -16,7 +16,6 @@ violation by a concurrent writer is an ``AlreadyExists`` like any other clash (R
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,16 +68,6 @@ _UPSERT_SCIM = numbered(
     "external_id = EXCLUDED.external_id, extra = EXCLUDED.extra, version = scim_users.version + 1")
 
 
-def _split_id(scim_id: str) -> int | None:
-    """The employee id inside a SCIM id (``"123"`` or ``"123.2"``), or None if malformed."""
-    head = scim_id.split(".", 1)[0]
-    return int(head) if head.isascii() and head.isdigit() and len(head) < 19 else None
-
-
-def _json(extra: Mapping[str, Any]) -> str:
-    return json.dumps(extra, separators=(",", ":"))
-
-
 class VizmoPostgresUserAdapter(ResourceAdapter):
     """Users of one location."""
 
@@ -93,7 +82,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
 
     # -- reads ---------------------------------------------------------------------------
     async def get(self, id: str) -> Resource:
-        employee_id = _split_id(id)
+        employee_id = mapping.split_id(id)
         if employee_id is not None:
             rows = await self._db.fetch(_GET, employee_id, self._location)
             if rows and mapping.scim_id_of(rows[0]) == id:
@@ -142,7 +131,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
                 raise AlreadyExists(f"userName {email!r} is already taken in this location")
             scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"
             await conn.execute(_RECREATE_SCIM, employee_id, self._location, scim_id, incarnation,
-                               stored.external_id, _json(stored.extra))
+                               stored.external_id, mapping.extra_json(stored.extra))
             return await self._fetch(conn, employee_id)
 
     async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
@@ -154,7 +143,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
                 raise AlreadyExists(f"userName {email!r} is already taken in this location")
             await self._update_employee(conn, current["id"], stored, mapping.now_iso())
             await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
-                               stored.external_id, _json(stored.extra))
+                               stored.external_id, mapping.extra_json(stored.extra))
             return await self._fetch(conn, current["id"])
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
@@ -169,7 +158,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
     async def _current(self, conn: asyncpg.Connection, id: str, if_match: str | None) -> asyncpg.Record:
         """The live row of ``id``, locked for this transaction and read after the lock (so it
         shows every write committed before), with ``If-Match`` checked (RFC 7644 §3.14)."""
-        employee_id = _split_id(id)
+        employee_id = mapping.split_id(id)
         row = None
         if employee_id is not None and await conn.fetchval(_LOCK, employee_id, self._location) is not None:
             row = await conn.fetchrow(_GET, employee_id, self._location)

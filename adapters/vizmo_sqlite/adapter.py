@@ -33,7 +33,7 @@ from adapters.state import StateStore
 from adapters.vizmo_sqlite import bootstrap, mapping, writes
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.vizmo_sqlite.columns import TRANSLATOR
-from adapters.vizmo_sqlite.writes import LIVE, SELECT, split_id
+from adapters.vizmo_sqlite.writes import LIVE, SELECT
 
 T = TypeVar("T")
 
@@ -82,7 +82,7 @@ class VizmoUserAdapter(ResourceAdapter):
 
     # -- reads ---------------------------------------------------------------------------
     async def get(self, id: str) -> Resource:
-        employee_id = split_id(id)
+        employee_id = mapping.split_id(id)
         if employee_id is not None:
             rows = self._store.read_now(SELECT + "WHERE e.id = ? AND " + LIVE, (employee_id, self._location_id))
             if rows and mapping.scim_id_of(rows[0]) == id:

@@ -151,6 +151,17 @@ def scim_id_of(row: Mapping[str, Any]) -> str:
     return row["scim_id"] if row["scim_id"] is not None else str(row["id"])
 
 
+def split_id(scim_id: str) -> int | None:
+    """The employee id inside a SCIM id (``"123"`` or ``"123.2"``), or None if malformed."""
+    head = scim_id.split(".", 1)[0]
+    return int(head) if head.isascii() and head.isdigit() and len(head) < 19 else None
+
+
+def extra_json(extra: Mapping[str, Any]) -> str:
+    """The stored (compact) JSON text of the attributes the legacy columns cannot hold."""
+    return json.dumps(extra, separators=(",", ":"))
+
+
 def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     """Build the canonical SCIM User from a joined employees + scim_users row.
 
