@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import socket
 import sys
 from typing import Any
 
-import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from gateway.balance import BalancedHTTPServer, ConnectionTable
 from gateway.prefork import run_workers
 
 #: An empty SCIM ListResponse: the size of a small SCIM answer.
@@ -36,10 +37,14 @@ class CeilingHandler(tornado.web.RequestHandler):
     get = post = put = patch = delete = _answer
 
 
-async def serve(host: str, port: int, *, reuse_port: bool = False) -> None:
-    """Serve until SIGINT/SIGTERM (``reuse_port``: one of several workers, as the gateway's)."""
-    server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/.*", CeilingHandler)]))
-    server.add_sockets(tornado.netutil.bind_sockets(port, address=host, reuse_port=reuse_port))
+async def serve(sockets: list[socket.socket], share: tuple[ConnectionTable, int] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (``share``: one of several workers, accepting in balance as
+    the gateway's workers do, :mod:`gateway.balance`)."""
+    server = BalancedHTTPServer(tornado.web.Application([(r"/.*", CeilingHandler)]))
+    if share is None:
+        server.add_sockets(sockets)
+    else:
+        server.accept_balanced(sockets, *share)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -54,15 +59,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--processes", type=int, default=1, help="worker processes sharing the port")
     args = parser.parse_args()
+    sockets = tornado.netutil.bind_sockets(args.port, address=args.host)
     if args.processes == 1:
-        asyncio.run(serve(args.host, args.port))
+        asyncio.run(serve(sockets))
         return
+    table = ConnectionTable(args.processes)
 
-    def worker() -> int:
-        asyncio.run(serve(args.host, args.port, reuse_port=True))
+    def worker(slot: int) -> int:
+        asyncio.run(serve(sockets, (table, slot)))
         return 0
 
-    sys.exit(run_workers(args.processes, worker))
+    sys.exit(run_workers(args.processes, worker, on_exit=table.leave))
 
 
 if __name__ == "__main__":

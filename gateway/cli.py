@@ -17,8 +17,8 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,6 +31,7 @@ from adapters.errors import AdapterError
 from adapters.registry import installed_adapters
 from gateway.app import make_app
 from gateway.backend import Backend, build_adapter, open_backend
+from gateway.balance import BalancedHTTPServer, ConnectionTable
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import GatewayContext
 from gateway.prefork import run_workers
@@ -73,18 +74,25 @@ async def _preflight(config: GatewayConfig) -> None:
     await backend.close()
 
 
-async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> None:
-    """One worker: serve on the shared sockets until SIGINT/SIGTERM, then drain and close."""
+async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any],
+                        share: tuple[ConnectionTable, int] | None = None) -> None:
+    """One worker: serve on the sockets until SIGINT/SIGTERM, then drain and close. ``share``:
+    the sockets are shared with other workers, accepted from in balance (:mod:`gateway.balance`)
+    as the given slot of the table."""
     # Storage threads (aiosqlite scans, asyncpg, ldap3) hand results back to the event loop;
     # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
     # request parsing (measured with bench/load.py).
     sys.setswitchinterval(SWITCH_INTERVAL)
     backend: Backend = await open_backend(config)
     ctx = GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=tokens)
-    server = tornado.httpserver.HTTPServer(make_app(ctx), max_body_size=config.max_body_bytes * 4,
-                                          idle_connection_timeout=120, body_timeout=60)
+    server = BalancedHTTPServer(make_app(ctx), max_body_size=config.max_body_bytes * 4,
+                                idle_connection_timeout=120, body_timeout=60)
     _settle_garbage_collector()
-    server.add_sockets(sockets)
+    if share is None:
+        server.add_sockets(sockets)
+    else:
+        server.accept_balanced(sockets, *share)
+        log.info("worker %d (pid %d) is accepting connections", share[1], os.getpid())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,28 +131,13 @@ def _lean_log_records() -> None:
     logging.logMultiprocessing = False
 
 
-def _reserve_port(host: str, port: int) -> socket.socket:
-    """Bind (without listening) with SO_REUSEPORT: holds the port, picks one for ``--port 0``,
-    and receives no connections, so the workers' own listening sockets get them all."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
-    return sock
-
-
 def serve(config: GatewayConfig) -> int:
-    """Serve until SIGINT/SIGTERM. With several processes each worker listens on its own
-    SO_REUSEPORT socket, so the kernel spreads connections over the workers (one shared
-    socket let one worker accept most of a client's keep-alive connections: bench/load.py)."""
+    """Serve until SIGINT/SIGTERM. With several processes the workers share the listening
+    socket and take its connections in turn (:mod:`gateway.balance`)."""
     tokens = TokenCodec(load_or_create_key(config.data_dir))
     asyncio.run(_preflight(config))
-    if config.processes == 1:
-        sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
-        port = sockets[0].getsockname()[1]
-    else:
-        reservation = _reserve_port(config.host, config.port)
-        port = reservation.getsockname()[1]
+    sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
+    port = sockets[0].getsockname()[1]
     base = config.base_url or f"http://{config.host}:{port}"
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
@@ -153,16 +146,17 @@ def serve(config: GatewayConfig) -> int:
     if config.processes == 1:
         asyncio.run(_serve_worker(config, tokens, sockets))
         return 0
+    table = ConnectionTable(config.processes)
 
-    def worker() -> int:
-        own = tornado.netutil.bind_sockets(port, address=config.host, reuse_port=True)
-        asyncio.run(_serve_worker(config, tokens, own))
+    def worker(slot: int) -> int:
+        asyncio.run(_serve_worker(config, tokens, sockets, (table, slot)))
         return 0
 
     try:
-        return run_workers(config.processes, worker)
+        return run_workers(config.processes, worker, on_exit=table.leave)
     finally:
-        reservation.close()
+        for sock in sockets:
+            sock.close()
 
 
 # -- integration ------------------------------------------------------------------------------

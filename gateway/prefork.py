@@ -18,8 +18,10 @@ from types import FrameType
 log = logging.getLogger("vizmo_scim.app")
 
 
-def run_workers(count: int, worker: Callable[[], int], *, max_restarts: int = 20) -> int:
-    """Fork ``count`` workers running ``worker()`` and supervise them; return the exit status."""
+def run_workers(count: int, worker: Callable[[int], int], *, max_restarts: int = 20,
+                on_exit: Callable[[int], None] | None = None) -> int:
+    """Fork ``count`` workers running ``worker(slot)`` (slots 0 to count-1) and supervise them;
+    ``on_exit(slot)`` runs in the supervisor whenever a worker has exited. Returns the exit status."""
     children: dict[int, int] = {}
     stopping = False
 
@@ -30,7 +32,7 @@ def run_workers(count: int, worker: Callable[[], int], *, max_restarts: int = 20
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             status = 1
             try:
-                status = worker()
+                status = worker(slot)
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
@@ -61,6 +63,8 @@ def run_workers(count: int, worker: Callable[[], int], *, max_restarts: int = 20
         slot = children.pop(pid, None)
         if slot is None:
             continue
+        if on_exit is not None:
+            on_exit(slot)
         code = os.waitstatus_to_exitcode(wait_status)
         if stopping:
             continue

@@ -58,11 +58,11 @@ class Server:
         assert self.proc.stdout is not None
         self.banner = self.proc.stdout.readline()
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # the port listens before a worker serves: ask one
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=0.5):
                     return
-            except OSError:
+            except (OSError, urllib.error.URLError):
                 time.sleep(0.05)
         raise AssertionError(f"server did not start: {self.banner}")
 
