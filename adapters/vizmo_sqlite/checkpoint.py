@@ -81,23 +81,31 @@ class WalCheckpointer:
         thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(str(self.path), timeout=0, isolation_level=None)
+        # The descriptor to sync stays open as long as the connection: closing any descriptor of
+        # the file drops every POSIX lock this process holds on it, SQLite's included, and another
+        # process closing its last connection could then take the gateway's for gone and delete
+        # the WAL under them (SQLite's "How To Corrupt An SQLite Database File", §2.2).
+        sync_fd = os.open(self.path, os.O_RDONLY)
         try:
-            while True:
-                self._dirty.wait()
-                stopping = self._stopping.wait(self.interval)  # gather the writes of one interval
-                self._dirty.clear()
-                self._checkpoint(conn)
-                if stopping:
-                    return
+            conn = sqlite3.connect(str(self.path), timeout=0, isolation_level=None)
+            try:
+                while True:
+                    self._dirty.wait()
+                    stopping = self._stopping.wait(self.interval)  # gather the writes of one interval
+                    self._dirty.clear()
+                    self._checkpoint(conn, sync_fd)
+                    if stopping:
+                        return
+            finally:
+                conn.close()
         finally:
-            conn.close()
+            os.close(sync_fd)
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+    def _checkpoint(self, conn: sqlite3.Connection, sync_fd: int) -> None:
         try:
             # fetchall: a statement left unfinished would hold the connection busy
             _, wal_frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
-            self._sync_database_file()
+            _sync(sync_fd)
             if wal_frames >= self.restart_frames and not self._full_checkpoint(conn):
                 self._dirty.set()
             self.checkpoints += 1
@@ -116,16 +124,10 @@ class WalCheckpointer:
                 return True
         return False
 
-    def _sync_database_file(self) -> None:
-        """Flush the pages the passive round copied, while writers go on (see the module doc)."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError as exc:
-            log.debug("database file not synced: %s", exc)
-            return
-        try:
-            getattr(os, "fdatasync", os.fsync)(fd)
-        except OSError as exc:  # a platform that will not sync a read-only descriptor: SQLite still syncs
-            log.debug("database file not synced: %s", exc)
-        finally:
-            os.close(fd)
+
+def _sync(fd: int) -> None:
+    """Flush the pages a passive round copied, while writers go on (see the module doc)."""
+    try:
+        getattr(os, "fdatasync", os.fsync)(fd)
+    except OSError as exc:  # a platform that will not sync a read-only descriptor: SQLite still syncs
+        log.debug("database file not synced: %s", exc)

@@ -8,8 +8,9 @@ What reached the database file itself is read from a copy of that file alone: wi
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,21 @@ def _user(n: int) -> dict[str, Any]:
             "nickName": "x" * 2000}
 
 
+_MAIN_FILE_ROWS = """
+import shutil, sqlite3, sys
+shutil.copyfile(sys.argv[1], sys.argv[2])
+print(sqlite3.connect(sys.argv[2]).execute(sys.argv[3]).fetchone()[0])
+"""
+
+
 def _rows_in_main_file(path: Path, tmp: Path, sql: str) -> int:
-    copy = tmp / f"main-only-{time.monotonic_ns()}.db"
-    shutil.copyfile(path, copy)  # the database file alone, without directory.db-wal
-    conn = sqlite3.connect(str(copy))
-    try:
-        return int(conn.execute(sql).fetchone()[0])
-    finally:
-        conn.close()
+    """Counted in a process of its own: closing a descriptor of the file in this process would drop
+    the POSIX locks SQLite holds on it here, and another process could then take this one's
+    connections for gone and delete the WAL under them (SQLite's "How To Corrupt" §2.2)."""
+    copy = tmp / f"main-only-{time.monotonic_ns()}.db"  # the database file alone, without directory.db-wal
+    done = subprocess.run([sys.executable, "-c", _MAIN_FILE_ROWS, str(path), str(copy), sql],
+                          capture_output=True, text=True, timeout=60, check=True)
+    return int(done.stdout)
 
 
 def _until(predicate: Any, timeout: float = 10.0) -> bool:
@@ -179,3 +187,28 @@ def test_the_wal_is_started_over_under_steady_writes(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM employees WHERE email LIKE 'user%'").fetchone()[0] == 1500
     finally:
         conn.close()
+
+
+def test_a_round_keeps_the_locks_sqlite_holds_on_the_file_in_this_process(tmp_path: Path) -> None:
+    """The round's sync must not close a descriptor of the database file: that dropped every POSIX
+    lock of the process on it, and another process closing its only connection then took this
+    one's connections for gone and deleted the WAL under them."""
+    path = tmp_path / "directory.db"
+    create_directory(path)
+    writer = connect(path)
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    checkpointer = WalCheckpointer(path, interval=0.02)
+    checkpointer.start()
+    try:
+        for n in range(2, 200):
+            writer.execute("INSERT INTO companies (id, name) VALUES (?, ?)", (n, "c" * 100))
+        checkpointer.note_write()
+        assert _until(lambda: checkpointer.checkpoints >= 1)  # a round with its sync has run
+        writer.execute("INSERT INTO companies (id, name) VALUES (200, 'after the round')")
+        open_and_close = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                          "c.execute('SELECT count(*) FROM companies').fetchone(); c.close()")
+        subprocess.run([sys.executable, "-c", open_and_close, str(path)], check=True, timeout=60)
+        assert path.with_name(path.name + "-wal").exists()  # the other process saw this one's connections
+    finally:
+        checkpointer.stop()
+        writer.close()
