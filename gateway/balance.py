@@ -1,11 +1,12 @@
 """An even spread of keep-alive connections over the workers of ``serve --processes N``.
 
 A SCIM client (Entra ID, a load generator) opens its connections at once and then keeps them
-alive, so the worker that accepts a connection serves every request on it. With SO_REUSEPORT
-the kernel hashes each connection to one worker's socket: 32 connections split 20/12
-(bench/load.py), and the busier worker's requests waited ~60 % longer than the other's. One
-shared socket with Tornado's accept loop is no better: the first worker woken accepts the whole
-burst.
+alive, so the worker that accepts a connection serves every request on it, each in turn. With
+SO_REUSEPORT the kernel hashes each connection to one worker's socket: 32 connections split 20/12
+(bench/load.py), so the busier worker's requests waited about 20/12 times as long as the
+other's (in-server p50 24 against 12 ms), and two connections share one worker half the time.
+One shared socket with Tornado's accept loop is no better: the first worker woken accepts the
+whole burst.
 
 So the workers share one listening socket and a :class:`ConnectionTable` in shared memory, and
 a :class:`BalancedHTTPServer` accepts one connection at a time, only while its worker has no
