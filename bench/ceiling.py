@@ -41,10 +41,7 @@ async def serve(sockets: list[socket.socket], share: tuple[ConnectionTable, int]
     """Serve until SIGINT/SIGTERM (``share``: one of several workers, accepting in balance as
     the gateway's workers do, :mod:`gateway.balance`)."""
     server = BalancedHTTPServer(tornado.web.Application([(r"/.*", CeilingHandler)]))
-    if share is None:
-        server.add_sockets(sockets)
-    else:
-        server.accept_balanced(sockets, *share)
+    server.serve_on(sockets, share)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

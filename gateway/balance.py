@@ -106,6 +106,14 @@ class BalancedHTTPServer(tornado.httpserver.HTTPServer):
         for sock in self._balanced:
             self._watch(sock)
 
+    def serve_on(self, sockets: Iterable[socket.socket], share: tuple[ConnectionTable, int] | None) -> None:
+        """``add_sockets`` for a lone worker; :meth:`accept_balanced` for one of several (``share``:
+        the table and this worker's slot)."""
+        if share is None:
+            self.add_sockets(sockets)
+        else:
+            self.accept_balanced(sockets, *share)
+
     def _watch(self, sock: socket.socket) -> None:
         tornado.ioloop.IOLoop.current().add_handler(
             sock, lambda fd, events: self._on_pending(sock), tornado.ioloop.IOLoop.READ)

@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-import tornado.httpserver
 import tornado.netutil
 from jsonschema import SchemaError
 
@@ -88,10 +87,8 @@ async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list
     server = BalancedHTTPServer(make_app(ctx), max_body_size=config.max_body_bytes * 4,
                                 idle_connection_timeout=120, body_timeout=60)
     _settle_garbage_collector()
-    if share is None:
-        server.add_sockets(sockets)
-    else:
-        server.accept_balanced(sockets, *share)
+    server.serve_on(sockets, share)
+    if share is not None:
         log.info("worker %d (pid %d) is accepting connections", share[1], os.getpid())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -85,15 +85,21 @@ def test_the_adapter_commits_without_checkpointing_and_its_thread_checkpoints(tm
     _run(scenario())
 
 
-def test_a_commit_on_a_connection_without_autocheckpoint_leaves_the_wal_to_the_thread(tmp_path: Path) -> None:
-    """The checkpointer on its own: nothing reaches the file until it is told of a write."""
+def _writer_and_checkpointer(tmp_path: Path, **options: Any) -> tuple[Path, sqlite3.Connection, WalCheckpointer]:
+    """A new directory, a writer that leaves the WAL alone (as the adapter's), a started checkpointer."""
     path = tmp_path / "directory.db"
     create_directory(path)
-    count = "SELECT count(*) FROM companies"
     writer = connect(path)
     writer.execute("PRAGMA wal_autocheckpoint=0")
-    checkpointer = WalCheckpointer(path, interval=0.05)
+    checkpointer = WalCheckpointer(path, **options)
     checkpointer.start()
+    return path, writer, checkpointer
+
+
+def test_a_commit_on_a_connection_without_autocheckpoint_leaves_the_wal_to_the_thread(tmp_path: Path) -> None:
+    """The checkpointer on its own: nothing reaches the file until it is told of a write."""
+    count = "SELECT count(*) FROM companies"
+    path, writer, checkpointer = _writer_and_checkpointer(tmp_path, interval=0.05)
     try:
         for n in range(2, 1202):
             writer.execute("INSERT INTO companies (id, name) VALUES (?, ?)", (n, "c" * 500))
@@ -107,12 +113,8 @@ def test_a_commit_on_a_connection_without_autocheckpoint_leaves_the_wal_to_the_t
 
 
 def test_stop_ends_the_thread_after_a_last_checkpoint(tmp_path: Path) -> None:
-    path = tmp_path / "directory.db"
-    create_directory(path)
-    writer = connect(path)
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    checkpointer = WalCheckpointer(path, interval=60)  # only stop() can make it checkpoint in time
-    checkpointer.start()
+    # only stop() can make it checkpoint in time
+    path, writer, checkpointer = _writer_and_checkpointer(tmp_path, interval=60)
     try:
         writer.execute("INSERT INTO companies (id, name) VALUES (2, 'Acme')")
         checkpointer.note_write()
@@ -193,12 +195,7 @@ def test_a_round_keeps_the_locks_sqlite_holds_on_the_file_in_this_process(tmp_pa
     """The round's sync must not close a descriptor of the database file: that dropped every POSIX
     lock of the process on it, and another process closing its only connection then took this
     one's connections for gone and deleted the WAL under them."""
-    path = tmp_path / "directory.db"
-    create_directory(path)
-    writer = connect(path)
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    checkpointer = WalCheckpointer(path, interval=0.02)
-    checkpointer.start()
+    path, writer, checkpointer = _writer_and_checkpointer(tmp_path, interval=0.02)
     try:
         for n in range(2, 200):
             writer.execute("INSERT INTO companies (id, name) VALUES (?, ?)", (n, "c" * 100))
