@@ -57,9 +57,6 @@ class ConnectionTable:
         for slot in range(workers):
             self._counts[slot] = _ABSENT
 
-    def __len__(self) -> int:
-        return len(self._counts)
-
     def join(self, slot: int) -> None:
         """The worker of ``slot`` is serving, with no connection yet."""
         self._counts[slot] = 0
@@ -87,7 +84,8 @@ class ConnectionTable:
 class BalancedHTTPServer(tornado.httpserver.HTTPServer):
     """An HTTP server that shares its listening sockets with other workers in balance.
 
-    Use :meth:`accept_balanced` instead of ``add_sockets``; ``stop`` stops accepting.
+    :meth:`serve_on` starts accepting (``add_sockets`` for a lone worker, :meth:`accept_balanced`
+    for one of several); ``stop`` stops accepting.
     """
 
     _table: ConnectionTable | None = None
