@@ -11,12 +11,15 @@ ports, and drives Entra ID-shaped traffic at both with ``wrk`` (``-t1 -c<connect
 
 Prints req/s, p50/p99 and non-2xx counts per kind, each as a share of the ceiling measured right
 before it in the same run (the host's speed drifts over a run), beside the issue's targets.
+With ``--repeat N`` each kind and its ceiling are measured N times, alternately, and every
+figure is the median of the N rounds.
 Traffic goes to 127.0.0.1 only.
 
     python3 bench/load.py                                  # 100,000 employees, 10 s per kind
     python3 bench/load.py --employees 10000 --duration 5
     python3 bench/load.py --compare-sizes 10000,1000000    # lookups at each size, and the ratio
     python3 bench/load.py --processes 2                    # two workers (gateway and ceiling) share a port
+    python3 bench/load.py --repeat 3                       # each kind 3 times beside its ceiling; medians
     python3 bench/load.py --adapter postgres               # a throwaway PostgreSQL (tests/pg_cluster.py)
 """
 
@@ -42,7 +45,7 @@ if __package__ in (None, ""):  # run as a script: make this checkout importable
 
 from bench import cpu, servers, wrk  # noqa: E402
 from bench.report import (NOISY_OTHER_CORES, KindResult, SizeRun, access_log_stats, as_json,  # noqa: E402
-                          format_comparison, format_run)
+                          format_comparison, format_run, median_result)
 from bench.seed import LOCATION_ID, SeededDirectory, SeedError, seed_directory  # noqa: E402
 
 KINDS = ("filter", "get", "post", "patch")
@@ -94,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where to seed (DIR/employees-N/, kept afterwards; default: a temporary directory)")
     parser.add_argument("--compare-sizes", type=_sizes, metavar="N,M",
                         help="run the lookup kinds at each size instead of --employees and print the ratio")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="measure each kind N times, each right after its own ceiling run, and report "
+                             "the median of each figure (default 1; the host's speed drifts between runs)")
     parser.add_argument("--processes", type=int, default=1,
                         help="worker processes of the gateway (serve --processes) and of the ceiling (default 1)")
     parser.add_argument("--adapter", choices=ADAPTERS, default="sqlite",
@@ -165,19 +171,28 @@ def _measure_size(wrk_path: str, ceiling: servers.ServerProcess, gateway: server
         _progress(f"ceiling: {args.duration:g} s ...")
         return _measure(wrk_path, ceiling, "filter", seeded, args, label="ceiling", access_log=False)
 
+    first = measure_ceiling()
     run = SizeRun(employees=seeded.employees, scim_users=seeded.scim_users, seed_seconds=seeded.seconds,
-                  ceiling=measure_ceiling())
+                  ceiling=first)
     for number, kind in enumerate(kinds):
-        run.ceilings[kind] = measure_ceiling() if number else run.ceiling  # right before the kind
-        _progress(f"{kind}: {args.duration:g} s ...")
-        run.kinds[kind] = _measure(wrk_path, gateway, kind, seeded, args)
+        ceilings, results = [], []
+        for round_number in range(args.repeat):  # each round: a ceiling, then the kind right after it
+            ceilings.append(first if number == 0 and round_number == 0 else measure_ceiling())
+            _progress(f"{kind}: {args.duration:g} s" + (f" (round {round_number + 1} of {args.repeat})"
+                                                         if args.repeat > 1 else "") + " ...")
+            results.append(_measure(wrk_path, gateway, kind, seeded, args))
+            if args.repeat > 1:
+                w, c = results[-1].wrk, ceilings[-1].wrk
+                _progress(f"  {kind}: {w.requests_per_second:,.0f} req/s ({100 * results[-1].share(c):.1f} % of "
+                          f"{c.requests_per_second:,.0f}), p50 {w.p50_ms:.2f} ms, p99 {w.p99_ms:.2f} ms")
+        run.ceilings[kind], run.kinds[kind] = median_result(ceilings), median_result(results)
     return run
 
 
 def _settings(args: argparse.Namespace, kinds: list[str], sizes: list[int]) -> dict[str, Any]:
     return {"sizes": sizes, "kinds": kinds, "adapter": args.adapter, "processes": args.processes,
             "connections": args.connections, "threads": 1,
-            "duration_s": args.duration, "warmup_s": args.warmup, "cpus": os.cpu_count(),
+            "duration_s": args.duration, "warmup_s": args.warmup, "repeat": args.repeat, "cpus": os.cpu_count(),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
 
 
@@ -194,8 +209,8 @@ def run(args: argparse.Namespace) -> int:
     kinds = [k for k in args.kinds if k in LOOKUP_KINDS] if args.compare_sizes else args.kinds
     if not kinds:
         raise BenchError("--compare-sizes measures lookups: include filter or get in --kinds")
-    if min(sizes) < 1 or args.connections < 1 or args.duration < 1 or args.processes < 1:
-        raise BenchError("--employees, --connections, --duration and --processes must be at least 1")
+    if min(sizes) < 1 or min(args.connections, args.duration, args.processes, args.repeat) < 1:
+        raise BenchError("--employees, --connections, --duration, --processes and --repeat must be at least 1")
     if args.data_dir is not None:
         taken = [args.data_dir / f"employees-{n}" for n in sizes if (args.data_dir / f"employees-{n}").exists()]
         if taken:
@@ -217,7 +232,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     database = f"SQLite {settings['sqlite']}" if args.adapter == "sqlite" else "PostgreSQL (throwaway cluster)"
     print(f"adapter {args.adapter}, {args.processes} process(es) each for the gateway and the ceiling; "
-          f"wrk -t1 -c{args.connections} -d{args.duration:g}s (after {args.warmup:g} s warm-up), "
+          f"wrk -t1 -c{args.connections} -d{args.duration:g}s (after {args.warmup:g} s warm-up)"
+          f"{f', medians of {args.repeat} rounds' if args.repeat > 1 else ''}, "
           f"{settings['cpus']} CPUs, Python {settings['python']}, {database}\n")
     print("\n\n".join(format_run(r, args.connections) for r in runs))
     if len(runs) > 1:

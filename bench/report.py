@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from statistics import median
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,31 @@ class KindResult:
         if sum(self.wrk.socket_errors.values()):
             missed.append("socket errors")
         return missed
+
+
+def median_result(rounds: list[KindResult]) -> KindResult:
+    """Several rounds of one kind as one (``--repeat``): the median of each figure, the
+    gateway's status counts and wrk's error counts summed. One round is returned as it is."""
+    if len(rounds) == 1:
+        return rounds[0]
+    runs = [r.wrk for r in rounds]
+    wrk = WrkResult(
+        requests=sum(w.requests for w in runs), seconds=sum(w.seconds for w in runs),
+        requests_per_second=median(w.requests_per_second for w in runs),
+        latency_ms={p: median(w.latency_ms[p] for w in runs) for p in runs[0].latency_ms},
+        errors_4xx_5xx=sum(w.errors_4xx_5xx for w in runs),
+        socket_errors=dict(sum((Counter(w.socket_errors) for w in runs), Counter())))
+    statuses = sum((Counter(r.statuses) for r in rounds), Counter())
+    p50s = [r.server_p50_ms for r in rounds if r.server_p50_ms is not None]
+    cpus = [r.cpu for r in rounds if r.cpu is not None]
+    cpu = None
+    if cpus:
+        def mid(values: list[float | None]) -> float | None:
+            known = [v for v in values if v is not None]
+            return median(known) if known else None
+        cpu = replace(cpus[0], server=mid([c.server for c in cpus]), wrk=median(c.wrk for c in cpus),
+                      other=mid([c.other for c in cpus]))
+    return KindResult(rounds[0].kind, wrk, dict(sorted(statuses.items())), median(p50s) if p50s else None, cpu)
 
 
 @dataclass

@@ -1,66 +1,68 @@
-"""``make_app``: the Tornado application of one gateway (routes, access log), built explicitly.
+"""``make_app``: the HTTP application of one gateway (routes and access log), built explicitly.
 
-Tenant URL: ``/scim/v2/locations/<location id>``; Entra ID appends ``/Users``, ``/Groups``.
-Endpoint names match case-insensitively and repeated slashes are tolerated (Note: Entra ID
-appends ``/Users`` to a Tenant URL pasted with a trailing slash).
+It is a ``tornado.httputil.HTTPServerConnectionDelegate``: give it to
+``tornado.httpserver.HTTPServer`` (or :class:`gateway.balance.BalancedHTTPServer`), which makes
+one :class:`~gateway.exchange.Exchange` per request (see that module for why this is not a
+``tornado.web.Application``). Routes are in :func:`routes`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
 
-import tornado.web
+import tornado.httputil
 
 from gateway.context import GatewayContext
-from gateway.handlers.base import NotFoundHandler, ScimHandler
+from gateway.exchange import Exchange
+from gateway.handlers.base import NotFoundHandler, ScimHandler, UnknownPathHandler
 from gateway.handlers.discovery import ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
 from gateway.handlers.groups import GroupsHandler
 from gateway.handlers.health import HealthHandler
 from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
+from gateway.routing import Route, RouteTable, segment, tenant_route
 
 access_log = logging.getLogger("vizmo_scim.access")
 
-TENANT = r"/scim/v2/locations/(?P<location>[^/]+)/+"
-_SEGMENT = r"(?P<{}>[^/]+)"
+
+def routes() -> RouteTable:
+    """Every endpoint of the gateway; any other path under a Tenant URL is a SCIM 404 after
+    authentication, and any path outside one an unauthenticated 404."""
+    return RouteTable([
+        Route(re.compile("/healthz"), HealthHandler),
+        tenant_route("Users", UsersHandler),
+        tenant_route(r"Users/+\.search", UserSearchHandler),
+        tenant_route("Users/+" + segment("id"), UserHandler),
+        tenant_route("Groups", GroupsHandler),
+        tenant_route("Groups/+" + segment("id"), GroupsHandler),
+        tenant_route("ServiceProviderConfig", ServiceProviderConfigHandler),
+        tenant_route("ResourceTypes", ResourceTypesHandler),
+        tenant_route("ResourceTypes/+" + segment("name"), ResourceTypesHandler),
+        tenant_route("Schemas", SchemasHandler),
+        tenant_route("Schemas/+" + segment("id"), SchemasHandler),
+        tenant_route(".*", NotFoundHandler),
+    ], fallback=UnknownPathHandler)
 
 
-def _route(path: str, handler: type[ScimHandler], ctx: GatewayContext, **extra: Any) -> tornado.web.URLSpec:
-    return tornado.web.url(f"(?i){TENANT}{path}/*$", handler, dict(ctx=ctx, **extra))
+class ScimApplication(tornado.httputil.HTTPServerConnectionDelegate):
+    """The gateway as Tornado's HTTP server sees it."""
+
+    def __init__(self, ctx: GatewayContext) -> None:
+        self.ctx = ctx
+        self.routes = routes()
+
+    def start_request(self, server_conn: object,
+                      request_conn: tornado.httputil.HTTPConnection) -> tornado.httputil.HTTPMessageDelegate:
+        return Exchange(self, request_conn)
+
+    def log_request(self, handler: ScimHandler, request: tornado.httputil.HTTPServerRequest) -> None:
+        """One access line without the query string or headers: filters carry personal data
+        (``userName eq "..."``) and headers carry the Secret Token, neither belongs in logs."""
+        level = logging.INFO if handler.status < 500 else logging.ERROR
+        access_log.log(level, "%d %s %s %.1fms id=%s", handler.status, request.method,
+                       request.path[:200], 1000.0 * request.request_time(), handler.request_id)
 
 
-def log_request(handler: tornado.web.RequestHandler) -> None:
-    """One access line without the query string or headers: filters carry personal data
-    (``userName eq "..."``) and headers carry the Secret Token, neither belongs in logs."""
-    status = handler.get_status()
-    level = logging.INFO if status < 500 else logging.ERROR
-    access_log.log(level, "%d %s %s %.1fms id=%s", status, handler.request.method,
-                   handler.request.path[:200], 1000.0 * handler.request.request_time(),
-                   getattr(handler, "request_id", "-"))
-
-
-def make_app(ctx: GatewayContext, **settings: Any) -> tornado.web.Application:
-    """The application for one gateway; ``settings`` go to Tornado (e.g. ``debug``)."""
-    routes = [
-        tornado.web.url(r"/healthz", HealthHandler, dict(ctx=ctx)),
-        _route(r"Users", UsersHandler, ctx),
-        _route(r"Users/+\.search", UserSearchHandler, ctx),
-        _route(r"Users/+" + _SEGMENT.format("id"), UserHandler, ctx),
-        _route(r"Groups", GroupsHandler, ctx),
-        _route(r"Groups/+" + _SEGMENT.format("id"), GroupsHandler, ctx),
-        _route(r"ServiceProviderConfig", ServiceProviderConfigHandler, ctx),
-        _route(r"ResourceTypes", ResourceTypesHandler, ctx),
-        _route(r"ResourceTypes/+" + _SEGMENT.format("name"), ResourceTypesHandler, ctx),
-        _route(r"Schemas", SchemasHandler, ctx),
-        _route(r"Schemas/+" + _SEGMENT.format("id"), SchemasHandler, ctx),
-        tornado.web.url(f"{TENANT}.*", NotFoundHandler, dict(ctx=ctx)),
-    ]
-    return tornado.web.Application(
-        routes,
-        default_handler_class=NotFoundHandler,
-        default_handler_args=dict(ctx=ctx, tenant_scoped=False),
-        log_function=log_request,
-        compress_response=False,
-        xsrf_cookies=False,
-        **settings,
-    )
+def make_app(ctx: GatewayContext) -> ScimApplication:
+    """The application for one gateway."""
+    return ScimApplication(ctx)

@@ -1,6 +1,6 @@
 """SCIM errors (RFC 7644 §3.12) and the one place adapter and parser errors are translated.
 
-A handler raises :class:`ScimError`; ``ScimHandler.write_error`` renders it as
+A handler raises :class:`ScimError`; ``ScimHandler.render_error`` renders it as
 ``{"schemas": [Error URN], "status": "400", "scimType": ..., "detail": ...}``.
 """
 

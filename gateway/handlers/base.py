@@ -1,9 +1,10 @@
-"""The base of every SCIM handler: tenant authentication, bounded JSON bodies, SCIM errors.
+"""The base of every SCIM handler: tenant authentication, bounded JSON bodies, SCIM answers.
 
-Lifecycle (Tornado ``web.py``): ``prepare`` authenticates before any body byte is buffered
-(the class streams the body), ``data_received`` buffers at most ``max_body_bytes``, the verb
-method parses with :meth:`json_body`, and ``write_error`` renders every failure as an
-RFC 7644 §3.12 error with ``Content-Type: application/scim+json``.
+A handler is a plain object made for one request by :class:`gateway.exchange.Exchange`, which
+drives it: :meth:`ScimHandler.prepare` authenticates before any body byte is buffered,
+:meth:`ScimHandler.data_received` buffers at most ``max_body_bytes``, the verb method (``get``,
+``post``, ...) parses with :meth:`json_body` and records its answer with :meth:`write_scim` or
+:meth:`finish`, and :meth:`render_error` turns any failure into an RFC 7644 §3.12 error.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import secrets
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
 
+import tornado.httputil
 import tornado.web
 
 from adapters.base import ResourceAdapter
@@ -26,37 +30,45 @@ log = logging.getLogger("vizmo_scim.app")
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 _ACCEPTED_BODY_TYPES = ("application/scim+json", "application/json")
+#: The verbs a handler may define; any other method, or one the handler lacks, answers 405.
+VERBS = ("get", "post", "put", "patch", "delete")
+#: Control characters a query value must not carry (replaced by a space, as Tornado does).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-@tornado.web.stream_request_body
-class ScimHandler(tornado.web.RequestHandler):
+class ScimHandler:
     """Common behaviour; subclasses set ``tenant_scoped = False`` for unauthenticated endpoints."""
 
-    tenant_scoped = True
+    tenant_scoped: ClassVar[bool] = True
 
-    def initialize(self, ctx: GatewayContext) -> None:
+    def __init__(self, ctx: GatewayContext, request: tornado.httputil.HTTPServerRequest,
+                 path_kwargs: dict[str, str]) -> None:
         self.ctx = ctx
+        self.request = request
+        self.path_kwargs = path_kwargs
         self.request_id = secrets.token_hex(8)
         self.location_id = ""
+        self.status = 200
+        self.headers: dict[str, str] = {}
+        self.body: bytes | None = None
+        self.finished = False
         self._chunks: list[bytes] = []
         self._size = 0
         self._too_large = False
-        self._counted = False
+        self._reset_headers()
 
-    def set_default_headers(self) -> None:
-        self.set_header("Content-Type", SCIM_CONTENT_TYPE)
-        self.set_header("Cache-Control", "no-store")
+    def _reset_headers(self) -> None:
+        self.headers = {"Content-Type": SCIM_CONTENT_TYPE, "Cache-Control": "no-store",
+                        "X-Request-Id": self.request_id}
 
+    # -- the request ---------------------------------------------------------------------
     async def prepare(self) -> None:
-        self.ctx.inflight += 1  # a graceful stop waits for these (gateway.cli)
-        self._counted = True
-        self.set_header("X-Request-Id", self.request_id)
+        """Before the body is read: authenticate, and refuse a declared body over the limit."""
         limit = self.ctx.config.max_body_bytes
-        self.request.connection.set_max_body_size(limit * 4)  # type: ignore[union-attr]
         if self.tenant_scoped:
             self.location_id = self.path_kwargs.get("location", "")
             await self._authenticate()
@@ -89,10 +101,14 @@ class ScimHandler(tornado.web.RequestHandler):
         if active is None or not hmac.compare_digest(active.encode(), claims.token_id.encode()):
             raise Unauthorized()
 
-    def on_finish(self) -> None:
-        if self._counted:
-            self.ctx.inflight -= 1
-            self._counted = False
+    def verb(self, method: str) -> Callable[..., Awaitable[None]] | None:
+        """The coroutine method answering ``method``, or None (405)."""
+        name = method.lower()
+        return getattr(self, name, None) if name in VERBS else None
+
+    def allowed_methods(self) -> list[str]:
+        """The ``Allow`` header of a 405 (RFC 9110 §15.5.6)."""
+        return [name.upper() for name in VERBS if hasattr(self, name)]
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
@@ -121,9 +137,17 @@ class ScimHandler(tornado.web.RequestHandler):
             raise BadRequest(f"The request body is not valid JSON: {str(exc)[:120]}", "invalidSyntax") from None
 
     def query_params(self) -> dict[str, str]:
-        """The query string as single values (the last one wins); unknown parameters are ignored
+        """The query string as single values (the last one wins), UTF-8 decoded, control
+        characters blanked and surrounding whitespace stripped; unknown parameters are ignored
         (RFC 7644 §3.4.2; Note: Entra ID may append flags such as ``aadOptscim062020``)."""
-        return {name: self.get_query_argument(name) for name in self.request.query_arguments}
+        params: dict[str, str] = {}
+        for name, values in self.request.query_arguments.items():
+            try:
+                text = values[-1].decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadRequest(f"The query parameter {name[:40]!r} is not UTF-8 text.", "invalidValue") from None
+            params[name] = _CONTROL_CHARS.sub(" ", text).strip()
+        return params
 
     @property
     def tenant_base_url(self) -> str:
@@ -137,6 +161,23 @@ class ScimHandler(tornado.web.RequestHandler):
         except AdapterError as exc:
             raise from_adapter_error(exc) from None
 
+    # -- the answer (recorded here, sent by the exchange) ----------------------------------
+    def set_status(self, status: int) -> None:
+        self.status = status
+
+    def set_header(self, name: str, value: str) -> None:
+        self.headers[name] = value
+
+    def clear_header(self, name: str) -> None:
+        self.headers.pop(name, None)
+
+    def finish(self, body: bytes | dict[str, Any] | None = None) -> None:
+        """Record the body (a dict is sent as compact JSON); the answer is complete."""
+        if isinstance(body, dict):
+            body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.body = body
+        self.finished = True
+
     def write_scim(self, status: int, body: dict[str, Any] | None) -> None:
         self.set_status(status)
         if body is None:
@@ -146,53 +187,57 @@ class ScimHandler(tornado.web.RequestHandler):
         version = (body.get("meta") or {}).get("version") if "Resources" not in body else None
         if version:
             self.set_header("ETag", version)
-            if status == 200 and self.request.method == "GET" and self.check_etag_header():
+            if status == 200 and self.request.method == "GET" and _none_match(
+                    self.request.headers.get("If-None-Match", ""), version):
                 self.set_status(304)  # RFC 7644 §3.14: If-None-Match with the current version
                 self.finish()
                 return
-        self.finish(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        self.finish(body)
 
-    def compute_etag(self) -> None:
-        """No body-hash ETag from Tornado: resources carry ``meta.version`` as their ETag, and
-        hashing every list response would cost CPU on the hot path for nothing."""
-        return None
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
+    def render_error(self, exc: BaseException) -> None:
+        """Replace whatever was recorded with the RFC 7644 §3.12 error for ``exc`` and log it:
+        4xx as one line without a stack, 5xx with the trace and the request id."""
         if isinstance(exc, ScimError):
             error = exc
-        elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
-            error = ScimError(status_code, self._reason or "The request was not accepted.")
+        elif isinstance(exc, tornado.web.HTTPError) and exc.status_code < 500:
+            error = ScimError(exc.status_code, exc.reason or tornado.httputil.responses.get(
+                exc.status_code, "The request was not accepted."))
         else:
-            log.error("request %s failed with %s", self.request_id, status_code, exc_info=kwargs.get("exc_info"))
+            log.error("request %s failed", self.request_id, exc_info=exc)
             error = ScimError(500, f"Internal error (request id {self.request_id}).")
-        for name, value in error.headers.items():
-            self.set_header(name, value)
-        self.set_header("Content-Type", SCIM_CONTENT_TYPE)
-        self.finish(json.dumps(error.body(), separators=(",", ":")))
+        if error.status_code < 500:
+            log.info("request %s: %s %s", self.request_id, error.status_code, error.scim_type or "")
+        elif error is exc:
+            log.warning("request %s: %s", self.request_id, error.status_code)
+        self._reset_headers()
+        self.headers.update(error.headers)
+        self.set_status(error.status_code)
+        self.finish(error.body())
 
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        """4xx: one line without a stack; 5xx: the trace with the request id (ARCHITECTURE.md)."""
-        if isinstance(value, tornado.web.HTTPError) and value.status_code < 500:
-            log.info("request %s: %s %s", self.request_id, value.status_code,
-                     getattr(value, "scim_type", None) or "")
-        elif isinstance(value, ScimError):
-            log.warning("request %s: %s", self.request_id, value.status_code)
-        else:
-            log.error("request %s failed", self.request_id, exc_info=(typ, value, tb))
+
+def _none_match(header: str, version: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``version`` (weak comparison, RFC 9110 §13.1.2)."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = version.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
 
 
 class NotFoundHandler(ScimHandler):
-    """Any other path: a SCIM 404 (after authentication when the path names a tenant)."""
+    """Any other path under a Tenant URL: a SCIM 404 after authentication."""
 
-    def initialize(self, ctx: GatewayContext, tenant_scoped: bool = True) -> None:  # type: ignore[override]
-        super().initialize(ctx)
-        self.tenant_scoped = tenant_scoped
-
-    def _not_found(self, *args: Any, **kwargs: Any) -> None:
+    async def _not_found(self, **path: str) -> None:
         raise ScimError(404, f"No SCIM endpoint at {self.request.path[:200]}.")
 
     get = post = put = patch = delete = _not_found
 
 
-__all__ = ["ScimHandler", "NotFoundHandler", "SCIM_CONTENT_TYPE", "ERROR_URN"]
+class UnknownPathHandler(NotFoundHandler):
+    """A path outside every Tenant URL: the same 404, with nothing to authenticate against."""
+
+    tenant_scoped = False
+
+
+__all__ = ["ScimHandler", "NotFoundHandler", "UnknownPathHandler", "SCIM_CONTENT_TYPE", "ERROR_URN"]
