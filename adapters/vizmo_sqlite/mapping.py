@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 from adapters.json_copy import copy_json
@@ -49,9 +51,17 @@ class StoredUser:
     extra: dict[str, Any]
 
 
+_now_cache: tuple[int, str] = (0, "")
+
+
 def now_iso() -> str:
-    """The timestamp form the Vizmo directory stores (ISO 8601, UTC, seconds)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The timestamp form the Vizmo directory stores (ISO 8601, UTC, seconds), formatted once
+    per second (every write stamps ``updated_at``)."""
+    global _now_cache
+    second = int(time.time())
+    if _now_cache[0] != second:
+        _now_cache = (second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _now_cache[1]
 
 
 def _text(value: Any) -> str | None:
@@ -136,13 +146,16 @@ VERSION_FIELDS = ("id", "email", "first_name", "last_name", "display_name", "pho
                   "external_id", "extra", "version")
 
 
+_version_fields = itemgetter(*VERSION_FIELDS)
+
+
 def version_tag(row: Mapping[str, Any]) -> str:
     """A weak ETag (RFC 7644 §3.14) over the row's content and SCIM write counter, so it changes on
     every SCIM write and on every portal edit, even one within the same second."""
     # repr of a tuple of str/int/None is unambiguous (and escapes lone surrogates) at less than
     # half the cost of json.dumps; it runs up to three times per PATCH (the read, the If-Match
     # check in the transaction, the answer).
-    material = repr(tuple(row[name] for name in VERSION_FIELDS))
+    material = repr(_version_fields(row))
     return f'W/"{hashlib.blake2s(material.encode(), digest_size=8).hexdigest()}"'
 
 

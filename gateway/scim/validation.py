@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from adapters.query import AttrPath
 from gateway.scim.errors import ProtocolError
 from gateway.scim.schema_check import UnsupportedSchema, compile_check
-from gateway.scim.schema_model import Attribute, ResourceType, UnknownAttribute
+from gateway.scim.schema_model import Attribute, ResourceType, Schema, UnknownAttribute
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _BODY = "The request body"
@@ -74,17 +74,24 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
     core: dict[str, Any] = {}
     blocks: dict[str, dict[str, Any]] = {ext.id: {} for ext, _ in rtype.extensions}
     unknown: dict[str, Any] = {}
+    keys = _top_level_keys(rtype)
     for key, value in body.items():
-        if value is None or key.lower() == "schemas":
+        if value is None:
             continue
-        schema = rtype.schema_for_urn(key)
-        if schema is not None:  # a whole extension block (or, leniently, one for the core schema)
+        kind = keys.get(key)
+        if kind is None:
+            kind = _top_level_key(rtype, key)
+            if len(keys) < _KEY_MEMO_LIMIT:
+                keys[key] = kind
+        if kind is _SKIP:
+            continue
+        if isinstance(kind, Schema):  # a whole extension block (or, leniently, one for the core schema)
             if not isinstance(value, dict):
-                raise RequestValidationError(f"{schema.id} must be an object")
+                raise RequestValidationError(f"{kind.id} must be an object")
             for name, item in value.items():
-                _place(rtype, core, blocks, AttrPath(attr=name, urn=schema.id), item)
-        elif rtype.split_urn(key) is not None or not key.lower().startswith("urn:"):
-            _place(rtype, core, blocks, _key_to_path(rtype, key), value)
+                _place(rtype, core, blocks, AttrPath(attr=name, urn=kind.id), item)
+        elif isinstance(kind, AttrPath):
+            _place(rtype, core, blocks, kind, value)
         else:
             unknown[key] = value
     present = [ext.id for ext, _ in rtype.extensions if blocks[ext.id]]
@@ -93,6 +100,34 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
     out.update((urn, blocks[urn]) for urn in present)
     out.update(unknown)
     return out
+
+
+_SKIP: Any = object()  # marker: the key is ``schemas`` (rebuilt, never copied)
+_UNKNOWN_URN: Any = object()  # marker: a URN-like key of an unknown extension (kept as sent)
+#: Distinct top-level keys remembered per resource type (keys come from clients: bounded).
+_KEY_MEMO_LIMIT = 512
+_KEY_MEMO: dict[int, tuple[ResourceType, dict[str, Any]]] = {}
+
+
+def _top_level_keys(rtype: ResourceType) -> dict[str, Any]:
+    """The memo of :func:`_top_level_key` for ``rtype`` (by identity; the entry keeps it alive)."""
+    entry = _KEY_MEMO.get(id(rtype))
+    if entry is None or entry[0] is not rtype:
+        entry = _KEY_MEMO[id(rtype)] = (rtype, {})
+    return entry[1]
+
+
+def _top_level_key(rtype: ResourceType, key: str) -> Any:
+    """What a top-level body key names: a whole schema block (its :class:`Schema`), an attribute
+    path, :data:`_UNKNOWN_URN`, or :data:`_SKIP` for ``schemas``."""
+    if key.lower() == "schemas":
+        return _SKIP
+    schema = rtype.schema_for_urn(key)
+    if schema is not None:
+        return schema
+    if rtype.split_urn(key) is not None or not key.lower().startswith("urn:"):
+        return _key_to_path(rtype, key)
+    return _UNKNOWN_URN
 
 
 def _key_to_path(rtype: ResourceType, key: str) -> AttrPath:
@@ -240,10 +275,10 @@ def _first_missing_required(resource: Mapping[str, Any], rtype: ResourceType) ->
     return None
 
 
-def _missing_in(container: Any, attributes: Iterable[Attribute], prefix: str) -> str | None:
+def _missing_in(container: Any, attributes: tuple[Attribute, ...], prefix: str) -> str | None:
     if not isinstance(container, Mapping):
         return None
-    for attribute in attributes:
+    for attribute in _with_required(attributes):  # only userName in the User schema
         value = container.get(attribute.name)
         path = f"{prefix}{attribute.name}"
         if _unassigned(value):
@@ -258,6 +293,20 @@ def _missing_in(container: Any, attributes: Iterable[Attribute], prefix: str) ->
                 if found is not None:
                     return found
     return None
+
+
+#: Per attribute list (by identity, kept alive here): the attributes that are required or have
+#: a required sub-attribute, the only ones :func:`_missing_in` needs to look at.
+_REQUIRED_CACHE: dict[int, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {}
+
+
+def _with_required(attributes: tuple[Attribute, ...]) -> tuple[Attribute, ...]:
+    cached = _REQUIRED_CACHE.get(id(attributes))
+    if cached is not None and cached[0] is attributes:
+        return cached[1]
+    relevant = tuple(a for a in attributes if a.required or _with_required(a.sub_attributes))
+    _REQUIRED_CACHE[id(attributes)] = (attributes, relevant)
+    return relevant
 
 
 def _unassigned(value: Any) -> bool:
