@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from gateway.app import ScimApplication
 
 access_log = logging.getLogger("vizmo_scim.access")
+log = logging.getLogger("vizmo_scim.app")
 
 #: Status codes whose answers carry no body and no representation headers (RFC 9110 §6.4.1).
 _BODYLESS = (204, 304)
@@ -135,6 +136,9 @@ class Exchange(tornado.httputil.HTTPMessageDelegate):
             self.connection.finish()
         except tornado.iostream.StreamClosedError:
             pass  # the client went away; its request was handled all the same
+        except Exception:  # noqa: BLE001 -- a bug here must not leave the client waiting forever
+            log.exception("request %s: the answer could not be written", handler.request_id)
+            self.connection.close()  # type: ignore[attr-defined]
 
     def _reject_malformed(self, reason: str) -> None:
         """400 for a request Tornado parsed but cannot represent (no handler runs)."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
@@ -40,6 +41,13 @@ CHECKPOINT_INTERVAL = 0.25
 #: WAL frames (pages) after which a FULL checkpoint lets the WAL start over (16,384 pages:
 #: 64 MiB at 4 KiB pages, the most the WAL grows to). Each holds writes off for a few ms.
 FULL_CHECKPOINT_FRAMES = 16384
+
+#: Niceness of the checkpoint thread (Linux; 0 = the process's own). Its page copies compete
+#: for the cores with the event loops that serve requests; at a lower priority they run in the
+#: gaps. bench/load.py-style A/B, two workers, PATCH at 32 connections, alternating runs: p99
+#: median 44.8 ms against 47.9 ms (5 rounds) and 49.1 against 51.3 ms (4 rounds), throughput
+#: within the noise. The thread holds the GIL only between SQLite calls, for microseconds.
+CHECKPOINT_NICENESS = 10
 
 #: FULL checkpoints tried per round, ``FULL_CHECKPOINT_PAUSE`` seconds apart. Each is tried
 #: without a busy handler: SQLite's would sleep up to tens of ms while holding writers off,
@@ -81,6 +89,7 @@ class WalCheckpointer:
         thread.join()
 
     def _run(self) -> None:
+        _lower_priority(CHECKPOINT_NICENESS)
         # The descriptor to sync stays open as long as the connection: closing any descriptor of
         # the file drops every POSIX lock this process holds on it, SQLite's included, and another
         # process closing its last connection could then take the gateway's for gone and delete
@@ -123,6 +132,18 @@ class WalCheckpointer:
                 self.restarts += 1
                 return True
         return False
+
+
+def _lower_priority(niceness: int) -> None:
+    """Lower the calling thread's CPU priority (Linux: a thread id is a process id for
+    ``setpriority``; elsewhere it would name another process, so nothing is done)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), niceness))
+    except OSError as exc:  # e.g. a sandbox that forbids it: checkpoints still run
+        log.debug("checkpoint thread priority unchanged: %s", exc)
 
 
 def _sync(fd: int) -> None:

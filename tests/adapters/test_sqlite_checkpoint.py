@@ -11,13 +11,16 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import connect, create_directory
-from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
+from adapters.vizmo_sqlite.checkpoint import CHECKPOINT_NICENESS, WalCheckpointer
 
 USERS = 400
 
@@ -206,6 +209,28 @@ def test_a_round_keeps_the_locks_sqlite_holds_on_the_file_in_this_process(tmp_pa
                           "c.execute('SELECT count(*) FROM companies').fetchone(); c.close()")
         subprocess.run([sys.executable, "-c", open_and_close, str(path)], check=True, timeout=60)
         assert path.with_name(path.name + "-wal").exists()  # the other process saw this one's connections
+    finally:
+        checkpointer.stop()
+        writer.close()
+
+
+def _niceness(tid: int) -> int:
+    """A thread's nice value, from /proc (field 19 of its stat line)."""
+    stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread priorities are set on Linux only")
+def test_the_checkpoint_thread_runs_below_the_event_loops_priority(tmp_path: Path) -> None:
+    """Its page copies give way to request handling; the rest of the process keeps its priority."""
+    own = _niceness(threading.get_native_id())  # a CI runner may itself run niced
+    _, writer, checkpointer = _writer_and_checkpointer(tmp_path)
+    try:
+        assert checkpointer._thread is not None
+        tid = checkpointer._thread.native_id
+        assert tid is not None
+        assert _until(lambda: _niceness(tid) == max(own, CHECKPOINT_NICENESS))
+        assert _niceness(threading.get_native_id()) == own
     finally:
         checkpointer.stop()
         writer.close()

@@ -172,6 +172,11 @@ class _BrokenHandler(ScimHandler):
     async def post(self, location: str) -> None:
         """Returns without recording an answer."""
 
+    async def put(self, location: str) -> None:
+        """Records an answer that cannot be written (a header value with a line break)."""
+        self.set_header("X-Broken", "one\r\ntwo")
+        self.finish({})
+
 
 @pytest.fixture
 def app(gateway_env: GatewayEnv) -> Any:
@@ -211,3 +216,16 @@ async def test_a_client_gone_mid_body_leaves_nothing_in_flight(url: str, gateway
         assert asyncio.get_running_loop().time() < deadline, "the request stayed in flight"
         await asyncio.sleep(0.01)
 
+
+@pytest.mark.gen_test
+async def test_an_answer_that_cannot_be_written_closes_the_connection_instead_of_hanging(
+        url: str, gateway_env: GatewayEnv, caplog: pytest.LogCaptureFixture) -> None:
+    answers, writer = await _open(url)
+    try:
+        writer.write(_request("PUT", f"{TENANT}/Broken", gateway_env.tokens[1], body=b"{}"))
+        await writer.drain()
+        assert await asyncio.wait_for(answers.reader.read(), timeout=5) == b""  # closed, nothing sent
+    finally:
+        await _close(writer)
+    assert any("could not be written" in r.getMessage() for r in caplog.records)
+    assert gateway_env.ctx.inflight == 0
