@@ -4,15 +4,17 @@ default, or ``DATA_DIR/gateway-state.db`` beside adapters that bring no state st
 The CLI, run while the gateway serves, writes the same file, so the running gateway honours
 ``integration rotate``/``remove`` at once: ``active_token_id`` is one primary-key SELECT on a
 plain ``sqlite3`` connection (WAL: a reader never waits for a writer), cheaper than a round trip
-to a worker thread.
+to a worker thread; the embedded adapter lends it the connection its own reads use.
 """
 
 from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from adapters.errors import BackendUnavailable, NotFound
 from adapters.state import Integration, StateStore
@@ -25,6 +27,12 @@ CREATE TABLE IF NOT EXISTS scim_integrations (
     rotated_at   TEXT NOT NULL
 )
 """
+
+
+_TOKEN_ID = "SELECT token_id FROM scim_integrations WHERE location_id = ?"
+
+#: Runs one SELECT and returns its rows (see :class:`SqliteStateStore`).
+Reader = Callable[[str, tuple[Any, ...]], Sequence[Sequence[Any]]]
 
 
 def _now() -> str:
@@ -40,10 +48,13 @@ def _location(tenant: str) -> int:
 class SqliteStateStore(StateStore):
     """State in one SQLite file (tenants are integer location ids)."""
 
-    def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
+    def __init__(self, path: Path | str, *, timeout: float = 5.0, reader: Reader | None = None) -> None:
+        """``reader`` runs the token check's SELECT instead of this store's own connection: an
+        adapter on the same file lends the connection its requests already read through."""
         self.path = Path(path)
         self._timeout = timeout
         self._conn: sqlite3.Connection | None = None
+        self._reader = reader
 
     async def start(self) -> None:
         conn = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None)
@@ -67,9 +78,11 @@ class SqliteStateStore(StateStore):
             location_id = _location(tenant)
         except NotFound:
             return None
+        if self._reader is not None:
+            rows = self._reader(_TOKEN_ID, (location_id,))
+            return None if not rows else str(rows[0][0])
         try:
-            row = self._db().execute(
-                "SELECT token_id FROM scim_integrations WHERE location_id = ?", (location_id,)).fetchone()
+            row = self._db().execute(_TOKEN_ID, (location_id,)).fetchone()
         except sqlite3.OperationalError as exc:
             raise BackendUnavailable(f"integration lookup failed: {exc}") from exc
         return None if row is None else row[0]
