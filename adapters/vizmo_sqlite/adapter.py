@@ -115,11 +115,18 @@ class VizmoUserAdapter(ResourceAdapter):
         return Page(resources=[mapping.from_storage(r) for r in rows], total_results=total)
 
     # -- writes (each one transaction on the writer thread) ---------------------------------
+    # The mapping work runs outside the transaction: the write lock is shared with the other
+    # workers (and the portal), and every microsecond it is held is one they may wait.
     async def create(self, resource: Resource) -> Resource:
-        return await self._store.write(writes.create_user, self._location_id, resource)
+        stored = mapping.to_storage(resource)
+        row = await self._store.write(writes.create_user, self._location_id, stored, mapping.extra_json(stored.extra))
+        return mapping.from_storage(row)
 
     async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
-        return await self._store.write(writes.replace_user, self._location_id, id, resource, if_match)
+        stored = mapping.to_storage(resource)
+        row = await self._store.write(writes.replace_user, self._location_id, id, stored,
+                                      mapping.extra_json(stored.extra), if_match)
+        return mapping.from_storage(row)
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
         await self._store.write(writes.delete_user, self._location_id, id, if_match)

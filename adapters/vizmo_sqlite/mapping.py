@@ -49,6 +49,9 @@ class StoredUser:
     columns: dict[str, Any]
     external_id: str | None
     extra: dict[str, Any]
+    #: False when the resource had no ``active``: ``columns["status"]`` then only guesses, and
+    #: a write keeps the stored status instead (:func:`kept_status`).
+    status_given: bool = True
 
 
 _now_cache: tuple[int, str] = (0, "")
@@ -89,7 +92,7 @@ def to_storage(resource: Mapping[str, Any], *, current_status: str | None = None
     phones = list(resource.get("phoneNumbers") or [])
     active = resource.get("active")
     if active is None:
-        status = current_status if current_status in ("active", "disabled") else "active"
+        status = kept_status(current_status)
     else:
         status = "active" if active else "disabled"
     columns: dict[str, Any] = {
@@ -115,7 +118,14 @@ def to_storage(resource: Mapping[str, Any], *, current_status: str | None = None
         extra[ENTERPRISE_URN] = enterprise
     if phones:
         extra["phoneNumbers"] = copy_json(phones)
-    return StoredUser(columns=columns, external_id=_text(resource.get("externalId")), extra=extra)
+    return StoredUser(columns=columns, external_id=_text(resource.get("externalId")), extra=extra,
+                      status_given=active is not None)
+
+
+def kept_status(current_status: str | None) -> str:
+    """The status of a write without ``active``: the stored one, or ``active`` for a new (or
+    removed, being revived) employee."""
+    return current_status if current_status in ("active", "disabled") else "active"
 
 
 def _effective_phones(extra_phones: list[Any], row: Mapping[str, Any]) -> list[Any]:

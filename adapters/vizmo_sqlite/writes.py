@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from adapters.base import Resource
 from adapters.errors import AlreadyExists, BackendUnavailable, NotFound, VersionMismatch
 from adapters.vizmo_sqlite import mapping
 
@@ -87,10 +87,11 @@ def _taken(email: str) -> AlreadyExists:
     return AlreadyExists(f"userName {email!r} is already taken in this location")
 
 
-def _fetch(conn: sqlite3.Connection, employee_id: int) -> Resource:
+def _fetch(conn: sqlite3.Connection, employee_id: int) -> sqlite3.Row:
+    """The row as written, read inside the transaction (mapped to SCIM after the commit)."""
     row = conn.execute(SELECT + "WHERE e.id = ?", (employee_id,)).fetchone()
     assert row is not None
-    return mapping.from_storage(row)
+    return row
 
 
 def current_row(conn: sqlite3.Connection, location_id: int, id: str, if_match: str | None) -> sqlite3.Row:
@@ -108,10 +109,10 @@ def current_row(conn: sqlite3.Connection, location_id: int, id: str, if_match: s
     return row
 
 
-def create_user(conn: sqlite3.Connection, location_id: int, resource: Resource) -> Resource:
+def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.StoredUser, extra: str) -> sqlite3.Row:
     """Insert a new employee, or revive a removed one (the one row UNIQUE (location_id, email)
-    allows) under a new SCIM id so the old id stays 404 forever."""
-    stored = mapping.to_storage(resource)
+    allows) under a new SCIM id so the old id stays 404 forever. ``extra`` is
+    ``mapping.extra_json(stored.extra)``; both are computed before the write lock is taken."""
     email = stored.columns["email"]
     existing = conn.execute(
         "SELECT e.id, e.status, s.incarnation FROM employees e LEFT JOIN scim_users s ON s.employee_id = e.id "
@@ -129,23 +130,24 @@ def create_user(conn: sqlite3.Connection, location_id: int, resource: Resource) 
     else:
         raise _taken(email)
     scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"
-    conn.execute(_NEW_INCARNATION, (employee_id, location_id, scim_id, incarnation, stored.external_id,
-                                    mapping.extra_json(stored.extra)))
+    conn.execute(_NEW_INCARNATION, (employee_id, location_id, scim_id, incarnation, stored.external_id, extra))
     return _fetch(conn, employee_id)
 
 
-def replace_user(conn: sqlite3.Connection, location_id: int, id: str, resource: Resource,
-                 if_match: str | None) -> Resource:
-    """Replace every writable attribute of a live user (RFC 7644 §3.5.1)."""
+def replace_user(conn: sqlite3.Connection, location_id: int, id: str, stored: mapping.StoredUser, extra: str,
+                 if_match: str | None) -> sqlite3.Row:
+    """Replace every writable attribute of a live user (RFC 7644 §3.5.1); ``stored`` and
+    ``extra`` as for :func:`create_user`."""
     current = current_row(conn, location_id, id, if_match)
-    stored = mapping.to_storage(resource, current_status=current["status"])
+    if not stored.status_given:
+        stored = replace(stored, columns={**stored.columns, "status": mapping.kept_status(current["status"])})
     email = stored.columns["email"]
     if email.lower() != current["email"].lower() and conn.execute(
             "SELECT 1 FROM employees WHERE location_id = ? AND email = ? AND id <> ?",
             (location_id, email, current["id"])).fetchone() is not None:
         raise _taken(email)
     _update_changed_columns(conn, current, stored)
-    _update_scim_row(conn, location_id, current, stored.external_id, mapping.extra_json(stored.extra))
+    _update_scim_row(conn, location_id, current, stored.external_id, extra)
     return _fetch(conn, current["id"])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.vizmo_sqlite.mapping import ENTERPRISE_URN, from_storage, to_storage, version_tag
+from adapters.vizmo_sqlite.mapping import ENTERPRISE_URN, from_storage, kept_status, to_storage, version_tag
 
 ENTRA_USER: dict[str, Any] = {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_URN],
@@ -58,6 +58,8 @@ def test_active_false_is_disabled_and_absent_keeps_current_status() -> None:
     assert to_storage({"userName": "a@x", "active": False}).columns["status"] == "disabled"
     assert to_storage({"userName": "a@x"}, current_status="disabled").columns["status"] == "disabled"
     assert to_storage({"userName": "a@x"}).columns["status"] == "active"
+    assert not to_storage({"userName": "a@x"}).status_given and to_storage({"userName": "a@x", "active": True}).status_given
+    assert [kept_status(s) for s in ("disabled", "active", "removed", None)] == ["disabled", "active", "active", "active"]
 
 
 def test_portal_edits_of_phone_columns_win_over_the_stored_copy() -> None:

@@ -64,6 +64,19 @@ async def test_put_replaces_and_clears_absent_attributes(scim: Scim) -> None:
 
 
 @pytest.mark.gen_test
+async def test_a_put_without_active_keeps_the_stored_status_and_answers_what_a_get_reads(scim: Scim) -> None:
+    created = (await scim("POST", "/Users", user("di@contoso.com"))).body
+    disable = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    assert (await scim("PATCH", f"/Users/{created['id']}", disable)).body["active"] is False
+    replaced = await scim("PUT", f"/Users/{created['id']}", {"schemas": [CORE], "userName": "di@contoso.com",
+                                                              "title": "Host"})
+    assert replaced.status == 200 and replaced.body["active"] is False and replaced.body["title"] == "Host"
+    read = await scim("GET", f"/Users/{created['id']}")
+    assert read.body == replaced.body and read.headers["ETag"] == replaced.headers["ETag"]
+
+
+@pytest.mark.gen_test
 async def test_delete_then_404_then_recreate_gets_a_new_id(scim: Scim, gateway_env: GatewayEnv) -> None:
     first = (await scim("POST", "/Users", user("dee@contoso.com"))).body
     assert (await scim("DELETE", f"/Users/{first['id']}")).status == 204
