@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import tornado.httputil
-import tornado.web
 
 from adapters.base import ResourceAdapter
 from adapters.errors import AdapterError
@@ -199,9 +198,6 @@ class ScimHandler:
         4xx as one line without a stack, 5xx with the trace and the request id."""
         if isinstance(exc, ScimError):
             error = exc
-        elif isinstance(exc, tornado.web.HTTPError) and exc.status_code < 500:
-            error = ScimError(exc.status_code, exc.reason or tornado.httputil.responses.get(
-                exc.status_code, "The request was not accepted."))
         else:
             log.error("request %s failed", self.request_id, exc_info=exc)
             error = ScimError(500, f"Internal error (request id {self.request_id}).")

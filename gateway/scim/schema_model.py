@@ -43,9 +43,12 @@ class Attribute:
     sub_attributes: tuple["Attribute", ...] = ()
     description: str = ""
     _index: dict[str, "Attribute"] = field(init=False, repr=False, compare=False, hash=False)
+    #: The sub-attributes that are required or hold required ones (what a required check visits).
+    required_within: tuple["Attribute", ...] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {a.name.lower(): a for a in self.sub_attributes})
+        object.__setattr__(self, "required_within", _holding_required(self.sub_attributes))
 
     def sub(self, name: str) -> "Attribute | None":
         """The sub-attribute called ``name`` (case-insensitive), or ``None``."""
@@ -80,9 +83,12 @@ class Schema:
     description: str
     attributes: tuple[Attribute, ...]
     _index: dict[str, Attribute] = field(init=False, repr=False, compare=False, hash=False)
+    #: The attributes that are required or hold required ones (only ``userName`` in User).
+    required_within: tuple[Attribute, ...] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {a.name.lower(): a for a in self.attributes})
+        object.__setattr__(self, "required_within", _holding_required(self.attributes))
 
     def attribute(self, name: str) -> Attribute | None:
         """The top-level attribute called ``name`` (case-insensitive), or ``None``."""
@@ -97,6 +103,10 @@ class Schema:
             "description": self.description,
             "attributes": [a.to_json() for a in self.attributes],
         }
+
+
+def _holding_required(attributes: tuple[Attribute, ...]) -> tuple[Attribute, ...]:
+    return tuple(a for a in attributes if a.required or a.required_within)
 
 
 def _readonly(name: str, type_: str = "string", **kwargs: Any) -> Attribute:
@@ -122,8 +132,10 @@ COMMON_ATTRIBUTES: tuple[Attribute, ...] = (
 _COMMON_INDEX: dict[str, Attribute] = {a.name.lower(): a for a in COMMON_ATTRIBUTES}
 
 
-#: Resolved paths remembered per resource type (beyond it, paths are resolved every time).
+#: Resolved paths (and top-level keys) remembered per resource type (beyond it, each is worked
+#: out every time).
 _RESOLVED_LIMIT = 4096
+_UNSEEN: Any = object()
 
 
 @dataclass(frozen=True)
@@ -139,10 +151,13 @@ class ResourceType:
     _prefixes: tuple[tuple[str, Schema], ...] = field(init=False, repr=False, compare=False, hash=False)
     _resolved: dict[AttrPath, tuple[AttrPath, Attribute]] = field(init=False, repr=False, compare=False,
                                                                   hash=False)
+    _top_level: dict[str, "Schema | AttrPath | None"] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        # resolve() memo: every request resolves the same few paths (bounded: paths come from clients)
+        # resolve() and top_level_key() memos: every request names the same few paths and keys
+        # (bounded: they come from clients)
         object.__setattr__(self, "_resolved", {})
+        object.__setattr__(self, "_top_level", {})
         schemas = {self.core.id.lower(): self.core}
         schemas.update((ext.id.lower(), ext) for ext, _ in self.extensions)
         object.__setattr__(self, "_schemas", schemas)
@@ -163,6 +178,28 @@ class ResourceType:
             if lowered.startswith(urn) and lowered[len(urn):len(urn) + 1] == ":":
                 return schema, name[len(urn) + 1:]
         return None
+
+    def top_level_key(self, key: str) -> "Schema | AttrPath | None":
+        """What a top-level key of a resource body names: a whole schema block (the core's or
+        an extension's, by URN), an attribute path ``[urn:]attr[.subAttr]`` (not yet resolved),
+        or ``None`` for a URN of an extension this type does not have."""
+        found = self._top_level.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._classify_top_level(key)
+            if len(self._top_level) < _RESOLVED_LIMIT:
+                self._top_level[key] = found
+        return found
+
+    def _classify_top_level(self, key: str) -> "Schema | AttrPath | None":
+        schema = self.schema_for_urn(key)
+        if schema is not None:
+            return schema
+        split = self.split_urn(key)
+        if split is None and key.lower().startswith("urn:"):
+            return None
+        urn, name = (split[0].id, split[1]) if split is not None else (None, key)
+        attr, _, sub = name.partition(".")
+        return AttrPath(attr=attr, sub_attr=sub or None, urn=urn)
 
     def resolve(self, path: AttrPath) -> tuple[AttrPath, Attribute]:
         """Canonicalise ``path`` and return it with the attribute (or sub-attribute) it names.

@@ -74,23 +74,16 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
     core: dict[str, Any] = {}
     blocks: dict[str, dict[str, Any]] = {ext.id: {} for ext, _ in rtype.extensions}
     unknown: dict[str, Any] = {}
-    keys = _top_level_keys(rtype)
     for key, value in body.items():
-        if value is None:
+        if value is None or key.lower() == "schemas":
             continue
-        kind = keys.get(key)
-        if kind is None:
-            kind = _top_level_key(rtype, key)
-            if len(keys) < _KEY_MEMO_LIMIT:
-                keys[key] = kind
-        if kind is _SKIP:
-            continue
+        kind = rtype.top_level_key(key)
         if isinstance(kind, Schema):  # a whole extension block (or, leniently, one for the core schema)
             if not isinstance(value, dict):
                 raise RequestValidationError(f"{kind.id} must be an object")
             for name, item in value.items():
                 _place(rtype, core, blocks, AttrPath(attr=name, urn=kind.id), item)
-        elif isinstance(kind, AttrPath):
+        elif kind is not None:
             _place(rtype, core, blocks, kind, value)
         else:
             unknown[key] = value
@@ -100,44 +93,6 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
     out.update((urn, blocks[urn]) for urn in present)
     out.update(unknown)
     return out
-
-
-_SKIP: Any = object()  # marker: the key is ``schemas`` (rebuilt, never copied)
-_UNKNOWN_URN: Any = object()  # marker: a URN-like key of an unknown extension (kept as sent)
-#: Distinct top-level keys remembered per resource type (keys come from clients: bounded).
-_KEY_MEMO_LIMIT = 512
-_KEY_MEMO: dict[int, tuple[ResourceType, dict[str, Any]]] = {}
-
-
-def _top_level_keys(rtype: ResourceType) -> dict[str, Any]:
-    """The memo of :func:`_top_level_key` for ``rtype`` (by identity; the entry keeps it alive)."""
-    entry = _KEY_MEMO.get(id(rtype))
-    if entry is None or entry[0] is not rtype:
-        entry = _KEY_MEMO[id(rtype)] = (rtype, {})
-    return entry[1]
-
-
-def _top_level_key(rtype: ResourceType, key: str) -> Any:
-    """What a top-level body key names: a whole schema block (its :class:`Schema`), an attribute
-    path, :data:`_UNKNOWN_URN`, or :data:`_SKIP` for ``schemas``."""
-    if key.lower() == "schemas":
-        return _SKIP
-    schema = rtype.schema_for_urn(key)
-    if schema is not None:
-        return schema
-    if rtype.split_urn(key) is not None or not key.lower().startswith("urn:"):
-        return _key_to_path(rtype, key)
-    return _UNKNOWN_URN
-
-
-def _key_to_path(rtype: ResourceType, key: str) -> AttrPath:
-    """A top-level body key as an attribute path: ``[urn:]attr[.subAttr]``."""
-    urn = None
-    split = rtype.split_urn(key)
-    if split is not None:
-        urn, key = split[0].id, split[1]
-    attr, _, sub = key.partition(".")
-    return AttrPath(attr=attr, sub_attr=sub or None, urn=urn)
 
 
 def _place(
@@ -260,7 +215,7 @@ def validate_resource(resource: dict[str, Any], rtype: ResourceType) -> None:
 
 def _first_missing_required(resource: Mapping[str, Any], rtype: ResourceType) -> str | None:
     """The path of the first required attribute (RFC 7643 §2.2 ``required``) without a value."""
-    found = _missing_in(resource, rtype.core.attributes, "")
+    found = _missing_in(resource, rtype.core.required_within, "")
     if found is not None:
         return found
     for ext, required in rtype.extensions:
@@ -269,16 +224,17 @@ def _first_missing_required(resource: Mapping[str, Any], rtype: ResourceType) ->
             if required:
                 return ext.id
             continue
-        found = _missing_in(block, ext.attributes, f"{ext.id}:")
+        found = _missing_in(block, ext.required_within, f"{ext.id}:")
         if found is not None:
             return found
     return None
 
 
 def _missing_in(container: Any, attributes: tuple[Attribute, ...], prefix: str) -> str | None:
+    """``attributes``: those that are required or hold required ones (``required_within``)."""
     if not isinstance(container, Mapping):
         return None
-    for attribute in _with_required(attributes):  # only userName in the User schema
+    for attribute in attributes:
         value = container.get(attribute.name)
         path = f"{prefix}{attribute.name}"
         if _unassigned(value):
@@ -289,24 +245,10 @@ def _missing_in(container: Any, attributes: tuple[Attribute, ...], prefix: str) 
             items = value if isinstance(value, list) else [value]
             for index, item in enumerate(items):
                 where = f"{path}[{index}]." if attribute.multi_valued else f"{path}."
-                found = _missing_in(item, attribute.sub_attributes, where)
+                found = _missing_in(item, attribute.required_within, where)
                 if found is not None:
                     return found
     return None
-
-
-#: Per attribute list (by identity, kept alive here): the attributes that are required or have
-#: a required sub-attribute, the only ones :func:`_missing_in` needs to look at.
-_REQUIRED_CACHE: dict[int, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {}
-
-
-def _with_required(attributes: tuple[Attribute, ...]) -> tuple[Attribute, ...]:
-    cached = _REQUIRED_CACHE.get(id(attributes))
-    if cached is not None and cached[0] is attributes:
-        return cached[1]
-    relevant = tuple(a for a in attributes if a.required or _with_required(a.sub_attributes))
-    _REQUIRED_CACHE[id(attributes)] = (attributes, relevant)
-    return relevant
 
 
 def _unassigned(value: Any) -> bool:
