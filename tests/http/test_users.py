@@ -217,6 +217,21 @@ async def test_unknown_paths_and_methods_are_scim_errors(scim: Scim) -> None:
 
 
 @pytest.mark.gen_test
+@pytest.mark.parametrize("breakage", [
+    "ALTER TABLE employees RENAME TO employees_moved",  # the point read (read_now)
+    "ALTER TABLE scim_integrations RENAME TO moved",  # the token check, on the same connection
+])
+async def test_a_failing_read_is_a_scim_503_not_a_500(scim: Scim, gateway_env: GatewayEnv, breakage: str) -> None:
+    created = await scim("POST", "/Users", user("read@contoso.com"))
+    assert created.status == 201
+    gateway_env.sql(breakage)
+    reply = await scim("GET", f"/Users/{created.body['id']}")
+    assert reply.status == 503 and reply.headers["Retry-After"] == "5"
+    assert reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert "employees" not in reply.body["detail"] and "scim_integrations" not in reply.body["detail"]
+
+
+@pytest.mark.gen_test
 async def test_a_write_failing_part_way_leaves_the_directory_as_it_was(scim: Scim, gateway_env: GatewayEnv) -> None:
     """The employee row is inserted before the scim_users row; when the second insert fails the
     whole request is rolled back (one transaction per request)."""
