@@ -13,6 +13,7 @@ import re
 
 import tornado.httputil
 
+from gateway.balance import BalancedHTTPServer
 from gateway.context import GatewayContext
 from gateway.exchange import Exchange
 from gateway.handlers.base import NotFoundHandler, ScimHandler, UnknownPathHandler
@@ -21,6 +22,7 @@ from gateway.handlers.groups import GroupsHandler
 from gateway.handlers.health import HealthHandler
 from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
 from gateway.routing import Route, RouteTable, segment, tenant_route
+from gateway.watchdog import ConnectionWatchdog
 
 access_log = logging.getLogger("vizmo_scim.access")
 
@@ -47,9 +49,10 @@ def routes() -> RouteTable:
 class ScimApplication(tornado.httputil.HTTPServerConnectionDelegate):
     """The gateway as Tornado's HTTP server sees it."""
 
-    def __init__(self, ctx: GatewayContext) -> None:
+    def __init__(self, ctx: GatewayContext, *, watchdog: ConnectionWatchdog | None = None) -> None:
         self.ctx = ctx
         self.routes = routes()
+        self.watchdog = watchdog if watchdog is not None else ConnectionWatchdog()
 
     def start_request(self, server_conn: object,
                       request_conn: tornado.httputil.HTTPConnection) -> tornado.httputil.HTTPMessageDelegate:
@@ -66,3 +69,12 @@ class ScimApplication(tornado.httputil.HTTPServerConnectionDelegate):
 def make_app(ctx: GatewayContext) -> ScimApplication:
     """The application for one gateway."""
     return ScimApplication(ctx)
+
+
+def make_server(app: ScimApplication, *, max_body_size: int) -> BalancedHTTPServer:
+    """The HTTP server of one worker for ``app``. Tornado's per-request header and body timers
+    are off: ``app.watchdog`` keeps those limits for all the worker's connections at once."""
+    server = BalancedHTTPServer(app, max_body_size=max_body_size)
+    server.conn_params.header_timeout = None  # HTTPServer makes a None idle_connection_timeout 3600 s
+    server.conn_params.body_timeout = None
+    return server

@@ -28,9 +28,9 @@ from jsonschema import SchemaError
 
 from adapters.errors import AdapterError
 from adapters.registry import installed_adapters
-from gateway.app import make_app
+from gateway.app import make_app, make_server
 from gateway.backend import Backend, build_adapter, open_backend
-from gateway.balance import BalancedHTTPServer, ConnectionTable
+from gateway.balance import ConnectionTable
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import GatewayContext
 from gateway.prefork import run_workers
@@ -84,8 +84,8 @@ async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list
     sys.setswitchinterval(SWITCH_INTERVAL)
     backend: Backend = await open_backend(config)
     ctx = GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=tokens)
-    server = BalancedHTTPServer(make_app(ctx), max_body_size=config.max_body_bytes * 4,
-                                idle_connection_timeout=120, body_timeout=60)
+    app = make_app(ctx)
+    server = make_server(app, max_body_size=config.max_body_bytes * 4)
     _settle_garbage_collector()
     server.serve_on(sockets, share)
     if share is not None:
@@ -100,6 +100,7 @@ async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list
     while ctx.inflight > 0 and loop.time() < deadline:
         await asyncio.sleep(0.02)
     await server.close_all_connections()
+    app.watchdog.stop()
     await backend.close()
 
 

@@ -6,7 +6,8 @@ request needs routing, a handler object, bounded body buffering and one written 
 ``RequestHandler``'s general machinery around that (output transforms, cookies, XSRF, body
 hashing, flush callbacks) cost about as much CPU as the whole of a bare handler's own work
 (bench/load.py; see ARCHITECTURE.md's performance notes). Tornado's HTTP1Connection still
-parses the request, enforces the size limits and timeouts, and handles keep-alive.
+parses the request, enforces the size limits, and handles keep-alive; the idle and body timeouts
+are the application's :class:`~gateway.watchdog.ConnectionWatchdog` (see that module for why).
 
 Order of events (``HTTPMessageDelegate``): :meth:`Exchange.headers_received` routes and
 authenticates before any body byte is read (an early error is answered at once and the
@@ -51,11 +52,13 @@ class Exchange(tornado.httputil.HTTPMessageDelegate):
         self._answered = False
         self._closed = False
         self._counted = False
+        app.watchdog.waiting(self)
 
     # -- HTTPMessageDelegate ---------------------------------------------------------------
     async def headers_received(self, start_line: tornado.httputil.RequestStartLine | tornado.httputil.ResponseStartLine,
                                headers: tornado.httputil.HTTPHeaders) -> None:
         assert isinstance(start_line, tornado.httputil.RequestStartLine)
+        self.app.watchdog.receiving(self)
         try:
             self.request = request = tornado.httputil.HTTPServerRequest(
                 connection=self.connection, start_line=start_line, headers=headers)
@@ -80,13 +83,21 @@ class Exchange(tornado.httputil.HTTPMessageDelegate):
             self.handler.data_received(chunk)
 
     def finish(self) -> None:
+        self.app.watchdog.settled(self)
         self._task = asyncio.ensure_future(self._run_verb())
 
     def on_connection_close(self) -> None:
         """The client left before the answer (or after an early one): nothing more to write."""
+        self.app.watchdog.settled(self)
         self._closed = True
         if self._task is None:
             self._release()
+
+    def close_connection(self, reason: str) -> None:
+        """Close the connection without an answer (the watchdog's deadline passed)."""
+        if self.handler is not None:  # an idle connection had no request yet: nothing to log
+            log.info("request %s: connection closed, %s", self.handler.request_id, reason)
+        self.connection.close()  # type: ignore[attr-defined]
 
     # -- running the handler ---------------------------------------------------------------
     async def _run_verb(self) -> None:
