@@ -99,6 +99,11 @@ class Exchange(tornado.httputil.HTTPMessageDelegate):
             log.info("request %s: connection closed, %s", self.handler.request_id, reason)
         self.connection.close()  # type: ignore[attr-defined]
 
+    def connection_closed(self) -> bool:
+        """Whether the connection is gone (closed by either side)."""
+        stream = getattr(self.connection, "stream", None)
+        return stream is None or stream.closed()
+
     # -- running the handler ---------------------------------------------------------------
     async def _run_verb(self) -> None:
         handler, request = self.handler, self.request

@@ -42,6 +42,8 @@ class Watched(Protocol):
 
     def close_connection(self, reason: str) -> None: ...
 
+    def connection_closed(self) -> bool: ...
+
 
 class ConnectionWatchdog:
     """Deadlines of the exchanges of one event loop, and the sweep that enforces them."""
@@ -84,8 +86,13 @@ class ConnectionWatchdog:
             self._sweep_handle = asyncio.get_running_loop().call_later(self.interval, self._sweep)
 
     def _sweep(self) -> None:
+        """Close the connections past their deadline, and forget those the client closed while
+        idle (Tornado tells no delegate about a connection that ends before a request began)."""
         self._sweep_handle = None
         now = time.monotonic()
+        gone = [watched for watched in self._deadlines if watched.connection_closed()]
+        for watched in gone:
+            del self._deadlines[watched]
         expired = [(watched, phase) for watched, (deadline, phase) in self._deadlines.items() if deadline <= now]
         for watched, phase in expired:
             self._deadlines.pop(watched, None)

@@ -181,7 +181,7 @@ def test_the_wal_is_started_over_under_steady_writes(tmp_path: Path) -> None:
                 await asyncio.sleep(0.001)  # steady writes, with the gaps a loop serving requests has
                 if n % 100 == 99:
                     sizes.append(wal.stat().st_size)
-            assert checkpointer.restarts >= 1
+            assert checkpointer.restarts >= 1, (checkpointer.checkpoints, sizes)  # rounds run, WAL sizes
         finally:
             await adapter.stop()
 

@@ -89,6 +89,26 @@ async def test_a_keep_alive_connection_stays_open_within_the_idle_timeout_and_cl
 
 
 @pytest.mark.gen_test
+async def test_connections_the_client_closes_are_forgotten_within_a_sweep(
+        served: Any, gateway_env: GatewayEnv) -> None:
+    """Tornado tells nobody when an idle connection ends; the sweep drops it, so a client that
+    opens many short connections leaves no exchanges behind until their idle deadline."""
+    port, app = served
+    for send_a_request in (False, True, True):
+        reader, writer = await _connect(port)
+        if send_a_request:
+            writer.write(_get(gateway_env.tokens[1]))
+            assert (await _answer(reader))[0] == 200
+        else:
+            await asyncio.sleep(SWEEP)  # accepted and waiting
+        writer.close()
+        await writer.wait_closed()
+    assert app.watchdog.watched >= 1
+    await asyncio.sleep(4 * SWEEP)
+    assert app.watchdog.watched == 0
+
+
+@pytest.mark.gen_test
 async def test_a_body_that_stalls_is_dropped_after_the_body_timeout_and_nothing_is_written(
         served: Any, gateway_env: GatewayEnv, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="vizmo_scim.app")
