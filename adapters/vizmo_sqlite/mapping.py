@@ -150,7 +150,7 @@ def _effective_phones(extra_phones: list[Any], row: Mapping[str, Any]) -> list[A
     return result
 
 
-#: Row fields that make up ``meta.version``: every value SCIM shows, plus the SCIM write counter.
+#: Row fields that make up ``meta.version``: every value SCIM shows, plus scim_users' write counter.
 VERSION_FIELDS = ("id", "email", "first_name", "last_name", "display_name", "phone", "mobile", "department",
                   "designation", "employee_code", "status", "created_at", "updated_at", "scim_id",
                   "external_id", "extra", "version")
@@ -160,8 +160,10 @@ _version_fields = itemgetter(*VERSION_FIELDS)
 
 
 def version_tag(row: Mapping[str, Any]) -> str:
-    """A weak ETag (RFC 7644 §3.14) over the row's content and SCIM write counter, so it changes on
-    every SCIM write and on every portal edit, even one within the same second."""
+    """A weak ETag (RFC 7644 §3.14) over the row's content and scim_users' write counter, so it
+    changes with every change a SCIM write or a portal edit makes, even within the same second
+    (a write that changes nothing SCIM shows, within the same second, keeps it: weak validators
+    compare content, RFC 9110 §8.8.1)."""
     # repr of a tuple of str/int/None is unambiguous (and escapes lone surrogates) at less than
     # half the cost of json.dumps; it runs up to three times per PATCH (the read, the If-Match
     # check in the transaction, the answer).

@@ -10,6 +10,6 @@ CREATE TABLE IF NOT EXISTS scim_users (
     incarnation  INTEGER NOT NULL DEFAULT 0,
     external_id  TEXT,
     extra        TEXT NOT NULL DEFAULT '{}', -- JSON: SCIM attributes the legacy columns cannot hold
-    version      INTEGER NOT NULL DEFAULT 1  -- bumped on every SCIM write; part of meta.version
+    version      INTEGER NOT NULL DEFAULT 1  -- bumped on every SCIM write of this row; part of meta.version
 );
 CREATE INDEX IF NOT EXISTS scim_users_external_id ON scim_users (location_id, external_id);

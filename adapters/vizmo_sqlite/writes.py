@@ -70,11 +70,16 @@ def _update_changed_columns(conn: sqlite3.Connection, current: sqlite3.Row, stor
 
 def _update_scim_row(conn: sqlite3.Connection, location_id: int, current: sqlite3.Row,
                      external_id: str | None, extra: str) -> None:
-    """Store externalId and the extras and bump the version: an UPDATE of the row when there is
-    one (an upsert tries the INSERT first), naming ``external_id`` only when it changes (it is
-    indexed); the first SCIM write of a portal-created employee inserts the row."""
+    """Store externalId and the extras and bump the row's version when either changes: an
+    UPDATE of the row when there is one (an upsert tries the INSERT first), naming
+    ``external_id`` only when it changes (it is indexed); the first SCIM write of a
+    portal-created employee inserts the row. A write that changes neither (Entra's usual
+    PATCH of title, department or active) leaves the row alone: one page less to write and
+    checkpoint, and ``meta.version`` still changes with the employees columns it sets."""
     if current["version"] is None:  # no scim_users row yet (version is NOT NULL in one)
         conn.execute(_UPSERT_SCIM, (current["id"], location_id, mapping.scim_id_of(current), external_id, extra))
+    elif external_id == current["external_id"] and extra == current["extra"]:
+        return
     elif external_id == current["external_id"]:
         conn.execute("UPDATE scim_users SET extra = ?, version = version + 1 WHERE employee_id = ?",
                      (extra, current["id"]))

@@ -119,36 +119,52 @@ async def test_rows_scim_writes_look_like_portal_rows(scim: Scim, gateway_env: G
 
 
 @pytest.mark.gen_test
-async def test_a_scim_write_sets_only_the_columns_it_changes_and_bumps_the_version(
-        scim: Scim, gateway_env: GatewayEnv) -> None:
+async def test_a_scim_write_sets_only_the_columns_and_rows_it_changes(scim: Scim, gateway_env: GatewayEnv) -> None:
     """An UPDATE names only the columns that change (a portal trigger ``UPDATE OF email`` fires
-    only when the email really changes), and every SCIM write bumps ``scim_users.version``."""
+    only when the email really changes), and ``scim_users`` (with its write counter) is written
+    only when externalId or the extras change; ``meta.version`` changes with every change."""
     user = await created(scim, {"schemas": [CORE], "userName": "cols@contoso.com", "externalId": "ext-1"})
     employee_id = int(gateway_env.sql("SELECT id FROM employees WHERE email = 'cols@contoso.com'")[0][0])
     gateway_env.sql("CREATE TABLE email_changes (employee_id INTEGER)")
     gateway_env.sql("CREATE TRIGGER email_changed AFTER UPDATE OF email ON employees "
                     "BEGIN INSERT INTO email_changes VALUES (new.id); END")
+    gateway_env.sql("CREATE TABLE scim_row_writes (employee_id INTEGER)")
+    gateway_env.sql("CREATE TRIGGER scim_row_written AFTER UPDATE ON scim_users "
+                    "BEGIN INSERT INTO scim_row_writes VALUES (new.employee_id); END")
 
-    def stored() -> tuple[int, str | None, int]:
+    def stored() -> tuple[int, str | None, int, int]:
         version, external_id = gateway_env.sql(
             "SELECT version, external_id FROM scim_users WHERE employee_id = ?", (employee_id,))[0]
         changes = gateway_env.sql("SELECT count(*) FROM email_changes")[0][0]
-        return int(version), external_id, int(changes)
+        row_writes = gateway_env.sql("SELECT count(*) FROM scim_row_writes")[0][0]
+        return int(version), external_id, int(changes), int(row_writes)
 
-    assert stored() == (1, "ext-1", 0)
+    versions = [user["meta"]["version"]]
+    assert stored() == (1, "ext-1", 0, 0)
     title = await scim("PATCH", f"/Users/{user['id']}", patch_op({"op": "replace", "path": "title", "value": "QA"}))
     assert title.status == 200 and title.body["title"] == "QA"
-    assert stored() == (2, "ext-1", 0)
+    versions.append(title.body["meta"]["version"])
+    assert stored() == (1, "ext-1", 0, 0)  # only employees changed
     same = await scim("PUT", f"/Users/{user['id']}", {k: v for k, v in title.body.items() if k != "meta"})
-    assert same.status == 200 and stored() == (3, "ext-1", 0)  # a PUT is a write, even of the same content
+    assert same.status == 200 and stored() == (1, "ext-1", 0, 0)
     external = await scim("PATCH", f"/Users/{user['id']}", patch_op(
         {"op": "replace", "path": "externalId", "value": "ext-2"}))
     assert external.status == 200 and external.body["externalId"] == "ext-2"
-    assert stored() == (4, "ext-2", 0)
+    versions.append(external.body["meta"]["version"])
+    assert stored() == (2, "ext-2", 0, 1)
+    formatted = await scim("PATCH", f"/Users/{user['id']}", patch_op(
+        {"op": "replace", "path": "name.formatted", "value": "Cols Person"}))  # an extra
+    assert formatted.status == 200 and formatted.body["name"] == {"formatted": "Cols Person"}
+    versions.append(formatted.body["meta"]["version"])
+    assert stored() == (3, "ext-2", 0, 2)
     renamed = await scim("PATCH", f"/Users/{user['id']}", patch_op(
         {"op": "replace", "path": "userName", "value": "renamed@contoso.com"}))
     assert renamed.status == 200 and renamed.body["userName"] == "renamed@contoso.com"
-    assert stored() == (5, "ext-2", 1)
+    versions.append(renamed.body["meta"]["version"])
+    assert stored() == (3, "ext-2", 1, 2)
+    assert len(set(versions)) == len(versions), versions  # every change is a new meta.version
+    fetched = await scim("GET", f"/Users/{user['id']}")
+    assert fetched.body == renamed.body and fetched.headers["ETag"] == versions[-1]
     assert employee(gateway_env, employee_id)["designation"] == "QA"
 
 
