@@ -168,6 +168,46 @@ async def test_a_scim_write_sets_only_the_columns_and_rows_it_changes(scim: Scim
     assert employee(gateway_env, employee_id)["designation"] == "QA"
 
 
+@pytest.mark.gen_test
+async def test_a_write_answers_the_row_as_stored_whichever_rows_it_wrote(scim: Scim, gateway_env: GatewayEnv) -> None:
+    """PATCH and PUT answer with the user as written without reading it back, unless a portal
+    trigger changed more: each answer equals the GET that follows it, ETag included, when the
+    write adopts a portal employee (inserts scim_users), changes an extra (updates it), changes
+    only legacy columns (leaves it), and when a trigger rewrites the row behind the write."""
+    employee_id = portal_insert(gateway_env, "answer@contoso.com", phone="+91 11 5555 0000")
+    user_id = str(employee_id)
+    statements: list[str] = []
+    connection = gateway_env.adapter._write_now
+    assert connection is not None
+    connection.set_trace_callback(statements.append)
+
+    async def same_as_get(method: str, body: dict[str, Any], *, read_back: bool = False) -> dict[str, Any]:
+        statements.clear()
+        reply = await scim(method, f"/Users/{user_id}", body)
+        assert reply.status == 200, reply.body
+        written = statements[statements.index("BEGIN IMMEDIATE"):statements.index("COMMIT")]
+        read_after_write = any(sql.startswith("SELECT") for sql in written[2:])  # after current_row's
+        assert read_after_write == read_back, written
+        fetched = await scim("GET", f"/Users/{user_id}")
+        assert reply.body == fetched.body and reply.headers["ETag"] == fetched.headers["ETag"]
+        return dict(reply.body)
+
+    adopted = await same_as_get("PATCH", patch_op({"op": "replace", "path": "title", "value": "Host"}))
+    assert gateway_env.sql("SELECT version FROM scim_users WHERE employee_id = ?", (employee_id,))[0][0] == 1
+    extra = await same_as_get("PATCH", patch_op({"op": "add", "path": "preferredLanguage", "value": "hi-IN"}))
+    assert extra["preferredLanguage"] == "hi-IN" and extra["meta"]["version"] != adopted["meta"]["version"]
+    columns = await same_as_get("PATCH", patch_op({"op": "replace", "path": "active", "value": False}))
+    assert columns["active"] is False and columns["meta"]["version"] != extra["meta"]["version"]
+    replaced = await same_as_get("PUT", {k: v for k, v in columns.items() if k != "meta"} | {"title": "Lead"})
+    assert replaced["title"] == "Lead"
+    gateway_env.sql("CREATE TRIGGER portal_department AFTER UPDATE OF designation ON employees "
+                    "BEGIN UPDATE employees SET department = 'Set by the portal' WHERE id = NEW.id; END")
+    rewritten = await same_as_get("PATCH", patch_op({"op": "replace", "path": "title", "value": "Chief"}),
+                                  read_back=True)
+    assert rewritten[ENTERPRISE]["department"] == "Set by the portal"
+    connection.set_trace_callback(None)
+
+
 # --- rows the portal inserts are visible and manageable through SCIM ----------------------------------------
 
 
