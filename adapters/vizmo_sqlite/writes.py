@@ -72,37 +72,37 @@ def _update_changed_columns(conn: sqlite3.Connection, current: sqlite3.Row, stor
 
 
 def _update_scim_row(conn: sqlite3.Connection, location_id: int, current: sqlite3.Row,
-                     external_id: str | None, extra: str) -> None:
+                     external_id: str | None, extra: str) -> int:
     """Store externalId and the extras and bump the row's version when either changes: an
     UPDATE of the row when there is one (an upsert tries the INSERT first), naming
     ``external_id`` only when it changes (it is indexed); the first SCIM write of a
     portal-created employee inserts the row. A write that changes neither (Entra's usual
     PATCH of title, department or active) leaves the row alone: one page less to write and
-    checkpoint, and ``meta.version`` still changes with the employees columns it sets."""
+    checkpoint, and ``meta.version`` still changes with the employees columns it sets.
+    Returns the row's version after the write."""
     if current["version"] is None:  # no scim_users row yet (version is NOT NULL in one)
         conn.execute(_UPSERT_SCIM, (current["id"], location_id, mapping.scim_id_of(current), external_id, extra))
-    elif external_id == current["external_id"] and extra == current["extra"]:
-        return
-    elif external_id == current["external_id"]:
+        return 1
+    if external_id == current["external_id"] and extra == current["extra"]:
+        return int(current["version"])
+    if external_id == current["external_id"]:
         conn.execute("UPDATE scim_users SET extra = ?, version = version + 1 WHERE employee_id = ?",
                      (extra, current["id"]))
     else:
         conn.execute("UPDATE scim_users SET external_id = ?, extra = ?, version = version + 1 "
                      "WHERE employee_id = ?", (external_id, extra, current["id"]))
+    return int(current["version"]) + 1
 
 
 def _as_written(current: sqlite3.Row, stored: mapping.StoredUser, updated_at: str, external_id: str | None,
-                extra: str) -> dict[str, Any]:
+                extra: str, version: int) -> dict[str, Any]:
     """The row :func:`_fetch` would read after :func:`_update_changed_columns` and
     :func:`_update_scim_row` wrote ``current`` (when no trigger changed anything more)."""
     row = dict(zip(current.keys(), current))
     row.update(stored.columns)
-    row["updated_at"] = updated_at
     if current["version"] is None:  # the row _UPSERT_SCIM inserted
-        row.update(scim_id=mapping.scim_id_of(current), incarnation=0, version=1)
-    elif external_id != current["external_id"] or extra != current["extra"]:
-        row["version"] = current["version"] + 1
-    row["external_id"], row["extra"] = external_id, extra
+        row.update(scim_id=mapping.scim_id_of(current), incarnation=0)
+    row.update(updated_at=updated_at, external_id=external_id, extra=extra, version=version)
     return row
 
 
@@ -173,12 +173,11 @@ def replace_user(conn: sqlite3.Connection, location_id: int, id: str, stored: ma
         raise _taken(email)
     changes = conn.total_changes
     updated_at = _update_changed_columns(conn, current, stored)
-    _update_scim_row(conn, location_id, current, stored.external_id, extra)
-    written = _as_written(current, stored, updated_at, stored.external_id, extra)
+    version = _update_scim_row(conn, location_id, current, stored.external_id, extra)
     # One row in employees, and one in scim_users when its version moved: anything more is a
     # trigger of the portal's (total_changes counts trigger programs), so read the row back.
-    if conn.total_changes - changes == 1 + (written["version"] != current["version"]):
-        return written
+    if conn.total_changes - changes == 1 + (version != current["version"]):
+        return _as_written(current, stored, updated_at, stored.external_id, extra, version)
     return _fetch(conn, current["id"])
 
 
