@@ -18,7 +18,7 @@ from gateway.watchdog import ConnectionWatchdog
 from tests.support import GatewayEnv
 
 TENANT = "/scim/v2/locations/1"
-IDLE, BODY, SWEEP = 0.6, 0.4, 0.05
+IDLE, BODY, SWEEP = 1.0, 0.5, 0.05
 
 
 @pytest.fixture
@@ -77,8 +77,8 @@ async def test_a_keep_alive_connection_stays_open_within_the_idle_timeout_and_cl
     reader, writer = await _connect(port)
     try:
         token = gateway_env.tokens[1]
-        for _ in range(3):  # each request restarts the idle clock: 3 × 0.4 s outlasts one timeout
-            await asyncio.sleep(IDLE * 2 / 3)
+        for _ in range(3):  # each request restarts the idle clock: 3 × IDLE / 2 outlasts one timeout
+            await asyncio.sleep(IDLE / 2)
             writer.write(_get(token))
             status, body = await _answer(reader)
             assert status == 200 and json.loads(body)["totalResults"] == 0
