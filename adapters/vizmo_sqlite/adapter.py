@@ -114,7 +114,7 @@ class VizmoUserAdapter(ResourceAdapter):
             total = (await self._store.read(count_sql, (self._location_id, *params)))[0]["total"]
         return Page(resources=[mapping.from_storage(r) for r in rows], total_results=total)
 
-    # -- writes (each one transaction on the writer thread) ---------------------------------
+    # -- writes (each one transaction on the event loop, see VizmoSqliteAdapter.write) --------
     # The mapping work runs outside the transaction: the write lock is shared with the other
     # workers (and the portal), and every microsecond it is held is one they may wait.
     async def create(self, resource: Resource) -> Resource:
