@@ -1,35 +1,117 @@
-"""The built wheel carries the package data and works outside the source tree."""
+"""The product as it ships: the built wheel carries every module and data file, and once installed
+into a new virtual environment outside the source tree, its ``vizmo-scim`` command serves SCIM.
+
+Issue 12 §1: a wheel without ``gateway.handlers`` (a folder without ``__init__.py``) once installed
+cleanly and died at start; only a test that installs the wheel and runs the command sees that.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
+import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+CONSTRAINTS = ROOT / "constraints.txt"
+START_LINE = re.compile(r"serving adapter .* on 127\.0\.0\.1:(\d+) ")
 
 
-def test_the_wheel_carries_schemas_sql_and_entry_points(tmp_path: Path) -> None:
+def _source_files() -> list[str]:
+    """The tracked and new (not ignored) files: what a clean clone would build from."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                            text=True)
+    if listed.returncode == 0 and listed.stdout:
+        return [name for name in listed.stdout.splitlines() if (ROOT / name).is_file()]
+    ignored = {"build", "dist", "__pycache__", ".git"}  # not a git checkout (an sdist)
+    return [str(p.relative_to(ROOT)) for p in ROOT.rglob("*")
+            if p.is_file() and not ignored & set(p.parts) and not any(s.endswith(".egg-info") for s in p.parts)]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from a copy of the source files, so no build/ left in the checkout can hide
+    a module that a clean build leaves out (and nothing is written into the checkout)."""
+    source = tmp_path_factory.mktemp("source")
+    for name in _source_files():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    out = tmp_path_factory.mktemp("dist")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            str(ROOT), "-w", str(tmp_path / "dist")], capture_output=True, text=True, timeout=300)
+                            str(source), "-w", str(out)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-2000:]
-    wheel = next((tmp_path / "dist").glob("vizmo_scim_gateway-*.whl"))
+    return next(out.glob("vizmo_scim_gateway-*.whl"))
+
+
+def test_the_wheel_carries_every_package_and_data_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for data in ("schemas/config.schema.json", "schemas/resource/User.json", "schemas/resource/EnterpriseUser.json",
-                 "schemas/request/User.schema.json", "schemas/request/PatchOp.schema.json",
-                 "adapters/vizmo_sqlite/directory.sql", "adapters/vizmo_postgres/directory.sql", "gateway/py.typed"):
-        assert data in names, data
-    target = tmp_path / "site"
-    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-                                str(wheel)], capture_output=True, text=True, timeout=300)
-    assert installed.returncode == 0, installed.stderr[-2000:]
-    code = ("import gateway.scim.schema_model as m, adapters.vizmo_sqlite.bootstrap as b, gateway.config as c; "
-            "assert m.__file__.startswith(%r); print(sorted(m.resource_types()), len(b._sql('directory.sql')) > 0, "
-            "c._file_validator() is not None)" % str(target))
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
-                         timeout=60)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip() == "['Group', 'User'] True True"
+    tracked = subprocess.run(["git", "ls-files", "--", "gateway", "adapters", "schemas"], cwd=ROOT,
+                             capture_output=True, text=True).stdout.split()
+    if not tracked:  # not a git checkout (an sdist): list the source tree instead
+        tracked = [str(p.relative_to(ROOT)) for top in ("gateway", "adapters", "schemas")
+                   for p in (ROOT / top).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    left_out = [name for name in tracked if name not in names and not name.endswith(".md")]
+    assert left_out == []
+    assert "entry_points.txt" in " ".join(names)
+
+
+def test_the_installed_command_serves_scim_from_a_new_virtual_environment(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True, system_site_packages=False)
+    python = env_dir / "bin" / "python"
+    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS), str(wheel)],
+                               capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    command = env_dir / "bin" / "vizmo-scim"
+    data_dir = tmp_path / "data"
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    server = subprocess.Popen([str(command), "serve", "--port", "0", "--data-dir", str(data_dir)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=clean_env)
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        found = START_LINE.search(banner)
+        assert found, banner + (server.stderr.read() if server.poll() is not None and server.stderr else "")
+        base = f"http://127.0.0.1:{found.group(1)}"
+        added = subprocess.run([str(command), "integration", "add", "--json", "--data-dir", str(data_dir),
+                                "--location", "1", "--base-url", base], capture_output=True, text=True,
+                               timeout=60, cwd=tmp_path, env=clean_env)
+        assert added.returncode == 0, added.stderr
+        credentials = json.loads(added.stdout)
+        assert credentials["tenant_url"] == f"{base}/scim/v2/locations/1"
+        request = urllib.request.Request(credentials["tenant_url"] + "/Users",
+                                         headers={"Authorization": f"Bearer {credentials['secret_token']}"})
+        status, body = _get_when_listening(request)
+        assert status == 200
+        assert body["totalResults"] == 0 and body["Resources"] == []
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+    assert server.returncode == 0
+    # The installed code, not the source tree, answered.
+    where = subprocess.run([str(python), "-c", "import gateway.handlers; print(gateway.handlers.__file__)"],
+                           capture_output=True, text=True, cwd=tmp_path, env=clean_env)
+    assert where.stdout.startswith(str(env_dir)), where.stdout + where.stderr
+
+
+def _get_when_listening(request: urllib.request.Request) -> tuple[int, dict]:
+    """The answer to ``request``, retried until the worker accepts connections (20 s deadline)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

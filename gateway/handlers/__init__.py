@@ -1,0 +1,1 @@
+"""HTTP handlers of the SCIM endpoints (one module per endpoint family)."""
