@@ -35,6 +35,7 @@ setup(
             # import from 80.
             "setuptools<80",
             "wheel",  # tests/test_packaging.py builds the wheel without network access
+            "scim2-tester[httpx2]>=0.5.2,<0.6",  # python-scim's conformance checker (tests/interop)
         ],
     },
     entry_points={

@@ -14,6 +14,7 @@ import re
 import tornado.httputil
 
 from gateway.balance import BalancedHTTPServer
+from gateway.config import HEADER_READ_LIMIT
 from gateway.context import GatewayContext
 from gateway.exchange import Exchange
 from gateway.handlers.base import NotFoundHandler, ScimHandler, UnknownPathHandler
@@ -34,6 +35,7 @@ def routes() -> RouteTable:
         Route(re.compile("/healthz"), HealthHandler),
         tenant_route("Users", UsersHandler),
         tenant_route(r"Users/+\.search", UserSearchHandler),
+        tenant_route(r"\.search", UserSearchHandler),  # RFC 7644 §3.4.3 root search: Users is the only type
         tenant_route("Users/+" + segment("id"), UserHandler),
         tenant_route("Groups", GroupsHandler),
         tenant_route("Groups/+" + segment("id"), GroupsHandler),
@@ -73,8 +75,10 @@ def make_app(ctx: GatewayContext) -> ScimApplication:
 
 def make_server(app: ScimApplication, *, max_body_size: int) -> BalancedHTTPServer:
     """The HTTP server of one worker for ``app``. Tornado's per-request header and body timers
-    are off: ``app.watchdog`` keeps those limits for all the worker's connections at once."""
-    server = BalancedHTTPServer(app, max_body_size=max_body_size)
+    are off: ``app.watchdog`` keeps those limits for all the worker's connections at once. It
+    reads up to :data:`~gateway.config.HEADER_READ_LIMIT` of headers, so that an oversized
+    request is answered (414/431) rather than dropped."""
+    server = BalancedHTTPServer(app, max_body_size=max_body_size, max_header_size=HEADER_READ_LIMIT)
     server.conn_params.header_timeout = None  # HTTPServer makes a None idle_connection_timeout 3600 s
     server.conn_params.body_timeout = None
     return server

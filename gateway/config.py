@@ -21,6 +21,15 @@ from jsonschema import Draft202012Validator
 
 DEFAULT_DATA_DIR = Path("vizmo-scim-data")
 MAX_BODY_BYTES = 1024 * 1024
+#: The longest request-target answered normally; a longer one gets a SCIM 414 (send a long filter
+#: in the body of POST /.search instead, RFC 7644 §3.4.3).
+MAX_URL_BYTES = 8 * 1024
+#: The largest request line and header section answered normally; a larger one gets a SCIM 431.
+MAX_HEADER_BYTES = 64 * 1024
+#: How much of a request line and header section the server reads at all: up to here an
+#: oversized request is read whole and answered 414/431; past it the connection is closed
+#: unanswered (Tornado's ``max_header_size``), as any server must stop reading somewhere.
+HEADER_READ_LIMIT = 1024 * 1024
 
 
 class ConfigError(ValueError):

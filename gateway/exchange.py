@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import tornado.httputil
 import tornado.iostream
 
+from gateway.config import MAX_HEADER_BYTES, MAX_URL_BYTES
 from gateway.errors import ScimError
 from gateway.handlers.base import SCIM_CONTENT_TYPE, ScimHandler
 from gateway.routing import decode_path_value
@@ -72,6 +73,7 @@ class Exchange(tornado.httputil.HTTPMessageDelegate):
         self.handler = handler = handler_class(ctx, request, {})
         self.connection.set_max_body_size(ctx.config.max_body_bytes * 4)  # type: ignore[attr-defined]
         try:
+            _check_sizes(start_line, headers)
             handler.path_kwargs = {name: decode_path_value(name, raw) for name, raw in raw_values.items()}
             await handler.prepare()
         except Exception as exc:  # noqa: BLE001 -- every failure becomes a SCIM error answer
@@ -174,6 +176,18 @@ class Exchange(tornado.httputil.HTTPMessageDelegate):
         if self._counted:
             self._counted = False
             self.app.ctx.inflight -= 1
+
+
+def _check_sizes(start_line: tornado.httputil.RequestStartLine, headers: tornado.httputil.HTTPHeaders) -> None:
+    """A SCIM 414 for a request-target over :data:`MAX_URL_BYTES`, a 431 for a header section
+    over :data:`MAX_HEADER_BYTES` (RFC 9110 §15.5.15, RFC 6585 §5)."""
+    if len(start_line.path) > MAX_URL_BYTES:
+        raise ScimError(414, f"The URL is {len(start_line.path)} bytes long; at most {MAX_URL_BYTES} are "
+                             "accepted. Send a long filter in the body of POST .../Users/.search "
+                             "(RFC 7644 §3.4.3).")
+    size = sum(len(name) + len(value) + 4 for name, value in headers.get_all())
+    if size > MAX_HEADER_BYTES:
+        raise ScimError(431, f"The request headers are {size} bytes long; at most {MAX_HEADER_BYTES} are accepted.")
 
 
 _date_cache: tuple[int, str] = (0, "")

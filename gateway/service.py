@@ -22,7 +22,12 @@ from gateway.scim.listing import ListRequest, list_response, parse_list_request
 from gateway.scim.patch import apply_patch
 from gateway.scim.projection import project
 from gateway.scim.schema_model import ResourceType
-from gateway.scim.validation import canonicalise_resource, validate_patch_request, validate_resource
+from gateway.scim.validation import (
+    canonicalise_resource,
+    validate_patch_request,
+    validate_resource,
+    validate_schemas_member,
+)
 
 #: How often a PATCH without If-Match is re-applied when a concurrent write got in between.
 PATCH_ATTEMPTS = 16
@@ -53,6 +58,11 @@ class ResourceService:
         meta["resourceType"] = self.rtype.name
         meta["location"] = f"{base_url}{self.rtype.endpoint}/{resource['id']}"
         shown = {**resource, "meta": meta}
+        for urn, name in self.rtype.never_returned:  # RFC 7643 §2.2: whatever an adapter kept
+            if urn is None:
+                shown.pop(name, None)
+            elif isinstance(shown.get(urn), dict) and name in shown[urn]:
+                shown[urn] = {k: v for k, v in shown[urn].items() if k != name}
         if attributes or excluded:
             shown = project(shown, self.rtype, attributes=attributes, excluded=excluded)
         return shown
@@ -78,12 +88,14 @@ class ResourceService:
 
     async def create(self, adapter: ResourceAdapter, body: Any, base_url: str) -> Resource:
         with scim_errors():
+            validate_schemas_member(body, self.rtype)
             created = await adapter.create(self._canonical(body))
             return self._present(created, base_url)
 
     async def replace(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
                       if_match: str | None) -> Resource:
         with scim_errors():
+            validate_schemas_member(body, self.rtype)
             replaced = await adapter.replace(id, self._canonical(body), if_match=if_match)
             return self._present(replaced, base_url)
 

@@ -11,8 +11,8 @@ import pytest
 
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import create_directory
-from gateway.app import make_app
-from gateway.config import GatewayConfig
+from gateway.app import make_app, make_server
+from gateway.config import MAX_BODY_BYTES, GatewayConfig
 from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec, load_or_create_key
 from tests.support import GatewayEnv, Reply, Scim
@@ -45,6 +45,18 @@ def gateway_env(tmp_path: Path, io_loop: Any) -> Any:
 @pytest.fixture
 def app(gateway_env: GatewayEnv) -> Any:
     return make_app(gateway_env.ctx)
+
+
+@pytest.fixture
+def http_server(io_loop: Any, _unused_port: Any, app: Any) -> Any:
+    """The gateway's own HTTP server (its limits and timeouts, as ``vizmo-scim serve`` builds it)
+    in place of pytest-tornado's plain one."""
+    server = make_server(app, max_body_size=4 * MAX_BODY_BYTES)
+    server.add_socket(_unused_port[0])
+    yield server
+    server.stop()
+    io_loop.run_sync(server.close_all_connections)
+    app.watchdog.stop()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 PROBE = "/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22"
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 def free_port() -> int:

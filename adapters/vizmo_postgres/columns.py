@@ -64,7 +64,11 @@ EMAILS_SQL = (
     "'value', e.email, 'type', 'work', 'primary', TRUE)) ELSE s.extra -> 'emails' END)"
 )
 
-COLUMNS = column_map(id_sql=ID_SQL, phone_numbers_sql=PHONE_NUMBERS_SQL, emails_sql=EMAILS_SQL)
+#: ``active``: the portal's status, or NULL when the last SCIM write left it unassigned.
+ACTIVE_SQL = "(CASE WHEN s.extra -> 'active' = 'null'::jsonb THEN NULL ELSE e.status = 'active' END)"
+
+COLUMNS = column_map(id_sql=ID_SQL, phone_numbers_sql=PHONE_NUMBERS_SQL, emails_sql=EMAILS_SQL,
+                     active_sql=ACTIVE_SQL)
 
 #: The filter/sort translator for Users of the Vizmo directory on PostgreSQL (tiebreak ``e.id``).
 #: Its SQL has ``?`` placeholders: pass the finished statement through ``sql_dialect.numbered``.

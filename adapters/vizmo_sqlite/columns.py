@@ -74,13 +74,18 @@ EMAILS_SQL = (
     "'value', e.email, 'type', 'work', 'primary', json('true'))) ELSE json_extract(s.extra, '$.emails') END)"
 )
 
+#: ``active``: the portal's status, or NULL (no value) when the last SCIM write left it
+#: unassigned (``"active": null`` in the extra, as ``mapping.to_storage`` writes it).
+ACTIVE_SQL = "(CASE WHEN json_type(s.extra, '$.active') = 'null' THEN NULL ELSE e.status = 'active' END)"
+
 _ENTERPRISE = ENTERPRISE_USER_URN + ":"
 
 
-def column_map(*, id_sql: str, phone_numbers_sql: str, emails_sql: str) -> dict[str, ColumnSpec | JsonArraySpec]:
+def column_map(*, id_sql: str, phone_numbers_sql: str, emails_sql: str,
+               active_sql: str) -> dict[str, ColumnSpec | JsonArraySpec]:
     """Attribute path → storage of the Vizmo layout; everything else is read from ``s.extra``.
 
-    The three expressions that differ between SQL dialects are parameters; the PostgreSQL
+    The four expressions that differ between SQL dialects are parameters; the PostgreSQL
     adapter builds its map with this function too."""
     return {
         "id": ColumnSpec(id_sql, eq_lookup=id_lookup),
@@ -90,7 +95,7 @@ def column_map(*, id_sql: str, phone_numbers_sql: str, emails_sql: str) -> dict[
         "name.familyName": ColumnSpec("e.last_name"),
         "displayName": ColumnSpec("e.display_name"),
         "title": ColumnSpec("e.designation"),
-        "active": ColumnSpec("(e.status = 'active')"),
+        "active": ColumnSpec(active_sql),
         "meta.created": ColumnSpec("e.created_at"),
         "meta.lastModified": ColumnSpec("e.updated_at"),
         "phoneNumbers": JsonArraySpec(phone_numbers_sql),
@@ -100,7 +105,8 @@ def column_map(*, id_sql: str, phone_numbers_sql: str, emails_sql: str) -> dict[
     }
 
 
-COLUMNS = column_map(id_sql=ID_SQL, phone_numbers_sql=PHONE_NUMBERS_SQL, emails_sql=EMAILS_SQL)
+COLUMNS = column_map(id_sql=ID_SQL, phone_numbers_sql=PHONE_NUMBERS_SQL, emails_sql=EMAILS_SQL,
+                     active_sql=ACTIVE_SQL)
 
 
 #: The filter/sort translator for Users of the Vizmo directory (stable tiebreak ``e.id``).

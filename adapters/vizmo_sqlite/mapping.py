@@ -84,8 +84,10 @@ def _phone_type(entry: Any) -> str | None:
 def to_storage(resource: Mapping[str, Any], *, current_status: str | None = None) -> StoredUser:
     """Split a canonical SCIM User into legacy columns, externalId and extras.
 
-    ``active`` absent keeps ``current_status`` (a create without ``active`` is active):
-    the legacy column cannot be empty, and Note: Entra ID always sends ``active`` itself.
+    ``active`` absent (a PUT without it, a PATCH that removes it) is unassigned in SCIM (RFC
+    7643 §2.5), kept as ``"active": null`` in the extras, while the portal's ``status`` keeps
+    ``current_status`` (a new employee is active): the legacy column cannot be empty, and
+    nothing changes for the portal unless a client says so. Note: Entra ID always sends ``active``.
     """
     name = dict(resource.get("name") or {})
     enterprise = dict(resource.get(ENTERPRISE_URN) or {})
@@ -118,6 +120,8 @@ def to_storage(resource: Mapping[str, Any], *, current_status: str | None = None
         extra[ENTERPRISE_URN] = enterprise
     if phones:
         extra["phoneNumbers"] = copy_json(phones)
+    if active is None:
+        extra["active"] = None
     return StoredUser(columns=columns, external_id=_text(resource.get("externalId")), extra=extra,
                       status_given=active is not None)
 
@@ -210,7 +214,10 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
         resource["displayName"] = row["display_name"]
     if row["designation"] is not None:
         resource["title"] = row["designation"]
-    resource["active"] = row["status"] == "active"
+    if "active" in extra:  # unassigned by the last SCIM write (see to_storage)
+        del extra["active"]
+    else:
+        resource["active"] = row["status"] == "active"
     if row["scim_id"] is None:
         # Note: Entra ID may match on emails[type eq "work"].value; an employee the portal created
         # (SCIM never wrote it) shows its sign-in email as its work email until SCIM writes it.

@@ -31,6 +31,9 @@ SCIM_CONTENT_TYPE = "application/scim+json"
 _ACCEPTED_BODY_TYPES = ("application/scim+json", "application/json")
 #: The verbs a handler may define; any other method, or one the handler lacks, answers 405.
 VERBS = ("get", "post", "put", "patch", "delete")
+#: A ``\uD800``-``\uDFFF`` escape: only then can the parsed body hold a lone surrogate, which no
+#: storage can encode (the body is checked in full only when one is present).
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 #: Control characters a query value must not carry (replaced by a space, as Tornado does).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
@@ -129,7 +132,13 @@ class ScimHandler:
         if not raw.strip():
             raise BadRequest("The request body is empty; a JSON object is required.", "invalidSyntax")
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            if _ESCAPED_SURROGATE.search(raw) is not None:
+                json.dumps(body, ensure_ascii=False).encode("utf-8")  # raises for a lone surrogate
+            return body
+        except UnicodeEncodeError:
+            raise BadRequest("The request body holds a lone UTF-16 surrogate escape (such as \\ud800): "
+                             "JSON text must encode Unicode characters (RFC 8259 §8.2).", "invalidValue") from None
         except UnicodeDecodeError:
             raise BadRequest("The request body is not UTF-8 text.", "invalidSyntax") from None
         except (ValueError, RecursionError) as exc:

@@ -311,11 +311,10 @@ class _Parser:
         return Compare(path, op, self.value(value_tok, op))  # type: ignore[arg-type]
 
     def value(self, tok: _Token, op: str) -> CompValue:
-        """``compValue``: a JSON string, number, ``true``/``false``/``null`` (any case), or a bare word.
-
-        Note: Entra ID's older documentation sends unquoted values (``externalId eq jyoung``,
-        ``manager eq 2819c223-7f76-...``); a bare word that is not a JSON literal or number is
-        taken as a string.
+        """``compValue`` (RFC 7644 §3.4.2.2): a JSON string, number, or ``true``/``false``/``null``
+        (any case). Any other bare word is refused, so a typo such as ``tru`` can never match as
+        text. Note: Entra ID's older documentation shows unquoted values (``externalId eq
+        jyoung``); Entra's provisioning quotes them, and such a filter is refused with a hint.
         """
         if tok.kind == "string":
             return _decode_string(tok)
@@ -326,13 +325,11 @@ class _Parser:
             return _LITERALS[lowered]
         if _NUMBER.fullmatch(tok.text):
             return _decode_number(tok)
-        if tok.text[0] in "'\u2018\u2019\u201c\u201d":
-            raise FilterSyntaxError(
-                f"unexpected {_describe(tok)} at position {tok.pos}: string values must be enclosed in "
-                'straight double quotes, e.g. "bjensen"',
-                tok.pos,
-            )
-        return tok.text
+        raise FilterSyntaxError(
+            f"unexpected {_describe(tok)} at position {tok.pos}: {_VALUE_HINT} must follow '{op}'; "
+            'string values are enclosed in straight double quotes, e.g. "bjensen"',
+            tok.pos,
+        )
 
     # --- paths ------------------------------------------------------------------------------
 

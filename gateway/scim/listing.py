@@ -74,7 +74,7 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
         if not isinstance(sort_by, str):
             raise ProtocolError("sortBy must be an attribute name")
         try:
-            path = rtype.resolve(parse_attr_path(sort_by.strip()))[0]
+            path = rtype.filterable(parse_attr_path(sort_by.strip()))[0]
         except (FilterSyntaxError, UnknownAttribute) as exc:
             raise ProtocolError(f"sortBy: {exc}") from None
         order = lowered.get("sortorder") or "ascending"

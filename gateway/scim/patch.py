@@ -14,6 +14,8 @@ Rules (RFC 7644 §3.5.2.1–3 unless a ``Note`` names a client):
   extension URN the schema does not know are stored under that URN as given. Note: Entra ID puts
   all changed attributes of a user into one PATCH, so one unknown attribute must not block
   e.g. ``active=false``.
+- A path naming a never-returned attribute (``password``) is accepted and ignored: such a value
+  is never kept (RFC 7643 §4.1.1), so it cannot be changed either.
 - A path naming a ``readOnly`` attribute (``id``, ``meta``, ``groups``) is ``mutability``; inside a
   path-less value such keys are skipped (clients echo them). An ``immutable`` attribute may get a
   first value but not a different one (``mutability``). Unassigning a required attribute
@@ -326,8 +328,8 @@ class _Engine:
             return None
         block = canonical.urn
         sub = attr.sub(sub_name) if sub_name is not None else None
-        if sub_name is not None and sub is None:
-            self._ignore(text)
+        if (sub_name is not None and sub is None) or attr.never_returned or (sub is not None and sub.never_returned):
+            self._ignore(text)  # unknown, or accepted and never kept (``password``)
             return None
         if vfilter is not None:
             if not (attr.multi_valued and attr.type == "complex"):

@@ -67,15 +67,15 @@ def coerce_complex(attr: Attribute, value: Any, label: str, ignored: list[str]) 
         if len(value) > 1:
             raise PatchError("invalidValue", f"{label} is single-valued but {len(value)} values were given")
         return coerce_complex(attr, value[0], label, ignored) if value else None
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and attr.sub("value") is not None:
+    if isinstance(value, str) and attr.sub("value") is not None:
         value = {"value": value}
     if not isinstance(value, Mapping):
         raise PatchError("invalidValue", f"{label} is a complex attribute: its value must be an object "
-                                         f"of sub-attributes, not {type(value).__name__}")
+                                         f"of sub-attributes, not {_json_type(value)}")
     out: dict[str, Any] = {}
     for key, item in value.items():
         sub = attr.sub(str(key))
-        if sub is None:
+        if sub is None or sub.never_returned:
             ignored.append(f"{label}.{key}")
         else:
             out[sub.name] = coerce(sub, item, f"{label}.{sub.name}", ignored)
@@ -86,8 +86,8 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
     """Coerce one simple value to ``attr.type`` (RFC 7643 §2.3); ``None``/``""`` mean unassign.
 
     Note: Entra ID (without ``aadOptscim062020``) sends booleans as ``"True"``/``"False"``; any
-    case is accepted, other strings are ``invalidValue``. Numbers given for a string attribute
-    (``employeeNumber``) are kept as their decimal text.
+    case is accepted, other strings are ``invalidValue``. Any other value of the wrong JSON type
+    (a number for a string attribute, say) is ``invalidValue``, as in a POST or PUT body.
     """
     if value is None or value == "":
         return None
@@ -112,9 +112,16 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
         raise PatchError("invalidValue", f"{label} cannot hold a nested complex value")
     if isinstance(value, str):
         return value
-    if number:
-        return str(value)
-    raise PatchError("invalidValue", f"{label} must be a string, not {type(value).__name__}")
+    raise PatchError("invalidValue", f"{label} must be a string, not {_json_type(value)}")
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of ``value``'s type, for error details."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {dict: "an object", list: "an array"}.get(type(value), type(value).__name__)
 
 
 # --- elements of multi-valued attributes ----------------------------------------------------------

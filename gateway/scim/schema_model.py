@@ -26,6 +26,11 @@ class UnknownAttribute(ValueError):
     """An attribute path names no attribute of the resource type (HTTP 400 ``invalidPath``/``invalidFilter``)."""
 
 
+class NeverReturnedAttribute(UnknownAttribute):
+    """A filter names an attribute that is never returned (``password``): RFC 7644 §3.4.2.2 lets a
+    client filter only on what it could read, so this is a 400 ``invalidFilter`` too."""
+
+
 @dataclass(frozen=True)
 class Attribute:
     """One attribute definition (RFC 7643 §7 ``attributes``; defaults of RFC 7643 §2.2)."""
@@ -51,8 +56,16 @@ class Attribute:
         object.__setattr__(self, "required_within", _holding_required(self.sub_attributes))
 
     def sub(self, name: str) -> "Attribute | None":
-        """The sub-attribute called ``name`` (case-insensitive), or ``None``."""
+        """The sub-attribute called ``name`` (case-insensitive), or ``None``"""
         return self._index.get(name.lower())
+
+    @property
+    def never_returned(self) -> bool:
+        """``returned: never`` (RFC 7643 §2.2), e.g. ``password``: the gateway accepts such a value
+        in a request and discards it, so it is never stored, returned, filtered or sorted on.
+        Vizmo employees do not sign in with a SCIM password (RFC 7643 §4.1.1 lets a service
+        provider that keeps none ignore it)."""
+        return self.returned == "never"
 
     def to_json(self) -> dict[str, Any]:
         """The RFC 7643 §7 representation of this attribute."""
@@ -267,6 +280,23 @@ class ResourceType:
                 return found
         return None
 
+    def filterable(self, path: AttrPath) -> tuple[AttrPath, Attribute]:
+        """:meth:`resolve` for a path a filter or ``sortBy`` names; raises
+        :class:`NeverReturnedAttribute` for one that is never returned (``password``)."""
+        canonical, attribute = self.resolve(path)
+        parent = self.resolve(replace(path, sub_attr=None))[1] if path.sub_attr is not None else attribute
+        if attribute.never_returned or parent.never_returned:
+            raise NeverReturnedAttribute(f"{canonical} is never returned (RFC 7643 §2.2), so it cannot be "
+                                         "filtered or sorted on")
+        return canonical, attribute
+
+    @functools.cached_property
+    def never_returned(self) -> tuple[tuple[str | None, str], ...]:
+        """The top-level attributes that are never returned, as (extension URN or None, name)."""
+        found = [(None, a.name) for a in self.core.attributes if a.never_returned]
+        found += [(ext.id, a.name) for ext, _ in self.extensions for a in ext.attributes if a.never_returned]
+        return tuple(found)
+
     def canonical_filter(self, node: Filter) -> Filter:
         """``node`` with every attribute path canonicalised (RFC 7644 §3.4.2.2).
 
@@ -274,16 +304,16 @@ class ResourceType:
         and resolve as its sub-attributes. Raises :class:`UnknownAttribute`.
         """
         if isinstance(node, Compare):
-            path, attribute = self.resolve(node.path)
+            path, attribute = self.filterable(node.path)
             return replace(node, path=path, value=_coerce_number(node.value, attribute))
         if isinstance(node, Present):
-            return replace(node, path=self.resolve(node.path)[0])
+            return replace(node, path=self.filterable(node.path)[0])
         if isinstance(node, (And, Or)):
             return replace(node, left=self.canonical_filter(node.left), right=self.canonical_filter(node.right))
         if isinstance(node, Not):
             return replace(node, operand=self.canonical_filter(node.operand))
         if isinstance(node, ValuePath):
-            path, attribute = self.resolve(node.path)
+            path, attribute = self.filterable(node.path)
             if path.sub_attr is not None or attribute.type != "complex":
                 raise UnknownAttribute(f"{node.path} is not a complex attribute and cannot take a value filter")
             return replace(node, path=path, filter=_canonical_element_filter(node.filter, attribute))

@@ -42,6 +42,40 @@ class RequestValidationError(ProtocolError):
         super().__init__(detail, scim_type)
 
 
+# --- the schemas member ----------------------------------------------------------------------
+
+#: URNs accepted in ``schemas`` as another spelling of a known one (lower-cased).
+#: Note: Entra ID's published reference example lists ``...:enterprise:2.0User`` (no colon; P13).
+_URN_ALIASES = {"urn:ietf:params:scim:schemas:extension:enterprise:2.0user":
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"}
+
+
+def validate_schemas_member(body: Any, rtype: ResourceType) -> None:
+    """Check the ``schemas`` member of a POST or PUT body (RFC 7643 §3: required, an array of the
+    schema URNs the resource uses, the core schema's among them).
+
+    Raises :class:`RequestValidationError`: ``invalidSyntax`` when it is missing, not an array
+    of strings or lacks the core URN; ``invalidValue`` when it names a schema this resource type
+    does not have. An extension listed without attributes is fine (Note: Entra ID lists the
+    enterprise URN in every POST, P13). Canonicalisation then rebuilds ``schemas``.
+    """
+    if not isinstance(body, dict):
+        raise RequestValidationError(f"{_BODY} must be a JSON object", "invalidSyntax")
+    schemas = next((value for key, value in body.items() if key.lower() == "schemas"), None)
+    wanted = f'an array of schema URNs that includes "{rtype.core.id}" (RFC 7643 §3)'
+    if schemas is None:
+        raise RequestValidationError(f'{_BODY} must have "schemas": {wanted}', "invalidSyntax")
+    if not isinstance(schemas, list) or not all(isinstance(urn, str) for urn in schemas):
+        raise RequestValidationError(f'"schemas" must be {wanted}', "invalidSyntax")
+    listed = [_URN_ALIASES.get(urn.lower(), urn.lower()) for urn in schemas]
+    if rtype.core.id.lower() not in listed:
+        raise RequestValidationError(f'"schemas" must be {wanted}', "invalidSyntax")
+    for urn, given in zip(listed, schemas):
+        if rtype.schema_for_urn(urn) is None:
+            raise RequestValidationError(f'"schemas" names {given[:200]!r}, which is not a schema of the '
+                                         f"{rtype.name} resource type (see /ResourceTypes)", "invalidValue")
+
+
 # --- canonicalisation ------------------------------------------------------------------------
 
 _DROP: Any = object()  # marker: the value is unassigned (RFC 7643 §2.5) and is left out
@@ -56,7 +90,8 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
     - ``null`` values, empty arrays and empty objects are dropped (RFC 7643 §2.5).
       Note: Entra ID sends ``"addresses": null`` and similar in POST bodies (P10).
     - Read-only attributes (``id``, ``meta``, ``groups``, ``manager.displayName``) are ignored
-      (RFC 7644 §3.3), as are unknown plain attributes and sub-attributes. Keys that look like
+      (RFC 7644 §3.3), as are never-returned ones (``password``: accepted, never kept) and
+      unknown plain attributes and sub-attributes. Keys that look like
       URNs of unknown extensions are kept unchanged.
       Note: Entra ID sends custom extension blocks without listing them in ``schemas``.
     - A boolean attribute sent as the string ``"True"``/``"False"`` (any case) becomes a bool;
@@ -108,9 +143,11 @@ def _place(
     except UnknownAttribute:
         return  # unknown attributes are ignored (RFC 7644 §3.3)
     target = core if canonical.urn is None else blocks[canonical.urn]
+    if _discarded(attribute):
+        return
     if canonical.sub_attr is not None:  # a dotted key such as "name.givenName"
         parent = rtype.resolve(AttrPath(attr=canonical.attr, urn=canonical.urn))[1]
-        if parent.multi_valued or parent.mutability == "readOnly" or attribute.mutability == "readOnly":
+        if parent.multi_valued or _discarded(parent):
             return
         sub_value = _canonical_value(attribute, value)
         if sub_value is not _DROP:
@@ -118,8 +155,6 @@ def _place(
             if not isinstance(holder, dict):
                 holder = target[parent.name] = {}
             holder[attribute.name] = sub_value
-        return
-    if attribute.mutability == "readOnly":
         return
     new = _canonical_value(attribute, value)
     if new is _DROP:
@@ -129,6 +164,12 @@ def _place(
         old.update(new)
     else:
         target[attribute.name] = new
+
+
+def _discarded(attribute: Attribute) -> bool:
+    """Read-only attributes are the service provider's (RFC 7644 §3.3); never-returned ones
+    (``password``) are accepted and never kept (:attr:`Attribute.never_returned`)."""
+    return attribute.mutability == "readOnly" or attribute.never_returned
 
 
 def _canonical_value(attribute: Attribute, value: Any) -> Any:
@@ -166,7 +207,7 @@ def _canonical_single(attribute: Attribute, value: Any) -> Any:
     out: dict[str, Any] = {}
     for name, item in value.items():
         sub = attribute.sub(name)
-        if sub is None or sub.mutability == "readOnly":
+        if sub is None or _discarded(sub):
             continue
         canonical = _canonical_value(sub, item)
         if canonical is not _DROP:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import PROBE, Server, add_integration, children, cli
+from tests.serving import CORE, PROBE, Server, add_integration, children, cli
 
 
 
@@ -93,7 +93,7 @@ def test_sigkill_under_load_loses_no_acknowledged_write(server: Server) -> None:
             name = f"w{worker}-{n}@load.test"
             n += 1
             try:
-                status, _ = server.request("POST", "/Users", token, {"userName": name, "active": True})
+                status, _ = server.request("POST", "/Users", token, {"schemas": [CORE], "userName": name, "active": True})
             except (OSError, urllib.error.URLError):
                 return  # the server died mid-request: this write was never acknowledged
             if status == 201:
@@ -132,7 +132,7 @@ def test_several_worker_processes_share_the_port_and_the_state(tmp_path: Path) -
         results: list[int] = []
 
         def post() -> None:
-            results.append(srv.request("POST", "/Users", token, {"userName": "both@contoso.com"})[0])
+            results.append(srv.request("POST", "/Users", token, {"schemas": [CORE], "userName": "both@contoso.com"})[0])
 
         threads = [threading.Thread(target=post) for _ in range(10)]
         for t in threads:
@@ -154,7 +154,7 @@ def test_sigterm_under_load_drains_requests_under_way(server: Server) -> None:
     """A stopping gateway finishes the requests it has started before closing the directory:
     no request gets a 500, and the log holds no traceback."""
     token = add_integration(server.data_dir)["secret_token"]
-    status, user = server.request("POST", "/Users", token, {"userName": "drain@contoso.com"})
+    status, user = server.request("POST", "/Users", token, {"schemas": [CORE], "userName": "drain@contoso.com"})
     assert status == 201
     statuses: list[int] = []
     stop = threading.Event()

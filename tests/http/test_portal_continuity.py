@@ -403,12 +403,12 @@ async def test_employee_roles_of_an_adopted_employee_are_untouched(scim: Scim, g
 async def test_a_recreated_account_does_not_inherit_portal_roles(scim: Scim, gateway_env: GatewayEnv) -> None:
     """Re-creating a deleted userName revives the one row UNIQUE (location_id, email) allows;
     the removed account's portal roles must not pass to the new account."""
-    first = (await scim("POST", "/Users", {"userName": "admin.once@contoso.com"})).body
+    first = (await scim("POST", "/Users", {"schemas": [CORE], "userName": "admin.once@contoso.com"})).body
     employee_id = int(first["id"])
     gateway_env.sql("INSERT INTO employee_roles (employee_id, role) VALUES (?, 'location_admin')", (employee_id,))
     assert (await scim("DELETE", f"/Users/{first['id']}")).status == 204
     assert gateway_env.sql("SELECT count(*) FROM employee_roles WHERE employee_id = ?", (employee_id,))[0][0] == 1
-    again = await scim("POST", "/Users", {"userName": "admin.once@contoso.com"})
+    again = await scim("POST", "/Users", {"schemas": [CORE], "userName": "admin.once@contoso.com"})
     assert again.status == 201 and again.body["id"] != first["id"]
     assert gateway_env.sql("SELECT count(*) FROM employee_roles WHERE employee_id = ?", (employee_id,))[0][0] == 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import PROBE, Server, add_integration, cli
+from tests.serving import CORE, PROBE, Server, add_integration, cli
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_two_gateway_processes_share_one_postgresql(two_gateways: tuple[Server, 
     assert first.request("GET", PROBE, token)[0] == 200 and second.request("GET", PROBE, token)[0] == 200
 
     # every write through one is read back through the other
-    status, created = first.request("POST", "/Users", token, {"userName": "shared@contoso.com", "title": "A"})
+    status, created = first.request("POST", "/Users", token, {"schemas": [CORE], "userName": "shared@contoso.com", "title": "A"})
     assert status == 201
     status, read = second.request("GET", f"/Users/{created['id']}", token)
     assert status == 200
@@ -59,7 +59,7 @@ def test_two_gateway_processes_share_one_postgresql(two_gateways: tuple[Server, 
     lock = threading.Lock()
 
     def post(server: Server) -> None:
-        status = server.request("POST", "/Users", token, {"userName": "Race@Contoso.com"})[0]
+        status = server.request("POST", "/Users", token, {"schemas": [CORE], "userName": "Race@Contoso.com"})[0]
         with lock:
             results.append(status)
 

@@ -64,16 +64,34 @@ async def test_put_replaces_and_clears_absent_attributes(scim: Scim) -> None:
 
 
 @pytest.mark.gen_test
-async def test_a_put_without_active_keeps_the_stored_status_and_answers_what_a_get_reads(scim: Scim) -> None:
+async def test_a_put_without_active_unassigns_it_in_scim_and_keeps_the_portal_status(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
     created = (await scim("POST", "/Users", user("di@contoso.com"))).body
     disable = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                "Operations": [{"op": "replace", "path": "active", "value": False}]}
     assert (await scim("PATCH", f"/Users/{created['id']}", disable)).body["active"] is False
     replaced = await scim("PUT", f"/Users/{created['id']}", {"schemas": [CORE], "userName": "di@contoso.com",
                                                               "title": "Host"})
-    assert replaced.status == 200 and replaced.body["active"] is False and replaced.body["title"] == "Host"
+    assert replaced.status == 200 and "active" not in replaced.body and replaced.body["title"] == "Host"
     read = await scim("GET", f"/Users/{created['id']}")
     assert read.body == replaced.body and read.headers["ETag"] == replaced.headers["ETag"]
+    status = gateway_env.sql("SELECT status FROM employees WHERE email = 'di@contoso.com'")[0]["status"]
+    assert status == "disabled"  # the portal's status is kept; SCIM shows no value (RFC 7643 §2.5)
+    for text, hits in (("active eq false", 0), ("active eq true", 0), ("active pr", 0), ("not (active pr)", 1)):
+        found = await scim("GET", "/Users?filter=" + text.replace(" ", "%20"))
+        assert found.body["totalResults"] == hits, text
+
+
+@pytest.mark.gen_test
+async def test_a_patch_remove_of_active_unassigns_it_until_a_write_sets_it(scim: Scim) -> None:
+    created = (await scim("POST", "/Users", user("ed@contoso.com"))).body
+    ops = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+           "Operations": [{"op": "remove", "path": "active"}]}
+    removed = await scim("PATCH", f"/Users/{created['id']}", ops)
+    assert removed.status == 200 and "active" not in removed.body
+    assert "active" not in (await scim("GET", f"/Users/{created['id']}")).body
+    ops["Operations"] = [{"op": "add", "path": "active", "value": "False"}]
+    assert (await scim("PATCH", f"/Users/{created['id']}", ops)).body["active"] is False
 
 
 @pytest.mark.gen_test
@@ -164,9 +182,12 @@ BAD_REQUESTS = [
     ("POST", "/Users", b"[1, 2]", 400, "invalidSyntax"),
     ("POST", "/Users", b"", 400, "invalidSyntax"),
     ("POST", "/Users", json.dumps({"schemas": [CORE]}).encode(), 400, "invalidValue"),
-    ("POST", "/Users", json.dumps({"userName": 42}).encode(), 400, "invalidValue"),
-    ("POST", "/Users", json.dumps({"userName": "x@y", "active": "maybe"}).encode(), 400, "invalidValue"),
-    ("POST", "/Users", json.dumps({"userName": "x@y", "emails": "x@y"}).encode(), 400, "invalidValue"),
+    ("POST", "/Users", json.dumps({"userName": "x@y"}).encode(), 400, "invalidSyntax"),
+    ("POST", "/Users", json.dumps({"schemas": [CORE], "userName": 42}).encode(), 400, "invalidValue"),
+    ("POST", "/Users", json.dumps({"schemas": [CORE], "userName": "x@y", "active": "maybe"}).encode(), 400,
+     "invalidValue"),
+    ("POST", "/Users", json.dumps({"schemas": [CORE], "userName": "x@y", "emails": "x@y"}).encode(), 400,
+     "invalidValue"),
     ("POST", "/Users", b'{"userName": "x@y", "n": NaN}', 400, "invalidSyntax"),
     ("POST", "/Users", b"[" * 100000 + b"]" * 100000, 400, "invalidSyntax"),
     ("GET", "/Users?count=abc", None, 400, "invalidValue"),

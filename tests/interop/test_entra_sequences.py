@@ -550,11 +550,12 @@ async def test_example2_post_with_nulls_and_a_typo_urn(scim: Scim, gateway_env: 
     assert (row["first_name"], row["last_name"], row["display_name"], row["designation"], row["department"],
             row["phone"], row["mobile"], row["status"]) == ("Joy", "Young", "Joy Young", None, None, None, None,
                                                              "active")
-    # §3.1 Example 1, the old docs' unquoted matching filter (P11)
-    found = await find(scim, "?filter=externalId eq jyoung".replace(" ", "%20"))
+    # §3.1 Example 1 as Entra sends it today, quoted (the old docs' unquoted form is refused: an
+    # unquoted word is not an RFC 7644 §3.4.2.2 compValue)
+    found = await find(scim, "?" + urlencode({"filter": 'externalId eq "jyoung"'}))
     assert [r["id"] for r in found["Resources"]] == [created["id"]]
-    found = await find(scim, "?" + urlencode({"filter": "externalId eq jyoung"}))
-    assert [r["id"] for r in found["Resources"]] == [created["id"]]
+    refused = await scim("GET", "/Users?" + urlencode({"filter": "externalId eq jyoung"}))
+    assert refused.status == 400 and refused.body["scimType"] == "invalidFilter"
 
 
 @pytest.mark.gen_test

@@ -223,9 +223,12 @@ def test_comp_values(literal: str, value: object) -> None:
 @pytest.mark.parametrize(
     "word", ["jyoung", "0123", "1.", "NaN", "Infinity", "54D382A4-2050-4C03-94D1-E769F1D15682", "a@b.c"]
 )
-def test_bare_words_are_strings(word: str) -> None:
-    # Note: Entra ID's older documentation sends unquoted values.
-    assert parse_filter(f"externalId eq {word}") == eq("externalId", word)
+def test_bare_words_are_refused(word: str) -> None:
+    # RFC 7644 §3.4.2.2: compValue is false / null / true / number / string; a bare word (even
+    # one Entra ID's older documentation shows unquoted) is refused rather than read as text.
+    with pytest.raises(FilterSyntaxError, match=r"straight double quotes") as info:
+        parse_filter(f"externalId eq {word}")
+    assert info.value.position == len("externalId eq ")
 
 
 # --- Microsoft Entra ID request shapes --------------------------------------------------------
@@ -242,12 +245,14 @@ def test_entra_group_probe() -> None:
     assert parse_filter(text) == eq("displayName", "a1b2")
 
 
-def test_entra_unquoted_external_id() -> None:
-    assert parse_filter("externalId eq jyoung") == eq("externalId", "jyoung")
+def test_entra_unquoted_external_id_is_refused_and_its_quoted_form_parses() -> None:
+    with pytest.raises(FilterSyntaxError):
+        parse_filter("externalId eq jyoung")
+    assert parse_filter('externalId eq "jyoung"') == eq("externalId", "jyoung")
 
 
 def test_entra_manager_check_with_and() -> None:
-    text = "id eq 54D382A4-2050-4C03-94D1-E769F1D15682 and manager eq 2819c223-7f76-453a-919d-413861904646"
+    text = 'id eq "54D382A4-2050-4C03-94D1-E769F1D15682" and manager eq "2819c223-7f76-453a-919d-413861904646"'
     assert parse_filter(text) == And(
         eq("id", "54D382A4-2050-4C03-94D1-E769F1D15682"), eq("manager", "2819c223-7f76-453a-919d-413861904646")
     )

@@ -209,8 +209,8 @@ def test_complex_attribute_without_sub_attribute_compares_value() -> None:
 
 
 def test_entra_manager_check() -> None:
-    # Note: Entra ID's documented manager check, with unquoted values.
-    text = "id eq 2819c223-7f76-453a-919d-413861904646 and manager eq 26118915-6090-4610-87e4-49d8ca9f808d"
+    # Note: Entra ID's documented manager check (its old documents leave the values unquoted).
+    text = 'id eq "2819c223-7f76-453a-919d-413861904646" and manager eq "26118915-6090-4610-87e4-49d8ca9f808d"'
     canonical = parse_filter(text)
     assert isinstance(canonical, And) and isinstance(canonical.right, Compare)
     canonical = And(canonical.left, Compare(AttrPath("manager", urn=ENTERPRISE), "eq", canonical.right.value))

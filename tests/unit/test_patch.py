@@ -749,6 +749,9 @@ def test_custom_extension_block_as_path() -> None:
     assert CUSTOM not in patch(out, {"op": "remove", "path": CUSTOM})
 
 
-def test_replace_integer_like_string_attribute_keeps_text() -> None:
-    out = patch(user(), {"op": "replace", "path": f"{ENT}:employeeNumber", "value": 701984})
-    assert out[ENT] == {"employeeNumber": "701984"}
+def test_a_number_for_a_string_attribute_is_invalid_value() -> None:
+    with pytest.raises(PatchError, match="employeeNumber must be a string, not a number") as caught:
+        patch(user(), {"op": "replace", "path": f"{ENT}:employeeNumber", "value": 701984})
+    assert caught.value.scim_type == "invalidValue"
+    assert patch(user(), {"op": "replace", "path": f"{ENT}:employeeNumber", "value": "701984"})[ENT] == {
+        "employeeNumber": "701984"}

@@ -1,0 +1,251 @@
+"""Every bad input gets its SCIM 4xx and writes nothing (issue 12 §5; README's limits table).
+
+Each case is sent over real HTTP to a gateway on a real directory file; after each refusal the
+directory rows are compared with what they were before, so "nothing written" is checked, not assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+from urllib.parse import quote, urlparse
+
+import pytest
+
+from tests.support import GatewayEnv, Scim
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def snapshot(env: GatewayEnv) -> list[tuple[Any, ...]]:
+    """Every row the gateway could have written (employees and its own scim_users)."""
+    rows = env.sql("SELECT * FROM employees ORDER BY id")
+    rows += env.sql("SELECT * FROM scim_users ORDER BY employee_id")
+    return [tuple(row) for row in rows]
+
+
+async def create(scim: Scim, name: str = "ana@contoso.com") -> dict[str, Any]:
+    created = await scim("POST", "/Users", {"schemas": [CORE], "userName": name,
+                                            "name": {"givenName": "Ana", "familyName": "Silva"}})
+    assert created.status == 201, created.body
+    return created.body
+
+
+def assert_scim_error(reply: Any, status: int, scim_type: str | None) -> None:
+    assert reply.status == status, reply.body
+    assert reply.headers["Content-Type"].startswith("application/scim+json")
+    assert reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert reply.body["status"] == str(status) and reply.body["detail"]
+    assert reply.body.get("scimType") == scim_type
+
+
+# -- lone surrogates ------------------------------------------------------------------------
+
+LONE = '"ana\\ud800@contoso.com"'
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+async def test_a_lone_surrogate_is_400_invalid_value_for_every_write(scim: Scim, gateway_env: GatewayEnv,
+                                                                     method: str) -> None:
+    existing = await create(scim)
+    before = snapshot(gateway_env)
+    if method == "POST":
+        path, raw = "/Users", f'{{"schemas": ["{CORE}"], "userName": {LONE}}}'
+    elif method == "PUT":
+        path, raw = f"/Users/{existing['id']}", f'{{"schemas": ["{CORE}"], "userName": {LONE}}}'
+    else:
+        path = f"/Users/{existing['id']}"
+        raw = (f'{{"schemas": ["{PATCH_OP}"], "Operations": [{{"op": "replace", "path": "displayName", '
+               f'"value": {LONE}}}]}}')
+    reply = await scim(method, path, raw=raw.encode())
+    assert_scim_error(reply, 400, "invalidValue")
+    assert snapshot(gateway_env) == before
+
+
+@pytest.mark.gen_test
+async def test_a_lone_surrogate_in_a_key_or_a_search_is_400(scim: Scim, gateway_env: GatewayEnv) -> None:
+    before = snapshot(gateway_env)
+    reply = await scim("POST", "/Users", raw=f'{{"schemas": ["{CORE}"], "userName": "a@b.c", "\\udc00": 1}}'.encode())
+    assert_scim_error(reply, 400, "invalidValue")
+    search = await scim("POST", "/Users/.search", raw=b'{"filter": "userName eq \\"\\ud800\\""}')
+    assert search.status == 400
+    assert snapshot(gateway_env) == before
+
+
+@pytest.mark.gen_test
+async def test_a_surrogate_pair_is_one_character_and_accepted(scim: Scim) -> None:
+    reply = await scim("POST", "/Users", raw=f'{{"schemas": ["{CORE}"], "userName": "smile\\ud83d\\ude00@x.io"}}'
+                       .encode())
+    assert reply.status == 201 and reply.body["userName"] == "smile\U0001F600@x.io"
+
+
+# -- oversized requests ---------------------------------------------------------------------
+
+def raw_exchange(base_url: str, request: bytes) -> bytes:
+    """Send ``request`` on a new connection and read the whole answer (the server closes)."""
+    url = urlparse(base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.gen_test
+async def test_a_url_longer_than_the_limit_gets_a_scim_414(scim: Scim) -> None:
+    long_filter = quote(f'userName eq "{"a" * 100_000}"')
+    reply = await scim("GET", f"/Users?filter={long_filter}")
+    assert_scim_error(reply, 414, None)
+    assert "/.search" in reply.body["detail"]
+
+
+@pytest.mark.gen_test
+async def test_a_filter_longer_than_its_maximum_is_400_invalid_filter(scim: Scim) -> None:
+    body = {"filter": f'userName eq "{"a" * 5000}"'}
+    assert_scim_error(await scim("POST", "/Users/.search", body), 400, "invalidFilter")
+    query = await scim("GET", "/Users?filter=" + quote(f'userName eq "{"a" * 4200}"'))
+    assert_scim_error(query, 400, "invalidFilter")
+
+
+@pytest.mark.gen_test
+async def test_a_header_section_over_the_limit_gets_a_scim_431(scim: Scim) -> None:
+    reply = await scim("GET", "/Users", headers={"X-Padding": "p" * 70_000})
+    assert_scim_error(reply, 431, None)
+
+
+@pytest.mark.gen_test
+async def test_oversized_requests_are_answered_not_dropped(http_server: Any, base_url: str,
+                                                           gateway_env: GatewayEnv, io_loop: Any) -> None:
+    token = gateway_env.tokens[1]
+    target = "/scim/v2/locations/1/Users?filter=" + quote(f'userName eq "{"b" * 500_000}"')
+    request = (f"GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+               "Connection: close\r\n\r\n").encode()
+    answer = await io_loop.run_in_executor(None, raw_exchange, base_url, request)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 "), head[:200]
+    assert json.loads(body)["status"] == "414"
+
+
+# -- filters --------------------------------------------------------------------------------
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("text", ['userName eq tru', "userName eq jyoung", "externalId eq 54D382A4-2050",
+                                  "userName eq 0123", "title eq NaN"])
+async def test_an_unquoted_word_is_400_invalid_filter(scim: Scim, text: str) -> None:
+    assert_scim_error(await scim("GET", "/Users?filter=" + quote(text)), 400, "invalidFilter")
+    assert_scim_error(await scim("POST", "/Users/.search", {"filter": text}), 400, "invalidFilter")
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("text", ["active eq true", "active eq False", "title eq null", "title pr",
+                                  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq 701984"])
+async def test_json_literals_and_numbers_stay_valid_filter_values(scim: Scim, text: str) -> None:
+    reply = await scim("GET", "/Users?filter=" + quote(text))
+    assert reply.status == 200, reply.body
+
+
+# -- schemas --------------------------------------------------------------------------------
+
+BAD_SCHEMAS = [
+    pytest.param(None, "invalidSyntax", id="missing"),
+    pytest.param(CORE, "invalidSyntax", id="a-string"),
+    pytest.param([CORE, 7], "invalidSyntax", id="not-strings"),
+    pytest.param([], "invalidSyntax", id="empty"),
+    pytest.param([ENTERPRISE], "invalidSyntax", id="without-the-core-urn"),
+    pytest.param([CORE, "urn:example:params:scim:schemas:extension:unknown:1.0:User"], "invalidValue",
+                 id="unknown-urn"),
+]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+@pytest.mark.parametrize("schemas, scim_type", BAD_SCHEMAS)
+async def test_schemas_is_required_and_checked(scim: Scim, gateway_env: GatewayEnv, method: str,
+                                               schemas: Any, scim_type: str) -> None:
+    existing = await create(scim)
+    before = snapshot(gateway_env)
+    body: dict[str, Any] = {"userName": "new@contoso.com", "title": "Host"}
+    if schemas is not None:
+        body["schemas"] = schemas
+    path = "/Users" if method == "POST" else f"/Users/{existing['id']}"
+    reply = await scim(method, path, body)
+    assert_scim_error(reply, 400, scim_type)
+    assert "schemas" in reply.body["detail"]
+    assert snapshot(gateway_env) == before
+
+
+@pytest.mark.gen_test
+async def test_entras_published_enterprise_urn_typo_and_an_unused_extension_are_accepted(scim: Scim) -> None:
+    # Note: Entra ID's reference-code example lists "...:enterprise:2.0User" (no colon); P13.
+    typo = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"
+    reply = await scim("POST", "/Users", {"schemas": [CORE, typo], "userName": "joy@contoso.com"})
+    assert reply.status == 201 and reply.body["schemas"] == [CORE]
+    unused = await scim("POST", "/Users", {"schemas": [CORE, ENTERPRISE], "userName": "kim@contoso.com"})
+    assert unused.status == 201
+
+
+# -- wrong types ----------------------------------------------------------------------------
+
+WRONG_TYPES = [
+    pytest.param({"op": "replace", "path": "userName", "value": 123}, id="userName-number"),
+    pytest.param({"op": "replace", "path": "name.givenName", "value": 5}, id="givenName-number"),
+    pytest.param({"op": "replace", "path": "emails", "value": 42}, id="emails-number"),
+    pytest.param({"op": "add", "path": "emails", "value": [{"value": 5}]}, id="email-value-number"),
+    pytest.param({"op": "replace", "path": f"{ENTERPRISE}:department", "value": 5}, id="department-number"),
+    pytest.param({"op": "replace", "value": {"displayName": ["a"]}}, id="pathless-displayName-array"),
+    pytest.param({"op": "replace", "path": "active", "value": "yes"}, id="active-word"),
+    pytest.param({"op": "replace", "path": "name", "value": "Ana"}, id="name-string"),
+    pytest.param({"op": "add", "path": 'emails[type eq "work"].value', "value": True}, id="value-path-bool"),
+]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("operation", WRONG_TYPES)
+async def test_a_patch_value_of_the_wrong_type_is_400_invalid_value(scim: Scim, gateway_env: GatewayEnv,
+                                                                    operation: dict[str, Any]) -> None:
+    existing = await create(scim)
+    before = snapshot(gateway_env)
+    reply = await scim("PATCH", f"/Users/{existing['id']}", {"schemas": [PATCH_OP], "Operations": [operation]})
+    assert_scim_error(reply, 400, "invalidValue")
+    assert snapshot(gateway_env) == before
+    assert (await scim("GET", f"/Users/{existing['id']}")).body == existing
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("body", [
+    pytest.param({"userName": 123}, id="userName-number"),
+    pytest.param({"userName": "a@b.c", "name": {"givenName": 5}}, id="givenName-number"),
+    pytest.param({"userName": "a@b.c", "emails": 42}, id="emails-number"),
+    pytest.param({"userName": "a@b.c", "emails": [{"value": 5}]}, id="email-value-number"),
+    pytest.param({"userName": "a@b.c", ENTERPRISE: {"department": 5}}, id="department-number"),
+])
+async def test_post_and_put_refuse_the_same_wrong_types(scim: Scim, gateway_env: GatewayEnv,
+                                                        body: dict[str, Any]) -> None:
+    existing = await create(scim)
+    before = snapshot(gateway_env)
+    full = {"schemas": [CORE, ENTERPRISE] if ENTERPRISE in body else [CORE], **body}
+    assert_scim_error(await scim("POST", "/Users", full), 400, "invalidValue")
+    assert_scim_error(await scim("PUT", f"/Users/{existing['id']}", full), 400, "invalidValue")
+    assert snapshot(gateway_env) == before
+
+
+@pytest.mark.gen_test
+async def test_entra_forms_stay_accepted(scim: Scim) -> None:
+    existing = await create(scim)
+    reply = await scim("PATCH", f"/Users/{existing['id']}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "Replace", "path": "active", "value": "False"},
+        {"op": "Add", "value": {"name.familyName": "Souza", f"{ENTERPRISE}:department": "Ops"}},
+        {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "42"},
+        {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+91 11 5555"},
+    ]})
+    assert reply.status == 200, reply.body
+    assert reply.body["active"] is False and reply.body["name"]["familyName"] == "Souza"
+    assert reply.body[ENTERPRISE] == {"department": "Ops", "manager": {"value": "42"}}
