@@ -37,6 +37,9 @@ from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or,
 from adapters.schema_info import AttrInfo, SchemaInfo
 
 TRUE = "(objectClass=*)"
+#: Entries whose ``active`` the last SCIM write left unassigned (``mapping.to_ldap`` keeps
+#: ``"active":null`` in the JSON extras; no other JSON text can hold that unescaped).
+ACTIVE_UNASSIGNED = '(description=*"active":null*)'
 FALSE = "(!(objectClass=*))"
 Resource = dict[str, Any]
 Check = Callable[[Resource], bool]
@@ -176,8 +179,10 @@ class FilterTranslator:
     # -- leaves -----------------------------------------------------------------------------
     def _present(self, path: AttrPath) -> str:
         special = self._special(path)
+        if special == "active":
+            return not_(ACTIVE_UNASSIGNED)
         if special is not None:
-            return TRUE  # id, active and meta timestamps are always present
+            return TRUE  # id and the meta timestamps are always present
         target = self._resolve(path)
         return f"({target.ldap.name}=*)"
 
@@ -189,7 +194,8 @@ class FilterTranslator:
             if op not in ("eq", "ne") or not isinstance(value, bool):
                 raise UnsupportedFilter("active takes eq/ne with true or false")
             disabled = "(shadowExpire=1)"
-            return not_(disabled) if value == (op == "eq") else disabled
+            equal = and_([disabled if value is False else not_(disabled), not_(ACTIVE_UNASSIGNED)])
+            return equal if op == "eq" else not_(equal)
         if special is not None:
             return self._compare_time(special, op, value)
         return self.compare_attr(self._resolve(path), op, value, checks)

@@ -157,7 +157,8 @@ class Desired:
 def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | None = None) -> Desired:
     """Split a canonical SCIM User into LDAP values and the JSON extras (RFC 7643 §4.1).
 
-    ``active`` absent keeps the current state (a new user is active).
+    ``active`` absent keeps the entry's enabled state (a new user is enabled) and is unassigned
+    in SCIM (RFC 7643 §2.5): ``"active": null`` in the extras until a write sets it.
     """
     user_name = _text(resource.get("userName"))
     if user_name is None:
@@ -201,6 +202,8 @@ def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | No
                 extra.pop(attr)
     derived = _derive(resource, user_name, values, amap, current)
     active = resource.get("active")
+    if active is None:
+        extra["active"] = None
     shadow = current.values("shadowExpire") if current is not None else []
     disabled = shadow == [DISABLED] if active is None else not active
     if disabled:
@@ -281,7 +284,10 @@ def from_ldap(entry: Entry, amap: AttributeMap) -> dict[str, Any]:
         value = entry.first(m.ldap)
         if value is not None and value != "" and derived.get(m.ldap_key) != value:
             _set(resource, m, value)
-    resource["active"] = entry.values("shadowExpire") != [DISABLED]
+    if "active" in extra:  # unassigned by the last SCIM write (see to_ldap)
+        extra = {k: v for k, v in extra.items() if k != "active"}
+    else:
+        resource["active"] = entry.values("shadowExpire") != [DISABLED]
     for attr in sorted({a for (a, _) in amap.typed}):
         entries = _typed_entries(entry, amap, attr, list(extra.get(attr) or []))
         if entries:

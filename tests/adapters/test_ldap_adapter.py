@@ -225,9 +225,15 @@ async def test_active_false_is_shadow_expire_and_an_expiry_date_is_kept(users: L
     on = await users.replace(created["id"], user("off@contoso.com", active=True))
     assert on["active"] is True and "shadowExpire" not in entries(admin, f"ou=1,{ldap_base}")[0].entry_attributes
     admin.modify(entry.entry_dn, {"shadowExpire": [(ldap3.MODIFY_REPLACE, ["40000"])]})
-    kept = await users.replace(created["id"], {"schemas": [CORE], "userName": "off@contoso.com", "title": "x"})
-    assert kept["active"] is True and entries(admin, f"ou=1,{ldap_base}")[0].shadowExpire.value == "40000"
+    expiring = await users.replace(created["id"], user("off@contoso.com", active=True))
+    assert expiring["active"] is True and entries(admin, f"ou=1,{ldap_base}")[0].shadowExpire.value == "40000"
     assert await names(users, eq("active", True)) == ["off@contoso.com"]
+    # A replace without active leaves it unassigned in SCIM (RFC 7643 §2.5), the entry's state kept.
+    kept = await users.replace(created["id"], {"schemas": [CORE], "userName": "off@contoso.com", "title": "x"})
+    assert "active" not in kept and entries(admin, f"ou=1,{ldap_base}")[0].shadowExpire.value == "40000"
+    assert await names(users, eq("active", True)) == []
+    assert await names(users, Compare(AttrPath("active"), "ne", True)) == ["off@contoso.com"]
+    assert await names(users, Present(AttrPath("active"))) == []
 
 
 @pytest.mark.gen_test
