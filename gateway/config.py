@@ -19,6 +19,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from gateway.scim.limits import Limits
+
 DEFAULT_DATA_DIR = Path("vizmo-scim-data")
 MAX_BODY_BYTES = 1024 * 1024
 #: The longest request-target answered normally; a longer one gets a SCIM 414 (send a long filter
@@ -48,6 +50,7 @@ class GatewayConfig:
     processes: int = 1                   # worker processes sharing the listening socket
     max_body_bytes: int = MAX_BODY_BYTES  # RFC 7644 §3.12 413 above this
     max_results: int = 200               # ServiceProviderConfig filter.maxResults
+    limits: Limits = Limits()            # the work one request may ask for ([limits])
     adapter_name: str = "sqlite"
     adapter_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -95,6 +98,9 @@ def _from_file(data: Mapping[str, Any]) -> dict[str, Any]:
     adapter = data.get("adapter", {})
     values: dict[str, Any] = {k: server[k] for k in ("host", "port", "base_url", "processes", "max_body_bytes")
                               if k in server}
+    if "limits" in data:
+        values["limits"] = Limits(**{k: v for k, v in data["limits"].items()
+                                     if k in ("max_patch_operations", "max_values", "max_resource_bytes")})
     if "data_dir" in data:
         values["data_dir"] = Path(data["data_dir"])
     if "name" in adapter:

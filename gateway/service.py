@@ -18,6 +18,7 @@ from adapters.errors import AdapterError, VersionMismatch
 from adapters.query import AttrPath
 from gateway.errors import BadRequest, ScimError, from_adapter_error
 from gateway.scim.errors import ProtocolError
+from gateway.scim.limits import Limits
 from gateway.scim.listing import ListRequest, list_response, parse_list_request
 from gateway.scim.patch import apply_patch
 from gateway.scim.projection import project
@@ -39,7 +40,9 @@ def scim_errors() -> Iterator[None]:
     try:
         yield
     except ProtocolError as exc:
-        raise BadRequest(exc.detail, exc.scim_type) from None
+        raise ScimError(exc.status, exc.detail, exc.scim_type) from None
+    except RecursionError:  # a JSON body nested deeper than the code that walks it
+        raise BadRequest("The request body is nested too deeply.", "invalidSyntax") from None
     except AdapterError as exc:
         raise from_adapter_error(exc) from None
 
@@ -47,9 +50,10 @@ def scim_errors() -> Iterator[None]:
 class ResourceService:
     """Operations on one resource type (RFC 7644 §3.3–§3.6) for one tenant's adapter."""
 
-    def __init__(self, rtype: ResourceType, *, max_results: int) -> None:
+    def __init__(self, rtype: ResourceType, *, max_results: int, limits: Limits = Limits()) -> None:
         self.rtype = rtype
         self.max_results = max_results
+        self.limits = limits
 
     def _present(self, resource: Resource, base_url: str, *, attributes: list[AttrPath] | None = None,
                  excluded: list[AttrPath] | None = None) -> Resource:
@@ -70,6 +74,7 @@ class ResourceService:
     def _canonical(self, body: Any) -> Resource:
         resource = canonicalise_resource(body, self.rtype)
         validate_resource(resource, self.rtype)
+        self.limits.check_resource(resource)
         return resource
 
     async def get(self, adapter: ResourceAdapter, id: str, base_url: str, params: Mapping[str, Any]) -> Resource:
@@ -108,10 +113,11 @@ class ResourceService:
         """
         with scim_errors():
             operations = validate_patch_request(body)
+            self.limits.check_operations(operations)
             for attempt in range(PATCH_ATTEMPTS):
                 current = await adapter.get(id)
                 version = current.get("meta", {}).get("version")
-                applied = apply_patch(current, operations, self.rtype)
+                applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
                 # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
                 if applied == current:
                     if if_match is not None and if_match.strip() != "*" and version not in _tags(if_match):

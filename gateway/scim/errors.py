@@ -4,9 +4,12 @@ from __future__ import annotations
 
 
 class ProtocolError(ValueError):
-    """A request the protocol rules reject; the gateway answers 400 with ``scim_type``/``detail``."""
+    """A request the protocol rules reject; the gateway answers ``status`` (400 unless a subclass
+    says otherwise) with ``scim_type``/``detail``."""
 
-    def __init__(self, detail: str, scim_type: str = "invalidValue") -> None:
+    status: int = 400
+
+    def __init__(self, detail: str, scim_type: str | None = "invalidValue") -> None:
         super().__init__(detail)
         self.detail = detail
         self.scim_type = scim_type

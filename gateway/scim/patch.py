@@ -63,8 +63,10 @@ from adapters.json_copy import copy_json
 from adapters.query import AttrPath, Filter, ValuePath
 from gateway.scim.filter import FilterSyntaxError, parse_patch_path
 from gateway.scim.filter_eval import matches
+from gateway.scim.limits import MAX_VALUES, TooLarge
 from gateway.scim.patch_values import (
     PatchError,
+    ValueIndex,
     case_exact_of,
     check_immutable,
     coerce,
@@ -96,17 +98,21 @@ class PatchResult:
 
 
 def apply_patch(resource: Mapping[str, Any], operations: Sequence[Mapping[str, Any]],
-                rtype: ResourceType) -> dict[str, Any]:
-    """Return a new resource: ``resource`` with ``operations`` applied (RFC 7644 §3.5.2)."""
-    return apply_patch_report(resource, operations, rtype).resource
+                rtype: ResourceType, *, max_values: int = MAX_VALUES) -> dict[str, Any]:
+    """Return a new resource: ``resource`` with ``operations`` applied (RFC 7644 §3.5.2).
+
+    An operation that leaves a multi-valued attribute with more than ``max_values`` values
+    raises :class:`~gateway.scim.limits.TooLarge` at once, so a PATCH's work stays bounded.
+    """
+    return apply_patch_report(resource, operations, rtype, max_values=max_values).resource
 
 
 def apply_patch_report(resource: Mapping[str, Any], operations: Sequence[Mapping[str, Any]],
-                       rtype: ResourceType) -> PatchResult:
+                       rtype: ResourceType, *, max_values: int = MAX_VALUES) -> PatchResult:
     """Like :func:`apply_patch`, also reporting the ignored (unknown) attribute paths."""
     if isinstance(operations, (str, bytes)) or not isinstance(operations, Sequence):
         raise PatchError("invalidSyntax", '"Operations" must be an array of operations (RFC 7644 §3.5.2)')
-    engine = _Engine(resource, rtype)
+    engine = _Engine(resource, rtype, max_values)
     for index, operation in enumerate(operations):
         engine.apply(index, operation)
     return engine.finish()
@@ -139,8 +145,9 @@ _AnyTarget = Union[_Target, _RawTarget]
 class _Engine:
     """Applies operations one by one to a private deep copy of the resource."""
 
-    def __init__(self, resource: Mapping[str, Any], rtype: ResourceType) -> None:
+    def __init__(self, resource: Mapping[str, Any], rtype: ResourceType, max_values: int) -> None:
         self.rtype = rtype
+        self.max_values = max_values
         self.res: dict[str, Any] = copy_json(dict(resource))
         self.ignored: list[str] = []
         self.raw_blocks: set[str] = set()
@@ -177,7 +184,7 @@ class _Engine:
                 self.write(op, path, fields["value"], explicit=True)
         except PatchError as exc:
             where = f"{op} {path}" if path else op
-            raise PatchError(exc.scim_type, f"Operations[{index}] ({where}): {exc.detail}") from None
+            raise PatchError(exc.scim_type or "invalidValue", f"Operations[{index}] ({where}): {exc.detail}") from None
 
     def write_pathless(self, op: str, value: Any) -> None:
         """Path-less add/replace: each key of ``value`` is a path (RFC 7644 §3.5.2.1, §3.5.2.3)."""
@@ -197,6 +204,9 @@ class _Engine:
         target = self._target(text, explicit=explicit)
         if isinstance(target, _RawTarget):
             raw_write(self.res, op, target.block, target.name, target.sub, value)
+            block = self.res.get(target.block)
+            if isinstance(block, dict):
+                self._bounded(target.label, block.get(existing_key(block, target.name)))
         elif target is not None and self._writable(target, explicit):
             holder = self._holder(target.block)
             attr = target.attr
@@ -397,7 +407,8 @@ class _Engine:
             elements, touched = new, new
         else:
             elements = self._elements(holder, attr)
-            touched = [self._merge_into(attr, elements, element, target.label) for element in new]
+            index = ValueIndex(elements)
+            touched = [self._merge_into(attr, index, element, target.label) for element in new]
         fix_primary(elements, touched)
         self._store(holder, attr, elements, target.label)
 
@@ -430,17 +441,19 @@ class _Engine:
         fix_primary(elements, hits)
         self._store_elements(holder, attr, elements, target.label, prune=hits)
 
-    def _merge_into(self, attr: Attribute, elements: list[Any], new: Any, label: str) -> Any:
-        """Add ``new`` to ``elements`` unless present; an element with its value+type is merged."""
-        for element in elements:
+    def _merge_into(self, attr: Attribute, index: ValueIndex, new: Any, label: str) -> Any:
+        """Add ``new`` to the indexed elements unless present; an element with its value+type is
+        merged. Linear in the number of values added (the elements are indexed once per op)."""
+        candidates = index.candidates(new)
+        for element in candidates:
             if element == new:
                 return element
         if isinstance(new, dict) and "value" in new:
-            for element in elements:
+            for element in candidates:
                 if isinstance(element, dict) and same_value(element, new):
                     self._set_subs(attr, element, new, label)
                     return element
-        elements.append(new)
+        index.append(new)
         return new
 
     def _seed(self, target: _Target) -> dict[str, Any] | None:
@@ -491,7 +504,12 @@ class _Engine:
         kept = [e for e in elements if not (_among(e, prune) and isinstance(e, dict) and is_vacant(attr, e))]
         self._store(holder, attr, kept, label)
 
+    def _bounded(self, label: str, value: Any) -> None:
+        if isinstance(value, list) and len(value) > self.max_values:
+            raise TooLarge(f"{label} would hold {len(value)} values; at most {self.max_values} are stored.")
+
     def _store(self, holder: dict[str, Any], attr: Attribute, value: list[Any] | dict[str, Any], label: str) -> None:
+        self._bounded(label, value)
         if value:
             self._assign(holder, attr, value, label)
         else:

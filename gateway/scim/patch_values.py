@@ -183,6 +183,43 @@ def case_exact_of(attr: Attribute) -> Callable[[AttrPath], bool]:
     return case_exact
 
 
+class ValueIndex:
+    """The elements of a multi-valued attribute, indexed by their ``value`` sub-attribute (or the
+    whole element when it has none), so that adding N values to M costs N + M, not N × M
+    (a 12,000-operation PATCH once held a worker's event loop for 23 s)."""
+
+    def __init__(self, elements: list[Any]) -> None:
+        self.elements = elements
+        self._by_key: dict[Any, list[Any]] = {}
+        for element in elements:
+            self._by_key.setdefault(index_key(element), []).append(element)
+
+    def candidates(self, new: Any) -> list[Any]:
+        """The elements that can equal ``new`` or share its ``value``, in list order."""
+        return self._by_key.get(index_key(new), [])
+
+    def append(self, new: Any) -> None:
+        self.elements.append(new)
+        self._by_key.setdefault(index_key(new), []).append(new)
+
+
+def index_key(element: Any) -> Any:
+    """Equal elements, and dict elements with equal ``value``s, share a key (a merge keeps the
+    ``value``, so a key never goes stale)."""
+    if isinstance(element, dict) and "value" in element:
+        return ("value", hashable(element["value"]))
+    return ("whole", hashable(element))
+
+
+def hashable(value: Any) -> Any:
+    """A hashable stand-in, equal whenever the values are ``==`` (the merge's own test)."""
+    if isinstance(value, dict):
+        return frozenset((k, hashable(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(hashable(v) for v in value)
+    return value
+
+
 # --- extensions the schema does not know ----------------------------------------------------------
 
 
@@ -240,7 +277,14 @@ def raw_set(op: str, holder: dict[str, Any], name: str, value: Any) -> None:
         holder.pop(key, None)
     elif op == "add" and isinstance(old, list):
         items = value if isinstance(value, list) else [value]
-        holder[key] = old + [copy_json(item) for item in items if item not in old]
+        seen = {hashable(item) for item in old}
+        added = []
+        for item in items:
+            marker = hashable(item)
+            if marker not in seen:
+                seen.add(marker)
+                added.append(copy_json(item))
+        holder[key] = old + added
     elif op == "add" and isinstance(old, dict) and isinstance(value, Mapping):
         holder[key] = {**old, **copy_json(dict(value))}
     else:

@@ -1,0 +1,83 @@
+"""How much work one request may ask for: PATCH operations, values of a multi-valued attribute, and
+the stored size of one resource.
+
+One tenant must not stall the others: every request runs on a worker's event loop, so its cost is
+bounded here, far above what Entra ID and Okta send (a PATCH of a few operations, users of a few
+kilobytes with a handful of emails and phone numbers), and checked before any work that grows with
+the input (a PATCH's values are counted before they are applied). A request past a limit writes
+nothing: too many PATCH operations is a 413 (as RFC 7644 §3.7.4 answers a bulk request over
+``maxOperations``), anything else a ``400 invalidValue``. bench/limits.py measures the worst request
+these limits allow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.scim.errors import ProtocolError
+
+#: Defaults (README's limits table; ``[limits]`` in the configuration file).
+MAX_PATCH_OPERATIONS = 1000
+MAX_VALUES = 100
+MAX_RESOURCE_BYTES = 64 * 1024
+
+
+class TooLarge(ProtocolError):
+    """A request over a limit; ``status`` is 413 or 400 (``scim_type`` invalidValue)."""
+
+    def __init__(self, detail: str, status: int = 400) -> None:
+        super().__init__(detail, "invalidValue" if status == 400 else None)
+        self.status = status  # shadows ProtocolError.status
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of one request's work."""
+
+    max_patch_operations: int = MAX_PATCH_OPERATIONS
+    #: Values of any multi-valued attribute (``emails``, ``phoneNumbers``, ...) of a stored resource,
+    #: and elements of any array in a PATCH value.
+    max_values: int = MAX_VALUES
+    #: The resource's compact UTF-8 JSON, as the adapter receives it.
+    max_resource_bytes: int = MAX_RESOURCE_BYTES
+
+    def check_operations(self, operations: list[Any]) -> None:
+        """Before a PATCH is applied: the number of operations, and every array in their values."""
+        if len(operations) > self.max_patch_operations:
+            raise TooLarge(f"The PATCH has {len(operations)} operations; at most {self.max_patch_operations} "
+                           "are accepted in one request.", status=413)
+        for index, operation in enumerate(operations):
+            if isinstance(operation, Mapping):
+                longest = _longest_array(operation.get("value"))
+                if longest > self.max_values:
+                    raise TooLarge(f"Operations[{index}] has an array of {longest} values; at most "
+                                   f"{self.max_values} are accepted.")
+
+    def check_resource(self, resource: Mapping[str, Any]) -> None:
+        """Before a resource is written: every multi-valued attribute and the size of the whole."""
+        _check_arrays(resource, "", self.max_values)
+        size = len(json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        if size > self.max_resource_bytes:
+            raise TooLarge(f"The resource would be {size} bytes of JSON; at most {self.max_resource_bytes} "
+                           "are stored for one resource.")
+
+
+def _check_arrays(node: Mapping[str, Any], prefix: str, limit: int) -> None:
+    for key, value in node.items():
+        if isinstance(value, list):
+            if len(value) > limit:
+                raise TooLarge(f"{prefix}{key} has {len(value)} values; at most {limit} are stored.")
+        elif isinstance(value, Mapping):
+            _check_arrays(value, f"{prefix}{key}{':' if key.startswith('urn:') else '.'}", limit)
+
+
+def _longest_array(value: Any) -> int:
+    """The length of the longest array anywhere inside ``value`` (0 without one)."""
+    if isinstance(value, list):
+        return max([len(value), *(_longest_array(item) for item in value)])
+    if isinstance(value, Mapping):
+        return max((_longest_array(item) for item in value.values()), default=0)
+    return 0
