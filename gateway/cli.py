@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,6 +34,7 @@ from gateway.backend import Backend, build_adapter, open_backend
 from gateway.balance import ConnectionTable
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import GatewayContext
+from gateway.logs import configure_logging
 from gateway.prefork import run_workers
 from gateway.tokens import TokenCodec, load_or_create_key
 
@@ -46,9 +48,6 @@ GC_THRESHOLDS = (10_000, 50, 100)
 
 #: How long a stopping worker waits for requests under way before closing the storage.
 DRAIN_SECONDS = 10.0
-
-#: The log line of ``serve``: time, level, logger, message (nothing else is collected).
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 class CliError(Exception):
@@ -119,7 +118,7 @@ def _settle_garbage_collector() -> None:
 
 
 def _lean_log_records() -> None:
-    """Log records without what :data:`LOG_FORMAT` never prints: the caller's file and line
+    """Log records without what :data:`gateway.logs.LOG_FORMAT` never prints: the caller's file and line
     (a walk up the stack per record), thread and process (the switches of the Python logging
     HOWTO, "Optimization"). An access line per request cost about 10 % of a light request's CPU
     (py-spy, bench/load.py); these switches take a quarter of that off."""
@@ -135,8 +134,8 @@ def serve(config: GatewayConfig) -> int:
     tokens = TokenCodec(load_or_create_key(config.data_dir))
     asyncio.run(_preflight(config))
     sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
-    port = sockets[0].getsockname()[1]
-    base = config.base_url or f"http://{config.host}:{port}"
+    config = replace(config, port=sockets[0].getsockname()[1])  # --port 0: the port picked
+    port, base = config.port, config.public_base_url
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
           f"enable a location with 'vizmo-scim integration add --data-dir {config.data_dir} "
@@ -280,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return list_adapters(args.json)
         config = _config(args)
         if args.command == "serve":
-            logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+            configure_logging()
             _lean_log_records()
             return serve(config)
         asyncio.run(_integration(args, config))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,20 @@ class GatewayConfig:
     limits: Limits = Limits()            # the work one request may ask for ([limits])
     adapter_name: str = "sqlite"
     adapter_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def public_base_url(self) -> str:
+        """The origin of every Tenant URL, ``Location`` and ``meta.location``: ``base_url``, else
+        the listener's own address (the machine's name when it listens on every interface).
+        Never the request's ``Host`` header, which the client controls (issue 13 §5)."""
+        if self.base_url:
+            return self.base_url
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.getfqdn()
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def directory_path(self) -> Path:

@@ -23,5 +23,6 @@ class GatewayContext:
     inflight: int = 0  # requests between prepare and finish, for a graceful stop
 
     def __post_init__(self) -> None:
+        self.base_url = self.config.public_base_url
         self.users = ResourceService(self.resource_types["User"], max_results=self.config.max_results,
                                      limits=self.config.limits)

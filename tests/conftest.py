@@ -15,7 +15,7 @@ from gateway.app import make_app, make_server
 from gateway.config import MAX_BODY_BYTES, GatewayConfig
 from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec, load_or_create_key
-from tests.support import GatewayEnv, Reply, Scim
+from tests.support import PUBLIC_BASE_URL, GatewayEnv, Reply, Scim
 
 #: The throwaway PostgreSQL server fixtures (pg_cluster, pg_dsn, pg_directory_dsn, ...).
 pytest_plugins = ["tests.pg_cluster"]
@@ -36,7 +36,8 @@ def gateway_env(tmp_path: Path, io_loop: Any) -> Any:
     io_loop.run_sync(state.start)
     codec = TokenCodec(load_or_create_key(data_dir))
     tokens = {loc: codec.issue(loc, io_loop.run_sync(lambda: state.enable(str(loc)))) for loc in (1, 2)}
-    ctx = GatewayContext(config=GatewayConfig(data_dir=data_dir), adapter=adapter, state=state, tokens=codec)
+    ctx = GatewayContext(config=GatewayConfig(data_dir=data_dir, base_url=PUBLIC_BASE_URL), adapter=adapter, state=state,
+                         tokens=codec)
     yield GatewayEnv(data_dir, directory, adapter, state, codec, ctx, tokens)
     io_loop.run_sync(state.close)
     io_loop.run_sync(adapter.stop)

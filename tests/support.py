@@ -13,6 +13,11 @@ from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec
 
 
+#: The public origin of the test gateways: not the address the tests connect to, so every
+#: Location and meta.location shows it came from the configuration, not from the request.
+PUBLIC_BASE_URL = "https://scim.example.test"
+
+
 @dataclass
 class GatewayEnv:
     """A gateway over a fresh directory with locations 1 (Delhi) and 2 (Pune), both enabled."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,15 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one too large for a double (``1e400``) is refused rather than
+    read as infinity, which no JSON answer could carry (RFC 8259 §6)."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
 
 
 class ScimHandler:
@@ -132,7 +142,7 @@ class ScimHandler:
         if not raw.strip():
             raise BadRequest("The request body is empty; a JSON object is required.", "invalidSyntax")
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
             if _ESCAPED_SURROGATE.search(raw) is not None:
                 json.dumps(body, ensure_ascii=False).encode("utf-8")  # raises for a lone surrogate
             return body
@@ -159,9 +169,9 @@ class ScimHandler:
 
     @property
     def tenant_base_url(self) -> str:
-        """The Tenant URL as the client used it (``meta.location`` is built from it)."""
-        base = self.ctx.config.base_url or f"{self.request.protocol}://{self.request.host}"
-        return f"{base}/scim/v2/locations/{self.location_id}"
+        """This location's Tenant URL (``meta.location`` is built from it), from the configured
+        origin, never from the request (``GatewayConfig.public_base_url``)."""
+        return f"{self.ctx.base_url}/scim/v2/locations/{self.location_id}"
 
     def resource_adapter(self, resource_type: str) -> ResourceAdapter:
         try:

@@ -29,16 +29,24 @@ class ListRequest:
     excluded: list[AttrPath] | None = None
 
 
+#: The largest ``startIndex`` and ``count`` accepted (a 32-bit signed integer, as most SCIM
+#: clients hold them); the same bound for the query string and the ``.search`` body.
+MAX_INTEGER = 2**31 - 1
+
+
 def _integer(name: str, value: Any) -> int | None:
+    """A query integer from the query string (text) or a ``.search`` body (a JSON number)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise ProtocolError(f"{name} must be an integer, not {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 12:
-        return int(value.strip())
-    raise ProtocolError(f"{name} must be an integer, not {str(value)[:40]!r}")
+    if isinstance(value, str) and value.strip().lstrip("+-").isascii() and value.strip().lstrip("+-").isdigit():
+        value = int(value.strip()) if len(value) < 24 else MAX_INTEGER + 1
+    if not isinstance(value, int):
+        raise ProtocolError(f"{name} must be an integer, not {str(value)[:40]!r}")
+    if abs(value) > MAX_INTEGER:
+        raise ProtocolError(f"{name} must be at most {MAX_INTEGER}, not {str(value)[:24]}")
+    return value
 
 
 def parse_paths(name: str, value: Any, rtype: ResourceType) -> list[AttrPath] | None:

@@ -249,3 +249,45 @@ async def test_entra_forms_stay_accepted(scim: Scim) -> None:
     assert reply.status == 200, reply.body
     assert reply.body["active"] is False and reply.body["name"]["familyName"] == "Souza"
     assert reply.body[ENTERPRISE] == {"department": "Ops", "manager": {"value": "42"}}
+
+
+# -- list parameters: the same bounds for GET and .search -----------------------------------
+
+OUT_OF_RANGE = [("startIndex", 0), ("startIndex", -1), ("startIndex", 2**31), ("startIndex", 10**19),
+                ("startIndex", -(10**19)), ("count", -1), ("count", 2**31), ("count", 10**19)]
+WRONG_TYPES_OF_PARAMETERS = [("startIndex", "abc"), ("startIndex", 1.5), ("startIndex", True), ("count", "x"),
+                             ("count", 2.5), ("count", [1])]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("name, value", OUT_OF_RANGE)
+async def test_list_bounds_are_the_same_400_for_get_and_search(scim: Scim, name: str, value: int) -> None:
+    assert_scim_error(await scim("POST", "/Users/.search", {name: value}), 400, "invalidValue")
+    assert_scim_error(await scim("POST", "/.search", {name: value}), 400, "invalidValue")
+    assert_scim_error(await scim("GET", f"/Users?{name}={value}"), 400, "invalidValue")
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("name, value", WRONG_TYPES_OF_PARAMETERS)
+async def test_list_parameters_of_the_wrong_type_are_400(scim: Scim, name: str, value: Any) -> None:
+    assert_scim_error(await scim("POST", "/Users/.search", {name: value}), 400, "invalidSyntax")
+    assert_scim_error(await scim("GET", f"/Users?{name}={quote(json.dumps(value))}"), 400, "invalidValue")
+
+
+@pytest.mark.gen_test
+async def test_list_bounds_at_their_edges_are_accepted(scim: Scim) -> None:
+    await create(scim)
+    for body in ({"startIndex": 2**31 - 1}, {"count": 2**31 - 1}, {"startIndex": 1.0, "count": 0}):
+        reply = await scim("POST", "/Users/.search", body)
+        assert reply.status == 200, (body, reply.body)
+    assert (await scim("GET", f"/Users?startIndex={2**31 - 1}&count={2**31 - 1}")).status == 200
+
+
+@pytest.mark.gen_test
+async def test_a_number_too_large_for_a_double_is_400(scim: Scim, gateway_env: GatewayEnv) -> None:
+    before = snapshot(gateway_env)
+    reply = await scim("POST", "/Users", raw=f'{{"schemas": ["{CORE}"], "userName": "a@b.c", '
+                       f'"{ENTERPRISE}": {{"costCenter": 1e400}}}}'.encode())
+    assert_scim_error(reply, 400, "invalidSyntax")
+    assert_scim_error(await scim("POST", "/Users/.search", raw=b'{"startIndex": 1e400}'), 400, "invalidSyntax")
+    assert snapshot(gateway_env) == before

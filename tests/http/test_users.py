@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import GatewayEnv, Scim
+from tests.support import PUBLIC_BASE_URL, GatewayEnv, Scim
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -26,7 +26,7 @@ async def test_create_get_and_location_header(scim: Scim, base_url: str) -> None
     body = created.body
     assert body["id"] and body["userName"] == "ana@contoso.com" and body["externalId"] == "ext-1"
     assert body["meta"]["resourceType"] == "User"
-    assert body["meta"]["location"] == f"{base_url}/scim/v2/locations/1/Users/{body['id']}"
+    assert body["meta"]["location"] == f"{PUBLIC_BASE_URL}/scim/v2/locations/1/Users/{body['id']}"
     assert created.headers["Location"] == body["meta"]["location"]
     assert created.headers["ETag"] == body["meta"]["version"]
     fetched = await scim("GET", f"/Users/{body['id']}")

@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.support import GatewayEnv, Reply, Scim
+from tests.support import PUBLIC_BASE_URL, GatewayEnv, Reply, Scim
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -511,7 +511,7 @@ async def test_create_user_echoes_what_entra_sent(scim: Scim, gateway_env: Gatew
         assert created[key] == S31_CREATE_USER[key], key
     assert "roles" not in created  # "roles": [] is unassigned (RFC 7643 §2.5)
     assert created["meta"]["resourceType"] == "User"
-    assert created["meta"]["location"] == f"{base_url}/scim/v2/locations/1/Users/{created['id']}"
+    assert created["meta"]["location"] == f"{PUBLIC_BASE_URL}/scim/v2/locations/1/Users/{created['id']}"
     assert_schemas_consistent(created)
     assert await get_user(scim, created["id"]) == created
     row = employee(gateway_env, employee_id_of(gateway_env, USER_NAME))

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support import GatewayEnv, Reply, Scim
+from tests.support import PUBLIC_BASE_URL, GatewayEnv, Reply, Scim
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -196,7 +196,7 @@ async def test_3_3_create_returns_201_with_location_etag_and_meta(scim: Scim, ba
     meta = body["meta"]
     assert meta["resourceType"] == "User"
     assert TIMESTAMP.match(meta["created"]) and meta["lastModified"] == meta["created"]
-    assert meta["location"] == f"{base_url}/scim/v2/locations/1/Users/{body['id']}"
+    assert meta["location"] == f"{PUBLIC_BASE_URL}/scim/v2/locations/1/Users/{body['id']}"
     assert reply.headers["Location"] == meta["location"]
     assert reply.headers["ETag"] == meta["version"]
     # §3.3: a duplicate userName is 409 with scimType "uniqueness"
@@ -515,12 +515,12 @@ async def test_4_service_provider_config(scim: Scim, base_url: str) -> None:
     assert schemes and all({"type", "name", "description"} <= set(s) for s in schemes)
     assert schemes[0]["type"] == "oauthbearertoken"
     assert spc["meta"] == {"resourceType": "ServiceProviderConfig",
-                           "location": f"{base_url}/scim/v2/locations/1/ServiceProviderConfig"}
+                           "location": f"{PUBLIC_BASE_URL}/scim/v2/locations/1/ServiceProviderConfig"}
 
 
 @pytest.mark.gen_test
 async def test_4_resource_types(scim: Scim, base_url: str) -> None:
-    tenant = f"{base_url}/scim/v2/locations/1"
+    tenant = f"{PUBLIC_BASE_URL}/scim/v2/locations/1"
     listing = await scim("GET", "/ResourceTypes")
     assert listing.status == 200
     assert listing.body["schemas"] == [LIST_RESPONSE]
@@ -540,7 +540,7 @@ async def test_4_resource_types(scim: Scim, base_url: str) -> None:
 
 @pytest.mark.gen_test
 async def test_4_schemas(scim: Scim, base_url: str) -> None:
-    tenant = f"{base_url}/scim/v2/locations/1"
+    tenant = f"{PUBLIC_BASE_URL}/scim/v2/locations/1"
     listing = await scim("GET", "/Schemas")
     assert listing.status == 200 and listing.body["schemas"] == [LIST_RESPONSE]
     schemas = {s["id"]: s for s in listing.body["Resources"]}

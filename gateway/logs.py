@@ -1,0 +1,76 @@
+"""The process's log handler, and the redaction of credentials from every record it writes.
+
+No Secret Token may reach a log (issue 13 §3). The gateway's own lines never include one, but
+other code logs what it was sent: Tornado's ``tornado.general`` logger writes a malformed header
+whole ("Invalid header value 'Bearer eyJ...\\x01...'"), at INFO. A filter on the handler, which
+every logger's records reach, rewrites each record's message (and traceback) before it is
+formatted: anything after ``Authorization``/``Cookie`` to the end of the line, anything after
+``Bearer``/``Basic`` up to a quote or the end of the line, and anything shaped like a JWT.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+#: The log line of ``serve``: time, level, logger, message (nothing else is collected).
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+REDACTED = "[redacted]"
+_SECRETS = re.compile(
+    r"(?i)"
+    r"(?P<header>(?:proxy-)?authorization|cookie|set-cookie)(?P<sep>['\"]?\s*[:=,]\s*)[^\r\n]*"
+    r"|(?P<scheme>\bbearer)(?P<gap>(?:\s|\\[xu][0-9a-f]{2,4}|[:=])+)[^\r\n'\"]*"
+    r"|(?P<basic>\bbasic)\s+[A-Za-z0-9+/=]{8,}"
+    r"|eyJ[A-Za-z0-9_\-]{4,}(?:\.[A-Za-z0-9_\-]*)*"
+)
+#: A record can hold a secret only if its text holds one of these (checked first: it is cheap).
+_HINTS = re.compile(r"(?i)authorization|cookie|bearer|basic|eyJ")
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential replaced by ``[redacted]``."""
+    if _HINTS.search(text) is None:
+        return text
+    return _SECRETS.sub(_replacement, text)
+
+
+def _replacement(match: re.Match[str]) -> str:
+    if match.group("header"):
+        return f"{match.group('header')}{match.group('sep')}{REDACTED}"
+    if match.group("scheme") or match.group("basic"):
+        return f"{match.group('scheme') or match.group('basic')} {REDACTED}"
+    return REDACTED
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message and traceback with :func:`redact` (it never drops one)."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def configure_logging(level: int = logging.INFO) -> logging.Handler:
+    """One stderr handler on the root logger, redacting, for every logger of the process."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
