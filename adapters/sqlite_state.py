@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.errors import BackendUnavailable, NotFound
+from adapters.files import create_private_file
 from adapters.state import Integration, StateStore
 
 _DDL = """
@@ -57,6 +58,7 @@ class SqliteStateStore(StateStore):
         self._reader = reader
 
     async def start(self) -> None:
+        create_private_file(self.path)
         conn = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")

@@ -18,6 +18,7 @@ import gc
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from dataclasses import replace
@@ -35,6 +36,7 @@ from gateway.balance import ConnectionTable
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import GatewayContext
 from gateway.logs import configure_logging
+from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.prefork import run_workers
 from gateway.tokens import TokenCodec, load_or_create_key
 
@@ -52,6 +54,25 @@ DRAIN_SECONDS = 10.0
 
 class CliError(Exception):
     """A failure the user can fix; printed without a traceback, exit status 1."""
+
+
+class UsageError(CliError):
+    """A malformed argument; printed on one line, exit status 2 (as argparse's own errors)."""
+
+
+#: A location id: a positive integer in ASCII digits without a leading zero (so that ``01`` can
+#: never name a second Tenant URL for location 1), within the directory's range (a 64-bit
+#: integer: SQLite's INTEGER, PostgreSQL's bigint).
+_LOCATION_ID = re.compile(r"[1-9][0-9]{0,18}")
+_MAX_LOCATION_ID = 2**63 - 1
+
+
+def canonical_location(text: str) -> str:
+    """``text`` if it is a location id as the directory stores it, else :class:`UsageError`."""
+    if _LOCATION_ID.fullmatch(text) is None or int(text) > _MAX_LOCATION_ID:
+        raise UsageError(f"--location must be a location id: a positive whole number written in the digits "
+                         f"0-9 without leading zeros, at most {_MAX_LOCATION_ID}; got {text[:30]!r}")
+    return text
 
 
 def _config(args: argparse.Namespace) -> GatewayConfig:
@@ -175,8 +196,8 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
                 print("No location has SCIM enabled.")
             return
         if args.location is None:
-            raise CliError(f"integration {args.action} needs --location ID")
-        location = str(args.location)
+            raise UsageError(f"integration {args.action} needs --location ID")
+        location = canonical_location(args.location)
         if args.action == "remove":
             await state.remove(location)
             print(f"SCIM disabled for location {location}; its Secret Token no longer works. "
@@ -200,8 +221,7 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
 def _print_credentials(args: argparse.Namespace, location: str, token: str) -> None:
     tenant_url = _tenant_url(args.base_url, location)
     if args.json:
-        location_id: Any = int(location) if location.isdigit() else location
-        print(json.dumps({"location_id": location_id, "tenant_url": tenant_url, "secret_token": token}))
+        print(json.dumps({"location_id": int(location), "tenant_url": tenant_url, "secret_token": token}))
         return
     print(f"Tenant URL:   {tenant_url}\nSecret Token: {token}\n"
           "Paste both into the Entra ID enterprise application (Provisioning > Admin Credentials) "
@@ -271,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_private_umask()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "check-config":
@@ -281,13 +302,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             configure_logging()
             _lean_log_records()
+            warn_if_exposed(config)
             return serve(config)
         asyncio.run(_integration(args, config))
         return 0
     except (CliError, ConfigError, AdapterError, SchemaError, OSError) as exc:
         detail: Any = getattr(exc, "detail", None) or str(exc)
         print(f"vizmo-scim: {detail}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
 
 
 if __name__ == "__main__":

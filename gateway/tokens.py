@@ -36,7 +36,7 @@ class InvalidToken(Exception):
 def load_or_create_key(data_dir: Path) -> bytes:
     """Read the signing key, creating it (0600, 256 random bits) on first use."""
     path = data_dir / KEY_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -13,13 +13,10 @@ from datetime import datetime, timezone
 from adapters.errors import NotFound
 from adapters.state import Integration, StateStore
 from adapters.vizmo_postgres.db import PgDatabase
+from adapters.vizmo_sqlite.mapping import location_number
 
 
-def location_id(tenant: str) -> int | None:
-    """The location id a tenant names (ASCII digits that fit a bigint), or None."""
-    if not tenant.isascii() or not tenant.isdigit() or len(tenant) > 18:
-        return None
-    return int(tenant)
+location_id = location_number  #: the location id a tenant names, or None (the Vizmo layout's rule)
 
 
 def _iso(moment: datetime) -> str:

@@ -38,6 +38,7 @@ from adapters.state import StateStore
 from adapters.vizmo_sqlite import bootstrap, mapping, writes
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.vizmo_sqlite.columns import TRANSLATOR
+from adapters.vizmo_sqlite.mapping import location_number
 from adapters.vizmo_sqlite.writes import LIVE, SELECT
 
 T = TypeVar("T")
@@ -200,7 +201,8 @@ class VizmoSqliteAdapter(Adapter):
         await self.read("SELECT 1", ())
 
     async def tenant_exists(self, tenant: str) -> bool:
-        return bool(tenant.isdigit() and self.read_now("SELECT 1 FROM locations WHERE id = ?", (int(tenant),)))
+        location = location_number(tenant)
+        return bool(location is not None and self.read_now("SELECT 1 FROM locations WHERE id = ?", (location,)))
 
     def state_store(self) -> StateStore:
         """Gateway state lives in the directory database itself (table ``scim_integrations``);
@@ -208,9 +210,10 @@ class VizmoSqliteAdapter(Adapter):
         return SqliteStateStore(self.path, reader=self.read_now)
 
     def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
-        if resource_type != "User" or not tenant.isdigit():
-            raise NotFound(f"no {resource_type} storage for tenant {tenant}")
-        return VizmoUserAdapter(self, int(tenant))
+        location = location_number(tenant)
+        if resource_type != "User" or location is None:
+            raise NotFound(f"no {resource_type} storage for tenant {tenant[:40]}")
+        return VizmoUserAdapter(self, location)
 
     # -- connection plumbing used by VizmoUserAdapter --------------------------------------
     def read_now(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:

@@ -10,6 +10,8 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
+from adapters.files import create_private_file
+
 DEMO_COMPANY = "Demo Company"
 DEMO_LOCATION = (1, "Delhi")
 
@@ -30,10 +32,12 @@ def connect(path: Path | str, *, timeout: float = 5.0) -> sqlite3.Connection:
 
 
 def create_directory(path: Path) -> None:
-    """Create a new directory database with the legacy schema and one demo company and location."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create a new directory database with the legacy schema and one demo company and location
+    (owner-only: its folder 0700 when it is created here, the file and its WAL 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(path.name + ".creating")
     tmp.unlink(missing_ok=True)
+    create_private_file(tmp)
     conn = sqlite3.connect(str(tmp), isolation_level=None)
     try:
         conn.executescript(_sql("directory.sql"))

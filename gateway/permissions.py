@@ -1,0 +1,48 @@
+"""Owner-only files: the gateway's data directory, databases and signing key are not readable by
+other local users (issue 13 §6), and an operator is told when existing ones are."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+from gateway.backend import STATE_FILE
+from gateway.config import GatewayConfig
+from gateway.tokens import KEY_FILE
+
+log = logging.getLogger("vizmo_scim.app")
+
+#: Every file and folder a ``vizmo-scim`` command creates is its owner's alone (0600 / 0700).
+PRIVATE_UMASK = 0o077
+
+
+def use_private_umask() -> None:
+    """Set the process's umask so that whatever it creates (SQLite's ``-wal``/``-shm`` beside a
+    new database, the state store, the key) is owner-only, even under the usual umask 022."""
+    os.umask(PRIVATE_UMASK)
+
+
+def exposed_files(config: GatewayConfig) -> list[str]:
+    """The gateway's existing files and folder that other local users can read, with their modes."""
+    candidates = [config.data_dir, config.data_dir / KEY_FILE, config.data_dir / STATE_FILE]
+    if config.adapter_name.lower() == "sqlite":
+        path = Path(config.resolved_adapter_options()["path"])
+        candidates += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    found = []
+    for path in candidates:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        if mode & stat.S_IROTH:
+            found.append(f"{path} ({stat.filemode(mode)})")
+    return found
+
+
+def warn_if_exposed(config: GatewayConfig) -> None:
+    """Log a WARNING naming each exposed file (``chmod`` fixes it; the gateway changes nothing)."""
+    for item in exposed_files(config):
+        log.warning("%s is readable by other local users: it holds employees' personal data or the "
+                    "token signing key; restrict it with chmod o-rwx (or chmod 600 / 700)", item)

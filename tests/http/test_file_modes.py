@@ -1,0 +1,87 @@
+"""Nothing world-readable (issue 13 §6): under the usual umask 022, the data directory the real
+CLI creates is 0700 and every file in it (the directory database, its WAL and shared memory, the
+state store, the signing key) 0600; ``serve`` warns about existing files others can read."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.serving import CORE, Server, add_integration, cli
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)  # the subprocesses inherit it
+    yield
+    os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_serve_creates_everything_owner_only(tmp_path: Path, umask_022: None) -> None:
+    data_dir = tmp_path / "data"
+    server = Server(data_dir)
+    server.start()
+    try:
+        token = add_integration(data_dir)["secret_token"]
+        assert server.request("POST", "/Users", token, {"schemas": [CORE], "userName": "m@contoso.com"})[0] == 201
+        files = {p.name: mode(p) for p in data_dir.iterdir()}
+    finally:
+        log = server.stop()
+    assert mode(data_dir) == 0o700
+    assert {"directory.db", "directory.db-wal", "directory.db-shm", "signing-key"} <= files.keys()
+    assert files == {name: 0o600 for name in files}
+    assert "readable by other local users" not in log
+
+
+def test_the_integration_command_creates_everything_owner_only(tmp_path: Path, umask_022: None) -> None:
+    data_dir = tmp_path / "fresh"
+    result = cli("integration", "add", "--data-dir", str(data_dir), "--location", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    assert mode(data_dir) == 0o700
+    assert {p.name: mode(p) for p in data_dir.iterdir()} == {p.name: 0o600 for p in data_dir.iterdir()}
+
+
+def test_serve_warns_about_existing_files_others_can_read(tmp_path: Path, umask_022: None) -> None:
+    data_dir = tmp_path / "data"
+    assert cli("integration", "add", "--data-dir", str(data_dir), "--location", "1").returncode == 0
+    (data_dir / "signing-key").chmod(0o644)
+    (data_dir / "directory.db").chmod(0o644)
+    server = Server(data_dir)
+    server.start()
+    log = server.stop()
+    warned = [line for line in log.splitlines() if "readable by other local users" in line]
+    assert len(warned) == 2 and all("WARNING" in line for line in warned)
+    assert any(str(data_dir / "signing-key") in line for line in warned)
+    assert any(str(data_dir / "directory.db") in line for line in warned)
+    assert mode(data_dir / "signing-key") == 0o644  # reported, not changed behind the operator's back
+
+
+def test_a_cli_command_beside_a_running_gateway_loses_none_of_its_writes(tmp_path: Path) -> None:
+    """The CLI opens and closes the directory while ``serve`` holds it open: the gateway's SQLite
+    locks must survive that (a stray open/close of the file in the server process once dropped
+    them, and the CLI then deleted the WAL the server was writing to)."""
+    import sqlite3
+
+    data_dir = tmp_path / "data"
+    server = Server(data_dir)
+    server.start()
+    try:
+        token = add_integration(data_dir)["secret_token"]
+        assert cli("integration", "list", "--data-dir", str(data_dir)).returncode == 0
+        assert server.request("POST", "/Users", token, {"schemas": [CORE], "userName": "w@contoso.com"})[0] == 201
+        conn = sqlite3.connect(data_dir / "directory.db")
+        try:
+            assert conn.execute("SELECT count(*) FROM employees WHERE email = 'w@contoso.com'").fetchone() == (1,)
+        finally:
+            conn.close()
+        assert (data_dir / "directory.db-wal").exists()
+    finally:
+        server.stop()
