@@ -115,7 +115,8 @@ def _from_file(data: Mapping[str, Any]) -> dict[str, Any]:
                               if k in server}
     if "limits" in data:
         values["limits"] = Limits(**{k: v for k, v in data["limits"].items()
-                                     if k in ("max_patch_operations", "max_values", "max_resource_bytes")})
+                                     if k in ("max_patch_operations", "max_patch_values", "max_values",
+                                              "max_resource_bytes")})
     if "data_dir" in data:
         values["data_dir"] = Path(data["data_dir"])
     if "name" in adapter:

@@ -5,7 +5,7 @@ One tenant must not stall the others: every request runs on a worker's event loo
 bounded here, far above what Entra ID and Okta send (a PATCH of a few operations, users of a few
 kilobytes with a handful of emails and phone numbers), and checked before any work that grows with
 the input (a PATCH's values are counted before they are applied). A request past a limit writes
-nothing: too many PATCH operations is a 413 (as RFC 7644 §3.7.4 answers a bulk request over
+nothing: too many PATCH operations or values is a 413 (as RFC 7644 §3.7.4 answers a bulk request over
 ``maxOperations``), anything else a ``400 invalidValue``. bench/limits.py measures the worst request
 these limits allow.
 """
@@ -21,8 +21,9 @@ from gateway.scim.errors import ProtocolError
 
 #: Defaults (README's limits table; ``[limits]`` in the configuration file).
 MAX_PATCH_OPERATIONS = 1000
+MAX_PATCH_VALUES = 1000
 MAX_VALUES = 100
-MAX_RESOURCE_BYTES = 64 * 1024
+MAX_RESOURCE_BYTES = 16 * 1024
 
 
 class TooLarge(ProtocolError):
@@ -38,6 +39,9 @@ class Limits:
     """The bounds of one request's work."""
 
     max_patch_operations: int = MAX_PATCH_OPERATIONS
+    #: Array elements in all of a PATCH's operation values together (each costs a coercion and a
+    #: merge: 1 MiB of them held the loop for 80 ms, bench/limits.py).
+    max_patch_values: int = MAX_PATCH_VALUES
     #: Values of any multi-valued attribute (``emails``, ``phoneNumbers``, ...) of a stored resource,
     #: and elements of any array in a PATCH value.
     max_values: int = MAX_VALUES
@@ -49,12 +53,17 @@ class Limits:
         if len(operations) > self.max_patch_operations:
             raise TooLarge(f"The PATCH has {len(operations)} operations; at most {self.max_patch_operations} "
                            "are accepted in one request.", status=413)
+        total = 0
         for index, operation in enumerate(operations):
             if isinstance(operation, Mapping):
-                longest = _longest_array(operation.get("value"))
+                longest, count = _arrays(operation.get("value"))
                 if longest > self.max_values:
                     raise TooLarge(f"Operations[{index}] has an array of {longest} values; at most "
                                    f"{self.max_values} are accepted.")
+                total += count
+        if total > self.max_patch_values:
+            raise TooLarge(f"The PATCH's operations hold {total} values in arrays; at most "
+                           f"{self.max_patch_values} are accepted in one request.", status=413)
 
     def check_resource(self, resource: Mapping[str, Any]) -> None:
         """Before a resource is written: every multi-valued attribute and the size of the whole."""
@@ -74,10 +83,17 @@ def _check_arrays(node: Mapping[str, Any], prefix: str, limit: int) -> None:
             _check_arrays(value, f"{prefix}{key}{':' if key.startswith('urn:') else '.'}", limit)
 
 
-def _longest_array(value: Any) -> int:
-    """The length of the longest array anywhere inside ``value`` (0 without one)."""
+def _arrays(value: Any) -> tuple[int, int]:
+    """The length of the longest array anywhere inside ``value``, and the elements of all of them."""
+    longest = total = 0
     if isinstance(value, list):
-        return max([len(value), *(_longest_array(item) for item in value)])
-    if isinstance(value, Mapping):
-        return max((_longest_array(item) for item in value.values()), default=0)
-    return 0
+        longest, total = len(value), len(value)
+        items: Any = value
+    elif isinstance(value, Mapping):
+        items = value.values()
+    else:
+        return 0, 0
+    for item in items:
+        inner_longest, inner_total = _arrays(item)
+        longest, total = max(longest, inner_longest), total + inner_total
+    return longest, total

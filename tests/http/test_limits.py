@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from gateway.config import load_config
-from gateway.scim.limits import MAX_PATCH_OPERATIONS, MAX_RESOURCE_BYTES, MAX_VALUES, Limits
+from gateway.scim.limits import MAX_PATCH_OPERATIONS, MAX_PATCH_VALUES, MAX_RESOURCE_BYTES, MAX_VALUES, Limits
 from tests.http.test_bad_input import assert_scim_error, create, snapshot
 from tests.support import GatewayEnv, Scim
 
@@ -76,9 +76,22 @@ async def test_a_patch_past_a_value_or_size_limit_is_400_and_writes_nothing(
 @pytest.mark.gen_test(timeout=30)
 async def test_re_adding_the_same_values_many_times_is_fine(scim: Scim) -> None:
     user = await create(scim)
-    ops = [{"op": "add", "path": "emails", "value": emails(MAX_VALUES)} for _ in range(50)]
+    ops = [{"op": "add", "path": "emails", "value": emails(MAX_VALUES)}
+           for _ in range(MAX_PATCH_VALUES // MAX_VALUES)]
     reply = await scim("PATCH", f"/Users/{user['id']}", patch_of(*ops))
     assert reply.status == 200 and len(reply.body["emails"]) == MAX_VALUES
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_more_values_in_one_patch_than_the_limit_is_a_413(scim: Scim, gateway_env: GatewayEnv) -> None:
+    user = await create(scim)
+    before = snapshot(gateway_env)
+    ops = [{"op": "add", "path": "emails", "value": emails(MAX_VALUES)}
+           for _ in range(MAX_PATCH_VALUES // MAX_VALUES + 1)]
+    reply = await scim("PATCH", f"/Users/{user['id']}", patch_of(*ops))
+    assert_scim_error(reply, 413, None)
+    assert str(MAX_PATCH_VALUES) in reply.body["detail"]
+    assert snapshot(gateway_env) == before
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -100,8 +113,10 @@ async def test_a_post_or_put_past_a_limit_is_400_and_writes_nothing(scim: Scim, 
 
 def test_the_limits_are_settings(tmp_path: Path) -> None:
     file = tmp_path / "gateway.toml"
-    file.write_text("[limits]\nmax_patch_operations = 10\nmax_values = 5\nmax_resource_bytes = 4096\n")
-    assert load_config(file, env={}).limits == Limits(10, 5, 4096)
+    file.write_text("[limits]\nmax_patch_operations = 10\nmax_patch_values = 20\nmax_values = 5\n"
+                    "max_resource_bytes = 4096\n")
+    assert load_config(file, env={}).limits == Limits(max_patch_operations=10, max_patch_values=20, max_values=5,
+                                                      max_resource_bytes=4096)
     file.write_text("[limits]\nmax_values = 0\n")
     with pytest.raises(ValueError, match="max_values"):
         load_config(file, env={})
