@@ -1,8 +1,8 @@
-"""The ceiling: a bare Tornado handler answering every request with a small JSON body.
+"""The ceiling: a ``tornado.web`` hello world answering every request with a small JSON body.
 
 Measured in the same run, with the same wrk settings and the same number of worker processes
-as the gateway (ARCHITECTURE.md, performance notes): the gateway's throughput is reported as a
-share of this one.
+(forked the same way, :mod:`gateway.workers`) as the gateway: the gateway's throughput is
+reported as a share of this one (docs/architecture.md, performance notes).
 
     python3 bench/ceiling.py --port 8081 [--processes 2]
 """
@@ -16,11 +16,11 @@ import socket
 import sys
 from typing import Any
 
+import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from gateway.balance import BalancedHTTPServer, ConnectionTable
-from gateway.prefork import run_workers
+from gateway.workers import run_workers
 
 #: An empty SCIM ListResponse: the size of a small SCIM answer.
 BODY = (b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],'
@@ -37,11 +37,10 @@ class CeilingHandler(tornado.web.RequestHandler):
     get = post = put = patch = delete = _answer
 
 
-async def serve(sockets: list[socket.socket], share: tuple[ConnectionTable, int] | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (``share``: one of several workers, accepting in balance as
-    the gateway's workers do, :mod:`gateway.balance`)."""
-    server = BalancedHTTPServer(tornado.web.Application([(r"/.*", CeilingHandler)]))
-    server.serve_on(sockets, share)
+async def serve(sockets: list[socket.socket]) -> None:
+    """Serve until SIGINT/SIGTERM."""
+    server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/.*", CeilingHandler)]))
+    server.add_sockets(sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -60,13 +59,12 @@ def main() -> None:
     if args.processes == 1:
         asyncio.run(serve(sockets))
         return
-    table = ConnectionTable(args.processes)
 
-    def worker(slot: int) -> int:
-        asyncio.run(serve(sockets, (table, slot)))
+    def worker(task_id: int) -> int:
+        asyncio.run(serve(sockets))
         return 0
 
-    sys.exit(run_workers(args.processes, worker, on_exit=table.leave))
+    sys.exit(run_workers(args.processes, worker))
 
 
 if __name__ == "__main__":

@@ -1,84 +1,132 @@
-"""``make_app``: the HTTP application of one gateway (routes and access log), built explicitly.
+"""``make_app``: the gateway's ``tornado.web.Application`` (routes, access log), and
+``make_server``: Tornado's ``HTTPServer`` for it, with the gateway's limits and timeouts.
 
-It is a ``tornado.httputil.HTTPServerConnectionDelegate``: give it to
-``tornado.httpserver.HTTPServer`` (or :class:`gateway.balance.BalancedHTTPServer`), which makes
-one :class:`~gateway.exchange.Exchange` per request (see that module for why this is not a
-``tornado.web.Application``). Routes are in :func:`routes`.
+Tenant URL: ``/scim/v2/locations/<location id>``; Entra ID appends ``/Users``, ``/Groups``.
+Endpoint names match case-insensitively and repeated or trailing slashes are tolerated (Note:
+Entra ID appends ``/Users`` to a Tenant URL pasted with a trailing slash). Path values are
+percent-decoded by Tornado (a value that is not UTF-8 is a SCIM 400).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import re
+from collections.abc import Awaitable
+from typing import Any
 
+import tornado.httpserver
 import tornado.httputil
+import tornado.web
 
-from gateway.balance import BalancedHTTPServer
-from gateway.config import HEADER_READ_LIMIT
+from gateway.config import HEADER_READ_LIMIT, GatewayConfig
 from gateway.context import GatewayContext
-from gateway.exchange import Exchange
-from gateway.handlers.base import NotFoundHandler, ScimHandler, UnknownPathHandler
+from gateway.errors import ScimError
+from gateway.handlers.base import SCIM_CONTENT_TYPE, NotFoundHandler, ScimHandler, UnknownPathHandler
 from gateway.handlers.discovery import ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
 from gateway.handlers.groups import GroupsHandler
 from gateway.handlers.health import HealthHandler
 from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
-from gateway.routing import Route, RouteTable, segment, tenant_route
-from gateway.watchdog import ConnectionWatchdog
 
 access_log = logging.getLogger("vizmo_scim.access")
 
+TENANT = r"(?i)/scim/v2/locations/(?P<location>[^/]+)/+"
+SEGMENT = r"(?P<{}>[^/]+)"
 
-def routes() -> RouteTable:
-    """Every endpoint of the gateway; any other path under a Tenant URL is a SCIM 404 after
-    authentication, and any path outside one an unauthenticated 404."""
-    return RouteTable([
-        Route(re.compile("/healthz"), HealthHandler),
-        tenant_route("Users", UsersHandler),
-        tenant_route(r"Users/+\.search", UserSearchHandler),
-        tenant_route(r"\.search", UserSearchHandler),  # RFC 7644 §3.4.3 root search: Users is the only type
-        tenant_route("Users/+" + segment("id"), UserHandler),
-        tenant_route("Groups", GroupsHandler),
-        tenant_route("Groups/+" + segment("id"), GroupsHandler),
-        tenant_route("ServiceProviderConfig", ServiceProviderConfigHandler),
-        tenant_route("ResourceTypes", ResourceTypesHandler),
-        tenant_route("ResourceTypes/+" + segment("name"), ResourceTypesHandler),
-        tenant_route("Schemas", SchemasHandler),
-        tenant_route("Schemas/+" + segment("id"), SchemasHandler),
-        tenant_route(".*", NotFoundHandler),
-    ], fallback=UnknownPathHandler)
+#: A connection that sends no request for this long is closed (Tornado's ``idle_connection_timeout``).
+IDLE_TIMEOUT = 120.0
+#: A request body must arrive within this long (Tornado's ``body_timeout``).
+BODY_TIMEOUT = 60.0
 
 
-class ScimApplication(tornado.httputil.HTTPServerConnectionDelegate):
-    """The gateway as Tornado's HTTP server sees it."""
+class ScimApplication(tornado.web.Application):
+    """The gateway as Tornado sees it; ``inflight`` counts requests between their headers and
+    their answer, for a graceful stop (``gateway.serving``)."""
 
-    def __init__(self, ctx: GatewayContext, *, watchdog: ConnectionWatchdog | None = None) -> None:
-        self.ctx = ctx
-        self.routes = routes()
-        self.watchdog = watchdog if watchdog is not None else ConnectionWatchdog()
+    inflight: int = 0
 
     def start_request(self, server_conn: object,
                       request_conn: tornado.httputil.HTTPConnection) -> tornado.httputil.HTTPMessageDelegate:
-        return Exchange(self, request_conn)
+        return _MalformedRequestGuard(super().start_request(server_conn, request_conn), request_conn)
 
-    def log_request(self, handler: ScimHandler, request: tornado.httputil.HTTPServerRequest) -> None:
-        """One access line without the query string or headers: filters carry personal data
-        (``userName eq "..."``) and headers carry the Secret Token, neither belongs in logs."""
-        level = logging.INFO if handler.status < 500 else logging.ERROR
-        access_log.log(level, "%d %s %s %.1fms id=%s", handler.status, request.method,
-                       request.path[:200], 1000.0 * request.request_time(), handler.request_id)
+
+class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
+    """A SCIM 400 for a request Tornado parses but cannot represent (a missing or malformed
+    ``Host`` header), which its router would otherwise answer with a bare ``400`` and no body."""
+
+    def __init__(self, inner: tornado.httputil.HTTPMessageDelegate,
+                 connection: tornado.httputil.HTTPConnection) -> None:
+        self.inner, self.connection, self.answered = inner, connection, False
+
+    def headers_received(self, start_line: tornado.httputil.RequestStartLine | tornado.httputil.ResponseStartLine,
+                         headers: tornado.httputil.HTTPHeaders) -> Awaitable[None] | None:
+        try:
+            return self.inner.headers_received(start_line, headers)
+        except tornado.httputil.HTTPInputError as exc:
+            self.answered = True
+            error = ScimError(400, f"Malformed request: {str(exc)[:200]}", "invalidSyntax")
+            body = json.dumps(error.body()).encode()
+            access_log.info("400 malformed request: %s", str(exc)[:200])
+            self.connection.write_headers(
+                tornado.httputil.ResponseStartLine("HTTP/1.1", 400, "Bad Request"),
+                tornado.httputil.HTTPHeaders({"Content-Type": SCIM_CONTENT_TYPE, "Content-Length": str(len(body)),
+                                              "Connection": "close"}), body)
+            self.connection.finish()
+            return None
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        return None if self.answered else self.inner.data_received(chunk)
+
+    def finish(self) -> None:
+        if not self.answered:
+            self.inner.finish()
+
+    def on_connection_close(self) -> None:
+        if not self.answered:
+            self.inner.on_connection_close()
+
+
+def _routes() -> list[tuple[str, type[ScimHandler]]]:
+    """Every endpoint; any other path under a Tenant URL is a SCIM 404 after authentication."""
+    return [
+        (r"/healthz", HealthHandler),
+        (TENANT + r"Users/*", UsersHandler),
+        (TENANT + r"Users/+\.search/*", UserSearchHandler),
+        (TENANT + r"\.search/*", UserSearchHandler),  # RFC 7644 §3.4.3 root search: Users is the only type
+        (TENANT + r"Users/+" + SEGMENT.format("id") + "/*", UserHandler),
+        (TENANT + r"Groups/*", GroupsHandler),
+        (TENANT + r"Groups/+" + SEGMENT.format("id") + "/*", GroupsHandler),
+        (TENANT + r"ServiceProviderConfig/*", ServiceProviderConfigHandler),
+        (TENANT + r"ResourceTypes/*", ResourceTypesHandler),
+        (TENANT + r"ResourceTypes/+" + SEGMENT.format("name") + "/*", ResourceTypesHandler),
+        (TENANT + r"Schemas/*", SchemasHandler),
+        (TENANT + r"Schemas/+" + SEGMENT.format("id") + "/*", SchemasHandler),
+        (TENANT + r".*", NotFoundHandler),
+    ]
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """One access line without the query string or headers: filters carry personal data
+    (``userName eq "..."``) and headers carry the Secret Token, neither belongs in logs."""
+    status = handler.get_status()
+    level = logging.INFO if status < 500 else logging.ERROR
+    access_log.log(level, "%d %s %s %.1fms id=%s", status, handler.request.method, handler.request.path[:200],
+                   1000.0 * handler.request.request_time(), getattr(handler, "request_id", "-"))
 
 
 def make_app(ctx: GatewayContext) -> ScimApplication:
     """The application for one gateway."""
-    return ScimApplication(ctx)
+    kwargs: dict[str, Any] = {"service": ctx.service, "max_body_bytes": ctx.config.max_body_bytes}
+    handlers = [(pattern, handler, kwargs) for pattern, handler in _routes()]
+    return ScimApplication(handlers, transforms=[], log_function=log_request, gateway_config=ctx.config,
+                           default_handler_class=UnknownPathHandler, default_handler_args=kwargs)
 
 
-def make_server(app: ScimApplication, *, max_body_size: int) -> BalancedHTTPServer:
-    """The HTTP server of one worker for ``app``. Tornado's per-request header and body timers
-    are off: ``app.watchdog`` keeps those limits for all the worker's connections at once. It
-    reads up to :data:`~gateway.config.HEADER_READ_LIMIT` of headers, so that an oversized
-    request is answered (414/431) rather than dropped."""
-    server = BalancedHTTPServer(app, max_body_size=max_body_size, max_header_size=HEADER_READ_LIMIT)
-    server.conn_params.header_timeout = None  # HTTPServer makes a None idle_connection_timeout 3600 s
-    server.conn_params.body_timeout = None
-    return server
+def make_server(app: ScimApplication, config: GatewayConfig, *, idle_timeout: float = IDLE_TIMEOUT,
+                body_timeout: float = BODY_TIMEOUT) -> tornado.httpserver.HTTPServer:
+    """Tornado's HTTP server for ``app``: headers read up to
+    :data:`~gateway.config.HEADER_READ_LIMIT` (so an oversized request is answered 414/431, not
+    dropped), bodies up to four times ``max_body_bytes`` (read and answered 413; a declared
+    larger one is refused before it is read), and its idle and body timeouts."""
+    return tornado.httpserver.HTTPServer(app, max_header_size=HEADER_READ_LIMIT,
+                                         max_body_size=4 * config.max_body_bytes,
+                                         idle_connection_timeout=idle_timeout, body_timeout=body_timeout)

@@ -14,43 +14,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import logging
-import os
 import re
-import signal
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
-import tornado.netutil
 from jsonschema import SchemaError
 
 from adapters.errors import AdapterError
 from adapters.registry import installed_adapters
-from gateway.app import make_app, make_server
-from gateway.backend import Backend, build_adapter, open_backend
-from gateway.balance import ConnectionTable
+from gateway.backend import build_adapter, open_backend
 from gateway.config import ConfigError, GatewayConfig, load_config
-from gateway.context import GatewayContext
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
-from gateway.prefork import run_workers
+from gateway.serving import lean_log_records, serve
 from gateway.tokens import TokenCodec, load_or_create_key
 
 log = logging.getLogger("vizmo_scim.app")
-
-#: GIL switch interval of a serving worker (Python's default is 0.005 s).
-SWITCH_INTERVAL = 0.0005
-
-#: Garbage collector thresholds of a serving worker (Python's default is 700, 10, 10).
-GC_THRESHOLDS = (10_000, 50, 100)
-
-#: How long a stopping worker waits for requests under way before closing the storage.
-DRAIN_SECONDS = 10.0
-
 
 class CliError(Exception):
     """A failure the user can fix; printed without a traceback, exit status 1."""
@@ -83,98 +65,6 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
 
 def _tenant_url(base_url: str, location_id: str) -> str:
     return f"{base_url.rstrip('/')}/scim/v2/locations/{location_id}"
-
-
-# -- serve ------------------------------------------------------------------------------------
-
-async def _preflight(config: GatewayConfig) -> None:
-    """Open and close the storage once before forking: fail fast, create tables once."""
-    backend = await open_backend(config)
-    await backend.close()
-
-
-async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any],
-                        share: tuple[ConnectionTable, int] | None = None) -> None:
-    """One worker: serve on the sockets until SIGINT/SIGTERM, then drain and close. ``share``:
-    the sockets are shared with other workers, accepted from in balance (:mod:`gateway.balance`)
-    as the given slot of the table."""
-    # Storage threads (aiosqlite scans, asyncpg, ldap3) hand results back to the event loop;
-    # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
-    # request parsing (measured with bench/load.py).
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    backend: Backend = await open_backend(config)
-    ctx = GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=tokens)
-    app = make_app(ctx)
-    server = make_server(app, max_body_size=config.max_body_bytes * 4)
-    _settle_garbage_collector()
-    server.serve_on(sockets, share)
-    if share is not None:
-        log.info("worker %d (pid %d) is accepting connections", share[1], os.getpid())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    server.stop()  # no new connections; requests under way finish before the storage closes
-    deadline = loop.time() + DRAIN_SECONDS
-    while ctx.inflight > 0 and loop.time() < deadline:
-        await asyncio.sleep(0.02)
-    await server.close_all_connections()
-    app.watchdog.stop()
-    await backend.close()
-
-
-def _settle_garbage_collector() -> None:
-    """Keep the cyclic garbage collector off the request path.
-
-    Everything built at start (modules, the schema model, the storage, the app) lives as long
-    as the worker: ``gc.freeze`` moves it out of the collector's sight, and higher thresholds
-    make young collections rarer. Before this a full collection walked all of it for ~40 ms
-    every few seconds under load, stalling every request of the worker (bench/load.py: POST p99
-    70 → 52 ms). Reference counting still frees all non-cyclic garbage at once.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
-def _lean_log_records() -> None:
-    """Log records without what :data:`gateway.logs.LOG_FORMAT` never prints: the caller's file and line
-    (a walk up the stack per record), thread and process (the switches of the Python logging
-    HOWTO, "Optimization"). An access line per request cost about 10 % of a light request's CPU
-    (py-spy, bench/load.py); these switches take a quarter of that off."""
-    logging._srcfile = None  # type: ignore[attr-defined]  # the HOWTO's documented switch
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-
-
-def serve(config: GatewayConfig) -> int:
-    """Serve until SIGINT/SIGTERM. With several processes the workers share the listening
-    socket and take its connections in turn (:mod:`gateway.balance`)."""
-    tokens = TokenCodec(load_or_create_key(config.data_dir))
-    asyncio.run(_preflight(config))
-    sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
-    config = replace(config, port=sockets[0].getsockname()[1])  # --port 0: the port picked
-    port, base = config.port, config.public_base_url
-    print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
-          f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
-          f"enable a location with 'vizmo-scim integration add --data-dir {config.data_dir} "
-          f"--location <id> --base-url {base}'", flush=True)
-    if config.processes == 1:
-        asyncio.run(_serve_worker(config, tokens, sockets))
-        return 0
-    table = ConnectionTable(config.processes)
-
-    def worker(slot: int) -> int:
-        asyncio.run(_serve_worker(config, tokens, sockets, (table, slot)))
-        return 0
-
-    try:
-        return run_workers(config.processes, worker, on_exit=table.leave)
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 # -- integration ------------------------------------------------------------------------------
@@ -301,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _config(args)
         if args.command == "serve":
             configure_logging()
-            _lean_log_records()
+            lean_log_records()
             warn_if_exposed(config)
             return serve(config)
         asyncio.run(_integration(args, config))

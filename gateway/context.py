@@ -1,28 +1,33 @@
-"""Everything a handler needs, passed explicitly (no global state: a test can build many apps)."""
+"""Everything a gateway process needs, passed explicitly (no global state: a test can build many apps)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from adapters.base import Adapter
 from adapters.state import StateStore
 from gateway.config import GatewayConfig
+from gateway.resources import ResourceService
 from gateway.scim.schema_model import ResourceType, resource_types
-from gateway.service import ResourceService
+from gateway.service import GatewayService
 from gateway.tokens import TokenCodec
 
 
 @dataclass
 class GatewayContext:
-    """The running gateway's collaborators."""
+    """The running gateway's collaborators, and the service built on them."""
 
     config: GatewayConfig
     adapter: Adapter
     state: StateStore
     tokens: TokenCodec
     resource_types: dict[str, ResourceType] = field(default_factory=resource_types)
-    inflight: int = 0  # requests between prepare and finish, for a graceful stop
+    inflight: int = 0  # requests between their headers and their answer, for a graceful stop
 
     def __post_init__(self) -> None:
         self.base_url = self.config.public_base_url
         self.users = ResourceService(self.resource_types["User"], max_results=self.config.max_results,
                                      limits=self.config.limits)
+        self.service = GatewayService(adapter=self.adapter, state=self.state, tokens=self.tokens, users=self.users,
+                                      resource_types=self.resource_types, base_url=self.base_url,
+                                      max_results=self.config.max_results)

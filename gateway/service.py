@@ -1,142 +1,132 @@
-"""The request flow of a resource endpoint: validate → canonicalise → adapter → meta → projection.
+"""The gateway's SCIM service: everything a handler may call, per tenant (a location).
 
-Handlers stay thin: they parse HTTP and call a :class:`ResourceService` method. Every protocol
-or adapter error is turned into a :class:`~gateway.errors.ScimError` here or in
-:func:`~gateway.errors.from_adapter_error`, so nothing reaches the client as a 500 but a bug.
+Handlers parse HTTP and call one method here; every SCIM rule (authentication of a Tenant URL,
+the resource flow, ETags, list requests and responses, discovery, the Groups probes) lives here
+or in the protocol core below it, and each method returns an :class:`~gateway.answer.Answer`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
+import hmac
 from collections.abc import Mapping
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
-from adapters.base import Resource, ResourceAdapter
-from adapters.errors import AdapterError, VersionMismatch
-from adapters.query import AttrPath
-from gateway.errors import BadRequest, ScimError, from_adapter_error
-from gateway.scim.errors import ProtocolError
-from gateway.scim.limits import Limits
-from gateway.scim.listing import ListRequest, list_response, parse_list_request
-from gateway.scim.patch import apply_patch
-from gateway.scim.projection import project
+from adapters.base import Adapter, ResourceAdapter
+from adapters.state import StateStore
+from gateway.answer import Answer
+from gateway.errors import ScimError, Unauthorized
+from gateway.resources import ResourceService
+from gateway.scim import discovery
+from gateway.scim.listing import list_response, parse_list_request
 from gateway.scim.schema_model import ResourceType
-from gateway.scim.validation import (
-    canonicalise_resource,
-    validate_patch_request,
-    validate_resource,
-    validate_schemas_member,
-)
+from gateway.tokens import InvalidToken, TokenCodec
 
-#: How often a PATCH without If-Match is re-applied when a concurrent write got in between.
-PATCH_ATTEMPTS = 16
+#: Note: Entra ID's Test Connection and each provisioning cycle query ``/Groups`` while the group
+#: mapping is on; anything but 200 with an empty ListResponse fails the test or quarantines the
+#: job (entra-provisioning.md §2.1). Writes get a 501 telling the admin what to do.
+DISABLE_GROUPS = ("Vizmo does not provision groups. In the Entra ID enterprise application open "
+                  "Provisioning > Mappings and set 'Provision Microsoft Entra ID Groups' to Enabled: No.")
 
 
-@contextmanager
-def scim_errors() -> Iterator[None]:
-    """Translate protocol and adapter errors raised inside the block into SCIM errors."""
-    try:
-        yield
-    except ProtocolError as exc:
-        raise ScimError(exc.status, exc.detail, exc.scim_type) from None
-    except RecursionError:  # a JSON body nested deeper than the code that walks it
-        raise BadRequest("The request body is nested too deeply.", "invalidSyntax") from None
-    except AdapterError as exc:
-        raise from_adapter_error(exc) from None
+class GatewayService:
+    """SCIM operations of one gateway over its adapter, state store and token codec."""
 
-
-class ResourceService:
-    """Operations on one resource type (RFC 7644 §3.3–§3.6) for one tenant's adapter."""
-
-    def __init__(self, rtype: ResourceType, *, max_results: int, limits: Limits = Limits()) -> None:
-        self.rtype = rtype
+    def __init__(self, *, adapter: Adapter, state: StateStore, tokens: TokenCodec, users: ResourceService,
+                 resource_types: Mapping[str, ResourceType], base_url: str, max_results: int) -> None:
+        self.adapter = adapter
+        self.state = state
+        self.tokens = tokens
+        self.users = users
+        self.resource_types = resource_types
+        self.base_url = base_url
         self.max_results = max_results
-        self.limits = limits
 
-    def _present(self, resource: Resource, base_url: str, *, attributes: list[AttrPath] | None = None,
-                 excluded: list[AttrPath] | None = None) -> Resource:
-        """Add the gateway-owned meta (RFC 7643 §3.1) and apply attribute projection."""
-        meta = dict(resource.get("meta") or {})
-        meta["resourceType"] = self.rtype.name
-        meta["location"] = f"{base_url}{self.rtype.endpoint}/{resource['id']}"
-        shown = {**resource, "meta": meta}
-        for urn, name in self.rtype.never_returned:  # RFC 7643 §2.2: whatever an adapter kept
-            if urn is None:
-                shown.pop(name, None)
-            elif isinstance(shown.get(urn), dict) and name in shown[urn]:
-                shown[urn] = {k: v for k, v in shown[urn].items() if k != name}
-        if attributes or excluded:
-            shown = project(shown, self.rtype, attributes=attributes, excluded=excluded)
-        return shown
+    def tenant_url(self, location: str) -> str:
+        """A location's Tenant URL, from the configured origin (never from the request)."""
+        return f"{self.base_url}/scim/v2/locations/{location}"
 
-    def _canonical(self, body: Any) -> Resource:
-        resource = canonicalise_resource(body, self.rtype)
-        validate_resource(resource, self.rtype)
-        self.limits.check_resource(resource)
-        return resource
+    # -- authentication -----------------------------------------------------------------------
+    async def authenticate(self, location: str, authorization: str) -> None:
+        """Accept only a valid, unrevoked Secret Token of ``location``.
 
-    async def get(self, adapter: ResourceAdapter, id: str, base_url: str, params: Mapping[str, Any]) -> Resource:
-        with scim_errors():
-            request = parse_list_request(params, self.rtype, max_results=self.max_results)
-            resource = await adapter.get(id)
-            return self._present(resource, base_url, attributes=request.attributes, excluded=request.excluded)
-
-    async def search(self, adapter: ResourceAdapter, base_url: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        with scim_errors():
-            request: ListRequest = parse_list_request(params, self.rtype, max_results=self.max_results)
-            page = await adapter.search(request.query)
-            shown = [self._present(r, base_url, attributes=request.attributes, excluded=request.excluded)
-                     for r in page.resources]
-            return list_response(shown, page.total_results, request.query.start_index)
-
-    async def create(self, adapter: ResourceAdapter, body: Any, base_url: str) -> Resource:
-        with scim_errors():
-            validate_schemas_member(body, self.rtype)
-            created = await adapter.create(self._canonical(body))
-            return self._present(created, base_url)
-
-    async def replace(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
-                      if_match: str | None) -> Resource:
-        with scim_errors():
-            validate_schemas_member(body, self.rtype)
-            replaced = await adapter.replace(id, self._canonical(body), if_match=if_match)
-            return self._present(replaced, base_url)
-
-    async def patch(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
-                    if_match: str | None) -> Resource:
-        """RFC 7644 §3.5.2: get → apply → validate → replace guarded by the version read.
-
-        Without ``If-Match`` a concurrent write makes the replace fail with a version mismatch
-        and the PATCH is re-applied to the new state, so no update is lost silently.
+        Every failure is the same 401, so the answer reveals neither which locations exist nor
+        why the token failed (RFC 6750 §3.1). Token ids are compared in constant time.
         """
-        with scim_errors():
-            operations = validate_patch_request(body)
-            self.limits.check_operations(operations)
-            for attempt in range(PATCH_ATTEMPTS):
-                current = await adapter.get(id)
-                version = current.get("meta", {}).get("version")
-                applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
-                # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
-                if applied == current:
-                    if if_match is not None and if_match.strip() != "*" and version not in _tags(if_match):
-                        raise VersionMismatch(f"{self.rtype.name} {id} has changed: its current version is {version}")
-                    return self._present(current, base_url)
-                try:
-                    replaced = await adapter.replace(id, self._canonical(applied), if_match=if_match or version)
-                except VersionMismatch:
-                    if if_match is not None:
-                        raise
-                    await asyncio.sleep(random.uniform(0, 0.002) * (attempt + 1))
-                    continue
-                return self._present(replaced, base_url)
-            raise ScimError(409, f"{self.rtype.name} {id} is being changed by other requests; retry the PATCH.")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or len(location) > 64:
+            raise Unauthorized()
+        try:
+            claims = self.tokens.verify(token.strip())
+        except InvalidToken:
+            raise Unauthorized() from None
+        if not hmac.compare_digest(claims.location_id.encode(), location.encode()):
+            raise Unauthorized()
+        active = await self.state.active_token_id(location)
+        if active is None or not hmac.compare_digest(active.encode(), claims.token_id.encode()):
+            raise Unauthorized()
 
-    async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None) -> None:
-        with scim_errors():
-            await adapter.delete(id, if_match=if_match)
+    # -- users --------------------------------------------------------------------------------
+    def _users(self, location: str) -> ResourceAdapter:
+        return self.adapter.resource_adapter("User", location)
+
+    async def list_users(self, location: str, params: Mapping[str, Any]) -> Answer:
+        return await self.users.search(self._users(location), self.tenant_url(location), params)
+
+    async def search_users(self, location: str, body: Any) -> Answer:
+        return await self.users.search_body(self._users(location), self.tenant_url(location), body)
+
+    async def get_user(self, location: str, id: str, params: Mapping[str, Any], if_none_match: str | None) -> Answer:
+        return await self.users.get(self._users(location), id, self.tenant_url(location), params, if_none_match)
+
+    async def create_user(self, location: str, body: Any) -> Answer:
+        return await self.users.create(self._users(location), body, self.tenant_url(location))
+
+    async def replace_user(self, location: str, id: str, body: Any, if_match: str | None) -> Answer:
+        return await self.users.replace(self._users(location), id, body, self.tenant_url(location), if_match)
+
+    async def patch_user(self, location: str, id: str, body: Any, if_match: str | None) -> Answer:
+        return await self.users.patch(self._users(location), id, body, self.tenant_url(location), if_match)
+
+    async def delete_user(self, location: str, id: str, if_match: str | None) -> Answer:
+        return await self.users.delete(self._users(location), id, if_match)
+
+    # -- groups (probes only) -----------------------------------------------------------------
+    def list_groups(self, params: Mapping[str, Any]) -> Answer:
+        """An empty ListResponse, after the parameters are checked like any list request."""
+        request = parse_list_request(params, self.resource_types["Group"], max_results=self.max_results)
+        return Answer(200, list_response([], 0, request.query.start_index))
+
+    @staticmethod
+    def get_group(id: str) -> Answer:
+        raise ScimError(404, f"Group {id[:200]} not found. {DISABLE_GROUPS}")
+
+    @staticmethod
+    def write_group() -> Answer:
+        raise ScimError(501, DISABLE_GROUPS)
+
+    # -- discovery (RFC 7644 §4) ---------------------------------------------------------------
+    def service_provider_config(self, location: str) -> Answer:
+        caps = self._users(location).capabilities
+        return Answer(200, discovery.service_provider_config(caps, self.tenant_url(location)))
+
+    def resource_type_documents(self, location: str, name: str | None) -> Answer:
+        docs = [discovery.resource_type_document(self.users.rtype, self.tenant_url(location))]
+        return Answer(200, _one_or_list(docs, name, key="name", kind="ResourceType"))
+
+    def schema_documents(self, location: str, id: str | None) -> Answer:
+        docs = discovery.schema_documents(self.users.rtype, self.tenant_url(location))
+        return Answer(200, _one_or_list(docs, id, key="id", kind="Schema"))
+
+    # -- health -------------------------------------------------------------------------------
+    async def check_health(self) -> None:
+        """Raises the adapter's error when the directory does not answer."""
+        await self.adapter.check_health()
 
 
-def _tags(if_match: str) -> set[str]:
-    return {tag.strip() for tag in if_match.split(",")}
+def _one_or_list(docs: list[dict[str, Any]], wanted: str | None, *, key: str, kind: str) -> dict[str, Any]:
+    if not wanted:
+        return list_response(docs, len(docs), 1)
+    for doc in docs:
+        if doc[key].lower() == wanted.lower():
+            return doc
+    raise ScimError(404, f"No {kind} {wanted[:200]!r}.")

@@ -12,7 +12,7 @@ import pytest
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import create_directory
 from gateway.app import make_app, make_server
-from gateway.config import MAX_BODY_BYTES, GatewayConfig
+from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec, load_or_create_key
 from tests.support import PUBLIC_BASE_URL, GatewayEnv, Reply, Scim
@@ -52,12 +52,11 @@ def app(gateway_env: GatewayEnv) -> Any:
 def http_server(io_loop: Any, _unused_port: Any, app: Any) -> Any:
     """The gateway's own HTTP server (its limits and timeouts, as ``vizmo-scim serve`` builds it)
     in place of pytest-tornado's plain one."""
-    server = make_server(app, max_body_size=4 * MAX_BODY_BYTES)
+    server = make_server(app, app.settings["gateway_config"])
     server.add_socket(_unused_port[0])
     yield server
     server.stop()
     io_loop.run_sync(server.close_all_connections)
-    app.watchdog.stop()
 
 
 @pytest.fixture

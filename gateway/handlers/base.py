@@ -1,42 +1,42 @@
-"""The base of every SCIM handler: tenant authentication, bounded JSON bodies, SCIM answers.
+"""The base of every SCIM handler, on Tornado's web layer (``tornado.web.RequestHandler``).
 
-A handler is a plain object made for one request by :class:`gateway.exchange.Exchange`, which
-drives it: :meth:`ScimHandler.prepare` authenticates before any body byte is buffered,
-:meth:`ScimHandler.data_received` buffers at most ``max_body_bytes``, the verb method (``get``,
-``post``, ...) parses with :meth:`json_body` and records its answer with :meth:`write_scim` or
-:meth:`finish`, and :meth:`render_error` turns any failure into an RFC 7644 §3.12 error.
+- ``initialize`` takes the :class:`~gateway.service.GatewayService`; handlers call only it.
+- The request body is streamed (``stream_request_body``), so ``prepare`` runs before any body
+  byte is read: it refuses oversized requests (414, 431, 413 on a declared ``Content-Length``)
+  and authenticates the Tenant URL. ``data_received`` buffers at most ``max_body_bytes``.
+- ``write_error`` is the one place where an exception becomes an RFC 7644 §3.12 error body,
+  through :func:`gateway.errors.scim_error_for`. An answer given before the body was read says
+  ``Connection: close`` (Tornado closes such a connection: the client must know not to reuse it).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import math
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
-import tornado.httputil
+import tornado.web
 
-from adapters.base import ResourceAdapter
-from adapters.errors import AdapterError
-from gateway.context import GatewayContext
-from gateway.errors import ERROR_URN, BadRequest, ScimError, Unauthorized, from_adapter_error
-from gateway.tokens import InvalidToken
+from gateway.answer import Answer
+from gateway.config import MAX_HEADER_BYTES, MAX_URL_BYTES
+from gateway.errors import ScimError, scim_error_for
+from gateway.service import GatewayService
 
 log = logging.getLogger("vizmo_scim.app")
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 _ACCEPTED_BODY_TYPES = ("application/scim+json", "application/json")
-#: The verbs a handler may define; any other method, or one the handler lacks, answers 405.
+#: The verbs a SCIM endpoint may define; the others (HEAD, OPTIONS) answer 405 after authentication.
 VERBS = ("get", "post", "put", "patch", "delete")
+#: Control characters a query value must not carry (replaced by a space, as Tornado does).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 #: A ``\uD800``-``\uDFFF`` escape: only then can the parsed body hold a lone surrogate, which no
 #: storage can encode (the body is checked in full only when one is present).
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
-#: Control characters a query value must not carry (replaced by a space, as Tornado does).
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_SIZE_TOO_LARGE = "The request body is larger than {} bytes."
 
 
 def _reject_constant(name: str) -> Any:
@@ -52,107 +52,84 @@ def _finite_float(text: str) -> float:
     return value
 
 
-class ScimHandler:
+@tornado.web.stream_request_body
+class ScimHandler(tornado.web.RequestHandler):
     """Common behaviour; subclasses set ``tenant_scoped = False`` for unauthenticated endpoints."""
 
     tenant_scoped: ClassVar[bool] = True
 
-    def __init__(self, ctx: GatewayContext, request: tornado.httputil.HTTPServerRequest,
-                 path_kwargs: dict[str, str]) -> None:
-        self.ctx = ctx
-        self.request = request
-        self.path_kwargs = path_kwargs
+    def initialize(self, service: GatewayService, max_body_bytes: int) -> None:
+        self.service = service
+        self.max_body_bytes = max_body_bytes
         self.request_id = secrets.token_hex(8)
-        self.location_id = ""
-        self.status = 200
-        self.headers: dict[str, str] = {}
-        self.body: bytes | None = None
-        self.finished = False
+        self.location = ""
         self._chunks: list[bytes] = []
         self._size = 0
-        self._too_large = False
-        self._reset_headers()
+        self._prepared = False
+        self._counted = True
+        self.application.inflight += 1  # type: ignore[attr-defined]  # a graceful stop waits for these
+        self.set_header("X-Request-Id", self.request_id)
 
-    def _reset_headers(self) -> None:
-        self.headers = {"Content-Type": SCIM_CONTENT_TYPE, "Cache-Control": "no-store",
-                        "X-Request-Id": self.request_id}
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+        self.set_header("Content-Type", SCIM_CONTENT_TYPE)
+        self.set_header("Cache-Control", "no-store")
+        if hasattr(self, "request_id"):
+            self.set_header("X-Request-Id", self.request_id)
 
-    # -- the request ---------------------------------------------------------------------
+    def compute_etag(self) -> None:
+        """No automatic ETag: a resource's ETag is its ``meta.version`` (RFC 7644 §3.14)."""
+        return None
+
+    # -- before the body ------------------------------------------------------------------------
     async def prepare(self) -> None:
-        """Before the body is read: authenticate, and refuse a declared body over the limit."""
-        limit = self.ctx.config.max_body_bytes
+        """Refuse oversized requests and authenticate, before any body byte is read."""
+        if len(self.request.uri or "") > MAX_URL_BYTES:
+            raise ScimError(414, f"The URL is {len(self.request.uri or '')} bytes long; at most {MAX_URL_BYTES} "
+                                 "are accepted. Send a long filter in the body of POST .../Users/.search "
+                                 "(RFC 7644 §3.4.3).")
+        size = sum(len(name) + len(value) + 4 for name, value in self.request.headers.get_all())
+        if size > MAX_HEADER_BYTES:
+            raise ScimError(431, f"The request headers are {size} bytes long; at most {MAX_HEADER_BYTES} "
+                                 "are accepted.")
         if self.tenant_scoped:
-            self.location_id = self.path_kwargs.get("location", "")
-            await self._authenticate()
+            self.location = self.path_kwargs.get("location", "")
+            await self.service.authenticate(self.location, self.request.headers.get("Authorization", ""))
         declared = self.request.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise ScimError(413, f"The request body is larger than {limit} bytes.")
-
-    async def _authenticate(self) -> None:
-        """Accept only a valid, unrevoked Secret Token of the location in the URL.
-
-        Every failure gets the same 401, so the answer reveals neither which locations exist
-        nor why the token failed (RFC 6750 §3.1). Token ids are compared in constant time.
-        """
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized()
-        try:
-            claims = self.ctx.tokens.verify(token.strip())
-        except InvalidToken:
-            raise Unauthorized() from None
-        if not hmac.compare_digest(claims.location_id.encode(), self.location_id.encode()):
-            raise Unauthorized()
-        if len(self.location_id) > 64:
-            raise Unauthorized()
-        try:
-            active = await self.ctx.state.active_token_id(self.location_id)
-        except AdapterError as exc:
-            raise from_adapter_error(exc) from None
-        if active is None or not hmac.compare_digest(active.encode(), claims.token_id.encode()):
-            raise Unauthorized()
-
-    def verb(self, method: str) -> Callable[..., Awaitable[None]] | None:
-        """The coroutine method answering ``method``, or None (405)."""
-        name = method.lower()
-        return getattr(self, name, None) if name in VERBS else None
-
-    def allowed_methods(self) -> list[str]:
-        """The ``Allow`` header of a 405 (RFC 9110 §15.5.6)."""
-        return [name.upper() for name in VERBS if hasattr(self, name)]
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise ScimError(413, _SIZE_TOO_LARGE.format(self.max_body_bytes))
+        self._prepared = True
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
-        if self._size > self.ctx.config.max_body_bytes:
-            self._too_large = True
-            self._chunks.clear()
-        elif not self._too_large:
+        if self._size <= self.max_body_bytes:
             self._chunks.append(chunk)
+        else:
+            self._chunks.clear()
 
+    # -- reading the request ------------------------------------------------------------------
     def json_body(self) -> Any:
         """The request body as JSON; a 400/413/415 SCIM error for anything else."""
-        if self._too_large:
-            raise ScimError(413, f"The request body is larger than {self.ctx.config.max_body_bytes} bytes.")
-        content_type = self.request.headers.get("Content-Type", "")
-        media_type = content_type.split(";", 1)[0].strip().lower()
+        if self._size > self.max_body_bytes:
+            raise ScimError(413, _SIZE_TOO_LARGE.format(self.max_body_bytes))
+        media_type = self.request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if media_type and media_type not in _ACCEPTED_BODY_TYPES:
             raise ScimError(415, f"Send the body as application/scim+json, not {media_type[:60]}.")
         raw = b"".join(self._chunks)
         if not raw.strip():
-            raise BadRequest("The request body is empty; a JSON object is required.", "invalidSyntax")
+            raise ScimError(400, "The request body is empty; a JSON object is required.", "invalidSyntax")
         try:
             body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
             if _ESCAPED_SURROGATE.search(raw) is not None:
                 json.dumps(body, ensure_ascii=False).encode("utf-8")  # raises for a lone surrogate
             return body
         except UnicodeEncodeError:
-            raise BadRequest("The request body holds a lone UTF-16 surrogate escape (such as \\ud800): "
-                             "JSON text must encode Unicode characters (RFC 8259 §8.2).", "invalidValue") from None
+            raise ScimError(400, "The request body holds a lone UTF-16 surrogate escape (such as \\ud800): "
+                                 "JSON text must encode Unicode characters (RFC 8259 §8.2).", "invalidValue") from None
         except UnicodeDecodeError:
-            raise BadRequest("The request body is not UTF-8 text.", "invalidSyntax") from None
+            raise ScimError(400, "The request body is not UTF-8 text.", "invalidSyntax") from None
         except (ValueError, RecursionError) as exc:
-            raise BadRequest(f"The request body is not valid JSON: {str(exc)[:120]}", "invalidSyntax") from None
+            raise ScimError(400, f"The request body is not valid JSON: {str(exc)[:120]}", "invalidSyntax") from None
 
     def query_params(self) -> dict[str, str]:
         """The query string as single values (the last one wins), UTF-8 decoded, control
@@ -163,90 +140,75 @@ class ScimHandler:
             try:
                 text = values[-1].decode("utf-8")
             except UnicodeDecodeError:
-                raise BadRequest(f"The query parameter {name[:40]!r} is not UTF-8 text.", "invalidValue") from None
+                raise ScimError(400, f"The query parameter {name[:40]!r} is not UTF-8 text.", "invalidValue") from None
             params[name] = _CONTROL_CHARS.sub(" ", text).strip()
         return params
 
-    @property
-    def tenant_base_url(self) -> str:
-        """This location's Tenant URL (``meta.location`` is built from it), from the configured
-        origin, never from the request (``GatewayConfig.public_base_url``)."""
-        return f"{self.ctx.base_url}/scim/v2/locations/{self.location_id}"
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
 
-    def resource_adapter(self, resource_type: str) -> ResourceAdapter:
-        try:
-            return self.ctx.adapter.resource_adapter(resource_type, self.location_id)
-        except AdapterError as exc:
-            raise from_adapter_error(exc) from None
-
-    # -- the answer (recorded here, sent by the exchange) ----------------------------------
-    def set_status(self, status: int) -> None:
-        self.status = status
-
-    def set_header(self, name: str, value: str) -> None:
-        self.headers[name] = value
-
-    def clear_header(self, name: str) -> None:
-        self.headers.pop(name, None)
-
-    def finish(self, body: bytes | dict[str, Any] | None = None) -> None:
-        """Record the body (a dict is sent as compact JSON); the answer is complete."""
-        if isinstance(body, dict):
-            body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self.body = body
-        self.finished = True
-
-    def write_scim(self, status: int, body: dict[str, Any] | None) -> None:
-        self.set_status(status)
-        if body is None:
+    # -- the answer ---------------------------------------------------------------------------
+    def answer(self, result: Answer) -> None:
+        """Write a service answer: status, headers, and the body as compact JSON (none for 204/304)."""
+        self.set_status(result.status)
+        for name, value in result.headers.items():
+            self.set_header(name, value)
+        if result.body is None or result.status in (204, 304):
             self.clear_header("Content-Type")
             self.finish()
-            return
-        version = (body.get("meta") or {}).get("version") if "Resources" not in body else None
-        if version:
-            self.set_header("ETag", version)
-            if status == 200 and self.request.method == "GET" and _none_match(
-                    self.request.headers.get("If-None-Match", ""), version):
-                self.set_status(304)  # RFC 7644 §3.14: If-None-Match with the current version
-                self.finish()
-                return
-        self.finish(body)
-
-    def render_error(self, exc: BaseException) -> None:
-        """Replace whatever was recorded with the RFC 7644 §3.12 error for ``exc`` and log it:
-        4xx as one line without a stack, 5xx with the trace and the request id."""
-        if isinstance(exc, ScimError):
-            error = exc
         else:
-            log.error("request %s failed", self.request_id, exc_info=exc)
-            error = ScimError(500, f"Internal error (request id {self.request_id}).")
+            self.finish(json.dumps(result.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The one place where a failure becomes an RFC 7644 §3.12 error body."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        error = _error_for(exc, status_code, self.request_id)
+        self.set_status(error.status_code)
+        for name, value in error.headers.items():
+            self.set_header(name, value)
+        if not self._prepared:
+            self.set_header("Connection", "close")  # answered before the body was read
+        self.finish(json.dumps(error.body(), separators=(",", ":")).encode("utf-8"))
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        """4xx as one line without a stack, a 503 as one warning, a bug with its trace; never
+        the request itself (its headers carry the Secret Token, its query personal data)."""
+        error = _error_for(value, 500, self.request_id)
         if error.status_code < 500:
             log.info("request %s: %s %s", self.request_id, error.status_code, error.scim_type or "")
-        elif error is exc:
+        elif value is not None and scim_error_for(value) is not None:
             log.warning("request %s: %s", self.request_id, error.status_code)
-        self._reset_headers()
-        self.headers.update(error.headers)
-        self.set_status(error.status_code)
-        self.finish(error.body())
+        else:
+            log.error("request %s failed", self.request_id, exc_info=(typ, value, tb))
 
+    def on_finish(self) -> None:
+        self._leave()
 
-def _none_match(header: str, version: str) -> bool:
-    """Whether an ``If-None-Match`` header names ``version`` (weak comparison, RFC 9110 §13.1.2)."""
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    wanted = version.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
+    def on_connection_close(self) -> None:
+        """The client left before the answer: nothing more to write (and nothing in flight)."""
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.application.inflight -= 1  # type: ignore[attr-defined]
+
+    # -- verbs a handler lacks ------------------------------------------------------------------
+    def _not_allowed(self, *args: Any, **kwargs: Any) -> None:
+        allowed = [name.upper() for name in VERBS if getattr(type(self), name) is not getattr(ScimHandler, name)]
+        raise ScimError(405, f"{self.request.method} is not supported on {self.request.path[:200]}.",
+                        headers={"Allow": ", ".join(allowed)})
+
+    get = post = put = patch = delete = head = options = _not_allowed  # type: ignore[assignment]
 
 
 class NotFoundHandler(ScimHandler):
     """Any other path under a Tenant URL: a SCIM 404 after authentication."""
 
-    async def _not_found(self, **path: str) -> None:
+    async def _not_found(self, *args: str, **kwargs: str) -> None:
         raise ScimError(404, f"No SCIM endpoint at {self.request.path[:200]}.")
 
-    get = post = put = patch = delete = _not_found
+    get = post = put = patch = delete = _not_found  # type: ignore[assignment]
 
 
 class UnknownPathHandler(NotFoundHandler):
@@ -255,4 +217,15 @@ class UnknownPathHandler(NotFoundHandler):
     tenant_scoped = False
 
 
-__all__ = ["ScimHandler", "NotFoundHandler", "UnknownPathHandler", "SCIM_CONTENT_TYPE", "ERROR_URN"]
+def _error_for(exc: BaseException | None, status_code: int, request_id: str) -> ScimError:
+    """The SCIM error for what was raised; Tornado's own refusals keep their status."""
+    if exc is not None:
+        error = scim_error_for(exc)
+        if error is not None:
+            return error
+        if isinstance(exc, tornado.web.HTTPError) and exc.status_code == 400:
+            # Tornado's own refusal: a path value that is not UTF-8 after percent-decoding
+            return ScimError(400, "A value in the URL is not UTF-8 text after percent-decoding.", "invalidValue")
+    if status_code < 500:
+        return ScimError(status_code, "The request is malformed.")
+    return ScimError(500, f"Internal error (request id {request_id}).")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from adapters.errors import AdapterError
-from gateway.errors import from_adapter_error
 from gateway.handlers.base import ScimHandler
 
 
@@ -13,9 +11,7 @@ class HealthHandler(ScimHandler):
     tenant_scoped = False
 
     async def get(self) -> None:
-        try:
-            await self.ctx.adapter.check_health()
-        except AdapterError as exc:
-            raise from_adapter_error(exc) from None
+        await self.service.check_health()
         self.set_header("Content-Type", "application/json")
-        self.finish({"status": "ok"})
+        self.finish(b'{"status":"ok"}')
+

@@ -1,58 +1,38 @@
-"""``/Users`` endpoints (RFC 7644 §3.3–§3.6): thin HTTP wrappers over :class:`ResourceService`."""
+"""``/Users`` endpoints (RFC 7644 §3.3–§3.6): HTTP in, one service call, the answer out."""
 
 from __future__ import annotations
 
 from gateway.handlers.base import ScimHandler
-from gateway.scim.validation import validate_search_request
-from gateway.service import scim_errors
 
 
 class UsersHandler(ScimHandler):
     """``GET /Users`` (list/filter, RFC 7644 §3.4.2) and ``POST /Users`` (create, §3.3)."""
 
     async def get(self, location: str) -> None:
-        body = await self.ctx.users.search(self.resource_adapter("User"), self.tenant_base_url,
-                                           self.query_params())
-        self.write_scim(200, body)
+        self.answer(await self.service.list_users(location, self.query_params()))
 
     async def post(self, location: str) -> None:
-        created = await self.ctx.users.create(self.resource_adapter("User"), self.json_body(),
-                                              self.tenant_base_url)
-        self.set_header("Location", created["meta"]["location"])
-        self.write_scim(201, created)
+        self.answer(await self.service.create_user(location, self.json_body()))
 
 
 class UserSearchHandler(ScimHandler):
-    """``POST /Users/.search`` (RFC 7644 §3.4.3)."""
+    """``POST /Users/.search`` and ``POST /.search`` at the Tenant URL (RFC 7644 §3.4.3)."""
 
     async def post(self, location: str) -> None:
-        with scim_errors():
-            params = validate_search_request(self.json_body())
-        body = await self.ctx.users.search(self.resource_adapter("User"), self.tenant_base_url, params)
-        self.write_scim(200, body)
+        self.answer(await self.service.search_users(location, self.json_body()))
 
 
 class UserHandler(ScimHandler):
     """``/Users/{id}``: GET (§3.4.1), PUT (§3.5.1), PATCH (§3.5.2), DELETE (§3.6)."""
 
-    def _if_match(self) -> str | None:
-        return self.request.headers.get("If-Match")
-
     async def get(self, location: str, id: str) -> None:
-        resource = await self.ctx.users.get(self.resource_adapter("User"), id, self.tenant_base_url,
-                                            self.query_params())
-        self.write_scim(200, resource)
+        self.answer(await self.service.get_user(location, id, self.query_params(), self.header("If-None-Match")))
 
     async def put(self, location: str, id: str) -> None:
-        resource = await self.ctx.users.replace(self.resource_adapter("User"), id, self.json_body(),
-                                                self.tenant_base_url, self._if_match())
-        self.write_scim(200, resource)
+        self.answer(await self.service.replace_user(location, id, self.json_body(), self.header("If-Match")))
 
     async def patch(self, location: str, id: str) -> None:
-        resource = await self.ctx.users.patch(self.resource_adapter("User"), id, self.json_body(),
-                                              self.tenant_base_url, self._if_match())
-        self.write_scim(200, resource)
+        self.answer(await self.service.patch_user(location, id, self.json_body(), self.header("If-Match")))
 
     async def delete(self, location: str, id: str) -> None:
-        await self.ctx.users.delete(self.resource_adapter("User"), id, self._if_match())
-        self.write_scim(204, None)
+        self.answer(await self.service.delete_user(location, id, self.header("If-Match")))

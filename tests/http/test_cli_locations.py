@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,8 +49,11 @@ def test_a_non_canonical_location_is_a_one_line_error_with_status_2(data_dir: Pa
     before = listing(data_dir)
     key = (data_dir / "signing-key").read_bytes()
     capsys.readouterr()
-    for location in BAD:  # the CLI's own code, in this process (each subprocess costs 0.4 s)
-        status = main(["integration", action, "--data-dir", str(data_dir), "--location", location])
+    for location in BAD:  # the CLI's own code, in this process (each subprocess costs 0.4 s), on a
+        # thread of its own: its asyncio.run must not touch the event loop state of the test thread
+        with ThreadPoolExecutor(1) as thread:
+            status = thread.submit(main, ["integration", action, "--data-dir", str(data_dir),
+                                          "--location", location]).result()
         out, err = capsys.readouterr()
         assert status == 2, location
         assert out == "" and len(err.strip().splitlines()) == 1, (location, err)

@@ -26,8 +26,7 @@ def pieces(token: str, size: int = 8) -> list[str]:
 
 def exchange(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)
+        sock.sendall(request)  # "Connection: close": the server closes after its answer
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk

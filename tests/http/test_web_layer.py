@@ -1,18 +1,23 @@
-"""The HTTP layer of :mod:`gateway.exchange` over raw sockets: keep-alive, 405 with Allow,
-bodyless answers, malformed requests, handler failures and the in-flight count."""
+"""The web layer (Tornado's, as the gateway configures it) over real sockets: keep-alive, 405
+with Allow, bodyless answers, malformed requests, handler failures, early answers that close
+the connection honestly, the idle and body timeouts, and the in-flight count."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from gateway.app import make_app
+from tornado.routing import PathMatches, Rule
+from tornado.testing import bind_unused_port
+
+from gateway.app import TENANT as TENANT_PATTERN
+from gateway.app import make_app, make_server
 from gateway.handlers.base import ScimHandler
-from gateway.routing import RouteTable, tenant_route
 from tests.support import GatewayEnv, Scim
 
 TENANT = "/scim/v2/locations/1"
@@ -170,62 +175,155 @@ class _BrokenHandler(ScimHandler):
         raise KeyError("secret detail that must not reach the client")
 
     async def post(self, location: str) -> None:
-        """Returns without recording an answer."""
+        """Returns without writing an answer: Tornado finishes it (an empty 200)."""
 
     async def put(self, location: str) -> None:
-        """Records an answer that cannot be written (a header value with a line break)."""
+        """Sets a header value with a line break, which Tornado refuses."""
         self.set_header("X-Broken", "one\r\ntwo")
-        self.finish({})
 
 
 @pytest.fixture
 def app(gateway_env: GatewayEnv) -> Any:
-    """The gateway's application with one extra, deliberately broken endpoint."""
+    """The gateway's application with one extra, deliberately broken endpoint in front."""
     application = make_app(gateway_env.ctx)
-    application.routes = RouteTable([tenant_route("Broken", _BrokenHandler), *application.routes.routes],
-                                    fallback=application.routes.fallback)
+    router = application.wildcard_router
+    kwargs = {"service": gateway_env.ctx.service, "max_body_bytes": gateway_env.ctx.config.max_body_bytes}
+    router.rules.insert(0, router.process_rule(Rule(PathMatches(TENANT_PATTERN + "Broken/*"), _BrokenHandler, kwargs)))
     return application
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("method", ["GET", "PUT"])
 async def test_a_handler_failure_is_a_scim_500_with_its_request_id_and_no_trace(
         scim: Scim, method: str, caplog: pytest.LogCaptureFixture) -> None:
-    reply = await scim(method, "/Broken", {} if method == "POST" else None)
+    reply = await scim(method, "/Broken", {} if method == "PUT" else None)
     assert reply.status == 500
     request_id = reply.headers["X-Request-Id"]
     assert reply.body == {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "500",
                           "detail": f"Internal error (request id {request_id})."}
     traced = [r for r in caplog.records if r.exc_info and request_id in r.getMessage()]
     assert len(traced) == 1  # the trace is logged once, with the id the client saw
+    assert "secret detail" not in json.dumps(reply.body)
 
 
 @pytest.mark.gen_test
-async def test_a_client_gone_mid_body_leaves_nothing_in_flight(url: str, gateway_env: GatewayEnv) -> None:
-    assert gateway_env.ctx.inflight == 0
+async def test_a_client_gone_mid_body_leaves_nothing_in_flight(url: str, gateway_env: GatewayEnv, app: Any) -> None:
+    assert app.inflight == 0
     _, writer = await _open(url)
     head = _request("POST", f"{TENANT}/Users", gateway_env.tokens[1], body=b"x" * 100)
     writer.write(head[:-90])  # the headers and the first 10 of 100 body bytes
     await writer.drain()
     deadline = asyncio.get_running_loop().time() + 5
-    while gateway_env.ctx.inflight != 1:
+    while app.inflight != 1:
         assert asyncio.get_running_loop().time() < deadline, "the request never started"
         await asyncio.sleep(0.01)
     await _close(writer)
-    while gateway_env.ctx.inflight != 0:
+    while app.inflight != 0:
         assert asyncio.get_running_loop().time() < deadline, "the request stayed in flight"
         await asyncio.sleep(0.01)
 
 
 @pytest.mark.gen_test
-async def test_an_answer_that_cannot_be_written_closes_the_connection_instead_of_hanging(
-        url: str, gateway_env: GatewayEnv, caplog: pytest.LogCaptureFixture) -> None:
-    answers, writer = await _open(url)
+@pytest.mark.parametrize("first", ["no-token", "declared-too-large", "url-too-long"])
+async def test_an_early_answer_says_connection_close_and_the_next_request_gets_its_own(
+        url: str, gateway_env: GatewayEnv, io_loop: Any, first: str) -> None:
+    """Two requests on one ``http.client`` connection: the first is answered before its body is
+    read, so the server closes the connection, and says so; the client's second request then
+    goes on a new connection and gets its own answer (not ``RemoteDisconnected``)."""
+    token = gateway_env.tokens[1]
+
+    def exchange() -> tuple[int, str, int]:
+        parts = urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        try:
+            headers = {"Content-Type": "application/scim+json", "Authorization": f"Bearer {token}"}
+            target, body = f"{TENANT}/Users", b'{"schemas": []}'
+            if first == "no-token":
+                headers.pop("Authorization")
+            elif first == "declared-too-large":
+                headers["Content-Length"] = str(2 * 1024 * 1024)
+            else:
+                target += "?filter=" + "a" * 10_000
+            conn.putrequest("POST", target)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            if "Content-Length" not in headers:
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            response = conn.getresponse()
+            status, connection = response.status, response.getheader("Connection", "")
+            response.read()
+            conn.request("GET", f"{TENANT}/Users", headers={"Authorization": f"Bearer {token}"})
+            second = conn.getresponse()
+            second.read()
+            return status, connection, second.status
+        finally:
+            conn.close()
+
+    status, connection, second = await io_loop.run_in_executor(None, exchange)
+    assert status == {"no-token": 401, "declared-too-large": 413, "url-too-long": 414}[first]
+    assert connection.lower() == "close"
+    assert second == 200
+
+
+# -- Tornado's own limits and timeouts, as the gateway sets them ----------------------------
+
+@pytest.fixture
+def short_timeouts(app: Any, gateway_env: GatewayEnv, io_loop: Any) -> Any:
+    """The gateway on a server of its own with a 1 s idle and a 0.5 s body timeout."""
+    sock, port = bind_unused_port()
+    server = make_server(app, gateway_env.ctx.config, idle_timeout=1.0, body_timeout=0.5)
+    server.add_socket(sock)
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+    io_loop.run_sync(server.close_all_connections)
+
+
+async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
     try:
-        writer.write(_request("PUT", f"{TENANT}/Broken", gateway_env.tokens[1], body=b"{}"))
-        await writer.drain()
-        assert await asyncio.wait_for(answers.reader.read(), timeout=5) == b""  # closed, nothing sent
+        return await asyncio.wait_for(reader.read(), timeout=seconds) == b""
+    except asyncio.TimeoutError:
+        return False
+
+
+@pytest.mark.gen_test
+async def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(short_timeouts: str) -> None:
+    answers, writer = await _open(short_timeouts)
+    try:
+        assert await _closed_within(answers.reader, 10)
     finally:
         await _close(writer)
-    assert any("could not be written" in r.getMessage() for r in caplog.records)
-    assert gateway_env.ctx.inflight == 0
+
+
+@pytest.mark.gen_test
+async def test_keep_alive_requests_within_the_idle_timeout_keep_the_connection(
+        short_timeouts: str, gateway_env: GatewayEnv) -> None:
+    answers, writer = await _open(short_timeouts)
+    try:
+        for _ in range(3):
+            writer.write(_request("GET", f"{TENANT}/Users", gateway_env.tokens[1]))
+            await writer.drain()
+            status, headers, _ = await answers.answer()
+            assert status == 200 and headers.get("connection", "").lower() != "close"
+            await asyncio.sleep(0.5)  # half the idle timeout between requests
+        assert await _closed_within(answers.reader, 10)  # then idle: closed
+    finally:
+        await _close(writer)
+
+
+@pytest.mark.gen_test
+async def test_a_body_that_stalls_is_dropped_after_the_body_timeout_and_nothing_is_written(
+        short_timeouts: str, gateway_env: GatewayEnv, app: Any) -> None:
+    body = json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "slow@x.io"}).encode()
+    answers, writer = await _open(short_timeouts)
+    try:
+        writer.write(_request("POST", f"{TENANT}/Users", gateway_env.tokens[1], body=body)[:-10])
+        await writer.drain()
+        assert await _closed_within(answers.reader, 10)
+    finally:
+        await _close(writer)
+    assert gateway_env.sql("SELECT count(*) FROM employees WHERE email = 'slow@x.io'")[0][0] == 0
+    deadline = asyncio.get_running_loop().time() + 5
+    while app.inflight:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)

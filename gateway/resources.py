@@ -1,0 +1,149 @@
+"""The request flow of a resource endpoint (RFC 7644 §3.3–§3.6): validate → canonicalise →
+adapter → meta → projection, with the ETag rules of §3.14.
+
+Pure of HTTP: each operation takes parsed values (query parameters, the JSON body, the
+``If-Match``/``If-None-Match`` header text) and returns an :class:`~gateway.answer.Answer`.
+Errors are raised as they are (protocol, adapter or :class:`~gateway.errors.ScimError`); the web
+layer turns them into SCIM errors in one place (:func:`gateway.errors.scim_error_for`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.base import Resource, ResourceAdapter
+from adapters.errors import VersionMismatch
+from adapters.query import AttrPath
+from gateway.answer import Answer
+from gateway.errors import ScimError
+from gateway.scim.limits import Limits
+from gateway.scim.listing import list_response, parse_list_request
+from gateway.scim.patch import apply_patch
+from gateway.scim.projection import project
+from gateway.scim.schema_model import ResourceType
+from gateway.scim.validation import (
+    canonicalise_resource,
+    validate_patch_request,
+    validate_resource,
+    validate_schemas_member,
+    validate_search_request,
+)
+from gateway.scim.versions import parse_condition
+
+#: How often a PATCH without If-Match is re-applied when a concurrent write got in between.
+PATCH_ATTEMPTS = 16
+
+
+class ResourceService:
+    """Operations on one resource type for one tenant's adapter (passed to each call)."""
+
+    def __init__(self, rtype: ResourceType, *, max_results: int, limits: Limits = Limits()) -> None:
+        self.rtype = rtype
+        self.max_results = max_results
+        self.limits = limits
+
+    # -- answers ------------------------------------------------------------------------------
+    def _present(self, resource: Resource, base_url: str, *, attributes: list[AttrPath] | None = None,
+                 excluded: list[AttrPath] | None = None) -> Resource:
+        """Add the gateway-owned meta (RFC 7643 §3.1) and apply attribute projection."""
+        meta = dict(resource.get("meta") or {})
+        meta["resourceType"] = self.rtype.name
+        meta["location"] = f"{base_url}{self.rtype.endpoint}/{resource['id']}"
+        shown = {**resource, "meta": meta}
+        for urn, name in self.rtype.never_returned:  # RFC 7643 §2.2: whatever an adapter kept
+            if urn is None:
+                shown.pop(name, None)
+            elif isinstance(shown.get(urn), dict) and name in shown[urn]:
+                shown[urn] = {k: v for k, v in shown[urn].items() if k != name}
+        if attributes or excluded:
+            shown = project(shown, self.rtype, attributes=attributes, excluded=excluded)
+        return shown
+
+    @staticmethod
+    def _one(status: int, resource: Resource, **headers: str) -> Answer:
+        """A single resource; its ``meta.version`` is the ``ETag`` (RFC 7644 §3.14)."""
+        version = (resource.get("meta") or {}).get("version")
+        if version:
+            headers["ETag"] = version
+        return Answer(status, resource, headers)
+
+    def _canonical(self, body: Any) -> Resource:
+        resource = canonicalise_resource(body, self.rtype)
+        validate_resource(resource, self.rtype)
+        self.limits.check_resource(resource)
+        return resource
+
+    # -- operations ---------------------------------------------------------------------------
+    async def get(self, adapter: ResourceAdapter, id: str, base_url: str, params: Mapping[str, Any],
+                  if_none_match: str | None = None) -> Answer:
+        """RFC 7644 §3.4.1; ``If-None-Match`` naming the current version answers 304 (§3.14)."""
+        request = parse_list_request(params, self.rtype, max_results=self.max_results)
+        resource = await adapter.get(id)
+        version = (resource.get("meta") or {}).get("version")
+        condition = parse_condition(if_none_match)
+        if condition is not None and condition.matches(version):
+            return Answer(304, None, {"ETag": version})
+        return self._one(200, self._present(resource, base_url, attributes=request.attributes,
+                                            excluded=request.excluded))
+
+    async def search(self, adapter: ResourceAdapter, base_url: str, params: Mapping[str, Any]) -> Answer:
+        """RFC 7644 §3.4.2: a ``ListResponse``; ``params`` from the query string or a ``.search`` body."""
+        request = parse_list_request(params, self.rtype, max_results=self.max_results)
+        page = await adapter.search(request.query)
+        shown = [self._present(r, base_url, attributes=request.attributes, excluded=request.excluded)
+                 for r in page.resources]
+        return Answer(200, list_response(shown, page.total_results, request.query.start_index))
+
+    async def search_body(self, adapter: ResourceAdapter, base_url: str, body: Any) -> Answer:
+        """RFC 7644 §3.4.3: ``POST .search``, validated, then as :meth:`search`."""
+        return await self.search(adapter, base_url, validate_search_request(body))
+
+    async def create(self, adapter: ResourceAdapter, body: Any, base_url: str) -> Answer:
+        """RFC 7644 §3.3: 201 with ``Location`` and ``ETag``."""
+        validate_schemas_member(body, self.rtype)
+        created = self._present(await adapter.create(self._canonical(body)), base_url)
+        return self._one(201, created, Location=created["meta"]["location"])
+
+    async def replace(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
+                      if_match: str | None) -> Answer:
+        """RFC 7644 §3.5.1."""
+        validate_schemas_member(body, self.rtype)
+        replaced = await adapter.replace(id, self._canonical(body), if_match=if_match)
+        return self._one(200, self._present(replaced, base_url))
+
+    async def patch(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
+                    if_match: str | None) -> Answer:
+        """RFC 7644 §3.5.2: get → apply → validate → replace guarded by the version read.
+
+        Without ``If-Match`` a concurrent write makes the replace fail with a version mismatch
+        and the PATCH is re-applied to the new state, so no update is lost silently.
+        """
+        operations = validate_patch_request(body)
+        self.limits.check_operations(operations)
+        condition = parse_condition(if_match)
+        for attempt in range(PATCH_ATTEMPTS):
+            current = await adapter.get(id)
+            version = current.get("meta", {}).get("version")
+            if condition is not None and not condition.matches(version):
+                raise VersionMismatch(f"{self.rtype.name} {id} has changed: its current version is {version}")
+            applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
+            # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
+            if applied == current:
+                return self._one(200, self._present(current, base_url))
+            try:
+                replaced = await adapter.replace(id, self._canonical(applied), if_match=version)
+            except VersionMismatch:
+                if condition is not None:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.002) * (attempt + 1))
+                continue
+            return self._one(200, self._present(replaced, base_url))
+        raise ScimError(409, f"{self.rtype.name} {id} is being changed by other requests; retry the PATCH.")
+
+    async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None) -> Answer:
+        """RFC 7644 §3.6: 204."""
+        await adapter.delete(id, if_match=if_match)
+        return Answer(204)

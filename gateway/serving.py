@@ -1,0 +1,118 @@
+"""``vizmo-scim serve``: bind, start the workers, serve until SIGTERM/SIGINT, then drain.
+
+A stopping worker stops accepting connections, lets the requests under way finish (at most
+:data:`DRAIN_SECONDS`), closes its connections and then its storage, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+import sys
+from dataclasses import replace
+from typing import Any
+
+import tornado.netutil
+
+from gateway.app import make_app, make_server
+from gateway.backend import open_backend
+from gateway.config import GatewayConfig
+from gateway.context import GatewayContext
+from gateway.tokens import TokenCodec, load_or_create_key
+from gateway.workers import run_workers
+
+log = logging.getLogger("vizmo_scim.app")
+
+#: GIL switch interval of a serving worker (Python's default is 0.005 s).
+SWITCH_INTERVAL = 0.0005
+
+#: Garbage collector thresholds of a serving worker (Python's default is 700, 10, 10).
+GC_THRESHOLDS = (10_000, 50, 100)
+
+#: How long a stopping worker waits for requests under way before closing the storage.
+DRAIN_SECONDS = 10.0
+
+
+async def _preflight(config: GatewayConfig) -> None:
+    """Open and close the storage once before forking: fail fast, create tables once."""
+    backend = await open_backend(config)
+    await backend.close()
+
+
+async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> None:
+    """One worker: serve on the (shared) sockets until SIGINT/SIGTERM, then drain and close."""
+    # Storage threads (aiosqlite scans, asyncpg, ldap3) hand results back to the event loop;
+    # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
+    # request parsing (measured with bench/load.py).
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    backend = await open_backend(config)
+    ctx = GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=tokens)
+    app = make_app(ctx)
+    server = make_server(app, config)
+    _settle_garbage_collector()
+    server.add_sockets(sockets)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    server.stop()  # no new connections; requests under way finish before the storage closes
+    deadline = loop.time() + DRAIN_SECONDS
+    while app.inflight > 0 and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    await server.close_all_connections()
+    await backend.close()
+
+
+def _settle_garbage_collector() -> None:
+    """Keep the cyclic garbage collector off the request path.
+
+    Everything built at start (modules, the schema model, the storage, the app) lives as long
+    as the worker: ``gc.freeze`` moves it out of the collector's sight, and higher thresholds
+    make young collections rarer. Before this a full collection walked all of it for ~40 ms
+    every few seconds under load, stalling every request of the worker (bench/load.py: POST p99
+    70 → 52 ms). Reference counting still frees all non-cyclic garbage at once.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def lean_log_records() -> None:
+    """Log records without what :data:`gateway.logs.LOG_FORMAT` never prints: the caller's file
+    and line (a walk up the stack per record), thread and process (the switches of the Python
+    logging HOWTO, "Optimization"). An access line per request cost about 10 % of a light
+    request's CPU (py-spy, bench/load.py); these switches take a quarter of that off."""
+    logging._srcfile = None  # type: ignore[attr-defined]  # the HOWTO's documented switch
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
+def serve(config: GatewayConfig) -> int:
+    """Serve until SIGINT/SIGTERM; with several processes the workers share the listening
+    sockets (:mod:`gateway.workers`). Returns the exit status."""
+    tokens = TokenCodec(load_or_create_key(config.data_dir))
+    asyncio.run(_preflight(config))
+    sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
+    config = replace(config, port=sockets[0].getsockname()[1])  # --port 0: the port picked
+    port, base = config.port, config.public_base_url
+    print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
+          f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
+          f"enable a location with 'vizmo-scim integration add --data-dir {config.data_dir} "
+          f"--location <id> --base-url {base}'", flush=True)
+    try:
+        if config.processes == 1:
+            asyncio.run(serve_worker(config, tokens, sockets))
+            return 0
+        return run_workers(config.processes, lambda task_id: _run(config, tokens, sockets))
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _run(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> int:
+    asyncio.run(serve_worker(config, tokens, sockets))
+    return 0
