@@ -62,8 +62,7 @@ def parse_paths(name: str, value: Any, rtype: ResourceType) -> list[AttrPath] | 
         raise ProtocolError(f"{name}: {exc}") from None
 
 
-def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int,
-                       default_count: int | None = None) -> ListRequest:
+def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int) -> ListRequest:
     """Build a :class:`ListRequest` from ``filter``, ``sortBy``, ``sortOrder``, ``startIndex``,
     ``count``, ``attributes`` and ``excludedAttributes`` (names matched case-insensitively)."""
     lowered = {k.lower(): v for k, v in params.items()}
@@ -96,7 +95,7 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
     if count is not None and count < 0:
         raise ProtocolError(f"count must be 0 or more, not {count}")
     if count is None:
-        count = default_count if default_count is not None else max_results
+        count = max_results
     return ListRequest(
         query=ListQuery(filter=filter_node, sort=sort, start_index=start_index or 1,
                         count=min(count, max_results)),

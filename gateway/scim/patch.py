@@ -10,7 +10,7 @@ Rules (RFC 7644 §3.5.2.1–3 unless a ``Note`` names a client):
 - ``op`` is case-insensitive (Note: Entra ID sends ``Add``/``Replace``/``Remove``); anything else is
   ``invalidSyntax``. ``remove`` without ``path`` is ``noTarget`` (§3.5.2.2).
 - Every path and every key inside a value is canonicalised against the schema. Unknown plain
-  attributes are skipped and reported in :attr:`PatchResult.ignored_paths`; attributes of an
+  attributes are skipped; attributes of an
   extension URN the schema does not know are stored under that URN as given. Note: Entra ID puts
   all changed attributes of a user into one PATCH, so one unknown attribute must not block
   e.g. ``active=false``.
@@ -83,18 +83,10 @@ from gateway.scim.patch_values import (
 )
 from gateway.scim.schema_model import Attribute, ResourceType, UnknownAttribute
 
-__all__ = ["PatchError", "PatchResult", "apply_patch", "apply_patch_report"]
+__all__ = ["PatchError", "apply_patch"]
 
 _OPS = ("add", "replace", "remove")
 _MISSING: Any = object()
-
-
-@dataclass(frozen=True)
-class PatchResult:
-    """The patched resource and the paths that were skipped because the schema does not know them."""
-
-    resource: dict[str, Any]
-    ignored_paths: tuple[str, ...] = ()
 
 
 def apply_patch(resource: Mapping[str, Any], operations: Sequence[Mapping[str, Any]],
@@ -104,12 +96,6 @@ def apply_patch(resource: Mapping[str, Any], operations: Sequence[Mapping[str, A
     An operation that leaves a multi-valued attribute with more than ``max_values`` values
     raises :class:`~gateway.scim.limits.TooLarge` at once, so a PATCH's work stays bounded.
     """
-    return apply_patch_report(resource, operations, rtype, max_values=max_values).resource
-
-
-def apply_patch_report(resource: Mapping[str, Any], operations: Sequence[Mapping[str, Any]],
-                       rtype: ResourceType, *, max_values: int = MAX_VALUES) -> PatchResult:
-    """Like :func:`apply_patch`, also reporting the ignored (unknown) attribute paths."""
     if isinstance(operations, (str, bytes)) or not isinstance(operations, Sequence):
         raise PatchError("invalidSyntax", '"Operations" must be an array of operations (RFC 7644 §3.5.2)')
     engine = _Engine(resource, rtype, max_values)
@@ -149,7 +135,6 @@ class _Engine:
         self.rtype = rtype
         self.max_values = max_values
         self.res: dict[str, Any] = copy_json(dict(resource))
-        self.ignored: list[str] = []
         self.raw_blocks: set[str] = set()
         for schema, _ in rtype.extensions:  # extension blocks are keyed by the schema's own URN
             for key in [k for k in self.res if isinstance(k, str) and k != schema.id
@@ -193,9 +178,7 @@ class _Engine:
                                              f"names to values (RFC 7644 §3.5.2.1), not {type(value).__name__}")
         for key, item in value.items():
             name = key.strip() if isinstance(key, str) else ""
-            if not name:
-                self._ignore(str(key))
-            elif name.lower() != "schemas":
+            if name and name.lower() != "schemas":
                 self.write(op, name, item, explicit=False)
 
     def write(self, op: str, text: str, value: Any, *, explicit: bool) -> None:
@@ -259,7 +242,7 @@ class _Engine:
         else:
             self._unassign(holder, attr, target.label)
 
-    def finish(self) -> PatchResult:
+    def finish(self) -> dict[str, Any]:
         """Drop empty extension blocks and make ``schemas`` list exactly the extensions present."""
         schemas = list(self.res.get("schemas") or [])
         listed = {s.lower() for s in schemas if isinstance(s, str)}
@@ -276,7 +259,7 @@ class _Engine:
         for key in self.raw_blocks:
             if self.res.get(key) == {}:
                 del self.res[key]
-        return PatchResult(self.res, tuple(self.ignored))
+        return self.res
 
     # --- paths ------------------------------------------------------------------------------
 
@@ -311,13 +294,12 @@ class _Engine:
                 and text.rsplit(":", 1)[-1].lower() == self.rtype.name.lower())
 
     def _target(self, text: str, *, explicit: bool) -> _AnyTarget | None:
-        """Resolve ``text``; ``None`` (recorded as ignored) when it names an unknown attribute."""
+        """Resolve ``text``; ``None`` when it names an unknown attribute (the operation is skipped)."""
         try:
             parsed = parse_patch_path(text)
         except FilterSyntaxError as exc:
             if explicit:
                 raise PatchError("invalidPath", f"{text!r} is not a valid attribute path: {exc}") from None
-            self._ignore(text)
             return None
         path, vfilter = parsed.path, parsed.value_filter
         sub_name = parsed.sub_attr if vfilter is not None else (path.sub_attr or parsed.sub_attr)
@@ -327,20 +309,16 @@ class _Engine:
         try:
             canonical, attr = self.rtype.resolve(top)
         except UnknownAttribute:
-            urn, name = path.urn, path.attr
-            if urn is None and ":" in name:
-                urn, name = name.rsplit(":", 1)
+            urn = path.urn  # the parser splits a URN off at its last colon
             if urn is not None and self.rtype.schema_for_urn(urn) is None and vfilter is None:
                 raw_block = existing_key(self.res, urn)
                 self.raw_blocks.add(raw_block)
-                return _RawTarget(text, raw_block, name, sub_name)
-            self._ignore(text)
+                return _RawTarget(text, raw_block, path.attr, sub_name)
             return None
         block = canonical.urn
         sub = attr.sub(sub_name) if sub_name is not None else None
         if (sub_name is not None and sub is None) or attr.never_returned or (sub is not None and sub.never_returned):
-            self._ignore(text)  # unknown, or accepted and never kept (``password``)
-            return None
+            return None  # unknown, or accepted and never kept (``password``)
         if vfilter is not None:
             if not (attr.multi_valued and attr.type == "complex"):
                 raise PatchError("invalidPath", f"{text!r}: {attr.name} is not a multi-valued complex "
@@ -349,7 +327,6 @@ class _Engine:
             try:
                 vfilter = self.rtype.canonical_filter(ValuePath(canonical_top, vfilter))
             except UnknownAttribute:
-                self._ignore(text)
                 return None
             assert isinstance(vfilter, ValuePath)
             vfilter = vfilter.filter
@@ -362,12 +339,8 @@ class _Engine:
                 if explicit:
                     raise PatchError("mutability", f"{target.label} is read-only and cannot be modified "
                                                    "(RFC 7644 §3.5.2)")
-                self._ignore(target.label)
                 return False
         return True
-
-    def _ignore(self, text: str) -> None:
-        self.ignored.append(text)
 
     def _holder(self, block: str | None) -> dict[str, Any]:
         """The object holding the attributes of ``block``: the resource or an extension block."""
@@ -480,10 +453,10 @@ class _Engine:
         return matches(target.vfilter, element, case_exact=case_exact_of(target.attr))
 
     def _coerce(self, attr: Attribute, value: Any, label: str) -> Any:
-        return coerce(attr, value, label, self.ignored)
+        return coerce(attr, value, label)
 
     def _coerce_complex(self, attr: Attribute, value: Any, label: str) -> dict[str, Any] | None:
-        return coerce_complex(attr, value, label, self.ignored)
+        return coerce_complex(attr, value, label)
 
     # --- storing ----------------------------------------------------------------------------
 

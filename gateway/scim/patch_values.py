@@ -29,33 +29,33 @@ class PatchError(ProtocolError):
 # --- coercion -------------------------------------------------------------------------------------
 
 
-def coerce(attr: Attribute, value: Any, label: str, ignored: list[str]) -> Any:
+def coerce(attr: Attribute, value: Any, label: str) -> Any:
     """The canonical value for ``attr`` (a list of elements if multi-valued); ``None`` = unassign.
 
-    Unknown sub-attribute names are skipped and appended to ``ignored`` as ``label.name``.
+    Unknown and never-returned sub-attributes are skipped.
     """
     if not attr.multi_valued:
         if attr.type == "complex":
-            return coerce_complex(attr, value, label, ignored)
+            return coerce_complex(attr, value, label)
         return coerce_scalar(attr, value, label)
     if value is None or value == "":
         return None
     items = value if isinstance(value, list) else [value]
-    elements = [coerce_element(attr, item, label, ignored) for item in items]
+    elements = [coerce_element(attr, item, label) for item in items]
     return [e for e in elements if e is not None] or None
 
 
-def coerce_element(attr: Attribute, item: Any, label: str, ignored: list[str]) -> Any:
+def coerce_element(attr: Attribute, item: Any, label: str) -> Any:
     """One element of a multi-valued attribute; ``None`` drops it (empty, or an empty ``value``)."""
     if attr.type != "complex":
         return coerce_scalar(attr, item, label)
-    element = coerce_complex(attr, item, label, ignored)
+    element = coerce_complex(attr, item, label)
     if element is None or ("value" in element and element["value"] is None):
         return None
     return {key: sub for key, sub in element.items() if sub is not None} or None
 
 
-def coerce_complex(attr: Attribute, value: Any, label: str, ignored: list[str]) -> dict[str, Any] | None:
+def coerce_complex(attr: Attribute, value: Any, label: str) -> dict[str, Any] | None:
     """Canonical sub-attributes of one complex value; a ``None`` sub-value means "remove it".
 
     Note: Entra ID sends ``manager`` as a bare id or as ``[{"$ref": ..., "value": id}]``; a
@@ -66,7 +66,7 @@ def coerce_complex(attr: Attribute, value: Any, label: str, ignored: list[str]) 
     if isinstance(value, list) and not attr.multi_valued:
         if len(value) > 1:
             raise PatchError("invalidValue", f"{label} is single-valued but {len(value)} values were given")
-        return coerce_complex(attr, value[0], label, ignored) if value else None
+        return coerce_complex(attr, value[0], label) if value else None
     if isinstance(value, str) and attr.sub("value") is not None:
         value = {"value": value}
     if not isinstance(value, Mapping):
@@ -75,10 +75,8 @@ def coerce_complex(attr: Attribute, value: Any, label: str, ignored: list[str]) 
     out: dict[str, Any] = {}
     for key, item in value.items():
         sub = attr.sub(str(key))
-        if sub is None or sub.never_returned:
-            ignored.append(f"{label}.{key}")
-        else:
-            out[sub.name] = coerce(sub, item, f"{label}.{sub.name}", ignored)
+        if sub is not None and not sub.never_returned:
+            out[sub.name] = coerce(sub, item, f"{label}.{sub.name}")
     return out
 
 

@@ -433,8 +433,3 @@ def resource_types() -> dict[str, ResourceType]:
     schemas = _schemas_by_urn()
     types = (_resource_type_from_json(doc, schemas) for doc in _load_json("resource", "ResourceTypes.json"))
     return {rtype.name: rtype for rtype in types}
-
-
-def all_schemas() -> list[Schema]:
-    """Every bundled schema (core and extensions), in a stable order (RFC 7644 §4 ``/Schemas``)."""
-    return list(_schemas_by_urn().values())

@@ -26,7 +26,6 @@ from gateway.scim.errors import ProtocolError
 from gateway.scim.schema_check import UnsupportedSchema, compile_check
 from gateway.scim.schema_model import Attribute, ResourceType, Schema, UnknownAttribute
 
-PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _BODY = "The request body"
 _SEARCH_KEYS = ("schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count")
 
