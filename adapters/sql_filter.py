@@ -4,7 +4,7 @@ A :class:`SqlFilterTranslator` is configured with a map from canonical attribute
 storage: :class:`ColumnSpec` (one SQL expression holding a single value) and
 :class:`JsonArraySpec` (an SQL expression giving a JSON array); every other attribute is read
 from a JSON fallback document (a partial SCIM resource in canonical shape). Attribute types and
-``caseExact`` come from :class:`~adapters.schema_info.SchemaInfo`.
+``caseExact`` come from the schema model (:class:`~adapters.schema.ResourceType`).
 
 Semantics, chosen to equal an in-memory evaluation of the filter on the SCIM resource:
 
@@ -43,7 +43,7 @@ from typing import Any
 from adapters.datetimes import parse_filter_datetime
 from adapters.errors import UnsupportedFilter
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
-from adapters.schema_info import AttrInfo, SchemaInfo
+from adapters.schema import Attribute, ResourceType
 from adapters.sql_dialect import PostgresDialect, Sql, SqliteDialect, join, sql
 
 #: Callable giving an extra, index-friendly conjunct for ``eq`` (``"0"`` for "matches nothing").
@@ -77,21 +77,21 @@ _STRING_TYPES = frozenset({"string", "reference", "binary"})
 @dataclass(frozen=True)
 class _Scalar:
     expr: Sql
-    info: AttrInfo
+    info: Attribute
     eq_lookup: EqLookup | None = None
 
 
 @dataclass(frozen=True)
 class _Array:
     each: Sql  # what the dialect's elements() iterates
-    info: AttrInfo  # the multi-valued attribute
-    sub: AttrInfo | None  # the addressed sub-attribute, None for the whole element
+    info: Attribute  # the multi-valued attribute
+    sub: Attribute | None  # the addressed sub-attribute, None for the whole element
 
 
 @dataclass(frozen=True)
 class _Complex:
     path: AttrPath
-    info: AttrInfo
+    info: Attribute
 
 
 _Source = _Scalar | _Array | _Complex
@@ -125,7 +125,7 @@ class SqlFilterTranslator:
     are filterable only when mapped: they are never read from the fallback document.
     """
 
-    def __init__(self, schema: SchemaInfo, columns: Mapping[str, ColumnSpec | JsonArraySpec], *,
+    def __init__(self, schema: ResourceType, columns: Mapping[str, ColumnSpec | JsonArraySpec], *,
                  json_document: str, tiebreak: str, dialect: SqliteDialect | PostgresDialect | None = None,
                  max_params: int = 200, max_param_bytes: int = 32_768, max_sql_chars: int = 65_536,
                  max_depth: int = 32) -> None:
@@ -160,7 +160,7 @@ class SqlFilterTranslator:
 
     # --- filters ---------------------------------------------------------------------------
 
-    def _filter(self, b: _Build, node: Filter, elem: tuple[str, AttrInfo] | None, depth: int) -> Sql:
+    def _filter(self, b: _Build, node: Filter, elem: tuple[str, Attribute] | None, depth: int) -> Sql:
         if depth > self._max_depth:
             raise UnsupportedFilter("filter too complex")
         b.count()
@@ -197,7 +197,7 @@ class SqlFilterTranslator:
             return self._exists(src.each, alias, self._filter(b, node.filter, (alias, src.info), depth + 1))
         raise UnsupportedFilter(f"unsupported filter node {type(node).__name__}")
 
-    def _source(self, path: AttrPath, elem: tuple[str, AttrInfo] | None) -> _Source:
+    def _source(self, path: AttrPath, elem: tuple[str, Attribute] | None) -> _Source:
         if elem is None:
             return self._resolve(path)
         alias, parent = elem
@@ -251,7 +251,7 @@ class SqlFilterTranslator:
         return sql("EXISTS (SELECT 1 FROM {} WHERE {})", self._dialect.elements(each, alias), cond)
 
     @staticmethod
-    def _element_sub(src: _Array, path: AttrPath) -> AttrInfo | None:
+    def _element_sub(src: _Array, path: AttrPath) -> Attribute | None:
         """The element part an array comparison reads: the sub-attribute, ``value``, or the element."""
         if src.sub is not None or src.info.type != "complex":
             return src.sub
@@ -262,7 +262,7 @@ class SqlFilterTranslator:
 
     # --- one comparison --------------------------------------------------------------------
 
-    def _compare_value(self, x: Sql, info: AttrInfo, op: str, value: Any, lookup: EqLookup | None) -> Sql:
+    def _compare_value(self, x: Sql, info: Attribute, op: str, value: Any, lookup: EqLookup | None) -> Sql:
         """``x op value`` for ``op`` other than ``ne``/``pr`` and a non-null value."""
         kind = info.type
         if kind == "boolean":
@@ -322,17 +322,17 @@ class SqlFilterTranslator:
     # --- attribute resolution ---------------------------------------------------------------
 
     def _resolve(self, path: AttrPath) -> _Source:
-        info = self._schema.attribute(path)
-        if info is None:
+        found = self._schema.locate(path)
+        if found is None:
             raise UnsupportedFilter(f"unknown attribute {path}")
-        if info.returned == "never":
+        urn, info = found
+        if info.never_returned:
             raise UnsupportedFilter(f"{info.name} cannot be filtered or sorted on")
-        sub: AttrInfo | None = None
+        sub: Attribute | None = None
         if path.sub_attr is not None:
             sub = info.sub(path.sub_attr) if info.type == "complex" else None
             if sub is None:
                 raise UnsupportedFilter(f"unknown sub-attribute {path}")
-        urn = None if self._schema.is_common(path) else self._schema.extension_urn(path.urn)
         top_key = str(AttrPath(info.name, None, urn)).lower()
         spec = self._columns.get(str(AttrPath(info.name, sub.name if sub else None, urn)).lower())
         if info.multi_valued:
@@ -351,7 +351,7 @@ class SqlFilterTranslator:
         names = (info.name, sub.name) if sub else (info.name,)
         return _Scalar(self._dialect.json_get(self._doc, _names(urn, *names), (sub or info).type), sub or info)
 
-    def _sort_key(self, b: _Build, path: AttrPath) -> tuple[Sql, AttrInfo]:
+    def _sort_key(self, b: _Build, path: AttrPath) -> tuple[Sql, Attribute]:
         src = self._resolve(path)
         if isinstance(src, _Complex):
             value = src.info.sub("value")
@@ -379,7 +379,7 @@ class SqlFilterTranslator:
         return fragment.text, list(fragment.params)
 
 
-def _present_value(x: Sql, info: AttrInfo) -> Sql:
+def _present_value(x: Sql, info: Attribute) -> Sql:
     return _present_text(x) if info.type in _STRING_TYPES or info.type == "dateTime" else sql("({} IS NOT NULL)", x)
 
 
@@ -387,7 +387,7 @@ def _present_text(x: Sql) -> Sql:
     return sql("({} IS NOT NULL AND {} <> '')", x, x)
 
 
-def _sort_value(x: Sql, info: AttrInfo) -> Sql:
+def _sort_value(x: Sql, info: Attribute) -> Sql:
     return sql("NULLIF({}, '')", x) if info.type in _STRING_TYPES or info.type == "dateTime" else x
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from adapters.base import Adapter
+from adapters.schema import ResourceType, resource_types
 from adapters.state import StateStore
 from gateway.config import GatewayConfig
-from gateway.scim.schema_model import ResourceType, resource_types
 from gateway.service import ResourceService
 from gateway.tokens import TokenCodec
 

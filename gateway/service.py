@@ -16,13 +16,13 @@ from typing import Any, Iterator
 from adapters.base import Resource, ResourceAdapter
 from adapters.errors import AdapterError, VersionMismatch
 from adapters.query import AttrPath
+from adapters.schema import ResourceType
 from gateway.errors import BadRequest, ScimError, from_adapter_error
 from gateway.scim.errors import ProtocolError
 from gateway.scim.limits import Limits
 from gateway.scim.listing import ListRequest, list_response, parse_list_request
 from gateway.scim.patch import apply_patch
 from gateway.scim.projection import project
-from gateway.scim.schema_model import ResourceType
 from gateway.scim.validation import (
     canonicalise_resource,
     validate_patch_request,

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.query import AttrPath, ListQuery, SortSpec
+from adapters.schema import ResourceType, UnknownAttribute
+from gateway.scim.canonical_filter import canonical_filter
 from gateway.scim.errors import ProtocolError
 from gateway.scim.filter import FilterSyntaxError, parse_attr_path, parse_filter
 from gateway.scim.projection import parse_attribute_list
-from gateway.scim.schema_model import ResourceType, UnknownAttribute
 
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
@@ -72,7 +73,7 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
         if not isinstance(filter_text, str):
             raise ProtocolError("filter must be a string", "invalidFilter")
         try:
-            filter_node = rtype.canonical_filter(parse_filter(filter_text))
+            filter_node = canonical_filter(parse_filter(filter_text), rtype)
         except (FilterSyntaxError, UnknownAttribute) as exc:
             raise ProtocolError(f"invalid filter: {exc}", "invalidFilter") from None
     sort = None

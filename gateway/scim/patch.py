@@ -61,13 +61,14 @@ from typing import Any, Union
 
 from adapters.json_copy import copy_json
 from adapters.query import AttrPath, Filter, ValuePath
+from adapters.schema import Attribute, ResourceType, UnknownAttribute
+from gateway.scim.canonical_filter import canonical_filter
 from gateway.scim.filter import FilterSyntaxError, parse_patch_path
 from gateway.scim.filter_eval import matches
 from gateway.scim.limits import MAX_VALUES, TooLarge
 from gateway.scim.patch_values import (
     PatchError,
     ValueIndex,
-    case_exact_of,
     check_immutable,
     coerce,
     coerce_complex,
@@ -81,7 +82,6 @@ from gateway.scim.patch_values import (
     raw_write,
     same_value,
 )
-from gateway.scim.schema_model import Attribute, ResourceType, UnknownAttribute
 
 __all__ = ["PatchError", "apply_patch"]
 
@@ -325,7 +325,7 @@ class _Engine:
                                                 "attribute, so it cannot take a value filter")
             canonical_top = AttrPath(attr.name, urn=block)
             try:
-                vfilter = self.rtype.canonical_filter(ValuePath(canonical_top, vfilter))
+                vfilter = canonical_filter(ValuePath(canonical_top, vfilter), self.rtype)
             except UnknownAttribute:
                 return None
             assert isinstance(vfilter, ValuePath)
@@ -450,7 +450,11 @@ class _Engine:
             return False
         if target.vfilter is None:
             return True
-        return matches(target.vfilter, element, case_exact=case_exact_of(target.attr))
+
+        def case_exact(path: AttrPath) -> bool:  # the filter's paths name sub-attributes of target.attr
+            return self.rtype.case_exact(AttrPath(target.attr.name, path.sub_attr or path.attr, target.block))
+
+        return matches(target.vfilter, element, case_exact=case_exact)
 
     def _coerce(self, attr: Attribute, value: Any, label: str) -> Any:
         return coerce(attr, value, label)

@@ -7,13 +7,13 @@ sub-attribute the client asks to clear, so that a merge can remove it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.json_copy import copy_json
-from adapters.query import And, AttrPath, Compare, Filter
+from adapters.query import And, Compare, Filter
+from adapters.schema import Attribute
 from gateway.scim.errors import ProtocolError
-from gateway.scim.schema_model import Attribute
 
 #: Sub-attributes that qualify an element but carry no data of their own (RFC 7643 §2.4).
 QUALIFIERS = frozenset({"type", "primary", "display"})
@@ -171,14 +171,6 @@ def eq_pairs(node: Filter) -> dict[str, Any] | None:
             return None
         return {**left, **right}
     return None
-
-
-def case_exact_of(attr: Attribute) -> Callable[[AttrPath], bool]:
-    """How a value filter on ``attr``'s elements compares strings: the sub-attribute's ``caseExact``."""
-    def case_exact(path: AttrPath) -> bool:
-        sub = attr.sub(path.sub_attr or path.attr)
-        return bool(sub and sub.case_exact)
-    return case_exact
 
 
 class ValueIndex:

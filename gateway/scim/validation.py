@@ -22,9 +22,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from adapters.query import AttrPath
+from adapters.schema import Attribute, ResourceType, Schema, UnknownAttribute
 from gateway.scim.errors import ProtocolError
 from gateway.scim.schema_check import UnsupportedSchema, compile_check
-from gateway.scim.schema_model import Attribute, ResourceType, Schema, UnknownAttribute
 
 _BODY = "The request body"
 _SEARCH_KEYS = ("schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count")

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from adapters.schema import resource_types
 from gateway.scim.patch import PatchError, apply_patch
-from gateway.scim.schema_model import resource_types
 
 USER = resource_types()["User"]
 GROUP = resource_types()["Group"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway.scim.schema_model import Attribute, ResourceType, Schema, resource_types
+from adapters.schema import Attribute, ResourceType, Schema, resource_types
 from gateway.scim.validation import (
     RequestValidationError,
     canonicalise_resource,
@@ -512,7 +512,7 @@ def test_invalid_search_requests(body: Any, detail: str) -> None:
 
 def test_empty_strings_are_unassigned_like_null() -> None:
     """An empty string and null are both "no value", so filters and GET agree on presence."""
-    from gateway.scim.schema_model import resource_types
+    from adapters.schema import resource_types
 
     user = resource_types()["User"]
     out = canonicalise_resource({"userName": "a@x", "nickName": "", "name": {"givenName": "", "familyName": "F"},
