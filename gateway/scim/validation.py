@@ -5,26 +5,19 @@ absorbed, read-only and unknown attributes dropped) then ``validate_resource`` (
 attributes). Both raise :class:`RequestValidationError`, whose ``detail`` is one sentence naming
 the attribute path, e.g. ``emails[0].primary must be a boolean``.
 
-The JSON Schemas under ``schemas/request/`` are compiled once and cached, both by ``jsonschema``
-and into a fast predicate (:mod:`gateway.scim.schema_check`). A resource type without
-a hand-written request schema gets one derived from its RFC 7643 schema model.
+The JSON Schemas under ``schemas/request/`` are compiled once (:mod:`.request_schemas`); a
+resource type without a bundled request schema gets one derived from its RFC 7643 schema model.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
-from functools import cache
-from importlib.resources import files
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
 
 from adapters.query import AttrPath
 from adapters.schema import Attribute, ResourceType, Schema, UnknownAttribute
 from gateway.scim.errors import ProtocolError
-from gateway.scim.schema_check import UnsupportedSchema, compile_check
+from gateway.scim.request_schemas import request_schema, resource_schema
 
 _BODY = "The request body"
 _SEARCH_KEYS = ("schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count")
@@ -217,37 +210,14 @@ def _canonical_single(attribute: Attribute, value: Any) -> Any:
 # --- validation ------------------------------------------------------------------------------
 
 
-class CompiledSchema:
-    """One bundled request schema: ``jsonschema``'s validator (the authority, and the source of
-    error messages) and, when the schema allows, its compiled predicate (the fast path)."""
-
-    def __init__(self, schema: Mapping[str, Any]) -> None:
-        Draft202012Validator.check_schema(schema)
-        inlined = _inline_refs(schema, schema.get("$defs", {}))
-        inlined.pop("$defs", None)
-        self.validator = Draft202012Validator(inlined)
-        try:
-            self.check: Callable[[Any], bool] = compile_check(inlined)
-        except UnsupportedSchema:
-            self.check = self.validator.is_valid
-
-    def first_error(self, instance: Any) -> ValidationError | None:
-        """The most relevant error, or None. Valid requests are the hot path: the compiled
-        predicate answers them; only an invalid instance is walked by ``jsonschema``, to rank
-        its errors (:func:`jsonschema.exceptions.best_match`)."""
-        if self.check(instance):
-            return None
-        return best_match(self.validator.iter_errors(instance))
-
-
 def validate_resource(resource: dict[str, Any], rtype: ResourceType) -> None:
     """Check a canonical resource against its request JSON Schema and required attributes.
 
     Raises :class:`RequestValidationError` (``invalidValue``) naming the first offending path.
     """
-    error = _resource_schema(rtype).first_error(resource)
-    if error is not None:
-        raise RequestValidationError(_describe(error, "The resource"))
+    detail = resource_schema(rtype).first_error(resource, "The resource")
+    if detail is not None:
+        raise RequestValidationError(detail)
     missing = _first_missing_required(resource, rtype)
     if missing is not None:
         raise RequestValidationError(f"{missing} is required")
@@ -310,9 +280,9 @@ def validate_patch_request(body: Any) -> list[dict[str, Any]]:
         body["Operations"] = [
             _with_canonical_keys(op, ("op", "path", "value")) if isinstance(op, dict) else op for op in operations
         ]
-    error = _request_schema("PatchOp").first_error(body)
-    if error is not None:
-        raise RequestValidationError(_describe(error, _BODY), "invalidSyntax")
+    detail = request_schema("PatchOp").first_error(body, _BODY)
+    if detail is not None:
+        raise RequestValidationError(detail, "invalidSyntax")
     return [
         {key: (op[key].lower() if key == "op" else op[key]) for key in ("op", "path", "value") if key in op}
         for op in body["Operations"]
@@ -330,9 +300,9 @@ def validate_search_request(body: Any) -> dict[str, Any]:
     body = _with_canonical_keys(body, _SEARCH_KEYS)
     if isinstance(body.get("sortOrder"), str):
         body["sortOrder"] = body["sortOrder"].lower()
-    error = _request_schema("SearchRequest").first_error(body)
-    if error is not None:
-        raise RequestValidationError(_describe(error, _BODY), "invalidSyntax")
+    detail = request_schema("SearchRequest").first_error(body, _BODY)
+    if detail is not None:
+        raise RequestValidationError(detail, "invalidSyntax")
     out = {key: body[key] for key in _SEARCH_KEYS if key in body}
     for key in ("startIndex", "count"):
         if key in out:
@@ -344,150 +314,3 @@ def _with_canonical_keys(body: Mapping[str, Any], names: Iterable[str]) -> dict[
     """A copy of ``body`` whose keys matching ``names`` case-insensitively are spelt as in ``names``."""
     canonical = {name.lower(): name for name in names}
     return {canonical.get(key.lower(), key): value for key, value in body.items()}
-
-
-# --- compiled validators and error messages --------------------------------------------------
-
-
-def _load_request_schema(name: str) -> dict[str, Any] | None:
-    resource = files("schemas").joinpath("request").joinpath(f"{name}.schema.json")
-    if not resource.is_file():
-        return None
-    schema: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
-    return schema
-
-
-def _inline_refs(node: Any, defs: Mapping[str, Any], depth: int = 0) -> Any:
-    """``node`` with every local ``{"$ref": "#/$defs/<name>"}`` replaced by the definition.
-
-    The bundled schemas are not recursive, and jsonschema resolves a ``$ref`` on every
-    validation: inlined, a PATCH body validates about three times faster (bench/load.py).
-    """
-    if depth > 32:
-        raise ValueError("request schema is recursive; cannot inline its $refs")
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            target = _inline_refs(defs[ref.removeprefix("#/$defs/")], defs, depth + 1)
-            rest = {k: _inline_refs(v, defs, depth) for k, v in node.items() if k != "$ref"}
-            return {**rest, "allOf": [*rest.get("allOf", []), target]} if rest else target
-        return {k: (v if k == "$defs" else _inline_refs(v, defs, depth)) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_inline_refs(item, defs, depth) for item in node]
-    return node
-
-
-@cache
-def _request_schema(name: str) -> CompiledSchema:
-    schema = _load_request_schema(name)
-    if schema is None:
-        raise LookupError(f"no bundled request schema {name}.schema.json")
-    return CompiledSchema(schema)
-
-
-_RESOURCE_SCHEMAS: dict[tuple[str, ...], CompiledSchema] = {}
-
-
-def _resource_schema(rtype: ResourceType) -> CompiledSchema:
-    key = (rtype.name, rtype.core.id, *(ext.id for ext, _ in rtype.extensions))
-    compiled = _RESOURCE_SCHEMAS.get(key)
-    if compiled is None:
-        schema = _load_request_schema(rtype.name) or json_schema_for(rtype)
-        compiled = _RESOURCE_SCHEMAS[key] = CompiledSchema(schema)
-    return compiled
-
-
-_JSON_TYPES = {"boolean": "boolean", "decimal": "number", "integer": "integer", "complex": "object"}
-_AT_MOST_ONE_PRIMARY = {
-    "not": {
-        "contains": {"type": "object", "properties": {"primary": {"const": True}}, "required": ["primary"]},
-        "minContains": 2,
-    },
-    "errorMessage": {"not": 'must not have more than one value with "primary": true'},
-}
-
-
-def json_schema_for(rtype: ResourceType) -> dict[str, Any]:
-    """A JSON Schema of a canonical resource of ``rtype``, derived from its schema model."""
-    properties: dict[str, Any] = {
-        "schemas": {"type": "array", "items": {"type": "string"}, "contains": {"const": rtype.core.id}},
-        "id": {"type": "string"},
-        "externalId": {"type": "string"},
-        "meta": {"type": "object"},
-    }
-    properties.update((a.name, _attribute_json_schema(a)) for a in rtype.core.attributes)
-    for ext, _ in rtype.extensions:
-        properties[ext.id] = {
-            "type": "object",
-            "properties": {a.name: _attribute_json_schema(a) for a in ext.attributes},
-            "additionalProperties": False,
-        }
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "type": "object",
-        "required": ["schemas"],
-        "properties": properties,
-    }
-
-
-def _attribute_json_schema(attribute: Attribute) -> dict[str, Any]:
-    single: dict[str, Any] = {"type": _JSON_TYPES.get(attribute.type, "string")}
-    if attribute.type == "complex":
-        single["properties"] = {sub.name: _attribute_json_schema(sub) for sub in attribute.sub_attributes}
-        single["additionalProperties"] = False
-    if not attribute.multi_valued:
-        return single
-    array: dict[str, Any] = {"type": "array", "items": single}
-    if attribute.sub("primary") is not None:
-        array.update(_AT_MOST_ONE_PRIMARY)
-    return array
-
-
-_TYPE_NAMES = {"object": "an object", "array": "an array", "integer": "an integer"}
-
-
-def _describe(error: ValidationError, subject: str) -> str:
-    """One sentence for the client naming the failing attribute path."""
-    parts = list(error.absolute_path)
-    if error.validator == "required":
-        missing = next(n for n in error.validator_value if n not in error.instance)
-        return f"{_render_path([*parts, missing])} is required"
-    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-        known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
-        extra = sorted(k for k in error.instance if k not in known)
-        if extra:
-            return f"{_render_path([*parts, extra[0]])} is not a known attribute"
-    where = _render_path(parts) or subject
-    custom = error.schema.get("errorMessage") if isinstance(error.schema, Mapping) else None
-    if isinstance(custom, Mapping):
-        custom = custom.get(str(error.validator))
-    if isinstance(custom, str):
-        return f"{where} {custom}"
-    value = error.validator_value
-    if error.validator == "type":
-        names = [_TYPE_NAMES.get(t, f"a {t}") for t in ([value] if isinstance(value, str) else value)]
-        return f"{where} must be {' or '.join(names)}"
-    if error.validator == "enum":
-        return f"{where} must be one of {', '.join(str(v) for v in value)}"
-    if error.validator == "const":
-        return f"{where} must be {json.dumps(value)}"
-    if error.validator in ("minLength", "minItems") and value == 1:
-        return f"{where} must not be empty"
-    return f"{where} is invalid: {error.message}"
-
-
-def _render_path(parts: Iterable[str | int]) -> str:
-    """``["emails", 0, "primary"]`` -> ``emails[0].primary``; an extension URN is joined with ``:``."""
-    out = ""
-    after_urn = False
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not out:
-            out = part
-            after_urn = part.lower().startswith("urn:")
-            continue
-        else:
-            out += f"{':' if after_urn else '.'}{part}"
-        after_urn = False
-    return out

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from adapters.schema import Attribute, ResourceType, Schema, resource_types
+from gateway.scim.request_schemas import json_schema_for
 from gateway.scim.validation import (
     RequestValidationError,
     canonicalise_resource,
-    json_schema_for,
     validate_patch_request,
     validate_resource,
     validate_search_request,
@@ -392,24 +392,6 @@ def test_user_request_schema_covers_the_model(user: ResourceType) -> None:
 
     for name, generated in json_schema_for(user)["properties"].items():
         check(root["properties"][name], generated, name)
-
-
-def test_resource_validators_are_compiled_once(user: ResourceType) -> None:
-    from gateway.scim import validation
-
-    validate_resource(accepted({"userName": "u"}, user), user)
-    assert validation._resource_schema(user) is validation._resource_schema(user)
-    assert validation._request_schema("PatchOp") is validation._request_schema("PatchOp")
-
-
-@pytest.mark.parametrize("name", ["User", "PatchOp", "SearchRequest"])
-def test_bundled_schemas_take_the_compiled_fast_path(name: str) -> None:
-    """Every bundled request schema uses only keywords the compiled checker implements; a new
-    keyword would silently fall back to the slower jsonschema walk."""
-    from gateway.scim import validation
-
-    compiled = validation._request_schema(name)
-    assert compiled.check != compiled.validator.is_valid
 
 
 # --- PATCH and .search envelopes -----------------------------------------------------------
