@@ -10,9 +10,9 @@ are :class:`Attribute` and :class:`ResourceType`.
 
 from adapters.schema.bundled import CORE_USER_URN, ENTERPRISE_USER_URN, resource_types, user_schema_info
 from adapters.schema.definitions import Attribute, Schema
-from adapters.schema.resource_type import NeverReturnedAttribute, ResourceType, UnknownAttribute
+from adapters.schema.resource_type import ResourceType, UnknownAttribute
 
 __all__ = [
-    "Attribute", "Schema", "ResourceType", "UnknownAttribute", "NeverReturnedAttribute",
+    "Attribute", "Schema", "ResourceType", "UnknownAttribute",
     "resource_types", "user_schema_info", "CORE_USER_URN", "ENTERPRISE_USER_URN",
 ]

@@ -32,13 +32,9 @@ _UNSEEN: Any = object()
 
 
 class UnknownAttribute(ValueError):
-    """An attribute path names no attribute of the resource type (the gateway answers 400
-    ``invalidPath``/``invalidFilter``/``invalidValue``, depending on where the path was)."""
-
-
-class NeverReturnedAttribute(UnknownAttribute):
-    """A filter or ``sortBy`` names an attribute that is never returned (``password``): RFC 7644
-    §3.4.2.2 lets a client filter only on what it could read."""
+    """An attribute path names no attribute of the resource type, or (:meth:`ResourceType.filterable`)
+    one that cannot be filtered or sorted on; the gateway answers 400 ``invalidFilter`` or
+    ``invalidValue``, depending on where the path was."""
 
 
 @dataclass(frozen=True)
@@ -203,13 +199,14 @@ class ResourceType:
         return (self.core, *(ext for ext, _ in self.extensions))
 
     def filterable(self, path: AttrPath) -> tuple[AttrPath, Attribute]:
-        """:meth:`resolve` for a path a filter or ``sortBy`` names; raises
-        :class:`NeverReturnedAttribute` for one that is never returned (``password``)."""
+        """:meth:`resolve` for a path a filter or ``sortBy`` names; raises :class:`UnknownAttribute`
+        for one that is never returned (``password``) too: RFC 7644 §3.4.2.2 lets a client filter
+        only on what it could read."""
         canonical, attribute = self.resolve(path)
         parent = self.resolve(replace(path, sub_attr=None))[1] if path.sub_attr is not None else attribute
         if attribute.never_returned or parent.never_returned:
-            raise NeverReturnedAttribute(f"{canonical} is never returned (RFC 7643 §2.2), so it cannot be "
-                                         "filtered or sorted on")
+            raise UnknownAttribute(f"{canonical} is never returned (RFC 7643 §2.2), so it cannot be "
+                                   "filtered or sorted on")
         return canonical, attribute
 
     @functools.cached_property

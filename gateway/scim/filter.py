@@ -10,7 +10,8 @@ colon, so ``urn:...:2.0:User:manager.value`` is ``AttrPath(urn="urn:...:2.0:User
 attr="manager", sub_attr="value")``; a bare schema URN therefore parses as ``AttrPath(urn=
 "urn:...:2.0", attr="User")`` and only the schema can tell the two apart.
 
-Every failure, whatever the input, is a :class:`FilterSyntaxError` whose message names the
+Every failure, whatever the input, is a :class:`~gateway.scim.errors.FilterSyntaxError` (400
+invalidFilter unless its caller reports it otherwise) whose message names the
 position (a 0-based character offset) and what was expected. Input is bounded by
 ``max_length`` and nesting by ``max_depth``; deep input can never raise ``RecursionError``.
 """
@@ -26,8 +27,9 @@ from functools import lru_cache
 from typing import NoReturn
 
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, CompValue, Filter, Not, Or, Present, ValuePath
+from gateway.scim.errors import FilterSyntaxError
 
-__all__ = ["FilterSyntaxError", "PatchPath", "parse_attr_path", "parse_filter", "parse_patch_path"]
+__all__ = ["PatchPath", "parse_attr_path", "parse_filter", "parse_patch_path"]
 
 _OPS_HINT = "a comparison operator (eq, ne, co, sw, ew, gt, lt, ge, le) or pr"
 _VALUE_HINT = 'a value ("a string", a number, true, false or null)'
@@ -49,17 +51,6 @@ _PATH = re.compile(
 _REL_NAME = re.compile(_SUB_NAME)
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _LITERALS: dict[str, CompValue] = {"true": True, "false": False, "null": None}
-
-
-class FilterSyntaxError(ValueError):
-    """A filter or attribute path that does not parse (HTTP 400, ``scimType`` invalidFilter / invalidPath).
-
-    ``position`` is the 0-based character offset of the problem, when there is one.
-    """
-
-    def __init__(self, message: str, position: int | None = None) -> None:
-        super().__init__(message)
-        self.position = position
 
 
 @dataclass(frozen=True)

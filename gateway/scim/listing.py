@@ -1,8 +1,8 @@
 """List and ``.search`` requests: query parameters in, ``ListResponse`` out (RFC 7644 §3.4.2, §3.4.3).
 
 Parameters arrive either as query-string text (GET) or as JSON values (POST ``/.search``);
-both go through :func:`parse_list_request`. Every malformed value is a :class:`ProtocolError`
-(400), never an exception the client sees as a 500.
+both go through :func:`parse_list_request`. Every malformed value is a
+:class:`~gateway.scim.errors.ProtocolError` (400), never an exception the client sees as a 500.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.query import AttrPath, ListQuery, SortSpec
-from adapters.schema import ResourceType, UnknownAttribute
+from adapters.schema import ResourceType
 from gateway.scim.canonical_filter import canonical_filter
-from gateway.scim.errors import ProtocolError
-from gateway.scim.filter import FilterSyntaxError, parse_attr_path, parse_filter
+from gateway.scim.errors import InvalidFilter, InvalidValue, reported_as
+from gateway.scim.filter import parse_attr_path, parse_filter
 from gateway.scim.projection import parse_attribute_list
 
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -40,13 +40,13 @@ def _integer(name: str, value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ProtocolError(f"{name} must be an integer, not {value!r}")
+        raise InvalidValue(f"{name} must be an integer, not {value!r}")
     if isinstance(value, str) and value.strip().lstrip("+-").isascii() and value.strip().lstrip("+-").isdigit():
         value = int(value.strip()) if len(value) < 24 else MAX_INTEGER + 1
     if not isinstance(value, int):
-        raise ProtocolError(f"{name} must be an integer, not {str(value)[:40]!r}")
+        raise InvalidValue(f"{name} must be an integer, not {str(value)[:40]!r}")
     if abs(value) > MAX_INTEGER:
-        raise ProtocolError(f"{name} must be at most {MAX_INTEGER}, not {str(value)[:24]}")
+        raise InvalidValue(f"{name} must be at most {MAX_INTEGER}, not {str(value)[:24]}")
     return value
 
 
@@ -55,12 +55,10 @@ def parse_paths(name: str, value: Any, rtype: ResourceType) -> list[AttrPath] | 
     strings (``.search`` body), parsed by :func:`~gateway.scim.projection.parse_attribute_list`."""
     if isinstance(value, Sequence) and not isinstance(value, str):
         if not all(isinstance(v, str) for v in value):
-            raise ProtocolError(f"{name} must be a list of attribute names")
+            raise InvalidValue(f"{name} must be a list of attribute names")
         value = ",".join(value)
-    try:
+    with reported_as(InvalidValue, f"{name}: "):
         return parse_attribute_list(value, rtype)
-    except (FilterSyntaxError, UnknownAttribute) as exc:
-        raise ProtocolError(f"{name}: {exc}") from None
 
 
 def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int) -> ListRequest:
@@ -71,30 +69,26 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
     filter_text = lowered.get("filter")
     if filter_text is not None:
         if not isinstance(filter_text, str):
-            raise ProtocolError("filter must be a string", "invalidFilter")
-        try:
+            raise InvalidFilter("filter must be a string")
+        with reported_as(InvalidFilter, "invalid filter: "):
             filter_node = canonical_filter(parse_filter(filter_text), rtype)
-        except (FilterSyntaxError, UnknownAttribute) as exc:
-            raise ProtocolError(f"invalid filter: {exc}", "invalidFilter") from None
     sort = None
     sort_by = lowered.get("sortby")
     if sort_by:
         if not isinstance(sort_by, str):
-            raise ProtocolError("sortBy must be an attribute name")
-        try:
+            raise InvalidValue("sortBy must be an attribute name")
+        with reported_as(InvalidValue, "sortBy: "):
             path = rtype.filterable(parse_attr_path(sort_by.strip()))[0]
-        except (FilterSyntaxError, UnknownAttribute) as exc:
-            raise ProtocolError(f"sortBy: {exc}") from None
         order = lowered.get("sortorder") or "ascending"
         if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
-            raise ProtocolError("sortOrder must be 'ascending' or 'descending'")
+            raise InvalidValue("sortOrder must be 'ascending' or 'descending'")
         sort = SortSpec(path=path, descending=order.lower() == "descending")
     start_index = _integer("startIndex", lowered.get("startindex"))
     if start_index is not None and start_index < 1:
-        raise ProtocolError(f"startIndex is 1-based and must be 1 or more, not {start_index}")
+        raise InvalidValue(f"startIndex is 1-based and must be 1 or more, not {start_index}")
     count = _integer("count", lowered.get("count"))
     if count is not None and count < 0:
-        raise ProtocolError(f"count must be 0 or more, not {count}")
+        raise InvalidValue(f"count must be 0 or more, not {count}")
     if count is None:
         count = max_results
     return ListRequest(

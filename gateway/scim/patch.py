@@ -1,7 +1,7 @@
 """The SCIM PATCH engine: RFC 7644 §3.5.2 ``add`` / ``replace`` / ``remove`` on a canonical resource.
 
 :func:`apply_patch` returns a new resource (the input is deep-copied, never mutated); the
-operations apply in order and any :class:`PatchError` aborts the whole PATCH (RFC 7644 §3.5.2:
+operations apply in order and any :class:`~gateway.scim.errors.ProtocolError` aborts the whole PATCH (RFC 7644 §3.5.2:
 a PATCH request "SHALL be treated as atomic"). The result is not validated as a whole; the
 caller validates it against the JSON Schema. Value coercion lives in :mod:`.patch_values`.
 
@@ -63,11 +63,12 @@ from adapters.json_copy import copy_json
 from adapters.query import AttrPath, Filter, ValuePath
 from adapters.schema import Attribute, ResourceType, UnknownAttribute
 from gateway.scim.canonical_filter import canonical_filter
-from gateway.scim.filter import FilterSyntaxError, parse_patch_path
+from gateway.scim.errors import (FilterSyntaxError, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget,
+                                 OverLimit, ProtocolError)
+from gateway.scim.filter import parse_patch_path
 from gateway.scim.filter_eval import matches
-from gateway.scim.limits import MAX_VALUES, TooLarge
+from gateway.scim.limits import MAX_VALUES
 from gateway.scim.patch_values import (
-    PatchError,
     ValueIndex,
     check_immutable,
     coerce,
@@ -83,7 +84,7 @@ from gateway.scim.patch_values import (
     same_value,
 )
 
-__all__ = ["PatchError", "apply_patch"]
+__all__ = ["apply_patch"]
 
 _OPS = ("add", "replace", "remove")
 _MISSING: Any = object()
@@ -94,10 +95,10 @@ def apply_patch(resource: Mapping[str, Any], operations: Sequence[Mapping[str, A
     """Return a new resource: ``resource`` with ``operations`` applied (RFC 7644 §3.5.2).
 
     An operation that leaves a multi-valued attribute with more than ``max_values`` values
-    raises :class:`~gateway.scim.limits.TooLarge` at once, so a PATCH's work stays bounded.
+    raises :class:`~gateway.scim.errors.OverLimit` at once, so a PATCH's work stays bounded.
     """
     if isinstance(operations, (str, bytes)) or not isinstance(operations, Sequence):
-        raise PatchError("invalidSyntax", '"Operations" must be an array of operations (RFC 7644 §3.5.2)')
+        raise InvalidSyntax('"Operations" must be an array of operations (RFC 7644 §3.5.2)')
     engine = _Engine(resource, rtype, max_values)
     for index, operation in enumerate(operations):
         engine.apply(index, operation)
@@ -145,37 +146,39 @@ class _Engine:
 
     def apply(self, index: int, operation: Any) -> None:
         if not isinstance(operation, Mapping):
-            raise PatchError("invalidSyntax", f"Operations[{index}] must be an object")
+            raise InvalidSyntax(f"Operations[{index}] must be an object")
         fields = {str(key).lower(): value for key, value in operation.items()}
         op = fields.get("op")
         if not isinstance(op, str) or op.lower() not in _OPS:
-            raise PatchError("invalidSyntax", f'Operations[{index}]: "op" must be "add", "replace" or '
-                                              f'"remove" (RFC 7644 §3.5.2), got {op!r}')
+            raise InvalidSyntax(f'Operations[{index}]: "op" must be "add", "replace" or '
+                                f'"remove" (RFC 7644 §3.5.2), got {op!r}')
         op = op.lower()
         path = fields.get("path")
         if path is not None and not isinstance(path, str):
-            raise PatchError("invalidPath", f'Operations[{index}]: "path" must be a string')
+            raise InvalidPath(f'Operations[{index}]: "path" must be a string')
         path = (path or "").strip() or None
         try:
             if op == "remove":
                 if path is None:
-                    raise PatchError("noTarget", '"remove" needs a "path" (RFC 7644 §3.5.2.2)')
+                    raise NoTarget('"remove" needs a "path" (RFC 7644 §3.5.2.2)')
                 self.remove(path, fields.get("value", _MISSING))
             elif "value" not in fields:
-                raise PatchError("invalidSyntax", f'"{op}" needs a "value" member (RFC 7644 §3.5.2)')
+                raise InvalidSyntax(f'"{op}" needs a "value" member (RFC 7644 §3.5.2)')
             elif path is None:
                 self.write_pathless(op, fields["value"])
             else:
                 self.write(op, path, fields["value"], explicit=True)
-        except PatchError as exc:
+        except OverLimit:
+            raise
+        except ProtocolError as exc:  # the same error, saying which operation failed
             where = f"{op} {path}" if path else op
-            raise PatchError(exc.scim_type or "invalidValue", f"Operations[{index}] ({where}): {exc.detail}") from None
+            raise type(exc)(f"Operations[{index}] ({where}): {exc.detail}") from None
 
     def write_pathless(self, op: str, value: Any) -> None:
         """Path-less add/replace: each key of ``value`` is a path (RFC 7644 §3.5.2.1, §3.5.2.3)."""
         if not isinstance(value, Mapping):
-            raise PatchError("invalidValue", 'without "path", "value" must be an object mapping attribute '
-                                             f"names to values (RFC 7644 §3.5.2.1), not {type(value).__name__}")
+            raise InvalidValue('without "path", "value" must be an object mapping attribute '
+                               f"names to values (RFC 7644 §3.5.2.1), not {type(value).__name__}")
         for key, item in value.items():
             name = key.strip() if isinstance(key, str) else ""
             if name and name.lower() != "schemas":
@@ -271,7 +274,7 @@ class _Engine:
             return False
         if schema is self.rtype.core:
             if op == "remove" or not isinstance(value, Mapping):
-                raise PatchError("invalidPath", f"{text} names the core schema; name an attribute instead")
+                raise InvalidPath(f"{text} names the core schema; name an attribute instead")
             self.write_pathless(op, value)
             return True
         key = schema.id if schema is not None else existing_key(self.res, text)
@@ -279,7 +282,7 @@ class _Engine:
             self.res.pop(key, None)
             return True
         if not isinstance(value, Mapping):
-            raise PatchError("invalidValue", f"the value of extension {key} must be an object of its attributes")
+            raise InvalidValue(f"the value of extension {key} must be an object of its attributes")
         for name, item in value.items():
             if custom:
                 self.raw_blocks.add(key)
@@ -299,12 +302,12 @@ class _Engine:
             parsed = parse_patch_path(text)
         except FilterSyntaxError as exc:
             if explicit:
-                raise PatchError("invalidPath", f"{text!r} is not a valid attribute path: {exc}") from None
+                raise InvalidPath(f"{text!r} is not a valid attribute path: {exc}") from None
             return None
         path, vfilter = parsed.path, parsed.value_filter
         sub_name = parsed.sub_attr if vfilter is not None else (path.sub_attr or parsed.sub_attr)
         if vfilter is not None and path.sub_attr is not None:
-            raise PatchError("invalidPath", f"{text!r}: a value filter must follow a top-level attribute")
+            raise InvalidPath(f"{text!r}: a value filter must follow a top-level attribute")
         top = AttrPath(path.attr, urn=path.urn)
         try:
             canonical, attr = self.rtype.resolve(top)
@@ -321,8 +324,8 @@ class _Engine:
             return None  # unknown, or accepted and never kept (``password``)
         if vfilter is not None:
             if not (attr.multi_valued and attr.type == "complex"):
-                raise PatchError("invalidPath", f"{text!r}: {attr.name} is not a multi-valued complex "
-                                                "attribute, so it cannot take a value filter")
+                raise InvalidPath(f"{text!r}: {attr.name} is not a multi-valued complex "
+                                  "attribute, so it cannot take a value filter")
             canonical_top = AttrPath(attr.name, urn=block)
             try:
                 vfilter = canonical_filter(ValuePath(canonical_top, vfilter), self.rtype)
@@ -337,8 +340,8 @@ class _Engine:
         for attr in (target.attr, target.sub):
             if attr is not None and attr.mutability.lower() == "readonly":
                 if explicit:
-                    raise PatchError("mutability", f"{target.label} is read-only and cannot be modified "
-                                                   "(RFC 7644 §3.5.2)")
+                    raise Mutability(f"{target.label} is read-only and cannot be modified "
+                                     "(RFC 7644 §3.5.2)")
                 return False
         return True
 
@@ -404,9 +407,9 @@ class _Engine:
         if not hits and any(item is not None for item in patch.values()):
             seed = self._seed(target)
             if seed is None:
-                raise PatchError("noTarget", f"{target.label} matches no value, and its filter is not a "
-                                             "plain eq comparison that could describe a new one "
-                                             "(RFC 7644 §3.5.2.3)")
+                raise NoTarget(f"{target.label} matches no value, and its filter is not a "
+                               "plain eq comparison that could describe a new one "
+                               "(RFC 7644 §3.5.2.3)")
             elements.append(seed)
             hits = [seed]
         for hit in hits:
@@ -483,7 +486,7 @@ class _Engine:
 
     def _bounded(self, label: str, value: Any) -> None:
         if isinstance(value, list) and len(value) > self.max_values:
-            raise TooLarge(f"{label} would hold {len(value)} values; at most {self.max_values} are stored.")
+            raise OverLimit(f"{label} would hold {len(value)} values; at most {self.max_values} are stored.")
 
     def _store(self, holder: dict[str, Any], attr: Attribute, value: list[Any] | dict[str, Any], label: str) -> None:
         self._bounded(label, value)
@@ -502,8 +505,8 @@ class _Engine:
     def _unassign(self, holder: dict[str, Any], attr: Attribute, label: str) -> None:
         """RFC 7644 §3.5.2.2: a required attribute cannot become unassigned (``mutability``)."""
         if attr.required:
-            raise PatchError("mutability", f"{label} is required and cannot be removed or emptied "
-                                           "(RFC 7644 §3.5.2.2)")
+            raise Mutability(f"{label} is required and cannot be removed or emptied "
+                             "(RFC 7644 §3.5.2.2)")
         if attr.name in holder:
             check_immutable(attr, holder[attr.name], None, label)
             del holder[attr.name]

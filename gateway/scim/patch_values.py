@@ -13,17 +13,10 @@ from typing import Any
 from adapters.json_copy import copy_json
 from adapters.query import And, Compare, Filter
 from adapters.schema import Attribute
-from gateway.scim.errors import ProtocolError
+from gateway.scim.errors import InvalidValue, Mutability
 
 #: Sub-attributes that qualify an element but carry no data of their own (RFC 7643 §2.4).
 QUALIFIERS = frozenset({"type", "primary", "display"})
-
-
-class PatchError(ProtocolError):
-    """A PATCH request that cannot be applied: HTTP 400 with ``scim_type`` (RFC 7644 §3.12)."""
-
-    def __init__(self, scim_type: str, detail: str) -> None:
-        super().__init__(detail, scim_type)
 
 
 # --- coercion -------------------------------------------------------------------------------------
@@ -65,13 +58,13 @@ def coerce_complex(attr: Attribute, value: Any, label: str) -> dict[str, Any] | 
         return None
     if isinstance(value, list) and not attr.multi_valued:
         if len(value) > 1:
-            raise PatchError("invalidValue", f"{label} is single-valued but {len(value)} values were given")
+            raise InvalidValue(f"{label} is single-valued but {len(value)} values were given")
         return coerce_complex(attr, value[0], label) if value else None
     if isinstance(value, str) and attr.sub("value") is not None:
         value = {"value": value}
     if not isinstance(value, Mapping):
-        raise PatchError("invalidValue", f"{label} is a complex attribute: its value must be an object "
-                                         f"of sub-attributes, not {_json_type(value)}")
+        raise InvalidValue(f"{label} is a complex attribute: its value must be an object "
+                           f"of sub-attributes, not {_json_type(value)}")
     out: dict[str, Any] = {}
     for key, item in value.items():
         sub = attr.sub(str(key))
@@ -96,7 +89,7 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        raise PatchError("invalidValue", f"{label} is a boolean: use true or false, not {value!r}")
+        raise InvalidValue(f"{label} is a boolean: use true or false, not {value!r}")
     if kind in ("integer", "decimal"):
         if number and (kind == "decimal" or isinstance(value, int)):
             return value
@@ -105,12 +98,12 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
                 return int(value.strip()) if kind == "integer" else float(value.strip())
             except ValueError:
                 pass
-        raise PatchError("invalidValue", f"{label} must be an {kind} number, not {value!r}")
+        raise InvalidValue(f"{label} must be an {kind} number, not {value!r}")
     if kind == "complex":
-        raise PatchError("invalidValue", f"{label} cannot hold a nested complex value")
+        raise InvalidValue(f"{label} cannot hold a nested complex value")
     if isinstance(value, str):
         return value
-    raise PatchError("invalidValue", f"{label} must be a string, not {_json_type(value)}")
+    raise InvalidValue(f"{label} must be a string, not {_json_type(value)}")
 
 
 def _json_type(value: Any) -> str:
@@ -128,8 +121,8 @@ def _json_type(value: Any) -> str:
 def check_immutable(attr: Attribute, old: Any, new: Any, label: str) -> None:
     """RFC 7644 §3.5.2: an immutable attribute may get a first value, never a different one."""
     if attr.mutability.lower() == "immutable" and old not in (None, "", [], {}) and old != new:
-        raise PatchError("mutability", f"{label}: {attr.name} is immutable and already has a value "
-                                       "(RFC 7643 §2.2)")
+        raise Mutability(f"{label}: {attr.name} is immutable and already has a value "
+                         "(RFC 7643 §2.2)")
 
 
 def is_vacant(attr: Attribute, element: Mapping[str, Any]) -> bool:

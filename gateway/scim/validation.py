@@ -2,8 +2,9 @@
 
 The flow for a resource body is ``canonicalise_resource`` (names to schema case, client quirks
 absorbed, read-only and unknown attributes dropped) then ``validate_resource`` (types, required
-attributes). Both raise :class:`RequestValidationError`, whose ``detail`` is one sentence naming
-the attribute path, e.g. ``emails[0].primary must be a boolean``.
+attributes). Both raise :class:`~gateway.scim.errors.InvalidValue` or
+:class:`~gateway.scim.errors.InvalidSyntax`, whose ``detail`` is one sentence naming the attribute
+path, e.g. ``emails[0].primary must be a boolean``.
 
 The JSON Schemas under ``schemas/request/`` are compiled once (:mod:`.request_schemas`); a
 resource type without a bundled request schema gets one derived from its RFC 7643 schema model.
@@ -16,22 +17,11 @@ from typing import Any
 
 from adapters.query import AttrPath
 from adapters.schema import Attribute, ResourceType, Schema, UnknownAttribute
-from gateway.scim.errors import ProtocolError
+from gateway.scim.errors import InvalidSyntax, InvalidValue
 from gateway.scim.request_schemas import request_schema, resource_schema
 
 _BODY = "The request body"
 _SEARCH_KEYS = ("schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count")
-
-
-class RequestValidationError(ProtocolError):
-    """A request body that cannot be accepted: HTTP 400 with ``scimType`` (RFC 7644 §3.12).
-
-    ``scim_type`` is ``invalidSyntax`` (the message structure is wrong) or ``invalidValue`` (an
-    attribute value is missing or has the wrong type); ``detail`` is safe to send to the client.
-    """
-
-    def __init__(self, detail: str, scim_type: str = "invalidValue") -> None:
-        super().__init__(detail, scim_type)
 
 
 # --- the schemas member ----------------------------------------------------------------------
@@ -46,26 +36,26 @@ def validate_schemas_member(body: Any, rtype: ResourceType) -> None:
     """Check the ``schemas`` member of a POST or PUT body (RFC 7643 §3: required, an array of the
     schema URNs the resource uses, the core schema's among them).
 
-    Raises :class:`RequestValidationError`: ``invalidSyntax`` when it is missing, not an array
-    of strings or lacks the core URN; ``invalidValue`` when it names a schema this resource type
-    does not have. An extension listed without attributes is fine (Note: Entra ID lists the
+    Raises :class:`~gateway.scim.errors.InvalidSyntax` when it is missing, not an array of
+    strings or lacks the core URN; :class:`~gateway.scim.errors.InvalidValue` when it names a
+    schema this resource type does not have. An extension listed without attributes is fine (Note: Entra ID lists the
     enterprise URN in every POST, P13). Canonicalisation then rebuilds ``schemas``.
     """
     if not isinstance(body, dict):
-        raise RequestValidationError(f"{_BODY} must be a JSON object", "invalidSyntax")
+        raise InvalidSyntax(f"{_BODY} must be a JSON object")
     schemas = next((value for key, value in body.items() if key.lower() == "schemas"), None)
     wanted = f'an array of schema URNs that includes "{rtype.core.id}" (RFC 7643 §3)'
     if schemas is None:
-        raise RequestValidationError(f'{_BODY} must have "schemas": {wanted}', "invalidSyntax")
+        raise InvalidSyntax(f'{_BODY} must have "schemas": {wanted}')
     if not isinstance(schemas, list) or not all(isinstance(urn, str) for urn in schemas):
-        raise RequestValidationError(f'"schemas" must be {wanted}', "invalidSyntax")
+        raise InvalidSyntax(f'"schemas" must be {wanted}')
     listed = [_URN_ALIASES.get(urn.lower(), urn.lower()) for urn in schemas]
     if rtype.core.id.lower() not in listed:
-        raise RequestValidationError(f'"schemas" must be {wanted}', "invalidSyntax")
+        raise InvalidSyntax(f'"schemas" must be {wanted}')
     for urn, given in zip(listed, schemas):
         if rtype.schema_for_urn(urn) is None:
-            raise RequestValidationError(f'"schemas" names {given[:200]!r}, which is not a schema of the '
-                                         f"{rtype.name} resource type (see /ResourceTypes)", "invalidValue")
+            raise InvalidValue(f'"schemas" names {given[:200]!r}, which is not a schema of the '
+                               f"{rtype.name} resource type (see /ResourceTypes)")
 
 
 # --- canonicalisation ------------------------------------------------------------------------
@@ -94,10 +84,10 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
     - ``schemas`` is rebuilt: the core URN plus each known extension present.
       Note: Entra ID has sent typo URNs in ``schemas`` (P13); they are not rejected.
 
-    Raises :class:`RequestValidationError` (``invalidSyntax``) when ``body`` is not an object.
+    Raises :class:`~gateway.scim.errors.InvalidSyntax` when ``body`` is not an object.
     """
     if not isinstance(body, dict):
-        raise RequestValidationError(f"{_BODY} must be a JSON object", "invalidSyntax")
+        raise InvalidSyntax(f"{_BODY} must be a JSON object")
     core: dict[str, Any] = {}
     blocks: dict[str, dict[str, Any]] = {ext.id: {} for ext, _ in rtype.extensions}
     unknown: dict[str, Any] = {}
@@ -107,7 +97,7 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
         kind = rtype.top_level_key(key)
         if isinstance(kind, Schema):  # a whole extension block (or, leniently, one for the core schema)
             if not isinstance(value, dict):
-                raise RequestValidationError(f"{kind.id} must be an object")
+                raise InvalidValue(f"{kind.id} must be an object")
             for name, item in value.items():
                 _place(rtype, core, blocks, AttrPath(attr=name, urn=kind.id), item)
         elif kind is not None:
@@ -213,14 +203,14 @@ def _canonical_single(attribute: Attribute, value: Any) -> Any:
 def validate_resource(resource: dict[str, Any], rtype: ResourceType) -> None:
     """Check a canonical resource against its request JSON Schema and required attributes.
 
-    Raises :class:`RequestValidationError` (``invalidValue``) naming the first offending path.
+    Raises :class:`~gateway.scim.errors.InvalidValue` naming the first offending path.
     """
     detail = resource_schema(rtype).first_error(resource, "The resource")
     if detail is not None:
-        raise RequestValidationError(detail)
+        raise InvalidValue(detail)
     missing = _first_missing_required(resource, rtype)
     if missing is not None:
-        raise RequestValidationError(f"{missing} is required")
+        raise InvalidValue(f"{missing} is required")
 
 
 def _first_missing_required(resource: Mapping[str, Any], rtype: ResourceType) -> str | None:
@@ -270,10 +260,10 @@ def validate_patch_request(body: Any) -> list[dict[str, Any]]:
 
     Member names are matched case-insensitively; each returned operation has the keys ``op``
     (lower-cased; Note: Entra ID sends ``Add``/``Replace``/``Remove``, P1) and, when sent,
-    ``path`` and ``value``. Raises :class:`RequestValidationError` (``invalidSyntax``).
+    ``path`` and ``value``. Raises :class:`~gateway.scim.errors.InvalidSyntax`.
     """
     if not isinstance(body, dict):
-        raise RequestValidationError(f"{_BODY} must be a JSON object", "invalidSyntax")
+        raise InvalidSyntax(f"{_BODY} must be a JSON object")
     body = _with_canonical_keys(body, ("schemas", "Operations"))
     operations = body.get("Operations")
     if isinstance(operations, list):
@@ -282,7 +272,7 @@ def validate_patch_request(body: Any) -> list[dict[str, Any]]:
         ]
     detail = request_schema("PatchOp").first_error(body, _BODY)
     if detail is not None:
-        raise RequestValidationError(detail, "invalidSyntax")
+        raise InvalidSyntax(detail)
     return [
         {key: (op[key].lower() if key == "op" else op[key]) for key in ("op", "path", "value") if key in op}
         for op in body["Operations"]
@@ -293,16 +283,16 @@ def validate_search_request(body: Any) -> dict[str, Any]:
     """Validate a ``POST .search`` body (RFC 7644 §3.4.3) and return its known members.
 
     Member names are matched case-insensitively, ``sortOrder`` is lower-cased and integral
-    ``startIndex``/``count`` become ints. Raises :class:`RequestValidationError` (``invalidSyntax``).
+    ``startIndex``/``count`` become ints. Raises :class:`~gateway.scim.errors.InvalidSyntax`.
     """
     if not isinstance(body, dict):
-        raise RequestValidationError(f"{_BODY} must be a JSON object", "invalidSyntax")
+        raise InvalidSyntax(f"{_BODY} must be a JSON object")
     body = _with_canonical_keys(body, _SEARCH_KEYS)
     if isinstance(body.get("sortOrder"), str):
         body["sortOrder"] = body["sortOrder"].lower()
     detail = request_schema("SearchRequest").first_error(body, _BODY)
     if detail is not None:
-        raise RequestValidationError(detail, "invalidSyntax")
+        raise InvalidSyntax(detail)
     out = {key: body[key] for key in _SEARCH_KEYS if key in body}
     for key in ("startIndex", "count"):
         if key in out:

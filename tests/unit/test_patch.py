@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from adapters.schema import resource_types
-from gateway.scim.patch import PatchError, apply_patch
+from gateway.scim.errors import ProtocolError
+from gateway.scim.patch import apply_patch
 
 USER = resource_types()["User"]
 GROUP = resource_types()["Group"]
@@ -54,8 +55,8 @@ def patch(resource: dict[str, Any], *operations: dict[str, Any], rtype: Any = US
     return apply_patch(resource, list(operations), rtype)
 
 
-def fails(scim_type: str, resource: dict[str, Any], *operations: Any, rtype: Any = USER) -> PatchError:
-    with pytest.raises(PatchError) as info:
+def fails(scim_type: str, resource: dict[str, Any], *operations: Any, rtype: Any = USER) -> ProtocolError:
+    with pytest.raises(ProtocolError) as info:
         apply_patch(resource, list(operations), rtype)
     assert info.value.scim_type == scim_type, info.value.detail
     return info.value
@@ -601,7 +602,7 @@ def test_operation_that_is_not_an_object_is_invalid_syntax() -> None:
 
 
 def test_operations_not_a_list_is_invalid_syntax() -> None:
-    with pytest.raises(PatchError) as info:
+    with pytest.raises(ProtocolError) as info:
         apply_patch(user(), "add", USER)  # type: ignore[arg-type]
     assert info.value.scim_type == "invalidSyntax"
 
@@ -749,7 +750,7 @@ def test_custom_extension_block_as_path() -> None:
 
 
 def test_a_number_for_a_string_attribute_is_invalid_value() -> None:
-    with pytest.raises(PatchError, match="employeeNumber must be a string, not a number") as caught:
+    with pytest.raises(ProtocolError, match="employeeNumber must be a string, not a number") as caught:
         patch(user(), {"op": "replace", "path": f"{ENT}:employeeNumber", "value": 701984})
     assert caught.value.scim_type == "invalidValue"
     assert patch(user(), {"op": "replace", "path": f"{ENT}:employeeNumber", "value": "701984"})[ENT] == {

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.query import AttrPath
 from adapters.schema import Attribute, ResourceType, Schema, UnknownAttribute, resource_types
-from gateway.scim.filter import FilterSyntaxError
+from gateway.scim.errors import FilterSyntaxError
 from gateway.scim.projection import parse_attribute_list, project
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -10,7 +10,8 @@ import pytest
 
 from adapters.schema import ResourceType, resource_types
 from gateway.scim.request_schemas import request_schema, resource_schema
-from gateway.scim.validation import RequestValidationError, validate_patch_request, validate_resource
+from gateway.scim.errors import ProtocolError
+from gateway.scim.validation import validate_patch_request, validate_resource
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -23,7 +24,7 @@ def user() -> ResourceType:
 
 
 def detail_for(resource: dict[str, Any], rtype: ResourceType) -> str:
-    with pytest.raises(RequestValidationError) as info:
+    with pytest.raises(ProtocolError) as info:
         validate_resource({"schemas": [CORE], **resource}, rtype)
     assert info.value.scim_type == "invalidValue"
     return info.value.detail
@@ -72,7 +73,7 @@ def test_the_most_relevant_error_is_reported(user: ResourceType, resource: dict[
     ],
 )
 def test_the_most_relevant_patch_error_is_reported(body: dict[str, Any], detail: str) -> None:
-    with pytest.raises(RequestValidationError) as info:
+    with pytest.raises(ProtocolError) as info:
         validate_patch_request(body)
     assert (info.value.scim_type, info.value.detail) == ("invalidSyntax", detail)
 
@@ -93,5 +94,5 @@ def test_user_name_needs_a_character_that_is_not_whitespace(user: ResourceType) 
 @pytest.mark.parametrize("op", ["add\n", " add", "Add ", "ADDD", ""])
 def test_op_must_be_exactly_add_replace_or_remove(op: str) -> None:
     """``$`` ends the string (ECMA-262), so a trailing newline is no longer taken for ``add``."""
-    with pytest.raises(RequestValidationError, match=r"^Operations\[0\]\.op must be one of add, replace, remove$"):
+    with pytest.raises(ProtocolError, match=r"^Operations\[0\]\.op must be one of add, replace, remove$"):
         validate_patch_request({"schemas": [PATCH_OP], "Operations": [{"op": op, "path": "title", "value": "x"}]})

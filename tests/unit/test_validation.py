@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from adapters.schema import Attribute, ResourceType, Schema, resource_types
+from gateway.scim.errors import ProtocolError
 from gateway.scim.request_schemas import json_schema_for
 from gateway.scim.validation import (
-    RequestValidationError,
     canonicalise_resource,
     validate_patch_request,
     validate_resource,
@@ -78,8 +78,8 @@ def accepted(body: Any, rtype: ResourceType) -> dict[str, Any]:
     return resource
 
 
-def rejected(body: Any, rtype: ResourceType) -> RequestValidationError:
-    with pytest.raises(RequestValidationError) as info:
+def rejected(body: Any, rtype: ResourceType) -> ProtocolError:
+    with pytest.raises(ProtocolError) as info:
         validate_resource(canonicalise_resource(body, rtype), rtype)
     return info.value
 
@@ -256,13 +256,13 @@ def test_schemas_is_rebuilt_not_trusted(user: ResourceType) -> None:
 
 @pytest.mark.parametrize("body", [[], "text", 3, None, [{"userName": "u"}]])
 def test_body_must_be_an_object(user: ResourceType, body: Any) -> None:
-    with pytest.raises(RequestValidationError) as info:
+    with pytest.raises(ProtocolError) as info:
         canonicalise_resource(body, user)
     assert (info.value.scim_type, info.value.detail) == ("invalidSyntax", "The request body must be a JSON object")
 
 
 def test_extension_block_must_be_an_object(user: ResourceType) -> None:
-    with pytest.raises(RequestValidationError, match=f"{ENTERPRISE} must be an object"):
+    with pytest.raises(ProtocolError, match=f"{ENTERPRISE} must be an object"):
         canonicalise_resource({"userName": "u", ENTERPRISE.lower(): "x"}, user)
 
 
@@ -334,11 +334,11 @@ def test_validate_accepts_a_full_user(user: ResourceType) -> None:
 
 def test_validate_rejects_a_non_canonical_resource(user: ResourceType) -> None:
     # validate_resource expects canonical input: a mis-cased sub-attribute is caught, not ignored
-    with pytest.raises(RequestValidationError, match=r"name.GivenName is not a known attribute"):
+    with pytest.raises(ProtocolError, match=r"name.GivenName is not a known attribute"):
         validate_resource({"schemas": [USER], "userName": "u", "name": {"GivenName": "A"}}, user)
-    with pytest.raises(RequestValidationError, match="schemas is required"):
+    with pytest.raises(ProtocolError, match="schemas is required"):
         validate_resource({"userName": "u"}, user)
-    with pytest.raises(RequestValidationError, match=f'schemas must contain "{USER}"'):
+    with pytest.raises(ProtocolError, match=f'schemas must contain "{USER}"'):
         validate_resource({"schemas": [GROUP], "userName": "u"}, user)
 
 
@@ -443,7 +443,7 @@ def test_patch_member_names_are_case_insensitive() -> None:
     ],
 )
 def test_invalid_patch_requests(body: Any, detail: str) -> None:
-    with pytest.raises(RequestValidationError) as info:
+    with pytest.raises(ProtocolError) as info:
         validate_patch_request(body)
     assert (info.value.scim_type, info.value.detail) == ("invalidSyntax", detail)
 
@@ -487,7 +487,7 @@ def test_search_request() -> None:
     ],
 )
 def test_invalid_search_requests(body: Any, detail: str) -> None:
-    with pytest.raises(RequestValidationError) as info:
+    with pytest.raises(ProtocolError) as info:
         validate_search_request(body)
     assert (info.value.scim_type, info.value.detail) == ("invalidSyntax", detail)
 
@@ -501,5 +501,5 @@ def test_empty_strings_are_unassigned_like_null() -> None:
                                  "emails": [{"value": "", "type": "work"}]}, user)
     assert "nickName" not in out and out["name"] == {"familyName": "F"}
     assert out["emails"] == [{"type": "work"}]
-    with pytest.raises(RequestValidationError, match="userName is required"):
+    with pytest.raises(ProtocolError, match="userName is required"):
         validate_resource(canonicalise_resource({"userName": ""}, user), user)
