@@ -1,4 +1,4 @@
-"""Tests of the PATCH engine (gateway/scim/patch.py): RFC 7644 §3.5.2 and Entra ID's forms P1–P13.
+"""Tests of the PATCH engine (gateway/scim/patch/): RFC 7644 §3.5.2 and Entra ID's forms P1–P13.
 
 Request bodies marked "verbatim" are copied from shared/reference/entra-provisioning.md §3.
 """

@@ -1,4 +1,4 @@
-"""Request canonicalisation and validation (gateway/scim/validation.py).
+"""Request canonicalisation and validation (gateway/scim/validation/).
 
 The Entra ID bodies are the published examples of entra-provisioning.md §3.1 and §3.2.
 """
@@ -14,7 +14,7 @@ import pytest
 
 from adapters.schema import Attribute, ResourceType, Schema, resource_types
 from gateway.scim.errors import ProtocolError
-from gateway.scim.request_schemas import json_schema_for
+from gateway.scim.validation.json_schemas import json_schema_for
 from gateway.scim.validation import (
     canonicalise_resource,
     validate_patch_request,

@@ -1,5 +1,5 @@
-"""The request JSON Schemas, compiled once (gateway/scim/request_schemas.py), and the one
-sentence a client gets for a body they reject (gateway/scim/schema_errors.py)."""
+"""The request JSON Schemas, compiled once (gateway/scim/validation/json_schemas.py), and the one
+sentence a client gets for a body they reject (gateway/scim/validation/schema_errors.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.schema import ResourceType, resource_types
-from gateway.scim.request_schemas import request_schema, resource_schema
+from gateway.scim.validation.json_schemas import request_schema, resource_schema
 from gateway.scim.errors import ProtocolError
 from gateway.scim.validation import validate_patch_request, validate_resource
 

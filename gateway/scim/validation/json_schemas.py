@@ -23,7 +23,7 @@ from typing import Any
 from jsonschema_rs import Draft202012Validator
 
 from adapters.schema import Attribute, ResourceType
-from gateway.scim.schema_errors import describe_first_error
+from gateway.scim.validation.schema_errors import describe_first_error
 
 __all__ = ["CompiledSchema", "json_schema_for", "request_schema", "resource_schema"]
 

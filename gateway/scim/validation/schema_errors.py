@@ -21,7 +21,10 @@ from typing import Any
 
 from jsonschema_rs import ValidationError
 
-__all__ = ["describe_first_error", "render_path"]
+__all__ = ["BODY", "describe_first_error"]
+
+#: How a detail names the request body itself.
+BODY = "The request body"
 
 _TYPE_NAMES = {"object": "an object", "array": "an array", "integer": "an integer"}
 _JSON_TYPES: dict[str, Any] = {
@@ -93,13 +96,13 @@ def _sentence(keyword: str, node: Mapping[str, Any], instance: Any, parts: list[
               subject: str) -> str:
     if keyword == "required":
         missing = next(name for name in node["required"] if name not in instance)
-        return f"{render_path([*parts, missing])} is required"
+        return f"{_render_path([*parts, missing])} is required"
     if keyword == "additionalProperties" and isinstance(instance, Mapping):
         known = node.get("properties", {})
         extra = sorted(key for key in instance if key not in known)
         if extra:
-            return f"{render_path([*parts, extra[0]])} is not a known attribute"
-    where = render_path(parts) or subject
+            return f"{_render_path([*parts, extra[0]])} is not a known attribute"
+    where = _render_path(parts) or subject
     custom = node.get("errorMessage")
     if isinstance(custom, Mapping):
         custom = custom.get(keyword)
@@ -118,7 +121,7 @@ def _sentence(keyword: str, node: Mapping[str, Any], instance: Any, parts: list[
     return f"{where} is invalid: {message}"
 
 
-def render_path(parts: Sequence[str | int]) -> str:
+def _render_path(parts: Sequence[str | int]) -> str:
     """``["emails", 0, "primary"]`` -> ``emails[0].primary``; an extension URN is joined with ``:``."""
     out = ""
     after_urn = False
