@@ -14,7 +14,7 @@ from typing import Any
 from adapters.query import AttrPath, ListQuery, SortSpec
 from adapters.schema import ResourceType
 from gateway.scim.canonical_filter import canonical_filter
-from gateway.scim.errors import InvalidFilter, InvalidValue, reported_as
+from gateway.scim.errors import PATH_ERRORS, InvalidFilter, InvalidValue, reported_as
 from gateway.scim.filter import parse_attr_path, parse_filter
 from gateway.scim.projection import parse_attribute_list
 
@@ -57,8 +57,10 @@ def parse_paths(name: str, value: Any, rtype: ResourceType) -> list[AttrPath] | 
         if not all(isinstance(v, str) for v in value):
             raise InvalidValue(f"{name} must be a list of attribute names")
         value = ",".join(value)
-    with reported_as(InvalidValue, f"{name}: "):
+    try:
         return parse_attribute_list(value, rtype)
+    except PATH_ERRORS as exc:
+        raise reported_as(InvalidValue, f"{name}: ", exc) from None
 
 
 def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int) -> ListRequest:
@@ -70,15 +72,19 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
     if filter_text is not None:
         if not isinstance(filter_text, str):
             raise InvalidFilter("filter must be a string")
-        with reported_as(InvalidFilter, "invalid filter: "):
+        try:
             filter_node = canonical_filter(parse_filter(filter_text), rtype)
+        except PATH_ERRORS as exc:
+            raise reported_as(InvalidFilter, "invalid filter: ", exc) from None
     sort = None
     sort_by = lowered.get("sortby")
     if sort_by:
         if not isinstance(sort_by, str):
             raise InvalidValue("sortBy must be an attribute name")
-        with reported_as(InvalidValue, "sortBy: "):
+        try:
             path = rtype.filterable(parse_attr_path(sort_by.strip()))[0]
+        except PATH_ERRORS as exc:
+            raise reported_as(InvalidValue, "sortBy: ", exc) from None
         order = lowered.get("sortorder") or "ascending"
         if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
             raise InvalidValue("sortOrder must be 'ascending' or 'descending'")
