@@ -12,7 +12,9 @@ from adapters.errors import (AdapterError, AlreadyExists, BackendUnavailable, In
 from adapters.query import (And, AttrPath, Compare, CompareOp, Filter, ListQuery, Not, Or, Page, Present, SortSpec,
                             ValuePath)
 from adapters.registry import AdapterNotFound, installed_adapters, load_adapter_class
-from adapters.schema_info import AttrInfo, SchemaInfo, user_schema_info
+from adapters.schema import Attribute as AttrInfo  # the SDK's names for the one schema model
+from adapters.schema import ResourceType as SchemaInfo
+from adapters.schema import user_schema_info
 from adapters.sql_dialect import SqliteDialect
 from adapters.sql_filter import ColumnSpec, JsonArraySpec, SqlFilterTranslator
 from adapters.sqlite_state import SqliteStateStore

@@ -4,7 +4,8 @@ A :class:`SqlFilterTranslator` is configured with a map from canonical attribute
 storage: :class:`ColumnSpec` (one SQL expression holding a single value) and
 :class:`JsonArraySpec` (an SQL expression giving a JSON array); every other attribute is read
 from a JSON fallback document (a partial SCIM resource in canonical shape). Attribute types and
-``caseExact`` come from :class:`~adapters.schema_info.SchemaInfo`.
+``caseExact`` come from the schema model (:class:`~adapters.schema.ResourceType`); one comparison's
+SQL is built by :mod:`adapters.sql_compare`.
 
 Semantics, chosen to equal an in-memory evaluation of the filter on the SCIM resource:
 
@@ -35,19 +36,15 @@ Values are always bound parameters; JSON paths, too, are parameters built from s
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from adapters.datetimes import parse_filter_datetime
 from adapters.errors import UnsupportedFilter
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
-from adapters.schema_info import AttrInfo, SchemaInfo
+from adapters.schema import Attribute, ResourceType
+from adapters.sql_compare import STRING_TYPES, EqLookup, compare_value, present_value, sort_value
 from adapters.sql_dialect import PostgresDialect, Sql, SqliteDialect, join, sql
-
-#: Callable giving an extra, index-friendly conjunct for ``eq`` (``"0"`` for "matches nothing").
-EqLookup = Callable[[str], tuple[str, list[Any]]]
 
 
 @dataclass(frozen=True)
@@ -70,28 +67,24 @@ class JsonArraySpec:
     sql: str
 
 
-_SQL_OPS = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-_STRING_TYPES = frozenset({"string", "reference", "binary"})
-
-
 @dataclass(frozen=True)
 class _Scalar:
     expr: Sql
-    info: AttrInfo
+    info: Attribute
     eq_lookup: EqLookup | None = None
 
 
 @dataclass(frozen=True)
 class _Array:
     each: Sql  # what the dialect's elements() iterates
-    info: AttrInfo  # the multi-valued attribute
-    sub: AttrInfo | None  # the addressed sub-attribute, None for the whole element
+    info: Attribute  # the multi-valued attribute
+    sub: Attribute | None  # the addressed sub-attribute, None for the whole element
 
 
 @dataclass(frozen=True)
 class _Complex:
     path: AttrPath
-    info: AttrInfo
+    info: Attribute
 
 
 _Source = _Scalar | _Array | _Complex
@@ -125,7 +118,7 @@ class SqlFilterTranslator:
     are filterable only when mapped: they are never read from the fallback document.
     """
 
-    def __init__(self, schema: SchemaInfo, columns: Mapping[str, ColumnSpec | JsonArraySpec], *,
+    def __init__(self, schema: ResourceType, columns: Mapping[str, ColumnSpec | JsonArraySpec], *,
                  json_document: str, tiebreak: str, dialect: SqliteDialect | PostgresDialect | None = None,
                  max_params: int = 200, max_param_bytes: int = 32_768, max_sql_chars: int = 65_536,
                  max_depth: int = 32) -> None:
@@ -153,14 +146,14 @@ class SqlFilterTranslator:
         if sort is None:
             return tiebreak, []
         expr, info = self._sort_key(_Build(8), sort.path)
-        if info.type in _STRING_TYPES or info.type == "dateTime":
+        if info.type in STRING_TYPES or info.type == "dateTime":
             expr = self._dialect.sort_key(expr, info.case_exact or info.type == "dateTime")
         direction = "DESC NULLS FIRST" if sort.descending else "ASC NULLS LAST"
         return self._checked(Sql(f"{expr.text} {direction}, {tiebreak}", expr.params))
 
     # --- filters ---------------------------------------------------------------------------
 
-    def _filter(self, b: _Build, node: Filter, elem: tuple[str, AttrInfo] | None, depth: int) -> Sql:
+    def _filter(self, b: _Build, node: Filter, elem: tuple[str, Attribute] | None, depth: int) -> Sql:
         if depth > self._max_depth:
             raise UnsupportedFilter("filter too complex")
         b.count()
@@ -197,7 +190,7 @@ class SqlFilterTranslator:
             return self._exists(src.each, alias, self._filter(b, node.filter, (alias, src.info), depth + 1))
         raise UnsupportedFilter(f"unsupported filter node {type(node).__name__}")
 
-    def _source(self, path: AttrPath, elem: tuple[str, AttrInfo] | None) -> _Source:
+    def _source(self, path: AttrPath, elem: tuple[str, Attribute] | None) -> _Source:
         if elem is None:
             return self._resolve(path)
         alias, parent = elem
@@ -215,8 +208,8 @@ class SqlFilterTranslator:
         if isinstance(src, _Scalar):
             if node.op == "ne":  # absent, or a different value
                 return self._dialect.not_true(
-                    self._compare_value(src.expr, src.info, "eq", node.value, src.eq_lookup))
-            return self._compare_value(src.expr, src.info, node.op, node.value, src.eq_lookup)
+                    compare_value(self._dialect, src.expr, src.info, "eq", node.value, src.eq_lookup))
+            return compare_value(self._dialect, src.expr, src.info, node.op, node.value, src.eq_lookup)
         sub = self._element_sub(src, node.path)
         info = sub or src.info
 
@@ -226,18 +219,18 @@ class SqlFilterTranslator:
 
         if node.op == "ne":  # no value at all, or some value that differs (any value matches)
             has, differs = b.alias(), b.alias()
-            eq = self._compare_value(element(differs), info, "eq", node.value, None)
+            eq = compare_value(self._dialect, element(differs), info, "eq", node.value, None)
             return join([
                 self._dialect.not_true(self._exists(src.each, has, sql("({} IS NOT NULL)", element(has)))),
                 self._exists(src.each, differs, sql("({} IS NOT NULL AND {})", element(differs),
                                                    self._dialect.not_true(eq))),
             ], " OR ")
         alias = b.alias()
-        return self._exists(src.each, alias, self._compare_value(element(alias), info, node.op, node.value, None))
+        return self._exists(src.each, alias, compare_value(self._dialect, element(alias), info, node.op, node.value, None))
 
     def _present(self, b: _Build, path: AttrPath, src: _Source) -> Sql:
         if isinstance(src, _Scalar):
-            return _present_value(src.expr, src.info)
+            return present_value(src.expr, src.info)
         if isinstance(src, _Complex):
             return join([self._present(b, p, self._resolve(p)) for p in
                           (replace(path, sub_attr=s.name) for s in src.info.sub_attributes)], " OR ")
@@ -245,13 +238,13 @@ class SqlFilterTranslator:
         if src.sub is None:
             return self._exists(src.each, alias, self._dialect.element_present(alias))
         x = self._dialect.element_get(alias, _name(src.sub.name), src.sub.type)
-        return self._exists(src.each, alias, _present_value(x, src.sub))
+        return self._exists(src.each, alias, present_value(x, src.sub))
 
     def _exists(self, each: Sql, alias: str, cond: Sql) -> Sql:
         return sql("EXISTS (SELECT 1 FROM {} WHERE {})", self._dialect.elements(each, alias), cond)
 
     @staticmethod
-    def _element_sub(src: _Array, path: AttrPath) -> AttrInfo | None:
+    def _element_sub(src: _Array, path: AttrPath) -> Attribute | None:
         """The element part an array comparison reads: the sub-attribute, ``value``, or the element."""
         if src.sub is not None or src.info.type != "complex":
             return src.sub
@@ -260,79 +253,20 @@ class SqlFilterTranslator:
             raise UnsupportedFilter(f"{path} is complex: compare one of its sub-attributes")
         return value
 
-    # --- one comparison --------------------------------------------------------------------
-
-    def _compare_value(self, x: Sql, info: AttrInfo, op: str, value: Any, lookup: EqLookup | None) -> Sql:
-        """``x op value`` for ``op`` other than ``ne``/``pr`` and a non-null value."""
-        kind = info.type
-        if kind == "boolean":
-            if op != "eq":
-                raise UnsupportedFilter(f"{op} is not supported on the boolean attribute {info.name}")
-            if not isinstance(value, bool):
-                raise UnsupportedFilter(f"{info.name} is boolean: compare it with true or false")
-            return self._dialect.bool_eq(x, value)
-        if kind in ("integer", "decimal"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise UnsupportedFilter(f"{info.name} is a number: compare it with a number")
-            if op not in _SQL_OPS:
-                raise UnsupportedFilter(f"{op} is not supported on the numeric attribute {info.name}")
-            if isinstance(value, int) and not -(2**63) <= value < 2**63:
-                raise UnsupportedFilter(f"number out of range for {info.name}")
-            return sql(f"({{}} {_SQL_OPS[op]} {{}})", x, value)
-        if kind == "complex":
-            raise UnsupportedFilter(f"{info.name} is complex: compare one of its sub-attributes")
-        if not isinstance(value, str):
-            raise UnsupportedFilter(f"{info.name} is a {kind}: compare it with a string")
-        _check_text(value, op)
-        if kind == "dateTime" and op not in ("co", "sw", "ew"):
-            text, fraction = _normalise_datetime(value, info.name)
-            if fraction:  # stored values are whole seconds
-                if op == "eq":
-                    return self._dialect.false
-                op = {"gt": "gt", "ge": "gt", "lt": "le", "le": "le"}[op]
-            return self._compare_text(x, op, text, True, None)
-        if kind == "binary" and op in ("gt", "ge", "lt", "le"):
-            raise UnsupportedFilter(f"{op} is not supported on the binary attribute {info.name}")
-        return self._compare_text(x, op, value, info.case_exact, lookup)
-
-    def _compare_text(self, x: Sql, op: str, value: str, case_exact: bool, lookup: EqLookup | None) -> Sql:
-        d = self._dialect
-        if value == "":  # "" is absent: nothing equals it, every present value contains it
-            return d.false if op in ("eq", "lt", "le") else _present_text(x)
-        if op == "eq":
-            cond = sql("({})", d.compare(x, "=", value, case_exact))
-            if lookup is not None:
-                hint, params = lookup(value)
-                if hint.strip() == "0":
-                    return d.false
-                cond = sql("({} AND {})", Sql(hint, tuple(params)), cond)
-            return cond
-        if op in ("gt", "ge"):
-            return sql("({})", d.compare(x, _SQL_OPS[op], value, case_exact))
-        if op in ("lt", "le"):
-            return sql("({} AND {} <> '')", d.compare(x, _SQL_OPS[op], value, case_exact), x)
-        if case_exact:
-            return {"co": d.contains_exact, "sw": d.prefix_exact, "ew": d.suffix_exact}[op](x, value)
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
-        if len(pattern.encode("utf-8")) > d.like_pattern_max_bytes:
-            raise UnsupportedFilter("filter value too long")
-        return d.like(x, pattern)
-
     # --- attribute resolution ---------------------------------------------------------------
 
     def _resolve(self, path: AttrPath) -> _Source:
-        info = self._schema.attribute(path)
-        if info is None:
+        found = self._schema.locate(path)
+        if found is None:
             raise UnsupportedFilter(f"unknown attribute {path}")
-        if info.returned == "never":
+        urn, info = found
+        if info.never_returned:
             raise UnsupportedFilter(f"{info.name} cannot be filtered or sorted on")
-        sub: AttrInfo | None = None
+        sub: Attribute | None = None
         if path.sub_attr is not None:
             sub = info.sub(path.sub_attr) if info.type == "complex" else None
             if sub is None:
                 raise UnsupportedFilter(f"unknown sub-attribute {path}")
-        urn = None if self._schema.is_common(path) else self._schema.extension_urn(path.urn)
         top_key = str(AttrPath(info.name, None, urn)).lower()
         spec = self._columns.get(str(AttrPath(info.name, sub.name if sub else None, urn)).lower())
         if info.multi_valued:
@@ -351,7 +285,7 @@ class SqlFilterTranslator:
         names = (info.name, sub.name) if sub else (info.name,)
         return _Scalar(self._dialect.json_get(self._doc, _names(urn, *names), (sub or info).type), sub or info)
 
-    def _sort_key(self, b: _Build, path: AttrPath) -> tuple[Sql, AttrInfo]:
+    def _sort_key(self, b: _Build, path: AttrPath) -> tuple[Sql, Attribute]:
         src = self._resolve(path)
         if isinstance(src, _Complex):
             value = src.info.sub("value")
@@ -359,7 +293,7 @@ class SqlFilterTranslator:
                 raise UnsupportedFilter(f"cannot sort on the complex attribute {path}")
             src = self._resolve(replace(path, sub_attr=value.name))
         if isinstance(src, _Scalar):
-            return _sort_value(src.expr, src.info), src.info
+            return sort_value(src.expr, src.info), src.info
         d, alias = self._dialect, b.alias()
         sub = self._element_sub(src, path)
         kind = (sub or src.info).type
@@ -368,7 +302,7 @@ class SqlFilterTranslator:
         rank = sql("{} DESC, ", d.is_true(d.element_get(alias, _name(primary.name), "boolean"))) \
             if primary else Sql("")
         first = sql(f"(SELECT {{}} FROM {{}} ORDER BY {{}}{alias}.key LIMIT 1)",
-                   _sort_value(x, sub or src.info), d.elements(src.each, alias), rank)
+                   sort_value(x, sub or src.info), d.elements(src.each, alias), rank)
         return first, sub or src.info
 
     def _checked(self, fragment: Sql) -> tuple[str, list[Any]]:
@@ -377,18 +311,6 @@ class SqlFilterTranslator:
                 or len(fragment.text) > self._max_sql_chars:
             raise UnsupportedFilter("filter too complex")
         return fragment.text, list(fragment.params)
-
-
-def _present_value(x: Sql, info: AttrInfo) -> Sql:
-    return _present_text(x) if info.type in _STRING_TYPES or info.type == "dateTime" else sql("({} IS NOT NULL)", x)
-
-
-def _present_text(x: Sql) -> Sql:
-    return sql("({} IS NOT NULL AND {} <> '')", x, x)
-
-
-def _sort_value(x: Sql, info: AttrInfo) -> Sql:
-    return sql("NULLIF({}, '')", x) if info.type in _STRING_TYPES or info.type == "dateTime" else x
 
 
 def _names(*names: str | None) -> tuple[str, ...]:
@@ -401,20 +323,3 @@ def _name(name: str) -> str:
     if '"' in name or "\\" in name or any(ord(c) < 0x20 for c in name):
         raise UnsupportedFilter(f"attribute name {name!r} cannot be used in a JSON path")
     return name
-
-
-def _check_text(value: str, op: str) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UnsupportedFilter("filter value is not valid Unicode text") from None
-    if "\x00" in value and op in ("co", "sw", "ew"):
-        raise UnsupportedFilter(f"a NUL character is not supported with {op}")
-
-
-def _normalise_datetime(value: str, name: str) -> tuple[str, bool]:
-    """An xsd:dateTime as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (the directory's form), and whether it
-    had a non-zero sub-second part."""
-    parsed, fraction = parse_filter_datetime(value, name)
-    return (f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}"
-            f"T{parsed.hour:02d}:{parsed.minute:02d}:{parsed.second:02d}Z"), fraction

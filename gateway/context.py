@@ -8,7 +8,7 @@ from adapters.base import Adapter
 from adapters.state import StateStore
 from gateway.config import GatewayConfig
 from gateway.resources import ResourceService
-from gateway.scim.schema_model import ResourceType, resource_types
+from adapters.schema import ResourceType, resource_types
 from gateway.service import GatewayService
 from gateway.tokens import TokenCodec
 

@@ -23,7 +23,7 @@ from gateway.scim.limits import Limits
 from gateway.scim.listing import list_response, parse_list_request
 from gateway.scim.patch import apply_patch
 from gateway.scim.projection import project
-from gateway.scim.schema_model import ResourceType
+from adapters.schema import ResourceType
 from gateway.scim.validation import (
     canonicalise_resource,
     validate_patch_request,

@@ -18,7 +18,7 @@ from gateway.errors import ScimError, Unauthorized
 from gateway.resources import ResourceService
 from gateway.scim import discovery
 from gateway.scim.listing import list_response, parse_list_request
-from gateway.scim.schema_model import ResourceType
+from adapters.schema import ResourceType
 from gateway.tokens import InvalidToken, TokenCodec
 
 #: Note: Entra ID's Test Connection and each provisioning cycle query ``/Groups`` while the group

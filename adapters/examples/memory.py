@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
 from adapters.errors import AlreadyExists, BackendUnavailable, NotFound, UnsupportedFilter, VersionMismatch
 from adapters.query import And, Compare, Filter, ListQuery, Page, Present
-from adapters.schema_info import AttrInfo, user_schema_info
+from adapters.schema import Attribute, user_schema_info
 
 __all__ = ["MemoryAdapter", "MemoryUserAdapter"]
 
@@ -40,7 +40,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _attribute(node: Compare | Present) -> tuple[AttrInfo, Callable[[Mapping[str, Any]], Any]]:
+def _attribute(node: Compare | Present) -> tuple[Attribute, Callable[[Mapping[str, Any]], Any]]:
     """The schema of the attribute a comparison names and a getter of its value; only
     single-valued, non-complex attributes are supported."""
     path = node.path

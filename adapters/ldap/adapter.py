@@ -40,7 +40,7 @@ from adapters.ldap.mapping import Entry
 from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
 from adapters.ldap.sorting import Sorter
 from adapters.query import ListQuery, Page
-from adapters.schema_info import user_schema_info
+from adapters.schema import user_schema_info
 
 log = logging.getLogger("vizmo_scim.adapter.ldap")
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from adapters.errors import AdapterError
 from adapters.query import AttrPath
-from adapters.schema_info import ENTERPRISE_USER_URN
+from adapters.schema import ENTERPRISE_USER_URN
 
 _E = ENTERPRISE_USER_URN + ":"
 

@@ -34,7 +34,7 @@ from adapters.errors import UnsupportedFilter
 from adapters.ldap.attributes import TYPED_ATTRIBUTES, AttributeMap, Mapped
 from adapters.ldap.directory_schema import LdapAttributeType
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
-from adapters.schema_info import AttrInfo, SchemaInfo
+from adapters.schema import Attribute, ResourceType
 
 TRUE = "(objectClass=*)"
 #: Entries whose ``active`` the last SCIM write left unassigned (``mapping.to_ldap`` keeps
@@ -97,7 +97,7 @@ class _Attr:
     """A SCIM attribute held in one LDAP attribute; ``read`` gets its SCIM value for checks."""
 
     ldap: LdapAttributeType
-    info: AttrInfo
+    info: Attribute
     read: Callable[[Resource], Any]
 
 
@@ -115,7 +115,7 @@ def _flatten(node: Filter, kind: type) -> list[Filter]:
 class FilterTranslator:
     """Translate filters for one attribute map and the directory's attribute types."""
 
-    def __init__(self, amap: AttributeMap, types: Mapping[str, LdapAttributeType], scim: SchemaInfo, *,
+    def __init__(self, amap: AttributeMap, types: Mapping[str, LdapAttributeType], scim: ResourceType, *,
                  max_nodes: int = 200, max_depth: int = 32, max_length: int = 32_768) -> None:
         self._amap, self._types, self._scim = amap, types, scim
         self._max_nodes, self._max_depth, self._max_length = max_nodes, max_depth, max_length
@@ -269,11 +269,10 @@ class FilterTranslator:
 
     # -- attribute resolution ---------------------------------------------------------------
     def _canonical(self, path: AttrPath) -> AttrPath:
-        try:
-            urn = None if self._scim.is_common(path) else self._scim.extension_urn(path.urn)
-        except KeyError:
-            raise UnsupportedFilter(f"unknown attribute {path}") from None
-        return AttrPath(path.attr, path.sub_attr, urn)
+        found = self._scim.locate(path)
+        if found is None:
+            raise UnsupportedFilter(f"unknown attribute {path}")
+        return AttrPath(path.attr, path.sub_attr, found[0])
 
     def _special(self, path: AttrPath) -> str | None:
         """``"id"``, ``"active"`` or the LDAP timestamp name for the attributes mapped by rule."""

@@ -40,8 +40,8 @@ from typing import Any
 
 from adapters.errors import InvalidValue
 from adapters.ldap.attributes import AttributeMap, Mapped
+from adapters.schema import CORE_USER_URN
 
-CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 BLOB_ATTRIBUTE = "description"
 BLOB_PREFIX = "vizmo-scim:"
 RDN_ATTRIBUTE = "uid"
@@ -279,7 +279,7 @@ def from_ldap(entry: Entry, amap: AttributeMap) -> dict[str, Any]:
     raw_extra, raw_derived = blob.get("extra"), blob.get("derived")
     extra: dict[str, Any] = raw_extra if isinstance(raw_extra, dict) else {}
     derived: dict[str, Any] = raw_derived if isinstance(raw_derived, dict) else {}
-    resource: dict[str, Any] = {"schemas": [CORE_URN], "id": entry.first("entryUUID")}
+    resource: dict[str, Any] = {"schemas": [CORE_USER_URN], "id": entry.first("entryUUID")}
     for m in amap.simple.values():
         value = entry.first(m.ldap)
         if value is not None and value != "" and derived.get(m.ldap_key) != value:
@@ -293,7 +293,7 @@ def from_ldap(entry: Entry, amap: AttributeMap) -> dict[str, Any]:
         if entries:
             resource[attr] = entries
     _merge(resource, {k: v for k, v in extra.items() if k not in {a for (a, _) in amap.typed}})
-    resource["schemas"] += sorted(k for k in resource if k.startswith("urn:") and k != CORE_URN)
+    resource["schemas"] += sorted(k for k in resource if k.startswith("urn:") and k != CORE_USER_URN)
     resource["meta"] = {
         "resourceType": "User",
         "created": generalized_to_iso(entry.first("createTimestamp")),

@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.errors import UnsupportedFilter
 from adapters.query import AttrPath, SortSpec
-from adapters.schema_info import AttrInfo, SchemaInfo
+from adapters.schema import Attribute, ResourceType
 
 Resource = dict[str, Any]
 
@@ -39,18 +39,17 @@ def _datetime_key(value: str) -> str:
 class Sorter:
     """Sort keys for the attributes of one resource type."""
 
-    def __init__(self, scim: SchemaInfo) -> None:
+    def __init__(self, scim: ResourceType) -> None:
         self._scim = scim
 
-    def _resolve(self, path: AttrPath) -> tuple[AttrPath, AttrInfo, AttrInfo | None]:
-        try:
-            urn = None if self._scim.is_common(path) else self._scim.extension_urn(path.urn)
-        except KeyError:
-            raise UnsupportedFilter(f"cannot sort on unknown attribute {path}") from None
-        info = self._scim.attribute(path)
-        if info is None or info.returned == "never":
+    def _resolve(self, path: AttrPath) -> tuple[AttrPath, Attribute, Attribute | None]:
+        found = self._scim.locate(path)
+        if found is None:
+            raise UnsupportedFilter(f"cannot sort on unknown attribute {path}")
+        urn, info = found
+        if info.never_returned:
             raise UnsupportedFilter(f"cannot sort on {path}")
-        sub: AttrInfo | None = None
+        sub: Attribute | None = None
         if info.type == "complex":
             sub = info.sub(path.sub_attr or "value")
             if sub is None:

@@ -13,9 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.base import Resource
-from adapters.schema_info import ENTERPRISE_USER_URN
-
-CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+from adapters.schema import CORE_USER_URN, ENTERPRISE_USER_URN
 
 __all__ = ["CORE_USER_URN", "ENTERPRISE_USER_URN", "full_user", "make_user", "user_view", "work_email"]
 

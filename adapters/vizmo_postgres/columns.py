@@ -16,7 +16,7 @@ partial SCIM resource in canonical shape, NULL when the employee has no ``scim_u
 from __future__ import annotations
 
 
-from adapters.schema_info import user_schema_info
+from adapters.schema import user_schema_info
 from adapters.sql_dialect import PostgresDialect
 from adapters.sql_filter import SqlFilterTranslator
 from adapters.vizmo_sqlite.columns import column_map

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.schema_info import ENTERPRISE_USER_URN, user_schema_info
+from adapters.schema import ENTERPRISE_USER_URN, user_schema_info
 from adapters.sql_filter import ColumnSpec, JsonArraySpec, SqlFilterTranslator
 
 #: The SCIM id: ``"<employee id>"`` or ``"<employee id>.<incarnation>"`` after a re-create.

@@ -30,16 +30,14 @@ from operator import itemgetter
 from typing import Any
 
 from adapters.json_copy import copy_json
-
-CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+from adapters.schema import CORE_USER_URN, ENTERPRISE_USER_URN
 
 #: Phone types mirrored into legacy columns (matched case-insensitively).
 PHONE_COLUMNS: dict[str, str] = {"work": "phone", "mobile": "mobile"}
 
 #: Attributes the mapping handles itself; everything else goes to ``extra`` as sent.
 _HANDLED = {"schemas", "id", "meta", "externalId", "userName", "displayName", "title", "active",
-            "name", "phoneNumbers", ENTERPRISE_URN}
+            "name", "phoneNumbers", ENTERPRISE_USER_URN}
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ def to_storage(resource: Mapping[str, Any], *, current_status: str | None = None
     nothing changes for the portal unless a client says so. Note: Entra ID always sends ``active``.
     """
     name = dict(resource.get("name") or {})
-    enterprise = dict(resource.get(ENTERPRISE_URN) or {})
+    enterprise = dict(resource.get(ENTERPRISE_USER_URN) or {})
     phones = list(resource.get("phoneNumbers") or [])
     active = resource.get("active")
     if active is None:
@@ -117,7 +115,7 @@ def to_storage(resource: Mapping[str, Any], *, current_status: str | None = None
     if name:
         extra["name"] = name
     if enterprise:
-        extra[ENTERPRISE_URN] = enterprise
+        extra[ENTERPRISE_USER_URN] = enterprise
     if phones:
         extra["phoneNumbers"] = copy_json(phones)
     if active is None:
@@ -208,7 +206,7 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     """
     extra: dict[str, Any] = json.loads(row["extra"]) if row["extra"] else {}
     scim_id = scim_id_of(row)
-    resource: dict[str, Any] = {"schemas": [CORE_URN], "id": scim_id}
+    resource: dict[str, Any] = {"schemas": [CORE_USER_URN], "id": scim_id}
     if row["external_id"] is not None:
         resource["externalId"] = row["external_id"]
     resource["userName"] = row["email"]
@@ -234,15 +232,15 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     phones = _effective_phones(list(extra.pop("phoneNumbers", None) or []), row)
     if phones:
         resource["phoneNumbers"] = phones
-    enterprise = dict(extra.pop(ENTERPRISE_URN, None) or {})
+    enterprise = dict(extra.pop(ENTERPRISE_USER_URN, None) or {})
     if row["department"] is not None:
         enterprise["department"] = row["department"]
     if row["employee_code"] is not None:
         enterprise["employeeNumber"] = row["employee_code"]
     resource.update(extra)
     if enterprise:
-        resource[ENTERPRISE_URN] = enterprise
-    resource["schemas"] += [key for key in resource if key.startswith("urn:") and key != CORE_URN]
+        resource[ENTERPRISE_USER_URN] = enterprise
+    resource["schemas"] += [key for key in resource if key.startswith("urn:") and key != CORE_USER_URN]
     resource["meta"] = {
         "resourceType": "User",
         "created": row["created_at"],

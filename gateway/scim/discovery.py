@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.base import Capabilities
-from gateway.scim.schema_model import ResourceType
+from adapters.schema import ResourceType
 
 SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 DOCS_URL = "https://github.com/vizmo/vizmo-scim-gateway#readme"

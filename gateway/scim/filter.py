@@ -10,35 +10,30 @@ colon, so ``urn:...:2.0:User:manager.value`` is ``AttrPath(urn="urn:...:2.0:User
 attr="manager", sub_attr="value")``; a bare schema URN therefore parses as ``AttrPath(urn=
 "urn:...:2.0", attr="User")`` and only the schema can tell the two apart.
 
-Every failure, whatever the input, is a :class:`FilterSyntaxError` whose message names the
+Every failure, whatever the input, is a :class:`~gateway.scim.errors.FilterSyntaxError` (400
+invalidFilter unless its caller reports it otherwise) whose message names the
 position (a 0-based character offset) and what was expected. Input is bounded by
 ``max_length`` and nesting by ``max_depth``; deep input can never raise ``RecursionError``.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NoReturn
 
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, CompValue, Filter, Not, Or, Present, ValuePath
+from gateway.scim.errors import FilterSyntaxError
+from gateway.scim.filter_tokens import (NUMBER, Token, check_text, decode_number, decode_string, describe, is_keyword,
+                                        tokenize)
 
-__all__ = ["FilterSyntaxError", "PatchPath", "parse_attr_path", "parse_filter", "parse_patch_path"]
+__all__ = ["PatchPath", "parse_attr_path", "parse_filter", "parse_patch_path"]
 
 _OPS_HINT = "a comparison operator (eq, ne, co, sw, ew, gt, lt, ge, le) or pr"
 _VALUE_HINT = 'a value ("a string", a number, true, false or null)'
 _KEYWORDS = frozenset({"and", "or", "not"})
 
-# C0/C1 control characters (NUL included) and lone surrogates are never valid anywhere.
-_BAD_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_TOKEN = re.compile(
-    r'(?P<ws> +)|(?P<punct>[()\[\]])|(?P<string>"(?:[^"\\]++|\\.)*+")|(?P<quote>")|(?P<word>[^ ()\[\]"]+)'
-)
 _NAME = r"[A-Za-z][A-Za-z0-9_-]*"
 _SUB_NAME = rf"(?:{_NAME}|\$ref)"
 # [URI ":"] ATTRNAME *1subAttr; the URI is greedy, so it ends at the last colon.
@@ -47,19 +42,7 @@ _PATH = re.compile(
     rf"(?P<attr>{_NAME})(?:\.(?P<sub>{_SUB_NAME}))?"
 )
 _REL_NAME = re.compile(_SUB_NAME)
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _LITERALS: dict[str, CompValue] = {"true": True, "false": False, "null": None}
-
-
-class FilterSyntaxError(ValueError):
-    """A filter or attribute path that does not parse (HTTP 400, ``scimType`` invalidFilter / invalidPath).
-
-    ``position`` is the 0-based character offset of the problem, when there is one.
-    """
-
-    def __init__(self, message: str, position: int | None = None) -> None:
-        super().__init__(message)
-        self.position = position
 
 
 @dataclass(frozen=True)
@@ -75,86 +58,12 @@ class PatchPath:
     sub_attr: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: str  # "word", "string", "(", ")", "[", "]", "end"
-    text: str
-    pos: int
-    end: int
-
-
-def _check_text(text: object, max_length: int, what: str) -> str:
-    if not isinstance(text, str):
-        raise FilterSyntaxError(f"the {what} must be a string, not {type(text).__name__}")
-    if len(text) > max_length:
-        raise FilterSyntaxError(f"the {what} is {len(text)} characters long; at most {max_length} are allowed")
-    bad = _BAD_CHAR.search(text)
-    if bad is not None:
-        char = ord(bad.group())
-        kind = "lone surrogate" if 0xD800 <= char <= 0xDFFF else "control character"
-        raise FilterSyntaxError(
-            f"{kind} U+{char:04X} at position {bad.start()} is not allowed in a {what}", bad.start()
-        )
-    return text
-
-
-def _tokenize(text: str) -> Iterator[_Token]:
-    """The tokens of ``text``, lazily (a parse that fails early does not scan the rest)."""
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        assert match is not None  # the alternatives cover every character
-        kind = match.lastgroup
-        if kind == "quote":
-            raise FilterSyntaxError(f"unterminated string starting at position {pos}", pos)
-        if kind != "ws":
-            tok_kind = match.group() if kind == "punct" else str(kind)
-            yield _Token(tok_kind, match.group(), pos, match.end())
-        pos = match.end()
-    while True:
-        yield _Token("end", "", len(text), len(text))
-
-
-def _describe(tok: _Token) -> str:
-    text = tok.text if len(tok.text) <= 40 else tok.text[:40] + "..."
-    return f"'{text}'"
-
-
-def _is_keyword(tok: _Token, *words: str) -> bool:
-    return tok.kind == "word" and tok.text.lower() in words
-
-
-def _decode_string(tok: _Token) -> str:
-    """A JSON string token decoded with every JSON escape (RFC 7159 §7)."""
-    try:
-        value = json.loads(tok.text)
-    except ValueError as exc:
-        at = tok.pos + getattr(exc, "pos", 0)
-        reason = getattr(exc, "msg", "invalid JSON string")
-        raise FilterSyntaxError(f"invalid string at position {at}: {reason}", at) from None
-    if _SURROGATE.search(value):
-        raise FilterSyntaxError(f"invalid string at position {tok.pos}: \\u escape of a lone surrogate", tok.pos)
-    if "\x00" in value:
-        raise FilterSyntaxError(f"invalid string at position {tok.pos}: NUL (\\u0000) is not allowed", tok.pos)
-    return str(value)
-
-
-def _decode_number(tok: _Token) -> int | float:
-    try:
-        value = json.loads(tok.text)
-    except ValueError:
-        value = math.inf
-    if isinstance(value, float) and not math.isfinite(value):
-        raise FilterSyntaxError(f"number {_describe(tok)} at position {tok.pos} is out of range", tok.pos)
-    return int(value) if isinstance(value, int) else float(value)
-
-
 class _Parser:
     """Recursive descent over the token list; ``level`` counts the open groups."""
 
     def __init__(self, text: str, max_depth: int, what: str) -> None:
-        self.scanner = _tokenize(text)
-        self.tokens: list[_Token] = [next(self.scanner)]  # the tokens read so far
+        self.scanner = tokenize(text)
+        self.tokens: list[Token] = [next(self.scanner)]  # the tokens read so far
         self.i = 0
         self.max_depth = max_depth
         self.level = 0
@@ -163,10 +72,10 @@ class _Parser:
 
     # --- token helpers ----------------------------------------------------------------------
 
-    def peek(self) -> _Token:
+    def peek(self) -> Token:
         return self.tokens[self.i]
 
-    def take(self) -> _Token:
+    def take(self) -> Token:
         tok = self.tokens[self.i]
         if tok.kind != "end":
             self.i += 1
@@ -174,22 +83,22 @@ class _Parser:
                 self.tokens.append(next(self.scanner))
         return tok
 
-    def fail(self, tok: _Token, expected: str) -> NoReturn:
-        found = f"end of {self.what}" if tok.kind == "end" else _describe(tok)
+    def fail(self, tok: Token, expected: str) -> NoReturn:
+        found = f"end of {self.what}" if tok.kind == "end" else describe(tok)
         raise FilterSyntaxError(f"unexpected {found} at position {tok.pos}: expected {expected}", tok.pos)
 
-    def fail_after_expression(self, tok: _Token, expected: str) -> NoReturn:
+    def fail_after_expression(self, tok: Token, expected: str) -> NoReturn:
         """The token after a complete expression is neither a logical operator nor a closer."""
-        if self.after_pr is not None and tok.kind in ("word", "string") and not _is_keyword(tok, *_KEYWORDS):
+        if self.after_pr is not None and tok.kind in ("word", "string") and not is_keyword(tok, *_KEYWORDS):
             previous = self.tokens[self.i - 1] if self.i else None
             if previous is not None and previous.end == self.after_pr:
                 raise FilterSyntaxError(
-                    f"unexpected {_describe(tok)} at position {tok.pos}: 'pr' takes no value; expected {expected}",
+                    f"unexpected {describe(tok)} at position {tok.pos}: 'pr' takes no value; expected {expected}",
                     tok.pos,
                 )
         self.fail(tok, expected)
 
-    def enter(self, tok: _Token) -> None:
+    def enter(self, tok: Token) -> None:
         self.level += 1
         if self.level > self.max_depth:
             self.too_deep(tok.pos)
@@ -205,7 +114,7 @@ class _Parser:
             pos,
         )
 
-    def close(self, kind: str, opener: _Token) -> _Token:
+    def close(self, kind: str, opener: Token) -> Token:
         tok = self.peek()
         if tok.kind == kind:
             self.level -= 1
@@ -217,7 +126,7 @@ class _Parser:
     def or_expr(self, scope: AttrPath | None) -> tuple[Filter, int]:
         """``logExp`` with ``or``: the loosest binding (RFC 7644 §3.4.2.2 order of operations)."""
         node, depth = self.and_expr(scope)
-        while _is_keyword(self.peek(), "or"):
+        while is_keyword(self.peek(), "or"):
             tok = self.take()
             right, right_depth = self.and_expr(scope)
             depth = max(depth, right_depth) + 1
@@ -228,7 +137,7 @@ class _Parser:
     def and_expr(self, scope: AttrPath | None) -> tuple[Filter, int]:
         """``logExp`` with ``and``, which binds tighter than ``or``."""
         node, depth = self.unary(scope)
-        while _is_keyword(self.peek(), "and"):
+        while is_keyword(self.peek(), "and"):
             tok = self.take()
             right, right_depth = self.unary(scope)
             depth = max(depth, right_depth) + 1
@@ -239,7 +148,7 @@ class _Parser:
     def unary(self, scope: AttrPath | None) -> tuple[Filter, int]:
         """``not ( filter )``, ``( filter )`` or an attribute expression."""
         first = self.peek()
-        negate = _is_keyword(first, "not")
+        negate = is_keyword(first, "not")
         if negate:
             self.take()
             if self.peek().kind != "(":
@@ -258,9 +167,9 @@ class _Parser:
         """``attrPath pr``, ``attrPath compareOp compValue`` or (outside a value filter) a ``valuePath``."""
         previous = self.tokens[self.i - 1] if self.i else None
         tok = self.take()
-        if tok.kind != "word" or _is_keyword(tok, *_KEYWORDS):
-            after = f" after '{previous.text}'" if previous is not None else ""
-            self.fail(tok, f"an attribute path (such as userName or name.givenName), '(' or 'not'{after}")
+        if tok.kind != "word" or is_keyword(tok, *_KEYWORDS):
+            context = f" after '{previous.text}'" if previous is not None else ""
+            self.fail(tok, f"an attribute path (such as userName or name.givenName), '(' or 'not'{context}")
         path = self.relative_path(tok, scope) if scope is not None else self.path(tok)
         if self.peek().kind != "[":
             return self.comparison(path, tok), 0
@@ -285,7 +194,7 @@ class _Parser:
         self.check_depth(depth + 1, tok.pos)
         return ValuePath(path, value_filter), depth + 1
 
-    def value_filter(self, path: AttrPath, path_tok: _Token) -> tuple[Filter, int, _Token]:
+    def value_filter(self, path: AttrPath, path_tok: Token) -> tuple[Filter, int, Token]:
         """``attrPath "[" valFilter "]"``: returns the element filter, its depth and the ']' token."""
         if path.sub_attr is not None:
             raise FilterSyntaxError(
@@ -299,7 +208,7 @@ class _Parser:
         close = self.close("]", opener)
         return inner, depth, close
 
-    def comparison(self, path: AttrPath, path_tok: _Token) -> Filter:
+    def comparison(self, path: AttrPath, path_tok: Token) -> Filter:
         op_tok = self.take()
         op = op_tok.text.lower() if op_tok.kind == "word" else ""
         if op == "pr":
@@ -310,43 +219,43 @@ class _Parser:
         value_tok = self.take()
         return Compare(path, op, self.value(value_tok, op))  # type: ignore[arg-type]
 
-    def value(self, tok: _Token, op: str) -> CompValue:
+    def value(self, tok: Token, op: str) -> CompValue:
         """``compValue`` (RFC 7644 §3.4.2.2): a JSON string, number, or ``true``/``false``/``null``
         (any case). Any other bare word is refused, so a typo such as ``tru`` can never match as
         text. Note: Entra ID's older documentation shows unquoted values (``externalId eq
         jyoung``); Entra's provisioning quotes them, and such a filter is refused with a hint.
         """
         if tok.kind == "string":
-            return _decode_string(tok)
-        if tok.kind != "word" or _is_keyword(tok, *_KEYWORDS):
+            return decode_string(tok)
+        if tok.kind != "word" or is_keyword(tok, *_KEYWORDS):
             self.fail(tok, f"{_VALUE_HINT} after '{op}'")
         lowered = tok.text.lower()
         if lowered in _LITERALS:
             return _LITERALS[lowered]
-        if _NUMBER.fullmatch(tok.text):
-            return _decode_number(tok)
+        if NUMBER.fullmatch(tok.text):
+            return decode_number(tok)
         raise FilterSyntaxError(
-            f"unexpected {_describe(tok)} at position {tok.pos}: {_VALUE_HINT} must follow '{op}'; "
+            f"unexpected {describe(tok)} at position {tok.pos}: {_VALUE_HINT} must follow '{op}'; "
             'string values are enclosed in straight double quotes, e.g. "bjensen"',
             tok.pos,
         )
 
     # --- paths ------------------------------------------------------------------------------
 
-    def path(self, tok: _Token) -> AttrPath:
+    def path(self, tok: Token) -> AttrPath:
         """A full ``attrPath``: ``[URI ":"] ATTRNAME ["." subAttr]``."""
         match = _PATH.fullmatch(tok.text)
         if match is None:
             self.fail(tok, "an attribute path such as userName, name.givenName or urn:...:User:employeeNumber")
         return AttrPath(attr=match["attr"], sub_attr=match["sub"], urn=match["urn"])
 
-    def relative_path(self, tok: _Token, scope: AttrPath) -> AttrPath:
+    def relative_path(self, tok: Token, scope: AttrPath) -> AttrPath:
         """A path inside ``scope[...]``: one sub-attribute name of the element (RFC 7644 §3.4.2.2)."""
         if _REL_NAME.fullmatch(tok.text) is None:
             self.fail(tok, f"the name of a sub-attribute of '{scope}' (such as type or value) inside its value filter")
         return AttrPath(tok.text)
 
-    def sub_attr_name(self, tok: _Token, parent: AttrPath) -> str:
+    def sub_attr_name(self, tok: Token, parent: AttrPath) -> str:
         name = tok.text[1:]
         if _REL_NAME.fullmatch(name) is None:
             self.fail(tok, f"'.' and a sub-attribute name of '{parent}' after its value filter")
@@ -354,7 +263,7 @@ class _Parser:
 
 
 def _parser(text: object, *, max_length: int, max_depth: int, what: str) -> _Parser:
-    parser = _Parser(_check_text(text, max_length, what), max_depth, what)
+    parser = _Parser(check_text(text, max_length, what), max_depth, what)
     if parser.peek().kind == "end":
         raise FilterSyntaxError(f"the {what} is empty", 0)
     return parser

@@ -17,21 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.scim.errors import ProtocolError
+from gateway.scim.errors import OverLimit, TooLarge
 
 #: Defaults (README's limits table; ``[limits]`` in the configuration file).
 MAX_PATCH_OPERATIONS = 1000
 MAX_PATCH_VALUES = 1000
 MAX_VALUES = 100
 MAX_RESOURCE_BYTES = 16 * 1024
-
-
-class TooLarge(ProtocolError):
-    """A request over a limit; ``status`` is 413 or 400 (``scim_type`` invalidValue)."""
-
-    def __init__(self, detail: str, status: int = 400) -> None:
-        super().__init__(detail, "invalidValue" if status == 400 else None)
-        self.status = status  # shadows ProtocolError.status
 
 
 @dataclass(frozen=True)
@@ -52,33 +44,33 @@ class Limits:
         """Before a PATCH is applied: the number of operations, and every array in their values."""
         if len(operations) > self.max_patch_operations:
             raise TooLarge(f"The PATCH has {len(operations)} operations; at most {self.max_patch_operations} "
-                           "are accepted in one request.", status=413)
+                           "are accepted in one request.")
         total = 0
         for index, operation in enumerate(operations):
             if isinstance(operation, Mapping):
                 longest, count = _arrays(operation.get("value"))
                 if longest > self.max_values:
-                    raise TooLarge(f"Operations[{index}] has an array of {longest} values; at most "
-                                   f"{self.max_values} are accepted.")
+                    raise OverLimit(f"Operations[{index}] has an array of {longest} values; at most "
+                                    f"{self.max_values} are accepted.")
                 total += count
         if total > self.max_patch_values:
             raise TooLarge(f"The PATCH's operations hold {total} values in arrays; at most "
-                           f"{self.max_patch_values} are accepted in one request.", status=413)
+                           f"{self.max_patch_values} are accepted in one request.")
 
     def check_resource(self, resource: Mapping[str, Any]) -> None:
         """Before a resource is written: every multi-valued attribute and the size of the whole."""
         _check_arrays(resource, "", self.max_values)
         size = len(json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > self.max_resource_bytes:
-            raise TooLarge(f"The resource would be {size} bytes of JSON; at most {self.max_resource_bytes} "
-                           "are stored for one resource.")
+            raise OverLimit(f"The resource would be {size} bytes of JSON; at most {self.max_resource_bytes} "
+                            "are stored for one resource.")
 
 
 def _check_arrays(node: Mapping[str, Any], prefix: str, limit: int) -> None:
     for key, value in node.items():
         if isinstance(value, list):
             if len(value) > limit:
-                raise TooLarge(f"{prefix}{key} has {len(value)} values; at most {limit} are stored.")
+                raise OverLimit(f"{prefix}{key} has {len(value)} values; at most {limit} are stored.")
         elif isinstance(value, Mapping):
             _check_arrays(value, f"{prefix}{key}{':' if key.startswith('urn:') else '.'}", limit)
 

@@ -1,8 +1,8 @@
 """List and ``.search`` requests: query parameters in, ``ListResponse`` out (RFC 7644 §3.4.2, §3.4.3).
 
 Parameters arrive either as query-string text (GET) or as JSON values (POST ``/.search``);
-both go through :func:`parse_list_request`. Every malformed value is a :class:`ProtocolError`
-(400), never an exception the client sees as a 500.
+both go through :func:`parse_list_request`. Every malformed value is a
+:class:`~gateway.scim.errors.ProtocolError` (400), never an exception the client sees as a 500.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.query import AttrPath, ListQuery, SortSpec
-from gateway.scim.errors import ProtocolError
-from gateway.scim.filter import FilterSyntaxError, parse_attr_path, parse_filter
+from adapters.schema import ResourceType
+from gateway.scim.canonical_filter import canonical_filter
+from gateway.scim.errors import PATH_ERRORS, InvalidFilter, InvalidValue, reported_as
+from gateway.scim.filter import parse_attr_path, parse_filter
 from gateway.scim.projection import parse_attribute_list
-from gateway.scim.schema_model import ResourceType, UnknownAttribute
 
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
@@ -39,13 +40,13 @@ def _integer(name: str, value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ProtocolError(f"{name} must be an integer, not {value!r}")
+        raise InvalidValue(f"{name} must be an integer, not {value!r}")
     if isinstance(value, str) and value.strip().lstrip("+-").isascii() and value.strip().lstrip("+-").isdigit():
         value = int(value.strip()) if len(value) < 24 else MAX_INTEGER + 1
     if not isinstance(value, int):
-        raise ProtocolError(f"{name} must be an integer, not {str(value)[:40]!r}")
+        raise InvalidValue(f"{name} must be an integer, not {str(value)[:40]!r}")
     if abs(value) > MAX_INTEGER:
-        raise ProtocolError(f"{name} must be at most {MAX_INTEGER}, not {str(value)[:24]}")
+        raise InvalidValue(f"{name} must be at most {MAX_INTEGER}, not {str(value)[:24]}")
     return value
 
 
@@ -54,16 +55,15 @@ def parse_paths(name: str, value: Any, rtype: ResourceType) -> list[AttrPath] | 
     strings (``.search`` body), parsed by :func:`~gateway.scim.projection.parse_attribute_list`."""
     if isinstance(value, Sequence) and not isinstance(value, str):
         if not all(isinstance(v, str) for v in value):
-            raise ProtocolError(f"{name} must be a list of attribute names")
+            raise InvalidValue(f"{name} must be a list of attribute names")
         value = ",".join(value)
     try:
         return parse_attribute_list(value, rtype)
-    except (FilterSyntaxError, UnknownAttribute) as exc:
-        raise ProtocolError(f"{name}: {exc}") from None
+    except PATH_ERRORS as exc:
+        raise reported_as(InvalidValue, f"{name}: ", exc) from None
 
 
-def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int,
-                       default_count: int | None = None) -> ListRequest:
+def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int) -> ListRequest:
     """Build a :class:`ListRequest` from ``filter``, ``sortBy``, ``sortOrder``, ``startIndex``,
     ``count``, ``attributes`` and ``excludedAttributes`` (names matched case-insensitively)."""
     lowered = {k.lower(): v for k, v in params.items()}
@@ -71,32 +71,32 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
     filter_text = lowered.get("filter")
     if filter_text is not None:
         if not isinstance(filter_text, str):
-            raise ProtocolError("filter must be a string", "invalidFilter")
+            raise InvalidFilter("filter must be a string")
         try:
-            filter_node = rtype.canonical_filter(parse_filter(filter_text))
-        except (FilterSyntaxError, UnknownAttribute) as exc:
-            raise ProtocolError(f"invalid filter: {exc}", "invalidFilter") from None
+            filter_node = canonical_filter(parse_filter(filter_text), rtype)
+        except PATH_ERRORS as exc:
+            raise reported_as(InvalidFilter, "invalid filter: ", exc) from None
     sort = None
     sort_by = lowered.get("sortby")
     if sort_by:
         if not isinstance(sort_by, str):
-            raise ProtocolError("sortBy must be an attribute name")
+            raise InvalidValue("sortBy must be an attribute name")
         try:
             path = rtype.filterable(parse_attr_path(sort_by.strip()))[0]
-        except (FilterSyntaxError, UnknownAttribute) as exc:
-            raise ProtocolError(f"sortBy: {exc}") from None
+        except PATH_ERRORS as exc:
+            raise reported_as(InvalidValue, "sortBy: ", exc) from None
         order = lowered.get("sortorder") or "ascending"
         if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
-            raise ProtocolError("sortOrder must be 'ascending' or 'descending'")
+            raise InvalidValue("sortOrder must be 'ascending' or 'descending'")
         sort = SortSpec(path=path, descending=order.lower() == "descending")
     start_index = _integer("startIndex", lowered.get("startindex"))
     if start_index is not None and start_index < 1:
-        raise ProtocolError(f"startIndex is 1-based and must be 1 or more, not {start_index}")
+        raise InvalidValue(f"startIndex is 1-based and must be 1 or more, not {start_index}")
     count = _integer("count", lowered.get("count"))
     if count is not None and count < 0:
-        raise ProtocolError(f"count must be 0 or more, not {count}")
+        raise InvalidValue(f"count must be 0 or more, not {count}")
     if count is None:
-        count = default_count if default_count is not None else max_results
+        count = max_results
     return ListRequest(
         query=ListQuery(filter=filter_node, sort=sort, start_index=start_index or 1,
                         count=min(count, max_results)),

@@ -19,8 +19,8 @@ from typing import Any, Final
 
 from adapters.json_copy import copy_json
 from adapters.query import AttrPath
+from adapters.schema import Attribute, ResourceType, UnknownAttribute
 from gateway.scim.filter import FilterSyntaxError, parse_attr_path
-from gateway.scim.schema_model import Attribute, ResourceType, UnknownAttribute
 
 __all__ = ["parse_attribute_list", "project"]
 
@@ -41,9 +41,7 @@ class _Selection:
 
 
 def _schema_key(urn: str | None, rtype: ResourceType) -> str:
-    if urn is None or urn.lower() == rtype.core.id.lower():
-        return ""
-    return urn.lower()
+    return "" if urn is None or rtype.schema_for_urn(urn) is rtype.core else urn.lower()
 
 
 def _selection(paths: Sequence[AttrPath], rtype: ResourceType) -> _Selection:
@@ -211,7 +209,7 @@ def parse_attribute_list(text: str | None, rtype: ResourceType) -> list[AttrPath
     (``rtype.resolve``); a schema URN alone becomes ``AttrPath(attr=<schema URN>)`` and names
     the whole schema; ``schemas`` is skipped (it is always returned). Returns ``None`` for a
     missing or empty parameter. Raises :class:`FilterSyntaxError` or
-    :class:`~gateway.scim.schema_model.UnknownAttribute` (both HTTP 400).
+    :class:`~adapters.schema.UnknownAttribute` (both HTTP 400).
     """
     if text is None:
         return None

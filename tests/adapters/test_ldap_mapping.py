@@ -13,7 +13,7 @@ from adapters.ldap.attributes import AttributeMap
 from adapters.ldap.directory_schema import DIRECTORY_STRING, IA5_STRING, TELEPHONE_NUMBER, LdapAttributeType
 from adapters.ldap.filters import FALSE, TRUE, FilterTranslator, and_, escape, not_, or_
 from adapters.query import And, AttrPath, Compare, Not, Or, Present, ValuePath
-from adapters.schema_info import user_schema_info
+from adapters.schema import user_schema_info
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

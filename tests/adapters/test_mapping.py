@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.vizmo_sqlite.mapping import ENTERPRISE_URN, from_storage, kept_status, to_storage, version_tag
+from adapters.schema import ENTERPRISE_USER_URN as ENTERPRISE_URN
+from adapters.vizmo_sqlite.mapping import from_storage, kept_status, to_storage, version_tag
 
 ENTRA_USER: dict[str, Any] = {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_URN],

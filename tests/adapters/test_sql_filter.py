@@ -20,13 +20,13 @@ import pytest
 
 from adapters.errors import UnsupportedFilter
 from adapters.query import And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
-from adapters.schema_info import ENTERPRISE_USER_URN as ENT
-from adapters.schema_info import user_schema_info
+from adapters.schema import ENTERPRISE_USER_URN as ENT
+from adapters.schema import user_schema_info
 from adapters.vizmo_sqlite.columns import PHONE_NUMBERS_SQL, TRANSLATOR
 from adapters.vizmo_sqlite.mapping import from_storage
+from gateway.scim.canonical_filter import canonical_filter
 from gateway.scim.filter import parse_attr_path, parse_filter
 from gateway.scim.filter_eval import matches
-from gateway.scim.schema_model import resource_types
 
 _FROM = "FROM employees e LEFT JOIN scim_users s ON s.employee_id = e.id"
 _LIVE = "e.location_id = ? AND e.status <> 'removed'"
@@ -119,7 +119,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]
 
 def _f(text: str) -> Filter:
     """A filter as the gateway hands it to the adapter: parsed and canonicalised."""
-    return resource_types()["User"].canonical_filter(parse_filter(text))
+    return canonical_filter(parse_filter(text), user_schema_info())
 
 
 def _ids(conn: sqlite3.Connection, node: Filter, location: int = 1) -> set[str]:
@@ -135,11 +135,7 @@ def _resources(conn: sqlite3.Connection, location: int = 1) -> list[dict[str, An
 
 
 def _case_exact(path: AttrPath) -> bool:
-    info = user_schema_info().attribute(path)
-    assert info is not None, path
-    sub = info.sub(path.sub_attr) if path.sub_attr else info
-    assert sub is not None, path
-    return sub.case_exact
+    return user_schema_info().case_exact(path)
 
 
 def _expected(conn: sqlite3.Connection, node: Filter) -> set[str]:
@@ -380,7 +376,7 @@ SORTS = ["userName", "name.givenName", "name.familyName", "displayName", "title"
 @pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
 @pytest.mark.parametrize("sort_by", SORTS)
 def test_sort_order_follows_rfc_7644(db: sqlite3.Connection, sort_by: str, descending: bool) -> None:
-    path = resource_types()["User"].resolve(parse_attr_path(sort_by))[0]
+    path = user_schema_info().resolve(parse_attr_path(sort_by))[0]
     order, params = TRANSLATOR.order_by(SortSpec(path, descending))
     rows = db.execute(f"SELECT COALESCE(s.scim_id, CAST(e.id AS TEXT)) {_FROM} WHERE {_LIVE} ORDER BY {order}",
                       [1, *params]).fetchall()
@@ -394,7 +390,7 @@ def test_sort_order_follows_rfc_7644(db: sqlite3.Connection, sort_by: str, desce
 
 def test_sort_examples(db: sqlite3.Connection) -> None:
     def order(sort_by: str, descending: bool = False) -> list[str]:
-        path = resource_types()["User"].resolve(parse_attr_path(sort_by))[0]
+        path = user_schema_info().resolve(parse_attr_path(sort_by))[0]
         sql, params = TRANSLATOR.order_by(SortSpec(path, descending))
         return [r[0] for r in db.execute(
             f"SELECT COALESCE(s.scim_id, CAST(e.id AS TEXT)) {_FROM} WHERE {_LIVE} ORDER BY {sql}", [1, *params])]

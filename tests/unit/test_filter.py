@@ -8,7 +8,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from adapters.query import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
-from gateway.scim.filter import FilterSyntaxError, PatchPath, parse_attr_path, parse_filter, parse_patch_path
+from gateway.scim.errors import FilterSyntaxError
+from gateway.scim.filter import PatchPath, parse_attr_path, parse_filter, parse_patch_path
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"

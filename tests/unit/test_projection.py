@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from adapters.query import AttrPath
-from gateway.scim.filter import FilterSyntaxError
+from adapters.schema import Attribute, ResourceType, Schema, UnknownAttribute, resource_types
+from gateway.scim.errors import FilterSyntaxError
 from gateway.scim.projection import parse_attribute_list, project
-from gateway.scim.schema_model import Attribute, ResourceType, Schema, UnknownAttribute, resource_types
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -1,4 +1,4 @@
-"""The schema model loaded from the bundled RFC 7643 documents (gateway/scim/schema_model.py)."""
+"""The schema model loaded from the bundled RFC 7643 documents (adapters/schema/)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters.query import And, AttrPath, Compare, Not, Or, Present, ValuePath
-from gateway.scim.schema_model import (
-    Attribute,
-    ResourceType,
-    Schema,
-    UnknownAttribute,
-    all_schemas,
-    resource_types,
-)
+from adapters.query import AttrPath
+from adapters.schema import Attribute, ResourceType, Schema, UnknownAttribute, resource_types, user_schema_info
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -57,8 +50,9 @@ def test_model_is_loaded_once() -> None:
     assert resource_types()["User"].core is resource_types()["User"].core
 
 
-def test_all_schemas_lists_core_and_extension_schemas() -> None:
-    assert sorted(s.id for s in all_schemas()) == sorted([USER, ENTERPRISE, GROUP])
+def test_the_resource_types_hold_every_bundled_schema() -> None:
+    schemas = {s.id for t in resource_types().values() for s in (t.core, *(ext for ext, _ in t.extensions))}
+    assert schemas == {USER, ENTERPRISE, GROUP}
 
 
 def test_user_schema_has_every_rfc7643_attribute(user: ResourceType) -> None:
@@ -126,7 +120,8 @@ def test_schema_to_json_is_the_bundled_document_without_meta() -> None:
     for file_name, urn in (("User.json", USER), ("EnterpriseUser.json", ENTERPRISE), ("Group.json", GROUP)):
         document = bundled(file_name)
         assert "meta" not in document
-        schema = next(s for s in all_schemas() if s.id == urn)
+        schema = next(t.schema_for_urn(urn) for t in resource_types().values() if t.schema_for_urn(urn))
+        assert schema is not None
         assert schema.to_json() == document
         assert schema.to_json()["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:Schema"]
 
@@ -209,53 +204,51 @@ def test_resolve_rejects_unknown_paths(user: ResourceType, path: AttrPath, messa
         user.resolve(path)
 
 
+# --- strict lookups of canonical paths (what adapters receive) -------------------------------
+
+
+def test_the_sdk_names_are_the_one_model(user: ResourceType) -> None:
+    import adapters
+
+    assert adapters.AttrInfo is Attribute and adapters.SchemaInfo is ResourceType
+    assert user_schema_info() is user is adapters.user_schema_info()
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        (AttrPath("userName"), (None, "userName")),
+        (AttrPath("USERNAME", urn=USER.upper()), (None, "userName")),
+        (AttrPath("id"), (None, "id")),
+        (AttrPath("meta", "created"), (None, "meta")),
+        (AttrPath("department", urn=ENTERPRISE.upper()), (ENTERPRISE, "department")),
+        (AttrPath("manager", "value", urn=ENTERPRISE), (ENTERPRISE, "manager")),
+        (AttrPath("department"), None),  # a bare extension name is not canonical
+        (AttrPath("id", urn=ENTERPRISE), None),
+        (AttrPath("foo", urn="urn:example:custom"), None),
+        (AttrPath("schemas"), None),
+    ],
+)
+def test_locate_is_strict(user: ResourceType, path: AttrPath, expected: tuple[str | None, str] | None) -> None:
+    found = user.locate(path)
+    assert (None if found is None else (found[0], found[1].name)) == expected
+    assert user.attribute(path) is (None if found is None else found[1])
+
+
+def test_common_attributes_and_case_exactness(user: ResourceType) -> None:
+    assert user.is_common(AttrPath("ID")) and user.is_common(AttrPath("meta", "version", urn=USER))
+    assert not user.is_common(AttrPath("userName")) and not user.is_common(AttrPath("id", urn=ENTERPRISE))
+    exact = [AttrPath("id"), AttrPath("externalId"), AttrPath("meta", "version")]
+    folded = [AttrPath("userName"), AttrPath("emails", "value"), AttrPath("manager", "value", urn=ENTERPRISE),
+              AttrPath("meta", "created"), AttrPath("nope"), AttrPath("name", "nope")]
+    assert [user.case_exact(p) for p in exact] == [True] * len(exact)
+    assert [user.case_exact(p) for p in folded] == [False] * len(folded)
+
+
 def test_group_does_not_know_user_attributes(group: ResourceType) -> None:
     with pytest.raises(UnknownAttribute, match="Group"):
         group.resolve(AttrPath("userName"))
     assert issubclass(UnknownAttribute, ValueError)
-
-
-# --- canonical_filter ----------------------------------------------------------------------
-
-
-def test_canonical_filter_rewrites_every_path(user: ResourceType) -> None:
-    node = Or(
-        And(
-            Compare(AttrPath("USERNAME"), "eq", "bjensen"),
-            ValuePath(AttrPath("Emails"), And(Compare(AttrPath("TYPE"), "eq", "work"), Present(AttrPath("Value")))),
-        ),
-        Not(Present(AttrPath("manager", "VALUE", urn=ENTERPRISE.upper()))),
-    )
-    assert user.canonical_filter(node) == Or(
-        And(
-            Compare(AttrPath("userName"), "eq", "bjensen"),
-            ValuePath(AttrPath("emails"), And(Compare(AttrPath("type"), "eq", "work"), Present(AttrPath("value")))),
-        ),
-        Not(Present(AttrPath("manager", "value", urn=ENTERPRISE))),
-    )
-
-
-def test_canonical_filter_entra_manager_lookup(user: ResourceType) -> None:
-    # Note: Entra ID's old docs filter on the bare enterprise name: id eq ... and manager eq ...
-    node = And(Compare(AttrPath("id"), "eq", "54D3"), Compare(AttrPath("manager"), "eq", "2819"))
-    assert user.canonical_filter(node) == And(
-        Compare(AttrPath("id"), "eq", "54D3"), Compare(AttrPath("manager", urn=ENTERPRISE), "eq", "2819"))
-
-
-@pytest.mark.parametrize(
-    "node, message",
-    [
-        (Compare(AttrPath("nope"), "eq", "x"), "nope"),
-        (ValuePath(AttrPath("emails"), Compare(AttrPath("nope"), "eq", "x")), "nope"),
-        (ValuePath(AttrPath("emails"), Compare(AttrPath("emails", "type"), "eq", "x")), "emails.type"),
-        (ValuePath(AttrPath("userName"), Present(AttrPath("value"))), "userName"),
-        (ValuePath(AttrPath("emails", "value"), Present(AttrPath("value"))), "emails.value"),
-        (Not(Present(AttrPath("meta", "nope"))), "meta.nope"),
-    ],
-)
-def test_canonical_filter_rejects_unknown_paths(user: ResourceType, node: Any, message: str) -> None:
-    with pytest.raises(UnknownAttribute, match=message):
-        user.canonical_filter(node)
 
 
 def test_schema_model_objects_are_immutable(user: ResourceType) -> None:
@@ -264,23 +257,10 @@ def test_schema_model_objects_are_immutable(user: ResourceType) -> None:
     assert isinstance(user.core, Schema)
 
 
-def test_unquoted_numbers_compared_with_string_attributes_become_text() -> None:
-    """Note: Entra ID's old docs send ``employeeNumber eq 701984`` and ``id eq 42`` unquoted."""
-    from adapters.query import Compare
-    from gateway.scim.filter import parse_filter
-
-    user = resource_types()["User"]
-    node = user.canonical_filter(parse_filter("employeeNumber eq 701984"))
-    assert isinstance(node, Compare) and node.value == "701984"
-    assert node.path.urn == "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-    kept = user.canonical_filter(parse_filter("active eq true"))
-    assert isinstance(kept, Compare) and kept.value is True
-
-
 def test_resolve_remembers_paths_up_to_its_limit(user: ResourceType, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gateway.scim import schema_model
+    from adapters.schema import resource_type
 
-    monkeypatch.setattr(schema_model, "_RESOLVED_LIMIT", len(user._resolved) + 1)
+    monkeypatch.setattr(resource_type, "_RESOLVED_LIMIT", len(user._resolved) + 1)
     first = user.resolve(AttrPath(attr="uSeRnAmE"))
     assert user.resolve(AttrPath(attr="uSeRnAmE")) is first  # the remembered answer
     assert first[0] == AttrPath(attr="userName")
