@@ -25,6 +25,13 @@ case, and on the loop such a write costs only its own work (see :mod:`.writes`);
 thread and back costs a wake-up (3-4 ms median on a loaded 2-core host) and a loop round, and
 the transaction holds the lock across GIL hand-offs (0.06 ms median, 3-4 ms p99).
 
+What it costs against the on-loop poll it replaced (``bench/load.py --processes 2 --repeat 3
+--duration 10 --kinds patch``, four alternating runs of each while other processes took about
+one of the two cores): PATCH 1,379-1,601 against 1,401-1,633 req/s, p50 20.0-22.4 against
+19.7-22.3 ms, p99 40.7-48.5 against 32.2-41.0 ms. The p99 pays for the writes that wait: a
+loop round before the second try, and for those handed here a thread wake-up and one more
+round.
+
 Durability and isolation are those of any write: one transaction per write, committed (or
 rolled back) whole on this thread's connection, which leaves checkpoints to the checkpointer
 thread (``wal_autocheckpoint=0``) like the loop's own. The thread holds the GIL only between

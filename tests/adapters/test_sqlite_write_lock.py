@@ -142,7 +142,7 @@ def test_stop_fails_a_write_still_waiting_for_the_lock_and_ends(directory: Path)
             assert adapter._write_now is not None
             adapter._write_now.set_trace_callback(lambda sql: tries.append(sql) if sql == "BEGIN IMMEDIATE" else None)
             waiting = asyncio.ensure_future(adapter.resource_adapter("User", "1").create(_user("stopped")))
-            assert await _until(lambda: bool(tries))  # it met the lock
+            assert await _until(lambda: len(tries) >= 2)  # it met the lock twice: it is on the thread
             await adapter.stop()
             with pytest.raises(BackendUnavailable):
                 await waiting
@@ -152,6 +152,34 @@ def test_stop_fails_a_write_still_waiting_for_the_lock_and_ends(directory: Path)
 
     _run(scenario())
     assert _count(directory, "SELECT count(*) FROM employees WHERE email = 'stopped@example.com'") == 0
+
+
+def test_a_write_on_the_thread_runs_to_its_end_when_its_task_is_cancelled(directory: Path) -> None:
+    """A write handed to the thread cannot be called back: the task that awaits it is
+    cancelled once the write has committed, as an awaited transaction on the loop would be."""
+    adapter = VizmoSqliteAdapter(directory)
+
+    async def scenario() -> None:
+        await adapter.start()
+        try:
+            tries: list[str] = []
+            assert adapter._write_now is not None
+            adapter._write_now.set_trace_callback(lambda sql: tries.append(sql) if sql == "BEGIN IMMEDIATE" else None)
+            portal = _Portal(directory)
+            try:
+                waiting = asyncio.ensure_future(adapter.resource_adapter("User", "1").create(_user("cancelled")))
+                assert await _until(lambda: len(tries) >= 2)  # on the thread
+                waiting.cancel()
+            finally:
+                portal.release()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            assert waiting.cancelled()
+        finally:
+            await adapter.stop()
+
+    _run(scenario())
+    assert _count(directory, "SELECT count(*) FROM employees WHERE email = 'cancelled@example.com'") == 1
 
 
 def test_two_workers_the_portal_and_full_checkpoints_write_concurrently(directory: Path) -> None:
