@@ -28,7 +28,9 @@ the transaction holds the lock across GIL hand-offs (0.06 ms median, 3-4 ms p99)
 What it costs against the on-loop poll it replaced (``bench/load.py --processes 2 --repeat 3
 --duration 10 --kinds patch``, four alternating runs of each while other processes took about
 one of the two cores): PATCH 1,379-1,601 against 1,401-1,633 req/s, p50 20.0-22.4 against
-19.7-22.3 ms, p99 40.7-48.5 against 32.2-41.0 ms. The p99 pays for the writes that wait: a
+19.7-22.3 ms, p99 40.7-48.5 against 32.2-41.0 ms; in the runs where the host was quiet (other
+processes under 0.2 cores) 2,592-2,812 against 2,739-2,905 req/s and p99 25.5-29.1 against
+17.7-19.9 ms. The p99 pays for the writes that wait: a
 loop round before the second try, and for those handed here a thread wake-up and one more
 round.
 
