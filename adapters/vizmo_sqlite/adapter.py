@@ -12,16 +12,17 @@ starts a read after another connection committed pays about 30 µs to take up th
 connections it paid that three times per request, on one only when another process wrote in
 between (bench/load.py-style A/B, PATCH: CPU per request 1,350 against 1,498 µs with one
 worker; p99 45.9 against 49.8 ms with two). Every other read runs on aiosqlite's worker thread,
-so a scan never blocks the event loop. Every write is one transaction on the event loop
-(:mod:`adapters.vizmo_sqlite.writes`), retried while another writer holds the lock; WAL
-checkpoints run on a thread of their own (:mod:`adapters.vizmo_sqlite.checkpoint`).
+so a scan never blocks the event loop. Every write is one transaction
+(:mod:`adapters.vizmo_sqlite.writes`), run on the event loop when the write lock is free and
+otherwise on a thread that waits for the lock (:mod:`adapters.vizmo_sqlite.busy_writer`), so
+nothing on the loop ever waits for it; WAL checkpoints run on a thread of their own
+(:mod:`adapters.vizmo_sqlite.checkpoint`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
@@ -36,6 +37,7 @@ from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
 from adapters.vizmo_sqlite import bootstrap, mapping, writes
+from adapters.vizmo_sqlite.busy_writer import BusyWriter
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.vizmo_sqlite.columns import TRANSLATOR
 from adapters.vizmo_sqlite.mapping import location_number
@@ -45,19 +47,6 @@ T = TypeVar("T")
 
 #: Seconds a write waits for another writer's lock before answering 503 (Retry-After).
 WRITE_LOCK_WAIT = 5.0
-
-#: Seconds a write first polls for the lock with the loop held, ``WRITE_LOCK_POLL`` apart. The
-#: lock is mostly held by another worker's transaction (about 0.3 ms) or a FULL checkpoint (3-5
-#: ms). A sleep on the loop resumes only after the loop's other ready callbacks (20-30 ms under
-#: load), so each missed try cost a whole loop turn: with two workers the lock wait had a p99 of
-#: 35-54 ms (bench/load.py --processes 2, PATCH); polling brought it to 2-3 ms. Polling 5 ms
-#: rather than 2 outlasts a checkpoint too (PATCH p99 50-65 ms against 62-69 ms, same runs).
-WRITE_LOCK_SPIN = 0.005
-WRITE_LOCK_POLL = 0.0001
-
-#: Longest sleep between two tries once the spin is over: the lock is held by something longer
-#: (the portal, the CLI), so the write lets the loop serve others meanwhile.
-MAX_WRITE_RETRY_PAUSE = 0.002
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
 
@@ -115,7 +104,7 @@ class VizmoUserAdapter(ResourceAdapter):
             total = (await self._store.read(count_sql, (self._location_id, *params)))[0]["total"]
         return Page(resources=[mapping.from_storage(r) for r in rows], total_results=total)
 
-    # -- writes (each one transaction on the event loop, see VizmoSqliteAdapter.write) --------
+    # -- writes (each one transaction, see VizmoSqliteAdapter.write) ------------------------
     # The mapping work runs outside the transaction: the write lock is shared with the other
     # workers (and the portal), and every microsecond it is held is one they may wait.
     async def create(self, resource: Resource) -> Resource:
@@ -154,15 +143,28 @@ class VizmoSqliteAdapter(Adapter):
         self.create_if_missing = create_if_missing
         self._write_now: sqlite3.Connection | None = None
         self.write_lock_wait = WRITE_LOCK_WAIT
-        self.write_lock_spin = WRITE_LOCK_SPIN
         self._reader_conn: aiosqlite.Connection | None = None
         self._checkpointer: WalCheckpointer | None = None
+        self._busy_writer: BusyWriter | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "VizmoSqliteAdapter":
         return cls(options["path"], create_if_missing=bool(options.get("create_if_missing", False)))
 
     async def start(self) -> None:
+        await asyncio.to_thread(self._prepare)
+        self._write_now = bootstrap.connect(self.path, timeout=0)
+        self._write_now.row_factory = sqlite3.Row
+        self._write_now.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop (.checkpoint)
+        self._checkpointer = WalCheckpointer(self.path)
+        self._checkpointer.start()
+        self._busy_writer = BusyWriter(self.path)
+        self._busy_writer.start()
+        self._reader_conn = await self._open()
+
+    def _prepare(self) -> None:
+        """Create the directory if asked to, and the gateway's tables. Run on a worker thread:
+        creating tables waits for the write lock (up to 5 s) while another writer holds it."""
         if not self.path.exists():
             if not self.create_if_missing:
                 raise BackendUnavailable(f"no directory database at {self.path}")
@@ -172,12 +174,6 @@ class VizmoSqliteAdapter(Adapter):
             bootstrap.ensure_scim_tables(setup)
         finally:
             setup.close()
-        self._write_now = bootstrap.connect(self.path, timeout=0)
-        self._write_now.row_factory = sqlite3.Row
-        self._write_now.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop (.checkpoint)
-        self._checkpointer = WalCheckpointer(self.path)
-        self._checkpointer.start()
-        self._reader_conn = await self._open()
 
     async def _open(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(str(self.path), timeout=5.0, isolation_level=None)
@@ -188,11 +184,14 @@ class VizmoSqliteAdapter(Adapter):
         return conn
 
     async def stop(self) -> None:
+        if self._busy_writer is not None:
+            busy_writer, self._busy_writer = self._busy_writer, None
+            await busy_writer.stop()
         if self._reader_conn is not None:
             await self._reader_conn.close()
         if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
+            checkpointer, self._checkpointer = self._checkpointer, None
+            await asyncio.to_thread(checkpointer.stop)  # its last checkpoint, and the thread's end
         if self._write_now is not None:
             self._write_now.close()
         self._reader_conn = self._write_now = None
@@ -237,32 +236,34 @@ class VizmoSqliteAdapter(Adapter):
             raise BackendUnavailable(f"directory read failed: {exc}") from exc
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(conn, *args)`` as one transaction on the event loop (see :mod:`.writes`).
+        """Run ``fn(conn, *args)`` as one transaction (see :mod:`.writes`): on the event loop
+        when the write lock is free, else on the busy writer's thread, which waits for the lock
+        (:mod:`.busy_writer`), for up to ``write_lock_wait`` seconds, then answers 503.
 
-        The connection never waits inside SQLite for another writer (a second worker process,
-        the CLI, the portal): SQLite's busy handler sleeps up to 100 ms between tries. While the
-        lock is taken, the write polls for it for ``write_lock_spin`` seconds, then yields to
-        other requests and retries after short sleeps, for up to ``write_lock_wait`` seconds
-        in all, then answers 503.
+        The loop's connection never waits for another writer (a second worker process, the
+        CLI, the portal, a FULL checkpoint): it has no busy handler, so ``BEGIN IMMEDIATE``
+        takes the lock at once or fails at once, and nothing on the loop sleeps or polls. A
+        write that finds the lock taken tries once more on the loop after one round of the
+        loop's other work (``asyncio.sleep(0)``, no timer) before it goes to the thread: the
+        usual holder, another worker's transaction, keeps it about 0.3 ms, while a write on
+        the thread pays a thread wake-up and holds the lock across GIL hand-offs. Measured
+        with bench/load.py --processes 2, PATCH, six alternating runs of each: writes sent to
+        the thread 18-26 % -> 5-11 %; p99 within the host's drift of each other (23-26 against
+        25-30 ms on a quiet host, 48-51 against 43-46 ms while other processes took a core).
         """
-        if self._write_now is None:
+        if self._write_now is None or self._busy_writer is None:
             raise BackendUnavailable("the directory is not open")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.write_lock_wait
-        spin_until = time.monotonic() + self.write_lock_spin
-        pause = 0.0005
-        while True:
+        deadline = time.monotonic() + self.write_lock_wait
+        try:
+            result = writes.run_transaction(self._write_now, fn, *args)
+        except writes.DirectoryBusy:
+            await asyncio.sleep(0)  # the rest of this round, never a timer (see above)
+            if self._write_now is None or self._busy_writer is None:  # stop() ran meanwhile
+                raise BackendUnavailable("the directory is not open") from None
             try:
                 result = writes.run_transaction(self._write_now, fn, *args)
             except writes.DirectoryBusy:
-                if time.monotonic() < spin_until:
-                    time.sleep(WRITE_LOCK_POLL)  # noqa: ASYNC251 -- deliberate: see WRITE_LOCK_SPIN
-                    continue
-                if loop.time() + pause > deadline:
-                    raise
-                await asyncio.sleep(pause * random.uniform(0.5, 1.0))  # jitter: waiting writes spread out
-                pause = min(pause * 2, MAX_WRITE_RETRY_PAUSE)
-                continue
-            if self._checkpointer is not None:
-                self._checkpointer.note_write()
-            return result
+                result = await self._busy_writer.run(fn, args, deadline)
+        if self._checkpointer is not None:
+            self._checkpointer.note_write()
+        return result

@@ -20,11 +20,12 @@ def _sql(name: str) -> str:
     return resources.files("adapters.vizmo_sqlite").joinpath(name).read_text(encoding="utf-8")
 
 
-def connect(path: Path | str, *, timeout: float = 5.0) -> sqlite3.Connection:
+def connect(path: Path | str, *, timeout: float = 5.0, check_same_thread: bool = True) -> sqlite3.Connection:
     """A connection with the pragmas every gateway connection uses: WAL (readers never wait
     for the writer; a killed process loses no committed transaction), a busy timeout so the
-    portal and the CLI can write at the same time, and foreign keys off (the portal's own rule)."""
-    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+    portal and the CLI can write at the same time, and foreign keys off (the portal's own rule).
+    ``check_same_thread=False`` for a connection opened here and used on another thread."""
+    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=check_same_thread)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")

@@ -16,9 +16,14 @@ and the checkpoint that finally caught up flushed them all while it held writers
 measured). Under steady writes SQLite also only starts the WAL over (at the next write) after a
 checkpoint that caught up, so once the WAL holds ``restart_frames`` frames a ``FULL`` checkpoint
 follows the passive round and its sync. It copies the few frames written since, syncs what is
-left, and holds writers off for those few milliseconds; the gateway's writes meanwhile get
-"busy" and poll for the lock (``VizmoSqliteAdapter.write``), and reads go on. Other writers
-of the file (the portal, the CLI) keep their own autocheckpoints. Durability is unchanged: a
+left, and holds writers off for those few milliseconds; a gateway write that meets it
+meanwhile waits for the lock on the busy writer's thread (``VizmoSqliteAdapter.write``,
+:mod:`.busy_writer`), never on the event loop, and reads go on. Other writers of the file (the
+portal, the CLI) keep their own autocheckpoints.
+
+Every wait in this module (the interval between rounds, the pause between FULL tries) runs on
+the checkpoint thread itself, never on an event loop: ``time.sleep`` and ``Event.wait`` here
+hold up nothing but the next checkpoint. Durability is unchanged: a
 committed transaction is in the WAL, SQLite replays the WAL after a crash, and the extra sync
 only flushes earlier what SQLite syncs later.
 """
@@ -126,7 +131,7 @@ class WalCheckpointer:
         """Copy the rest of the WAL with writers held off; True once it caught up (the WAL restarts)."""
         for attempt in range(FULL_CHECKPOINT_ATTEMPTS):
             if attempt:
-                time.sleep(FULL_CHECKPOINT_PAUSE)
+                time.sleep(FULL_CHECKPOINT_PAUSE)  # on the checkpoint thread (see the module doc)
             busy, _, _ = conn.execute("PRAGMA wal_checkpoint(FULL)").fetchall()[0]
             if not busy:
                 self.restarts += 1

@@ -5,7 +5,9 @@ Each write function runs whole inside one ``BEGIN IMMEDIATE`` … ``COMMIT``
 waits for the write lock (a WAL commit is a few page writes, no fsync). Measured with
 bench/load.py: with a statement per worker-thread round trip a write held the lock across eight
 hops, and with a whole transaction per hop it still paid for GIL hand-backs; on the loop a
-write costs only its own work (POST 350 → 580 req/s at 100,000 employees).
+write costs only its own work (POST 350 → 580 req/s at 100,000 employees). Only a write that
+finds the lock taken runs on a thread, the busy writer's, which waits for the lock there
+(:mod:`adapters.vizmo_sqlite.busy_writer`).
 """
 
 from __future__ import annotations
