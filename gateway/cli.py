@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import tornado.netutil
 from jsonschema import SchemaError
 
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, AlreadyExists
 from adapters.registry import installed_adapters
 from gateway.app import make_app, make_server
 from gateway.backend import Backend, build_adapter, open_backend
@@ -38,7 +38,8 @@ from gateway.context import GatewayContext
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.prefork import run_workers
-from gateway.tokens import TokenCodec, load_or_create_key
+from gateway.signing_keys import claim_deployment_key, claim_key, load_signing_key
+from gateway.tokens import TokenCodec
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -86,12 +87,6 @@ def _tenant_url(base_url: str, location_id: str) -> str:
 
 
 # -- serve ------------------------------------------------------------------------------------
-
-async def _preflight(config: GatewayConfig) -> None:
-    """Open and close the storage once before forking: fail fast, create tables once."""
-    backend = await open_backend(config)
-    await backend.close()
-
 
 async def _serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any],
                         share: tuple[ConnectionTable, int] | None = None) -> None:
@@ -152,8 +147,11 @@ def _lean_log_records() -> None:
 def serve(config: GatewayConfig) -> int:
     """Serve until SIGINT/SIGTERM. With several processes the workers share the listening
     socket and take its connections in turn (:mod:`gateway.balance`)."""
-    tokens = TokenCodec(load_or_create_key(config.data_dir))
-    asyncio.run(_preflight(config))
+    key = load_signing_key(config)  # [tokens] signing_key_file / _env, else DATA_DIR/signing-key
+    # Open the storage once before forking (fail fast, create tables once) and refuse a key
+    # that is not the deployment's (gateway.signing_keys).
+    asyncio.run(claim_deployment_key(config, key, refusing="to start"))
+    tokens = TokenCodec(key.secret)
     sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
     config = replace(config, port=sockets[0].getsockname()[1])  # --port 0: the port picked
     port, base = config.port, config.public_base_url
@@ -203,19 +201,27 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
             print(f"SCIM disabled for location {location}; its Secret Token no longer works. "
                   "Employees stay in the directory.")
             return
+        key = load_signing_key(config)
+        await claim_key(state, key, refusing="to issue a Secret Token")  # before any change
         if args.action == "add":
-            if not await backend.adapter.tenant_exists(location):
-                raise CliError(f"location {location} does not exist in the directory")
-            if await state.active_token_id(location) is not None:
-                raise CliError(f"SCIM is already enabled for location {location}; "
-                               "use 'integration rotate' for a new Secret Token")
-            token_id = await state.enable(location)
+            token_id = await _enable(backend, location)
         else:
             token_id = await state.rotate(location)
-        token = TokenCodec(load_or_create_key(config.data_dir)).issue(location, token_id)
-        _print_credentials(args, location, token)
+        _print_credentials(args, location, TokenCodec(key.secret).issue(location, token_id))
     finally:
         await backend.close()
+
+
+async def _enable(backend: Backend, location: str) -> str:
+    """Enable the location; the state store decides atomically, so of concurrent ``add`` runs
+    exactly one gets a token id and the others fail here (and print no token)."""
+    if not await backend.adapter.tenant_exists(location):
+        raise CliError(f"location {location} does not exist in the directory")
+    try:
+        return await backend.state.enable(location)
+    except AlreadyExists:
+        raise CliError(f"SCIM is already enabled for location {location}; "
+                       "use 'integration rotate' for a new Secret Token") from None
 
 
 def _print_credentials(args: argparse.Namespace, location: str, token: str) -> None:
