@@ -18,11 +18,11 @@ from adapters.schema import user_schema_info
 from adapters.sql_dialect import SqliteDialect
 from adapters.sql_filter import ColumnSpec, JsonArraySpec, SqlFilterTranslator
 from adapters.sqlite_state import SqliteStateStore
-from adapters.state import Integration, StateStore
+from adapters.state import Integration, SigningKeyRecord, StateStore
 
 __all__ = [
     # the contract
-    "Adapter", "ResourceAdapter", "Capabilities", "Resource", "StateStore", "Integration",
+    "Adapter", "ResourceAdapter", "Capabilities", "Resource", "StateStore", "Integration", "SigningKeyRecord",
     # query types and the filter AST (RFC 7644 §3.4.2.2)
     "ListQuery", "Page", "SortSpec", "Filter", "AttrPath", "Compare", "CompareOp", "Present", "And", "Or", "Not",
     "ValuePath",

@@ -5,6 +5,10 @@ The CLI, run while the gateway serves, writes the same file, so the running gate
 ``integration rotate``/``remove`` at once: ``active_token_id`` is one primary-key SELECT on a
 plain ``sqlite3`` connection (WAL: a reader never waits for a writer), cheaper than a round trip
 to a worker thread; the embedded adapter lends it the connection its own reads use.
+
+Every change is one autocommitted statement whose outcome SQLite decides under its write lock
+(``INSERT ... ON CONFLICT DO NOTHING``, ``UPDATE``/``DELETE ... WHERE``), so concurrent CLI runs
+and gateway processes on the file never both win.
 """
 
 from __future__ import annotations
@@ -16,18 +20,30 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from adapters.errors import BackendUnavailable, NotFound
+from adapters.errors import AlreadyExists, BackendUnavailable, NotFound
 from adapters.files import create_private_file
-from adapters.state import Integration, StateStore
+from adapters.state import Integration, SigningKeyRecord, StateStore
 
-_DDL = """
+_DDL = (
+    """
 CREATE TABLE IF NOT EXISTS scim_integrations (
     location_id  INTEGER PRIMARY KEY,
     token_id     TEXT NOT NULL,
     created_at   TEXT NOT NULL,
     rotated_at   TEXT NOT NULL
 )
-"""
+""",
+    # One row at most: the deployment's signing-key id (never the key) and where it was first used.
+    """
+CREATE TABLE IF NOT EXISTS scim_signing_key (
+    singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+    key_id       TEXT NOT NULL,
+    host         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL
+)
+""",
+)
 
 
 _TOKEN_ID = "SELECT token_id FROM scim_integrations WHERE location_id = ?"
@@ -62,7 +78,8 @@ class SqliteStateStore(StateStore):
         conn = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-        conn.execute(_DDL)
+        for statement in _DDL:
+            conn.execute(statement)
         self._conn = conn
 
     async def close(self) -> None:
@@ -74,6 +91,13 @@ class SqliteStateStore(StateStore):
         if self._conn is None:
             raise BackendUnavailable("the state store is not open")
         return self._conn
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        """One autocommitted statement; a lock held past the busy timeout is ``BackendUnavailable``."""
+        try:
+            return self._db().execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise BackendUnavailable(f"state store write failed: {exc}") from exc
 
     async def active_token_id(self, tenant: str) -> str | None:
         try:
@@ -91,14 +115,23 @@ class SqliteStateStore(StateStore):
 
     async def enable(self, tenant: str) -> str:
         token_id, now = secrets.token_hex(16), _now()
-        self._db().execute(
+        cur = self._write(
             "INSERT INTO scim_integrations (location_id, token_id, created_at, rotated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (location_id) DO UPDATE SET token_id = excluded.token_id, rotated_at = excluded.rotated_at",
-            (_location(tenant), token_id, now, now))
+            "ON CONFLICT (location_id) DO NOTHING", (_location(tenant), token_id, now, now))
+        if cur.rowcount != 1:
+            raise AlreadyExists(f"SCIM is already enabled for location {tenant}")
+        return token_id
+
+    async def rotate(self, tenant: str) -> str:
+        token_id = secrets.token_hex(16)
+        cur = self._write("UPDATE scim_integrations SET token_id = ?, rotated_at = ? WHERE location_id = ?",
+                          (token_id, _now(), _location(tenant)))
+        if cur.rowcount != 1:
+            raise NotFound(f"SCIM is not enabled for location {tenant}")
         return token_id
 
     async def remove(self, tenant: str) -> None:
-        cur = self._db().execute("DELETE FROM scim_integrations WHERE location_id = ?", (_location(tenant),))
+        cur = self._write("DELETE FROM scim_integrations WHERE location_id = ?", (_location(tenant),))
         if cur.rowcount == 0:
             raise NotFound(f"SCIM is not enabled for location {tenant}")
 
@@ -106,3 +139,12 @@ class SqliteStateStore(StateStore):
         rows = self._db().execute(
             "SELECT location_id, token_id, created_at, rotated_at FROM scim_integrations ORDER BY location_id")
         return [Integration(str(r[0]), r[1], r[2], r[3]) for r in rows.fetchall()]
+
+    async def claim_signing_key(self, candidate: SigningKeyRecord) -> SigningKeyRecord:
+        self._write("INSERT INTO scim_signing_key (singleton, key_id, host, source, recorded_at) "
+                    "VALUES (1, ?, ?, ?, ?) ON CONFLICT (singleton) DO NOTHING",
+                    (candidate.key_id, candidate.host, candidate.source, _now()))
+        row = self._write("SELECT key_id, host, source, recorded_at FROM scim_signing_key", ()).fetchone()
+        if row is None:  # the row is never deleted by the gateway
+            raise BackendUnavailable("the signing-key record vanished from the state store")
+        return SigningKeyRecord(key_id=row[0], host=row[1], source=row[2], recorded_at=row[3])

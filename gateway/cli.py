@@ -23,14 +23,15 @@ from typing import Any, Sequence
 
 from jsonschema import SchemaError
 
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, AlreadyExists
 from adapters.registry import installed_adapters
 from gateway.backend import build_adapter, open_backend
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.serving import lean_log_records, serve
-from gateway.tokens import TokenCodec, load_or_create_key
+from gateway.signing_keys import claim_key, load_signing_key
+from gateway.tokens import TokenCodec
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -93,19 +94,27 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
             print(f"SCIM disabled for location {location}; its Secret Token no longer works. "
                   "Employees stay in the directory.")
             return
+        key = load_signing_key(config)
+        await claim_key(state, key, refusing="to issue a Secret Token")  # before any change
         if args.action == "add":
-            if not await backend.adapter.tenant_exists(location):
-                raise CliError(f"location {location} does not exist in the directory")
-            if await state.active_token_id(location) is not None:
-                raise CliError(f"SCIM is already enabled for location {location}; "
-                               "use 'integration rotate' for a new Secret Token")
-            token_id = await state.enable(location)
+            token_id = await _enable(backend, location)
         else:
             token_id = await state.rotate(location)
-        token = TokenCodec(load_or_create_key(config.data_dir)).issue(location, token_id)
-        _print_credentials(args, location, token)
+        _print_credentials(args, location, TokenCodec(key.secret).issue(location, token_id))
     finally:
         await backend.close()
+
+
+async def _enable(backend: Backend, location: str) -> str:
+    """Enable the location; the state store decides atomically, so of concurrent ``add`` runs
+    exactly one gets a token id and the others fail here (and print no token)."""
+    if not await backend.adapter.tenant_exists(location):
+        raise CliError(f"location {location} does not exist in the directory")
+    try:
+        return await backend.state.enable(location)
+    except AlreadyExists:
+        raise CliError(f"SCIM is already enabled for location {location}; "
+                       "use 'integration rotate' for a new Secret Token") from None
 
 
 def _print_credentials(args: argparse.Namespace, location: str, token: str) -> None:

@@ -1,8 +1,9 @@
 """The gateway's settings: defaults < TOML file < environment (``VIZMO_SCIM_*``) < command-line flags.
 
 The file is validated against ``schemas/config.schema.json``; the adapter's options against the
-adapter's own ``options_schema``. Secrets never live here: the signing key is a file in the data
-directory, and adapters read credentials from environment variables or files named in options.
+adapter's own ``options_schema``. Secrets never live here: the token-signing key is a file in the
+data directory unless ``[tokens]`` names a file or an environment variable holding it, and adapters
+read credentials from environment variables or files named in options.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class GatewayConfig:
     limits: Limits = Limits()            # the work one request may ask for ([limits])
     adapter_name: str = "sqlite"
     adapter_options: Mapping[str, Any] = field(default_factory=dict)
+    signing_key_file: Path | None = None  # [tokens]: the key (hex) in this file, never created
+    signing_key_env: str | None = None    # [tokens]: the key (hex) in this environment variable
 
     @property
     def public_base_url(self) -> str:
@@ -119,6 +122,11 @@ def _from_file(data: Mapping[str, Any]) -> dict[str, Any]:
                                               "max_resource_bytes")})
     if "data_dir" in data:
         values["data_dir"] = Path(data["data_dir"])
+    tokens = data.get("tokens", {})
+    if "signing_key_file" in tokens:
+        values["signing_key_file"] = Path(tokens["signing_key_file"])
+    if "signing_key_env" in tokens:
+        values["signing_key_env"] = tokens["signing_key_env"]
     if "name" in adapter:
         values["adapter_name"] = adapter["name"]
         values["adapter_options"] = dict(adapter.get("options", {}))
@@ -152,4 +160,6 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
         config = replace(config, base_url=config.base_url.rstrip("/"))
     if config.processes < 1:
         raise ConfigError("processes must be 1 or more")
+    if config.signing_key_file is not None and config.signing_key_env is not None:
+        raise ConfigError("[tokens]: set signing_key_file or signing_key_env, not both")
     return config

@@ -20,7 +20,8 @@ from gateway.app import make_app, make_server
 from gateway.backend import open_backend
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
-from gateway.tokens import TokenCodec, load_or_create_key
+from gateway.signing_keys import claim_deployment_key, load_signing_key
+from gateway.tokens import TokenCodec
 from gateway.workers import run_workers
 
 log = logging.getLogger("vizmo_scim.app")
@@ -33,12 +34,6 @@ GC_THRESHOLDS = (10_000, 50, 100)
 
 #: How long a stopping worker waits for requests under way before closing the storage.
 DRAIN_SECONDS = 10.0
-
-
-async def _preflight(config: GatewayConfig) -> None:
-    """Open and close the storage once before forking: fail fast, create tables once."""
-    backend = await open_backend(config)
-    await backend.close()
 
 
 async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> None:
@@ -94,8 +89,11 @@ def lean_log_records() -> None:
 def serve(config: GatewayConfig) -> int:
     """Serve until SIGINT/SIGTERM; with several processes the workers share the listening
     sockets (:mod:`gateway.workers`). Returns the exit status."""
-    tokens = TokenCodec(load_or_create_key(config.data_dir))
-    asyncio.run(_preflight(config))
+    key = load_signing_key(config)  # [tokens] signing_key_file / _env, else DATA_DIR/signing-key
+    # Open the storage once before forking (fail fast, create tables once) and refuse a key
+    # that is not the deployment's (gateway.signing_keys).
+    asyncio.run(claim_deployment_key(config, key, refusing="to start"))
+    tokens = TokenCodec(key.secret)
     sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
     config = replace(config, port=sockets[0].getsockname()[1])  # --port 0: the port picked
     port, base = config.port, config.public_base_url

@@ -1,14 +1,18 @@
 """Secret Tokens: HS256 JWTs bound to one location, carrying a token id (``jti``) for revocation.
 
 The signing key is generated on first use and kept in the data directory, readable by the
-owner only. Tokens carry no expiry: Note: Entra ID quarantines a provisioning job whose token
-expires, so a Secret Token must be perpetual; rotation and removal revoke it instead.
+owner only, unless the deployment hands every host one key from its secret store (``[tokens]``
+settings; :mod:`gateway.signing_keys` chooses the key and checks that every host has the same).
+Tokens carry no expiry: Note: Entra ID quarantines a provisioning job whose token expires, so a
+Secret Token must be perpetual; rotation and removal revoke it instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
+import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,9 +20,16 @@ from pathlib import Path
 
 import jwt
 
+from gateway.config import ConfigError
+
 ISSUER = "vizmo-scim"
 KEY_FILE = "signing-key"
 _ALGORITHM = "HS256"
+#: The shortest key accepted: 256 bits, HS256's own output size (RFC 7518 §3.2).
+MIN_KEY_BYTES = 32
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+#: What a key id is an HMAC of: a fixed label, so that the id is no hash of the key alone.
+_KEY_ID_LABEL = b"vizmo-scim token-signing key id"
 
 
 @dataclass(frozen=True)
@@ -33,21 +44,76 @@ class InvalidToken(Exception):
     """The token is malformed, has a bad signature or lacks the claims we issue."""
 
 
+class SigningKeyError(ConfigError):
+    """A signing key that cannot be used (missing, malformed, too short, exposed, or not the
+    deployment's). The message names where the key is, never its value."""
+
+
+def key_id(key: bytes) -> str:
+    """The key's public id: the first 64 bits of HMAC-SHA256(key, a fixed label), in hex.
+
+    It tells keys apart (the ``kid`` of every token, and the id recorded in the shared state)
+    and reveals nothing usable about the key: HMAC is a pseudo-random function, so its output
+    under a 256-bit random key gives no information on the key, no token can be forged from it
+    (a token's signature is a full HMAC over other data), and testing a guessed key against it
+    is no easier than against any token the key signed."""
+    return hmac.new(key, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def parse_key(text: str, where: str) -> bytes:
+    """The key written as hexadecimal digits in ``text`` (surrounding white space ignored);
+    :class:`SigningKeyError` naming ``where`` unless it is hex of at least 256 bits."""
+    text = text.strip()
+    if _HEX.fullmatch(text) is None:
+        raise SigningKeyError(f"the token-signing key in {where} is not hexadecimal: write it as an even number "
+                              f"of hex digits, at least {2 * MIN_KEY_BYTES} (e.g. the output of "
+                              f"'openssl rand -hex {MIN_KEY_BYTES}')")
+    key = bytes.fromhex(text)
+    if len(key) < MIN_KEY_BYTES:
+        raise SigningKeyError(f"the token-signing key in {where} is shorter than {8 * MIN_KEY_BYTES} bits "
+                              f"({2 * MIN_KEY_BYTES} hex digits): make one with 'openssl rand -hex {MIN_KEY_BYTES}'")
+    return key
+
+
 def load_or_create_key(data_dir: Path) -> bytes:
-    """Read the signing key, creating it (0600, 256 random bits) on first use."""
+    """Read ``DATA_DIR/signing-key``, creating it (0600, 256 random bits) when it is missing.
+
+    Creation is atomic: the key is written and synced under a temporary name, then linked to
+    its final name, which fails if another process got there first (this one then reads that
+    key). A concurrent reader never sees a half-written file, and every process of a host that
+    starts at once ends up with one key."""
     path = data_dir / KEY_FILE
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    else:
-        key = secrets.token_bytes(32)
+        return read_key_text(path)
+    except FileNotFoundError:
+        pass
+    tmp = data_dir / f".{KEY_FILE}.{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(key.hex() + "\n")
-    if len(key) < 32:
-        raise ValueError(f"signing key in {path} is shorter than 256 bits")
-    return key
+            out.write(secrets.token_bytes(MIN_KEY_BYTES).hex() + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it first: use that one
+    finally:
+        tmp.unlink(missing_ok=True)
+    return read_key_text(path)
+
+
+def read_key_text(path: Path) -> bytes:
+    """The hex key in the file ``path``; ``FileNotFoundError`` if it is missing, else
+    :class:`SigningKeyError` naming the file when it cannot be read or is malformed."""
+    try:
+        text = path.read_bytes().decode("ascii", errors="replace")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SigningKeyError(f"cannot read the token-signing key file {path}: {exc.strerror}") from None
+    return parse_key(text, str(path))
 
 
 class TokenCodec:
@@ -55,7 +121,7 @@ class TokenCodec:
 
     def __init__(self, key: bytes, *, cache_size: int = 4096) -> None:
         self._key = key
-        self._kid = hashlib.sha256(key).hexdigest()[:16]
+        self._kid = key_id(key)
         self._verified: OrderedDict[bytes, TokenClaims] = OrderedDict()
         self._cache_size = cache_size
 

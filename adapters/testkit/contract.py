@@ -27,6 +27,10 @@ The fixtures:
 ``other_tenant`` (default ``None``)
     A second existing tenant; when given, tenant isolation is checked, otherwise skipped.
 
+When the adapter brings a state store (``state_store()`` is not None), its contract is checked
+too (:mod:`adapters.testkit.checks_state`: conditional ``enable``, ``rotate``, the signing-key
+claim); otherwise those checks are skipped.
+
 Checks of a capability the User adapter does not declare (``logical``, ``sort``, ``etag``) are
 skipped with the reason, and every filter operator not in ``filter_ops`` must raise
 ``UnsupportedFilter``: declaration and behaviour cannot drift apart. Every check is a plain
@@ -42,13 +46,14 @@ import pytest
 
 from adapters.testkit.checks_crud import CrudChecks
 from adapters.testkit.checks_query import QueryChecks
+from adapters.testkit.checks_state import StateStoreChecks
 from adapters.testkit.checks_writes import WriteChecks
 from adapters.testkit.session import AdapterFactory, ContractRunner
 
 __all__ = ["AdapterContract"]
 
 
-class AdapterContract(CrudChecks, QueryChecks, WriteChecks):
+class AdapterContract(CrudChecks, QueryChecks, WriteChecks, StateStoreChecks):
     """Every check of the adapter contract; subclass it as ``Test<YourAdapter>`` (it is not
     collected itself: its name does not start with ``Test``)."""
 

@@ -23,3 +23,14 @@ CREATE TABLE IF NOT EXISTS scim_integrations (
     created_at   timestamptz NOT NULL DEFAULT now(),
     rotated_at   timestamptz NOT NULL DEFAULT now()
 );
+
+-- The deployment's token-signing key (adapters.state.StateStore.claim_signing_key): one row at most, recorded
+-- by the first gateway or CLI run and never changed; its id is a fingerprint, never the key. A gateway whose
+-- key has another id refuses to start (every host must hold the same key).
+CREATE TABLE IF NOT EXISTS scim_signing_key (
+    singleton    boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    key_id       text NOT NULL,
+    host         text NOT NULL,
+    source       text NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now()
+);

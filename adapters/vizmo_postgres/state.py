@@ -2,7 +2,11 @@
 
 Every gateway process, on every host, reads the same table, so ``integration rotate``/``remove``
 take effect everywhere at once: ``active_token_id`` is one primary-key SELECT per request, and
-each change is one autocommitted statement.
+each change is one autocommitted statement whose outcome the database decides (a conditional
+insert or update), so two CLI runs or two gateways on different hosts never both win.
+
+The signing-key record lives in the one-row table ``scim_signing_key``, created with the
+adapter's other tables (``scim_tables.sql``).
 """
 
 from __future__ import annotations
@@ -10,8 +14,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-from adapters.errors import NotFound
-from adapters.state import Integration, StateStore
+from adapters.errors import AlreadyExists, BackendUnavailable, NotFound
+from adapters.state import Integration, SigningKeyRecord, StateStore
 from adapters.vizmo_postgres.db import PgDatabase
 from adapters.vizmo_sqlite.mapping import location_number
 
@@ -45,11 +49,15 @@ class PostgresStateStore(StateStore):
         return token
 
     async def enable(self, tenant: str) -> str:
+        """One conditional INSERT: a concurrent ``enable`` that inserted first makes this one
+        insert nothing (it waits for that transaction, then skips the row) and raise."""
         location = self._required(tenant)
-        token: str = await self._db.fetchval(
+        token: str | None = await self._db.fetchval(
             "INSERT INTO scim_integrations (location_id, token_id) VALUES ($1, $2) "
-            "ON CONFLICT (location_id) DO UPDATE SET token_id = EXCLUDED.token_id, rotated_at = now() "
-            "RETURNING token_id", location, secrets.token_hex(16), action="write")
+            "ON CONFLICT (location_id) DO NOTHING RETURNING token_id", location, secrets.token_hex(16),
+            action="write")
+        if token is None:
+            raise AlreadyExists(f"SCIM is already enabled for location {tenant}")
         return token
 
     async def rotate(self, tenant: str) -> str:
@@ -73,6 +81,21 @@ class PostgresStateStore(StateStore):
             "SELECT location_id, token_id, created_at, rotated_at FROM scim_integrations ORDER BY location_id")
         return [Integration(str(r["location_id"]), r["token_id"], _iso(r["created_at"]), _iso(r["rotated_at"]))
                 for r in rows]
+
+    async def claim_signing_key(self, candidate: SigningKeyRecord) -> SigningKeyRecord:
+        """Two statements, each with its own snapshot: the INSERT waits for a concurrent claim to
+        commit and then inserts nothing, and only a SELECT begun after that sees the winner (one
+        statement would read from a snapshot taken before the winner committed)."""
+        await self._db.fetchval(
+            "INSERT INTO scim_signing_key (singleton, key_id, host, source) VALUES (true, $1, $2, $3) "
+            "ON CONFLICT (singleton) DO NOTHING", candidate.key_id, candidate.host, candidate.source,
+            action="write")
+        rows = await self._db.fetch("SELECT key_id, host, source, recorded_at FROM scim_signing_key")
+        if not rows:  # the row is never deleted by the gateway
+            raise BackendUnavailable("the signing-key record vanished from the state store")
+        row = rows[0]
+        return SigningKeyRecord(key_id=row["key_id"], host=row["host"], source=row["source"],
+                                recorded_at=_iso(row["recorded_at"]))
 
     @staticmethod
     def _required(tenant: str) -> int:

@@ -1,8 +1,8 @@
 """The conformance kit fails adapters that break the contract.
 
-Deliberately broken variants of the in-memory example adapter are run through the kit in a
-nested pytest session (``pytester``); each must fail exactly the checks covering its bug,
-while the unbroken adapter in the same session passes everything.
+Deliberately broken variants of the in-memory example adapter, and of an in-memory state store,
+are run through the kit in a nested pytest session (``pytester``); each must fail exactly the
+checks covering its bug, while the unbroken ones in the same session pass everything.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ pytest_plugins = ["pytester"]
 BROKEN_ADAPTERS = '''
 import asyncio
 import copy
+import dataclasses
 import uuid
 
 import pytest
 
-from adapters.errors import AlreadyExists
+from adapters.errors import AlreadyExists, NotFound
+from adapters.state import Integration, StateStore
 from adapters.examples.memory import MemoryAdapter, MemoryUserAdapter, _now
 from adapters.base import Capabilities
 from adapters.testkit import AdapterContract
@@ -90,7 +92,92 @@ class RacyCreate(MemoryUserAdapter):
         return copy.deepcopy(stored)
 
 
+class MemoryState(StateStore):
+    """A correct state store in memory, shared by every state_store() of one adapter."""
+    def __init__(self, shared):
+        self.shared = shared
+    async def start(self):
+        pass
+    async def close(self):
+        pass
+    async def active_token_id(self, tenant):
+        return self.shared["tokens"].get(tenant)
+    async def enable(self, tenant):
+        if tenant in self.shared["tokens"]:
+            raise AlreadyExists("enabled")
+        self.shared["tokens"][tenant] = uuid.uuid4().hex
+        return self.shared["tokens"][tenant]
+    async def rotate(self, tenant):
+        if tenant not in self.shared["tokens"]:
+            raise NotFound("not enabled")
+        self.shared["tokens"][tenant] = uuid.uuid4().hex
+        return self.shared["tokens"][tenant]
+    async def remove(self, tenant):
+        if self.shared["tokens"].pop(tenant, None) is None:
+            raise NotFound("not enabled")
+    async def list(self):
+        return [Integration(t, i, "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
+                for t, i in sorted(self.shared["tokens"].items())]
+    async def claim_signing_key(self, candidate):
+        if self.shared.get("key") is None:
+            self.shared["key"] = dataclasses.replace(candidate, recorded_at="2024-01-01T00:00:00Z")
+        return self.shared["key"]
+
+
+class UpsertEnable(MemoryState):
+    """enable of an enabled tenant replaces its token id (two concurrent adds both print a token)."""
+    async def enable(self, tenant):
+        self.shared["tokens"][tenant] = uuid.uuid4().hex
+        return self.shared["tokens"][tenant]
+
+
+class RacyEnable(MemoryState):
+    """Awaits between the check and the insert."""
+    async def enable(self, tenant):
+        if tenant in self.shared["tokens"]:
+            raise AlreadyExists("enabled")
+        await asyncio.sleep(0)
+        self.shared["tokens"][tenant] = uuid.uuid4().hex
+        return self.shared["tokens"][tenant]
+
+
+class LastClaimWins(MemoryState):
+    """Every signing-key claim overwrites the record."""
+    async def claim_signing_key(self, candidate):
+        self.shared["key"] = dataclasses.replace(candidate, recorded_at="2024-01-01T00:00:00Z")
+        return self.shared["key"]
+
+
+def contract_with_state(state_class):
+    class WithState(MemoryAdapter):
+        def state_store(self):
+            return state_class(self.__dict__.setdefault("_shared_state", {"tokens": {}}))
+
+    class Contract(AdapterContract):
+        @pytest.fixture
+        def make_adapter(self):
+            return lambda: WithState(tenants=["1", "2"])
+
+    return Contract
+
+
 class TestCorrect(contract_for(MemoryUserAdapter)):
+    pass
+
+
+class TestCorrectState(contract_with_state(MemoryState)):
+    pass
+
+
+class TestUpsertEnable(contract_with_state(UpsertEnable)):
+    pass
+
+
+class TestRacyEnable(contract_with_state(RacyEnable)):
+    pass
+
+
+class TestLastClaimWins(contract_with_state(LastClaimWins)):
     pass
 
 
@@ -124,6 +211,11 @@ _PAGES_SHORTER_THAN_ALL = [f"test_total_results_is_the_full_count[start{s}-count
 #: The checks each broken variant must fail, and no others.
 EXPECTED_FAILURES: dict[str, set[str]] = {
     "TestCorrect": set(),
+    "TestCorrectState": set(),
+    "TestUpsertEnable": {"test_enable_is_conditional_and_rotate_replaces_the_token_id",
+                         "test_concurrent_enables_let_one_win"},
+    "TestRacyEnable": {"test_concurrent_enables_let_one_win"},
+    "TestLastClaimWins": {"test_the_first_signing_key_claim_wins"},
     "TestCaseSensitiveNames": {
         "test_user_name_is_unique_ignoring_case",
         "test_replace_to_a_taken_user_name_is_refused",

@@ -81,3 +81,24 @@ def test_adapters_list_command() -> None:
     assert listed.returncode == 0
     by_name = {item["name"]: item for item in json.loads(listed.stdout)}
     assert by_name["sqlite"]["options_schema"]["required"] == ["path"]
+
+
+def test_tokens_settings_name_a_key_file_or_variable(tmp_path: Path) -> None:
+    from_file = load_config(write(tmp_path, '[tokens]\nsigning_key_file = "/run/secrets/scim-key"\n'), env={})
+    assert from_file.signing_key_file == Path("/run/secrets/scim-key") and from_file.signing_key_env is None
+    from_env = load_config(write(tmp_path, '[tokens]\nsigning_key_env = "SCIM_SIGNING_KEY"\n'), env={})
+    assert from_env.signing_key_env == "SCIM_SIGNING_KEY" and from_env.signing_key_file is None
+    assert load_config(env={}).signing_key_file is None and load_config(env={}).signing_key_env is None
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ('[tokens]\nsigning_key_file = "/k"\nsigning_key_env = "K"\n',
+     "[tokens]: set signing_key_file or signing_key_env, not both"),
+    ('[tokens]\nsigning_key_env = "MY-KEY"\n', "tokens.signing_key_env: 'MY-KEY' does not match"),
+    ('[tokens]\nsigning_key_file = ""\n', "tokens.signing_key_file"),
+    ('[tokens]\nsigning_key = "00112233"\n', "Additional properties are not allowed ('signing_key' was unexpected)"),
+])
+def test_invalid_tokens_settings_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    assert fragment in str(info.value)
