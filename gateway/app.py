@@ -20,7 +20,7 @@ import tornado.web
 
 from gateway.config import HEADER_READ_LIMIT, GatewayConfig
 from gateway.context import GatewayContext
-from gateway.errors import ScimError
+from gateway.errors import InvalidSyntax
 from gateway.handlers.base import SCIM_CONTENT_TYPE, NotFoundHandler, ScimHandler, UnknownPathHandler
 from gateway.handlers.discovery import ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
 from gateway.handlers.groups import GroupsHandler
@@ -63,7 +63,7 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
             return self.inner.headers_received(start_line, headers)
         except tornado.httputil.HTTPInputError as exc:
             self.answered = True
-            error = ScimError(400, f"Malformed request: {str(exc)[:200]}", "invalidSyntax")
+            error = InvalidSyntax(f"Malformed request: {str(exc)[:200]}")
             body = json.dumps(error.body()).encode()
             access_log.info("400 malformed request: %s", str(exc)[:200])
             self.connection.write_headers(

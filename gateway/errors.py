@@ -1,81 +1,122 @@
-"""SCIM errors (RFC 7644 §3.12) and the one place where any exception becomes one.
+"""The HTTP-level members of the one error family (:class:`~gateway.scim.errors.ProtocolError`),
+and the one place where any exception becomes a SCIM error (RFC 7644 §3.12).
 
-Protocol code raises :class:`~gateway.scim.errors.ProtocolError` (a 400 typed by ``scimType``,
-or its own status), adapters raise :mod:`adapters.errors` types, the web layer raises
-:class:`ScimError` for HTTP-level refusals (401, 404, 405, 413, 414, 431, 501). The handlers'
-``write_error`` hands whatever was raised to :func:`scim_error_for` and renders the result.
+Protocol code raises the family's scimType-typed members, the web layer and the service raise
+the statuses below, adapters raise :mod:`adapters.errors` types; the handlers' ``write_error``
+hands whatever was raised to :func:`scim_error_for` and renders the result. Every member is
+raised as ``Cls(detail)`` (``headers=`` where the status calls for one).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from adapters import errors as adapter_errors
-from gateway.scim.errors import ProtocolError
+from gateway.scim.errors import (
+    ERROR_URN,
+    InvalidFilter,
+    InvalidSyntax,
+    InvalidValue,
+    Mutability,
+    ProtocolError,
+    TooLarge,
+    TooMany,
+    Uniqueness,
+)
 
-ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
-
-
-class ScimError(Exception):
-    """An HTTP error with a SCIM body: ``status``, optional ``scim_type`` and a ``detail``."""
-
-    def __init__(self, status: int, detail: str, scim_type: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.status_code = status
-        self.detail = detail
-        self.scim_type = scim_type
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {"schemas": [ERROR_URN], "status": str(self.status_code)}
-        if self.scim_type:
-            payload["scimType"] = self.scim_type
-        payload["detail"] = self.detail
-        return payload
+__all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "Unauthorized", "NotFound", "MethodNotAllowed",
+           "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong", "HeadersTooLarge",
+           "NotImplementedHere", "Unavailable", "InternalError", "TooLarge", "InvalidSyntax", "InvalidValue"]
 
 
-class Unauthorized(ScimError):
+class Unauthorized(ProtocolError):
     """401; the same answer for every reason, so it reveals nothing (RFC 6750 §3)."""
 
+    status = 401
+
     def __init__(self) -> None:
-        super().__init__(401, "Authorization failed: send the Secret Token of this Tenant URL as "
-                              "'Authorization: Bearer <token>'.",
-                         headers={"WWW-Authenticate": 'Bearer realm="vizmo-scim"'})
+        super().__init__("Authorization failed: send the Secret Token of this Tenant URL as "
+                         "'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": 'Bearer realm="vizmo-scim"'})
 
 
-_ADAPTER_STATUS: dict[type[adapter_errors.AdapterError], tuple[int, str | None]] = {
-    adapter_errors.NotFound: (404, None),
-    adapter_errors.AlreadyExists: (409, "uniqueness"),
-    adapter_errors.VersionMismatch: (412, None),
-    adapter_errors.InvalidValue: (400, "invalidValue"),
-    adapter_errors.Mutability: (400, "mutability"),
-    adapter_errors.UnsupportedFilter: (400, "invalidFilter"),
-    adapter_errors.TooMany: (400, "tooMany"),
+class NotFound(ProtocolError):
+    status = 404
+
+
+class MethodNotAllowed(ProtocolError):
+    """405, with the ``Allow`` header (RFC 9110 §15.5.6)."""
+
+    status = 405
+
+
+class Conflict(ProtocolError):
+    """409 without a scimType (a PATCH that lost every retry to concurrent writes)."""
+
+    status = 409
+
+
+class PreconditionFailed(ProtocolError):
+    """412: ``If-Match`` named a version that is no longer current (RFC 7644 §3.14)."""
+
+    status = 412
+
+
+class UnsupportedMediaType(ProtocolError):
+    status = 415
+
+
+class UriTooLong(ProtocolError):
+    status = 414
+
+
+class HeadersTooLarge(ProtocolError):
+    status = 431
+
+
+class NotImplementedHere(ProtocolError):
+    status = 501
+
+
+class Unavailable(ProtocolError):
+    """503 with ``Retry-After``: the storage is down or locked too long; its detail stays in the log."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("The directory is temporarily unavailable; try again later.", headers={"Retry-After": "5"})
+
+
+class InternalError(ProtocolError):
+    """500: a bug; the client gets the request id to quote, the log gets the trace."""
+
+    status = 500
+
+
+_ADAPTER_ERRORS: dict[type[adapter_errors.AdapterError], type[ProtocolError]] = {
+    adapter_errors.NotFound: NotFound,
+    adapter_errors.AlreadyExists: Uniqueness,
+    adapter_errors.VersionMismatch: PreconditionFailed,
+    adapter_errors.InvalidValue: InvalidValue,
+    adapter_errors.Mutability: Mutability,
+    adapter_errors.UnsupportedFilter: InvalidFilter,
+    adapter_errors.TooMany: TooMany,
 }
 
-#: What a client is told when the storage is down or locked; adapters' details stay in the log.
-UNAVAILABLE = "The directory is temporarily unavailable; try again later."
 
-
-def scim_error_for(exc: BaseException) -> ScimError | None:
+def scim_error_for(exc: BaseException) -> ProtocolError | None:
     """The SCIM error for ``exc``, or ``None`` for a bug (the caller answers a generic 500).
 
-    This is the one translation point: protocol errors keep their ``scimType`` and status,
-    adapter errors map by type (a 503 carries ``Retry-After``), a JSON body nested deeper than
-    the code that walks it is ``invalidSyntax``.
+    This is the one translation point: the family's members are answered as they are, adapter
+    errors map by type (an unavailable storage is a 503 with ``Retry-After``), and a JSON body
+    nested deeper than the code that walks it is ``invalidSyntax``.
     """
-    if isinstance(exc, ScimError):
-        return exc
     if isinstance(exc, ProtocolError):
-        return ScimError(exc.status, exc.detail, exc.scim_type)
+        return exc
     if isinstance(exc, adapter_errors.BackendUnavailable):
-        return ScimError(503, UNAVAILABLE, headers={"Retry-After": "5"})
+        return Unavailable()
     if isinstance(exc, adapter_errors.AdapterError):
-        for kind, (status, scim_type) in _ADAPTER_STATUS.items():
+        for kind, error in _ADAPTER_ERRORS.items():
             if isinstance(exc, kind):
-                return ScimError(status, exc.detail, scim_type)
+                return error(exc.detail)
         return None
     if isinstance(exc, RecursionError):
-        return ScimError(400, "The request body is nested too deeply.", "invalidSyntax")
+        return InvalidSyntax("The request body is nested too deeply.")
     return None

@@ -3,7 +3,8 @@ adapter → meta → projection, with the ETag rules of §3.14.
 
 Pure of HTTP: each operation takes parsed values (query parameters, the JSON body, the
 ``If-Match``/``If-None-Match`` header text) and returns an :class:`~gateway.answer.Answer`.
-Errors are raised as they are (protocol, adapter or :class:`~gateway.errors.ScimError`); the web
+Errors are raised as they are (the :class:`~gateway.scim.errors.ProtocolError` family or an
+adapter's); the web
 layer turns them into SCIM errors in one place (:func:`gateway.errors.scim_error_for`).
 """
 
@@ -18,7 +19,7 @@ from adapters.base import Resource, ResourceAdapter
 from adapters.errors import VersionMismatch
 from adapters.query import AttrPath
 from gateway.answer import Answer
-from gateway.errors import ScimError
+from gateway.errors import Conflict
 from gateway.scim.limits import Limits
 from gateway.scim.listing import list_response, parse_list_request
 from gateway.scim.patch import apply_patch
@@ -141,7 +142,7 @@ class ResourceService:
                 await asyncio.sleep(random.uniform(0, 0.002) * (attempt + 1))
                 continue
             return self._one(200, self._present(replaced, base_url))
-        raise ScimError(409, f"{self.rtype.name} {id} is being changed by other requests; retry the PATCH.")
+        raise Conflict(f"{self.rtype.name} {id} is being changed by other requests; retry the PATCH.")
 
     async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None) -> Answer:
         """RFC 7644 §3.6: 204."""

@@ -14,7 +14,7 @@ from typing import Any
 from adapters.base import Adapter, ResourceAdapter
 from adapters.state import StateStore
 from gateway.answer import Answer
-from gateway.errors import ScimError, Unauthorized
+from gateway.errors import NotFound, NotImplementedHere, Unauthorized
 from gateway.resources import ResourceService
 from gateway.scim import discovery
 from gateway.scim.listing import list_response, parse_list_request
@@ -98,11 +98,11 @@ class GatewayService:
 
     @staticmethod
     def get_group(id: str) -> Answer:
-        raise ScimError(404, f"Group {id[:200]} not found. {DISABLE_GROUPS}")
+        raise NotFound(f"Group {id[:200]} not found. {DISABLE_GROUPS}")
 
     @staticmethod
     def write_group() -> Answer:
-        raise ScimError(501, DISABLE_GROUPS)
+        raise NotImplementedHere(DISABLE_GROUPS)
 
     # -- discovery (RFC 7644 §4) ---------------------------------------------------------------
     def service_provider_config(self, location: str) -> Answer:
@@ -129,4 +129,4 @@ def _one_or_list(docs: list[dict[str, Any]], wanted: str | None, *, key: str, ki
     for doc in docs:
         if doc[key].lower() == wanted.lower():
             return doc
-    raise ScimError(404, f"No {kind} {wanted[:200]!r}.")
+    raise NotFound(f"No {kind} {wanted[:200]!r}.")

@@ -22,7 +22,19 @@ import tornado.web
 
 from gateway.answer import Answer
 from gateway.config import MAX_HEADER_BYTES, MAX_URL_BYTES
-from gateway.errors import ScimError, scim_error_for
+from gateway.errors import (
+    HeadersTooLarge,
+    InternalError,
+    InvalidSyntax,
+    InvalidValue,
+    MethodNotAllowed,
+    NotFound,
+    ProtocolError,
+    TooLarge,
+    UnsupportedMediaType,
+    UriTooLong,
+    scim_error_for,
+)
 from gateway.service import GatewayService
 
 log = logging.getLogger("vizmo_scim.app")
@@ -85,19 +97,19 @@ class ScimHandler(tornado.web.RequestHandler):
     async def prepare(self) -> None:
         """Refuse oversized requests and authenticate, before any body byte is read."""
         if len(self.request.uri or "") > MAX_URL_BYTES:
-            raise ScimError(414, f"The URL is {len(self.request.uri or '')} bytes long; at most {MAX_URL_BYTES} "
+            raise UriTooLong(f"The URL is {len(self.request.uri or '')} bytes long; at most {MAX_URL_BYTES} "
                                  "are accepted. Send a long filter in the body of POST .../Users/.search "
                                  "(RFC 7644 §3.4.3).")
         size = sum(len(name) + len(value) + 4 for name, value in self.request.headers.get_all())
         if size > MAX_HEADER_BYTES:
-            raise ScimError(431, f"The request headers are {size} bytes long; at most {MAX_HEADER_BYTES} "
+            raise HeadersTooLarge(f"The request headers are {size} bytes long; at most {MAX_HEADER_BYTES} "
                                  "are accepted.")
         if self.tenant_scoped:
             self.location = self.path_kwargs.get("location", "")
             await self.service.authenticate(self.location, self.request.headers.get("Authorization", ""))
         declared = self.request.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise ScimError(413, _SIZE_TOO_LARGE.format(self.max_body_bytes))
+            raise TooLarge(_SIZE_TOO_LARGE.format(self.max_body_bytes))
         self._prepared = True
 
     def data_received(self, chunk: bytes) -> None:
@@ -111,25 +123,25 @@ class ScimHandler(tornado.web.RequestHandler):
     def json_body(self) -> Any:
         """The request body as JSON; a 400/413/415 SCIM error for anything else."""
         if self._size > self.max_body_bytes:
-            raise ScimError(413, _SIZE_TOO_LARGE.format(self.max_body_bytes))
+            raise TooLarge(_SIZE_TOO_LARGE.format(self.max_body_bytes))
         media_type = self.request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if media_type and media_type not in _ACCEPTED_BODY_TYPES:
-            raise ScimError(415, f"Send the body as application/scim+json, not {media_type[:60]}.")
+            raise UnsupportedMediaType(f"Send the body as application/scim+json, not {media_type[:60]}.")
         raw = b"".join(self._chunks)
         if not raw.strip():
-            raise ScimError(400, "The request body is empty; a JSON object is required.", "invalidSyntax")
+            raise InvalidSyntax("The request body is empty; a JSON object is required.")
         try:
             body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
             if _ESCAPED_SURROGATE.search(raw) is not None:
                 json.dumps(body, ensure_ascii=False).encode("utf-8")  # raises for a lone surrogate
             return body
         except UnicodeEncodeError:
-            raise ScimError(400, "The request body holds a lone UTF-16 surrogate escape (such as \\ud800): "
-                                 "JSON text must encode Unicode characters (RFC 8259 §8.2).", "invalidValue") from None
+            raise InvalidValue("The request body holds a lone UTF-16 surrogate escape (such as \\ud800): "
+                               "JSON text must encode Unicode characters (RFC 8259 §8.2).") from None
         except UnicodeDecodeError:
-            raise ScimError(400, "The request body is not UTF-8 text.", "invalidSyntax") from None
+            raise InvalidSyntax("The request body is not UTF-8 text.") from None
         except (ValueError, RecursionError) as exc:
-            raise ScimError(400, f"The request body is not valid JSON: {str(exc)[:120]}", "invalidSyntax") from None
+            raise InvalidSyntax(f"The request body is not valid JSON: {str(exc)[:120]}") from None
 
     def query_params(self) -> dict[str, str]:
         """The query string as single values (the last one wins), UTF-8 decoded, control
@@ -140,7 +152,7 @@ class ScimHandler(tornado.web.RequestHandler):
             try:
                 text = values[-1].decode("utf-8")
             except UnicodeDecodeError:
-                raise ScimError(400, f"The query parameter {name[:40]!r} is not UTF-8 text.", "invalidValue") from None
+                raise InvalidValue(f"The query parameter {name[:40]!r} is not UTF-8 text.") from None
             params[name] = _CONTROL_CHARS.sub(" ", text).strip()
         return params
 
@@ -162,8 +174,8 @@ class ScimHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The one place where a failure becomes an RFC 7644 §3.12 error body."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        error = _error_for(exc, status_code, self.request_id)
-        self.set_status(error.status_code)
+        error = _error_for(exc, self.request_id)
+        self.set_status(error.status)
         for name, value in error.headers.items():
             self.set_header(name, value)
         if not self._prepared:
@@ -173,11 +185,11 @@ class ScimHandler(tornado.web.RequestHandler):
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         """4xx as one line without a stack, a 503 as one warning, a bug with its trace; never
         the request itself (its headers carry the Secret Token, its query personal data)."""
-        error = _error_for(value, 500, self.request_id)
-        if error.status_code < 500:
-            log.info("request %s: %s %s", self.request_id, error.status_code, error.scim_type or "")
+        error = _error_for(value, self.request_id)
+        if error.status < 500:
+            log.info("request %s: %s %s", self.request_id, error.status, error.scim_type or "")
         elif value is not None and scim_error_for(value) is not None:
-            log.warning("request %s: %s", self.request_id, error.status_code)
+            log.warning("request %s: %s", self.request_id, error.status)
         else:
             log.error("request %s failed", self.request_id, exc_info=(typ, value, tb))
 
@@ -196,8 +208,8 @@ class ScimHandler(tornado.web.RequestHandler):
     # -- verbs a handler lacks ------------------------------------------------------------------
     def _not_allowed(self, *args: Any, **kwargs: Any) -> None:
         allowed = [name.upper() for name in VERBS if getattr(type(self), name) is not getattr(ScimHandler, name)]
-        raise ScimError(405, f"{self.request.method} is not supported on {self.request.path[:200]}.",
-                        headers={"Allow": ", ".join(allowed)})
+        raise MethodNotAllowed(f"{self.request.method} is not supported on {self.request.path[:200]}.",
+                               headers={"Allow": ", ".join(allowed)})
 
     get = post = put = patch = delete = head = options = _not_allowed  # type: ignore[assignment]
 
@@ -206,7 +218,7 @@ class NotFoundHandler(ScimHandler):
     """Any other path under a Tenant URL: a SCIM 404 after authentication."""
 
     async def _not_found(self, *args: str, **kwargs: str) -> None:
-        raise ScimError(404, f"No SCIM endpoint at {self.request.path[:200]}.")
+        raise NotFound(f"No SCIM endpoint at {self.request.path[:200]}.")
 
     get = post = put = patch = delete = _not_found  # type: ignore[assignment]
 
@@ -217,15 +229,16 @@ class UnknownPathHandler(NotFoundHandler):
     tenant_scoped = False
 
 
-def _error_for(exc: BaseException | None, status_code: int, request_id: str) -> ScimError:
-    """The SCIM error for what was raised; Tornado's own refusals keep their status."""
+def _error_for(exc: BaseException | None, request_id: str) -> ProtocolError:
+    """The SCIM error for what was raised (Tornado's own 400 and 405 included), else a 500."""
     if exc is not None:
         error = scim_error_for(exc)
         if error is not None:
             return error
         if isinstance(exc, tornado.web.HTTPError) and exc.status_code == 400:
             # Tornado's own refusal: a path value that is not UTF-8 after percent-decoding
-            return ScimError(400, "A value in the URL is not UTF-8 text after percent-decoding.", "invalidValue")
-    if status_code < 500:
-        return ScimError(status_code, "The request is malformed.")
-    return ScimError(500, f"Internal error (request id {request_id}).")
+            return InvalidValue("A value in the URL is not UTF-8 text after percent-decoding.")
+        if isinstance(exc, tornado.web.HTTPError) and exc.status_code == 405:  # a method no endpoint has
+            return MethodNotAllowed(f"{exc.log_message or 'The method'} is not supported.",
+                                    headers={"Allow": ", ".join(verb.upper() for verb in VERBS)})
+    return InternalError(f"Internal error (request id {request_id}).")

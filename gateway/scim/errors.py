@@ -11,20 +11,33 @@ protocol errors, with the scimType of the parameter that held the path.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from adapters.schema import UnknownAttribute
 
+ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+
 
 class ProtocolError(ValueError):
-    """A request the protocol rules reject: HTTP ``status`` with ``scim_type`` and ``detail``."""
+    """A request the protocol rules reject: HTTP ``status`` with ``scim_type`` and ``detail``,
+    and response ``headers`` where the status calls for one (``Allow``, ``Retry-After``)."""
 
     status: ClassVar[int] = 400
     scim_type: ClassVar[str | None] = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers: Mapping[str, str] = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The RFC 7644 §3.12 error message."""
+        payload: dict[str, Any] = {"schemas": [ERROR_URN], "status": str(self.status)}
+        if self.scim_type:
+            payload["scimType"] = self.scim_type
+        payload["detail"] = self.detail
+        return payload
 
 
 class InvalidSyntax(ProtocolError):
@@ -56,6 +69,19 @@ class FilterSyntaxError(InvalidFilter):
     def __init__(self, detail: str, position: int | None = None) -> None:
         super().__init__(detail)
         self.position = position
+
+
+class Uniqueness(ProtocolError):
+    """A unique attribute (``userName``) is taken: 409 (RFC 7644 §3.3)."""
+
+    status = 409
+    scim_type = "uniqueness"
+
+
+class TooMany(ProtocolError):
+    """More results than the adapter returns for one query."""
+
+    scim_type = "tooMany"
 
 
 class InvalidPath(ProtocolError):
