@@ -6,9 +6,9 @@ Importing this package never imports tornado or jwt (a test pins that, and ``__a
     from adapters import Adapter, ResourceAdapter, Capabilities, ListQuery, Page, NotFound
 """
 
-from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
-from adapters.errors import (AdapterError, AlreadyExists, BackendUnavailable, InvalidValue, Mutability, NotFound,
-                             TooMany, UnsupportedFilter, VersionMismatch)
+from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
+from adapters.errors import (AdapterError, AlreadyExists, BackendUnavailable, Contention, InvalidValue, Mutability,
+                             NotFound, TooMany, UnsupportedFilter, VersionMismatch)
 from adapters.query import (And, AttrPath, Compare, CompareOp, Filter, ListQuery, Not, Or, Page, Present, SortSpec,
                             ValuePath)
 from adapters.registry import AdapterNotFound, installed_adapters, load_adapter_class
@@ -19,16 +19,18 @@ from adapters.sql_dialect import SqliteDialect
 from adapters.sql_filter import ColumnSpec, JsonArraySpec, SqlFilterTranslator
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import Integration, SigningKeyRecord, StateStore
+from adapters.versions import ExpectedVersion
 
 __all__ = [
     # the contract
-    "Adapter", "ResourceAdapter", "Capabilities", "Resource", "StateStore", "Integration", "SigningKeyRecord",
+    "Adapter", "ResourceAdapter", "Capabilities", "Resource", "Change", "ExpectedVersion", "StateStore",
+    "Integration", "SigningKeyRecord",
     # query types and the filter AST (RFC 7644 §3.4.2.2)
     "ListQuery", "Page", "SortSpec", "Filter", "AttrPath", "Compare", "CompareOp", "Present", "And", "Or", "Not",
     "ValuePath",
     # typed errors
     "AdapterError", "NotFound", "AlreadyExists", "VersionMismatch", "InvalidValue", "Mutability",
-    "UnsupportedFilter", "TooMany", "BackendUnavailable",
+    "UnsupportedFilter", "TooMany", "BackendUnavailable", "Contention",
     # helpers for adapter authors
     "SqlFilterTranslator", "ColumnSpec", "JsonArraySpec", "SqliteDialect", "SchemaInfo", "AttrInfo",
     "user_schema_info", "SqliteStateStore",

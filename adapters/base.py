@@ -11,12 +11,16 @@ stripped. The adapter owns ``id`` (an opaque, stable string that is never reused
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+import asyncio
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from adapters.errors import Contention, VersionMismatch
 from adapters.query import ListQuery, Page
 from adapters.state import StateStore
+from adapters.versions import ExpectedVersion
 
 Resource = dict[str, Any]
 
@@ -38,11 +42,20 @@ class Capabilities:
     unique_attributes: tuple[str, ...] = field(default=("userName",))
 
 
+#: A PATCH's change (RFC 7644 §3.5.2): the resource as it should be stored, given the stored
+#: one, or ``None`` when nothing changes. Pure and quick; it may raise to refuse the change.
+Change = Callable[[Resource], "Resource | None"]
+
+#: How often :meth:`ResourceAdapter.modify`'s default retries after a concurrent write.
+MODIFY_ATTEMPTS = 16
+
+
 class ResourceAdapter(abc.ABC):
     """Storage of one resource type for one tenant. Every method is a coroutine.
 
     Errors are raised as :mod:`adapters.errors` types: ``NotFound`` for a missing or deleted id,
-    ``AlreadyExists`` for a uniqueness clash, ``VersionMismatch`` for a stale ``if_match``.
+    ``AlreadyExists`` for a uniqueness clash, ``VersionMismatch`` when the stored version does not
+    meet ``expected_version`` (parsed by the gateway; an adapter never sees an HTTP header).
     """
 
     capabilities: ClassVar[Capabilities]
@@ -60,12 +73,39 @@ class ResourceAdapter(abc.ABC):
         """Store a new resource and return it with ``id`` and ``meta`` (RFC 7644 §3.3)."""
 
     @abc.abstractmethod
-    async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
+    async def replace(self, id: str, resource: Resource, *,
+                      expected_version: ExpectedVersion | None = None) -> Resource:
         """Replace every writable attribute (RFC 7644 §3.5.1); absent attributes are cleared."""
 
     @abc.abstractmethod
-    async def delete(self, id: str, *, if_match: str | None = None) -> None:
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
         """Deprovision the resource (RFC 7644 §3.6); it is found by nothing afterwards."""
+
+    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None) -> Resource:
+        """Apply ``change`` to the stored resource and store the result (a PATCH); return what is
+        stored afterwards (the stored resource itself when ``change`` returns ``None``).
+
+        No update may be lost: ``change`` must see the resource it replaces. This default reads
+        with :meth:`get` and writes with :meth:`replace` guarded by the version read, and starts
+        over when a concurrent write got in between (``VersionMismatch`` when ``expected_version``
+        was given and no longer holds). An adapter with transactions overrides it to read, check
+        the version and write once, inside one transaction.
+        """
+        for attempt in range(MODIFY_ATTEMPTS):
+            current = await self.get(id)
+            version = (current.get("meta") or {}).get("version")
+            if expected_version is not None and not expected_version.matches(version):
+                raise VersionMismatch(f"{id} has changed: its current version is {version}")
+            changed = change(current)
+            if changed is None:
+                return current
+            try:
+                return await self.replace(id, changed, expected_version=ExpectedVersion.exactly(version or ""))
+            except VersionMismatch:
+                if expected_version is not None:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.002) * (attempt + 1))  # jitter: contenders spread out
+        raise Contention(f"{id} is being changed by other requests; retry")
 
 
 class Adapter(abc.ABC):

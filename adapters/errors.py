@@ -29,6 +29,10 @@ class VersionMismatch(AdapterError):
     """``If-Match`` named a version that is no longer current: HTTP 412 (RFC 7644 §3.14)."""
 
 
+class Contention(AdapterError):
+    """Concurrent writes kept changing the resource while a ``modify`` tried to: HTTP 409, retry."""
+
+
 class InvalidValue(AdapterError):
     """A value the storage cannot accept: HTTP 400, ``scimType`` invalidValue."""
 

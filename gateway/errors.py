@@ -94,6 +94,7 @@ _ADAPTER_ERRORS: dict[type[adapter_errors.AdapterError], type[ProtocolError]] = 
     adapter_errors.NotFound: NotFound,
     adapter_errors.AlreadyExists: Uniqueness,
     adapter_errors.VersionMismatch: PreconditionFailed,
+    adapter_errors.Contention: Conflict,
     adapter_errors.InvalidValue: InvalidValue,
     adapter_errors.Mutability: Mutability,
     adapter_errors.UnsupportedFilter: InvalidFilter,

@@ -10,16 +10,12 @@ layer turns them into SCIM errors in one place (:func:`gateway.errors.scim_error
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Mapping
 from typing import Any
 
 from adapters.base import Resource, ResourceAdapter
-from adapters.errors import VersionMismatch
 from adapters.query import AttrPath
 from gateway.answer import Answer
-from gateway.errors import Conflict
 from gateway.scim.limits import Limits
 from gateway.scim.listing import list_response, parse_list_request
 from gateway.scim.patch import apply_patch
@@ -33,10 +29,6 @@ from gateway.scim.validation import (
     validate_search_request,
 )
 from gateway.scim.versions import parse_condition
-
-#: How often a PATCH without If-Match is re-applied when a concurrent write got in between.
-PATCH_ATTEMPTS = 16
-
 
 class ResourceService:
     """Operations on one resource type for one tenant's adapter (passed to each call)."""
@@ -112,39 +104,32 @@ class ResourceService:
                       if_match: str | None) -> Answer:
         """RFC 7644 §3.5.1."""
         validate_schemas_member(body, self.rtype)
-        replaced = await adapter.replace(id, self._canonical(body), if_match=if_match)
+        replaced = await adapter.replace(id, self._canonical(body), expected_version=parse_condition(if_match))
         return self._one(200, self._present(replaced, base_url))
 
     async def patch(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
                     if_match: str | None) -> Answer:
-        """RFC 7644 §3.5.2: get → apply → validate → replace guarded by the version read.
-
-        Without ``If-Match`` a concurrent write makes the replace fail with a version mismatch
-        and the PATCH is re-applied to the new state, so no update is lost silently.
+        """RFC 7644 §3.5.2, through the adapter's ``modify``: the stored user is read and its
+        version checked once, the operations are applied to it and the result validated once
+        (it is canonical already: the PATCH engine canonicalises every path and value), and it
+        is written unless nothing changed. No update is lost (``ResourceAdapter.modify``).
         """
         operations = validate_patch_request(body)
         self.limits.check_operations(operations)
-        condition = parse_condition(if_match)
-        for attempt in range(PATCH_ATTEMPTS):
-            current = await adapter.get(id)
-            version = current.get("meta", {}).get("version")
-            if condition is not None and not condition.matches(version):
-                raise VersionMismatch(f"{self.rtype.name} {id} has changed: its current version is {version}")
+
+        def change(current: Resource) -> Resource | None:
             applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
             # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
             if applied == current:
-                return self._one(200, self._present(current, base_url))
-            try:
-                replaced = await adapter.replace(id, self._canonical(applied), if_match=version)
-            except VersionMismatch:
-                if condition is not None:
-                    raise
-                await asyncio.sleep(random.uniform(0, 0.002) * (attempt + 1))
-                continue
-            return self._one(200, self._present(replaced, base_url))
-        raise Conflict(f"{self.rtype.name} {id} is being changed by other requests; retry the PATCH.")
+                return None
+            validate_resource(applied, self.rtype)
+            self.limits.check_resource(applied)
+            return applied
+
+        patched = await adapter.modify(id, change, expected_version=parse_condition(if_match))
+        return self._one(200, self._present(patched, base_url))
 
     async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None) -> Answer:
         """RFC 7644 §3.6: 204."""
-        await adapter.delete(id, if_match=if_match)
+        await adapter.delete(id, expected_version=parse_condition(if_match))
         return Answer(204)

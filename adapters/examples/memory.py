@@ -9,7 +9,7 @@ every duty of the contract (:mod:`adapters.base`):
 - It declares what it really supports, and raises ``UnsupportedFilter`` for anything else:
   ``eq`` and ``pr`` on single-valued attributes (``userName``, ``externalId``, ``id``, ...),
   ``and`` between them (not declared as ``logical``, which would also promise ``or``, ``not``
-  and value paths), no sorting, and ``meta.version`` with ``if_match`` checks (``etag``).
+  and value paths), no sorting, and ``meta.version`` with ``expected_version`` checks (``etag``).
 - ``userName`` is unique per tenant ignoring case (RFC 7643 §4.1.1). Uniqueness holds under
   concurrent requests because no method awaits between its check and its write; an adapter
   doing I/O there needs a lock or a unique index instead.
@@ -123,8 +123,9 @@ class MemoryUserAdapter(ResourceAdapter):
         self._tenant.by_name[key] = stored["id"]
         return copy.deepcopy(stored)
 
-    async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
-        current = self._current(id, if_match)
+    async def replace(self, id: str, resource: Resource, *,
+                      expected_version: ExpectedVersion | None = None) -> Resource:
+        current = self._current(id, expected_version)
         old_key, new_key = self._name_key(current["userName"]), self._name_key(resource["userName"])
         if self._tenant.by_name.get(new_key, id) != id:
             raise AlreadyExists(f"userName {resource['userName']!r} is already taken")
@@ -134,8 +135,8 @@ class MemoryUserAdapter(ResourceAdapter):
         self._tenant.by_id[id] = stored
         return copy.deepcopy(stored)
 
-    async def delete(self, id: str, *, if_match: str | None = None) -> None:
-        current = self._current(id, if_match)
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
+        current = self._current(id, expected_version)
         del self._tenant.by_name[self._name_key(current["userName"])]
         del self._tenant.by_id[id]
 
@@ -144,14 +145,13 @@ class MemoryUserAdapter(ResourceAdapter):
         """The uniqueness key of a userName: it is not caseExact (RFC 7643 §4.1.1)."""
         return user_name.casefold()
 
-    def _current(self, id: str, if_match: str | None) -> Resource:
-        """The stored resource (not a copy), checked against ``if_match`` (RFC 7644 §3.14)."""
+    def _current(self, id: str, expected_version: ExpectedVersion | None) -> Resource:
+        """The stored resource (not a copy), its version checked (RFC 7644 §3.14)."""
         current = self._tenant.by_id.get(id)
         if current is None:
             raise NotFound(f"User {id} not found")
-        if if_match is not None and if_match.strip() != "*":
-            if current["meta"]["version"] not in {tag.strip() for tag in if_match.split(",")}:
-                raise VersionMismatch(f"User {id} has changed: its version is {current['meta']['version']}")
+        if expected_version is not None and not expected_version.matches(current["meta"]["version"]):
+            raise VersionMismatch(f"User {id} has changed: its version is {current['meta']['version']}")
         return current
 
     def _stamp(self, resource: Resource, id: str, *, created: str, modified: str) -> Resource:

@@ -26,12 +26,14 @@ operation is one function run on an ldap3 worker thread (:mod:`adapters.ldap.cli
 from __future__ import annotations
 
 import logging
+import random
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
-from adapters.errors import (AlreadyExists, BackendUnavailable, InvalidValue, NotFound, VersionMismatch)
+from adapters.base import MODIFY_ATTEMPTS, Adapter, Capabilities, Change, Resource, ResourceAdapter
+from adapters.errors import AlreadyExists, BackendUnavailable, Contention, InvalidValue, NotFound, VersionMismatch
 from adapters.ldap import mapping
 from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, read, search
 from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
@@ -41,6 +43,7 @@ from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
 from adapters.ldap.sorting import Sorter
 from adapters.query import ListQuery, Page
 from adapters.schema import user_schema_info
+from adapters.versions import ExpectedVersion
 
 log = logging.getLogger("vizmo_scim.adapter.ldap")
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -56,8 +59,8 @@ class _Conflict(Exception):
     """A write lost a race with another writer (internal: retried or turned into VersionMismatch)."""
 
 
-def _check_version(id: str, if_match: str | None, current: str) -> None:
-    if if_match is not None and if_match.strip() != "*" and current not in {t.strip() for t in if_match.split(",")}:
+def _check_version(id: str, expected_version: ExpectedVersion | None, current: str) -> None:
+    if expected_version is not None and not expected_version.matches(current):
         raise VersionMismatch(f"User {id} has changed: its current version is {current}")
 
 
@@ -117,12 +120,22 @@ class LdapUserAdapter(ResourceAdapter):
         entry = await self._store.client.run(lambda conn: self._create(conn, resource, desired), retry=False)
         return mapping.from_ldap(entry, self._amap)
 
-    async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
-        entry = await self._store.client.run(lambda conn: self._replace(conn, id, resource, if_match), retry=False)
+    async def replace(self, id: str, resource: Resource, *,
+                      expected_version: ExpectedVersion | None = None) -> Resource:
+        entry = await self._store.client.run(
+            lambda conn: self._replace(conn, id, lambda current: resource, expected_version), retry=False)
         return mapping.from_ldap(entry, self._amap)
 
-    async def delete(self, id: str, *, if_match: str | None = None) -> None:
-        await self._store.client.run(lambda conn: self._delete(conn, id, if_match), retry=False)
+    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None) -> Resource:
+        """A PATCH on the worker thread: each attempt reads the entry once, checks its version,
+        applies ``change`` to it and writes with a compare-and-swap (see :meth:`_write`)."""
+        entry = await self._store.client.run(
+            lambda conn: self._replace(conn, id, lambda current: change(mapping.from_ldap(current, self._amap)),
+                                       expected_version, attempts=MODIFY_ATTEMPTS), retry=False)
+        return mapping.from_ldap(entry, self._amap)
+
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
+        await self._store.client.run(lambda conn: self._delete(conn, id, expected_version), retry=False)
 
     # -- operations (run on a worker thread with one connection) ----------------------------
     def _search(self, conn: Any, text: str) -> list[Entry]:
@@ -188,13 +201,22 @@ class LdapUserAdapter(ResourceAdapter):
             return False
         return True
 
-    def _replace(self, conn: Any, id: str, resource: Resource, if_match: str | None) -> Entry:
-        for _ in range(1 if if_match is not None else _WRITE_ATTEMPTS):
+    def _replace(self, conn: Any, id: str, make: Callable[[Entry], Resource | None],
+                 expected_version: ExpectedVersion | None, attempts: int = _WRITE_ATTEMPTS) -> Entry:
+        """Write what ``make`` builds from the current entry (nothing when it builds None),
+        starting over (up to ``attempts`` times, on this worker thread) when another writer got
+        in between; ``Contention`` after the last."""
+        for attempt in range(1 if expected_version is not None else attempts):
+            if attempt:
+                time.sleep(random.uniform(0, 0.002) * attempt)  # on the worker thread: contenders spread out
             current = self._find(conn, id)
             if current is None:
                 raise NotFound(f"User {id} not found")
             version = mapping.version_tag(current, self._amap)
-            _check_version(id, if_match, version)
+            _check_version(id, expected_version, version)
+            resource = make(current)
+            if resource is None:
+                return current
             desired = mapping.to_ldap(resource, self._amap, current)
             old_name = current.first(self._amap.user_name.ldap) or ""
             new_name = resource["userName"]
@@ -205,7 +227,9 @@ class LdapUserAdapter(ResourceAdapter):
                 return self._write(conn, current, desired, version, new_name)
             except _Conflict:
                 continue
-        raise VersionMismatch(f"User {id} was changed by another request at the same time")
+        if expected_version is not None:
+            raise VersionMismatch(f"User {id} was changed by another request at the same time")
+        raise Contention(f"User {id} is being changed by other requests; retry")
 
     def _write(self, conn: Any, current: Entry, desired: mapping.Desired, version: str, user_name: str) -> Entry:
         """Rename (a gateway entry whose userName changed) and modify; ``_Conflict`` on a race.
@@ -294,11 +318,11 @@ class LdapUserAdapter(ResourceAdapter):
         changes[mapping.BLOB_ATTRIBUTE] = LdapUserAdapter._swap(old_blobs, desired.blob)
         return changes
 
-    def _delete(self, conn: Any, id: str, if_match: str | None) -> None:
+    def _delete(self, conn: Any, id: str, expected_version: ExpectedVersion | None) -> None:
         current = self._find(conn, id)
         if current is None:
             raise NotFound(f"User {id} not found")
-        _check_version(id, if_match, mapping.version_tag(current, self._amap))
+        _check_version(id, expected_version, mapping.version_tag(current, self._amap))
         if self._settings.delete_policy == "delete":
             try:
                 conn.delete(current.dn)

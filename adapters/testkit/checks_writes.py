@@ -1,7 +1,7 @@
 """Contract checks of versioned and concurrent writes, and of tenant isolation.
 
 - ``meta.version`` (RFC 7644 §3.14), when the adapter declares ``etag``: it changes on every
-  write, a stale ``if_match`` raises ``VersionMismatch`` and writes nothing, the current one
+  write, a stale ``expected_version`` raises ``VersionMismatch`` and writes nothing, the current one
   (or ``*``) is accepted. The gateway's PATCH relies on this: it replaces with the version it
   read, so two concurrent writes guarded by one version must not both succeed.
 - Concurrency: the gateway runs requests concurrently on one event loop, so uniqueness must hold
@@ -21,6 +21,7 @@ from adapters.errors import AlreadyExists, NotFound, VersionMismatch
 from adapters.query import ListQuery
 from adapters.testkit.resources import full_user
 from adapters.testkit.session import ContractRunner, ContractSession
+from adapters.versions import ExpectedVersion
 
 __all__ = ["WriteChecks"]
 
@@ -57,21 +58,24 @@ class WriteChecks:
         contract.run(check)
 
     def test_stale_if_match_is_refused(self, contract: ContractRunner) -> None:
-        """A stale ``if_match`` raises ``VersionMismatch`` on replace and delete and writes nothing;
+        """A stale ``expected_version`` raises ``VersionMismatch`` on replace and delete and writes nothing;
         the current version and ``*`` are accepted (RFC 7644 §3.14, RFC 7232 §3.1)."""
         async def check(s: ContractSession) -> None:
             s.require(s.caps.etag, "the adapter does not declare etag")
             created = await s.users.create(full_user("etag@example.com"))
             stale = created["meta"]["version"]
-            current = await s.users.replace(created["id"], full_user("etag@example.com", title="New"), if_match=stale)
+            current = await s.users.replace(created["id"], full_user("etag@example.com", title="New"),
+                                            expected_version=ExpectedVersion.exactly(stale))
             with pytest.raises(VersionMismatch):
-                await s.users.replace(created["id"], full_user("etag@example.com", title="Lost"), if_match=stale)
+                await s.users.replace(created["id"], full_user("etag@example.com", title="Lost"),
+                                      expected_version=ExpectedVersion.exactly(stale))
             with pytest.raises(VersionMismatch):
-                await s.users.delete(created["id"], if_match=stale)
+                await s.users.delete(created["id"], expected_version=ExpectedVersion.exactly(stale))
             assert await s.users.get(created["id"]) == current, "a refused write must change nothing"
-            latest = await s.users.replace(created["id"], full_user("etag@example.com", title="Star"), if_match="*")
+            latest = await s.users.replace(created["id"], full_user("etag@example.com", title="Star"),
+                                           expected_version=ExpectedVersion(any_version=True))
             assert latest["title"] == "Star"
-            await s.users.delete(created["id"], if_match=latest["meta"]["version"])
+            await s.users.delete(created["id"], expected_version=ExpectedVersion.exactly(latest["meta"]["version"]))
             with pytest.raises(NotFound):
                 await s.users.get(created["id"])
         contract.run(check)
@@ -82,9 +86,11 @@ class WriteChecks:
             created = await s.users.create(full_user("gone@example.com"))
             await s.users.delete(created["id"])
             with pytest.raises(NotFound):
-                await s.users.replace(created["id"], full_user("gone@example.com"), if_match=created["meta"]["version"])
+                await s.users.replace(created["id"], full_user("gone@example.com"),
+                                      expected_version=ExpectedVersion.exactly(created["meta"]["version"]))
             with pytest.raises(NotFound):
-                await s.users.delete(created["id"], if_match=created["meta"]["version"])
+                await s.users.delete(created["id"],
+                                     expected_version=ExpectedVersion.exactly(created["meta"]["version"]))
         contract.run(check)
 
     def test_concurrent_replaces_with_one_version_let_one_win(self, contract: ContractRunner) -> None:
@@ -93,12 +99,46 @@ class WriteChecks:
             created = await s.users.create(full_user("race@example.com"))
             version = created["meta"]["version"]
             results = await asyncio.gather(*(
-                s.users.replace(created["id"], full_user("race@example.com", title=f"T{n}"), if_match=version)
+                s.users.replace(created["id"], full_user("race@example.com", title=f"T{n}"),
+                                expected_version=ExpectedVersion.exactly(version))
                 for n in range(_CONCURRENCY)), return_exceptions=True)
             wins, errors = _outcomes(results)
             _only(errors, VersionMismatch)
             assert len(wins) == 1, f"{len(wins)} replaces guarded by one version succeeded"
             assert (await s.users.get(created["id"]))["title"] == wins[0]["title"]
+        contract.run(check)
+
+    # -- modify (a PATCH) -----------------------------------------------------------------
+    def test_concurrent_modifies_lose_no_update(self, contract: ContractRunner) -> None:
+        """Each of many concurrent ``modify`` calls adds its own email: all of them are stored
+        (the change always sees the resource it replaces, ``ResourceAdapter.modify``)."""
+        async def check(s: ContractSession) -> None:
+            created = await s.users.create(full_user("m@example.com"))
+
+            def adding(n: int) -> Any:
+                def change(current: dict[str, Any]) -> dict[str, Any]:
+                    return {**current, "emails": [*current.get("emails", []),
+                                                  {"value": f"m{n}@example.com", "type": "other"}]}
+                return change
+
+            await asyncio.gather(*(s.users.modify(created["id"], adding(n)) for n in range(_CONCURRENCY)))
+            stored = {e["value"] for e in (await s.users.get(created["id"]))["emails"]}
+            assert stored >= {f"m{n}@example.com" for n in range(_CONCURRENCY)}, f"updates lost: {stored}"
+        contract.run(check)
+
+    def test_a_modify_that_changes_nothing_writes_nothing(self, contract: ContractRunner) -> None:
+        async def check(s: ContractSession) -> None:
+            created = await s.users.create(full_user("same@example.com"))
+            seen: list[dict[str, Any]] = []
+            unchanged = await s.users.modify(created["id"], lambda current: seen.append(current))
+            assert seen and seen[0]["id"] == created["id"], "the change must be given the stored resource"
+            assert unchanged == await s.users.get(created["id"]) == created
+            with pytest.raises(NotFound):
+                await s.users.modify("no-such-id", lambda current: current)
+            if s.caps.etag:
+                with pytest.raises(VersionMismatch):
+                    await s.users.modify(created["id"], lambda current: current,
+                                         expected_version=ExpectedVersion.exactly('W/"stale"'))
         contract.run(check)
 
     # -- concurrency ----------------------------------------------------------------------

@@ -23,11 +23,12 @@ from typing import Any, ClassVar
 
 import asyncpg
 
-from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
 from adapters.errors import AlreadyExists, NotFound, VersionMismatch
 from adapters.query import ListQuery, Page
 from adapters.sql_dialect import numbered
 from adapters.state import StateStore
+from adapters.versions import ExpectedVersion
 from adapters.vizmo_postgres.columns import TRANSLATOR
 from adapters.vizmo_postgres.db import DsnSource, PgDatabase
 from adapters.vizmo_postgres.state import PostgresStateStore, location_id
@@ -134,39 +135,54 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
                                stored.external_id, mapping.extra_json(stored.extra))
             return await self._fetch(conn, employee_id)
 
-    async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
+    async def replace(self, id: str, resource: Resource, *,
+                      expected_version: ExpectedVersion | None = None) -> Resource:
         async with self._db.transaction() as conn:
-            current = await self._current(conn, id, if_match)
-            stored = mapping.to_storage(resource, current_status=current["status"])
-            email = stored.columns["email"]
-            if email != current["email"] and await conn.fetchval(_EMAIL_TAKEN, self._location, email, current["id"]):
-                raise AlreadyExists(f"userName {email!r} is already taken in this location")
-            await self._update_employee(conn, current["id"], stored, mapping.now_iso())
-            await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
-                               stored.external_id, mapping.extra_json(stored.extra))
-            return await self._fetch(conn, current["id"])
+            current = await self._current(conn, id, expected_version)
+            return await self._write(conn, current, resource)
 
-    async def delete(self, id: str, *, if_match: str | None = None) -> None:
+    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None) -> Resource:
+        """A PATCH in one transaction: the row is locked, read and its version checked once."""
         async with self._db.transaction() as conn:
-            current = await self._current(conn, id, if_match)
+            current = await self._current(conn, id, expected_version)
+            changed = change(mapping.from_storage(current))
+            if changed is None:
+                return mapping.from_storage(current)
+            return await self._write(conn, current, changed)
+
+    async def _write(self, conn: asyncpg.Connection, current: asyncpg.Record, resource: Resource) -> Resource:
+        """Store ``resource`` over the locked live row ``current``."""
+        stored = mapping.to_storage(resource, current_status=current["status"])
+        email = stored.columns["email"]
+        if email != current["email"] and await conn.fetchval(_EMAIL_TAKEN, self._location, email, current["id"]):
+            raise AlreadyExists(f"userName {email!r} is already taken in this location")
+        await self._update_employee(conn, current["id"], stored, mapping.now_iso())
+        await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
+                           stored.external_id, mapping.extra_json(stored.extra))
+        return await self._fetch(conn, current["id"])
+
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
+        async with self._db.transaction() as conn:
+            current = await self._current(conn, id, expected_version)
             await conn.execute("UPDATE employees SET status = 'removed', updated_at = $1 WHERE id = $2",
                                mapping.now_iso(), current["id"])
             await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
                                current["external_id"], current["extra"] or "{}")
 
     # -- helpers -------------------------------------------------------------------------
-    async def _current(self, conn: asyncpg.Connection, id: str, if_match: str | None) -> asyncpg.Record:
+    async def _current(self, conn: asyncpg.Connection, id: str,
+                       expected_version: ExpectedVersion | None) -> asyncpg.Record:
         """The live row of ``id``, locked for this transaction and read after the lock (so it
-        shows every write committed before), with ``If-Match`` checked (RFC 7644 §3.14)."""
+        shows every write committed before), its version checked (RFC 7644 §3.14)."""
         employee_id = mapping.split_id(id)
         row = None
         if employee_id is not None and await conn.fetchval(_LOCK, employee_id, self._location) is not None:
             row = await conn.fetchrow(_GET, employee_id, self._location)
         if row is None or mapping.scim_id_of(row) != id:
             raise NotFound(f"User {id} not found")
-        if if_match is not None and if_match.strip() != "*":
+        if expected_version is not None:
             current = mapping.version_tag(row)
-            if current not in {tag.strip() for tag in if_match.split(",")}:
+            if not expected_version.matches(current):
                 raise VersionMismatch(f"User {id} has changed: its current version is {current}")
         return row
 

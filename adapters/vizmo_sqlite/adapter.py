@@ -31,11 +31,12 @@ from typing import Any, ClassVar, TypeVar
 
 import aiosqlite
 
-from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
 from adapters.errors import BackendUnavailable, NotFound
 from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
+from adapters.versions import ExpectedVersion
 from adapters.vizmo_sqlite import bootstrap, mapping, writes
 from adapters.vizmo_sqlite.busy_writer import BusyWriter
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
@@ -112,14 +113,19 @@ class VizmoUserAdapter(ResourceAdapter):
         row = await self._store.write(writes.create_user, self._location_id, stored, mapping.extra_json(stored.extra))
         return mapping.from_storage(row)
 
-    async def replace(self, id: str, resource: Resource, *, if_match: str | None = None) -> Resource:
+    async def replace(self, id: str, resource: Resource, *,
+                      expected_version: ExpectedVersion | None = None) -> Resource:
         stored = mapping.to_storage(resource)
         row = await self._store.write(writes.replace_user, self._location_id, id, stored,
-                                      mapping.extra_json(stored.extra), if_match)
+                                      mapping.extra_json(stored.extra), expected_version)
         return mapping.from_storage(row)
 
-    async def delete(self, id: str, *, if_match: str | None = None) -> None:
-        await self._store.write(writes.delete_user, self._location_id, id, if_match)
+    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None) -> Resource:
+        row = await self._store.write(writes.modify_user, self._location_id, id, change, expected_version)
+        return mapping.from_storage(row)
+
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
+        await self._store.write(writes.delete_user, self._location_id, id, expected_version)
 
 
 class VizmoSqliteAdapter(Adapter):

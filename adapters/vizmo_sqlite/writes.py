@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from adapters.base import Change
 from adapters.errors import AlreadyExists, BackendUnavailable, NotFound, VersionMismatch
+from adapters.versions import ExpectedVersion
 from adapters.vizmo_sqlite import mapping
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
@@ -119,17 +121,19 @@ def _fetch(conn: sqlite3.Connection, employee_id: int) -> sqlite3.Row:
     return row
 
 
-def current_row(conn: sqlite3.Connection, location_id: int, id: str, if_match: str | None) -> sqlite3.Row:
-    """The live row of SCIM id ``id``; ``NotFound``, or ``VersionMismatch`` for a stale ``if_match``."""
+def current_row(conn: sqlite3.Connection, location_id: int, id: str,
+                expected_version: ExpectedVersion | None) -> sqlite3.Row:
+    """The live row of SCIM id ``id``; ``NotFound``, or ``VersionMismatch`` when its version does
+    not meet ``expected_version``."""
     employee_id = mapping.split_id(id)
     row = None
     if employee_id is not None:
         row = conn.execute(SELECT + "WHERE e.id = ? AND " + LIVE, (employee_id, location_id)).fetchone()
     if row is None or mapping.scim_id_of(row) != id:
         raise NotFound(f"User {id} not found")
-    if if_match is not None and if_match.strip() != "*":
+    if expected_version is not None:
         version = mapping.version_tag(row)
-        if version not in {tag.strip() for tag in if_match.split(",")}:
+        if not expected_version.matches(version):
             raise VersionMismatch(f"User {id} has changed: its current version is {version}")
     return row
 
@@ -160,12 +164,31 @@ def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.Stor
 
 
 def replace_user(conn: sqlite3.Connection, location_id: int, id: str, stored: mapping.StoredUser, extra: str,
-                 if_match: str | None) -> sqlite3.Row | dict[str, Any]:
+                 expected_version: ExpectedVersion | None) -> sqlite3.Row | dict[str, Any]:
     """Replace every writable attribute of a live user (RFC 7644 §3.5.1); ``stored`` and
-    ``extra`` as for :func:`create_user`. The answer's row is built from what was written
-    rather than read back, unless a trigger changed more (saves a joined SELECT inside the
-    write lock: 2,645k → 2,586k instructions per PATCH, callgrind, one worker)."""
-    current = current_row(conn, location_id, id, if_match)
+    ``extra`` as for :func:`create_user`."""
+    return _replace_row(conn, location_id, current_row(conn, location_id, id, expected_version), stored, extra)
+
+
+def modify_user(conn: sqlite3.Connection, location_id: int, id: str, change: Change,
+                expected_version: ExpectedVersion | None) -> sqlite3.Row | dict[str, Any]:
+    """A PATCH in one transaction: the row is read and its version checked once, ``change``
+    (pure, quick) computes the new user from it, and that is written (nothing when ``change``
+    returns None). The mapping work runs inside the write lock here, where a replace does it
+    before: the price of reading the row once."""
+    current = current_row(conn, location_id, id, expected_version)
+    changed = change(mapping.from_storage(current))
+    if changed is None:
+        return current
+    stored = mapping.to_storage(changed)
+    return _replace_row(conn, location_id, current, stored, mapping.extra_json(stored.extra))
+
+
+def _replace_row(conn: sqlite3.Connection, location_id: int, current: sqlite3.Row, stored: mapping.StoredUser,
+                 extra: str) -> sqlite3.Row | dict[str, Any]:
+    """Write ``stored`` over the live row ``current``. The answer's row is built from what was
+    written rather than read back, unless a trigger changed more (saves a joined SELECT inside
+    the write lock: 2,645k → 2,586k instructions per PATCH, callgrind, one worker)."""
     if not stored.status_given:
         stored = replace(stored, columns={**stored.columns, "status": mapping.kept_status(current["status"])})
     email = stored.columns["email"]
@@ -183,9 +206,10 @@ def replace_user(conn: sqlite3.Connection, location_id: int, id: str, stored: ma
     return _fetch(conn, current["id"])
 
 
-def delete_user(conn: sqlite3.Connection, location_id: int, id: str, if_match: str | None) -> None:
+def delete_user(conn: sqlite3.Connection, location_id: int, id: str,
+                expected_version: ExpectedVersion | None) -> None:
     """Deprovision: status 'removed' (visits keep their host); the SCIM id answers 404 from now on."""
-    current = current_row(conn, location_id, id, if_match)
+    current = current_row(conn, location_id, id, expected_version)
     conn.execute("UPDATE employees SET status = 'removed', updated_at = ? WHERE id = ?",
                  (mapping.now_iso(), current["id"]))
     _update_scim_row(conn, location_id, current, current["external_id"], current["extra"] or "{}")

@@ -15,6 +15,7 @@ from adapters.errors import AlreadyExists, BackendUnavailable, InvalidValue, Not
 from adapters.ldap.adapter import LdapAdapter, LdapUserAdapter
 from adapters.ldap.client import ldap3
 from adapters.query import And, AttrPath, Compare, Filter, ListQuery, Not, Or, Present, SortSpec, ValuePath
+from adapters.versions import ExpectedVersion
 from tests.ldap_server import ROOT_DN, SlapdServer, ldap_base, slapd_server  # noqa: F401  (fixtures)
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -123,7 +124,7 @@ async def test_replace_clears_renames_and_frees_the_old_name(users: LdapUserAdap
                                       phoneNumbers=[{"type": "work", "value": "+1 1"}]))
     old_dn = entries(admin, f"ou=1,{ldap_base}")[0].entry_dn
     replaced = await users.replace(created["id"], user("New@contoso.com", displayName="N"),
-                                   if_match=created["meta"]["version"])
+                                   expected_version=ExpectedVersion.exactly(created["meta"]["version"]))
     assert replaced["id"] == created["id"] and replaced["userName"] == "New@contoso.com"
     assert "title" not in replaced and "nickName" not in replaced and "phoneNumbers" not in replaced
     [entry] = entries(admin, f"ou=1,{ldap_base}")
@@ -139,13 +140,14 @@ async def test_replace_clears_renames_and_frees_the_old_name(users: LdapUserAdap
 async def test_versions_guard_replace_and_delete(users: LdapUserAdapter) -> None:
     created = await users.create(user("v@contoso.com"))
     stale = created["meta"]["version"]
-    updated = await users.replace(created["id"], user("v@contoso.com", title="T"), if_match=stale)
+    updated = await users.replace(created["id"], user("v@contoso.com", title="T"),
+                                  expected_version=ExpectedVersion.exactly(stale))
     assert updated["meta"]["version"] != stale
     with pytest.raises(VersionMismatch):
-        await users.replace(created["id"], user("v@contoso.com"), if_match=stale)
+        await users.replace(created["id"], user("v@contoso.com"), expected_version=ExpectedVersion.exactly(stale))
     with pytest.raises(VersionMismatch):
-        await users.delete(created["id"], if_match=stale)
-    await users.delete(created["id"], if_match=updated["meta"]["version"])
+        await users.delete(created["id"], expected_version=ExpectedVersion.exactly(stale))
+    await users.delete(created["id"], expected_version=ExpectedVersion.exactly(updated["meta"]["version"]))
     with pytest.raises(NotFound):
         await users.get(created["id"])
 
@@ -155,7 +157,8 @@ async def test_concurrent_replaces_of_one_version_one_wins(users: LdapUserAdapte
     created = await users.create(user("race@contoso.com"))
     version = created["meta"]["version"]
     results = await asyncio.gather(
-        *(users.replace(created["id"], user("race@contoso.com", title=f"T{n}"), if_match=version) for n in range(6)),
+        *(users.replace(created["id"], user("race@contoso.com", title=f"T{n}"),
+                        expected_version=ExpectedVersion.exactly(version)) for n in range(6)),
         return_exceptions=True)
     winners = [r for r in results if isinstance(r, dict)]
     assert len(winners) == 1, results

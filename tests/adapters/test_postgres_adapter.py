@@ -25,6 +25,7 @@ from adapters.testkit import full_user, run_in_fresh_loop, user_view
 from adapters.vizmo_postgres.adapter import VizmoPostgresAdapter
 from adapters.vizmo_postgres.db import DsnSource, PgDatabase
 from adapters.vizmo_sqlite.mapping import version_tag
+from adapters.versions import ExpectedVersion, opaque
 from tests.pg_cluster import remove_cluster, start_cluster
 
 T = TypeVar("T")
@@ -179,7 +180,8 @@ def test_portal_employees_are_visible_and_adopted(run: Run[Any], adapter: VizmoP
     assert seen["userName"] == "carol@example.com" and seen["active"] is False
     assert seen["phoneNumbers"] == [{"type": "work", "value": "020 1234"}] and "externalId" not in seen
     assert run(users.search(_eq("id", str(employee_id)))).total_results == 1
-    adopted = run(users.replace(str(employee_id), full_user("carol@example.com"), if_match=seen["meta"]["version"]))
+    adopted = run(users.replace(str(employee_id), full_user("carol@example.com"),
+                                expected_version=ExpectedVersion.exactly(seen["meta"]["version"])))
     assert adopted["id"] == str(employee_id) and adopted["externalId"] == "ext-carol" and adopted["active"] is True
     assert sql("SELECT scim_id FROM scim_users")[0]["scim_id"] == str(employee_id)
     sql("UPDATE employees SET designation = 'Chief', updated_at = '2030-01-01T00:00:00Z'")  # the portal edits
@@ -191,18 +193,21 @@ def test_if_match_guards_replace_and_delete(run: Run[Any], adapter: VizmoPostgre
     users = adapter.resource_adapter("User", "1")
     created = run(users.create(full_user("dan@example.com")))
     stale = created["meta"]["version"]
-    current = run(users.replace(created["id"], full_user("dan@example.com", title="New"), if_match=stale))
+    current = run(users.replace(created["id"], full_user("dan@example.com", title="New"),
+                                expected_version=ExpectedVersion.exactly(stale)))
     with pytest.raises(VersionMismatch):
-        run(users.replace(created["id"], full_user("dan@example.com", title="Lost"), if_match=stale))
+        run(users.replace(created["id"], full_user("dan@example.com", title="Lost"),
+                          expected_version=ExpectedVersion.exactly(stale)))
     with pytest.raises(VersionMismatch):
-        run(users.delete(created["id"], if_match=stale))
+        run(users.delete(created["id"], expected_version=ExpectedVersion.exactly(stale)))
     assert run(users.get(created["id"])) == current
     listed = run(users.replace(created["id"], full_user("dan@example.com", title="Both"),
-                               if_match=f'W/"nope", {current["meta"]["version"]}'))
-    assert run(users.replace(created["id"], full_user("dan@example.com"), if_match="*"))["title"] == "Engineer"
+                               expected_version=ExpectedVersion(frozenset({'"nope"', opaque(current["meta"]["version"])}))))
+    assert run(users.replace(created["id"], full_user("dan@example.com"),
+                             expected_version=ExpectedVersion(any_version=True)))["title"] == "Engineer"
     assert listed["title"] == "Both"
     with pytest.raises(NotFound):
-        run(users.delete("999", if_match=stale))
+        run(users.delete("999", expected_version=ExpectedVersion.exactly(stale)))
 
 
 def test_replace_onto_a_taken_userName_is_refused(run: Run[Any], adapter: VizmoPostgresAdapter) -> None:
@@ -337,7 +342,7 @@ def test_concurrent_writes_guarded_by_one_version_have_one_winner(
     created = run(one.create(full_user("v@example.com")))
     version = created["meta"]["version"]
     results = run(_gather(*[(one, two)[i % 2].replace(created["id"], full_user("v@example.com", title=f"T{i}"),
-                                                              if_match=version) for i in range(8)],
+                                                              expected_version=ExpectedVersion.exactly(version)) for i in range(8)],
                                  return_exceptions=True))
     wins, losses = _outcomes(results)
     assert len(wins) == 1 and all(isinstance(e, VersionMismatch) for e in losses), losses

@@ -12,7 +12,7 @@ from adapters.registry import AdapterNotFound, installed_adapters, load_adapter_
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 
 PUBLIC = {
-    "Adapter", "ResourceAdapter", "Capabilities", "Resource", "StateStore", "Integration", "SigningKeyRecord",
+    "Adapter", "ResourceAdapter", "Capabilities", "Resource", "StateStore", "Integration", "SigningKeyRecord", "Change", "ExpectedVersion", "Contention",
     "ListQuery", "Page", "SortSpec", "Filter", "AttrPath", "Compare", "CompareOp", "Present", "And", "Or", "Not",
     "ValuePath",
     "AdapterError", "NotFound", "AlreadyExists", "VersionMismatch", "InvalidValue", "Mutability",

@@ -1,0 +1,37 @@
+"""The version condition a write must meet (RFC 7644 §3.14 ``If-Match``), as adapters receive it.
+
+The gateway parses the ``If-Match`` / ``If-None-Match`` header once (``gateway.scim.versions``)
+into an :class:`ExpectedVersion`; an adapter only asks it :meth:`~ExpectedVersion.matches` with
+the stored ``meta.version``. Versions are compared by their opaque part, ignoring ``W/`` (the
+weak comparison of RFC 9110 §8.8.3.2), so a client that echoes a weak ETag with or without
+``W/`` is understood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def opaque(tag: str) -> str:
+    """The opaque part of an entity tag: ``W/"abc"`` and ``"abc"`` are both ``"abc"``."""
+    tag = tag.strip()
+    return tag[2:] if tag[:2] in ("W/", "w/") else tag
+
+
+@dataclass(frozen=True)
+class ExpectedVersion:
+    """``*`` (any current version, ``any_version``) or one of ``tags`` (opaque parts)."""
+
+    tags: frozenset[str] = frozenset()
+    any_version: bool = False
+
+    @classmethod
+    def exactly(cls, version: str) -> "ExpectedVersion":
+        """The condition "still this version" (a PATCH's guard against a concurrent write)."""
+        return cls(frozenset({opaque(version)}))
+
+    def matches(self, version: str | None) -> bool:
+        """Whether the stored ``version`` meets the condition."""
+        if version is None:
+            return False
+        return self.any_version or opaque(version) in self.tags
