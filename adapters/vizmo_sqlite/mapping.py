@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
 
+import orjson
+
 from adapters.json_copy import copy_json
 from adapters.schema import CORE_USER_URN, ENTERPRISE_USER_URN
 
@@ -193,6 +195,15 @@ def split_id(scim_id: str) -> int | None:
     return int(head) if head.isascii() and head.isdigit() and len(head) < 19 else None
 
 
+def _loads(text: str) -> Any:
+    """The stored extras, parsed by orjson (1.6 against 4.5 µs for a typical user's, timeit);
+    JSON orjson refuses (an integer beyond 64 bits a client stored) is parsed by the stdlib."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def extra_json(extra: Mapping[str, Any]) -> str:
     """The stored (compact) JSON text of the attributes the legacy columns cannot hold."""
     return json.dumps(extra, separators=(",", ":"))
@@ -204,7 +215,7 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     ``row`` has the employees columns plus ``scim_id``, ``external_id``, ``extra`` (JSON text
     or None) and ``version`` (None for an employee SCIM never wrote).
     """
-    extra: dict[str, Any] = json.loads(row["extra"]) if row["extra"] else {}
+    extra: dict[str, Any] = _loads(row["extra"]) if row["extra"] else {}
     scim_id = scim_id_of(row)
     resource: dict[str, Any] = {"schemas": [CORE_USER_URN], "id": scim_id}
     if row["external_id"] is not None:

@@ -18,6 +18,7 @@ import re
 import secrets
 from typing import Any, ClassVar
 
+import orjson
 import tornado.web
 
 from gateway.answer import Answer
@@ -49,6 +50,16 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 #: storage can encode (the body is checked in full only when one is present).
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SIZE_TOO_LARGE = "The request body is larger than {} bytes."
+
+
+def encode_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON of an answer, by orjson: 0.5 against 7 µs for a one-user ListResponse
+    with the stdlib (timeit, this machine). A value orjson cannot encode (an integer beyond 64
+    bits, which a client may have stored in an extension) takes the stdlib's path."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _reject_constant(name: str) -> Any:
@@ -169,7 +180,7 @@ class ScimHandler(tornado.web.RequestHandler):
             self.clear_header("Content-Type")
             self.finish()
         else:
-            self.finish(json.dumps(result.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+            self.finish(encode_json(result.body))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The one place where a failure becomes an RFC 7644 §3.12 error body."""

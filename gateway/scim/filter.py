@@ -269,6 +269,13 @@ def _parser(text: object, *, max_length: int, max_depth: int, what: str) -> _Par
     return parser
 
 
+#: ``attr eq "text"`` with a plain attribute name and a string without escapes: the shape of
+#: nearly every filter Entra ID sends (``userName eq "..."``, ``externalId eq "..."``), answered
+#: without the tokenizer (the parser gives the same node; tests/unit/test_filter.py compares them).
+_SIMPLE_EQ = re.compile(r' *([A-Za-z][A-Za-z0-9_-]*) +[eE][qQ] +"([^"\\\x00-\x1f\x7f-\x9f\ud800-\udfff]*)" *')
+_NOT_NAMES = frozenset({"and", "or", "not"})
+
+
 def parse_filter(text: str, *, max_depth: int = 24, max_length: int = 4096) -> Filter:
     """Parse a SCIM filter (RFC 7644 §3.4.2.2) into the AST of :mod:`adapters.query`.
 
@@ -277,6 +284,15 @@ def parse_filter(text: str, *, max_depth: int = 24, max_length: int = 4096) -> F
     ``not``, value path and ``and``/``or`` node adds one level (a flat chain of n comparisons
     is n-1 levels deep). Raises :class:`FilterSyntaxError` for any invalid input.
     """
+    if isinstance(text, str) and len(text) <= max_length:
+        simple = _SIMPLE_EQ.fullmatch(text)
+        if simple is not None and simple[1].lower() not in _NOT_NAMES:
+            return Compare(AttrPath(simple[1]), "eq", simple[2])
+    return parse_filter_fully(text, max_depth=max_depth, max_length=max_length)
+
+
+def parse_filter_fully(text: str, *, max_depth: int = 24, max_length: int = 4096) -> Filter:
+    """:func:`parse_filter` without its shortcut for ``attr eq "text"``."""
     parser = _parser(text, max_length=max_length, max_depth=max_depth, what="filter")
     try:
         node, _depth = parser.or_expr(None)

@@ -526,3 +526,24 @@ def test_parse_patch_path_deep_nesting() -> None:
     text = "emails[" + "(" * 100_000
     with pytest.raises(FilterSyntaxError):
         parse_patch_path(text, max_length=len(text), max_depth=10**9)
+
+
+# --- the shortcut for attr eq "text" -----------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    'userName eq "a@b.c"', 'externalId EQ "0a21f0f2-8d2a"', ' id eq "42" ', 'title Eq ""', 'displayName eq "Zoë Ünal"',
+    'userName  eq  "two  spaces"', 'x-y_z eq "v"', 'userName eq "quote\\"inside"', 'userName eq "tab\tinside"',
+    'name.givenName eq "A"', 'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"', 'userName eq "a" ',
+    'not eq "x"', 'userName\teq "a"', 'userName eq "a" and title pr', 'userName eq "\u0101\u0400"',
+])
+def test_the_shortcut_gives_what_the_parser_gives(text: str) -> None:
+    from gateway.scim.filter import parse_filter_fully
+    try:
+        expected: Any = parse_filter_fully(text)
+    except FilterSyntaxError as exc:
+        expected = type(exc)
+    try:
+        got: Any = parse_filter(text)
+    except FilterSyntaxError as exc:
+        got = type(exc)
+    assert got == expected
