@@ -7,8 +7,8 @@ Importing this package never imports tornado or jwt (a test pins that, and ``__a
 """
 
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
-from adapters.errors import (AdapterError, AlreadyExists, BackendUnavailable, Contention, InvalidValue, Mutability,
-                             NotFound, TooMany, UnsupportedFilter, VersionMismatch)
+from adapters.errors import (AdapterError, AlreadyExists, Contention, InvalidValue, Mutability, NotFound, TooMany,
+                             Unavailable, UnsupportedFilter, VersionMismatch)
 from adapters.query import (And, AttrPath, Compare, CompareOp, Filter, ListQuery, Not, Or, Page, Present, SortSpec,
                             ValuePath)
 from adapters.registry import AdapterNotFound, installed_adapters, load_adapter_class
@@ -30,7 +30,7 @@ __all__ = [
     "ValuePath",
     # typed errors
     "AdapterError", "NotFound", "AlreadyExists", "VersionMismatch", "InvalidValue", "Mutability",
-    "UnsupportedFilter", "TooMany", "BackendUnavailable", "Contention",
+    "UnsupportedFilter", "TooMany", "Unavailable", "Contention",
     # helpers for adapter authors
     "SqlFilterTranslator", "ColumnSpec", "JsonArraySpec", "SqliteDialect", "SchemaInfo", "AttrInfo",
     "user_schema_info", "SqliteStateStore",

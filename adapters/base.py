@@ -130,7 +130,7 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     async def check_health(self) -> None:
-        """Raise ``BackendUnavailable`` when the storage cannot serve requests."""
+        """Raise ``Unavailable`` when the storage cannot serve requests."""
 
     @abc.abstractmethod
     async def tenant_exists(self, tenant: str) -> bool:

@@ -52,5 +52,5 @@ class TooMany(AdapterError):
     """The query would return more results than the adapter allows: HTTP 400, ``scimType`` tooMany."""
 
 
-class BackendUnavailable(AdapterError):
+class Unavailable(AdapterError):
     """The storage cannot be reached or is locked for too long: HTTP 503."""

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from adapters.errors import AlreadyExists, BackendUnavailable, NotFound
+from adapters.errors import AlreadyExists, NotFound, Unavailable
 from adapters.files import create_private_file
 from adapters.state import Integration, SigningKeyRecord, StateStore
 
@@ -89,15 +89,15 @@ class SqliteStateStore(StateStore):
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            raise BackendUnavailable("the state store is not open")
+            raise Unavailable("the state store is not open")
         return self._conn
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
-        """One autocommitted statement; a lock held past the busy timeout is ``BackendUnavailable``."""
+        """One autocommitted statement; a lock held past the busy timeout is ``Unavailable``."""
         try:
             return self._db().execute(sql, params)
         except sqlite3.OperationalError as exc:
-            raise BackendUnavailable(f"state store write failed: {exc}") from exc
+            raise Unavailable(f"state store write failed: {exc}") from exc
 
     async def active_token_id(self, tenant: str) -> str | None:
         try:
@@ -110,7 +110,7 @@ class SqliteStateStore(StateStore):
         try:
             row = self._db().execute(_TOKEN_ID, (location_id,)).fetchone()
         except sqlite3.OperationalError as exc:
-            raise BackendUnavailable(f"integration lookup failed: {exc}") from exc
+            raise Unavailable(f"integration lookup failed: {exc}") from exc
         return None if row is None else row[0]
 
     async def enable(self, tenant: str) -> str:
@@ -146,5 +146,5 @@ class SqliteStateStore(StateStore):
                     (candidate.key_id, candidate.host, candidate.source, _now()))
         row = self._write("SELECT key_id, host, source, recorded_at FROM scim_signing_key", ()).fetchone()
         if row is None:  # the row is never deleted by the gateway
-            raise BackendUnavailable("the signing-key record vanished from the state store")
+            raise Unavailable("the signing-key record vanished from the state store")
         return SigningKeyRecord(key_id=row[0], host=row[1], source=row[2], recorded_at=row[3])

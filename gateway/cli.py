@@ -25,7 +25,7 @@ from jsonschema import SchemaError
 
 from adapters.errors import AdapterError, AlreadyExists
 from adapters.registry import installed_adapters
-from gateway.backend import build_adapter, open_backend
+from gateway.adapter_setup import build_adapter, open_adapter
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
@@ -71,9 +71,9 @@ def _tenant_url(base_url: str, location_id: str) -> str:
 # -- integration ------------------------------------------------------------------------------
 
 async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
-    backend = await open_backend(config)
+    opened = await open_adapter(config)
     try:
-        state = backend.state
+        state = opened.state
         if args.action == "list":
             rows = await state.list()
             if args.json:
@@ -97,21 +97,21 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
         key = load_signing_key(config)
         await claim_key(state, key, refusing="to issue a Secret Token")  # before any change
         if args.action == "add":
-            token_id = await _enable(backend, location)
+            token_id = await _enable(opened, location)
         else:
             token_id = await state.rotate(location)
         _print_credentials(args, location, TokenCodec(key.secret).issue(location, token_id))
     finally:
-        await backend.close()
+        await opened.close()
 
 
-async def _enable(backend: Backend, location: str) -> str:
+async def _enable(opened: OpenAdapter, location: str) -> str:
     """Enable the location; the state store decides atomically, so of concurrent ``add`` runs
     exactly one gets a token id and the others fail here (and print no token)."""
-    if not await backend.adapter.tenant_exists(location):
+    if not await opened.adapter.tenant_exists(location):
         raise CliError(f"location {location} does not exist in the directory")
     try:
-        return await backend.state.enable(location)
+        return await opened.state.enable(location)
     except AlreadyExists:
         raise CliError(f"SCIM is already enabled for location {location}; "
                        "use 'integration rotate' for a new Secret Token") from None

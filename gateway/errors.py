@@ -111,7 +111,7 @@ def scim_error_for(exc: BaseException) -> ProtocolError | None:
     """
     if isinstance(exc, ProtocolError):
         return exc
-    if isinstance(exc, adapter_errors.BackendUnavailable):
+    if isinstance(exc, adapter_errors.Unavailable):
         return Unavailable()
     if isinstance(exc, adapter_errors.AdapterError):
         for kind, error in _ADAPTER_ERRORS.items():

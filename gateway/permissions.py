@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from gateway.backend import STATE_FILE
+from gateway.adapter_setup import STATE_FILE
 from gateway.config import GatewayConfig
 from gateway.tokens import KEY_FILE
 

@@ -17,7 +17,7 @@ from typing import Any
 import tornado.netutil
 
 from gateway.app import make_app, make_server
-from gateway.backend import open_backend
+from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.signing_keys import claim_deployment_key, load_signing_key
@@ -42,8 +42,8 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
     # request parsing (measured with bench/load.py).
     sys.setswitchinterval(SWITCH_INTERVAL)
-    backend = await open_backend(config)
-    ctx = GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=tokens)
+    opened = await open_adapter(config)
+    ctx = GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=tokens)
     app = make_app(ctx)
     server = make_server(app, config)
     _settle_garbage_collector()
@@ -58,7 +58,7 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     while app.inflight > 0 and loop.time() < deadline:
         await asyncio.sleep(0.02)
     await server.close_all_connections()
-    await backend.close()
+    await opened.close()
 
 
 def _settle_garbage_collector() -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.state import SigningKeyRecord, StateStore
-from gateway.backend import open_backend
+from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
 from gateway.tokens import KEY_FILE, SigningKeyError, key_id, load_or_create_key, parse_key, read_key_text
 
@@ -106,11 +106,11 @@ async def claim_key(state: StateStore, key: SigningKey, *, refusing: str, host: 
 async def claim_deployment_key(config: GatewayConfig, key: SigningKey, *, refusing: str) -> None:
     """Open the configured storage (creating its tables), :func:`claim_key` on its state store,
     and close it: ``serve``'s check before it binds its port and forks its workers."""
-    backend = await open_backend(config)
+    opened = await open_adapter(config)
     try:
-        await claim_key(backend.state, key, refusing=refusing)
+        await claim_key(opened.state, key, refusing=refusing)
     finally:
-        await backend.close()
+        await opened.close()
 
 
 def mismatch_message(key: SigningKey, recorded: SigningKeyRecord, here: str) -> str:

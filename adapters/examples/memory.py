@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
-from adapters.errors import AlreadyExists, BackendUnavailable, NotFound, UnsupportedFilter, VersionMismatch
+from adapters.errors import AlreadyExists, NotFound, Unavailable, UnsupportedFilter, VersionMismatch
 from adapters.query import And, Compare, Filter, ListQuery, Page, Present
 from adapters.schema import Attribute, user_schema_info
 
@@ -190,14 +190,14 @@ class MemoryAdapter(Adapter):
 
     async def check_health(self) -> None:
         if self._data is None:
-            raise BackendUnavailable("the memory adapter is not started")
+            raise Unavailable("the memory adapter is not started")
 
     async def tenant_exists(self, tenant: str) -> bool:
         return tenant in self.tenants
 
     def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
         if self._data is None:
-            raise BackendUnavailable("the memory adapter is not started")
+            raise Unavailable("the memory adapter is not started")
         if resource_type != "User" or tenant not in self._data:
             raise NotFound(f"no {resource_type} storage for tenant {tenant}")
         return MemoryUserAdapter(self._data[tenant], self._versions)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from adapters.base import MODIFY_ATTEMPTS, Adapter, Capabilities, Change, Resource, ResourceAdapter
-from adapters.errors import AlreadyExists, BackendUnavailable, Contention, InvalidValue, NotFound, VersionMismatch
+from adapters.errors import AlreadyExists, Contention, InvalidValue, NotFound, Unavailable, VersionMismatch
 from adapters.ldap import mapping
 from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, read, search
 from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
@@ -180,7 +180,7 @@ class LdapUserAdapter(ResourceAdapter):
                 raise _invalid(exc, self._settings) from None
         entry = read(conn, self._dn(desired.rdn), self._store.attributes)
         if entry is None:
-            raise BackendUnavailable("the new entry vanished before it could be read back")
+            raise Unavailable("the new entry vanished before it could be read back")
         return entry
 
     def _free_stale_name(self, conn: Any, rdn: str, user_name: str) -> bool:
@@ -268,7 +268,7 @@ class LdapUserAdapter(ResourceAdapter):
                 raise _Conflict() from None
             if isinstance(exc, ldap_errors.LDAPConstraintViolationResult):
                 raise _invalid(exc, self._settings) from None
-            raise BackendUnavailable(f"the directory refused the update: {type(exc).__name__}") from None
+            raise Unavailable(f"the directory refused the update: {type(exc).__name__}") from None
         except (ldap_errors.LDAPInvalidAttributeSyntaxResult, ldap_errors.LDAPObjectClassViolationResult,
                 ldap_errors.LDAPNotAllowedOnRDNResult) as exc:
             if renamed:
@@ -378,20 +378,20 @@ class LdapAdapter(Adapter):
         try:
             self.types = attribute_types(schema, names)
         except KeyError as exc:
-            raise BackendUnavailable(f"the directory schema has no attribute {exc.args[0]!r}") from None
+            raise Unavailable(f"the directory schema has no attribute {exc.args[0]!r}") from None
         allowed = allowed_attributes(schema, ["inetOrgPerson"])
         if "shadowexpire" not in allowed_attributes(schema, ["shadowAccount"]):
-            raise BackendUnavailable("the directory schema lacks the RFC 2307 shadowAccount class (nis schema)")
+            raise Unavailable("the directory schema lacks the RFC 2307 shadowAccount class (nis schema)")
         for mapped in self.settings.attributes.by_ldap.values():
             if mapped.ldap_key not in allowed:
-                raise BackendUnavailable(f"{mapped.key} is mapped to {mapped.ldap!r}, which inetOrgPerson does not allow")
+                raise Unavailable(f"{mapped.key} is mapped to {mapped.ldap!r}, which inetOrgPerson does not allow")
             if self.types[mapped.ldap_key].equality is None:
-                raise BackendUnavailable(f"{mapped.ldap!r} (for {mapped.key}) has no EQUALITY matching rule")
+                raise Unavailable(f"{mapped.ldap!r} (for {mapped.key}) has no EQUALITY matching rule")
         self.translator = FilterTranslator(self.settings.attributes, self.types, user_schema_info())
 
     def _check_base(self, conn: Any) -> None:
         if read(conn, self.settings.base_dn, ["1.1"]) is None:
-            raise BackendUnavailable(f"the base DN {self.settings.base_dn!r} does not exist in the directory")
+            raise Unavailable(f"the base DN {self.settings.base_dn!r} does not exist in the directory")
 
     async def stop(self) -> None:
         await self.client.close()

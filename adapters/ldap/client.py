@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from adapters.errors import BackendUnavailable, TooMany
+from adapters.errors import TooMany, Unavailable
 from adapters.ldap.mapping import Entry
 from adapters.ldap.options import LdapSettings
 
@@ -88,7 +88,7 @@ class LdapClient:
             await self.run(lambda conn: None)
             self.schema = self._server.schema
             if self.schema is None:
-                raise BackendUnavailable("the LDAP server did not publish its schema (RFC 4512 §4.4 subschema)")
+                raise Unavailable("the LDAP server did not publish its schema (RFC 4512 §4.4 subschema)")
         except BaseException:
             await self.close()
             raise
@@ -102,9 +102,9 @@ class LdapClient:
 
     async def run(self, operation: Callable[[Any], T], *, retry: bool = True) -> T:
         """``operation(connection)`` on a worker thread. Transport failures become
-        ``BackendUnavailable``; LDAP result errors propagate for the caller to map."""
+        ``Unavailable``; LDAP result errors propagate for the caller to map."""
         if self._executor is None:
-            raise BackendUnavailable("the LDAP adapter is not started")
+            raise Unavailable("the LDAP adapter is not started")
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, operation, retry)
 
     def _call(self, operation: Callable[[Any], T], retry: bool) -> T:
@@ -120,14 +120,14 @@ class LdapClient:
             except ldap_errors.LDAPInvalidCredentialsResult:
                 if conn is not None:
                     _close(conn)
-                raise BackendUnavailable("the LDAP server refused the bind DN and password") from None
+                raise Unavailable("the LDAP server refused the bind DN and password") from None
             except TRANSPORT_ERRORS as exc:
                 if conn is not None:
                     _close(conn)
                 if attempt == 1 and retry:
                     continue
                 log.warning("LDAP server unavailable: %s", type(exc).__name__)
-                raise BackendUnavailable("the LDAP directory is unavailable") from None
+                raise Unavailable("the LDAP directory is unavailable") from None
             except BaseException:
                 if conn is not None:
                     self._idle.put(conn)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.errors import BackendUnavailable
+from adapters.errors import Unavailable
 from adapters.ldap.attributes import ATTRIBUTE_MAP_SCHEMA, AttributeMap, OptionsError
 
 DELETE_POLICIES = ("delete", "disable")
@@ -94,15 +94,15 @@ class LdapSettings:
         if self.bind_password_env is not None:
             value = os.environ.get(self.bind_password_env)
             if not value:
-                raise BackendUnavailable(f"the environment variable {self.bind_password_env} "
+                raise Unavailable(f"the environment variable {self.bind_password_env} "
                                          "holding the LDAP bind password is not set")
             return value
         assert self.bind_password_file is not None
         try:
             value = self.bind_password_file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise BackendUnavailable(f"cannot read the LDAP bind password file {self.bind_password_file}: "
+            raise Unavailable(f"cannot read the LDAP bind password file {self.bind_password_file}: "
                                      f"{exc.strerror}") from None
         if not value:
-            raise BackendUnavailable(f"the LDAP bind password file {self.bind_password_file} is empty")
+            raise Unavailable(f"the LDAP bind password file {self.bind_password_file} is empty")
         return value

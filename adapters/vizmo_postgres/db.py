@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from adapters.errors import AlreadyExists, BackendUnavailable, InvalidValue
+from adapters.errors import AlreadyExists, InvalidValue, Unavailable
 from adapters.vizmo_sqlite.bootstrap import DEMO_COMPANY, DEMO_LOCATION
 
 log = logging.getLogger("vizmo_scim.adapter.postgres")
@@ -69,7 +69,7 @@ def translate_errors(action: str) -> Iterator[None]:
         raise InvalidValue("the directory cannot store a value: it holds U+0000 or an unpaired surrogate, "
                            "or it is too long") from exc
     except _UNAVAILABLE as exc:
-        raise BackendUnavailable(f"directory {action} failed: {_reason(exc)}") from exc
+        raise Unavailable(f"directory {action} failed: {_reason(exc)}") from exc
 
 
 @dataclass(frozen=True)
@@ -83,18 +83,18 @@ class DsnSource:
         return str(self.file) if self.file is not None else f"${self.env}"
 
     def read(self, environ: Mapping[str, str] | None = None) -> str:
-        """The DSN; ``BackendUnavailable`` naming the variable or file (never the value) if missing."""
+        """The DSN; ``Unavailable`` naming the variable or file (never the value) if missing."""
         if self.file is not None:
             try:
                 dsn = self.file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise BackendUnavailable(f"cannot read the DSN file {self.file}: {exc.strerror}") from None
+                raise Unavailable(f"cannot read the DSN file {self.file}: {exc.strerror}") from None
             if not dsn:
-                raise BackendUnavailable(f"the DSN file {self.file} is empty")
+                raise Unavailable(f"the DSN file {self.file} is empty")
             return dsn
         dsn = (os.environ if environ is None else environ).get(self.env, "").strip()
         if not dsn:
-            raise BackendUnavailable(f"the environment variable {self.env} holding the directory DSN is not set")
+            raise Unavailable(f"the environment variable {self.env} holding the directory DSN is not set")
         return dsn
 
 
@@ -148,7 +148,7 @@ class PgDatabase:
         except ValueError:  # the DSN parser's message may quote parts of the DSN
             pass
         # raised outside the handler, so that no traceback carries the parser's error as context
-        raise BackendUnavailable(f"the directory DSN in {self._source} is malformed")
+        raise Unavailable(f"the directory DSN in {self._source} is malformed")
 
     async def _ensure_schema(self, conn: asyncpg.Connection) -> None:
         async with conn.transaction():
@@ -163,7 +163,7 @@ class PgDatabase:
                         await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                            f"(SELECT max(id) FROM {table}))")
             if await conn.fetchval("SELECT to_regclass('employees')") is None:
-                raise BackendUnavailable("not a Vizmo directory: it has no 'employees' table")
+                raise Unavailable("not a Vizmo directory: it has no 'employees' table")
             await conn.execute(_sql("scim_tables.sql"))
 
     async def close(self) -> None:
@@ -183,7 +183,7 @@ class PgDatabase:
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
-            raise BackendUnavailable("the directory is not open")
+            raise Unavailable("the directory is not open")
         return self._pool
 
     @asynccontextmanager

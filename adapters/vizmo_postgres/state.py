@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-from adapters.errors import AlreadyExists, BackendUnavailable, NotFound
+from adapters.errors import AlreadyExists, NotFound, Unavailable
 from adapters.state import Integration, SigningKeyRecord, StateStore
 from adapters.vizmo_postgres.db import PgDatabase
 from adapters.vizmo_sqlite.mapping import location_number
@@ -92,7 +92,7 @@ class PostgresStateStore(StateStore):
             action="write")
         rows = await self._db.fetch("SELECT key_id, host, source, recorded_at FROM scim_signing_key")
         if not rows:  # the row is never deleted by the gateway
-            raise BackendUnavailable("the signing-key record vanished from the state store")
+            raise Unavailable("the signing-key record vanished from the state store")
         row = rows[0]
         return SigningKeyRecord(key_id=row["key_id"], host=row["host"], source=row["source"],
                                 recorded_at=_iso(row["recorded_at"]))

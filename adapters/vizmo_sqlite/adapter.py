@@ -32,7 +32,7 @@ from typing import Any, ClassVar, TypeVar
 import aiosqlite
 
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
-from adapters.errors import BackendUnavailable, NotFound
+from adapters.errors import NotFound, Unavailable
 from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
@@ -180,7 +180,7 @@ class VizmoSqliteAdapter(Adapter):
         creating tables waits for the write lock (up to 5 s) while another writer holds it."""
         if not self.path.exists():
             if not self.create_if_missing:
-                raise BackendUnavailable(f"no directory database at {self.path}")
+                raise Unavailable(f"no directory database at {self.path}")
             bootstrap.create_directory(self.path)
         setup = bootstrap.connect(self.path)
         try:
@@ -232,21 +232,21 @@ class VizmoSqliteAdapter(Adapter):
         """One short indexed read in the calling thread, on the writes' connection (see the
         module docstring). In WAL mode a read takes no lock a writer holds, so it never waits."""
         if self._write_now is None:
-            raise BackendUnavailable("the directory is not open")
+            raise Unavailable("the directory is not open")
         try:
             return self._write_now.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            raise BackendUnavailable(f"directory read failed: {exc}") from exc
+            raise Unavailable(f"directory read failed: {exc}") from exc
 
     async def read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
         """A read on aiosqlite's worker thread (scans must not block the event loop)."""
         if self._reader_conn is None:
-            raise BackendUnavailable("the directory is not open")
+            raise Unavailable("the directory is not open")
         try:
             cur = await self._reader_conn.execute(sql, params)
             return list(await cur.fetchall())
         except sqlite3.OperationalError as exc:
-            raise BackendUnavailable(f"directory read failed: {exc}") from exc
+            raise Unavailable(f"directory read failed: {exc}") from exc
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` as one transaction (see :mod:`.writes`): on the event loop
@@ -265,14 +265,14 @@ class VizmoSqliteAdapter(Adapter):
         25-30 ms on a quiet host, 48-51 against 43-46 ms while other processes took a core).
         """
         if self._write_now is None or self._busy_writer is None:
-            raise BackendUnavailable("the directory is not open")
+            raise Unavailable("the directory is not open")
         deadline = time.monotonic() + self.write_lock_wait
         try:
             result = writes.run_transaction(self._write_now, fn, *args)
         except writes.DirectoryBusy:
             await asyncio.sleep(0)  # the rest of this round, never a timer (see above)
             if self._write_now is None or self._busy_writer is None:  # stop() ran meanwhile
-                raise BackendUnavailable("the directory is not open") from None
+                raise Unavailable("the directory is not open") from None
             try:
                 result = writes.run_transaction(self._write_now, fn, *args)
             except writes.DirectoryBusy:

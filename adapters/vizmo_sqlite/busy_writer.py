@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from adapters.errors import BackendUnavailable
+from adapters.errors import Unavailable
 from adapters.vizmo_sqlite import bootstrap, writes
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
@@ -150,7 +150,7 @@ class _Handoff(Generic[T]):
 class _Job(Generic[T]):
     fn: Callable[..., T]
     args: tuple[Any, ...]
-    deadline: float  # time.monotonic() after which the write gives up (BackendUnavailable, 503)
+    deadline: float  # time.monotonic() after which the write gives up (Unavailable, 503)
     outcome: _Handoff[T]
 
 
@@ -178,14 +178,14 @@ class BusyWriter:
         :class:`~adapters.vizmo_sqlite.writes.DirectoryBusy` if it is still taken at ``deadline``
         (``time.monotonic()``). Awaiting it never blocks the loop."""
         if self._thread is None:
-            raise BackendUnavailable("the directory is not open")
+            raise Unavailable("the directory is not open")
         loop = asyncio.get_running_loop()
         outcome: _Handoff[T] = _Handoff(loop)
         self._jobs.put(_Job(fn, args, deadline, outcome))
         return await outcome
 
     async def stop(self) -> None:
-        """Fail the writes still waiting for the lock (BackendUnavailable), close the connection
+        """Fail the writes still waiting for the lock (Unavailable), close the connection
         and end the thread; awaits the thread's end without blocking the loop."""
         thread, self._thread = self._thread, None
         if thread is None or not thread.is_alive():
@@ -210,7 +210,7 @@ class BusyWriter:
         pause = LOCK_POLL
         while True:
             if self._stopping.is_set():
-                return _settle_soon(job.outcome, None, BackendUnavailable("the directory is closing"))
+                return _settle_soon(job.outcome, None, Unavailable("the directory is closing"))
             try:
                 result = writes.run_transaction(conn, job.fn, *job.args)
             except writes.DirectoryBusy as exc:

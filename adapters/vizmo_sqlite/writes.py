@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from adapters.base import Change
-from adapters.errors import AlreadyExists, BackendUnavailable, NotFound, VersionMismatch
+from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
 from adapters.versions import ExpectedVersion
 from adapters.vizmo_sqlite import mapping
 
@@ -215,7 +215,7 @@ def delete_user(conn: sqlite3.Connection, location_id: int, id: str,
     _update_scim_row(conn, location_id, current, current["external_id"], current["extra"] or "{}")
 
 
-class DirectoryBusy(BackendUnavailable):
+class DirectoryBusy(Unavailable):
     """Another connection holds the write lock (raised only by a connection that does not wait)."""
 
 
@@ -236,7 +236,7 @@ def run_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) 
         if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
             raise AlreadyExists("userName is already taken in this location") from exc
         if isinstance(exc, sqlite3.Error):
-            raise BackendUnavailable(f"directory write failed: {exc}") from exc
+            raise Unavailable(f"directory write failed: {exc}") from exc
         raise
 
 

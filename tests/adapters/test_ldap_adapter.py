@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from adapters.errors import AlreadyExists, BackendUnavailable, InvalidValue, NotFound, TooMany, UnsupportedFilter, \
+from adapters.errors import AlreadyExists, InvalidValue, NotFound, TooMany, Unavailable, UnsupportedFilter, \
     VersionMismatch
 from adapters.ldap.adapter import LdapAdapter, LdapUserAdapter
 from adapters.ldap.client import ldap3
@@ -452,10 +452,10 @@ async def test_password_from_the_environment_and_start_failures(slapd_server: Sl
     options = {k: v for k, v in slapd_server.options(ldap_base).items() if k != "bind_password_file"}
     options["bind_password_env"] = "VIZMO_TEST_LDAP_PASSWORD"
     monkeypatch.delenv("VIZMO_TEST_LDAP_PASSWORD", raising=False)
-    with pytest.raises(BackendUnavailable, match="VIZMO_TEST_LDAP_PASSWORD"):
+    with pytest.raises(Unavailable, match="VIZMO_TEST_LDAP_PASSWORD"):
         await LdapAdapter.from_options(options).start()
     monkeypatch.setenv("VIZMO_TEST_LDAP_PASSWORD", "wrong")
-    with pytest.raises(BackendUnavailable) as refused:
+    with pytest.raises(Unavailable) as refused:
         await LdapAdapter.from_options(options).start()
     assert "wrong" not in str(refused.value)
     monkeypatch.setenv("VIZMO_TEST_LDAP_PASSWORD", slapd_server.password)
@@ -467,16 +467,16 @@ async def test_password_from_the_environment_and_start_failures(slapd_server: Sl
     for broken, message in (({"base_dn": "ou=missing,dc=vizmo,dc=test"}, "base DN"),
                             ({"attribute_map": {"title": "homeDirectory"}}, "homeDirectory"),
                             ({"attribute_map": {"title": "noSuchAttr"}}, "noSuchAttr")):
-        with pytest.raises(BackendUnavailable, match=message):
+        with pytest.raises(Unavailable, match=message):
             await LdapAdapter.from_options({**options, **broken}).start()
 
 
 @pytest.mark.gen_test
-async def test_an_unreachable_server_is_backend_unavailable(slapd_server: SlapdServer) -> None:  # noqa: F811
+async def test_an_unreachable_server_is_unavailable(slapd_server: SlapdServer) -> None:  # noqa: F811
     from tests.ldap_server import _free_port
 
     options = {**slapd_server.options("dc=vizmo,dc=test"), "url": f"ldap://127.0.0.1:{_free_port()}", "timeout": 2}
-    with pytest.raises(BackendUnavailable):
+    with pytest.raises(Unavailable):
         await LdapAdapter.from_options(options).start()
 
 

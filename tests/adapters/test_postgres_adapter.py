@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from jsonschema import Draft202012Validator
 
-from adapters.errors import AlreadyExists, BackendUnavailable, InvalidValue, NotFound, VersionMismatch
+from adapters.errors import AlreadyExists, InvalidValue, NotFound, Unavailable, VersionMismatch
 from adapters.query import AttrPath, Compare, ListQuery, SortSpec
 from adapters.testkit import full_user, run_in_fresh_loop, user_view
 from adapters.vizmo_postgres.adapter import VizmoPostgresAdapter
@@ -389,9 +389,9 @@ def test_the_state_store_shares_the_pool_until_its_last_user_closes(run: Run[Any
     token = run(state.enable("1"))
     assert run(state.active_token_id("1")) == token
     run(state.close())
-    with pytest.raises(BackendUnavailable):
+    with pytest.raises(Unavailable):
         run(state.active_token_id("1"))
-    with pytest.raises(BackendUnavailable):
+    with pytest.raises(Unavailable):
         run(adapter.check_health())
 
 
@@ -412,7 +412,7 @@ def test_the_dsn_comes_from_the_environment(run: Run[Any], pg_directory_dsn: str
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIZMO_DIRECTORY_DSN", raising=False)
     adapter = VizmoPostgresAdapter.from_options({})
-    with pytest.raises(BackendUnavailable, match="VIZMO_DIRECTORY_DSN"):
+    with pytest.raises(Unavailable, match="VIZMO_DIRECTORY_DSN"):
         run(adapter.start())
     monkeypatch.setenv("VIZMO_DIRECTORY_DSN", pg_directory_dsn)
     run(adapter.start())
@@ -421,7 +421,7 @@ def test_the_dsn_comes_from_the_environment(run: Run[Any], pg_directory_dsn: str
     finally:
         run(adapter.stop())
     missing = VizmoPostgresAdapter.from_options({"dsn_file": "/nonexistent/dsn"})
-    with pytest.raises(BackendUnavailable, match="/nonexistent/dsn"):
+    with pytest.raises(Unavailable, match="/nonexistent/dsn"):
         run(missing.start())
 
 
@@ -434,7 +434,7 @@ def test_the_dsn_and_its_password_never_reach_errors_or_logs(run: Run[Any], tmp_
                 "mysql://scim:Sekr1t-Passw0rd@host/x"):
         monkeypatch.setenv("VIZMO_TEST_DSN", dsn)
         adapter = VizmoPostgresAdapter.from_options({"dsn_env": "VIZMO_TEST_DSN"})
-        with pytest.raises(BackendUnavailable, match="VIZMO_TEST_DSN|connection failed") as caught:
+        with pytest.raises(Unavailable, match="VIZMO_TEST_DSN|connection failed") as caught:
             run(adapter.start())
         chain: BaseException | None = caught.value
         while chain is not None:  # the whole traceback a 5xx would log
@@ -463,7 +463,7 @@ def test_an_existing_directory_gets_only_the_scim_tables(run: Run[Any], sql: Any
 def test_create_schema_builds_a_demo_directory_only_when_asked(run: Run[Any], tmp_path: Path, pg_dsn: str) -> None:
     dsn_file = tmp_path / "dsn"
     dsn_file.write_text(pg_dsn, encoding="utf-8")
-    with pytest.raises(BackendUnavailable, match="not a Vizmo directory"):
+    with pytest.raises(Unavailable, match="not a Vizmo directory"):
         run(VizmoPostgresAdapter.from_options({"dsn_file": str(dsn_file)}).start())
     adapters = [VizmoPostgresAdapter.from_options({"dsn_file": str(dsn_file), "create_schema": True})
                 for _ in range(3)]
@@ -478,7 +478,7 @@ def test_create_schema_builds_a_demo_directory_only_when_asked(run: Run[Any], tm
 
 # --- an unreachable server ---------------------------------------------------------------------------
 
-def test_an_unreachable_server_is_backend_unavailable_then_recovers(tmp_path: Path) -> None:
+def test_an_unreachable_server_is_unavailable_then_recovers(tmp_path: Path) -> None:
     cluster = start_cluster()
     try:
         dsn_file = tmp_path / "dsn"
@@ -496,14 +496,14 @@ def test_an_unreachable_server_is_backend_unavailable_then_recovers(tmp_path: Pa
             for call in (adapter.check_health, lambda: users.get(created["id"]),
                          lambda: users.create(full_user("down@example.com")), lambda: users.search(ListQuery()),
                          lambda: state.active_token_id("1"), lambda: adapter.tenant_exists("1")):
-                with pytest.raises(BackendUnavailable):
+                with pytest.raises(Unavailable):
                     await call()
             await asyncio.get_running_loop().run_in_executor(None, cluster.start)
             for _ in range(20):  # dead pooled connections are replaced as they are found
                 try:
                     await adapter.check_health()
                     break
-                except BackendUnavailable:
+                except Unavailable:
                     await asyncio.sleep(0.1)
             assert await users.get(created["id"]) == created
             await state.close()

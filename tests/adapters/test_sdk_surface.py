@@ -16,7 +16,7 @@ PUBLIC = {
     "ListQuery", "Page", "SortSpec", "Filter", "AttrPath", "Compare", "CompareOp", "Present", "And", "Or", "Not",
     "ValuePath",
     "AdapterError", "NotFound", "AlreadyExists", "VersionMismatch", "InvalidValue", "Mutability",
-    "UnsupportedFilter", "TooMany", "BackendUnavailable",
+    "UnsupportedFilter", "TooMany", "Unavailable",
     "SqlFilterTranslator", "ColumnSpec", "JsonArraySpec", "SqliteDialect", "SchemaInfo", "AttrInfo",
     "user_schema_info", "SqliteStateStore",
     "installed_adapters", "load_adapter_class", "AdapterNotFound",

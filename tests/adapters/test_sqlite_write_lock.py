@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from adapters.errors import BackendUnavailable
+from adapters.errors import Unavailable
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import create_directory
 
@@ -118,7 +118,7 @@ def test_past_the_wait_limit_a_write_is_refused_and_writes_nothing(directory: Pa
             users = adapter.resource_adapter("User", "1")
             portal = _Portal(directory)
             try:
-                with pytest.raises(BackendUnavailable):
+                with pytest.raises(Unavailable):
                     await users.create(_user("refused"))
             finally:
                 portal.release()
@@ -144,7 +144,7 @@ def test_stop_fails_a_write_still_waiting_for_the_lock_and_ends(directory: Path)
             waiting = asyncio.ensure_future(adapter.resource_adapter("User", "1").create(_user("stopped")))
             assert await _until(lambda: len(tries) >= 2)  # it met the lock twice: it is on the thread
             await adapter.stop()
-            with pytest.raises(BackendUnavailable):
+            with pytest.raises(Unavailable):
                 await waiting
         finally:
             portal.release()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.backend import build_adapter
+from gateway.adapter_setup import build_adapter
 from gateway.config import ConfigError, load_config
 
 

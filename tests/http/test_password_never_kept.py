@@ -23,7 +23,7 @@ import pytest
 from adapters.sqlite_state import SqliteStateStore
 from adapters.vizmo_sqlite.bootstrap import create_directory
 from gateway.app import make_app
-from gateway.backend import open_backend
+from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec, load_or_create_key
@@ -69,13 +69,13 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path, io_loop: Any) -> 
         options = slapd.options(request.getfixturevalue("ldap_base"))
         config = GatewayConfig(data_dir=data_dir, adapter_name="ldap", adapter_options=options)
         files = _files_under(slapd.root / "db")
-    backend = io_loop.run_sync(lambda: open_backend(config))
+    opened = io_loop.run_sync(lambda: open_adapter(config))
     codec = TokenCodec(load_or_create_key(data_dir))
-    token = codec.issue(1, io_loop.run_sync(lambda: backend.state.enable("1")))
-    assert request.param != "ldap" or isinstance(backend.state, SqliteStateStore)
-    yield Deployment(GatewayContext(config=config, adapter=backend.adapter, state=backend.state, tokens=codec),
+    token = codec.issue(1, io_loop.run_sync(lambda: opened.state.enable("1")))
+    assert request.param != "ldap" or isinstance(opened.state, SqliteStateStore)
+    yield Deployment(GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=codec),
                      token, files)
-    io_loop.run_sync(backend.close)
+    io_loop.run_sync(opened.close)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 (reference §2: Test Connection, create, match, disable, delete, create again) and a revocation
 made by another gateway process, honoured at once.
 
-The backend is opened as ``vizmo-scim serve`` opens it (``open_backend``: the ``postgres`` entry
+The adapter is opened as ``vizmo-scim serve`` opens it (``open_adapter``: the ``postgres`` entry
 point, its options validated against its schema), on a fresh copy of a Vizmo directory in the
 session's throwaway PostgreSQL server.
 """
@@ -20,7 +20,7 @@ import pytest
 from adapters.vizmo_postgres.adapter import VizmoPostgresAdapter
 from adapters.vizmo_postgres.state import PostgresStateStore
 from gateway.app import make_app
-from gateway.backend import Backend, open_backend
+from gateway.adapter_setup import OpenAdapter, open_adapter
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec, load_or_create_key
@@ -49,7 +49,7 @@ CREATE_USER: dict[str, Any] = {
 
 @dataclass
 class PgGateway:
-    backend: Backend
+    opened: OpenAdapter
     config: GatewayConfig
     codec: TokenCodec
     token: str
@@ -61,17 +61,17 @@ def pg_gateway(tmp_path: Path, io_loop: Any, pg_directory_dsn: str) -> Any:
     dsn_file.write_text(pg_directory_dsn, encoding="utf-8")
     config = GatewayConfig(data_dir=tmp_path / "data", adapter_name="postgres",
                            adapter_options={"dsn_file": str(dsn_file), "max_pool": 4})
-    backend = io_loop.run_sync(lambda: open_backend(config))
+    opened = io_loop.run_sync(lambda: open_adapter(config))
     codec = TokenCodec(load_or_create_key(config.data_dir))
-    token = codec.issue(1, io_loop.run_sync(lambda: backend.state.enable("1")))
-    yield PgGateway(backend, config, codec, token)
-    io_loop.run_sync(backend.close)
+    token = codec.issue(1, io_loop.run_sync(lambda: opened.state.enable("1")))
+    yield PgGateway(opened, config, codec, token)
+    io_loop.run_sync(opened.close)
 
 
 @pytest.fixture
 def app(pg_gateway: PgGateway) -> Any:
-    backend = pg_gateway.backend
-    return make_app(GatewayContext(config=pg_gateway.config, adapter=backend.adapter, state=backend.state,
+    opened = pg_gateway.opened
+    return make_app(GatewayContext(config=pg_gateway.config, adapter=opened.adapter, state=opened.state,
                                    tokens=pg_gateway.codec))
 
 
@@ -94,9 +94,9 @@ def _eq(attr: str, value: str) -> str:
     return "/Users?" + urlencode({"filter": f'{attr} eq "{value}"'})
 
 
-def test_the_backend_is_the_postgres_adapter_and_its_state_store(pg_gateway: PgGateway) -> None:
-    assert isinstance(pg_gateway.backend.adapter, VizmoPostgresAdapter)
-    assert isinstance(pg_gateway.backend.state, PostgresStateStore)
+def test_the_opened_adapter_is_the_postgres_adapter_and_its_state_store(pg_gateway: PgGateway) -> None:
+    assert isinstance(pg_gateway.opened.adapter, VizmoPostgresAdapter)
+    assert isinstance(pg_gateway.opened.state, PostgresStateStore)
 
 
 @pytest.mark.gen_test

@@ -16,7 +16,7 @@ STATE_FILE = "gateway-state.db"
 
 
 @dataclass
-class Backend:
+class OpenAdapter:
     """A started adapter and the state store beside it."""
 
     adapter: Adapter
@@ -41,7 +41,7 @@ def build_adapter(config: GatewayConfig) -> Adapter:
     return cls.from_options(options)
 
 
-async def open_backend(config: GatewayConfig) -> Backend:
+async def open_adapter(config: GatewayConfig) -> OpenAdapter:
     """Start the adapter, then its state store (or a SQLite one in the data directory)."""
     adapter = build_adapter(config)
     await adapter.start()
@@ -54,4 +54,4 @@ async def open_backend(config: GatewayConfig) -> Backend:
     except BaseException:
         await adapter.stop()
         raise
-    return Backend(adapter=adapter, state=state)
+    return OpenAdapter(adapter=adapter, state=state)
