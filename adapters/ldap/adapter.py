@@ -25,7 +25,6 @@ operation is one function run on an ldap3 worker thread (:mod:`adapters.ldap.cli
 
 from __future__ import annotations
 
-import logging
 import random
 import re
 import time
@@ -39,13 +38,13 @@ from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, rea
 from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
 from adapters.ldap.filters import FilterTranslator, escape
 from adapters.ldap.mapping import Entry
+from adapters.ldap.modifications import best_effort, changes_to, swap
 from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
 from adapters.ldap.sorting import Sorter
 from adapters.query import ListQuery, Page
 from adapters.schema import user_schema_info
 from adapters.versions import ExpectedVersion
 
-log = logging.getLogger("vizmo_scim.adapter.ldap")
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DEPROVISIONED_OU = "deprovisioned"
@@ -244,7 +243,7 @@ class LdapUserAdapter(ResourceAdapter):
         if renamed:
             claim = mapping.claim_blob(current, desired.rdn)
             try:
-                conn.modify(dn, {mapping.BLOB_ATTRIBUTE: self._swap(blobs, claim)})
+                conn.modify(dn, {mapping.BLOB_ATTRIBUTE: swap(blobs, claim)})
             except _CONFLICTS:
                 raise _Conflict() from None
             for attempt in (1, 2):
@@ -253,16 +252,16 @@ class LdapUserAdapter(ResourceAdapter):
                     break
                 except ldap_errors.LDAPEntryAlreadyExistsResult:
                     if attempt == 2 or not self._free_stale_name(conn, desired.rdn, user_name):
-                        self._best_effort(conn.modify, dn, {mapping.BLOB_ATTRIBUTE: self._swap([claim], *blobs)})
+                        best_effort(conn.modify, dn, {mapping.BLOB_ATTRIBUTE: swap([claim], *blobs)})
                         raise AlreadyExists(f"userName {user_name!r} is already taken in this location") from None
                 except ldap_errors.LDAPNoSuchObjectResult:
                     raise _Conflict() from None
             dn, blobs = self._dn(desired.rdn), [claim]
         try:
-            conn.modify(dn, self._changes(current, desired, blobs))
+            conn.modify(dn, changes_to(current, desired, blobs))
         except _CONFLICTS as exc:
             if renamed:
-                self._best_effort(conn.modify_dn, dn, f"{rdn_attr}={rdn_value}", delete_old_dn=True)
+                best_effort(conn.modify_dn, dn, f"{rdn_attr}={rdn_value}", delete_old_dn=True)
             again = self._find(conn, current.first("entryUUID") or "")
             if again is None or mapping.version_tag(again, self._amap) != version:
                 raise _Conflict() from None
@@ -272,9 +271,9 @@ class LdapUserAdapter(ResourceAdapter):
         except (ldap_errors.LDAPInvalidAttributeSyntaxResult, ldap_errors.LDAPObjectClassViolationResult,
                 ldap_errors.LDAPNotAllowedOnRDNResult) as exc:
             if renamed:
-                self._best_effort(conn.modify_dn, dn, f"{rdn_attr}={rdn_value}", delete_old_dn=True)
-                self._best_effort(conn.modify, f"{rdn_attr}={rdn_value},{self._base}",
-                                  {mapping.BLOB_ATTRIBUTE: self._swap(blobs, *mapping.blob_values(current))})
+                best_effort(conn.modify_dn, dn, f"{rdn_attr}={rdn_value}", delete_old_dn=True)
+                best_effort(conn.modify, f"{rdn_attr}={rdn_value},{self._base}",
+                                  {mapping.BLOB_ATTRIBUTE: swap(blobs, *mapping.blob_values(current))})
             if isinstance(exc, ldap_errors.LDAPNotAllowedOnRDNResult):
                 raise InvalidValue("this change would alter the value that names the entry in the directory "
                                    "(its RDN); rename the entry there first") from None
@@ -283,40 +282,6 @@ class LdapUserAdapter(ResourceAdapter):
         if entry is None:
             raise _Conflict()
         return entry
-
-    @staticmethod
-    def _swap(old: list[str], *new: str) -> list[tuple[Any, list[str]]]:
-        """Replace exactly the values ``old`` by ``new`` (fails if ``old`` changed meanwhile)."""
-        return [*([(ldap3.MODIFY_DELETE, old)] if old else []), *([(ldap3.MODIFY_ADD, list(new))] if new else [])]
-
-    @staticmethod
-    def _best_effort(operation: Any, *args: Any, **kwargs: Any) -> None:
-        """Undo a step of a failed write; if that fails too, the next write repairs the entry."""
-        try:
-            operation(*args, **kwargs)
-        except ldap_errors.LDAPOperationResult:
-            log.warning("could not undo a step of a failed LDAP write")
-
-    @staticmethod
-    def _changes(current: Entry, desired: mapping.Desired,
-                 blobs: list[str] | None = None) -> dict[str, list[tuple[Any, list[str]]]]:
-        """One atomic modify: exact old values deleted before new ones are added (a race fails it)."""
-        changes: dict[str, list[tuple[Any, list[str]]]] = {}
-        if desired.add_object_classes:
-            changes["objectClass"] = [(ldap3.MODIFY_ADD, desired.add_object_classes)]
-            if not current.values(mapping.RDN_ATTRIBUTE):  # shadowAccount needs uid
-                changes[mapping.RDN_ATTRIBUTE] = [(ldap3.MODIFY_ADD, [desired.rdn])]
-        for name, new in desired.values.items():
-            old = current.values(name)
-            if old == new:
-                continue
-            ops: list[tuple[Any, list[str]]] = [(ldap3.MODIFY_DELETE, old)] if old else []
-            if new:
-                ops.append((ldap3.MODIFY_ADD, new))
-            changes[name] = ops
-        old_blobs = mapping.blob_values(current) if blobs is None else blobs
-        changes[mapping.BLOB_ATTRIBUTE] = LdapUserAdapter._swap(old_blobs, desired.blob)
-        return changes
 
     def _delete(self, conn: Any, id: str, expected_version: ExpectedVersion | None) -> None:
         current = self._find(conn, id)
@@ -332,7 +297,7 @@ class LdapUserAdapter(ResourceAdapter):
         resource = {**mapping.from_ldap(current, self._amap), "active": False}
         desired = mapping.to_ldap(resource, self._amap, current)
         try:
-            conn.modify(current.dn, self._changes(current, desired))
+            conn.modify(current.dn, changes_to(current, desired))
         except _CONFLICTS:
             raise VersionMismatch(f"User {id} was changed by another request at the same time") from None
         deprovisioned = f"ou={DEPROVISIONED_OU},{self._base}"
