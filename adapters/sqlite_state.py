@@ -22,6 +22,10 @@ from typing import Any
 
 from adapters.errors import AlreadyExists, NotFound, Unavailable
 from adapters.files import create_private_file
+from adapters.activity import ActivityLog
+from adapters.operators import OperatorStore
+from adapters.sqlite_activity import DDL as ACTIVITY_DDL
+from adapters.sqlite_activity import SqliteActivityLog, SqliteFile, SqliteOperatorStore
 from adapters.state import Integration, SigningKeyRecord, StateStore
 
 _DDL = (
@@ -72,13 +76,14 @@ class SqliteStateStore(StateStore):
         self._timeout = timeout
         self._conn: sqlite3.Connection | None = None
         self._reader = reader
+        self._file = SqliteFile(self.path, timeout)
 
     async def start(self) -> None:
         create_private_file(self.path)
         conn = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-        for statement in _DDL:
+        for statement in (*_DDL, *ACTIVITY_DDL):
             conn.execute(statement)
         self._conn = conn
 
@@ -86,6 +91,13 @@ class SqliteStateStore(StateStore):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._file.close()
+
+    def activity_log(self) -> ActivityLog:
+        return SqliteActivityLog(self._file)
+
+    def operators(self) -> OperatorStore:
+        return SqliteOperatorStore(self._file)
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:

@@ -18,6 +18,11 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adapters.activity import ActivityLog
+    from adapters.operators import OperatorStore
 
 
 @dataclass(frozen=True)
@@ -99,3 +104,12 @@ class StateStore(abc.ABC):
         processes sharing the store, every call returns the same record. The record is never
         changed or removed by the gateway afterwards. The gateway refuses to start, and the CLI
         to issue tokens, when the returned ``key_id`` is not its own key's."""
+
+    def activity_log(self) -> "ActivityLog | None":
+        """The provisioning activity log kept beside this state, or None (the gateway then keeps
+        none, and says so at start)."""
+        return None
+
+    def operators(self) -> "OperatorStore | None":
+        """The admin page's operator accounts kept beside this state, or None (no admin page)."""
+        return None

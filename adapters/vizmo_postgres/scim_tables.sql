@@ -34,3 +34,32 @@ CREATE TABLE IF NOT EXISTS scim_signing_key (
     source       text NOT NULL,
     recorded_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- The provisioning activity log (adapters.activity): one row per SCIM request that changed something or was
+-- refused, appended in the same transaction as the write it records; pruned by age in small batches.
+CREATE TABLE IF NOT EXISTS scim_activity (
+    id              bigserial PRIMARY KEY,
+    time            text NOT NULL,      -- ISO 8601 UTC, milliseconds (sorts as time)
+    location_id     bigint NOT NULL,
+    method          text NOT NULL,
+    operation       text NOT NULL,
+    resource_id     text,
+    user_name       text,
+    attributes      jsonb NOT NULL,     -- attribute names
+    status          integer NOT NULL,
+    scim_type       text,
+    request_id      text NOT NULL,
+    changed_values  jsonb               -- only with activity.log_values
+);
+CREATE INDEX IF NOT EXISTS scim_activity_location ON scim_activity (location_id, id);
+CREATE INDEX IF NOT EXISTS scim_activity_time ON scim_activity (time);
+
+-- Operator accounts of the admin page (adapters.operators): a scrypt hash, never a password.
+CREATE TABLE IF NOT EXISTS scim_operators (
+    name             text PRIMARY KEY,
+    password_hash    text NOT NULL,
+    locations        jsonb,              -- location ids; NULL: every location
+    failed_attempts  integer NOT NULL DEFAULT 0,
+    locked_until     text,
+    session_version  integer NOT NULL DEFAULT 1
+);

@@ -15,7 +15,10 @@ import secrets
 from datetime import datetime, timezone
 
 from adapters.errors import AlreadyExists, NotFound, Unavailable
+from adapters.activity import ActivityLog
+from adapters.operators import OperatorStore
 from adapters.state import Integration, SigningKeyRecord, StateStore
+from adapters.vizmo_postgres.activity import PostgresActivityLog, PostgresOperatorStore
 from adapters.vizmo_postgres.db import PgDatabase
 from adapters.vizmo_sqlite.mapping import location_number
 
@@ -96,6 +99,12 @@ class PostgresStateStore(StateStore):
         row = rows[0]
         return SigningKeyRecord(key_id=row["key_id"], host=row["host"], source=row["source"],
                                 recorded_at=_iso(row["recorded_at"]))
+
+    def activity_log(self) -> ActivityLog:
+        return PostgresActivityLog(self._db)
+
+    def operators(self) -> OperatorStore:
+        return PostgresOperatorStore(self._db)
 
     @staticmethod
     def _required(tenant: str) -> int:

@@ -1,0 +1,99 @@
+"""The provisioning activity log: one entry per SCIM request that changed something or was refused.
+
+The gateway builds the entries; an :class:`ActivityLog` (offered by a state store, beside the
+adapter's storage) keeps them, append-only, and answers the admin page and ``vizmo-scim
+activity``. An adapter that declares ``Capabilities.journals_writes`` stores a write's entry in
+the same transaction as the write (its ``journal`` argument): no change without its entry, no
+entry for a change that was rolled back. Otherwise the gateway appends the entry after the write.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+#: The operations an entry names (RFC 7644 §3.3–§3.6, §3.4.2, §3.4.3).
+OPERATIONS = ("create", "replace", "patch", "delete", "search", "get")
+
+Outcome = Literal["changed", "refused"]
+
+
+def activity_time(moment: datetime | None = None) -> str:
+    """An entry's time: ISO 8601 in UTC to the millisecond (``2026-12-05T08:00:00.123Z``); these
+    strings sort as the moments they name."""
+    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    """One request: ``attributes`` names what changed (never values); ``values`` holds the changed
+    values only when the deployment sets ``activity.log_values``."""
+
+    time: str
+    tenant: str
+    method: str
+    operation: str
+    resource_id: str | None
+    user_name: str | None
+    attributes: tuple[str, ...]
+    status: int
+    scim_type: str | None
+    request_id: str
+    values: Mapping[str, Any] | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        return "refused" if self.status >= 400 else "changed"
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """A stored entry and its position in the log (``id`` grows with every append)."""
+
+    id: int
+    entry: ActivityEntry
+
+
+@dataclass(frozen=True)
+class ActivitySummary:
+    """At a glance: the tenant's last request, and its writes and refusals since a moment."""
+
+    last_time: str | None
+    writes: int
+    refusals: int
+
+
+#: Given the resource before and after a write (None for a create's before, a delete's after),
+#: the entry to store with it. Built by the gateway; an adapter that journals writes calls it
+#: inside its write transaction.
+Journal = Callable[[Mapping[str, Any] | None, Mapping[str, Any] | None], ActivityEntry]
+
+
+class ActivityLog(abc.ABC):
+    """Append-only entries per tenant, newest first on reading. Every method is a coroutine."""
+
+    @abc.abstractmethod
+    async def append(self, entries: list[ActivityEntry]) -> None:
+        """Store ``entries`` in one transaction (refusals, and writes of adapters that do not
+        journal them in their own transaction)."""
+
+    @abc.abstractmethod
+    async def read(self, tenant: str, *, since: str | None = None, before_id: int | None = None,
+                   user_name: str | None = None, outcome: Outcome | None = None,
+                   limit: int = 50) -> list[ActivityRecord]:
+        """The tenant's entries, newest first: at or after ``since`` (an entry time), with an id
+        below ``before_id`` (the next page), for one ``user_name`` (case-insensitive), of one
+        outcome; at most ``limit``."""
+
+    @abc.abstractmethod
+    async def summary(self, tenant: str, since: str) -> ActivitySummary:
+        """The tenant's last entry time, and its writes and refusals at or after ``since``."""
+
+    @abc.abstractmethod
+    async def prune(self, before: str, *, batch: int) -> int:
+        """Delete at most ``batch`` entries older than ``before``; return how many were deleted
+        (retention runs this in a loop, off the request path, until it returns 0)."""

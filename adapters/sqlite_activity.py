@@ -1,0 +1,225 @@
+"""The activity log and the operator accounts in a SQLite file, beside :class:`SqliteStateStore`'s
+tables (the directory database for the embedded adapter, ``gateway-state.db`` otherwise).
+
+Reads and appends outside a write transaction run on a worker thread with their own connection
+(``asyncio.to_thread``), never on the event loop. The embedded adapter journals its writes on its
+own connection inside each write's transaction, through :func:`insert_entry`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from adapters.activity import ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome
+from adapters.errors import Unavailable
+from adapters.operators import Operator, OperatorStore
+
+T = TypeVar("T")
+
+DDL = (
+    """
+CREATE TABLE IF NOT EXISTS scim_activity (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    time         TEXT NOT NULL,     -- ISO 8601 UTC, milliseconds
+    location_id  INTEGER NOT NULL,
+    method       TEXT NOT NULL,
+    operation    TEXT NOT NULL,
+    resource_id  TEXT,
+    user_name    TEXT,
+    attributes   TEXT NOT NULL,     -- JSON array of attribute names
+    status       INTEGER NOT NULL,
+    scim_type    TEXT,
+    request_id   TEXT NOT NULL,
+    changed_values TEXT             -- JSON, only with activity.log_values
+)
+""",
+    "CREATE INDEX IF NOT EXISTS scim_activity_location ON scim_activity (location_id, id)",
+    "CREATE INDEX IF NOT EXISTS scim_activity_time ON scim_activity (time)",
+    """
+CREATE TABLE IF NOT EXISTS scim_operators (
+    name             TEXT PRIMARY KEY,
+    password_hash    TEXT NOT NULL,
+    locations        TEXT,           -- JSON array of location ids; NULL: every location
+    failed_attempts  INTEGER NOT NULL DEFAULT 0,
+    locked_until     TEXT,
+    session_version  INTEGER NOT NULL DEFAULT 1
+)
+""",
+)
+
+_INSERT = ("INSERT INTO scim_activity (time, location_id, method, operation, resource_id, user_name, attributes, "
+           "status, scim_type, request_id, changed_values) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_COLUMNS = ("id, time, location_id, method, operation, resource_id, user_name, attributes, status, scim_type, "
+            "request_id, changed_values")
+
+
+def _values(entry: ActivityEntry) -> tuple[Any, ...]:
+    values = None if entry.values is None else json.dumps(entry.values, ensure_ascii=False)
+    return (entry.time, int(entry.tenant), entry.method, entry.operation, entry.resource_id, entry.user_name,
+            json.dumps(list(entry.attributes)), entry.status, entry.scim_type, entry.request_id, values)
+
+
+def insert_entry(conn: sqlite3.Connection, entry: ActivityEntry) -> None:
+    """Append ``entry`` on ``conn``, inside the caller's transaction."""
+    conn.execute(_INSERT, _values(entry))
+
+
+def _record(row: sqlite3.Row | tuple[Any, ...]) -> ActivityRecord:
+    (id_, time, location, method, operation, resource_id, user_name, attributes, status, scim_type,
+     request_id, values) = row
+    return ActivityRecord(id_, ActivityEntry(
+        time=time, tenant=str(location), method=method, operation=operation, resource_id=resource_id,
+        user_name=user_name, attributes=tuple(json.loads(attributes)), status=status, scim_type=scim_type,
+        request_id=request_id, values=None if values is None else json.loads(values)))
+
+
+class SqliteFile:
+    """Connections to one SQLite file for worker threads: one per thread, opened on first use."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path, self.timeout = path, timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn(conn)`` on a worker thread; SQLite errors are ``Unavailable``."""
+        def call() -> T:
+            try:
+                return fn(self._conn())
+            except sqlite3.Error as exc:
+                raise Unavailable(f"state store failed: {exc}") from exc
+        return await asyncio.to_thread(call)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+class SqliteActivityLog(ActivityLog):
+    """:class:`ActivityLog` on the table ``scim_activity``."""
+
+    def __init__(self, file: SqliteFile) -> None:
+        self._file = file
+
+    async def append(self, entries: list[ActivityEntry]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                conn.executemany(_INSERT, [_values(e) for e in entries])
+        if entries:
+            await self._file.run(run)
+
+    async def read(self, tenant: str, *, since: str | None = None, before_id: int | None = None,
+                   user_name: str | None = None, outcome: Outcome | None = None,
+                   limit: int = 50) -> list[ActivityRecord]:
+        where, params = ["location_id = ?"], [int(tenant)]
+        if since is not None:
+            where.append("time >= ?")
+            params.append(since)
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        if user_name:
+            where.append("user_name = ? COLLATE NOCASE")
+            params.append(user_name)
+        if outcome is not None:
+            where.append("status >= 400" if outcome == "refused" else "status < 400")
+        sql = f"SELECT {_COLUMNS} FROM scim_activity WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
+        rows = await self._file.run(lambda conn: conn.execute(sql, (*params, limit)).fetchall())
+        return [_record(row) for row in rows]
+
+    async def summary(self, tenant: str, since: str) -> ActivitySummary:
+        def run(conn: sqlite3.Connection) -> ActivitySummary:
+            last = conn.execute("SELECT max(time) FROM scim_activity WHERE location_id = ?", (int(tenant),)).fetchone()
+            writes, refusals = conn.execute(
+                "SELECT coalesce(sum(status < 400), 0), coalesce(sum(status >= 400), 0) FROM scim_activity "
+                "WHERE location_id = ? AND time >= ?", (int(tenant), since)).fetchone()
+            return ActivitySummary(last_time=last[0], writes=writes, refusals=refusals)
+        return await self._file.run(run)
+
+    async def prune(self, before: str, *, batch: int) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM scim_activity WHERE id IN (SELECT id FROM scim_activity "
+                                "WHERE time < ? ORDER BY time LIMIT ?)", (before, batch)).rowcount
+        return await self._file.run(run)
+
+
+def _operator(row: tuple[Any, ...]) -> Operator:
+    name, password_hash, locations, failed, locked_until, version = row
+    return Operator(name, password_hash, None if locations is None else tuple(json.loads(locations)),
+                    failed, locked_until, version)
+
+
+class SqliteOperatorStore(OperatorStore):
+    """:class:`OperatorStore` on the table ``scim_operators``."""
+
+    def __init__(self, file: SqliteFile) -> None:
+        self._file = file
+
+    async def put(self, name: str, password_hash: str, locations: tuple[str, ...] | None) -> None:
+        listed = None if locations is None else json.dumps(list(locations))
+        await self._file.run(lambda conn: conn.execute(
+            "INSERT INTO scim_operators (name, password_hash, locations) VALUES (?, ?, ?) ON CONFLICT (name) DO "
+            "UPDATE SET password_hash = excluded.password_hash, locations = excluded.locations, failed_attempts = 0, "
+            "locked_until = NULL, session_version = session_version + 1", (name, password_hash, listed)))
+
+    async def get(self, name: str) -> Operator | None:
+        row = await self._file.run(lambda conn: conn.execute(
+            "SELECT name, password_hash, locations, failed_attempts, locked_until, session_version "
+            "FROM scim_operators WHERE name = ?", (name,)).fetchone())
+        return None if row is None else _operator(row)
+
+    async def list(self) -> list[Operator]:
+        rows = await self._file.run(lambda conn: conn.execute(
+            "SELECT name, password_hash, locations, failed_attempts, locked_until, session_version "
+            "FROM scim_operators ORDER BY name").fetchall())
+        return [_operator(row) for row in rows]
+
+    async def remove(self, name: str) -> bool:
+        return bool(await self._file.run(
+            lambda conn: conn.execute("DELETE FROM scim_operators WHERE name = ?", (name,)).rowcount))
+
+    async def record_failure(self, name: str, *, limit: int, locked_until: str) -> None:
+        await self._file.run(lambda conn: conn.execute(
+            "UPDATE scim_operators SET failed_attempts = CASE WHEN failed_attempts + 1 >= ? THEN 0 "
+            "ELSE failed_attempts + 1 END, locked_until = CASE WHEN failed_attempts + 1 >= ? THEN ? "
+            "ELSE locked_until END WHERE name = ?", (limit, limit, locked_until, name)))
+
+    async def record_success(self, name: str) -> None:
+        await self._file.run(lambda conn: conn.execute(
+            "UPDATE scim_operators SET failed_attempts = 0 WHERE name = ?", (name,)))
+
+    async def end_sessions(self, name: str) -> None:
+        await self._file.run(lambda conn: conn.execute(
+            "UPDATE scim_operators SET session_version = session_version + 1 WHERE name = ?", (name,)))
