@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from adapters.activity import Journal
 from adapters.errors import Contention, VersionMismatch
 from adapters.query import ListQuery, Page
 from adapters.state import StateStore
@@ -31,7 +32,8 @@ class Capabilities:
 
     ``filter_ops`` lists the comparison operators it translates (``pr`` included when supported);
     ``logical`` says whether ``and``/``or``/``not`` and value paths are translated; ``sort`` and
-    ``etag`` announce sorting and ``meta.version`` checks; ``max_results`` caps a page.
+    ``etag`` announce sorting and ``meta.version`` checks; ``max_results`` caps a page;
+    ``journals_writes`` that writes store their activity entries themselves.
     """
 
     filter_ops: frozenset[str] = frozenset()
@@ -39,6 +41,9 @@ class Capabilities:
     sort: bool = False
     etag: bool = False
     max_results: int = 200
+    #: The adapter stores each write's activity entry (its ``journal`` argument) in the write's own
+    #: transaction; without it the gateway appends the entry after the write (adapters.activity).
+    journals_writes: bool = False
     unique_attributes: tuple[str, ...] = field(default=("userName",))
 
 
@@ -68,20 +73,25 @@ class ResourceAdapter(abc.ABC):
     async def search(self, query: ListQuery) -> Page:
         """Return one page of matches; ``Page.total_results`` is the full count (RFC 7644 §3.4.2)."""
 
+    # Writes: with ``Capabilities.journals_writes`` the gateway passes ``journal``; the adapter
+    # calls it with the resource before and after the write, inside the write's transaction, and
+    # stores the entry it returns there too (adapters.activity). Other adapters never get one.
     @abc.abstractmethod
-    async def create(self, resource: Resource) -> Resource:
+    async def create(self, resource: Resource, *, journal: Journal | None = None) -> Resource:
         """Store a new resource and return it with ``id`` and ``meta`` (RFC 7644 §3.3)."""
 
     @abc.abstractmethod
-    async def replace(self, id: str, resource: Resource, *,
-                      expected_version: ExpectedVersion | None = None) -> Resource:
+    async def replace(self, id: str, resource: Resource, *, expected_version: ExpectedVersion | None = None,
+                      journal: Journal | None = None) -> Resource:
         """Replace every writable attribute (RFC 7644 §3.5.1); absent attributes are cleared."""
 
     @abc.abstractmethod
-    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> None:
         """Deprovision the resource (RFC 7644 §3.6); it is found by nothing afterwards."""
 
-    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None) -> Resource:
+    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> Resource:
         """Apply ``change`` to the stored resource and store the result (a PATCH); return what is
         stored afterwards (the stored resource itself when ``change`` returns ``None``).
 
@@ -100,7 +110,8 @@ class ResourceAdapter(abc.ABC):
             if changed is None:
                 return current
             try:
-                return await self.replace(id, changed, expected_version=ExpectedVersion.exactly(version or ""))
+                return await self.replace(id, changed, expected_version=ExpectedVersion.exactly(version or ""),
+                                          journal=journal)
             except VersionMismatch:
                 if expected_version is not None:
                     raise

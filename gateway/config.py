@@ -21,6 +21,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from gateway.activity.journal import ActivitySettings
 from gateway.scim.limits import Limits
 
 DEFAULT_DATA_DIR = Path("vizmo-scim-data")
@@ -53,6 +54,7 @@ class GatewayConfig:
     max_body_bytes: int = MAX_BODY_BYTES  # RFC 7644 §3.12 413 above this
     max_results: int = 200               # ServiceProviderConfig filter.maxResults
     limits: Limits = Limits()            # the work one request may ask for ([limits])
+    activity: ActivitySettings = ActivitySettings()  # the provisioning activity log ([activity])
     adapter_name: str = "sqlite"
     adapter_options: Mapping[str, Any] = field(default_factory=dict)
     signing_key_file: Path | None = None  # [tokens]: the key (hex) in this file, never created
@@ -120,6 +122,8 @@ def _from_file(data: Mapping[str, Any]) -> dict[str, Any]:
         values["limits"] = Limits(**{k: v for k, v in data["limits"].items()
                                      if k in ("max_patch_operations", "max_patch_values", "max_values",
                                               "max_resource_bytes")})
+    if "activity" in data:
+        values["activity"] = ActivitySettings(**dict(data["activity"]))
     if "data_dir" in data:
         values["data_dir"] = Path(data["data_dir"])
     tokens = data.get("tokens", {})

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from adapters.base import Adapter
 from adapters.state import StateStore
+from gateway.activity.recorder import ActivityRecorder
 from gateway.config import GatewayConfig
 from gateway.resources import ResourceService
 from adapters.schema import ResourceType, resource_types
@@ -26,8 +27,11 @@ class GatewayContext:
 
     def __post_init__(self) -> None:
         self.base_url = self.config.public_base_url
+        activity_log = self.state.activity_log() if self.config.activity.enabled else None
+        self.recorder = None if activity_log is None else ActivityRecorder(
+            activity_log, self.adapter, retention_days=self.config.activity.retention_days)
         self.users = ResourceService(self.resource_types["User"], max_results=self.config.max_results,
-                                     limits=self.config.limits)
+                                     limits=self.config.limits, activity=self.config.activity, recorder=self.recorder)
         self.service = GatewayService(adapter=self.adapter, state=self.state, tokens=self.tokens, users=self.users,
                                       resource_types=self.resource_types, base_url=self.base_url,
-                                      max_results=self.config.max_results)
+                                      max_results=self.config.max_results, recorder=self.recorder)

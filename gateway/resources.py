@@ -11,16 +11,20 @@ layer turns them into SCIM errors in one place (:func:`gateway.errors.scim_error
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from adapters.activity import Journal
 from adapters.base import Resource, ResourceAdapter
 from adapters.query import AttrPath
+from adapters.schema import ResourceType
+from gateway.activity.journal import ActivitySettings, write_journal
+from gateway.activity.recorder import ActivityRecorder
 from gateway.answer import Answer
 from gateway.scim.limits import Limits
 from gateway.scim.listing import list_response, parse_list_request
 from gateway.scim.patch import apply_patch
 from gateway.scim.projection import project
-from adapters.schema import ResourceType
 from gateway.scim.validation import (
     canonicalise_resource,
     validate_patch_request,
@@ -30,13 +34,41 @@ from gateway.scim.validation import (
 )
 from gateway.scim.versions import parse_condition
 
+@dataclass(frozen=True)
+class Origin:
+    """Who asked for a write: the tenant and the request's id (the activity entry names both)."""
+
+    tenant: str
+    request_id: str
+
+
 class ResourceService:
     """Operations on one resource type for one tenant's adapter (passed to each call)."""
 
-    def __init__(self, rtype: ResourceType, *, max_results: int, limits: Limits = Limits()) -> None:
+    def __init__(self, rtype: ResourceType, *, max_results: int, limits: Limits = Limits(),
+                 activity: ActivitySettings = ActivitySettings(), recorder: ActivityRecorder | None = None) -> None:
         self.rtype = rtype
         self.max_results = max_results
         self.limits = limits
+        self.activity = activity
+        self.recorder = recorder if activity.enabled else None
+
+    # -- the activity log -----------------------------------------------------------------------
+    def _journals(self, adapter: ResourceAdapter, origin: Origin | None,
+                  operation: str) -> tuple[dict[str, Journal], Journal | None]:
+        """The journal of a write: as the adapter's ``journal`` argument when it stores entries
+        in its own write transaction (``Capabilities.journals_writes``), else to call after the
+        write (its entry then goes to the log separately)."""
+        if self.recorder is None or origin is None:
+            return {}, None
+        journal = write_journal(self.activity, origin.tenant, operation, origin.request_id)
+        if adapter.capabilities.journals_writes:
+            return {"journal": journal}, None
+        return {}, journal
+
+    def _record(self, later: Journal | None, before: Resource | None, after: Resource | None) -> None:
+        if later is not None and self.recorder is not None:
+            self.recorder.record(later(before, after))
 
     # -- answers ------------------------------------------------------------------------------
     def _present(self, resource: Resource, base_url: str, *, attributes: list[AttrPath] | None = None,
@@ -94,21 +126,28 @@ class ResourceService:
         """RFC 7644 §3.4.3: ``POST .search``, validated, then as :meth:`search`."""
         return await self.search(adapter, base_url, validate_search_request(body))
 
-    async def create(self, adapter: ResourceAdapter, body: Any, base_url: str) -> Answer:
+    async def create(self, adapter: ResourceAdapter, body: Any, base_url: str, origin: Origin | None = None) -> Answer:
         """RFC 7644 §3.3: 201 with ``Location`` and ``ETag``."""
         validate_schemas_member(body, self.rtype)
-        created = self._present(await adapter.create(self._canonical(body)), base_url)
+        own, later = self._journals(adapter, origin, "create")
+        stored = await adapter.create(self._canonical(body), **own)
+        self._record(later, None, stored)
+        created = self._present(stored, base_url)
         return self._one(201, created, Location=created["meta"]["location"])
 
     async def replace(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
-                      if_match: str | None) -> Answer:
+                      if_match: str | None, origin: Origin | None = None) -> Answer:
         """RFC 7644 §3.5.1."""
         validate_schemas_member(body, self.rtype)
-        replaced = await adapter.replace(id, self._canonical(body), expected_version=parse_condition(if_match))
+        resource = self._canonical(body)
+        own, later = self._journals(adapter, origin, "replace")
+        before = await adapter.get(id) if later is not None else None
+        replaced = await adapter.replace(id, resource, expected_version=parse_condition(if_match), **own)
+        self._record(later, before, replaced)
         return self._one(200, self._present(replaced, base_url))
 
     async def patch(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
-                    if_match: str | None) -> Answer:
+                    if_match: str | None, origin: Origin | None = None) -> Answer:
         """RFC 7644 §3.5.2, through the adapter's ``modify``: the stored user is read and its
         version checked once, the operations are applied to it and the result validated once
         (it is canonical already: the PATCH engine canonicalises every path and value), and it
@@ -116,6 +155,8 @@ class ResourceService:
         """
         operations = validate_patch_request(body)
         self.limits.check_operations(operations)
+        own, later = self._journals(adapter, origin, "patch")
+        seen: list[Resource] = []  # the last stored user the change was applied to
 
         def change(current: Resource) -> Resource | None:
             applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
@@ -124,12 +165,19 @@ class ResourceService:
                 return None
             validate_resource(applied, self.rtype)
             self.limits.check_resource(applied)
+            seen[:] = [current]
             return applied
 
-        patched = await adapter.modify(id, change, expected_version=parse_condition(if_match))
+        patched = await adapter.modify(id, change, expected_version=parse_condition(if_match), **own)
+        if seen:
+            self._record(later, seen[0], patched)
         return self._one(200, self._present(patched, base_url))
 
-    async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None) -> Answer:
+    async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None,
+                     origin: Origin | None = None) -> Answer:
         """RFC 7644 §3.6: 204."""
-        await adapter.delete(id, expected_version=parse_condition(if_match))
+        own, later = self._journals(adapter, origin, "delete")
+        before = await adapter.get(id) if later is not None else None
+        await adapter.delete(id, expected_version=parse_condition(if_match), **own)
+        self._record(later, before, None)
         return Answer(204)

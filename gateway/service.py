@@ -15,7 +15,9 @@ from adapters.base import Adapter, ResourceAdapter
 from adapters.state import StateStore
 from gateway.answer import Answer
 from gateway.errors import NotFound, NotImplementedHere, Unauthorized
-from gateway.resources import ResourceService
+from gateway.activity.journal import refusal
+from gateway.activity.recorder import ActivityRecorder
+from gateway.resources import Origin, ResourceService
 from gateway.scim import discovery
 from gateway.scim.listing import list_response, parse_list_request
 from adapters.schema import ResourceType
@@ -32,7 +34,9 @@ class GatewayService:
     """SCIM operations of one gateway over its adapter, state store and token codec."""
 
     def __init__(self, *, adapter: Adapter, state: StateStore, tokens: TokenCodec, users: ResourceService,
-                 resource_types: Mapping[str, ResourceType], base_url: str, max_results: int) -> None:
+                 resource_types: Mapping[str, ResourceType], base_url: str, max_results: int,
+                 recorder: ActivityRecorder | None = None) -> None:
+        self.recorder = recorder
         self.adapter = adapter
         self.state = state
         self.tokens = tokens
@@ -78,17 +82,29 @@ class GatewayService:
     async def get_user(self, location: str, id: str, params: Mapping[str, Any], if_none_match: str | None) -> Answer:
         return await self.users.get(self._users(location), id, self.tenant_url(location), params, if_none_match)
 
-    async def create_user(self, location: str, body: Any) -> Answer:
-        return await self.users.create(self._users(location), body, self.tenant_url(location))
+    async def create_user(self, location: str, body: Any, request_id: str) -> Answer:
+        return await self.users.create(self._users(location), body, self.tenant_url(location),
+                                       Origin(location, request_id))
 
-    async def replace_user(self, location: str, id: str, body: Any, if_match: str | None) -> Answer:
-        return await self.users.replace(self._users(location), id, body, self.tenant_url(location), if_match)
+    async def replace_user(self, location: str, id: str, body: Any, if_match: str | None, request_id: str) -> Answer:
+        return await self.users.replace(self._users(location), id, body, self.tenant_url(location), if_match,
+                                        Origin(location, request_id))
 
-    async def patch_user(self, location: str, id: str, body: Any, if_match: str | None) -> Answer:
-        return await self.users.patch(self._users(location), id, body, self.tenant_url(location), if_match)
+    async def patch_user(self, location: str, id: str, body: Any, if_match: str | None, request_id: str) -> Answer:
+        return await self.users.patch(self._users(location), id, body, self.tenant_url(location), if_match,
+                                      Origin(location, request_id))
 
-    async def delete_user(self, location: str, id: str, if_match: str | None) -> Answer:
-        return await self.users.delete(self._users(location), id, if_match)
+    async def delete_user(self, location: str, id: str, if_match: str | None, request_id: str) -> Answer:
+        return await self.users.delete(self._users(location), id, if_match, Origin(location, request_id))
+
+    # -- the activity log (refusals; writes are recorded with the write) ------------------------
+    def record_refusal(self, location: str, method: str, operation: str, status: int, scim_type: str | None,
+                       request_id: str, *, resource_id: str | None = None, user_name: str | None = None) -> None:
+        """Queue the activity entry of a refused request to ``location`` (appended off the
+        request path; dropped there if the directory has no such location)."""
+        if self.recorder is not None:
+            self.recorder.record(refusal(location, method, operation, status, scim_type, request_id,
+                                         resource_id=resource_id, user_name=user_name))
 
     # -- groups (probes only) -----------------------------------------------------------------
     def list_groups(self, params: Mapping[str, Any]) -> Answer:

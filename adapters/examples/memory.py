@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
 from adapters.errors import AlreadyExists, NotFound, Unavailable, UnsupportedFilter, VersionMismatch
 from adapters.query import And, Compare, Filter, ListQuery, Page, Present
@@ -113,7 +114,7 @@ class MemoryUserAdapter(ResourceAdapter):
         page = found[start:start + max(query.count, 0)]
         return Page(resources=copy.deepcopy(page), total_results=len(found))
 
-    async def create(self, resource: Resource) -> Resource:
+    async def create(self, resource: Resource, *, journal: Journal | None = None) -> Resource:
         key = self._name_key(resource["userName"])
         if key in self._tenant.by_name:
             raise AlreadyExists(f"userName {resource['userName']!r} is already taken")
@@ -123,8 +124,8 @@ class MemoryUserAdapter(ResourceAdapter):
         self._tenant.by_name[key] = stored["id"]
         return copy.deepcopy(stored)
 
-    async def replace(self, id: str, resource: Resource, *,
-                      expected_version: ExpectedVersion | None = None) -> Resource:
+    async def replace(self, id: str, resource: Resource, *, expected_version: ExpectedVersion | None = None,
+                      journal: Journal | None = None) -> Resource:
         current = self._current(id, expected_version)
         old_key, new_key = self._name_key(current["userName"]), self._name_key(resource["userName"])
         if self._tenant.by_name.get(new_key, id) != id:
@@ -135,7 +136,8 @@ class MemoryUserAdapter(ResourceAdapter):
         self._tenant.by_id[id] = stored
         return copy.deepcopy(stored)
 
-    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> None:
         current = self._current(id, expected_version)
         del self._tenant.by_name[self._name_key(current["userName"])]
         del self._tenant.by_id[id]

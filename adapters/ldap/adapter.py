@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from adapters.activity import Journal
 from adapters.base import MODIFY_ATTEMPTS, Adapter, Capabilities, Change, Resource, ResourceAdapter
 from adapters.errors import AlreadyExists, Contention, InvalidValue, NotFound, Unavailable, VersionMismatch
 from adapters.ldap import mapping
@@ -114,18 +115,19 @@ class LdapUserAdapter(ResourceAdapter):
         return await self._store.client.run(run)
 
     # -- writes --------------------------------------------------------------------------
-    async def create(self, resource: Resource) -> Resource:
+    async def create(self, resource: Resource, *, journal: Journal | None = None) -> Resource:
         desired = mapping.to_ldap(resource, self._amap)
         entry = await self._store.client.run(lambda conn: self._create(conn, resource, desired), retry=False)
         return mapping.from_ldap(entry, self._amap)
 
-    async def replace(self, id: str, resource: Resource, *,
-                      expected_version: ExpectedVersion | None = None) -> Resource:
+    async def replace(self, id: str, resource: Resource, *, expected_version: ExpectedVersion | None = None,
+                      journal: Journal | None = None) -> Resource:
         entry = await self._store.client.run(
             lambda conn: self._replace(conn, id, lambda current: resource, expected_version), retry=False)
         return mapping.from_ldap(entry, self._amap)
 
-    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None) -> Resource:
+    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> Resource:
         """A PATCH on the worker thread: each attempt reads the entry once, checks its version,
         applies ``change`` to it and writes with a compare-and-swap (see :meth:`_write`)."""
         entry = await self._store.client.run(
@@ -133,7 +135,8 @@ class LdapUserAdapter(ResourceAdapter):
                                        expected_version, attempts=MODIFY_ATTEMPTS), retry=False)
         return mapping.from_ldap(entry, self._amap)
 
-    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> None:
         await self._store.client.run(lambda conn: self._delete(conn, id, expected_version), retry=False)
 
     # -- operations (run on a worker thread with one connection) ----------------------------

@@ -23,12 +23,14 @@ from typing import Any, ClassVar
 
 import asyncpg
 
+from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
 from adapters.errors import AlreadyExists, NotFound, VersionMismatch
 from adapters.query import ListQuery, Page
 from adapters.sql_dialect import numbered
 from adapters.state import StateStore
 from adapters.versions import ExpectedVersion
+from adapters.vizmo_postgres.activity import insert_entry
 from adapters.vizmo_postgres.columns import TRANSLATOR
 from adapters.vizmo_postgres.db import DsnSource, PgDatabase
 from adapters.vizmo_postgres.state import PostgresStateStore, location_id
@@ -74,7 +76,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
 
     capabilities: ClassVar[Capabilities] = Capabilities(
         filter_ops=frozenset({"eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr"}),
-        logical=True, sort=True, etag=True, max_results=200,
+        logical=True, sort=True, etag=True, max_results=200, journals_writes=True,
     )
 
     def __init__(self, db: PgDatabase, location: int) -> None:
@@ -107,7 +109,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         return Page(resources=[mapping.from_storage(r) for r in rows], total_results=total)
 
     # -- writes --------------------------------------------------------------------------
-    async def create(self, resource: Resource) -> Resource:
+    async def create(self, resource: Resource, *, journal: Journal | None = None) -> Resource:
         stored = mapping.to_storage(resource)
         email = stored.columns["email"]
         async with self._db.transaction() as conn:
@@ -133,21 +135,29 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
             scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"
             await conn.execute(_RECREATE_SCIM, employee_id, self._location, scim_id, incarnation,
                                stored.external_id, mapping.extra_json(stored.extra))
+            if journal is not None:
+                await insert_entry(conn, journal(None, {**resource, "id": scim_id}))
             return await self._fetch(conn, employee_id)
 
-    async def replace(self, id: str, resource: Resource, *,
-                      expected_version: ExpectedVersion | None = None) -> Resource:
+    async def replace(self, id: str, resource: Resource, *, expected_version: ExpectedVersion | None = None,
+                      journal: Journal | None = None) -> Resource:
         async with self._db.transaction() as conn:
             current = await self._current(conn, id, expected_version)
+            if journal is not None:
+                await insert_entry(conn, journal(mapping.from_storage(current), {**resource, "id": id}))
             return await self._write(conn, current, resource)
 
-    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None) -> Resource:
+    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> Resource:
         """A PATCH in one transaction: the row is locked, read and its version checked once."""
         async with self._db.transaction() as conn:
             current = await self._current(conn, id, expected_version)
-            changed = change(mapping.from_storage(current))
+            before = mapping.from_storage(current)
+            changed = change(before)
             if changed is None:
-                return mapping.from_storage(current)
+                return before
+            if journal is not None:
+                await insert_entry(conn, journal(before, changed))
             return await self._write(conn, current, changed)
 
     async def _write(self, conn: asyncpg.Connection, current: asyncpg.Record, resource: Resource) -> Resource:
@@ -161,9 +171,12 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
                            stored.external_id, mapping.extra_json(stored.extra))
         return await self._fetch(conn, current["id"])
 
-    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> None:
         async with self._db.transaction() as conn:
             current = await self._current(conn, id, expected_version)
+            if journal is not None:
+                await insert_entry(conn, journal({"id": id, "userName": current["email"]}, None))
             await conn.execute("UPDATE employees SET status = 'removed', updated_at = $1 WHERE id = $2",
                                mapping.now_iso(), current["id"])
             await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, TypeVar
 
 import aiosqlite
 
+from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
 from adapters.errors import NotFound, Unavailable
 from adapters.query import And, Compare, Filter, ListQuery, Page
@@ -67,12 +68,16 @@ def _is_point_lookup(node: Filter | None, attributes: frozenset[str] = _POINT_AT
     return False
 
 
+def _written(resource: Resource, journal: Journal | None) -> writes.Written | None:
+    return None if journal is None else writes.Written(resource, journal)
+
+
 class VizmoUserAdapter(ResourceAdapter):
     """Users of one location."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
         filter_ops=frozenset({"eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr"}),
-        logical=True, sort=True, etag=True, max_results=200,
+        logical=True, sort=True, etag=True, max_results=200, journals_writes=True,
     )
 
     def __init__(self, store: "VizmoSqliteAdapter", location_id: int) -> None:
@@ -115,24 +120,27 @@ class VizmoUserAdapter(ResourceAdapter):
     # -- writes (each one transaction, see VizmoSqliteAdapter.write) ------------------------
     # The mapping work runs outside the transaction: the write lock is shared with the other
     # workers (and the portal), and every microsecond it is held is one they may wait.
-    async def create(self, resource: Resource) -> Resource:
+    async def create(self, resource: Resource, *, journal: Journal | None = None) -> Resource:
         stored = mapping.to_storage(resource)
-        row = await self._store.write(writes.create_user, self._location_id, stored, mapping.extra_json(stored.extra))
+        row = await self._store.write(writes.create_user, self._location_id, stored, mapping.extra_json(stored.extra),
+                                      _written(resource, journal))
         return mapping.from_storage(row)
 
-    async def replace(self, id: str, resource: Resource, *,
-                      expected_version: ExpectedVersion | None = None) -> Resource:
+    async def replace(self, id: str, resource: Resource, *, expected_version: ExpectedVersion | None = None,
+                      journal: Journal | None = None) -> Resource:
         stored = mapping.to_storage(resource)
         row = await self._store.write(writes.replace_user, self._location_id, id, stored,
-                                      mapping.extra_json(stored.extra), expected_version)
+                                      mapping.extra_json(stored.extra), expected_version, _written(resource, journal))
         return mapping.from_storage(row)
 
-    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None) -> Resource:
-        row = await self._store.write(writes.modify_user, self._location_id, id, change, expected_version)
+    async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> Resource:
+        row = await self._store.write(writes.modify_user, self._location_id, id, change, expected_version, journal)
         return mapping.from_storage(row)
 
-    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None) -> None:
-        await self._store.write(writes.delete_user, self._location_id, id, expected_version)
+    async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None,
+                     journal: Journal | None = None) -> None:
+        await self._store.write(writes.delete_user, self._location_id, id, expected_version, journal)
 
 
 class VizmoSqliteAdapter(Adapter):

@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from adapters.base import Change
+from adapters.activity import Journal
+from adapters.base import Change, Resource
 from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
+from adapters.sqlite_activity import insert_entry
 from adapters.versions import ExpectedVersion
 from adapters.vizmo_sqlite import mapping
 
@@ -138,10 +140,12 @@ def current_row(conn: sqlite3.Connection, location_id: int, id: str,
     return row
 
 
-def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.StoredUser, extra: str) -> sqlite3.Row:
+def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.StoredUser, extra: str,
+                written: Written | None = None) -> sqlite3.Row:
     """Insert a new employee, or revive a removed one (the one row UNIQUE (location_id, email)
     allows) under a new SCIM id so the old id stays 404 forever. ``extra`` is
-    ``mapping.extra_json(stored.extra)``; both are computed before the write lock is taken."""
+    ``mapping.extra_json(stored.extra)``; both are computed before the write lock is taken.
+    ``written``: the resource and the journal whose entry is stored in this transaction."""
     email = stored.columns["email"]
     existing = conn.execute(
         "SELECT e.id, e.status, s.incarnation FROM employees e LEFT JOIN scim_users s ON s.employee_id = e.id "
@@ -160,26 +164,34 @@ def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.Stor
         raise _taken(email)
     scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"
     conn.execute(_NEW_INCARNATION, (employee_id, location_id, scim_id, incarnation, stored.external_id, extra))
+    if written is not None:
+        insert_entry(conn, written.journal(None, {**written.resource, "id": scim_id}))
     return _fetch(conn, employee_id)
 
 
 def replace_user(conn: sqlite3.Connection, location_id: int, id: str, stored: mapping.StoredUser, extra: str,
-                 expected_version: ExpectedVersion | None) -> sqlite3.Row | dict[str, Any]:
-    """Replace every writable attribute of a live user (RFC 7644 §3.5.1); ``stored`` and
-    ``extra`` as for :func:`create_user`."""
-    return _replace_row(conn, location_id, current_row(conn, location_id, id, expected_version), stored, extra)
+                 expected_version: ExpectedVersion | None, written: Written | None = None) -> sqlite3.Row | dict[str, Any]:
+    """Replace every writable attribute of a live user (RFC 7644 §3.5.1); ``stored``, ``extra``
+    and ``written`` as for :func:`create_user`."""
+    current = current_row(conn, location_id, id, expected_version)
+    if written is not None:
+        insert_entry(conn, written.journal(mapping.from_storage(current), {**written.resource, "id": id}))
+    return _replace_row(conn, location_id, current, stored, extra)
 
 
 def modify_user(conn: sqlite3.Connection, location_id: int, id: str, change: Change,
-                expected_version: ExpectedVersion | None) -> sqlite3.Row | dict[str, Any]:
+                expected_version: ExpectedVersion | None, journal: Journal | None = None) -> sqlite3.Row | dict[str, Any]:
     """A PATCH in one transaction: the row is read and its version checked once, ``change``
     (pure, quick) computes the new user from it, and that is written (nothing when ``change``
     returns None). The mapping work runs inside the write lock here, where a replace does it
     before: the price of reading the row once."""
     current = current_row(conn, location_id, id, expected_version)
-    changed = change(mapping.from_storage(current))
+    before = mapping.from_storage(current)
+    changed = change(before)
     if changed is None:
         return current
+    if journal is not None:
+        insert_entry(conn, journal(before, changed))
     stored = mapping.to_storage(changed)
     return _replace_row(conn, location_id, current, stored, mapping.extra_json(stored.extra))
 
@@ -207,12 +219,22 @@ def _replace_row(conn: sqlite3.Connection, location_id: int, current: sqlite3.Ro
 
 
 def delete_user(conn: sqlite3.Connection, location_id: int, id: str,
-                expected_version: ExpectedVersion | None) -> None:
+                expected_version: ExpectedVersion | None, journal: Journal | None = None) -> None:
     """Deprovision: status 'removed' (visits keep their host); the SCIM id answers 404 from now on."""
     current = current_row(conn, location_id, id, expected_version)
+    if journal is not None:
+        insert_entry(conn, journal({"id": id, "userName": current["email"]}, None))
     conn.execute("UPDATE employees SET status = 'removed', updated_at = ? WHERE id = ?",
                  (mapping.now_iso(), current["id"]))
     _update_scim_row(conn, location_id, current, current["external_id"], current["extra"] or "{}")
+
+
+@dataclass(frozen=True)
+class Written:
+    """A write's resource (as the client sent it, canonical) and the journal of its entry."""
+
+    resource: Resource
+    journal: Journal
 
 
 class DirectoryBusy(Unavailable):

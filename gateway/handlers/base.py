@@ -16,6 +16,7 @@ import logging
 import math
 import re
 import secrets
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import orjson
@@ -42,6 +43,8 @@ log = logging.getLogger("vizmo_scim.app")
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 _ACCEPTED_BODY_TYPES = ("application/scim+json", "application/json")
+#: The activity log's operation of each method (RFC 7644 §3.3-§3.6).
+OPERATIONS = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 #: The verbs a SCIM endpoint may define; the others (HEAD, OPTIONS) answer 405 after authentication.
 VERBS = ("get", "post", "put", "patch", "delete")
 #: Control characters a query value must not carry (replaced by a space, as Tornado does).
@@ -80,6 +83,9 @@ class ScimHandler(tornado.web.RequestHandler):
     """Common behaviour; subclasses set ``tenant_scoped = False`` for unauthenticated endpoints."""
 
     tenant_scoped: ClassVar[bool] = True
+    #: The activity log's operation for a method, where it is not the method's usual one
+    #: (:data:`OPERATIONS`): e.g. ``GET /Users`` is a search.
+    operations: ClassVar[Mapping[str, str]] = {}
 
     def initialize(self, service: GatewayService, max_body_bytes: int) -> None:
         self.service = service
@@ -89,6 +95,8 @@ class ScimHandler(tornado.web.RequestHandler):
         self._chunks: list[bytes] = []
         self._size = 0
         self._prepared = False
+        self._scim_type: str | None = None
+        self._user_name: str | None = None
         self._counted = True
         self.application.inflight += 1  # type: ignore[attr-defined]  # a graceful stop waits for these
         self.set_header("X-Request-Id", self.request_id)
@@ -145,6 +153,8 @@ class ScimHandler(tornado.web.RequestHandler):
             body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
             if _ESCAPED_SURROGATE.search(raw) is not None:
                 json.dumps(body, ensure_ascii=False).encode("utf-8")  # raises for a lone surrogate
+            if isinstance(body, dict) and isinstance(body.get("userName"), str):
+                self._user_name = body["userName"][:256]  # for a refusal's activity entry
             return body
         except UnicodeEncodeError:
             raise InvalidValue("The request body holds a lone UTF-16 surrogate escape (such as \\ud800): "
@@ -186,6 +196,7 @@ class ScimHandler(tornado.web.RequestHandler):
         """The one place where a failure becomes an RFC 7644 §3.12 error body."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         error = _error_for(exc, self.request_id)
+        self._scim_type = error.scim_type
         self.set_status(error.status)
         for name, value in error.headers.items():
             self.set_header(name, value)
@@ -205,6 +216,12 @@ class ScimHandler(tornado.web.RequestHandler):
             log.error("request %s failed", self.request_id, exc_info=(typ, value, tb))
 
     def on_finish(self) -> None:
+        status = self.get_status()
+        if status >= 400 and self.tenant_scoped and self.location:
+            method = self.request.method or ""
+            self.service.record_refusal(
+                self.location, method, self.operations.get(method, OPERATIONS.get(method, "get")), status,
+                self._scim_type, self.request_id, resource_id=self.path_kwargs.get("id"), user_name=self._user_name)
         self._leave()
 
     def on_connection_close(self) -> None:

@@ -9,6 +9,8 @@ from gateway.handlers.base import ScimHandler
 
 
 class GroupsHandler(ScimHandler):
+    operations = {"GET": "search"}
+
     async def get(self, location: str, id: str | None = None) -> None:
         self.answer(self.service.get_group(id) if id is not None else self.service.list_groups(self.query_params()))
 

@@ -8,15 +8,19 @@ from gateway.handlers.base import ScimHandler
 class UsersHandler(ScimHandler):
     """``GET /Users`` (list/filter, RFC 7644 §3.4.2) and ``POST /Users`` (create, §3.3)."""
 
+    operations = {"GET": "search"}
+
     async def get(self, location: str) -> None:
         self.answer(await self.service.list_users(location, self.query_params()))
 
     async def post(self, location: str) -> None:
-        self.answer(await self.service.create_user(location, self.json_body()))
+        self.answer(await self.service.create_user(location, self.json_body(), self.request_id))
 
 
 class UserSearchHandler(ScimHandler):
     """``POST /Users/.search`` and ``POST /.search`` at the Tenant URL (RFC 7644 §3.4.3)."""
+
+    operations = {"POST": "search"}
 
     async def post(self, location: str) -> None:
         self.answer(await self.service.search_users(location, self.json_body()))
@@ -29,10 +33,12 @@ class UserHandler(ScimHandler):
         self.answer(await self.service.get_user(location, id, self.query_params(), self.header("If-None-Match")))
 
     async def put(self, location: str, id: str) -> None:
-        self.answer(await self.service.replace_user(location, id, self.json_body(), self.header("If-Match")))
+        self.answer(await self.service.replace_user(location, id, self.json_body(), self.header("If-Match"),
+                                                    self.request_id))
 
     async def patch(self, location: str, id: str) -> None:
-        self.answer(await self.service.patch_user(location, id, self.json_body(), self.header("If-Match")))
+        self.answer(await self.service.patch_user(location, id, self.json_body(), self.header("If-Match"),
+                                                  self.request_id))
 
     async def delete(self, location: str, id: str) -> None:
-        self.answer(await self.service.delete_user(location, id, self.header("If-Match")))
+        self.answer(await self.service.delete_user(location, id, self.header("If-Match"), self.request_id))

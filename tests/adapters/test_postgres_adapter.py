@@ -457,7 +457,7 @@ def test_an_existing_directory_gets_only_the_scim_tables(run: Run[Any], sql: Any
         run(_started(run, dsn_file).stop())
     assert legacy() == before
     assert {r[0] for r in sql("SELECT tablename FROM pg_tables WHERE tablename LIKE 'scim\\_%'")} == \
-        {"scim_users", "scim_integrations", "scim_signing_key"}
+        {"scim_users", "scim_integrations", "scim_signing_key", "scim_activity", "scim_operators"}
 
 
 def test_create_schema_builds_a_demo_directory_only_when_asked(run: Run[Any], tmp_path: Path, pg_dsn: str) -> None:

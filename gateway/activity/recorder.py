@@ -1,0 +1,117 @@
+"""Appending entries off the request path, and pruning old ones in the background.
+
+A request never waits for the log: refusals (and the writes of an adapter that does not journal
+them itself) are buffered and appended in batches, one transaction each, by a task of the worker.
+A flood of refused requests therefore costs one append per batch, not one write per request.
+Entries of locations the directory does not have are dropped (a request that never reached a
+tenant). Retention deletes entries older than ``retention_days`` in small batches, a pause
+between them, so it never holds the storage for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+
+from adapters.activity import ActivityEntry, ActivityLog, activity_time
+from adapters.base import Adapter
+from adapters.errors import AdapterError
+
+log = logging.getLogger("vizmo_scim.app")
+
+#: Entries are appended at most this long after the request (or sooner, once a batch is full).
+FLUSH_SECONDS = 0.2
+BATCH = 200
+#: At most this many entries wait; past it the oldest are dropped and a warning is logged (a
+#: storage that is down must not make the worker's memory grow without bound).
+MAX_PENDING = 10_000
+PRUNE_EVERY_SECONDS = 3600.0
+PRUNE_BATCH = 500
+PRUNE_PAUSE_SECONDS = 0.05
+
+
+class ActivityRecorder:
+    """Buffers entries and appends them to ``log`` in batches from a task of its own."""
+
+    def __init__(self, log_: ActivityLog, adapter: Adapter, *, retention_days: int = 90) -> None:
+        self._log = log_
+        self._adapter = adapter
+        self.retention_days = retention_days
+        self._pending: list[ActivityEntry] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
+        self._known: dict[str, bool] = {}
+
+    def record(self, entry: ActivityEntry) -> None:
+        """Queue ``entry`` (never blocks, never raises); a task appends it within
+        :data:`FLUSH_SECONDS`, together with whatever else was queued meanwhile."""
+        self._pending.append(entry)
+        if len(self._pending) > MAX_PENDING:
+            del self._pending[: len(self._pending) - MAX_PENDING]
+            log.warning("activity log: %d entries wait to be stored; the oldest are dropped", MAX_PENDING)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush_soon())
+
+    def start_pruning(self) -> None:
+        """Prune by age now and every :data:`PRUNE_EVERY_SECONDS` (a serving worker's task)."""
+        self._pruner = asyncio.ensure_future(self._prune_loop())
+
+    async def close(self) -> None:
+        """Stop pruning and store what is still queued."""
+        for task in (self._pruner, self._flusher):
+            if task is not None and not task.done():
+                task.cancel()
+        await asyncio.gather(*(t for t in (self._pruner, self._flusher) if t is not None), return_exceptions=True)
+        self._pruner = self._flusher = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Append every queued entry of a location the directory has, in batches."""
+        while self._pending:
+            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+            try:
+                kept = [entry for entry in batch if await self._reaches_a_tenant(entry.tenant)]
+                await self._log.append(kept)
+            except AdapterError as exc:  # the storage is down: keep the entries for the next round
+                self._pending[:0] = batch
+                log.warning("activity log: %d entries not stored yet: %s", len(batch), exc.detail)
+                return
+
+    async def _reaches_a_tenant(self, tenant: str) -> bool:
+        known = self._known.get(tenant)
+        if known is None:
+            known = tenant.isascii() and tenant.isdigit() and await self._adapter.tenant_exists(tenant)
+            if len(self._known) < 10_000:
+                self._known[tenant] = known
+        return known
+
+    async def _flush_soon(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            await self.flush()
+            if not self._pending:  # checked and returned without an await: record() starts a new task
+                return
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await prune(self._log, self.retention_days)
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+
+async def prune(log_: ActivityLog, retention_days: int, *, batch: int = PRUNE_BATCH,
+                pause: float = PRUNE_PAUSE_SECONDS) -> int:
+    """Delete the entries older than ``retention_days``, ``batch`` at a time with a ``pause``
+    between batches; return how many were deleted."""
+    before = activity_time(datetime.now(timezone.utc) - timedelta(days=retention_days))
+    deleted = 0
+    while True:
+        try:
+            count = await log_.prune(before, batch=batch)
+        except AdapterError as exc:
+            log.warning("activity log: pruning stopped: %s", exc.detail)
+            return deleted
+        deleted += count
+        if count < batch:
+            return deleted
+        await asyncio.sleep(pause)
