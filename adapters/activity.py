@@ -52,7 +52,7 @@ class ActivityEntry:
 
 @dataclass(frozen=True)
 class ActivityRecord:
-    """A stored entry and its position in the log (``id`` grows with every append)."""
+    """A stored entry and its id in the log (``id`` grows with every append)."""
 
     id: int
     entry: ActivityEntry
@@ -82,12 +82,13 @@ class ActivityLog(abc.ABC):
         journal them in their own transaction)."""
 
     @abc.abstractmethod
-    async def read(self, tenant: str, *, since: str | None = None, before_id: int | None = None,
+    async def read(self, tenant: str, *, since: str | None = None, before: ActivityRecord | None = None,
                    user_name: str | None = None, outcome: Outcome | None = None,
                    limit: int = 50) -> list[ActivityRecord]:
-        """The tenant's entries, newest first: at or after ``since`` (an entry time), with an id
-        below ``before_id`` (the next page), for one ``user_name`` (case-insensitive), of one
-        outcome; at most ``limit``."""
+        """The tenant's entries, newest first (by time, then by id): at or after ``since`` (an
+        entry time), after ``before`` in that order (the last record of the previous page), for
+        one ``user_name`` (case-insensitive), of one outcome; at most ``limit``. (Refusals are
+        appended in batches, so ids alone are not in time order.)"""
 
     @abc.abstractmethod
     async def summary(self, tenant: str, since: str) -> ActivitySummary:

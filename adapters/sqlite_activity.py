@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS scim_activity (
     changed_values TEXT             -- JSON, only with activity.log_values
 )
 """,
-    "CREATE INDEX IF NOT EXISTS scim_activity_location ON scim_activity (location_id, id)",
+    "CREATE INDEX IF NOT EXISTS scim_activity_location_time ON scim_activity (location_id, time)",
     "CREATE INDEX IF NOT EXISTS scim_activity_time ON scim_activity (time)",
     """
 CREATE TABLE IF NOT EXISTS scim_operators (
@@ -140,22 +140,22 @@ class SqliteActivityLog(ActivityLog):
         if entries:
             await self._file.run(run)
 
-    async def read(self, tenant: str, *, since: str | None = None, before_id: int | None = None,
+    async def read(self, tenant: str, *, since: str | None = None, before: ActivityRecord | None = None,
                    user_name: str | None = None, outcome: Outcome | None = None,
                    limit: int = 50) -> list[ActivityRecord]:
         where, params = ["location_id = ?"], [int(tenant)]
         if since is not None:
             where.append("time >= ?")
             params.append(since)
-        if before_id is not None:
-            where.append("id < ?")
-            params.append(before_id)
+        if before is not None:
+            where.append("(time < ? OR (time = ? AND id < ?))")
+            params.extend([before.entry.time, before.entry.time, before.id])
         if user_name:
             where.append("user_name = ? COLLATE NOCASE")
             params.append(user_name)
         if outcome is not None:
             where.append("status >= 400" if outcome == "refused" else "status < 400")
-        sql = f"SELECT {_COLUMNS} FROM scim_activity WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
+        sql = f"SELECT {_COLUMNS} FROM scim_activity WHERE {' AND '.join(where)} ORDER BY time DESC, id DESC LIMIT ?"
         rows = await self._file.run(lambda conn: conn.execute(sql, (*params, limit)).fetchall())
         return [_record(row) for row in rows]
 

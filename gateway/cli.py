@@ -25,6 +25,7 @@ from jsonschema import SchemaError
 
 from adapters.errors import AdapterError, AlreadyExists
 from adapters.registry import installed_adapters
+from gateway.activity.command import ActivityCommandError, parse_since, show_activity
 from gateway.adapter_setup import build_adapter, open_adapter
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.logs import configure_logging
@@ -127,6 +128,18 @@ def _print_credentials(args: argparse.Namespace, location: str, token: str) -> N
           "and press Test Connection. The token is shown only now.")
 
 
+# -- activity ---------------------------------------------------------------------------------
+
+def _activity(args: argparse.Namespace, config: GatewayConfig) -> int:
+    location = canonical_location(args.location)
+    try:
+        since = parse_since(args.since) if args.since is not None else None
+        asyncio.run(show_activity(config, location, since=since, limit=args.limit, json_output=args.json))
+    except ActivityCommandError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
 # -- check-config, adapters -------------------------------------------------------------------
 
 def check_config(path: Path) -> int:
@@ -180,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the gateway's public origin, used to print the Tenant URL")
     integ.add_argument("--json", action="store_true", help="print JSON")
 
+    activity = commands.add_parser("activity", help="a location's provisioning activity log, newest first")
+    storage(activity)
+    activity.add_argument("--location", required=True, help="location id")
+    activity.add_argument("--since", help="only entries at or after this ISO 8601 date or date-time (UTC)")
+    activity.add_argument("--limit", type=int, default=50, help="at most this many entries (default 50)")
+    activity.add_argument("--json", action="store_true", help="print one JSON array")
+
     check = commands.add_parser("check-config", help="validate a configuration file without serving")
     check.add_argument("file", type=Path)
 
@@ -203,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             lean_log_records()
             warn_if_exposed(config)
             return serve(config)
+        if args.command == "activity":
+            return _activity(args, config)
         asyncio.run(_integration(args, config))
         return 0
     except (CliError, ConfigError, AdapterError, SchemaError, OSError) as exc:

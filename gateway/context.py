@@ -35,3 +35,8 @@ class GatewayContext:
         self.service = GatewayService(adapter=self.adapter, state=self.state, tokens=self.tokens, users=self.users,
                                       resource_types=self.resource_types, base_url=self.base_url,
                                       max_results=self.config.max_results, recorder=self.recorder)
+
+    async def close(self) -> None:
+        """Store the activity entries still queued (before the storage closes)."""
+        if self.recorder is not None:
+            await self.recorder.close()

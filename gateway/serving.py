@@ -46,6 +46,8 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     ctx = GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=tokens)
     app = make_app(ctx)
     server = make_server(app, config)
+    if ctx.recorder is not None:
+        ctx.recorder.start_pruning()
     _settle_garbage_collector()
     server.add_sockets(sockets)
     stop = asyncio.Event()
@@ -58,6 +60,7 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     while app.inflight > 0 and loop.time() < deadline:
         await asyncio.sleep(0.02)
     await server.close_all_connections()
+    await ctx.close()  # the queued activity entries are stored before the storage closes
     await opened.close()
 
 

@@ -39,6 +39,7 @@ def gateway_env(tmp_path: Path, io_loop: Any) -> Any:
     ctx = GatewayContext(config=GatewayConfig(data_dir=data_dir, base_url=PUBLIC_BASE_URL), adapter=adapter, state=state,
                          tokens=codec)
     yield GatewayEnv(data_dir, directory, adapter, state, codec, ctx, tokens)
+    io_loop.run_sync(ctx.close)
     io_loop.run_sync(state.close)
     io_loop.run_sync(adapter.stop)
 

@@ -52,22 +52,23 @@ class PostgresActivityLog(ActivityLog):
             async with self._db.transaction() as conn:
                 await conn.executemany(_INSERT, [_values(e) for e in entries])
 
-    async def read(self, tenant: str, *, since: str | None = None, before_id: int | None = None,
+    async def read(self, tenant: str, *, since: str | None = None, before: ActivityRecord | None = None,
                    user_name: str | None = None, outcome: Outcome | None = None,
                    limit: int = 50) -> list[ActivityRecord]:
         where, params = ["location_id = ?"], [int(tenant)]
         if since is not None:
             where.append("time >= ?")
             params.append(since)
-        if before_id is not None:
-            where.append("id < ?")
-            params.append(before_id)
+        if before is not None:
+            where.append("(time < ? OR (time = ? AND id < ?))")
+            params.extend([before.entry.time, before.entry.time, before.id])
         if user_name:
             where.append("lower(user_name) = lower(?)")
             params.append(user_name)
         if outcome is not None:
             where.append("status >= 400" if outcome == "refused" else "status < 400")
-        sql = numbered(f"SELECT {_COLUMNS} FROM scim_activity WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?")
+        sql = numbered(f"SELECT {_COLUMNS} FROM scim_activity WHERE {' AND '.join(where)} "
+                       "ORDER BY time DESC, id DESC LIMIT ?")
         return [_record(row) for row in await self._db.fetch(sql, *params, limit)]
 
     async def summary(self, tenant: str, since: str) -> ActivitySummary:

@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS scim_activity (
     request_id      text NOT NULL,
     changed_values  jsonb               -- only with activity.log_values
 );
-CREATE INDEX IF NOT EXISTS scim_activity_location ON scim_activity (location_id, id);
+CREATE INDEX IF NOT EXISTS scim_activity_location_time ON scim_activity (location_id, time);
 CREATE INDEX IF NOT EXISTS scim_activity_time ON scim_activity (time);
 
 -- Operator accounts of the admin page (adapters.operators): a scrypt hash, never a password.

@@ -49,6 +49,7 @@ def ldap_gateway(tmp_path: Path, io_loop: Any, slapd_server: SlapdServer,  # noq
     config = GatewayConfig(data_dir=tmp_path, adapter_name="ldap", adapter_options=slapd_server.options(ldap_base))
     ctx = GatewayContext(config=config, adapter=adapter, state=state, tokens=codec)
     yield LdapGateway(adapter, ctx, tokens, ldap_base)
+    io_loop.run_sync(ctx.close)
     io_loop.run_sync(state.close)
     io_loop.run_sync(adapter.stop)
 

@@ -73,8 +73,9 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path, io_loop: Any) -> 
     codec = TokenCodec(load_or_create_key(data_dir))
     token = codec.issue(1, io_loop.run_sync(lambda: opened.state.enable("1")))
     assert request.param != "ldap" or isinstance(opened.state, SqliteStateStore)
-    yield Deployment(GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=codec),
-                     token, files)
+    ctx = GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=codec)
+    yield Deployment(ctx, token, files)
+    io_loop.run_sync(ctx.close)
     io_loop.run_sync(opened.close)
 
 

@@ -69,10 +69,11 @@ def pg_gateway(tmp_path: Path, io_loop: Any, pg_directory_dsn: str) -> Any:
 
 
 @pytest.fixture
-def app(pg_gateway: PgGateway) -> Any:
+def app(pg_gateway: PgGateway, io_loop: Any) -> Any:
     opened = pg_gateway.opened
-    return make_app(GatewayContext(config=pg_gateway.config, adapter=opened.adapter, state=opened.state,
-                                   tokens=pg_gateway.codec))
+    ctx = GatewayContext(config=pg_gateway.config, adapter=opened.adapter, state=opened.state, tokens=pg_gateway.codec)
+    yield make_app(ctx)
+    io_loop.run_sync(ctx.close)
 
 
 @pytest.fixture

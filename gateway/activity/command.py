@@ -1,0 +1,69 @@
+"""``vizmo-scim activity``: a location's activity log, newest first, as text or JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from adapters.activity import ActivityRecord, activity_time
+from gateway.adapter_setup import open_adapter
+from gateway.config import GatewayConfig
+
+#: The keys of ``--json``'s objects, in this order.
+JSON_KEYS = ("time", "location_id", "method", "operation", "resource_id", "user_name", "attributes", "status",
+             "scim_type", "request_id")
+MAX_LIMIT = 10_000
+
+
+class ActivityCommandError(Exception):
+    """A usage error (bad --since or --limit) or a store without an activity log."""
+
+
+def parse_since(text: str) -> str:
+    """An ISO 8601 date or date-time (a time without offset is UTC) as an entry time."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ActivityCommandError(f"--since must be an ISO 8601 date or date-time such as 2026-12-05 or "
+                                   f"2026-12-05T08:00:00Z, not {text[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return activity_time(moment)
+
+
+def as_json(record: ActivityRecord) -> dict[str, object]:
+    entry = record.entry
+    return {"time": entry.time, "location_id": int(entry.tenant), "method": entry.method,
+            "operation": entry.operation, "resource_id": entry.resource_id, "user_name": entry.user_name,
+            "attributes": list(entry.attributes), "status": entry.status, "scim_type": entry.scim_type,
+            "request_id": entry.request_id}
+
+
+def as_line(record: ActivityRecord) -> str:
+    entry = record.entry
+    outcome = f"{entry.status} {entry.scim_type}" if entry.scim_type else str(entry.status)
+    changed = ",".join(entry.attributes) or "-"
+    return (f"{entry.time}  {entry.method:<6} {entry.operation:<7} {outcome:<20} {entry.user_name or '-'}  "
+            f"id={entry.resource_id or '-'}  changed={changed}  request={entry.request_id}")
+
+
+async def show_activity(config: GatewayConfig, location: str, *, since: str | None, limit: int,
+                        json_output: bool) -> None:
+    """Print ``location``'s entries, newest first (while ``serve`` runs too: it only reads)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ActivityCommandError(f"--limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    opened = await open_adapter(config)
+    try:
+        log = opened.state.activity_log()
+        if log is None:
+            raise ActivityCommandError("this gateway's state store keeps no activity log")
+        records = await log.read(location, since=since, limit=limit)
+    finally:
+        await opened.close()
+    if json_output:
+        print(json.dumps([as_json(r) for r in records], ensure_ascii=False))
+    elif records:
+        for record in records:
+            print(as_line(record))
+    else:
+        print(f"No activity recorded for location {location}" + (f" since {since}." if since else "."))

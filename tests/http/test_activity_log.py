@@ -1,0 +1,287 @@
+"""The provisioning activity log over real HTTP on real storage (issue 15 §1).
+
+Every SCIM request that changes something or is refused gets one entry (attribute names, never
+values by default; the request id the answer carried); successful reads and PATCHes that change
+nothing get none. On SQLite and PostgreSQL a write's entry is committed in the write's own
+transaction: a write the storage rolls back leaves no entry of a change, and every change has its
+entry. On LDAP (no transactions) the gateway appends the entry after the write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from adapters.activity import ActivityEntry, ActivityLog, activity_time
+from adapters.vizmo_sqlite.bootstrap import create_directory
+from gateway.activity.journal import ActivitySettings, changed_attributes, write_journal
+from gateway.activity.recorder import prune
+from gateway.adapter_setup import OpenAdapter, open_adapter
+from gateway.app import make_app
+from gateway.config import GatewayConfig
+from gateway.context import GatewayContext
+from gateway.tokens import TokenCodec, load_or_create_key
+from tests.ldap_server import SlapdServer, ldap_base, slapd_server  # noqa: F401  (fixtures)
+from tests.pg_cluster import PgCluster
+from tests.serving import Server, add_integration, cli
+from tests.support import Reply
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@dataclass
+class Deployment:
+    kind: str
+    opened: OpenAdapter
+    ctx: GatewayContext
+    token: str
+    run_sql: Any  # the portal's view of the directory: run_sql(statement) on its storage
+
+    @property
+    def log(self) -> ActivityLog:
+        found = self.opened.state.activity_log()
+        assert found is not None
+        return found
+
+
+@pytest.fixture(params=["sqlite", "postgres", "ldap"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path, io_loop: Any) -> Iterator[Deployment]:
+    data_dir = tmp_path / "data"
+    run_sql: Any = None
+    if request.param == "sqlite":
+        data_dir.mkdir()
+        create_directory(data_dir / "directory.db")
+        config = GatewayConfig(data_dir=data_dir, base_url="https://scim.example.test")
+
+        def run_sql(statement: str) -> None:
+            conn = sqlite3.connect(data_dir / "directory.db", isolation_level=None)
+            try:
+                conn.executescript(statement)
+            finally:
+                conn.close()
+    elif request.param == "postgres":
+        cluster: PgCluster = request.getfixturevalue("pg_cluster")
+        dsn = request.getfixturevalue("pg_directory_dsn")
+        (tmp_path / "dsn").write_text(dsn)
+        config = GatewayConfig(data_dir=data_dir, base_url="https://scim.example.test", adapter_name="postgres",
+                               adapter_options={"dsn_file": str(tmp_path / "dsn"), "max_pool": 2})
+
+        def run_sql(statement: str) -> None:
+            cluster.psql(statement, database=dsn.rsplit("/", 1)[1].split("?")[0])
+    else:
+        slapd: SlapdServer = request.getfixturevalue("slapd_server")
+        config = GatewayConfig(data_dir=data_dir, base_url="https://scim.example.test", adapter_name="ldap",
+                               adapter_options=slapd.options(request.getfixturevalue("ldap_base")))
+    opened = io_loop.run_sync(lambda: open_adapter(config))
+    codec = TokenCodec(load_or_create_key(data_dir))
+    token = codec.issue(1, io_loop.run_sync(lambda: opened.state.enable("1")))
+    ctx = GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=codec)
+    yield Deployment(request.param, opened, ctx, token, run_sql)
+    io_loop.run_sync(ctx.close)
+    io_loop.run_sync(opened.close)
+
+
+@pytest.fixture
+def app(deployment: Deployment) -> Any:
+    return make_app(deployment.ctx)
+
+
+@pytest.fixture
+def scim(http_client: Any, base_url: str, deployment: Deployment) -> Any:
+    async def call(method: str, path: str, body: Any = None, *, token: str | None = None,
+                   location: int = 1) -> Reply:
+        headers = {"Content-Type": "application/scim+json", "Authorization": f"Bearer {token or deployment.token}"}
+        payload = b"" if body is None and method in ("POST", "PUT", "PATCH") else (
+            None if body is None else json.dumps(body).encode())
+        response = await http_client.fetch(f"{base_url}/scim/v2/locations/{location}{path}", method=method,
+                                           body=payload, headers=headers, raise_error=False,
+                                           allow_nonstandard_methods=True)
+        return Reply(response.code, json.loads(response.body) if response.body else None, response.headers)
+
+    return call
+
+
+async def entries(deployment: Deployment, count: int, *, deadline: float = 10.0) -> list[ActivityEntry]:
+    """Location 1's entries, newest first, once there are ``count`` (refusals are appended by a
+    background task within a fraction of a second)."""
+    loop = asyncio.get_running_loop()
+    limit = loop.time() + deadline
+    while True:
+        found = [record.entry for record in await deployment.log.read("1", limit=1000)]
+        if len(found) >= count or loop.time() > limit:
+            return found
+        await asyncio.sleep(0.05)
+
+
+def patch(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_changes_and_refusals_are_recorded_and_reads_are_not(scim: Any, deployment: Deployment) -> None:
+    created = await scim("POST", "/Users", {"schemas": [CORE, ENTERPRISE], "userName": "ana@contoso.com",
+                                            "title": "Host", ENTERPRISE: {"department": "Sales"}})
+    assert created.status == 201, created.body
+    user = f"/Users/{created.body['id']}"
+    patched = await scim("PATCH", user, patch({"op": "replace", "path": "title", "value": "Lead"},
+                                              {"op": "replace", "path": "name.givenName", "value": "Ana"}))
+    unchanged = await scim("PATCH", user, patch({"op": "replace", "path": "title", "value": "Lead"}))
+    read = await scim("GET", user)
+    listed = await scim("GET", "/Users?filter=" + quote('userName eq "ana@contoso.com"'))
+    replaced = await scim("PUT", user, {"schemas": [CORE], "userName": "ana@contoso.com", "title": "Chief",
+                                        "active": True})
+    duplicate = await scim("POST", "/Users", {"schemas": [CORE], "userName": "ANA@contoso.com"})
+    missing = await scim("GET", "/Users/no-such-id")
+    unauthorised = await scim("GET", "/Users", token="not-a-token")
+    elsewhere = await scim("GET", "/Users", token="not-a-token", location=999)  # no such location
+    deleted = await scim("DELETE", user)
+    assert [r.status for r in (patched, unchanged, read, listed, replaced, duplicate, missing, unauthorised,
+                               elsewhere, deleted)] == [200, 200, 200, 200, 200, 409, 404, 401, 401, 204]
+
+    log = await entries(deployment, 7)
+    assert len(log) == 7  # no entry for the reads, the PATCH that changed nothing, or location 999
+    by_request = {e.request_id: e for e in log}
+    expected = [
+        (created, "POST", "create", 201, None, ("title", "userName", f"{ENTERPRISE}:department")),
+        (patched, "PATCH", "patch", 200, None, ("name.givenName", "title")),
+        (replaced, "PUT", "replace", 200, None, None),
+        (duplicate, "POST", "create", 409, "uniqueness", ()),
+        (missing, "GET", "get", 404, None, ()),
+        (unauthorised, "GET", "search", 401, None, ()),
+        (deleted, "DELETE", "delete", 204, None, ()),
+    ]
+    for reply, method, operation, status, scim_type, attributes in expected:
+        entry = by_request[reply.headers["X-Request-Id"]]
+        assert (entry.method, entry.operation, entry.status, entry.scim_type) == (method, operation, status, scim_type)
+        assert entry.tenant == "1" and entry.values is None
+        if attributes is not None:
+            assert set(attributes) <= set(entry.attributes), entry
+            assert not set(entry.attributes) & {"id", "meta", "schemas"}
+        if status < 300 or status == 409:
+            assert entry.user_name.lower() == "ana@contoso.com", entry
+        assert entry.time.endswith("Z") and len(entry.time) == len("2026-12-05T08:00:00.000Z")
+    assert "title" in by_request[replaced.headers["X-Request-Id"]].attributes
+    assert by_request[missing.headers["X-Request-Id"]].resource_id == "no-such-id"
+    assert [e.time for e in log] == sorted((e.time for e in log), reverse=True)  # newest first
+    refused = [record.entry for record in await deployment.log.read("1", outcome="refused")]
+    assert {e.status for e in refused} == {409, 404, 401}
+    mine = await deployment.log.read("1", user_name="ANA@CONTOSO.COM", outcome="changed")
+    assert len(mine) == 4
+    summary = await deployment.log.summary("1", activity_time(datetime.now(timezone.utc) - timedelta(hours=24)))
+    assert (summary.writes, summary.refusals) == (4, 3) and summary.last_time == log[0].time
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_write_the_storage_rolls_back_leaves_no_entry_of_a_change(scim: Any, deployment: Deployment) -> None:
+    if deployment.kind == "ldap":
+        pytest.skip("LDAP has no transactions: the gateway appends the entry after the write")
+    created = await scim("POST", "/Users", {"schemas": [CORE], "userName": "rb@contoso.com", "title": "A"})
+    user = f"/Users/{created.body['id']}"
+    if deployment.kind == "sqlite":  # the portal's own rule, as a trigger: no 'Forbidden' title
+        deployment.run_sql("CREATE TRIGGER no_forbidden BEFORE UPDATE ON employees WHEN NEW.designation = "
+                           "'Forbidden' BEGIN SELECT RAISE(ABORT, 'not allowed'); END;")
+    else:
+        deployment.run_sql("CREATE FUNCTION no_forbidden() RETURNS trigger AS $$ BEGIN IF NEW.designation = "
+                           "'Forbidden' THEN RAISE EXCEPTION 'not allowed'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;"
+                           "CREATE TRIGGER no_forbidden BEFORE UPDATE ON employees FOR EACH ROW EXECUTE FUNCTION "
+                           "no_forbidden();")
+    failed = await scim("PATCH", user, patch({"op": "replace", "path": "title", "value": "Forbidden"}))
+    assert failed.status >= 500
+    ok = await scim("PATCH", user, patch({"op": "replace", "path": "title", "value": "Allowed"}))
+    assert ok.status == 200
+    log = await entries(deployment, 3)
+    changes = [e for e in log if e.status < 400]
+    assert [(e.operation, e.request_id) for e in changes] == [
+        ("patch", ok.headers["X-Request-Id"]), ("create", created.headers["X-Request-Id"])]
+    refusal = next(e for e in log if e.request_id == failed.headers["X-Request-Id"])
+    assert refusal.status == failed.status and refusal.attributes == ()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_every_change_has_exactly_one_entry_under_concurrent_writes(scim: Any, deployment: Deployment) -> None:
+    created = await scim("POST", "/Users", {"schemas": [CORE], "userName": "many@contoso.com"})
+    user = f"/Users/{created.body['id']}"
+    replies = await asyncio.gather(*(scim("PATCH", user, patch({"op": "add", "path": "emails", "value": [
+        {"value": f"m{n}@contoso.com", "type": "other"}]})) for n in range(12)))
+    assert all(r.status == 200 for r in replies)
+    log = await entries(deployment, 13)
+    ids = [e.request_id for e in log if e.operation == "patch"]
+    assert sorted(ids) == sorted(r.headers["X-Request-Id"] for r in replies)
+
+
+def test_changed_attribute_names_and_values_only_when_asked() -> None:
+    before = {"id": "1", "userName": "a@b.c", "name": {"givenName": "A", "familyName": "B"}, "title": "T",
+              "emails": [{"value": "x"}], ENTERPRISE: {"department": "D"}, "meta": {"version": "1"}}
+    after = {"id": "1", "userName": "a@b.c", "name": {"givenName": "Z", "familyName": "B"},
+             "emails": [{"value": "y"}], ENTERPRISE: {"department": "E", "employeeNumber": "7"},
+             "meta": {"version": "2"}}
+    assert changed_attributes(before, after) == (
+        "emails", "name.givenName", "title", f"{ENTERPRISE}:department", f"{ENTERPRISE}:employeeNumber")
+    quiet = write_journal(ActivitySettings(), "1", "patch", "r1")(before, after)
+    assert quiet.values is None and quiet.user_name == "a@b.c" and quiet.resource_id == "1"
+    loud = write_journal(ActivitySettings(log_values=True), "1", "patch", "r1")(before, after)
+    assert loud.values == {"emails": [{"value": "y"}], "name.givenName": "Z", "title": None,
+                           f"{ENTERPRISE}:department": "E", f"{ENTERPRISE}:employeeNumber": "7"}
+
+
+@pytest.mark.gen_test
+async def test_retention_prunes_old_entries_in_batches(deployment: Deployment) -> None:
+    if deployment.kind != "sqlite":
+        pytest.skip("one storage is enough for the age rule")
+    now = datetime.now(timezone.utc)
+
+    def entry(age_days: float, n: int) -> ActivityEntry:
+        return ActivityEntry(activity_time(now - timedelta(days=age_days)), "1", "GET", "get", None, None, (), 401,
+                             None, f"r{n}")
+
+    await deployment.log.append([entry(100, n) for n in range(5)] + [entry(10, n) for n in range(5, 8)])
+    assert await prune(deployment.log, 90, batch=2, pause=0) == 5
+    kept = [r.entry.request_id for r in await deployment.log.read("1")]
+    assert sorted(kept) == ["r5", "r6", "r7"]
+    assert await prune(deployment.log, 90, batch=2, pause=0) == 0
+
+
+def test_the_activity_command_prints_newest_first_while_serve_runs(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data")
+    server.start()
+    try:
+        token = add_integration(server.data_dir)["secret_token"]
+        for n in range(3):
+            assert server.request("POST", "/Users", token, {"schemas": [CORE], "userName": f"u{n}@x.io"})[0] == 201
+        assert server.request("GET", "/Users/missing", token)[0] == 404
+        data = ["--data-dir", str(server.data_dir), "--location", "1"]
+        deadline = time.monotonic() + 10
+        while True:  # the 404's entry is appended by a background task of the server
+            result = cli("activity", *data, "--json")
+            assert result.returncode == 0, result.stderr
+            found = json.loads(result.stdout)
+            if len(found) == 4 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [list(e) for e in found] == [["time", "location_id", "method", "operation", "resource_id", "user_name",
+                                             "attributes", "status", "scim_type", "request_id"]] * 4
+        assert [(e["operation"], e["status"]) for e in found] == [("get", 404)] + [("create", 201)] * 3
+        assert found[1]["user_name"] == "u2@x.io" and found[1]["location_id"] == 1
+        assert "userName" in found[1]["attributes"] and isinstance(found[1]["status"], int)
+        limited = json.loads(cli("activity", *data, "--json", "--limit", "2").stdout)
+        assert limited == found[:2]
+        future = cli("activity", *data, "--json", "--since", "2999-01-01")
+        assert json.loads(future.stdout) == []
+        text = cli("activity", *data)
+        assert text.returncode == 0 and len(text.stdout.strip().splitlines()) == 4 and "u2@x.io" in text.stdout
+        bad = cli("activity", *data, "--since", "yesterday")
+        assert bad.returncode == 2 and "--since" in bad.stderr
+    finally:
+        server.stop()
