@@ -22,7 +22,8 @@ setup(
         "aiosqlite>=0.20,<1",
         "asyncpg>=0.29,<1",
         "jsonschema>=4.20,<5",  # the configuration file and adapter options (cold path)
-        # request bodies: compiled once, ~1 us a valid body (gateway/scim/request_schemas.py); no dependencies
+        # request bodies: compiled once, ~1 us a valid body (gateway/scim/validation/json_schemas.py);
+        # no dependencies
         "jsonschema-rs>=0.61,<1",
         "pyjwt>=2.8,<3",
         "ldap3>=2.9,<3",

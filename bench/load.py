@@ -6,8 +6,9 @@ ports, and drives Entra ID-shaped traffic at both with ``wrk`` (``-t1 -c<connect
 
     filter  GET /Users?filter=userName eq "<existing email>"
     get     GET /Users/<existing id>
-    post    POST /Users with a fresh userName (entra-provisioning.md §3.1 Create User)
-    patch   PATCH /Users/<existing id>: title, displayName, name.familyName, active (§3.2 shapes)
+    post    POST /Users with a fresh userName (Microsoft's "Create User" example)
+    patch   PATCH /Users/<existing id>: title, displayName, name.familyName, active (the shapes Entra sends
+            without and with aadOptscim062020)
 
 Prints req/s, p50/p99 and non-2xx counts per kind, each as a share of the ceiling measured right
 before it in the same run (the host's speed drifts over a run), beside the issue's targets.

@@ -8,9 +8,12 @@
 -- TENANT_PATH e.g. /scim/v2/locations/1
 -- TAG         unique per run: POSTed userNames are bench.TAG.THREAD.N@new.contoso.example
 --
--- Request shapes follow entra-provisioning.md §3.1 (Create User, Get User, Get User by query)
--- and §3.2 (PATCH without the aadOptscim062020 flag: capitalised ops, one path each,
--- "True"/"False" strings; with it: lower-case ops, a path-less value with dotted keys, booleans).
+-- Request shapes follow Microsoft's published examples: "SCIM protocol requests and responses"
+-- of "Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID" (Create User, Get
+-- User, Get User by query; https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups)
+-- and "Known issues and resolutions with SCIM 2.0 protocol compliance" (PATCH without the
+-- aadOptscim062020 flag: capitalised ops, one path each, "True"/"False" strings; with it: lower-case
+-- ops, a path-less value with dotted keys, booleans; https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
 
 local kind, base, tag
 local items, count = {}, 0

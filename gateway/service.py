@@ -25,7 +25,9 @@ from gateway.tokens import InvalidToken, TokenCodec
 
 #: Note: Entra ID's Test Connection and each provisioning cycle query ``/Groups`` while the group
 #: mapping is on; anything but 200 with an empty ListResponse fails the test or quarantines the
-#: job (entra-provisioning.md §2.1). Writes get a 501 telling the admin what to do.
+#: job (Microsoft Learn: "Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID",
+#: Test Connection; "Application provisioning in quarantine status"). Writes get a 501 telling the
+#: admin what to do.
 DISABLE_GROUPS = ("Vizmo does not provision groups. In the Entra ID enterprise application open "
                   "Provisioning > Mappings and set 'Provision Microsoft Entra ID Groups' to Enabled: No.")
 

@@ -2,8 +2,8 @@
 directory, listening on a free loopback port (and a Unix socket in the same directory), ``trust``
 authentication on loopback only, stopped and deleted when the session ends (also on failure).
 
-Used as a plugin (``pytest_plugins = ["tests.pg_cluster"]`` in ``tests/adapters/conftest.py``
-and in the PostgreSQL HTTP test): the session fixture ``pg_cluster`` starts the server on first
+Used as a plugin (``pytest_plugins = ["tests.pg_cluster"]`` in ``tests/conftest.py``, for
+every test): the session fixture ``pg_cluster`` starts the server on first
 use; ``pg_dsn`` gives every test an empty database of its own, ``pg_module_dsn`` one per
 module, ``pg_directory_dsn`` a fresh copy of a Vizmo directory with locations 1 and 2.
 

@@ -6,7 +6,7 @@ translation in :mod:`adapters.vizmo_sqlite.columns`.
 Reads that are index lookups (GET by id, ``userName``/``externalId``/``id eq``, and the state
 store's token check) run as one indexed SELECT in the calling thread, on the connection the
 writes use: in WAL mode a reader never waits for a writer, a round trip to a worker thread
-costs more than the query (see ARCHITECTURE.md, performance notes), and a connection that
+costs more than the query (see docs/architecture.md, performance notes), and a connection that
 starts a read after another connection committed pays about 30 µs to take up the new snapshot
 (its page cache is dropped and refilled). A PATCH reads, checks the token and writes: on three
 connections it paid that three times per request, on one only when another process wrote in

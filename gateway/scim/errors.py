@@ -1,8 +1,9 @@
 """The protocol core's errors: one family, typed by scimType (RFC 7644 §3.12, Table 9).
 
 Every one is raised as ``Cls(detail)``, ``detail`` being one sentence safe to send to the client;
-``scim_type`` and ``status`` are class attributes. ``gateway/service.py`` answers any
-:class:`ProtocolError` with its ``status`` and an RFC 7644 §3.12 body.
+``scim_type`` and ``status`` are class attributes. The web layer answers any
+:class:`ProtocolError` with its ``status`` and an RFC 7644 §3.12 body (``ScimHandler.write_error``
+in ``gateway/handlers/base.py``, through :func:`gateway.errors.scim_error_for`).
 
 The schema model (:mod:`adapters.schema`) and the path parser reject what they cannot read with
 their own errors (:data:`PATH_ERRORS`); :func:`reported_as` is the one place those become

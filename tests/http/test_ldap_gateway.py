@@ -25,7 +25,8 @@ from tests.support import Reply, Scim
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-#: Note: Entra ID's Test Connection looks up a random GUID as userName (entra-provisioning.md §1).
+#: Note: Entra ID's Test Connection looks up a random GUID as userName (the GUID of the request
+#: reported in AzureAD/SCIMReferenceCode issue 63).
 PROBE_GUID = "cf4d78e8-cc4f-4d5d-b8b9-183561c0104a"
 
 

@@ -416,7 +416,8 @@ async def test_a_recreated_account_does_not_inherit_portal_roles(scim: Scim, gat
 @pytest.mark.gen_test
 async def test_a_portal_employee_is_found_by_its_work_email_until_scim_writes_it(
         scim: Scim, gateway_env: GatewayEnv) -> None:
-    """Entra ID may match on ``emails[type eq "work"].value`` (entra-provisioning.md §2.6)."""
+    """Entra ID may match on ``emails[type eq "work"].value`` (Microsoft Learn,
+    "Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID", ``/Users``)."""
     employee_id = portal_insert(gateway_env, "Kiran.Das@Contoso.com")
     query = urlencode({"filter": 'emails[type eq "work"].value eq "kiran.das@contoso.com"'})
     found = (await scim("GET", f"/Users?{query}")).body

@@ -1,5 +1,5 @@
 """A SCIM write that finds the directory's write lock taken never holds the worker's event loop
-(ARCHITECTURE.md, "Nothing blocks the event loop"): while it waits for the lock, the same
+(docs/architecture.md, "Nothing blocks the event loop"): while it waits for the lock, the same
 worker answers other requests, and once the lock is released the write completes.
 
 The lock is held by a separate ``sqlite3`` connection (``BEGIN IMMEDIATE``), as the portal, the

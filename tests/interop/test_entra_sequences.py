@@ -1,10 +1,40 @@
 """Replays of what Microsoft Entra ID sends, over real HTTP against the real app and directory.
 
-Request bodies come from /work/shared/reference/entra-provisioning.md §3 (each constant names its
-section); the sequences follow §2 (Test Connection, match-or-create, update, disable, delete) and
-every PATCH form of the §4 table (P1–P13). After each write the test GETs the user and checks
-that it shows exactly what Entra sent, and that the legacy ``employees`` row the Vizmo portal
-reads holds the mapped values.
+Request bodies are Microsoft's published examples, verbatim, or payloads other SCIM servers observed
+(each constant names its source); the sequences follow Entra's provisioning cycle (Test Connection,
+match-or-create, update, disable, delete) and every PATCH form P1–P13. After each write the test
+GETs the user and checks that it shows exactly what Entra sent, and that the legacy ``employees``
+row the Vizmo portal reads holds the mapped values.
+
+The labels in the comments name the sources:
+
+- §3.1 (S1): the examples of Microsoft Learn's "Tutorial: Develop and plan provisioning for a SCIM
+  endpoint in Microsoft Entra ID", sections "SCIM protocol requests and responses" and "Handling
+  provisioning and deprovisioning of users" (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups);
+- §3.2 (S2): "Known issues and resolutions with SCIM 2.0 protocol compliance of the Microsoft Entra
+  user provisioning service", without and with the ``aadOptscim062020`` flag
+  (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility);
+- §3.3 (S5): "Customize user provisioning attribute-mappings" (roles and custom extension
+  attributes, https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes);
+- §3.4: payloads observed by other SCIM servers, each comment naming the issue;
+- §1: what real Entra traffic carries: ``Content-Type: application/scim+json; charset=utf-8``,
+  filters form-encoded (``filter=userName+eq+%22...%22``, the request reported in
+  AzureAD/SCIMReferenceCode issue 63), no ``User-Agent`` on Test Connection; §1.1 the
+  ``aadOptscim062020`` flag, which an admin appends to the Tenant URL (S2);
+- §2: the provisioning cycle as S1 and "How Application Provisioning works in Microsoft Entra ID"
+  (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/how-provisioning-works) describe it: 2.1 Test
+  Connection (a user and a group looked up), 2.2 match or create, 2.4 disable, restore and delete,
+  2.5 groups, 2.6 matching on ``emails[type eq "work"].value`` and values kept as sent;
+- §4, P1–P13: the PATCH and filter forms Entra sends (§3 holds the verbatim bodies): P1 ``op``
+  in any case, P2 ``"True"``/``"False"`` for booleans, P3 value paths (``emails[type eq
+  "work"].value``), P4 path-less values with dotted and URN keys, P5 extension URN paths, P6 the
+  manager's shapes, P7 ``add`` to an attribute that has a value, P8 ``remove`` with a list of
+  values, P9 unknown attributes, P10 ``null`` values in a POST, P11 ``eq``/``and`` filters, P12
+  ``excludedAttributes`` and unknown query parameters, P13 ``schemas`` taken leniently (the
+  enterprise URN listed without its block, client-sent ``meta``, the ``...:enterprise:2.0User``
+  typo);
+- §6 #8/#9: the 409 loop: a user the matching filter does not find (a ``userName`` compared
+  case-sensitively, a disabled user hidden) is POSTed again and again.
 """
 
 from __future__ import annotations

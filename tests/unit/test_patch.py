@@ -1,6 +1,22 @@
 """Tests of the PATCH engine (gateway/scim/patch/): RFC 7644 §3.5.2 and Entra ID's forms P1–P13.
 
-Request bodies marked "verbatim" are copied from shared/reference/entra-provisioning.md §3.
+Request bodies marked "verbatim" are copied from Microsoft's published examples; the labels name
+their sources:
+
+- §3.1 (S1): the examples of Microsoft Learn's "Tutorial: Develop and plan provisioning for a SCIM
+  endpoint in Microsoft Entra ID", sections "SCIM protocol requests and responses" and "Handling
+  provisioning and deprovisioning of users" (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups);
+- §3.2 (S2): "Known issues and resolutions with SCIM 2.0 protocol compliance of the Microsoft Entra
+  user provisioning service", without and with the ``aadOptscim062020`` flag
+  (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility);
+- §3.4: payloads observed by other SCIM servers, each test naming the issue;
+- P1–P13: the PATCH and filter forms Entra sends: P1 ``op`` in any case, P2 ``"True"``/``"False"``
+  for booleans, P3 value paths (``emails[type eq "work"].value``), P4 path-less values with dotted and
+  URN keys, P5 extension URN paths, P6 the manager's shapes, P7 ``add`` to an attribute that has a
+  value, P8 ``remove`` with a list of values, P9 unknown attributes, P10 ``null`` values in a POST,
+  P11 ``eq``/``and`` filters, P12 ``excludedAttributes`` and unknown query parameters, P13 ``schemas``
+  taken leniently (the enterprise URN listed without its block, client-sent ``meta``, the
+  ``...:enterprise:2.0User`` typo).
 """
 
 from __future__ import annotations

@@ -1,6 +1,13 @@
 """Request canonicalisation and validation (gateway/scim/validation/).
 
-The Entra ID bodies are the published examples of entra-provisioning.md §3.1 and §3.2.
+The Entra ID bodies are Microsoft's published examples; the labels name their sources:
+
+- §3.1 (S1): the examples of Microsoft Learn's "Tutorial: Develop and plan provisioning for a SCIM
+  endpoint in Microsoft Entra ID", sections "SCIM protocol requests and responses" and "Handling
+  provisioning and deprovisioning of users" (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups);
+- §3.2 (S2): "Known issues and resolutions with SCIM 2.0 protocol compliance of the Microsoft Entra
+  user provisioning service", without and with the ``aadOptscim062020`` flag
+  (https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
-# entra-provisioning.md §3.1 "Create User — POST /Users"
+# §3.1 "Create User — POST /Users"
 ENTRA_CREATE_USER: dict[str, Any] = {
     "schemas": [USER, ENTERPRISE],
     "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
@@ -43,7 +50,7 @@ ENTRA_CREATE_USER: dict[str, Any] = {
     "roles": [],
 }
 
-# entra-provisioning.md §3.1 "Handling provisioning ..." Example 2: nulls and the "2.0User" typo URN
+# §3.1 "Handling provisioning ..." Example 2: nulls and the "2.0User" typo URN
 ENTRA_CREATE_USER_WITH_NULLS: dict[str, Any] = {
     "schemas": [USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
     "externalId": "jyoung",
@@ -398,7 +405,7 @@ def test_user_request_schema_covers_the_model(user: ResourceType) -> None:
 
 
 def test_entra_patch_requests() -> None:
-    # entra-provisioning.md §3.2, without and with aadOptscim062020
+    # §3.2, without and with aadOptscim062020
     without_flag = {"schemas": [PATCH_OP], "Operations": [
         {"op": "Replace", "path": "active", "value": "False"},
         {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "TestBcwqnm@test.microsoft.com"},
