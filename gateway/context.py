@@ -23,7 +23,6 @@ class GatewayContext:
     state: StateStore
     tokens: TokenCodec
     resource_types: dict[str, ResourceType] = field(default_factory=resource_types)
-    inflight: int = 0  # requests between their headers and their answer, for a graceful stop
 
     def __post_init__(self) -> None:
         self.base_url = self.config.public_base_url
