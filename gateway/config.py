@@ -25,6 +25,12 @@ from gateway.activity.journal import ActivitySettings
 from gateway.scim.limits import Limits
 
 DEFAULT_DATA_DIR = Path("vizmo-scim-data")
+#: Requests per second (and burst) one location may send one worker: far above Entra ID's 25 per
+#: second per location, so Entra is never throttled in normal use.
+DEFAULT_RATE_LIMIT = 200.0
+DEFAULT_RATE_BURST = 400
+#: Seconds an adapter call may take before the request answers 503 with Retry-After.
+DEFAULT_ADAPTER_TIMEOUT = 15.0
 MAX_BODY_BYTES = 1024 * 1024
 #: The longest request-target answered normally; a longer one gets a SCIM 414 (send a long filter
 #: in the body of POST /.search instead, RFC 7644 §3.4.3).
@@ -39,6 +45,18 @@ HEADER_READ_LIMIT = 1024 * 1024
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """``[metrics]``: where ``GET /metrics`` is served. On a separate listener (``port``, on
+    ``host``, loopback by default) it needs no token; on the main port it needs the bearer token
+    read from ``token_file`` or the variable ``token_env``; with neither it is not served."""
+
+    port: int | None = None
+    host: str = "127.0.0.1"
+    token_file: Path | None = None
+    token_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,14 @@ class GatewayConfig:
     adapter_options: Mapping[str, Any] = field(default_factory=dict)
     signing_key_file: Path | None = None  # [tokens]: the key (hex) in this file, never created
     signing_key_env: str | None = None    # [tokens]: the key (hex) in this environment variable
+    certfile: Path | None = None          # [server]: serve HTTPS (TLS 1.2 or later) with this certificate
+    keyfile: Path | None = None           # [server]: ... and this private key
+    trusted_proxies: tuple[str, ...] = ()  # [server]: peers whose X-Forwarded-Proto/-Host are believed
+    log_format: str = "text"              # [server]: "text" for a terminal, "json" for machines
+    rate_limit: float = DEFAULT_RATE_LIMIT  # [limits] requests_per_second, per location and worker
+    rate_burst: int = DEFAULT_RATE_BURST    # [limits] burst
+    adapter_timeout: float = DEFAULT_ADAPTER_TIMEOUT  # [limits] adapter_timeout_seconds: then 503
+    metrics: MetricsSettings = MetricsSettings()  # [metrics]
 
     @property
     def public_base_url(self) -> str:
@@ -116,12 +142,27 @@ def read_file(path: Path) -> dict[str, Any]:
 def _from_file(data: Mapping[str, Any]) -> dict[str, Any]:
     server = data.get("server", {})
     adapter = data.get("adapter", {})
-    values: dict[str, Any] = {k: server[k] for k in ("host", "port", "base_url", "processes", "max_body_bytes")
-                              if k in server}
-    if "limits" in data:
-        values["limits"] = Limits(**{k: v for k, v in data["limits"].items()
+    values: dict[str, Any] = {k: server[k] for k in ("host", "port", "base_url", "processes", "max_body_bytes",
+                                                     "log_format") if k in server}
+    for key in ("certfile", "keyfile"):
+        if key in server:
+            values[key] = Path(server[key])
+    if "trusted_proxies" in server:
+        values["trusted_proxies"] = tuple(server["trusted_proxies"])
+    limits = data.get("limits", {})
+    if limits:
+        values["limits"] = Limits(**{k: v for k, v in limits.items()
                                      if k in ("max_patch_operations", "max_patch_values", "max_values",
                                               "max_resource_bytes")})
+    for key, name in (("requests_per_second", "rate_limit"), ("burst", "rate_burst"),
+                      ("adapter_timeout_seconds", "adapter_timeout")):
+        if key in limits:
+            values[name] = limits[key]
+    if "metrics" in data:
+        metrics = dict(data["metrics"])
+        if "token_file" in metrics:
+            metrics["token_file"] = Path(metrics["token_file"])
+        values["metrics"] = MetricsSettings(**metrics)
     if "activity" in data:
         values["activity"] = ActivitySettings(**dict(data["activity"]))
     if "data_dir" in data:
@@ -166,4 +207,12 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
         raise ConfigError("processes must be 1 or more")
     if config.signing_key_file is not None and config.signing_key_env is not None:
         raise ConfigError("[tokens]: set signing_key_file or signing_key_env, not both")
+    if (config.certfile is None) != (config.keyfile is None):
+        raise ConfigError("HTTPS needs both a certificate (--certfile) and its key (--keyfile)")
+    if config.log_format not in ("text", "json"):
+        raise ConfigError(f"log format must be 'text' or 'json', not {config.log_format!r}")
+    if config.rate_limit <= 0 or config.rate_burst < 1:
+        raise ConfigError("the rate limit must be above 0 requests per second, with a burst of 1 or more")
+    if config.metrics.token_file is not None and config.metrics.token_env is not None:
+        raise ConfigError("[metrics]: set token_file or token_env, not both")
     return config
