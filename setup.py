@@ -28,6 +28,7 @@ setup(
         "pyjwt>=2.8,<3",
         "ldap3>=2.9,<3",
         "orjson>=3.9,<4",  # answers encoded in a tenth of the stdlib's time (gateway/handlers/base.py)
+        "prometheus-client>=0.20,<1",  # GET /metrics, summed over --processes N (gateway/metrics.py)
     ],
     extras_require={
         "test": [

@@ -11,20 +11,25 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable
+import os
+import ssl
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import tornado.httpserver
 import tornado.httputil
 import tornado.web
 
-from gateway.config import HEADER_READ_LIMIT, GatewayConfig
+from gateway.config import HEADER_READ_LIMIT, ConfigError, GatewayConfig
 from gateway.context import GatewayContext
 from gateway.errors import InvalidSyntax
-from gateway.handlers.base import SCIM_CONTENT_TYPE, NotFoundHandler, ScimHandler, UnknownPathHandler
+from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundHandler, ScimHandler,
+                                   UnknownPathHandler)
+from gateway.forwarded import PublicOrigin, trusted_networks
+from gateway.metrics import Metrics
 from gateway.handlers.discovery import ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
 from gateway.handlers.groups import GroupsHandler
-from gateway.handlers.health import HealthHandler
+from gateway.handlers.health import HealthHandler, MetricsHandler, ReadinessHandler
 from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
 
 access_log = logging.getLogger("vizmo_scim.access")
@@ -43,6 +48,7 @@ class ScimApplication(tornado.web.Application):
     their answer, for a graceful stop (``gateway.serving``)."""
 
     inflight: int = 0
+    public_origin: PublicOrigin
 
     def start_request(self, server_conn: object,
                       request_conn: tornado.httputil.HTTPConnection) -> tornado.httputil.HTTPMessageDelegate:
@@ -89,6 +95,7 @@ def _routes() -> list[tuple[str, type[ScimHandler]]]:
     """Every endpoint; any other path under a Tenant URL is a SCIM 404 after authentication."""
     return [
         (r"/healthz", HealthHandler),
+        (r"/readyz", ReadinessHandler),
         (TENANT + r"Users/*", UsersHandler),
         (TENANT + r"Users/+\.search/*", UserSearchHandler),
         (TENANT + r"\.search/*", UserSearchHandler),  # RFC 7644 §3.4.3 root search: Users is the only type
@@ -104,21 +111,72 @@ def _routes() -> list[tuple[str, type[ScimHandler]]]:
     ]
 
 
-def log_request(handler: tornado.web.RequestHandler) -> None:
-    """One access line without the query string or headers: filters carry personal data
-    (``userName eq "..."``) and headers carry the Secret Token, neither belongs in logs."""
-    status = handler.get_status()
-    level = logging.INFO if status < 500 else logging.ERROR
-    access_log.log(level, "%d %s %s %.1fms id=%s", status, handler.request.method, handler.request.path[:200],
-                   1000.0 * handler.request.request_time(), getattr(handler, "request_id", "-"))
+def request_logger(metrics: Metrics) -> Callable[[tornado.web.RequestHandler], None]:
+    """Tornado's ``log_function``: each answered request counted and timed in ``metrics``, and
+    one access line (request id, location, method, path, status, duration) without the query
+    string or headers: filters carry personal data (``userName eq "..."``) and headers carry
+    the Secret Token, neither belongs in logs. The fields also ride on the record, for
+    ``--log-format json`` (:class:`gateway.logs.JsonFormatter`)."""
+
+    def log_request(handler: tornado.web.RequestHandler) -> None:
+        status = handler.get_status()
+        request = handler.request
+        seconds = request.request_time()
+        location = getattr(handler, "tenant", UNAUTHENTICATED).location
+        method = request.method or "-"
+        metrics.request(location, method, status, seconds)
+        request_id = getattr(handler, "request_id", "-")
+        path = request.path[:200]
+        access_log.log(logging.INFO if status < 500 else logging.ERROR, "%d %s %s %.1fms id=%s location=%s",
+                       status, method, path, 1000.0 * seconds, request_id, location,
+                       extra={"request": {"request_id": request_id, "location": location, "method": method,
+                                          "path": path, "status": status,
+                                          "duration_ms": round(1000.0 * seconds, 2)}})
+
+    return log_request
+
+
+def metrics_token(config: GatewayConfig) -> bytes | None:
+    """The ``[metrics]`` bearer token (from ``token_file`` or ``token_env``), or None."""
+    settings = config.metrics
+    if settings.token_file is not None:
+        try:
+            text = settings.token_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"[metrics] token_file {settings.token_file}: {exc.strerror}") from None
+    elif settings.token_env is not None:
+        text = os.environ.get(settings.token_env, "")
+    else:
+        return None
+    if len(text.strip()) < 16:
+        where = settings.token_file or f"${settings.token_env}"
+        raise ConfigError(f"[metrics] the token in {where} must be at least 16 characters")
+    return text.strip().encode("utf-8")
 
 
 def make_app(ctx: GatewayContext) -> ScimApplication:
-    """The application for one gateway."""
+    """The application for one gateway: the SCIM endpoints, ``/healthz`` and ``/readyz``, and
+    ``/metrics`` when ``[metrics]`` names a token and no separate port."""
     kwargs: dict[str, Any] = {"service": ctx.service, "max_body_bytes": ctx.config.max_body_bytes}
-    handlers = [(pattern, handler, kwargs) for pattern, handler in _routes()]
-    return ScimApplication(handlers, transforms=[], log_function=log_request, gateway_config=ctx.config,
-                           default_handler_class=UnknownPathHandler, default_handler_args=kwargs)
+    handlers: list[Any] = [(pattern, handler, kwargs) for pattern, handler in _routes()]
+    token = metrics_token(ctx.config)
+    if token is not None and ctx.config.metrics.port is None:
+        handlers.insert(0, (r"/metrics", MetricsHandler, {**kwargs, "token": token}))
+    app = ScimApplication(handlers, transforms=[], log_function=request_logger(ctx.metrics),
+                          gateway_config=ctx.config, default_handler_class=UnknownPathHandler,
+                          default_handler_args=kwargs)
+    app.public_origin = PublicOrigin(ctx.base_url, trusted_networks(ctx.config.trusted_proxies))
+    return app
+
+
+def make_metrics_app(ctx: GatewayContext) -> ScimApplication:
+    """``GET /metrics`` alone, for the separate ``[metrics] port`` (no token asked)."""
+    kwargs: dict[str, Any] = {"service": ctx.service, "max_body_bytes": ctx.config.max_body_bytes}
+    app = ScimApplication([(r"/metrics", MetricsHandler, kwargs)], transforms=[],
+                          log_function=lambda handler: None, default_handler_class=UnknownPathHandler,
+                          default_handler_args=kwargs)
+    app.public_origin = PublicOrigin(ctx.base_url, ())
+    return app
 
 
 def make_server(app: ScimApplication, config: GatewayConfig, *, idle_timeout: float = IDLE_TIMEOUT,
@@ -128,5 +186,20 @@ def make_server(app: ScimApplication, config: GatewayConfig, *, idle_timeout: fl
     dropped), bodies up to four times ``max_body_bytes`` (read and answered 413; a declared
     larger one is refused before it is read), and its idle and body timeouts."""
     return tornado.httpserver.HTTPServer(app, max_header_size=HEADER_READ_LIMIT,
-                                         max_body_size=4 * config.max_body_bytes,
+                                         max_body_size=4 * config.max_body_bytes, ssl_options=tls_context(config),
                                          idle_connection_timeout=idle_timeout, body_timeout=body_timeout)
+
+
+def tls_context(config: GatewayConfig) -> ssl.SSLContext | None:
+    """HTTPS with ``certfile`` and ``keyfile``: TLS 1.2 at least (Note: Entra ID's provisioning
+    service requires TLS 1.2 or later), the default cipher choice of Python's ``ssl``."""
+    if config.certfile is None or config.keyfile is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(str(config.certfile), str(config.keyfile))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot use the certificate {config.certfile} with the key {config.keyfile}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
+    return context

@@ -59,10 +59,15 @@ def canonical_location(text: str) -> str:
     return text
 
 
+#: ``serve`` flags that set the configuration field of the same name.
+SERVE_SETTINGS = ("certfile", "keyfile", "log_format", "rate_limit", "rate_burst")
+
+
 def _config(args: argparse.Namespace) -> GatewayConfig:
     return load_config(args.config, data_dir=args.data_dir, directory=args.directory,
                        host=getattr(args, "host", None), port=getattr(args, "port", None),
-                       base_url=getattr(args, "base_url_flag", None), processes=getattr(args, "processes", None))
+                       base_url=getattr(args, "base_url_flag", None), processes=getattr(args, "processes", None),
+                       **{name: getattr(args, name, None) for name in SERVE_SETTINGS})
 
 
 def _tenant_url(base_url: str, location_id: str) -> str:
@@ -184,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--base-url", dest="base_url_flag",
                          help="public origin for meta.location, e.g. https://scim.example.com")
     serve_p.add_argument("--processes", type=int, help="worker processes (default 1)")
+    serve_p.add_argument("--certfile", type=Path, help="serve HTTPS (TLS 1.2 or later) with this certificate (PEM)")
+    serve_p.add_argument("--keyfile", type=Path, help="the certificate's private key (PEM)")
+    serve_p.add_argument("--log-format", dest="log_format", choices=["text", "json"],
+                         help="log lines for a terminal (text, the default) or one JSON object per line")
+    serve_p.add_argument("--rate-limit", dest="rate_limit", type=float,
+                         help="requests per second per location and worker (default 200)")
+    serve_p.add_argument("--rate-burst", dest="rate_burst", type=int,
+                         help="requests a location may send at once above the rate (default 400)")
 
     integ = commands.add_parser("integration", help="enable, list, rotate or remove a location's SCIM integration")
     integ.add_argument("action", choices=["add", "list", "rotate", "remove"])
@@ -219,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return list_adapters(args.json)
         config = _config(args)
         if args.command == "serve":
-            configure_logging()
+            configure_logging(log_format=config.log_format)
             lean_log_records()
             warn_if_exposed(config)
             return serve(config)

@@ -22,6 +22,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from gateway.activity.journal import ActivitySettings
+from gateway.forwarded import trusted_networks
 from gateway.scim.limits import Limits
 
 DEFAULT_DATA_DIR = Path("vizmo-scim-data")
@@ -93,12 +94,13 @@ class GatewayConfig:
         Never the request's ``Host`` header, which the client controls (issue 13 §5)."""
         if self.base_url:
             return self.base_url
+        scheme = "https" if self.certfile is not None else "http"
         host = self.host
         if host in ("", "0.0.0.0", "::"):
             host = socket.getfqdn()
         elif ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def directory_path(self) -> Path:
@@ -207,6 +209,10 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
         raise ConfigError("processes must be 1 or more")
     if config.signing_key_file is not None and config.signing_key_env is not None:
         raise ConfigError("[tokens]: set signing_key_file or signing_key_env, not both")
+    try:
+        trusted_networks(config.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if (config.certfile is None) != (config.keyfile is None):
         raise ConfigError("HTTPS needs both a certificate (--certfile) and its key (--keyfile)")
     if config.log_format not in ("text", "json"):

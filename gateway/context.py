@@ -8,6 +8,8 @@ from adapters.base import Adapter
 from adapters.state import StateStore
 from gateway.activity.recorder import ActivityRecorder
 from gateway.config import GatewayConfig
+from gateway.metrics import Metrics
+from gateway.rate_limit import RateLimiter
 from gateway.resources import ResourceService
 from adapters.schema import ResourceType, resource_types
 from gateway.service import GatewayService
@@ -31,9 +33,13 @@ class GatewayContext:
             activity_log, self.adapter, retention_days=self.config.activity.retention_days)
         self.users = ResourceService(self.resource_types["User"], max_results=self.config.max_results,
                                      limits=self.config.limits, activity=self.config.activity, recorder=self.recorder)
+        self.metrics = Metrics()
         self.service = GatewayService(adapter=self.adapter, state=self.state, tokens=self.tokens, users=self.users,
                                       resource_types=self.resource_types, base_url=self.base_url,
-                                      max_results=self.config.max_results, recorder=self.recorder)
+                                      max_results=self.config.max_results, recorder=self.recorder,
+                                      metrics=self.metrics,
+                                      limiter=RateLimiter(self.config.rate_limit, self.config.rate_burst),
+                                      adapter_timeout=self.config.adapter_timeout)
 
     async def close(self) -> None:
         """Store the activity entries still queued (before the storage closes)."""

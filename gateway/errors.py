@@ -24,7 +24,8 @@ from gateway.scim.errors import (
 
 __all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "Unauthorized", "NotFound", "MethodNotAllowed",
            "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong", "HeadersTooLarge",
-           "NotImplementedHere", "Unavailable", "InternalError", "TooLarge", "InvalidSyntax", "InvalidValue"]
+           "NotImplementedHere", "Unavailable", "TooManyRequests", "InternalError", "TooLarge", "InvalidSyntax",
+           "InvalidValue"]
 
 
 class Unauthorized(ProtocolError):
@@ -82,6 +83,16 @@ class Unavailable(ProtocolError):
 
     def __init__(self) -> None:
         super().__init__("The directory is temporarily unavailable; try again later.", headers={"Retry-After": "5"})
+
+
+class TooManyRequests(ProtocolError):
+    """429 with ``Retry-After``: the location sent more than its rate limit (``[limits]``)."""
+
+    status = 429
+
+    def __init__(self, retry_after: str) -> None:
+        super().__init__(f"Too many requests for this location; retry after {retry_after} s.",
+                         headers={"Retry-After": retry_after})
 
 
 class InternalError(ProtocolError):

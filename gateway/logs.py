@@ -15,6 +15,8 @@ import re
 import sys
 import time
 
+import orjson
+
 #: The log line of ``serve``: time, level, logger, message (nothing else is collected).
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -74,10 +76,36 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> logging.Handler:
-    """One stderr handler on the root logger, redacting, for every logger of the process."""
+class JsonFormatter(logging.Formatter):
+    """``--log-format json``: one JSON object per line for log collectors: ``time`` (UTC,
+    ISO 8601 with ms), ``level``, ``logger``, ``message``, the access line's fields
+    (``request_id``, ``location``, ``method``, ``path``, ``status``, ``duration_ms``) and the
+    trace of an error as ``exception``. The message was redacted by :class:`RedactingFilter`."""
+
+    _second: tuple[int, str] = (-1, "")
+
+    def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if self._second[0] != second:
+            self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)))
+        line: dict[str, object] = {"time": f"{self._second[1]}.{int(record.msecs):03d}Z",
+                                   "level": record.levelname, "logger": record.name,
+                                   "message": record.getMessage()}
+        fields = getattr(record, "request", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return orjson.dumps(line).decode("utf-8")
+
+
+def configure_logging(level: int = logging.INFO, log_format: str = "text") -> logging.Handler:
+    """One stderr handler on the root logger, redacting, for every logger of the process;
+    ``log_format`` ``text`` (a terminal's line) or ``json`` (:class:`JsonFormatter`)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LineFormatter(LOG_FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else LineFormatter(LOG_FORMAT))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for old in list(root.handlers):

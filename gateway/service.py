@@ -8,20 +8,27 @@ or in the protocol core below it, and each method returns an :class:`~gateway.an
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Adapter, ResourceAdapter
 from adapters.state import StateStore
 from gateway.answer import Answer
-from gateway.errors import NotFound, NotImplementedHere, Unauthorized
+from gateway.errors import NotFound, NotImplementedHere, TooManyRequests, Unauthorized
 from gateway.activity.journal import refusal
 from gateway.activity.recorder import ActivityRecorder
 from gateway.resources import Origin, ResourceService
 from gateway.scim import discovery
 from gateway.scim.listing import list_response, parse_list_request
 from adapters.schema import ResourceType
+from gateway.metrics import Metrics
+from gateway.rate_limit import RateLimiter, retry_after
+from gateway.timed_adapter import TimedResourceAdapter, bounded
 from gateway.tokens import InvalidToken, TokenCodec
+
+log = logging.getLogger("vizmo_scim.auth")
 
 #: Note: Entra ID's Test Connection and each provisioning cycle query ``/Groups`` while the group
 #: mapping is on; anything but 200 with an empty ListResponse fails the test or quarantines the
@@ -32,12 +39,37 @@ DISABLE_GROUPS = ("Vizmo does not provision groups. In the Entra ID enterprise a
                   "Provisioning > Mappings and set 'Provision Microsoft Entra ID Groups' to Enabled: No.")
 
 
+#: Why a Secret Token was refused: the log's words for each reason (the metrics' label).
+TOKEN_REFUSALS = {
+    "missing": "no 'Authorization: Bearer <token>' header",
+    "malformed": "the token is not one this gateway issues",
+    "claims": "the token lacks the claims this gateway issues",
+    "other_key": "the token was signed by another key (another gateway's, or this one's before its "
+                 "signing key was replaced: see [tokens] in README)",
+    "bad_signature": "the token's signature is wrong",
+    "other_location": "the token belongs to another location",
+    "unknown_location": "the directory has no such location",
+    "not_enabled": "SCIM is not enabled for the location (the integration was removed, or never added)",
+    "revoked": "the token was revoked (the location's Secret Token was rotated since)",
+}
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An authenticated location and its Tenant URL (the origin the client used)."""
+
+    location: str
+    url: str
+
+
 class GatewayService:
-    """SCIM operations of one gateway over its adapter, state store and token codec."""
+    """SCIM operations of one gateway over its adapter, state store and token codec; every
+    adapter and state-store call of a request is timed and bounded by ``adapter_timeout``."""
 
     def __init__(self, *, adapter: Adapter, state: StateStore, tokens: TokenCodec, users: ResourceService,
                  resource_types: Mapping[str, ResourceType], base_url: str, max_results: int,
-                 recorder: ActivityRecorder | None = None) -> None:
+                 recorder: ActivityRecorder | None = None, metrics: Metrics | None = None,
+                 limiter: RateLimiter | None = None, adapter_timeout: float = 15.0) -> None:
         self.recorder = recorder
         self.adapter = adapter
         self.state = state
@@ -46,58 +78,95 @@ class GatewayService:
         self.resource_types = resource_types
         self.base_url = base_url
         self.max_results = max_results
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.limiter = limiter
+        self.adapter_timeout = adapter_timeout
+        self._resource_adapters: dict[str, ResourceAdapter] = {}
 
-    def tenant_url(self, location: str) -> str:
-        """A location's Tenant URL, from the configured origin (never from the request)."""
-        return f"{self.base_url}/scim/v2/locations/{location}"
+    def tenant_url(self, location: str, base_url: str | None = None) -> str:
+        """A location's Tenant URL: from ``base_url`` (a trusted proxy's, :mod:`gateway.forwarded`),
+        else from the configured origin; never from the request's ``Host``."""
+        return f"{base_url or self.base_url}/scim/v2/locations/{location}"
 
     # -- authentication -----------------------------------------------------------------------
-    async def authenticate(self, location: str, authorization: str) -> None:
+    async def authenticate(self, location: str, authorization: str, base_url: str | None = None) -> Tenant:
         """Accept only a valid, unrevoked Secret Token of ``location``.
 
         Every failure is the same 401, so the answer reveals neither which locations exist nor
-        why the token failed (RFC 6750 §3.1). Token ids are compared in constant time.
+        why the token failed (RFC 6750 §3.1); the reason goes to the log (INFO, without the
+        token) and to ``vizmo_scim_token_failures_total``. Token ids are compared in constant time.
         """
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip() or len(location) > 64:
+        reason = await self._refusal(location, authorization)
+        if reason is not None:
+            self.metrics.token_failure(reason)
+            log.info("refused a Secret Token for location %r: %s", location[:64], TOKEN_REFUSALS[reason])
             raise Unauthorized()
+        return Tenant(location, self.tenant_url(location, base_url))
+
+    async def _refusal(self, location: str, authorization: str) -> str | None:
+        """Why the token is refused (a key of :data:`TOKEN_REFUSALS`), or None."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "missing"
         try:
             claims = self.tokens.verify(token.strip())
-        except InvalidToken:
-            raise Unauthorized() from None
-        if not hmac.compare_digest(claims.location_id.encode(), location.encode()):
-            raise Unauthorized()
-        active = await self.state.active_token_id(location)
-        if active is None or not hmac.compare_digest(active.encode(), claims.token_id.encode()):
-            raise Unauthorized()
+        except InvalidToken as exc:
+            return exc.reason
+        if len(location) > 64 or not hmac.compare_digest(claims.location_id.encode(), location.encode()):
+            return "other_location"
+        active = await bounded("token", self.state.active_token_id(location), self.metrics, self.adapter_timeout)
+        if active is not None and hmac.compare_digest(active.encode(), claims.token_id.encode()):
+            return None
+        if active is not None:
+            return "revoked"
+        exists = await bounded("tenant_exists", self.adapter.tenant_exists(location), self.metrics,
+                               self.adapter_timeout)
+        return "not_enabled" if exists else "unknown_location"
+
+    def admit(self, tenant: Tenant) -> None:
+        """The location's rate limit (``[limits] requests_per_second``, ``burst``): a 429 with
+        ``Retry-After`` past it."""
+        if self.limiter is None:
+            return
+        wait = self.limiter.take(tenant.location)
+        if wait > 0:
+            self.metrics.rate_limited.labels(tenant.location).inc()
+            raise TooManyRequests(retry_after(wait))
 
     # -- users --------------------------------------------------------------------------------
     def _users(self, location: str) -> ResourceAdapter:
-        return self.adapter.resource_adapter("User", location)
+        """The location's users, each call bounded and timed (:mod:`gateway.timed_adapter`);
+        built once per authenticated location."""
+        users = self._resource_adapters.get(location)
+        if users is None:
+            users = TimedResourceAdapter(self.adapter.resource_adapter("User", location), self.metrics,
+                                         self.adapter_timeout)
+            self._resource_adapters[location] = users
+        return users
 
-    async def list_users(self, location: str, params: Mapping[str, Any]) -> Answer:
-        return await self.users.search(self._users(location), self.tenant_url(location), params)
+    async def list_users(self, tenant: Tenant, params: Mapping[str, Any]) -> Answer:
+        return await self.users.search(self._users(tenant.location), tenant.url, params)
 
-    async def search_users(self, location: str, body: Any) -> Answer:
-        return await self.users.search_body(self._users(location), self.tenant_url(location), body)
+    async def search_users(self, tenant: Tenant, body: Any) -> Answer:
+        return await self.users.search_body(self._users(tenant.location), tenant.url, body)
 
-    async def get_user(self, location: str, id: str, params: Mapping[str, Any], if_none_match: str | None) -> Answer:
-        return await self.users.get(self._users(location), id, self.tenant_url(location), params, if_none_match)
+    async def get_user(self, tenant: Tenant, id: str, params: Mapping[str, Any], if_none_match: str | None) -> Answer:
+        return await self.users.get(self._users(tenant.location), id, tenant.url, params, if_none_match)
 
-    async def create_user(self, location: str, body: Any, request_id: str) -> Answer:
-        return await self.users.create(self._users(location), body, self.tenant_url(location),
-                                       Origin(location, request_id))
+    async def create_user(self, tenant: Tenant, body: Any, request_id: str) -> Answer:
+        return await self.users.create(self._users(tenant.location), body, tenant.url,
+                                       Origin(tenant.location, request_id))
 
-    async def replace_user(self, location: str, id: str, body: Any, if_match: str | None, request_id: str) -> Answer:
-        return await self.users.replace(self._users(location), id, body, self.tenant_url(location), if_match,
-                                        Origin(location, request_id))
+    async def replace_user(self, tenant: Tenant, id: str, body: Any, if_match: str | None, request_id: str) -> Answer:
+        return await self.users.replace(self._users(tenant.location), id, body, tenant.url, if_match,
+                                        Origin(tenant.location, request_id))
 
-    async def patch_user(self, location: str, id: str, body: Any, if_match: str | None, request_id: str) -> Answer:
-        return await self.users.patch(self._users(location), id, body, self.tenant_url(location), if_match,
-                                      Origin(location, request_id))
+    async def patch_user(self, tenant: Tenant, id: str, body: Any, if_match: str | None, request_id: str) -> Answer:
+        return await self.users.patch(self._users(tenant.location), id, body, tenant.url, if_match,
+                                      Origin(tenant.location, request_id))
 
-    async def delete_user(self, location: str, id: str, if_match: str | None, request_id: str) -> Answer:
-        return await self.users.delete(self._users(location), id, if_match, Origin(location, request_id))
+    async def delete_user(self, tenant: Tenant, id: str, if_match: str | None, request_id: str) -> Answer:
+        return await self.users.delete(self._users(tenant.location), id, if_match, Origin(tenant.location, request_id))
 
     # -- the activity log (refusals; writes are recorded with the write) ------------------------
     def record_refusal(self, location: str, method: str, operation: str, status: int, scim_type: str | None,
@@ -123,22 +192,31 @@ class GatewayService:
         raise NotImplementedHere(DISABLE_GROUPS)
 
     # -- discovery (RFC 7644 §4) ---------------------------------------------------------------
-    def service_provider_config(self, location: str) -> Answer:
-        caps = self._users(location).capabilities
-        return Answer(200, discovery.service_provider_config(caps, self.tenant_url(location)))
+    def service_provider_config(self, tenant: Tenant) -> Answer:
+        caps = self._users(tenant.location).capabilities
+        return Answer(200, discovery.service_provider_config(caps, tenant.url))
 
-    def resource_type_documents(self, location: str, name: str | None) -> Answer:
-        docs = [discovery.resource_type_document(self.users.rtype, self.tenant_url(location))]
+    def resource_type_documents(self, tenant: Tenant, name: str | None) -> Answer:
+        docs = [discovery.resource_type_document(self.users.rtype, tenant.url)]
         return Answer(200, _one_or_list(docs, name, key="name", kind="ResourceType"))
 
-    def schema_documents(self, location: str, id: str | None) -> Answer:
-        docs = discovery.schema_documents(self.users.rtype, self.tenant_url(location))
+    def schema_documents(self, tenant: Tenant, id: str | None) -> Answer:
+        docs = discovery.schema_documents(self.users.rtype, tenant.url)
         return Answer(200, _one_or_list(docs, id, key="id", kind="Schema"))
 
     # -- health -------------------------------------------------------------------------------
-    async def check_health(self) -> None:
-        """Raises the adapter's error when the directory does not answer."""
-        await self.adapter.check_health()
+    async def readiness(self) -> str | None:
+        """Why the gateway cannot serve (the directory or the state store does not answer
+        within the adapter timeout, or fails), or None when both answer (``GET /readyz``)."""
+        checks = (("directory", lambda: self.adapter.check_health()),
+                  ("state store", lambda: self.state.active_token_id("0")))
+        for name, check in checks:
+            try:
+                await bounded("readiness", check(), self.metrics, self.adapter_timeout)
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready", logged with its type
+                log.warning("not ready: the %s failed its check (%s)", name, type(exc).__name__)
+                return f"the {name} is unreachable"
+        return None
 
 
 def _one_or_list(docs: list[dict[str, Any]], wanted: str | None, *, key: str, kind: str) -> dict[str, Any]:

@@ -12,14 +12,17 @@ import logging
 import signal
 import sys
 from dataclasses import replace
+from collections.abc import Sequence
 from typing import Any
 
+import tornado.httpserver
 import tornado.netutil
 
-from gateway.app import make_app, make_server
+from gateway.app import IDLE_TIMEOUT, make_app, make_metrics_app, make_server, metrics_token, tls_context
 from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
+from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
 from gateway.tokens import TokenCodec
 from gateway.workers import run_workers
@@ -36,8 +39,10 @@ GC_THRESHOLDS = (10_000, 50, 100)
 DRAIN_SECONDS = 10.0
 
 
-async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> None:
-    """One worker: serve on the (shared) sockets until SIGINT/SIGTERM, then drain and close."""
+async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any],
+                       metrics_sockets: Sequence[Any] = ()) -> None:
+    """One worker: serve on the (shared) sockets until SIGINT/SIGTERM, then drain and close;
+    ``metrics_sockets`` (the ``[metrics] port``) serve ``GET /metrics`` alone."""
     # Storage threads (aiosqlite scans, asyncpg, ldap3) hand results back to the event loop;
     # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
     # request parsing (measured with bench/load.py).
@@ -46,6 +51,10 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     ctx = GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=tokens)
     app = make_app(ctx)
     server = make_server(app, config)
+    metrics_server = None
+    if metrics_sockets:
+        metrics_server = tornado.httpserver.HTTPServer(make_metrics_app(ctx), idle_connection_timeout=IDLE_TIMEOUT)
+        metrics_server.add_sockets(metrics_sockets)
     if ctx.recorder is not None:
         ctx.recorder.start_pruning()
     _settle_garbage_collector()
@@ -56,6 +65,8 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     server.stop()  # no new connections; requests under way finish before the storage closes
+    if metrics_server is not None:
+        metrics_server.stop()
     deadline = loop.time() + DRAIN_SECONDS
     while app.inflight > 0 and loop.time() < deadline:
         await asyncio.sleep(0.02)
@@ -97,23 +108,40 @@ def serve(config: GatewayConfig) -> int:
     # that is not the deployment's (gateway.signing_keys).
     asyncio.run(claim_deployment_key(config, key, refusing="to start"))
     tokens = TokenCodec(key.secret)
+    tls_context(config), metrics_token(config)  # a bad certificate or metrics token stops here, once
     sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
     config = replace(config, port=sockets[0].getsockname()[1])  # --port 0: the port picked
+    metrics_sockets: list[Any] = []
+    if config.metrics.port is not None:
+        metrics_sockets = tornado.netutil.bind_sockets(config.metrics.port, address=config.metrics.host)
+        config = replace(config, metrics=replace(config.metrics, port=metrics_sockets[0].getsockname()[1]))
     port, base = config.port, config.public_base_url
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
+          f"{_metrics_where(config)}; "
           f"enable a location with 'vizmo-scim integration add --data-dir {config.data_dir} "
           f"--location <id> --base-url {base}'", flush=True)
+    folder = use_multiprocess_folder() if config.processes > 1 else None  # before any worker exists
     try:
         if config.processes == 1:
-            asyncio.run(serve_worker(config, tokens, sockets))
+            asyncio.run(serve_worker(config, tokens, sockets, metrics_sockets))
             return 0
-        return run_workers(config.processes, lambda task_id: _run(config, tokens, sockets))
+        return run_workers(config.processes, lambda task_id: _run(config, tokens, sockets, metrics_sockets))
     finally:
-        for sock in sockets:
+        for sock in sockets + metrics_sockets:
             sock.close()
+        if folder is not None:
+            remove_multiprocess_folder(folder)
 
 
-def _run(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any]) -> int:
-    asyncio.run(serve_worker(config, tokens, sockets))
+def _metrics_where(config: GatewayConfig) -> str:
+    if config.metrics.port is not None:
+        return f"metrics on http://{config.metrics.host}:{config.metrics.port}/metrics"
+    if config.metrics.token_file is not None or config.metrics.token_env is not None:
+        return "metrics at /metrics with the [metrics] bearer token"
+    return "metrics off (see [metrics] in README)"
+
+
+def _run(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any], metrics_sockets: list[Any]) -> int:
+    asyncio.run(serve_worker(config, tokens, sockets, metrics_sockets))
     return 0

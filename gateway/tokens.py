@@ -41,7 +41,13 @@ class TokenClaims:
 
 
 class InvalidToken(Exception):
-    """The token is malformed, has a bad signature or lacks the claims we issue."""
+    """The token is malformed, has a bad signature or lacks the claims we issue; ``reason`` says
+    which, for the log and the metrics, never for the client (RFC 6750 §3.1):
+    ``malformed``, ``other_key`` (signed by another gateway's key), ``bad_signature``, ``claims``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class SigningKeyError(ConfigError):
@@ -141,13 +147,26 @@ class TokenCodec:
         try:
             claims = jwt.decode(token, self._key, algorithms=[_ALGORITHM], issuer=ISSUER,
                                 options={"require": ["iss", "loc", "jti"], "verify_exp": True})
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(type(exc).__name__) from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken(self._signature_failure(token)) from None
+        except jwt.DecodeError:
+            raise InvalidToken("malformed") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("claims") from None
         location_id, token_id = claims.get("loc"), claims.get("jti")
         if not isinstance(location_id, str) or not isinstance(token_id, str):
-            raise InvalidToken("claims of the wrong type")
+            raise InvalidToken("claims")
         result = TokenClaims(location_id=location_id, token_id=token_id)
         self._verified[digest] = result
         if len(self._verified) > self._cache_size:
             self._verified.popitem(last=False)
         return result
+
+    def _signature_failure(self, token: str) -> str:
+        """``other_key`` when the token names another key id (a token of another gateway, or of
+        this one before its key was replaced), else ``bad_signature``."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            return "malformed"
+        return "other_key" if isinstance(kid, str) and kid != self._kid else "bad_signature"

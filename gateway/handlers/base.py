@@ -37,7 +37,7 @@ from gateway.errors import (
     UriTooLong,
     scim_error_for,
 )
-from gateway.service import GatewayService
+from gateway.service import GatewayService, Tenant
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -53,6 +53,8 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 #: storage can encode (the body is checked in full only when one is present).
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SIZE_TOO_LARGE = "The request body is larger than {} bytes."
+#: The tenant of a request not (yet) authenticated; ``-`` is its metrics label.
+UNAUTHENTICATED = Tenant("-", "")
 
 
 def encode_json(body: Any) -> bytes:
@@ -92,6 +94,7 @@ class ScimHandler(tornado.web.RequestHandler):
         self.max_body_bytes = max_body_bytes
         self.request_id = secrets.token_hex(8)
         self.location = ""
+        self.tenant = UNAUTHENTICATED  # set by prepare once the Secret Token is accepted
         self._chunks: list[bytes] = []
         self._size = 0
         self._prepared = False
@@ -125,7 +128,11 @@ class ScimHandler(tornado.web.RequestHandler):
                                  "are accepted.")
         if self.tenant_scoped:
             self.location = self.path_kwargs.get("location", "")
-            await self.service.authenticate(self.location, self.request.headers.get("Authorization", ""))
+            self.tenant = await self.service.authenticate(
+                self.location, self.request.headers.get("Authorization", ""),
+                self.application.public_origin.for_request(self.request.remote_ip,  # type: ignore[attr-defined]
+                                                           self.request.headers))
+            self.service.admit(self.tenant)
         declared = self.request.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise TooLarge(_SIZE_TOO_LARGE.format(self.max_body_bytes))

@@ -1,17 +1,65 @@
-"""``GET /healthz``: unauthenticated liveness and storage check for load balancers."""
+"""Endpoints for load balancers and monitoring, outside every Tenant URL (no Secret Token):
+
+- ``GET /healthz``: the process is alive and its event loop answers (liveness).
+- ``GET /readyz``: the directory and the state store answer (readiness); ``503`` with a
+  reason otherwise, so a load balancer sends no traffic to a gateway that cannot serve it.
+- ``GET /metrics``: Prometheus' text format (:mod:`gateway.metrics`); on the main port only with
+  the ``[metrics]`` bearer token, on a separate metrics port without one.
+"""
 
 from __future__ import annotations
 
+import hmac
+
+import orjson
+
+from gateway.errors import Unauthorized
 from gateway.handlers.base import ScimHandler
+from gateway.metrics import CONTENT_TYPE
 
 
 class HealthHandler(ScimHandler):
-    """200 ``{"status": "ok"}`` when the directory answers, 503 otherwise; reveals nothing else."""
+    """200 ``{"status": "ok"}`` while the process serves; reveals nothing else."""
 
     tenant_scoped = False
 
     async def get(self) -> None:
-        await self.service.check_health()
         self.set_header("Content-Type", "application/json")
         self.finish(b'{"status":"ok"}')
 
+
+class ReadinessHandler(ScimHandler):
+    """200 when the directory and the state store answer within the adapter timeout, else 503
+    ``{"status": "unavailable", "reason": ...}`` with ``Retry-After``."""
+
+    tenant_scoped = False
+
+    async def get(self) -> None:
+        reason = await self.service.readiness()
+        self.set_header("Content-Type", "application/json")
+        if reason is None:
+            self.finish(b'{"status":"ok"}')
+            return
+        self.set_status(503)
+        self.set_header("Retry-After", "5")
+        self.finish(orjson.dumps({"status": "unavailable", "reason": reason}))
+
+
+class MetricsHandler(ScimHandler):
+    """Every worker's metrics; ``token`` None serves them to anyone who reaches the listener
+    (the separate metrics port, loopback by default), else only with ``Bearer <token>``,
+    compared in constant time."""
+
+    tenant_scoped = False
+
+    def initialize(self, token: bytes | None = None, **kwargs: object) -> None:  # type: ignore[override]
+        super().initialize(**kwargs)  # type: ignore[arg-type]
+        self.token = token
+
+    async def get(self) -> None:
+        if self.token is not None:
+            scheme, _, given = self.request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token):
+                raise Unauthorized()
+        self.set_header("Content-Type", CONTENT_TYPE)
+        self.finish(self.service.metrics.exposition())

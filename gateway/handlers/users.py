@@ -11,10 +11,10 @@ class UsersHandler(ScimHandler):
     operations = {"GET": "search"}
 
     async def get(self, location: str) -> None:
-        self.answer(await self.service.list_users(location, self.query_params()))
+        self.answer(await self.service.list_users(self.tenant, self.query_params()))
 
     async def post(self, location: str) -> None:
-        self.answer(await self.service.create_user(location, self.json_body(), self.request_id))
+        self.answer(await self.service.create_user(self.tenant, self.json_body(), self.request_id))
 
 
 class UserSearchHandler(ScimHandler):
@@ -23,22 +23,22 @@ class UserSearchHandler(ScimHandler):
     operations = {"POST": "search"}
 
     async def post(self, location: str) -> None:
-        self.answer(await self.service.search_users(location, self.json_body()))
+        self.answer(await self.service.search_users(self.tenant, self.json_body()))
 
 
 class UserHandler(ScimHandler):
     """``/Users/{id}``: GET (§3.4.1), PUT (§3.5.1), PATCH (§3.5.2), DELETE (§3.6)."""
 
     async def get(self, location: str, id: str) -> None:
-        self.answer(await self.service.get_user(location, id, self.query_params(), self.header("If-None-Match")))
+        self.answer(await self.service.get_user(self.tenant, id, self.query_params(), self.header("If-None-Match")))
 
     async def put(self, location: str, id: str) -> None:
-        self.answer(await self.service.replace_user(location, id, self.json_body(), self.header("If-Match"),
+        self.answer(await self.service.replace_user(self.tenant, id, self.json_body(), self.header("If-Match"),
                                                     self.request_id))
 
     async def patch(self, location: str, id: str) -> None:
-        self.answer(await self.service.patch_user(location, id, self.json_body(), self.header("If-Match"),
+        self.answer(await self.service.patch_user(self.tenant, id, self.json_body(), self.header("If-Match"),
                                                   self.request_id))
 
     async def delete(self, location: str, id: str) -> None:
-        self.answer(await self.service.delete_user(location, id, self.header("If-Match"), self.request_id))
+        self.answer(await self.service.delete_user(self.tenant, id, self.header("If-Match"), self.request_id))

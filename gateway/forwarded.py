@@ -1,0 +1,68 @@
+"""The public origin of a request behind a reverse proxy (``[server] trusted_proxies``).
+
+A proxy that terminates TLS tells the gateway the scheme and host the client used in
+``X-Forwarded-Proto`` and ``X-Forwarded-Host``; from a trusted peer they build the Tenant URL and
+every ``meta.location`` (RFC 7644 §3.1: ``Location`` and ``meta.location`` are the URI the client
+can use). Anyone can send those headers, so from any other peer they are ignored and the
+configured origin stands (:attr:`gateway.config.GatewayConfig.public_base_url`). When a chain of
+proxies appended values, the last one, written by the trusted peer itself, is used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from tornado.httputil import HTTPHeaders
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: A host as a proxy may forward it: a DNS name or an IPv4 address, or a bracketed IPv6
+#: address, with an optional port. Anything else (a path, user info, spaces) is ignored.
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                   r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    """The configured proxies (addresses or CIDR networks); ``ValueError`` naming a bad entry."""
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"trusted_proxies: {entry[:60]!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+class PublicOrigin:
+    """The origin (``scheme://host[:port]`` plus the configured path prefix) a request was sent to."""
+
+    def __init__(self, configured: str, trusted: tuple[Network, ...]) -> None:
+        self.configured = configured.rstrip("/")
+        self.prefix = urlsplit(self.configured).path
+        self.trusted = trusted
+
+    def for_request(self, peer: str | None, headers: HTTPHeaders) -> str:
+        """``X-Forwarded-Proto``/``-Host`` from a trusted ``peer``, else the configured origin."""
+        if not self.trusted or peer is None or not self._is_trusted(peer):
+            return self.configured
+        configured = urlsplit(self.configured)
+        proto = _last(headers.get("X-Forwarded-Proto")).lower()
+        host = _last(headers.get("X-Forwarded-Host"))
+        scheme = proto if proto in ("http", "https") else configured.scheme
+        netloc = host if host and len(host) <= 255 and _HOST.fullmatch(host) else configured.netloc
+        return f"{scheme}://{netloc}{self.prefix}"
+
+    def _is_trusted(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer.split("%", 1)[0])
+        except ValueError:
+            return False  # a Unix socket peer, or nothing usable
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.trusted)
+
+
+def _last(value: str | None) -> str:
+    return value.rsplit(",", 1)[-1].strip() if value else ""
