@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -43,9 +44,10 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 class Server:
     """``vizmo-scim serve`` on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, tls: ssl.SSLContext | None = None) -> None:
         self.data_dir = data_dir
         self.extra = extra
+        self.tls = tls  # a client context trusting the server's certificate: serve HTTPS
         self.port = free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.banner = ""
@@ -61,11 +63,15 @@ class Server:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # the port listens before a worker serves: ask one
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=0.5):
+                with urllib.request.urlopen(f"{self.origin}/healthz", timeout=0.5, context=self.tls):
                     return
             except (OSError, urllib.error.URLError):
                 time.sleep(0.05)
         raise AssertionError(f"server did not start: {self.banner}")
+
+    @property
+    def origin(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def stop(self, sig: int = signal.SIGTERM) -> str:
         """Send ``sig``, wait for the exit, and return what the server logged."""
@@ -76,11 +82,11 @@ class Server:
 
     def request(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/scim/v2/locations/1{path}", data=data,
+        req = urllib.request.Request(f"{self.origin}/scim/v2/locations/1{path}", data=data,
                                      method=method, headers={"Authorization": f"Bearer {token}",
                                                              "Content-Type": "application/scim+json"})
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=10, context=self.tls) as resp:
                 text = resp.read().decode()
                 return resp.status, json.loads(text) if text else None
         except urllib.error.HTTPError as exc:

@@ -1,0 +1,135 @@
+"""Issue 16 through the real ``vizmo-scim serve`` command: JSON log lines (with the request's
+fields, never a token, a password or a filter's value), HTTPS with TLS 1.2 at least, and
+``/metrics`` on a separate port summing every worker's counts with ``--processes 2``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import ssl
+import subprocess
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from gateway.app import tls_context
+from gateway.config import GatewayConfig
+from tests.serving import CORE, Server, add_integration, children, free_port
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for srv in started:
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.stop(signal.SIGKILL)
+
+
+def test_json_log_lines_carry_the_request_fields_and_no_secret_or_personal_data(
+        tmp_path: Path, servers: list[Server]) -> None:
+    server = Server(tmp_path / "data", "--log-format", "json")
+    servers.append(server)
+    server.start()
+    token = add_integration(server.data_dir)["secret_token"]
+    status, created = server.request("POST", "/Users", token, {"schemas": [CORE], "userName": "ana.secret@contoso.com",
+                                                               "password": "Sup3r-Secret-Pa55"})
+    assert status == 201
+    assert server.request("GET", "/Users?filter=" + quote('userName eq "ana.secret@contoso.com"'), token)[0] == 200
+    assert server.request("GET", "/Users", "not-a-token")[0] == 401
+    log = server.stop()
+
+    records = [json.loads(line) for line in log.splitlines() if line.strip()]  # every line is one object
+    access = [r for r in records if r["logger"] == "vizmo_scim.access" and r["path"] != "/healthz"]
+    assert [(r["method"], r["status"], r["location"]) for r in access] == [
+        ("POST", 201, "1"), ("GET", 200, "1"), ("GET", 401, "-")]
+    for record in access:
+        assert set(record) >= {"time", "level", "message", "request_id", "path", "duration_ms"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["time"])
+        assert record["path"] == "/scim/v2/locations/1/Users" and record["duration_ms"] >= 0
+    assert any("not enabled" in r["message"] or "not one this gateway issues" in r["message"]
+               for r in records if r["logger"] == "vizmo_scim.auth")
+    for secret in (token, token.rsplit(".", 1)[1], "Sup3r-Secret-Pa55", "ana.secret", created["id"] + "x"):
+        assert secret not in log
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_https_serves_the_tenant_url_and_refuses_tls_below_1_2(tmp_path: Path, servers: list[Server]) -> None:
+    cert, key = _self_signed(tmp_path)
+    client = ssl.create_default_context(cafile=str(cert))
+    server = Server(tmp_path / "data", "--certfile", str(cert), "--keyfile", str(key), tls=client)
+    servers.append(server)
+    server.start()
+    assert f"Tenant URLs are https://127.0.0.1:{server.port}/scim/v2/locations/" in server.banner
+    token = add_integration(server.data_dir)["secret_token"]
+    assert server.request("GET", "/Users", token)[0] == 200
+
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    old.load_verify_locations(str(cert))
+    with warnings.catch_warnings():  # TLS 1.1 is deprecated: that is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.minimum_version = ssl.TLSVersion.TLSv1_1
+        old.maximum_version = ssl.TLSVersion.TLSv1_1
+    old.set_ciphers("DEFAULT:@SECLEVEL=0")  # the client would offer TLS 1.1: the server must refuse it
+    with pytest.raises(urllib.error.URLError) as refused:
+        urllib.request.urlopen(f"{server.origin}/healthz", timeout=5, context=old)
+    # the server's alert: no TLS 1.1 (this host's OpenSSL refuses it on its own too, so the
+    # gateway's own floor is checked on its context below)
+    assert "PROTOCOL_VERSION" in str(refused.value.reason)
+    plain = urllib.request.Request(f"http://127.0.0.1:{server.port}/healthz")
+    with pytest.raises(OSError):  # no plain HTTP on the TLS port
+        urllib.request.urlopen(plain, timeout=5)
+
+
+def test_the_tls_context_allows_tls_1_2_at_least(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    context = tls_context(GatewayConfig(certfile=cert, keyfile=key))
+    assert context is not None and context.minimum_version == ssl.TLSVersion.TLSv1_2
+    assert tls_context(GatewayConfig()) is None
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        return response.read().decode()
+
+
+def test_metrics_on_their_own_port_sum_every_worker(tmp_path: Path, servers: list[Server]) -> None:
+    metrics_port = free_port()
+    config = tmp_path / "gateway.toml"
+    config.write_text(f"[metrics]\nport = {metrics_port}\n", encoding="utf-8")
+    server = Server(tmp_path / "data", "--processes", "2", "--config", str(config))
+    servers.append(server)
+    server.start()
+    assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in server.banner
+    token = add_integration(server.data_dir)["secret_token"]
+    for _ in range(30):  # a new connection each: the kernel hands them to either worker
+        assert server.request("GET", "/Users", token)[0] == 200
+    assert server.request("GET", "/metrics", token)[0] == 404  # not on the main port
+    pattern = re.compile(r'^vizmo_scim_requests_total\{location="1",method="GET",status="200"\} (\S+)$', re.M)
+    for _ in range(6):  # whichever worker answers the scrape, it reports both workers' counts
+        match = pattern.search(_scrape(metrics_port))
+        assert match is not None and float(match.group(1)) == 30
+    assert server.proc is not None
+    workers = children(server.proc.pid)
+    assert len(workers) == 2
+    count_files = {Path(os.readlink(fd)) for pid in workers for fd in Path(f"/proc/{pid}/fd").iterdir()
+                   if os.readlink(fd).endswith(".db") and "vizmo-scim-metrics-" in os.readlink(fd)}
+    folder = next(iter(count_files)).parent  # the workers' count files, in one private folder
+    assert folder.is_dir() and {f.parent for f in count_files} == {folder}
+    server.stop()
+    assert not folder.exists()  # the workers' count files go with the gateway
