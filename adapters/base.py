@@ -33,7 +33,9 @@ class Capabilities:
     ``filter_ops`` lists the comparison operators it translates (``pr`` included when supported);
     ``logical`` says whether ``and``/``or``/``not`` and value paths are translated; ``sort`` and
     ``etag`` announce sorting and ``meta.version`` checks; ``max_results`` caps a page;
-    ``journals_writes`` that writes store their activity entries themselves.
+    ``journals_writes`` that writes store their activity entries themselves; ``single_process``
+    that the storage serves one process only (kept in this process's memory, or a file without
+    locking between processes): the gateway then refuses ``--processes`` above 1.
     """
 
     filter_ops: frozenset[str] = frozenset()
@@ -45,6 +47,7 @@ class Capabilities:
     #: transaction; without it the gateway appends the entry after the write (adapters.activity).
     journals_writes: bool = False
     unique_attributes: tuple[str, ...] = field(default=("userName",))
+    single_process: bool = False
 
 
 #: A PATCH's change (RFC 7644 §3.5.2): the resource as it should be stored, given the stored
@@ -125,6 +128,9 @@ class Adapter(abc.ABC):
     #: Registry name and JSON Schema of the options section of the configuration.
     name: ClassVar[str]
     options_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
+    #: The :class:`Capabilities` of its resource adapters when known before start; the gateway
+    #: reads ``single_process`` from it (``check-config`` and ``serve`` refuse ``--processes`` > 1).
+    capabilities: ClassVar[Capabilities | None] = None
 
     @classmethod
     @abc.abstractmethod
