@@ -87,6 +87,15 @@ class Server:
             return exc.code, json.loads(exc.read().decode() or "null")
 
 
+def first_serve(data_dir: Path, *extra: str) -> None:
+    """Start ``vizmo-scim serve`` once and stop it: what a deployment's first start creates (the data
+    folder, the demo directory, the signing key, ``served-config.json``), which every other
+    command needs and never creates (issue 17 §1)."""
+    server = Server(data_dir, *extra)
+    server.start()
+    server.stop()
+
+
 def add_integration(data_dir: Path, location: int = 1, *extra: str) -> dict[str, Any]:
     """``vizmo-scim integration add --json``: the Tenant URL and Secret Token of a location."""
     result = cli("integration", "add", "--data-dir", str(data_dir), "--location", str(location), "--json",
