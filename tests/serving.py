@@ -43,9 +43,13 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 class Server:
     """``vizmo-scim serve`` on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, data_dir_flag: bool = True, cwd: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.extra = extra
+        self.data_dir_flag = data_dir_flag  # False: the data directory comes from --config
+        self.cwd = cwd
+        self.env = env
         self.port = free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.banner = ""
@@ -53,9 +57,10 @@ class Server:
     def start(self) -> None:
         self.log_path = self.data_dir.parent / f"serve-{time.monotonic_ns()}.log"
         with open(self.log_path, "w") as log:  # a file, not a pipe: a full pipe would block the server
+            where = ["--data-dir", str(self.data_dir)] if self.data_dir_flag else []
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(self.data_dir),
-                 "--port", str(self.port), *self.extra], stdout=subprocess.PIPE, stderr=log, text=True)
+                [sys.executable, "-m", "gateway.cli", "serve", *where, "--port", str(self.port), *self.extra],
+                stdout=subprocess.PIPE, stderr=log, text=True, cwd=self.cwd, env=self.env)
         assert self.proc.stdout is not None
         self.banner = self.proc.stdout.readline()
         deadline = time.monotonic() + 20
