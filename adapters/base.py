@@ -61,6 +61,13 @@ MODIFY_ATTEMPTS = 16
 class ResourceAdapter(abc.ABC):
     """Storage of one resource type for one tenant. Every method is a coroutine.
 
+    They run on the worker's one event loop, shared by every request and tenant, so they must
+    never block it: quick CPU work and awaiting asyncio-native drivers only. Blocking I/O (files,
+    blocking drivers, sleeps) goes to a thread: ``await asyncio.to_thread(fn, ...)`` for calls
+    safe on any thread, a one-thread ``ThreadPoolExecutor`` per handle that is not thread-safe
+    (``loop.run_in_executor``). Shared state is changed on the loop, with an ``asyncio.Lock``
+    held across an ``await`` that splits a read-modify-write (see README, "Writing an adapter").
+
     Errors are raised as :mod:`adapters.errors` types: ``NotFound`` for a missing or deleted id,
     ``AlreadyExists`` for a uniqueness clash, ``VersionMismatch`` when the stored version does not
     meet ``expected_version`` (parsed by the gateway; an adapter never sees an HTTP header).
