@@ -74,7 +74,7 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
     directory = args.directory
     if directory is None and not os.environ.get("VIZMO_SCIM_DIRECTORY"):
         directory = source.directory
-    return load_config(source.file, data_dir=args.data_dir, directory=directory,
+    return load_config(source.file, data_dir=args.data_dir or source.data_dir, directory=directory,
                        host=getattr(args, "host", None), port=getattr(args, "port", None),
                        base_url=getattr(args, "base_url_flag", None), processes=getattr(args, "processes", None),
                        **{name: getattr(args, name, None) for name in SERVE_SETTINGS})

@@ -34,12 +34,14 @@ RECORD_FILE = "served-config.json"
 
 @dataclass(frozen=True)
 class ConfigSource:
-    """The file a command loads (or ``None``), a ``--directory`` recorded by ``serve``, and how
-    they were found (for error messages)."""
+    """The file a command loads (or ``None``), and what a record of ``serve`` adds: the data
+    directory it was found in (``serve``'s own, whatever the file says) and ``serve``'s
+    ``--directory``; ``how`` they were found."""
 
     file: Path | None
     directory: Path | None
     how: str
+    data_dir: Path | None = None
 
 
 def data_dir_of(flag: Path | None, env: Mapping[str, str]) -> Path:
@@ -69,7 +71,7 @@ def choose(config_flag: Path | None, data_dir_flag: Path | None, *, env: Mapping
     if file is not None and not Path(file).is_file():
         raise ConfigError(f"the configuration file {file} named in {how} does not exist any more; pass --config "
                           f"FILE (or set {CONFIG_ENV}) or start 'vizmo-scim serve' with the new one")
-    return ConfigSource(Path(file) if file else None, Path(directory) if directory else None, how)
+    return ConfigSource(Path(file) if file else None, Path(directory) if directory else None, how, record.parent)
 
 
 def record(config: GatewayConfig) -> None:
