@@ -6,8 +6,9 @@ takes the first of:
 1. ``--config FILE``;
 2. the environment variable ``VIZMO_SCIM_CONFIG`` (the path of the TOML file);
 3. ``DATA_DIR/served-config.json``, which ``serve`` writes at each start: the absolute path of the
-   file it was started with (or none) and its ``--directory`` (or none). ``DATA_DIR`` is
-   ``--data-dir``, else ``VIZMO_SCIM_DATA_DIR``, else ``./vizmo-scim-data``;
+   file it was started with (or none) and its ``--directory`` (or none); the command then also
+   uses ``DATA_DIR`` as its data directory, as ``serve`` did. ``DATA_DIR`` is ``--data-dir``,
+   else ``VIZMO_SCIM_DATA_DIR``, else ``./vizmo-scim-data``;
 4. the defaults (the embedded SQLite directory in ``DATA_DIR``).
 
 ``serve`` itself takes 1, 2 or 4 (it is what the record describes). Commands other than

@@ -108,6 +108,16 @@ def test_no_command_but_serve_creates_a_data_folder_or_directory(tmp_path: Path)
     assert list(empty.iterdir()) == [] and not (tmp_path / "state").exists()
 
 
+def test_check_config_reads_vizmo_scim_config(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[server]\nport = 9001\n')
+    checked = run("check-config", cwd=tmp_path, env={"VIZMO_SCIM_CONFIG": str(config)})
+    assert checked.returncode == 0 and checked.stdout.startswith(f"{config}: valid"), checked.stderr
+    missing = run("check-config", cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.strip().splitlines() == [
+        "vizmo-scim: check-config needs a FILE, or VIZMO_SCIM_CONFIG naming one"]
+
+
 def test_a_record_naming_a_vanished_file_is_a_one_line_error(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
