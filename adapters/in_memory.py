@@ -22,13 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from adapters.base import Resource
 from adapters.filter_eval import _datetime, _get, matches
 from adapters.query import AttrPath, ListQuery, Page, SortSpec
 from adapters.schema import user_schema_info
 
 __all__ = ["search_in_memory", "sort_resources", "matches"]
-
-Resource = Mapping[str, Any]
 CaseExact = Callable[[AttrPath], bool]
 
 

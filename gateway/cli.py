@@ -29,7 +29,7 @@ from jsonschema import SchemaError
 from adapters.errors import AdapterError, AlreadyExists
 from adapters.registry import AdapterNotFound, installed_adapters, load_entry_point
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
-from gateway.adapter_setup import build_adapter, open_adapter
+from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.config_source import CONFIG_ENV, choose, record
 from gateway.logs import configure_logging

@@ -30,6 +30,7 @@ from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
 from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
 from adapters.in_memory import search_in_memory
 from adapters.query import ListQuery, Page
+from adapters.versions import ExpectedVersion
 
 __all__ = ["MemoryAdapter", "MemoryUserAdapter"]
 

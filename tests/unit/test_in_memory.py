@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.in_memory import search_in_memory, sort_resources
 from adapters.query import AttrPath, Compare, ListQuery, SortSpec
 from gateway.scim.filter import parse_filter
 
-PEOPLE = [
+PEOPLE: list[dict[str, Any]] = [
     {"id": "1", "userName": "bob@x", "title": "b", "meta": {"created": "2024-01-02T00:00:00Z"},
      "emails": [{"value": "z@x"}, {"value": "a@x", "primary": True}]},
     {"id": "2", "userName": "Alice@x", "meta": {"created": "2024-01-01T10:00:00+11:00"},
