@@ -31,6 +31,8 @@ setup(
         "prometheus-client>=0.20,<1",  # GET /metrics, summed over --processes N (gateway/metrics.py)
     ],
     extras_require={
+        # what an adapter's own test suite needs for the conformance kit (adapters.testkit)
+        "testkit": ["pytest>=8,<9.1"],
         "test": [
             # pytest 9.1+ rejects pytest-tornado 0.8.1's old-style hook options at plugin load under
             # filterwarnings = error (pytest.ini); the exact versions come from constraints.txt.

@@ -7,6 +7,8 @@ Importing this package never imports tornado or jwt (a test pins that, and ``__a
 """
 
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
+from adapters.filter_eval import matches
+from adapters.in_memory import search_in_memory, sort_resources
 from adapters.errors import (AdapterError, AlreadyExists, Contention, InvalidValue, Mutability, NotFound, TooMany,
                              Unavailable, UnsupportedFilter, VersionMismatch)
 from adapters.query import (And, AttrPath, Compare, CompareOp, Filter, ListQuery, Not, Or, Page, Present, SortSpec,
@@ -33,7 +35,7 @@ __all__ = [
     "UnsupportedFilter", "TooMany", "Unavailable", "Contention",
     # helpers for adapter authors
     "SqlFilterTranslator", "ColumnSpec", "JsonArraySpec", "SqliteDialect", "SchemaInfo", "AttrInfo",
-    "user_schema_info", "SqliteStateStore",
+    "user_schema_info", "SqliteStateStore", "search_in_memory", "sort_resources", "matches",
     # discovery
     "installed_adapters", "load_adapter_class", "AdapterNotFound",
 ]

@@ -33,7 +33,9 @@ class Capabilities:
     ``filter_ops`` lists the comparison operators it translates (``pr`` included when supported);
     ``logical`` says whether ``and``/``or``/``not`` and value paths are translated; ``sort`` and
     ``etag`` announce sorting and ``meta.version`` checks; ``max_results`` caps a page;
-    ``journals_writes`` that writes store their activity entries themselves.
+    ``journals_writes`` that writes store their activity entries themselves; ``single_process``
+    that the storage serves one process only (kept in this process's memory, or a file without
+    locking between processes): the gateway then refuses ``--processes`` above 1.
     """
 
     filter_ops: frozenset[str] = frozenset()
@@ -45,6 +47,7 @@ class Capabilities:
     #: transaction; without it the gateway appends the entry after the write (adapters.activity).
     journals_writes: bool = False
     unique_attributes: tuple[str, ...] = field(default=("userName",))
+    single_process: bool = False
 
 
 #: A PATCH's change (RFC 7644 §3.5.2): the resource as it should be stored, given the stored
@@ -57,6 +60,13 @@ MODIFY_ATTEMPTS = 16
 
 class ResourceAdapter(abc.ABC):
     """Storage of one resource type for one tenant. Every method is a coroutine.
+
+    They run on the worker's one event loop, shared by every request and tenant, so they must
+    never block it: quick CPU work and awaiting asyncio-native drivers only. Blocking I/O (files,
+    blocking drivers, sleeps) goes to a thread: ``await asyncio.to_thread(fn, ...)`` for calls
+    safe on any thread, a one-thread ``ThreadPoolExecutor`` per handle that is not thread-safe
+    (``loop.run_in_executor``). Shared state is changed on the loop, with an ``asyncio.Lock``
+    held across an ``await`` that splits a read-modify-write (see README, "Writing an adapter").
 
     Errors are raised as :mod:`adapters.errors` types: ``NotFound`` for a missing or deleted id,
     ``AlreadyExists`` for a uniqueness clash, ``VersionMismatch`` when the stored version does not
@@ -125,6 +135,9 @@ class Adapter(abc.ABC):
     #: Registry name and JSON Schema of the options section of the configuration.
     name: ClassVar[str]
     options_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
+    #: The :class:`Capabilities` of its resource adapters when known before start; the gateway
+    #: reads ``single_process`` from it (``check-config`` and ``serve`` refuse ``--processes`` > 1).
+    capabilities: ClassVar[Capabilities | None] = None
 
     @classmethod
     @abc.abstractmethod

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import servers  # noqa: E402
 from bench.seed import enable_integration  # noqa: E402
+from adapters.vizmo_sqlite import bootstrap  # noqa: E402
 from gateway.config import MAX_BODY_BYTES  # noqa: E402
 from gateway.scim.limits import (  # noqa: E402
     MAX_PATCH_OPERATIONS,
@@ -116,6 +117,8 @@ def rss_kib(pid: int) -> tuple[int, int]:
 def run(duration: float) -> int:
     with tempfile.TemporaryDirectory(prefix="vizmo-limits-") as tmp:
         data_dir = Path(tmp) / "data"
+        data_dir.mkdir(mode=0o700)
+        bootstrap.create_directory(data_dir / "directory.db")  # what a first serve creates
         token1 = enable_integration(data_dir)
         conn = sqlite3.connect(data_dir / "directory.db")
         conn.execute("INSERT INTO locations (id, company_id, name) VALUES (2, 1, 'Pune')")

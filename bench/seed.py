@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from adapters.vizmo_sqlite import bootstrap
 from bench.servers import ROOT, child_env
+from gateway.tokens import load_or_create_key
 
 LOCATION_ID = 1
 #: At most this many ids/emails go to the wrk list files (a uniform sample of all employees).
@@ -87,7 +88,9 @@ def _write_lines(path: Path, lines: list[str]) -> None:
 
 def enable_integration(data_dir: Path, config: Path | None = None) -> str:
     """Enable SCIM for the location with the real CLI (with ``--config`` if given); return the
-    Secret Token (not printed)."""
+    Secret Token (not printed). The seeded data directory gets the signing key a first ``serve``
+    would create: the CLI creates none (issue 17 §1)."""
+    load_or_create_key(data_dir)
     argv = [sys.executable, "-m", "gateway.cli", "integration", "add", "--data-dir", str(data_dir),
             "--location", str(LOCATION_ID), "--json", *(["--config", str(config)] if config else [])]
     done = subprocess.run(argv, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120, check=False)

@@ -1,16 +1,23 @@
-"""Opening the configured adapter and its state store (the storage side of a gateway process)."""
+"""Opening the configured adapter and its state store (the storage side of a gateway process).
+
+``create=False`` is every command but ``serve``: it uses the storage the gateway created and
+creates none (no directory database, no ``DATA_DIR/gateway-state.db``; see
+:mod:`gateway.config_source`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
 from adapters.base import Adapter
-from adapters.registry import AdapterNotFound, load_adapter_class
+from adapters.registry import AdapterNotFound, load_adapter_class, path_options
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
 from gateway.config import ConfigError, GatewayConfig
+from gateway.config_source import missing
 
 STATE_FILE = "gateway-state.db"
 
@@ -27,13 +34,29 @@ class OpenAdapter:
         await self.adapter.stop()
 
 
-def build_adapter(config: GatewayConfig) -> Adapter:
-    """Load the adapter class and build it from its options, validated against its schema."""
+def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
+    """Load the adapter class and build it from its options, validated against its schema.
+
+    Options the schema marks ``"format": "path"`` are resolved against the configuration
+    file's folder when relative. ``create=False`` turns the SQLite adapter's
+    ``create_if_missing`` off."""
     try:
         cls = load_adapter_class(config.adapter_name)
     except AdapterNotFound as exc:
         raise ConfigError(str(exc)) from None
     options = config.resolved_adapter_options()
+    if config.config_file is not None:
+        for key in path_options(cls.options_schema):
+            if isinstance(config.adapter_options.get(key), str):
+                options[key] = str(config.config_file.parent / config.adapter_options[key])
+    if not create and "create_if_missing" in dict(cls.options_schema).get("properties", {}):
+        options["create_if_missing"] = False
+        if isinstance(options.get("path"), str) and not Path(options["path"]).is_file():
+            raise ConfigError(missing("directory database", Path(options["path"]), config))
+    if cls.capabilities is not None and cls.capabilities.single_process and config.processes > 1:
+        raise ConfigError(f"adapter {config.adapter_name!r} serves one process only (its Capabilities say "
+                          f"single_process), so it cannot run {config.processes} processes: set processes = 1 "
+                          f"([server] processes, --processes or VIZMO_SCIM_PROCESSES)")
     errors = list(Draft202012Validator(dict(cls.options_schema)).iter_errors(options))
     if errors:
         where = ".".join(str(p) for p in errors[0].absolute_path) or "options"
@@ -41,15 +64,18 @@ def build_adapter(config: GatewayConfig) -> Adapter:
     return cls.from_options(options)
 
 
-async def open_adapter(config: GatewayConfig) -> OpenAdapter:
+async def open_adapter(config: GatewayConfig, *, create: bool = True) -> OpenAdapter:
     """Start the adapter, then its state store (or a SQLite one in the data directory)."""
-    adapter = build_adapter(config)
+    adapter = build_adapter(config, create=create)
     await adapter.start()
-    state = adapter.state_store()
-    if state is None:
-        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        state = SqliteStateStore(config.data_dir / STATE_FILE)
     try:
+        state = adapter.state_store()
+        if state is None:
+            if not create and not (config.data_dir / STATE_FILE).is_file():
+                raise ConfigError(missing("gateway state (kept for adapters without a state store)",
+                                          config.data_dir / STATE_FILE, config))
+            config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            state = SqliteStateStore(config.data_dir / STATE_FILE)
         await state.start()
     except BaseException:
         await adapter.stop()

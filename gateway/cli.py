@@ -3,11 +3,13 @@
     vizmo-scim serve [--config FILE] [--data-dir DIR] [--directory PATH] [--host H] [--port P]
                      [--base-url URL] [--processes N]
     vizmo-scim integration add|list|rotate|remove [--config FILE] [--data-dir DIR] [--location ID] ...
-    vizmo-scim check-config FILE
+    vizmo-scim check-config [FILE]
     vizmo-scim adapters list [--json]
 
 The integration commands write to the state store beside the directory, so every running
 gateway process honours them at once (no restart). Secret Tokens are printed once, never logged.
+Every command but ``serve`` acts on the configuration ``serve`` runs with and creates nothing
+(:mod:`gateway.config_source`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -24,10 +27,11 @@ from typing import Any, Sequence
 from jsonschema import SchemaError
 
 from adapters.errors import AdapterError, AlreadyExists
-from adapters.registry import installed_adapters
+from adapters.registry import AdapterNotFound, installed_adapters, load_entry_point
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
-from gateway.adapter_setup import build_adapter, open_adapter
+from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
 from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.config_source import CONFIG_ENV, choose, record
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.serving import lean_log_records, serve
@@ -64,7 +68,13 @@ SERVE_SETTINGS = ("certfile", "keyfile", "log_format", "rate_limit", "rate_burst
 
 
 def _config(args: argparse.Namespace) -> GatewayConfig:
-    return load_config(args.config, data_dir=args.data_dir, directory=args.directory,
+    """Flags > environment > the file (``--config``, ``VIZMO_SCIM_CONFIG`` or, but for ``serve``,
+    the one ``serve`` recorded in the data directory) > defaults."""
+    source = choose(args.config, args.data_dir, env=os.environ, serving=args.command == "serve")
+    directory = args.directory
+    if directory is None and not os.environ.get("VIZMO_SCIM_DIRECTORY"):
+        directory = source.directory
+    return load_config(source.file, data_dir=args.data_dir or source.data_dir, directory=directory,
                        host=getattr(args, "host", None), port=getattr(args, "port", None),
                        base_url=getattr(args, "base_url_flag", None), processes=getattr(args, "processes", None),
                        **{name: getattr(args, name, None) for name in SERVE_SETTINGS})
@@ -77,7 +87,9 @@ def _tenant_url(base_url: str, location_id: str) -> str:
 # -- integration ------------------------------------------------------------------------------
 
 async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
-    opened = await open_adapter(config)
+    # the key first: a key error is a configuration error, found before any storage is opened
+    key = load_signing_key(config, create=False) if args.action in ("add", "rotate") else None
+    opened = await open_adapter(config, create=False)
     try:
         state = opened.state
         if args.action == "list":
@@ -100,7 +112,7 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
             print(f"SCIM disabled for location {location}; its Secret Token no longer works. "
                   "Employees stay in the directory.")
             return
-        key = load_signing_key(config)
+        assert key is not None
         await claim_key(state, key, refusing="to issue a Secret Token")  # before any change
         if args.action == "add":
             token_id = await _enable(opened, location)
@@ -147,7 +159,12 @@ def _activity(args: argparse.Namespace, config: GatewayConfig) -> int:
 
 # -- check-config, adapters -------------------------------------------------------------------
 
-def check_config(path: Path) -> int:
+def check_config(path: Path | None) -> int:
+    """Validate the file (``FILE``, else ``VIZMO_SCIM_CONFIG``) and the adapter's options."""
+    if path is None:
+        if not os.environ.get(CONFIG_ENV):
+            raise UsageError(f"check-config needs a FILE, or {CONFIG_ENV} naming one")
+        path = Path(os.environ[CONFIG_ENV])
     config = load_config(path, env={})
     build_adapter(config)
     print(f"{path}: valid (adapter {config.adapter_name!r}, {config.processes} process(es), "
@@ -156,19 +173,24 @@ def check_config(path: Path) -> int:
 
 
 def list_adapters(as_json: bool) -> int:
-    found = []
+    """Print every installed adapter; a plugin that cannot be imported is one line on stderr
+    (entry point and exception), the others are still listed, and the status is 1."""
+    found, broken = [], []
     for name, entry in sorted(installed_adapters().items()):
         try:
-            schema: Any = entry.load().options_schema
-        except Exception as exc:  # a broken third-party plugin must not hide the others
-            schema = {"error": f"cannot load: {type(exc).__name__}: {exc}"}
+            schema: Any = getattr(load_entry_point(entry), "options_schema")
+        except (AdapterNotFound, AttributeError) as exc:  # a broken plugin must not hide the others
+            broken.append(str(exc))
+            continue
         found.append({"name": name, "class": entry.value, "options_schema": dict(schema)})
+    for line in broken:
+        print(f"vizmo-scim: {line}", file=sys.stderr)
     if as_json:
         print(json.dumps(found, indent=2))
     else:
         for item in found:
             print(f"{item['name']}\t{item['class']}\n  options: {json.dumps(item['options_schema'])}")
-    return 0
+    return 1 if broken else 0
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -178,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def storage(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", type=Path, help="TOML configuration file")
+        p.add_argument("--config", type=Path, help=f"TOML configuration file (default: ${CONFIG_ENV}, else the "
+                       "one 'serve' recorded in DATA_DIR/served-config.json)")
         p.add_argument("--data-dir", type=Path, help="data directory (default ./vizmo-scim-data)")
         p.add_argument("--directory", type=Path, help="embedded SQLite directory (default DATA_DIR/directory.db)")
 
@@ -214,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     activity.add_argument("--json", action="store_true", help="print one JSON array")
 
     check = commands.add_parser("check-config", help="validate a configuration file without serving")
-    check.add_argument("file", type=Path)
+    check.add_argument("file", type=Path, nargs="?", help=f"the TOML file (default: ${CONFIG_ENV})")
 
     adapters_p = commands.add_parser("adapters", help="list the installed adapters and their options")
     adapters_p.add_argument("action", choices=["list"])
@@ -235,12 +258,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(log_format=config.log_format)
             lean_log_records()
             warn_if_exposed(config)
+            build_adapter(config)  # a configuration that cannot serve is refused before it is recorded
+            record(config)  # DATA_DIR/served-config.json: what the other commands act on
             return serve(config)
         if args.command == "activity":
             return _activity(args, config)
         asyncio.run(_integration(args, config))
         return 0
-    except (CliError, ConfigError, AdapterError, SchemaError, OSError) as exc:
+    except (CliError, ConfigError, AdapterError, AdapterNotFound, SchemaError, OSError) as exc:
         detail: Any = getattr(exc, "detail", None) or str(exc)
         print(f"vizmo-scim: {detail}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1

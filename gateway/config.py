@@ -86,6 +86,7 @@ class GatewayConfig:
     rate_burst: int = DEFAULT_RATE_BURST    # [limits] burst
     adapter_timeout: float = DEFAULT_ADAPTER_TIMEOUT  # [limits] adapter_timeout_seconds: then 503
     metrics: MetricsSettings = MetricsSettings()  # [metrics]
+    config_file: Path | None = None       # the file read (absolute); its relative paths are resolved against its folder
 
     @property
     def public_base_url(self) -> str:
@@ -141,14 +142,16 @@ def read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _from_file(data: Mapping[str, Any]) -> dict[str, Any]:
+def _from_file(data: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """The file's settings; relative paths in it are resolved against ``base``, the file's folder
+    (not the current directory, which differs between ``serve`` and a later command)."""
     server = data.get("server", {})
     adapter = data.get("adapter", {})
     values: dict[str, Any] = {k: server[k] for k in ("host", "port", "base_url", "processes", "max_body_bytes",
                                                      "log_format") if k in server}
     for key in ("certfile", "keyfile"):
         if key in server:
-            values[key] = Path(server[key])
+            values[key] = base / server[key]
     if "trusted_proxies" in server:
         values["trusted_proxies"] = tuple(server["trusted_proxies"])
     limits = data.get("limits", {})
@@ -163,15 +166,15 @@ def _from_file(data: Mapping[str, Any]) -> dict[str, Any]:
     if "metrics" in data:
         metrics = dict(data["metrics"])
         if "token_file" in metrics:
-            metrics["token_file"] = Path(metrics["token_file"])
+            metrics["token_file"] = base / metrics["token_file"]
         values["metrics"] = MetricsSettings(**metrics)
     if "activity" in data:
         values["activity"] = ActivitySettings(**dict(data["activity"]))
     if "data_dir" in data:
-        values["data_dir"] = Path(data["data_dir"])
+        values["data_dir"] = base / data["data_dir"]
     tokens = data.get("tokens", {})
     if "signing_key_file" in tokens:
-        values["signing_key_file"] = Path(tokens["signing_key_file"])
+        values["signing_key_file"] = base / tokens["signing_key_file"]
     if "signing_key_env" in tokens:
         values["signing_key_env"] = tokens["signing_key_env"]
     if "name" in adapter:
@@ -199,7 +202,8 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
     """Defaults, then the file, then ``VIZMO_SCIM_*`` variables, then flags (``None`` = not given)."""
     values: dict[str, Any] = {}
     if file is not None:
-        values.update(_from_file(read_file(file)))
+        file = Path(os.path.abspath(file))
+        values.update(_from_file(read_file(file), file.parent), config_file=file)
     values.update(_from_environment(os.environ if env is None else env))
     values.update({k: v for k, v in flags.items() if v is not None})
     config = GatewayConfig(**values)

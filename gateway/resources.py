@@ -21,6 +21,7 @@ from adapters.schema import ResourceType
 from gateway.activity.journal import ActivitySettings, write_journal
 from gateway.activity.recorder import ActivityRecorder
 from gateway.answer import Answer
+from gateway.scim.errors import InvalidValue
 from gateway.scim.limits import Limits
 from gateway.scim.listing import list_response, parse_list_request
 from gateway.scim.patch import apply_patch
@@ -117,6 +118,11 @@ class ResourceService:
     async def search(self, adapter: ResourceAdapter, base_url: str, params: Mapping[str, Any]) -> Answer:
         """RFC 7644 §3.4.2: a ``ListResponse``; ``params`` from the query string or a ``.search`` body."""
         request = parse_list_request(params, self.rtype, max_results=self.max_results)
+        if request.query.sort is not None and not adapter.capabilities.sort:
+            # RFC 7644 §3.4.2.3: sorting is optional; the ServiceProviderConfig says sort.supported
+            # is false, and the client is told so rather than given an unsorted page
+            raise InvalidValue("sorting (sortBy) is not supported by this service provider: its "
+                               "ServiceProviderConfig has sort.supported false; send the request without sortBy")
         page = await adapter.search(request.query)
         shown = [self._present(r, base_url, attributes=request.attributes, excluded=request.excluded)
                  for r in page.resources]

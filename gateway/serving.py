@@ -21,6 +21,7 @@ import tornado.netutil
 from gateway.app import IDLE_TIMEOUT, make_app, make_metrics_app, make_server, metrics_token, tls_context
 from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
+from gateway.config_source import command_flags
 from gateway.context import GatewayContext
 from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
@@ -119,7 +120,7 @@ def serve(config: GatewayConfig) -> int:
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
           f"{_metrics_where(config)}; "
-          f"enable a location with 'vizmo-scim integration add --data-dir {config.data_dir} "
+          f"enable a location with 'vizmo-scim integration add {command_flags(config)} "
           f"--location <id> --base-url {base}'", flush=True)
     folder = use_multiprocess_folder() if config.processes > 1 else None  # before any worker exists
     try:

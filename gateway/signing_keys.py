@@ -31,6 +31,7 @@ from pathlib import Path
 from adapters.state import SigningKeyRecord, StateStore
 from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
+from gateway.config_source import missing
 from gateway.tokens import KEY_FILE, SigningKeyError, key_id, load_or_create_key, parse_key, read_key_text
 
 log = logging.getLogger("vizmo_scim.app")
@@ -51,9 +52,11 @@ class SigningKey:
     kind: str
 
 
-def load_signing_key(config: GatewayConfig, *, env: Mapping[str, str] | None = None) -> SigningKey:
+def load_signing_key(config: GatewayConfig, *, env: Mapping[str, str] | None = None,
+                     create: bool = True) -> SigningKey:
     """This host's key, from ``[tokens]`` when set, else ``DATA_DIR/signing-key`` (created when
-    missing). :class:`SigningKeyError` (one line, never the key) when it cannot be used."""
+    missing, unless ``create`` is false: every command but ``serve``). :class:`SigningKeyError`
+    (one line, never the key) when it cannot be used."""
     if config.signing_key_file is not None:
         path = Path(os.path.abspath(config.signing_key_file))
         return _with_id(read_key_file(path), str(path), "file")
@@ -66,6 +69,8 @@ def load_signing_key(config: GatewayConfig, *, env: Mapping[str, str] | None = N
                                   f"256 bits)")
         return _with_id(parse_key(text, f"the environment variable {name}"), f"${name}", "env")
     path = Path(os.path.abspath(config.data_dir / KEY_FILE))
+    if not create and not path.exists():
+        raise SigningKeyError(missing("token-signing key", path, config))
     return _with_id(load_or_create_key(config.data_dir), str(path), "data_dir")
 
 

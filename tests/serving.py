@@ -44,9 +44,13 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 class Server:
     """``vizmo-scim serve`` on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *extra: str, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, data_dir: Path, *extra: str, data_dir_flag: bool = True, cwd: Path | None = None,
+                 env: dict[str, str] | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.data_dir = data_dir
         self.extra = extra
+        self.data_dir_flag = data_dir_flag  # False: the data directory comes from --config
+        self.cwd = cwd
+        self.env = env
         self.tls = tls  # a client context trusting the server's certificate: serve HTTPS
         self.port = free_port()
         self.proc: subprocess.Popen[str] | None = None
@@ -55,9 +59,10 @@ class Server:
     def start(self) -> None:
         self.log_path = self.data_dir.parent / f"serve-{time.monotonic_ns()}.log"
         with open(self.log_path, "w") as log:  # a file, not a pipe: a full pipe would block the server
+            where = ["--data-dir", str(self.data_dir)] if self.data_dir_flag else []
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(self.data_dir),
-                 "--port", str(self.port), *self.extra], stdout=subprocess.PIPE, stderr=log, text=True)
+                [sys.executable, "-m", "gateway.cli", "serve", *where, "--port", str(self.port), *self.extra],
+                stdout=subprocess.PIPE, stderr=log, text=True, cwd=self.cwd, env=self.env)
         assert self.proc.stdout is not None
         self.banner = self.proc.stdout.readline()
         deadline = time.monotonic() + 20
@@ -91,6 +96,15 @@ class Server:
                 return resp.status, json.loads(text) if text else None
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read().decode() or "null")
+
+
+def first_serve(data_dir: Path, *extra: str) -> None:
+    """Start ``vizmo-scim serve`` once and stop it: what a deployment's first start creates (the data
+    folder, the demo directory, the signing key, ``served-config.json``), which every other
+    command needs and never creates (issue 17 §1)."""
+    server = Server(data_dir, *extra)
+    server.start()
+    server.stop()
 
 
 def add_integration(data_dir: Path, location: int = 1, *extra: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -115,3 +116,75 @@ def _get_when_listening(request: urllib.request.Request) -> tuple[int, dict]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def _readme_files() -> dict[str, str]:
+    """The files README's adapter walk-through writes: each code block whose first line is a
+    comment naming a path (``# my-store/pyproject.toml``), by that path."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    walk = text[text.index("### Walk-through: a file-backed adapter"):]
+    blocks = re.findall(r"```(?:toml|python)\n# (\S+)\n(.*?)```", walk, re.DOTALL)
+    return {path: f"# {path}\n{body}" for path, body in blocks}
+
+
+def test_readme_adapter_walk_through_in_a_new_virtual_environment(wheel: Path, tmp_path: Path) -> None:
+    """README "Walk-through: a file-backed adapter", followed as written: a package of the example
+    adapter registered as an entry point, the conformance kit from the ``testkit`` extra, then
+    ``check-config``, ``serve``, the printed ``integration add`` and a SCIM request over HTTP."""
+    files = _readme_files()
+    assert set(files) == {"my-store/pyproject.toml", "my-store/tests/test_contract.py", "gateway.toml"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    package = tmp_path / "my-store" / "my_store"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    shutil.copyfile(ROOT / "adapters" / "examples" / "json_file.py", package / "adapter.py")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            str(tmp_path / "my-store"), "-w", str(tmp_path / "dist")], capture_output=True, text=True,
+                           timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    my_wheel = next((tmp_path / "dist").glob("my_store-*.whl"))
+
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True, system_site_packages=False)
+    clean_env = {k: v for k, v in os.environ.items()
+                 if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("VIZMO_SCIM_")}
+    clean_env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{clean_env.get('PATH', '')}"
+
+    def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=clean_env)
+
+    installed = run("python", "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS), str(wheel), f"{my_wheel}[test]",
+                    timeout=600)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    kit = run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "my-store/tests/test_contract.py", timeout=300)
+    assert kit.returncode == 0 and re.search(r"\b\d{2,} passed", kit.stdout), kit.stdout[-3000:]
+    listed = run("vizmo-scim", "adapters", "list")
+    assert listed.returncode == 0 and "mystore\tmy_store.adapter:JsonFileAdapter" in listed.stdout, listed.stderr
+    assert run("vizmo-scim", "check-config", "gateway.toml").returncode == 0
+
+    server = subprocess.Popen(["vizmo-scim", "serve", "--config", "gateway.toml", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=clean_env)
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        found = START_LINE.search(banner)
+        hint = re.search(r"enable a location with '(vizmo-scim integration add .*)'$", banner.strip())
+        assert found and hint, banner + (server.stderr.read() if server.poll() is not None and server.stderr else "")
+        added = run(*shlex.split(hint.group(1).replace("<id>", "1")), "--json")
+        assert added.returncode == 0, added.stderr
+        credentials = json.loads(added.stdout)
+        headers = {"Authorization": f"Bearer {credentials['secret_token']}", "Content-Type": "application/scim+json"}
+        create = urllib.request.Request(credentials["tenant_url"] + "/Users", method="POST", headers=headers, data=json.dumps(
+            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@example.com"}).encode())
+        assert _get_when_listening(create)[0] == 201
+        status, body = _get_when_listening(urllib.request.Request(
+            credentials["tenant_url"] + "/Users?filter=userName%20eq%20%22ADA@example.com%22", headers=headers))
+        assert status == 200 and [u["userName"] for u in body["Resources"]] == ["ada@example.com"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+    assert server.returncode == 0
+    stored = json.loads((tmp_path / "users.json").read_text())  # beside gateway.toml, as its relative path says
+    assert [u["userName"] for u in stored["users"]["1"].values()] == ["ada@example.com"]

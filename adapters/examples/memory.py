@@ -6,10 +6,11 @@ every duty of the contract (:mod:`adapters.base`):
 
 - It owns ``id`` (a random UUID, never reused) and ``meta.created``/``lastModified``/``version``.
 - It stores and returns deep copies: the caller can never change stored data by accident.
-- It declares what it really supports, and raises ``UnsupportedFilter`` for anything else:
-  ``eq`` and ``pr`` on single-valued attributes (``userName``, ``externalId``, ``id``, ...),
-  ``and`` between them (not declared as ``logical``, which would also promise ``or``, ``not``
-  and value paths), no sorting, and ``meta.version`` with ``expected_version`` checks (``etag``).
+- It keeps no query language: ``search`` hands its users to :func:`adapters.in_memory.search_in_memory`,
+  the SDK's evaluator of the filter AST and the sort, so it declares every operator, ``logical``
+  and ``sort``, and ``meta.version`` with ``expected_version`` checks (``etag``). Its users live
+  in this process's memory, so it declares ``single_process``: the gateway refuses
+  ``--processes`` above 1 with it.
 - ``userName`` is unique per tenant ignoring case (RFC 7643 §4.1.1). Uniqueness holds under
   concurrent requests because no method awaits between its check and its write; an adapter
   doing I/O there needs a lock or a unique index instead.
@@ -20,68 +21,22 @@ from __future__ import annotations
 import copy
 import itertools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
-from adapters.errors import AlreadyExists, NotFound, Unavailable, UnsupportedFilter, VersionMismatch
-from adapters.query import And, Compare, Filter, ListQuery, Page, Present
-from adapters.schema import Attribute, user_schema_info
+from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
+from adapters.in_memory import search_in_memory
+from adapters.query import ListQuery, Page
+from adapters.versions import ExpectedVersion
 
 __all__ = ["MemoryAdapter", "MemoryUserAdapter"]
 
 
-#: A compiled filter: whether a stored resource matches.
-Predicate = Callable[[Mapping[str, Any]], bool]
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _attribute(node: Compare | Present) -> tuple[Attribute, Callable[[Mapping[str, Any]], Any]]:
-    """The schema of the attribute a comparison names and a getter of its value; only
-    single-valued, non-complex attributes are supported."""
-    path = node.path
-    info = user_schema_info().attribute(path)
-    if info is not None and path.sub_attr is not None:
-        info = info.sub(path.sub_attr) if info.type == "complex" and not info.multi_valued else None
-    if info is None or info.multi_valued or info.type == "complex":
-        raise UnsupportedFilter(f"filtering on {path} is not supported")
-
-    def value(resource: Mapping[str, Any]) -> Any:
-        found: Any = resource.get(path.urn) if path.urn else resource
-        for name in (path.attr, path.sub_attr):
-            if name is not None:
-                found = found.get(name) if isinstance(found, Mapping) else None
-        return found
-
-    return info, value
-
-
-def _matcher(node: Filter) -> Predicate:
-    """Compile a filter into a predicate on a stored resource (RFC 7644 §3.4.2.2), or raise
-    ``UnsupportedFilter`` before anything is read."""
-    if isinstance(node, And):
-        left, right = _matcher(node.left), _matcher(node.right)
-        return lambda r: left(r) and right(r)
-    if isinstance(node, Present):
-        _, value = _attribute(node)
-        return lambda r: value(r) not in (None, "")
-    if isinstance(node, Compare) and node.op == "eq":
-        info, value = _attribute(node)
-        if info.type == "boolean" and isinstance(node.value, bool):
-            return lambda r: value(r) is node.value
-        if info.type in ("string", "reference") and isinstance(node.value, str) and node.value != "":
-            if info.case_exact:
-                return lambda r: value(r) == node.value
-            wanted = node.value.casefold()
-            return lambda r: isinstance(value(r), str) and value(r).casefold() == wanted
-    # The detail names the construct, never the value (filter values stay out of logs).
-    what = f"'{node.op}' on {node.path}" if isinstance(node, Compare) else f"'{type(node).__name__.lower()}'"
-    raise UnsupportedFilter(f"this adapter does not support {what} in filters")
 
 
 class _Tenant:
@@ -96,7 +51,8 @@ class MemoryUserAdapter(ResourceAdapter):
     """Users of one tenant, in memory."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        filter_ops=frozenset({"eq", "pr"}), logical=False, sort=False, etag=True, max_results=200)
+        filter_ops=frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"}), logical=True, sort=True,
+        etag=True, max_results=200, single_process=True)
 
     def __init__(self, tenant: _Tenant, versions: itertools.count[int]) -> None:
         self._tenant = tenant
@@ -106,13 +62,8 @@ class MemoryUserAdapter(ResourceAdapter):
         return copy.deepcopy(self._current(id, None))
 
     async def search(self, query: ListQuery) -> Page:
-        if query.sort is not None:
-            raise UnsupportedFilter("this adapter does not support sorting")
-        match: Predicate = (lambda r: True) if query.filter is None else _matcher(query.filter)
-        found = [r for r in self._tenant.by_id.values() if match(r)]  # insertion order: stable paging
-        start = max(query.start_index, 1) - 1
-        page = found[start:start + max(query.count, 0)]
-        return Page(resources=copy.deepcopy(page), total_results=len(found))
+        page = search_in_memory(query, self._tenant.by_id.values())  # insertion order: stable paging
+        return Page(resources=copy.deepcopy(page.resources), total_results=page.total_results)
 
     async def create(self, resource: Resource, *, journal: Journal | None = None) -> Resource:
         key = self._name_key(resource["userName"])
@@ -168,6 +119,7 @@ class MemoryAdapter(Adapter):
     """The plugin: a fixed list of tenants, each with an empty user store on start."""
 
     name: ClassVar[str] = "memory"
+    capabilities: ClassVar[Capabilities | None] = MemoryUserAdapter.capabilities  # read before start
     options_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {"tenants": {"type": "array", "items": {"type": "string"}, "minItems": 1}},

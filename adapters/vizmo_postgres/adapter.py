@@ -225,7 +225,7 @@ class VizmoPostgresAdapter(Adapter):
         "properties": {
             "dsn_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "default": "VIZMO_DIRECTORY_DSN",
                         "description": "the environment variable holding the DSN (postgresql://user:pass@host/db)"},
-            "dsn_file": {"type": "string", "minLength": 1,
+            "dsn_file": {"type": "string", "minLength": 1, "format": "path",
                          "description": "a file holding the DSN (instead of the environment variable)"},
             "min_pool": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 1,
                          "description": "connections kept open"},

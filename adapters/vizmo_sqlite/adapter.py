@@ -150,7 +150,7 @@ class VizmoSqliteAdapter(Adapter):
     options_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {
-            "path": {"type": "string", "minLength": 1,
+            "path": {"type": "string", "minLength": 1, "format": "path",
                      "description": "the directory database file (default DATA_DIR/directory.db)"},
             "create_if_missing": {"type": "boolean", "default": False,
                                   "description": "create a new directory with one demo location if the file is missing"},

@@ -52,7 +52,7 @@ async def show_activity(config: GatewayConfig, location: str, *, since: str | No
     """Print ``location``'s entries, newest first (while ``serve`` runs too: it only reads)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ActivityCommandError(f"--limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    opened = await open_adapter(config)
+    opened = await open_adapter(config, create=False)  # only a gateway's existing storage
     try:
         log = opened.state.activity_log()
         if log is None:

@@ -26,7 +26,7 @@ from adapters.sql_dialect import numbered
 from adapters.vizmo_postgres.columns import PHONE_NUMBERS_SQL, TRANSLATOR
 from adapters.vizmo_sqlite.mapping import from_storage
 from gateway.scim.filter import parse_attr_path
-from gateway.scim.filter_eval import matches
+from adapters.filter_eval import matches
 from tests.adapters.test_sql_filter import (CROSS_CHECK, EXPLICIT, HOSTILE, SORTS, UNSUPPORTED, _case_exact, _sort_value,
                                             _employee, _f, _HOSTILE_TARGETS, _populate)
 from tests.pg_cluster import PgCluster

@@ -18,7 +18,7 @@ PUBLIC = {
     "AdapterError", "NotFound", "AlreadyExists", "VersionMismatch", "InvalidValue", "Mutability",
     "UnsupportedFilter", "TooMany", "Unavailable",
     "SqlFilterTranslator", "ColumnSpec", "JsonArraySpec", "SqliteDialect", "SchemaInfo", "AttrInfo",
-    "user_schema_info", "SqliteStateStore",
+    "user_schema_info", "SqliteStateStore", "search_in_memory", "sort_resources", "matches",
     "installed_adapters", "load_adapter_class", "AdapterNotFound",
 }
 

@@ -3,7 +3,7 @@
 Every query runs on a real database file built from ``directory.sql`` + ``scim_tables.sql``,
 with the full query shape the adapter uses (location, not removed). Results are checked against
 explicit expectations and, for a long list of filters and sorts, against the in-memory
-evaluator (``gateway.scim.filter_eval``) applied to the resources ``mapping.from_storage``
+evaluator (``adapters.filter_eval``) applied to the resources ``mapping.from_storage``
 builds from the same rows.
 """
 
@@ -26,7 +26,7 @@ from adapters.vizmo_sqlite.columns import PHONE_NUMBERS_SQL, TRANSLATOR
 from adapters.vizmo_sqlite.mapping import from_storage
 from gateway.scim.canonical_filter import canonical_filter
 from gateway.scim.filter import parse_attr_path, parse_filter
-from gateway.scim.filter_eval import matches
+from adapters.filter_eval import matches
 
 _FROM = "FROM employees e LEFT JOIN scim_users s ON s.employee_id = e.id"
 _LIVE = "e.location_id = ? AND e.status <> 'removed'"

@@ -22,7 +22,7 @@ import pytest
 from adapters.errors import AlreadyExists, NotFound
 from adapters.state import Integration, StateStore
 from adapters.examples.memory import MemoryAdapter, MemoryUserAdapter, _now
-from adapters.base import Capabilities
+from adapters.query import Compare
 from adapters.testkit import AdapterContract
 
 
@@ -74,8 +74,11 @@ class SharedDicts(MemoryUserAdapter):
 
 
 class DeclaresContains(MemoryUserAdapter):
-    """Declares co without implementing it."""
-    capabilities = Capabilities(filter_ops=frozenset({"eq", "pr", "co"}), etag=True)
+    """Declares co but answers it as eq."""
+    async def search(self, query):
+        if isinstance(query.filter, Compare) and query.filter.op == "co":
+            query = dataclasses.replace(query, filter=dataclasses.replace(query.filter, op="eq"))
+        return await super().search(query)
 
 
 class RacyCreate(MemoryUserAdapter):
@@ -222,7 +225,8 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_concurrent_creates_of_one_user_name_let_one_win",
         "test_concurrent_renames_to_one_user_name_let_one_win",
     },
-    "TestTotalIsPageLength": {*_PAGES_SHORTER_THAN_ALL, "test_filtered_total_results"},
+    "TestTotalIsPageLength": {*_PAGES_SHORTER_THAN_ALL, "test_filtered_total_results",
+                              "test_sort_by_user_name[ascending]", "test_sort_by_user_name[descending]"},
     "TestFrozenVersion": {
         "test_version_changes_on_every_write",
         "test_stale_if_match_is_refused",

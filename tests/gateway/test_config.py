@@ -102,3 +102,21 @@ def test_invalid_tokens_settings_are_refused(tmp_path: Path, text: str, fragment
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text), env={})
     assert fragment in str(info.value)
+
+
+def test_relative_paths_in_the_file_are_taken_from_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17 §1: not from the current directory, which differs between serve and a later command."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "gateway.toml").write_text(
+        'data_dir = "data"\n[server]\ncertfile = "tls/cert.pem"\nkeyfile = "/etc/tls/key.pem"\n'
+        '[tokens]\nsigning_key_file = "../secrets/key"\n[metrics]\ntoken_file = "metrics.token"\n'
+        '[adapter]\nname = "sqlite"\n[adapter.options]\npath = "db/directory.db"\n')
+    monkeypatch.chdir(tmp_path)
+    config = load_config(Path("run/gateway.toml"), env={})
+    assert config.config_file == run / "gateway.toml"
+    assert (config.data_dir, config.certfile, config.keyfile) == (run / "data", run / "tls/cert.pem",
+                                                                 Path("/etc/tls/key.pem"))
+    assert config.signing_key_file == run / "../secrets/key" and config.metrics.token_file == run / "metrics.token"
+    assert build_adapter(config).path == run / "db/directory.db"  # an option marked "format": "path"
+    assert load_config(Path("run/gateway.toml"), env={}, data_dir=Path("flag")).data_dir == Path("flag")  # flags: cwd

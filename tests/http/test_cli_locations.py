@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import main
-from tests.serving import cli
+from tests.serving import cli, first_serve
 
 BAD = ["01", "¹", "١", "12345678901234567890", "9223372036854775808", "0", "-1", "+1", " 1", "1.0", "1e3", "x",
        ""]
@@ -22,6 +22,7 @@ BAD = ["01", "¹", "١", "12345678901234567890", "9223372036854775808", "0", "-1
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "data"
+    first_serve(data)
     added = cli("integration", "add", "--data-dir", str(data), "--location", "1", "--json")
     assert added.returncode == 0, added.stderr
     return data

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import CORE, PROBE, Server, add_integration, children, cli
+from tests.serving import CORE, PROBE, Server, add_integration, children, cli, first_serve
 
 
 
@@ -72,6 +72,7 @@ def test_an_existing_directory_is_used_as_it_is(tmp_path: Path) -> None:
     conn.execute("INSERT INTO locations (id, company_id, name) VALUES (9, 5, 'Mumbai')")
     conn.commit()
     conn.close()
+    first_serve(tmp_path / "d", "--directory", str(directory))  # the signing key; the directory is kept
     added = cli("integration", "add", "--data-dir", str(tmp_path / "d"), "--directory", str(directory),
                 "--location", "9", "--json")
     assert added.returncode == 0, added.stderr

@@ -1,5 +1,5 @@
-"""Nothing world-readable (issue 13 §6): under the usual umask 022, the data directory the real
-CLI creates is 0700 and every file in it (the directory database, its WAL and shared memory, the
+"""Nothing world-readable (issue 13 §6): under the usual umask 022, the data directory ``serve``
+creates is 0700 and every file in it (the directory database, its WAL and shared memory, the
 state store, the signing key) 0600; ``serve`` warns about existing files others can read."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import CORE, Server, add_integration, cli
+from tests.serving import CORE, Server, add_integration, cli, first_serve
 
 
 @pytest.fixture
@@ -41,16 +41,9 @@ def test_serve_creates_everything_owner_only(tmp_path: Path, umask_022: None) ->
     assert "readable by other local users" not in log
 
 
-def test_the_integration_command_creates_everything_owner_only(tmp_path: Path, umask_022: None) -> None:
-    data_dir = tmp_path / "fresh"
-    result = cli("integration", "add", "--data-dir", str(data_dir), "--location", "1", "--json")
-    assert result.returncode == 0, result.stderr
-    assert mode(data_dir) == 0o700
-    assert {p.name: mode(p) for p in data_dir.iterdir()} == {p.name: 0o600 for p in data_dir.iterdir()}
-
-
 def test_serve_warns_about_existing_files_others_can_read(tmp_path: Path, umask_022: None) -> None:
     data_dir = tmp_path / "data"
+    first_serve(data_dir)
     assert cli("integration", "add", "--data-dir", str(data_dir), "--location", "1").returncode == 0
     (data_dir / "signing-key").chmod(0o644)
     (data_dir / "directory.db").chmod(0o644)

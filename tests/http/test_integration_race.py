@@ -8,6 +8,7 @@ PostgreSQL's."""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -65,17 +66,16 @@ def test_concurrent_adds_on_the_embedded_directory_leave_one_working_token(tmp_p
         server.stop()
 
 
-def test_concurrent_adds_on_a_state_file_in_a_new_data_directory(tmp_path: Path) -> None:
-    """Nothing exists yet: the runs also race to create the signing key and the state file."""
+def test_concurrent_adds_on_a_state_file_leave_one_working_token(tmp_path: Path) -> None:
+    """``DATA_DIR/gateway-state.db``, created by ``serve`` (the CLI creates nothing, issue 17 §1)."""
     config = tmp_path / "gateway.toml"
     config.write_text(STATE_FILE_CONFIG)
     data_dir = tmp_path / "data"
-    token = the_one_token(concurrent_adds(data_dir, "--config", str(config)))
-    assert (data_dir / "gateway-state.db").exists()
-    assert sorted(p.name for p in data_dir.iterdir() if "signing-key" in p.name) == ["signing-key"]
     server = Server(data_dir, "--config", str(config))
     server.start()
     try:
+        token = the_one_token(concurrent_adds(data_dir, "--config", str(config)))
+        assert sorted(p.name for p in data_dir.iterdir() if "signing-key" in p.name) == ["signing-key"]
         assert server.request("GET", "/Users", token)[0] == 200
         assert enabled_locations(data_dir, "--config", str(config)) == ["1"]
     finally:
@@ -83,11 +83,16 @@ def test_concurrent_adds_on_a_state_file_in_a_new_data_directory(tmp_path: Path)
 
 
 def test_concurrent_adds_on_postgresql_leave_one_working_token(tmp_path: Path, pg_directory_dsn: str) -> None:
-    """A new deployment: the runs also race to record the deployment's signing key."""
+    """A new deployment whose key comes from a secret store (so the CLI needs nothing ``serve``
+    creates): the runs also race to record the deployment's signing key."""
     dsn_file = tmp_path / "directory.dsn"
     dsn_file.write_text(pg_directory_dsn)
+    key_file = tmp_path / "signing.key"
+    key_file.write_text(secrets.token_hex(32))
+    key_file.chmod(0o600)
     config = tmp_path / "gateway.toml"
-    config.write_text(f'[adapter]\nname = "postgres"\n[adapter.options]\ndsn_file = "{dsn_file}"\nmax_pool = 2\n')
+    config.write_text(f'[adapter]\nname = "postgres"\n[adapter.options]\ndsn_file = "{dsn_file}"\nmax_pool = 2\n'
+                      f'[tokens]\nsigning_key_file = "{key_file}"\n')
     data_dir = tmp_path / "data"
     token = the_one_token(concurrent_adds(data_dir, "--config", str(config)))
     server = Server(data_dir, "--config", str(config))

@@ -23,7 +23,7 @@ import pytest
 
 from gateway.tokens import key_id
 from tests.pg_cluster import PgCluster
-from tests.serving import PROBE, Server, add_integration, cli
+from tests.serving import PROBE, Server, add_integration, cli, first_serve
 
 KEY_VARIABLE = "VIZMO_TEST_SIGNING_KEY"
 
@@ -219,6 +219,7 @@ def test_a_replaced_key_file_is_refused_instead_of_failing_every_token(tmp_path:
         config.write_text('[adapter]\nname = "adapters.examples.memory:MemoryAdapter"\n')
         extra = ("--config", str(config))
     data_dir = tmp_path / "data"
+    first_serve(data_dir, *extra)
     add_integration(data_dir, 1, *extra)
     key = data_dir / "signing-key"
     first = file_key_id(key)

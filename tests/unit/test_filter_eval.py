@@ -9,7 +9,7 @@ import pytest
 
 from adapters.query import And, AttrPath, Compare, Not, Or, Present, ValuePath
 from gateway.scim.filter import parse_filter
-from gateway.scim.filter_eval import matches
+from adapters.filter_eval import matches
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

@@ -10,7 +10,7 @@ from typing import Any
 from adapters.query import AttrPath
 from adapters.schema import Attribute, ResourceType
 from gateway.scim.errors import Mutability, NoTarget, OverLimit
-from gateway.scim.filter_eval import matches
+from adapters.filter_eval import matches
 from gateway.scim.patch.coercion import coerce, coerce_complex, coerce_scalar
 from gateway.scim.patch.multi_valued import ValueIndex, eq_pairs, fix_primary, is_vacant, same_value
 from gateway.scim.patch.targets import Target

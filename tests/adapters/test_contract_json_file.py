@@ -1,0 +1,54 @@
+"""The conformance kit against the file-backed example adapter (README's integrator walk-through),
+and what its file holds after a crash-free run: exactly what was acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from adapters.examples.json_file import JsonFileAdapter
+from adapters.testkit import AdapterContract, AdapterFactory
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+class TestJsonFileAdapter(AdapterContract):
+    @pytest.fixture
+    def make_adapter(self, tmp_path: Path) -> AdapterFactory:
+        return lambda: JsonFileAdapter(tmp_path / f"{uuid.uuid4().hex}.json", ["1", "2"], create_if_missing=True)
+
+    @pytest.fixture
+    def other_tenant(self) -> str:
+        return "2"
+
+
+def test_the_file_holds_what_was_written_and_is_read_back_on_start(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+
+    async def scenario() -> tuple[dict, list[str]]:
+        adapter = JsonFileAdapter(path, ["1"], create_if_missing=True)
+        await adapter.start()
+        users = adapter.resource_adapter("User", "1")
+        kept = await users.create({"schemas": [CORE], "userName": "kept@x"})
+        gone = await users.create({"schemas": [CORE], "userName": "gone@x"})
+        await users.delete(gone["id"])
+        await adapter.stop()
+        again = JsonFileAdapter(path, ["1"])  # an existing file: create_if_missing not needed
+        await again.start()
+        found = await again.resource_adapter("User", "1").get(kept["id"])
+        await again.stop()
+        return found, sorted(p.name for p in tmp_path.iterdir())
+
+    loop = asyncio.new_event_loop()
+    try:
+        found, files = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert found["userName"] == "kept@x"
+    assert files == ["users.json"]  # no temporary file left behind
+    stored = json.loads(path.read_text())
+    assert [u["userName"] for u in stored["users"]["1"].values()] == ["kept@x"]

@@ -1,0 +1,116 @@
+"""The integrator's traps (issue 17 §2), through the real CLI and a real ``vizmo-scim serve``: a
+plugin that cannot be imported, an adapter that serves one process only, a sort request to an
+adapter that declares no sorting.
+
+The plugins are real distributions: a ``*.dist-info`` folder with an ``entry_points.txt`` in the
+``vizmo_scim.adapters`` group, on the ``PYTHONPATH`` of the subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.serving import Server, cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+UNSORTED = '''
+import dataclasses
+from adapters.examples.memory import MemoryAdapter, MemoryUserAdapter
+
+class UnsortedUsers(MemoryUserAdapter):
+    capabilities = dataclasses.replace(MemoryUserAdapter.capabilities, sort=False)
+
+class UnsortedAdapter(MemoryAdapter):
+    capabilities = UnsortedUsers.capabilities
+
+    def resource_adapter(self, resource_type, tenant):
+        users = super().resource_adapter(resource_type, tenant)
+        return UnsortedUsers(users._tenant, users._versions)
+'''
+
+
+@pytest.fixture
+def plugins(tmp_path: Path) -> dict[str, str]:
+    """An environment whose Python finds two installed plugins: ``broken`` (its module imports a
+    module that does not exist) and ``unsorted`` (the memory example without sorting)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "broken_plugin.py").write_text("import vizmo_no_such_module  # noqa\n")
+    (site / "unsorted_plugin.py").write_text(UNSORTED)
+    info = site / "trap_plugins-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: trap-plugins\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[vizmo_scim.adapters]\nbroken = broken_plugin:BrokenAdapter\n"
+                                           "unsorted = unsorted_plugin:UnsortedAdapter\n")
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("VIZMO_SCIM_")}
+    return {**kept, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=60,
+                          env=env)
+
+
+BROKEN_LINE = ("vizmo-scim: cannot load the adapter plugin broken = broken_plugin:BrokenAdapter (entry point group "
+               "vizmo_scim.adapters): ModuleNotFoundError: No module named 'vizmo_no_such_module'")
+
+
+def test_a_plugin_that_cannot_be_imported_is_one_line_in_every_command(tmp_path: Path,
+                                                                        plugins: dict[str, str]) -> None:
+    listed = run("adapters", "list", "--json", env=plugins)
+    assert listed.returncode == 1 and listed.stderr.strip().splitlines() == [BROKEN_LINE]
+    assert {"sqlite", "postgres", "ldap", "unsorted"} <= {a["name"] for a in json.loads(listed.stdout)}
+    config = tmp_path / "broken.toml"
+    config.write_text('[adapter]\nname = "broken"\n')
+    for args in (("check-config", str(config)),
+                 ("serve", "--config", str(config), "--port", "0", "--data-dir", str(tmp_path / "data"))):
+        result = run(*args, env=plugins)
+        assert result.returncode == 1 and result.stdout == "", result.stdout
+        assert result.stderr.strip().splitlines() == [BROKEN_LINE], result.stderr
+
+
+def test_an_adapter_that_serves_one_process_refuses_more(tmp_path: Path) -> None:
+    config = tmp_path / "memory.toml"
+    config.write_text('[server]\nprocesses = 2\n[adapter]\nname = "adapters.examples.memory:MemoryAdapter"\n')
+    expected = ("vizmo-scim: adapter 'adapters.examples.memory:MemoryAdapter' serves one process only (its "
+                "Capabilities say single_process), so it cannot run 2 processes: set processes = 1 ([server] "
+                "processes, --processes or VIZMO_SCIM_PROCESSES)")
+    checked = cli("check-config", str(config))
+    assert checked.returncode == 1 and checked.stderr.strip().splitlines() == [expected]
+    config.write_text('[adapter]\nname = "adapters.examples.memory:MemoryAdapter"\n')
+    assert cli("check-config", str(config)).returncode == 0
+    served = cli("serve", "--config", str(config), "--processes", "2", "--port", "0",
+                 "--data-dir", str(tmp_path / "data"))
+    assert served.returncode == 1 and served.stdout == ""
+    assert served.stderr.strip().splitlines() == [expected]
+    assert not (tmp_path / "data").exists()  # refused before anything was created
+
+
+def test_a_sort_request_to_an_adapter_without_sorting_is_400_invalid_value(tmp_path: Path,
+                                                                           plugins: dict[str, str]) -> None:
+    config = tmp_path / "unsorted.toml"
+    config.write_text('[adapter]\nname = "unsorted"\n')
+    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
+    server.start()
+    try:
+        added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir),
+                    env=plugins)
+        assert added.returncode == 0, added.stderr
+        token = json.loads(added.stdout)["secret_token"]
+        assert server.request("GET", "/Users", token)[0] == 200
+        status, body = server.request("GET", "/Users?sortBy=userName", token)
+        assert status == 400 and body["scimType"] == "invalidValue" and "sorting (sortBy)" in body["detail"]
+        status, body = server.request("POST", "/Users/.search", token, {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "sortBy": "userName"})
+        assert status == 400 and body["scimType"] == "invalidValue"
+        status, body = server.request("GET", "/ServiceProviderConfig", token)
+        assert status == 200 and body["sort"] == {"supported": False}
+    finally:
+        server.stop()
