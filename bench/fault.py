@@ -133,7 +133,8 @@ def _status_key(attempt: Attempt) -> str:
 
 
 def _fault_lines(faults: list[Fault], attempts: list[Attempt], started: float) -> list[str]:
-    """Per fault: the outage, the first write acknowledged among those sent after it began, the
+    """Per fault: the time until PostgreSQL or the gateway was back (a SIGTERMed gateway drains
+    first), the first write acknowledged among those sent after it began, the
     answers to everything sent in between, and the unanswered attempts whose write had committed."""
     lines = []
     for fault in faults:
@@ -141,11 +142,12 @@ def _fault_lines(faults: list[Fault], attempts: list[Attempt], started: float) -
         first = after[0].done if after else None
         window_end = first if first is not None else float("inf")
         seen = Counter(_status_key(a) for a in attempts if fault.down_at <= a.sent <= window_end)
-        lost = sum(1 for a in attempts if a.committed and fault.started - 1 <= a.sent <= fault.recovered + 1)
-        lines.append(f"  {fault.name:<29} at {fault.started - started:5.1f} s: down {fault.recovered - fault.down_at:5.2f} s"
+        lost = Counter("no answer" if a.status is None else str(a.status) for a in attempts
+                       if a.committed and fault.started - 1 <= a.sent <= fault.recovered + 1)
+        lines.append(f"  {fault.name:<29} at {fault.started - started:5.1f} s: back after {fault.recovered - fault.down_at:5.2f} s"
                      f"{f' ({fault.detail})' if fault.detail else ''}; first acknowledged write "
                      + (f"{first - fault.down_at:.2f} s after" if first is not None else "NEVER")
-                     + f"; answers meanwhile {dict(sorted(seen.items()))}; committed writes whose answer was lost: {lost}")
+                     + f"; answers meanwhile {dict(sorted(seen.items()))}; committed writes answered with an error or not at all: {dict(lost)}")
     return lines
 
 
@@ -157,7 +159,7 @@ def _report(shared: Shared, faults: list[Fault], result: CheckResult, started: f
     retry_after = Counter(a.retry_after for a in attempts if a.status == 503)
     log = gateway_log.read_text(errors="replace") if gateway_log.exists() else ""
     lines = [
-        f"{len(args.location_ids)} locations x {args.clients} client(s), {args.duration:g} s of traffic "
+        f"commit {servers.commit()}; {len(args.location_ids)} locations x {args.clients} client(s), {args.duration:g} s of traffic "
         f"(+ up to {DRAIN_SECONDS:g} s to finish the last changes), PostgreSQL down {args.pg_down:g} s per restart; "
         f"load average at start {args.load_at_start}",
         f"requests: {len(attempts):,} ({sum(1 for a in attempts if a.is_write):,} writes); answers by status: "
@@ -179,7 +181,7 @@ def _report(shared: Shared, faults: list[Fault], result: CheckResult, started: f
         f" of which {result.acknowledged_with_one_entry:,} have exactly one matching entry",
         f"  refused write answers by number of entries: {dict(sorted(result.refused_with_entry.items()))}; successful "
         f"entries of requests whose answer was lost: {result.lost_answer_entries} (write attempts without an "
-        f"answer: {result.lost_answer_write_attempts}); acknowledged retries that changed nothing, their lost "
+        f"answer: {result.lost_answer_write_attempts}); acknowledged retries that changed nothing, an earlier "
         f"attempt having committed (no entry of their own): {result.noop_retries}",
     ]
     if shared.surprises:

@@ -37,7 +37,7 @@ class CheckResult:
     acknowledged_with_one_entry: int = 0
     refused_with_entry: Counter[int] = field(default_factory=Counter)  # entries per refused answer: {0: n, 1: m}
     lost_answer_entries: int = 0         # entries (2xx) whose request id no client ever saw
-    noop_retries: int = 0                # acknowledged retries of a change whose lost attempt had committed
+    noop_retries: int = 0                # acknowledged retries of a change an earlier attempt had committed
     lost_answer_write_attempts: int = 0  # write attempts that got no answer at all
     violations: list[str] = field(default_factory=list)
 
@@ -99,8 +99,9 @@ def _check_activity(attempts: list[Attempt], entries: list[asyncpg.Record], resu
     by_request: dict[str, list[asyncpg.Record]] = {}
     for entry in entries:
         by_request.setdefault(entry["request_id"], []).append(entry)
-    for request_id, found in by_request.items():
-        if len(found) > 1:
+    refused_ids = {a.request_id for a in attempts if a.is_write and a.status is not None and not a.acknowledged}
+    for request_id, found in by_request.items():  # a refused answer with a success entry is reported below
+        if len(found) > 1 and not (request_id in refused_ids and any(200 <= e["status"] < 300 for e in found)):
             result.violations.append(f"request {request_id}: {len(found)} activity entries")
     seen = {a.request_id for a in attempts if a.request_id}
     unseen: dict[tuple[str, str], int] = Counter()  # (userName, operation) -> entries of lost answers
@@ -117,19 +118,24 @@ def _check_activity(attempts: list[Attempt], entries: list[asyncpg.Record], resu
             if attempt.committed:
                 unseen[key] -= 1
     committed_changes = {(a.client, a.change) for a in writes if a.committed}
-    for attempt in writes:
-        if attempt.status is None:
+    for attempt in writes:  # refused answers: their entries; one recording a success means the write committed
+        found = by_request.get(attempt.request_id or "", [])
+        if attempt.status is None or attempt.acknowledged:
             continue
+        result.refused_with_entry[len(found)] += 1
+        if any(200 <= e["status"] < 300 for e in found):
+            attempt.committed = True
+            committed_changes.add((attempt.client, attempt.change))
+            result.violations.append(f"{attempt.method} {attempt.user} answered {attempt.status} (request "
+                                     f"{attempt.request_id}), but the write committed: entries "
+                                     f"{sorted((e['operation'], e['status']) for e in found)}")
+    for attempt in writes:
         found = by_request.get(attempt.request_id or "", [])
         if not attempt.acknowledged:
-            result.refused_with_entry[len(found)] += 1
-            if any(200 <= e["status"] < 300 for e in found):
-                result.violations.append(f"{attempt.method} {attempt.user} answered {attempt.status} (request "
-                                         f"{attempt.request_id}), but its entry records a successful write")
             continue
         result.acknowledged_writes += 1
         if not found and attempt.method in ("PATCH", "PUT") and (attempt.client, attempt.change) in committed_changes:
-            result.noop_retries += 1  # the lost attempt's write is the change; this retry changed nothing
+            result.noop_retries += 1  # an earlier attempt's write is the change; this retry changed nothing
             continue
         if len(found) != 1:
             result.violations.append(f"acknowledged {attempt.method} {attempt.user} ({attempt.status}, request "

@@ -318,7 +318,7 @@ def _header(args: argparse.Namespace, settings: dict[str, Any], targets: TargetS
     processes = ("1 and 2 processes" if args.compare_processes
                  else f"{args.processes} process(es) each for the gateway and the ceiling")
     load = ", ".join(f"{v:.2f}" for v in settings["load_average"])
-    return (f"adapter {args.adapter}, {processes}; wrk -t1 -c{args.connections} -d{args.duration:g}s "
+    return (f"commit {servers.commit()}; adapter {args.adapter}, {processes}; wrk -t1 -c{args.connections} -d{args.duration:g}s "
             f"(after {args.warmup:g} s warm-up){f', medians of {args.repeat} rounds' if args.repeat > 1 else ''}, "
             f"{settings['cpus']} CPUs, Python {settings['python']}, {database}\n"
             f"serve arguments: {' '.join(settings['serve_args']) or '(none)'}"

@@ -120,6 +120,15 @@ def test_a_refused_answer_whose_write_committed_is_a_violation() -> None:
     assert any("answered 503" in v for v in result.violations)
 
 
+def test_a_retry_after_a_refused_answer_whose_write_committed_is_not_counted_twice() -> None:
+    result = CheckResult()
+    attempts = [_attempt("PATCH", 500, "r8"), _attempt("PATCH", 200, "r9")]
+    entries = [_entry("r8", "patch", 200), _entry("r8", "patch", 500)]
+    _check_activity(attempts, entries, result)  # type: ignore[arg-type]
+    assert len(result.violations) == 1 and "answered 500" in result.violations[0]
+    assert result.noop_retries == 1
+
+
 @pytest.mark.parametrize(("status", "email", "ok"), [("active", "a@x", True), ("disabled", "a@x", False),
                                                       ("removed", "a@x", False), ("active", "b@x", False)])
 def test_the_directory_must_hold_the_last_acknowledged_values(status: str, email: str, ok: bool) -> None:
