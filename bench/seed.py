@@ -86,13 +86,13 @@ def _write_lines(path: Path, lines: list[str]) -> None:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def enable_integration(data_dir: Path, config: Path | None = None) -> str:
-    """Enable SCIM for the location with the real CLI (with ``--config`` if given); return the
+def enable_integration(data_dir: Path, config: Path | None = None, *, location: int = LOCATION_ID) -> str:
+    """Enable SCIM for ``location`` with the real CLI (with ``--config`` if given); return the
     Secret Token (not printed). The seeded data directory gets the signing key a first ``serve``
     would create: the CLI creates none (issue 17 §1)."""
     load_or_create_key(data_dir)
     argv = [sys.executable, "-m", "gateway.cli", "integration", "add", "--data-dir", str(data_dir),
-            "--location", str(LOCATION_ID), "--json", *(["--config", str(config)] if config else [])]
+            "--location", str(location), "--json", *(["--config", str(config)] if config else [])]
     done = subprocess.run(argv, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise SeedError(f"'vizmo-scim integration add' failed ({done.returncode}): {done.stderr.strip()}")

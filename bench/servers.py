@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Sequence
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class ServerError(Exception):
     """A server did not start."""
+
+
+def commit() -> str:
+    """The checkout's commit (``git rev-parse --short HEAD``; "+changes" when the tree differs)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
 
 
 def free_port() -> int:
@@ -100,6 +114,35 @@ class ServerProcess:
             proc.kill()
             proc.wait()
 
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the server's process group (its workers too), without waiting."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.killpg(self._proc.pid, signum)
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """The exit status once the server has exited (None: still running after ``timeout``);
+        the server counts as stopped afterwards, and ``start`` starts it again on its port."""
+        proc = self._proc
+        if proc is None:
+            return None
+        try:
+            status = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._proc = None
+        return status
+
+    def probe(self, path: str) -> int | None:
+        """The status of ``GET path`` (None: no answer)."""
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+        try:
+            conn.request("GET", path)
+            return conn.getresponse().status
+        except OSError:
+            return None
+        finally:
+            conn.close()
+
     def wait_idle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
         """Wait until the log stops growing: requests wrk left queued when it stopped are
         finished before the next measurement (or before the server is stopped)."""
@@ -128,13 +171,27 @@ class ServerProcess:
         self.stop()
 
 
-def gateway(data_dir: Path, log_path: Path, *, processes: int = 1, config: Path | None = None) -> ServerProcess:
+def gateway(data_dir: Path, log_path: Path, *, processes: int = 1, config: Path | None = None,
+            extra_args: Sequence[str] = (), port: int | None = None) -> ServerProcess:
     """``python -m gateway.cli serve [--config FILE] --data-dir DATA_DIR --port <free port>
-    --processes N`` on 127.0.0.1 (N workers share the port)."""
-    port = free_port()
+    --processes N [EXTRA_ARGS...]`` on 127.0.0.1 (N workers share the port)."""
+    port = port or free_port()
     argv = [sys.executable, "-m", "gateway.cli", "serve", *(["--config", str(config)] if config else []),
-            "--data-dir", str(data_dir), "--host", HOST, "--port", str(port), "--processes", str(processes)]
+            "--data-dir", str(data_dir), "--host", HOST, "--port", str(port), "--processes", str(processes),
+            *extra_args]
     return ServerProcess("gateway", argv, port, "/healthz", log_path)
+
+
+_USAGE_ERROR = re.compile(r"^\S+: error: (.+)$", re.MULTILINE)
+
+
+def usage_error(text: str) -> str | None:
+    """The complaint of an argparse usage error in a server's output (``vizmo-scim serve:
+    error: unrecognized arguments: --log-format json``), or None."""
+    if "usage:" not in text:
+        return None
+    found = _USAGE_ERROR.search(text)
+    return found.group(1).strip() if found else None
 
 
 def ceiling(log_path: Path, *, processes: int = 1) -> ServerProcess:
