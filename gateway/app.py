@@ -18,6 +18,7 @@ import tornado.httpserver
 import tornado.httputil
 import tornado.web
 
+from gateway.admin.routes import admin_routes, admin_settings
 from gateway.config import HEADER_READ_LIMIT, GatewayConfig
 from gateway.context import GatewayContext
 from gateway.errors import InvalidSyntax
@@ -116,9 +117,11 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
 def make_app(ctx: GatewayContext) -> ScimApplication:
     """The application for one gateway."""
     kwargs: dict[str, Any] = {"service": ctx.service, "max_body_bytes": ctx.config.max_body_bytes}
-    handlers = [(pattern, handler, kwargs) for pattern, handler in _routes()]
+    handlers: list[Any] = [(pattern, handler, kwargs) for pattern, handler in _routes()]
+    handlers += admin_routes(ctx)  # the Integrations page under /admin (gateway/admin)
     return ScimApplication(handlers, transforms=[], log_function=log_request, gateway_config=ctx.config,
-                           default_handler_class=UnknownPathHandler, default_handler_args=kwargs)
+                           default_handler_class=UnknownPathHandler, default_handler_args=kwargs,
+                           **admin_settings(ctx))
 
 
 def make_server(app: ScimApplication, config: GatewayConfig, *, idle_timeout: float = IDLE_TIMEOUT,
