@@ -15,7 +15,7 @@ setup(
         "adapters.vizmo_sqlite": ["*.sql"],
         "adapters.vizmo_postgres": ["*.sql"],
         "gateway": ["py.typed"],
-        "gateway.admin": ["templates/*.html", "static/*.css", "static/*.js"],  # the Integrations page
+        "gateway.admin": ["templates/*.html", "static/*.css", "static/*.js", "static/*.svg"],  # the Integrations page
         "adapters": ["py.typed"],
     },
     install_requires=[
