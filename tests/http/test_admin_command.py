@@ -48,7 +48,7 @@ def at_terminal(args: list[str], answers: list[str]) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", *args], stdin=slave, stdout=slave, stderr=slave,
                             start_new_session=True, preexec_fn=_take_terminal, close_fds=True)
     os.close(slave)
-    seen, pending = b"", list(answers)
+    seen, pending, answered = b"", list(answers), 0
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
@@ -61,8 +61,11 @@ def at_terminal(args: list[str], answers: list[str]) -> tuple[int, str]:
                 if not chunk:
                     break
                 seen += chunk
-                if pending and seen.rstrip().endswith(b":"):
+                # Answer each prompt once it is on the terminal: getpass flushes the terminal's input
+                # when it turns echo off and on again, so nothing may be typed ahead of its prompt.
+                if pending and seen.endswith(b"password: ") and seen.count(b"password: ") > answered:
                     os.write(master, pending.pop(0).encode() + b"\n")
+                    answered += 1
             elif proc.poll() is not None:
                 break
         status = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
