@@ -36,19 +36,21 @@ def make_directory(data_dir: Path) -> None:
         conn.close()
 
 
-def add_operator(data_dir: Path, name: str, *locations: str, password: str = PASSWORD) -> None:
-    """``vizmo-scim admin add NAME [--location ID ...] --password-file FILE``."""
+def add_operator(data_dir: Path, name: str, *locations: str, password: str = PASSWORD,
+                 storage: tuple[str, ...] = ()) -> None:
+    """``vizmo-scim admin add NAME [--location ID ...] --password-file FILE`` (``storage``: more
+    storage options, such as ``--config FILE``)."""
     secret = data_dir.parent / f"password-{name}"
     secret.write_text(password + "\n")
     args = [arg for location in locations for arg in ("--location", location)]
-    result = cli("admin", "add", name, "--data-dir", str(data_dir), "--password-file", str(secret), *args)
+    result = cli("admin", "add", name, "--data-dir", str(data_dir), "--password-file", str(secret), *args, *storage)
     secret.unlink()
     assert result.returncode == 0, result.stderr
 
 
-def integrations(data_dir: Path) -> list[str]:
+def integrations(data_dir: Path, *storage: str) -> list[str]:
     """The locations with SCIM enabled, as ``vizmo-scim integration list`` says."""
-    result = cli("integration", "list", "--data-dir", str(data_dir), "--json")
+    result = cli("integration", "list", "--data-dir", str(data_dir), "--json", *storage)
     assert result.returncode == 0, result.stderr
     return [str(row["location_id"]) for row in json.loads(result.stdout)]
 
