@@ -7,7 +7,8 @@
 - **Cookies** (the session and the XSRF cookie) are always ``HttpOnly``, ``SameSite=Strict``,
   ``Secure`` and ``Path=/admin``. Browsers keep a ``Secure`` cookie only from a secure origin:
   HTTPS, or a loopback host (``http://127.0.0.1``, ``http://localhost``, ``[::1]``), which
-  Chromium and Firefox treat as potentially trustworthy. So the page works over HTTPS (the
+  Chromium treats as a potentially trustworthy origin (the W3C Secure Contexts rule; the browser
+  tests sign in over ``http://127.0.0.1`` with Debian's Chromium). So the page works over HTTPS (the
   gateway's own TLS or a TLS proxy in front) or on loopback, and sign-in is refused, with a
   message saying so, on any other plain-HTTP origin, where the password would travel in clear.
 - **Sessions**: a Tornado signed cookie (HMAC under the application's ``cookie_secret``,
