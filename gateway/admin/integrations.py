@@ -68,6 +68,8 @@ class Integrations:
         for found in await self.locations(operator):
             if found.id == location:
                 return found
+        if await self.adapter.tenant_exists(location):  # an adapter that does not list its tenants
+            return Location(location, f"Location {location}", None)
         return None
 
     async def enable(self, location: Location) -> Credentials:

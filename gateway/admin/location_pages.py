@@ -6,6 +6,9 @@ is never stored or shown again (``Cache-Control: no-store`` on every admin page)
 from __future__ import annotations
 
 import logging
+import re
+
+import tornado.web
 
 from gateway.admin.activity_query import day_summary
 from gateway.admin.base import AdminHandler
@@ -13,11 +16,25 @@ from gateway.admin.integrations import Credentials, IntegrationError, Location
 
 log = logging.getLogger("vizmo_scim.admin")
 
+#: A location id as a page's path takes it (the directory's ids are numbers; LDAP's OU names may be words).
+LOCATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
 
 class LocationsHandler(AdminHandler):
     async def get(self) -> None:
         operator = self.require_operator()
         self.render("locations.html", locations=await self.admin.integrations.locations(operator))
+
+
+class OpenLocationHandler(AdminHandler):
+    """The list's "open a location by its id" form (for a directory that does not list them all)."""
+
+    def get(self) -> None:
+        self.require_operator()
+        location = self.get_query_argument("id", "").strip()
+        if LOCATION_ID.fullmatch(location) is None:
+            raise tornado.web.HTTPError(404)
+        self.redirect(self.url(f"/locations/{location}"))
 
 
 class LocationHandler(AdminHandler):

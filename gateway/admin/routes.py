@@ -13,12 +13,12 @@ import tornado.web
 from gateway.admin.activity_pages import ActivityCsvHandler, ActivityHandler
 from gateway.admin.base import PREFIX, STATIC, AdminNotFoundHandler
 from gateway.admin.context import AdminContext, cookie_secret
-from gateway.admin.location_pages import EnableHandler, LocationHandler, LocationsHandler, RemoveHandler, RotateHandler
+from gateway.admin.location_pages import (LOCATION_ID, EnableHandler, LocationHandler, LocationsHandler,
+                                          OpenLocationHandler, RemoveHandler, RotateHandler)
 from gateway.admin.session_pages import HomeHandler, SignInHandler, SignOutHandler
 from gateway.context import GatewayContext
 
-#: A location id in a page's path (the directory's ids are numbers; LDAP's OU names may be words).
-LOCATION = r"(?P<location_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,63})"
+LOCATION = rf"(?P<location_id>{LOCATION_ID.pattern})"
 
 
 class NoAdminHandler(tornado.web.RequestHandler):
@@ -41,6 +41,7 @@ def admin_routes(ctx: GatewayContext) -> list[tuple[str, type[tornado.web.Reques
         (r"/sign-in", SignInHandler),
         (r"/sign-out", SignOutHandler),
         (r"/locations", LocationsHandler),
+        (r"/open-location", OpenLocationHandler),
         (rf"/locations/{LOCATION}", LocationHandler),
         (rf"/locations/{LOCATION}/enable", EnableHandler),
         (rf"/locations/{LOCATION}/rotate", RotateHandler),

@@ -156,6 +156,9 @@ def test_a_location_scoped_operator_gets_404_for_other_locations(admin_gateway: 
         answer = client.request("POST", f"/admin/locations/1/{action}", {"_xsrf": xsrf, "confirm": "remove"})
         assert answer.status == 404, action
     assert integrations(admin_gateway.data_dir) == []
+    opened = client.get("/admin/open-location?id=1")  # the list's "open by id" form leads to the same 404
+    assert opened.status == 302 and opened.headers["Location"] == "/admin/locations/1"
+    assert client.get("/admin/open-location?id=..%2Fsign-out").status == 404
     assert enable(client, "2")
     assert integrations(admin_gateway.data_dir) == ["2"]
 
