@@ -3,6 +3,7 @@ and outcome, in keyset pages, with the 24-hour summary) and its CSV export."""
 
 from __future__ import annotations
 
+import tornado.iostream
 import tornado.web
 
 from adapters.activity import ActivityLog
@@ -50,7 +51,10 @@ class ActivityCsvHandler(_ActivityBase):
         self.set_header("Content-Type", "text/csv; charset=UTF-8")
         self.set_header("Content-Disposition", f'attachment; filename="location-{location.id}-activity.csv"')
         self.write(csv_text([list(CSV_COLUMNS)]))
-        async for batch in all_records(log, location.id, self.filters()):
-            self.write(csv_text(csv_row(record.entry) for record in batch))
-            await self.flush()
+        try:
+            async for batch in all_records(log, location.id, self.filters()):
+                self.write(csv_text(csv_row(record.entry) for record in batch))
+                await self.flush()
+        except tornado.iostream.StreamClosedError:
+            return  # the browser went away mid-download: nothing to answer
         self.finish()

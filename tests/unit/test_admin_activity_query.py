@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from adapters.activity import ActivityEntry, ActivityRecord
-from gateway.admin.activity_query import ActivityFilter, csv_row, csv_text, cursor, parse_cursor, safe_cell
+from adapters.sqlite_state import SqliteStateStore
+from gateway.admin.activity_query import (ActivityFilter, all_records, csv_row, csv_text, cursor, parse_cursor,
+                                          read_page, safe_cell)
 
 
 def entry(**changes: object) -> ActivityEntry:
@@ -56,3 +61,40 @@ def test_rows_are_rfc_4180_csv() -> None:
     assert text.endswith("\r\n") and '"a,""b""@example.com"' in text
     assert next(csv.reader(io.StringIO(text))) == ["2026-12-05T08:00:00.123Z", "1", "POST", "create", "7",
                                                    'a,"b"@example.com', "userName;title", "409", "uniqueness", "abc"]
+
+
+def test_pages_and_the_export_walk_the_whole_log_once_in_order(tmp_path: Path) -> None:
+    """On a real SQLite activity log: 1,203 entries, many sharing one millisecond (the keyset
+    breaks ties by id), read as 50-entry pages and as the export's 500-entry batches."""
+    async def scenario() -> tuple[list[int], list[int], list[int]]:
+        store = SqliteStateStore(tmp_path / "state.db")
+        await store.start()
+        try:
+            log = store.activity_log()
+            times = [f"2026-12-05T08:00:{n // 100:02d}.000Z" for n in range(1203)]
+            await log.append([entry(time=t, resource_id=str(n), status=409 if n % 3 == 0 else 201)
+                              for n, t in enumerate(times)])
+            await log.append([entry(tenant="2", resource_id="other")])
+            paged: list[int] = []
+            filters = ActivityFilter()
+            while True:
+                page = await read_page(log, "1", filters)
+                paged += [int(r.entry.resource_id or "-1") for r in page.records]
+                if page.next_after is None:
+                    break
+                filters = replace(filters, before=page.next_after)
+            batches = [len(batch) async for batch in all_records(log, "1", ActivityFilter())]
+            exported = [int(r.entry.resource_id or "-1") async for batch in all_records(
+                log, "1", ActivityFilter(outcome="refused")) for r in batch]
+            return paged, batches, exported
+        finally:
+            await store.close()
+
+    loop = asyncio.new_event_loop()
+    try:
+        paged, batches, exported = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert paged == list(range(1202, -1, -1))  # newest first: time, then id; each entry once
+    assert batches == [500, 500, 203]
+    assert exported == [n for n in range(1202, -1, -1) if n % 3 == 0]
