@@ -70,6 +70,20 @@ class AdminHandler(tornado.web.RequestHandler):
         self.operator: Operator | None = None
         self.request_id = secrets.token_hex(8)
         self.set_header("X-Request-Id", self.request_id)
+        self._counted = hasattr(self.application, "inflight")
+        if self._counted:  # a graceful stop (gateway/serving.py) waits for these too, a CSV export included
+            self.application.inflight += 1  # type: ignore[attr-defined]
+
+    def on_finish(self) -> None:
+        self._leave()
+
+    def on_connection_close(self) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.application.inflight -= 1  # type: ignore[attr-defined]
 
     def compute_etag(self) -> None:
         """No ETag: the pages change with every request that changes the state, and are not cached."""
