@@ -15,6 +15,7 @@ setup(
         "adapters.vizmo_sqlite": ["*.sql"],
         "adapters.vizmo_postgres": ["*.sql"],
         "gateway": ["py.typed"],
+        "gateway.admin": ["templates/*.html", "static/*.css", "static/*.js", "static/*.svg"],  # the Integrations page
         "adapters": ["py.typed"],
     },
     install_requires=[
@@ -43,6 +44,9 @@ setup(
             "setuptools<80",
             "wheel",  # tests/test_packaging.py builds the wheel without network access
             "scim2-tester[httpx2]>=0.5.2,<0.6",  # python-scim's conformance checker (tests/interop)
+            # drives Debian's chromium + chromedriver for the admin page's tests (tests/browser); 4.52+
+            # needs a certifi newer than the registry has
+            "selenium>=4.30,<4.52",
         ],
     },
     entry_points={

@@ -6,7 +6,7 @@ Importing this package never imports tornado or jwt (a test pins that, and ``__a
     from adapters import Adapter, ResourceAdapter, Capabilities, ListQuery, Page, NotFound
 """
 
-from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
+from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.filter_eval import matches
 from adapters.in_memory import search_in_memory, sort_resources
 from adapters.errors import (AdapterError, AlreadyExists, Contention, InvalidValue, Mutability, NotFound, TooMany,
@@ -26,7 +26,7 @@ from adapters.versions import ExpectedVersion
 __all__ = [
     # the contract
     "Adapter", "ResourceAdapter", "Capabilities", "Resource", "Change", "ExpectedVersion", "StateStore",
-    "Integration", "SigningKeyRecord",
+    "Integration", "SigningKeyRecord", "Tenant",
     # query types and the filter AST (RFC 7644 §3.4.2.2)
     "ListQuery", "Page", "SortSpec", "Filter", "AttrPath", "Compare", "CompareOp", "Present", "And", "Or", "Not",
     "ValuePath",

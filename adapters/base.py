@@ -54,6 +54,15 @@ class Capabilities:
 #: one, or ``None`` when nothing changes. Pure and quick; it may raise to refuse the change.
 Change = Callable[[Resource], "Resource | None"]
 
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant of the directory (a Vizmo location) as the admin page lists it: its id (what a
+    Tenant URL names) and a name for people."""
+
+    id: str
+    name: str
+
 #: How often :meth:`ResourceAdapter.modify`'s default retries after a concurrent write.
 MODIFY_ATTEMPTS = 16
 
@@ -159,6 +168,12 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     async def tenant_exists(self, tenant: str) -> bool:
         """Whether the tenant (a Vizmo location) exists in the storage."""
+
+    async def tenants(self) -> list[Tenant]:
+        """Every tenant of the storage, ordered by id as the storage orders them (the admin page's
+        list of locations). The default lists none: the page then shows only the tenants that
+        have SCIM enabled; every built-in adapter lists its locations."""
+        return []
 
     def state_store(self) -> "StateStore | None":
         """The state store that lives beside this adapter's storage, or None: the gateway then

@@ -20,6 +20,7 @@ import tornado.httpserver
 import tornado.httputil
 import tornado.web
 
+from gateway.admin.routes import admin_routes, admin_settings
 from gateway.config import HEADER_READ_LIMIT, ConfigError, GatewayConfig
 from gateway.context import GatewayContext
 from gateway.errors import InvalidSyntax
@@ -162,9 +163,10 @@ def make_app(ctx: GatewayContext) -> ScimApplication:
     token = metrics_token(ctx.config)
     if token is not None and ctx.config.metrics.port is None:
         handlers.insert(0, (r"/metrics", MetricsHandler, {**kwargs, "token": token}))
+    handlers += admin_routes(ctx)  # the Integrations page under /admin (gateway/admin)
     app = ScimApplication(handlers, transforms=[], log_function=request_logger(ctx.metrics),
                           gateway_config=ctx.config, default_handler_class=UnknownPathHandler,
-                          default_handler_args=kwargs)
+                          default_handler_args=kwargs, **admin_settings(ctx))
     app.public_origin = PublicOrigin(ctx.base_url, trusted_networks(ctx.config.trusted_proxies))
     return app
 

@@ -3,6 +3,8 @@
     vizmo-scim serve [--config FILE] [--data-dir DIR] [--directory PATH] [--host H] [--port P]
                      [--base-url URL] [--processes N]
     vizmo-scim integration add|list|rotate|remove [--config FILE] [--data-dir DIR] [--location ID] ...
+    vizmo-scim activity --location ID [--since ISO-8601] [--limit N] [--json]
+    vizmo-scim admin add USER [--location ID ...] [--password-file FILE] | admin list | admin remove USER
     vizmo-scim check-config [FILE]
     vizmo-scim adapters list [--json]
 
@@ -30,6 +32,7 @@ from adapters.errors import AdapterError, AlreadyExists
 from adapters.registry import AdapterNotFound, installed_adapters, load_entry_point
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
 from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
+from gateway.admin.command import AdminCommandError, run_admin
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.config_source import CONFIG_ENV, choose, record
 from gateway.logs import configure_logging
@@ -157,6 +160,17 @@ def _activity(args: argparse.Namespace, config: GatewayConfig) -> int:
     return 0
 
 
+# -- admin (the admin page's operator accounts) ------------------------------------------------
+
+def _admin(args: argparse.Namespace, config: GatewayConfig) -> int:
+    locations = [canonical_location(location) for location in args.location or []]
+    try:
+        asyncio.run(run_admin(config, args.action, args.user, locations, args.password_file))
+    except AdminCommandError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 # -- check-config, adapters -------------------------------------------------------------------
 
 def check_config(path: Path | None) -> int:
@@ -236,6 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
     activity.add_argument("--limit", type=int, default=50, help="at most this many entries (default 50)")
     activity.add_argument("--json", action="store_true", help="print one JSON array")
 
+    admin = commands.add_parser("admin", help="operator accounts of the admin page (/admin)")
+    admin.add_argument("action", choices=["add", "list", "remove"])
+    admin.add_argument("user", nargs="?", help="the operator's name (add, remove)")
+    storage(admin)
+    admin.add_argument("--location", action="append", help="a location the operator may manage (repeatable; "
+                                                            "default: every location)")
+    admin.add_argument("--password-file", type=Path, help="read the password from this file's first line "
+                                                          "(default: ask twice at the terminal)")
+
     check = commands.add_parser("check-config", help="validate a configuration file without serving")
     check.add_argument("file", type=Path, nargs="?", help=f"the TOML file (default: ${CONFIG_ENV})")
 
@@ -263,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(config)
         if args.command == "activity":
             return _activity(args, config)
+        if args.command == "admin":
+            return _admin(args, config)
         asyncio.run(_integration(args, config))
         return 0
     except (CliError, ConfigError, AdapterError, AdapterNotFound, SchemaError, OSError) as exc:

@@ -131,7 +131,15 @@ class TokenCodec:
         self._verified: OrderedDict[bytes, TokenClaims] = OrderedDict()
         self._cache_size = cache_size
 
-    def issue(self, location_id: int, token_id: str) -> str:
+    def derived_secret(self, label: bytes) -> bytes:
+        """A secret for another purpose, derived from the signing key: HMAC-SHA256(key, ``label``).
+
+        Every process and host of a deployment has the same key, so each derives the same secret
+        (the admin page's cookie secret, ``gateway/admin/routes.py``) without it being stored
+        anywhere; a distinct label keeps it apart from the key id and from token signatures."""
+        return hmac.new(self._key, label, hashlib.sha256).digest()
+
+    def issue(self, location_id: int | str, token_id: str) -> str:
         claims = {"iss": ISSUER, "sub": f"location:{location_id}", "loc": str(location_id), "jti": token_id}
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM, headers={"kid": self._kid})
 

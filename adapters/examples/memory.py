@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from adapters.activity import Journal
-from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter, Tenant
 from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
 from adapters.in_memory import search_in_memory
 from adapters.query import ListQuery, Page
@@ -127,7 +127,7 @@ class MemoryAdapter(Adapter):
     }
 
     def __init__(self, tenants: Sequence[str] = ("1",)) -> None:
-        self.tenants = tuple(tenants)
+        self.tenant_ids = tuple(tenants)
         self._data: dict[str, _Tenant] | None = None
         self._versions = itertools.count(1)  # one counter: a version is never repeated
 
@@ -137,7 +137,7 @@ class MemoryAdapter(Adapter):
 
     async def start(self) -> None:
         if self._data is None:
-            self._data = {tenant: _Tenant() for tenant in self.tenants}
+            self._data = {tenant: _Tenant() for tenant in self.tenant_ids}
 
     async def stop(self) -> None:
         self._data = None  # everything is forgotten
@@ -147,7 +147,10 @@ class MemoryAdapter(Adapter):
             raise Unavailable("the memory adapter is not started")
 
     async def tenant_exists(self, tenant: str) -> bool:
-        return tenant in self.tenants
+        return tenant in self.tenant_ids
+
+    async def tenants(self) -> list[Tenant]:
+        return [Tenant(t, f"Tenant {t}") for t in self.tenant_ids]
 
     def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
         if self._data is None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from adapters.activity import Journal
-from adapters.base import MODIFY_ATTEMPTS, Adapter, Capabilities, Change, Resource, ResourceAdapter
+from adapters.base import MODIFY_ATTEMPTS, Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import AlreadyExists, Contention, InvalidValue, NotFound, Unavailable, VersionMismatch
 from adapters.ldap import mapping
 from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, read, search
@@ -372,6 +372,19 @@ class LdapAdapter(Adapter):
             return False
         dn = f"ou={escape_rdn(tenant)},{self.settings.base_dn}"
         return await self.client.run(lambda conn: read(conn, dn, ["1.1"]) is not None)
+
+    async def tenants(self) -> list[Tenant]:
+        """The organisational units directly below ``base_dn`` whose name is a tenant id (numbers
+        in numeric order first); the name shown is the unit's ``description`` when it has one."""
+        found = await self.client.run(lambda conn: search(
+            conn, self.settings.base_dn, ldap3.LEVEL, "(objectClass=organizationalUnit)", ["ou", "description"]))
+        listed: dict[str, Tenant] = {}
+        for entry in found:
+            rdn = entry.dn.split(",", 1)[0]
+            ou = rdn[3:] if rdn[:3].lower() == "ou=" else None
+            if ou is not None and _TENANT.fullmatch(ou):
+                listed[ou] = Tenant(ou, entry.first("description") or f"ou={ou}")
+        return sorted(listed.values(), key=lambda t: (not t.id.isdigit(), int(t.id) if t.id.isdigit() else 0, t.id))
 
     def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
         if resource_type != "User" or not _TENANT.fullmatch(tenant):

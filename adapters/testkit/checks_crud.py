@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from adapters.base import Capabilities, Resource, ResourceAdapter
+from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter, Tenant
 from adapters.errors import AlreadyExists, NotFound
 from adapters.query import COMPARE_OPS
 from adapters.testkit.resources import ENTERPRISE_USER_URN, full_user, make_user, user_view, work_email
@@ -78,9 +78,18 @@ class CrudChecks:
         contract.run(check)
 
     def test_started_adapter_is_healthy_and_knows_its_tenant(self, contract: ContractRunner) -> None:
+        """It exists, and an adapter that lists its tenants (``Adapter.tenants``, the admin page's
+        list of locations) lists it, once, with a name."""
         async def check(s: ContractSession) -> None:
             await s.adapter.check_health()
             assert await s.adapter.tenant_exists(s.tenant) is True
+            if type(s.adapter).tenants is not Adapter.tenants:
+                listed = await s.adapter.tenants()
+                assert all(isinstance(t, Tenant) and isinstance(t.name, str) for t in listed), listed
+                ids = [t.id for t in listed]
+                assert ids.count(s.tenant) == 1 and len(set(ids)) == len(ids), f"tenants() listed {ids}"
+                if s.other_tenant is not None:
+                    assert s.other_tenant in ids, f"tenants() listed {ids}"
             with pytest.raises(NotFound):
                 s.adapter.resource_adapter("NoSuchResourceType", s.tenant)
         contract.run(check)

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import asyncpg
 
 from adapters.activity import Journal
-from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
+from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import AlreadyExists, NotFound, VersionMismatch
 from adapters.query import ListQuery, Page
 from adapters.sql_dialect import numbered
@@ -269,6 +269,10 @@ class VizmoPostgresAdapter(Adapter):
         location = location_id(tenant)
         return location is not None and bool(
             await self._db.fetchval("SELECT EXISTS (SELECT 1 FROM locations WHERE id = $1)", location))
+
+    async def tenants(self) -> list[Tenant]:
+        return [Tenant(str(row["id"]), row["name"])
+                for row in await self._db.fetch("SELECT id, name FROM locations ORDER BY id")]
 
     def state_store(self) -> StateStore:
         """Gateway state in the directory database (table ``scim_integrations``), seen by every

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, TypeVar
 import aiosqlite
 
 from adapters.activity import Journal
-from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter
+from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import NotFound, Unavailable
 from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
@@ -223,6 +223,11 @@ class VizmoSqliteAdapter(Adapter):
     async def tenant_exists(self, tenant: str) -> bool:
         location = location_number(tenant)
         return bool(location is not None and self.read_now("SELECT 1 FROM locations WHERE id = ?", (location,)))
+
+    async def tenants(self) -> list[Tenant]:
+        """The directory's locations (a scan: on aiosqlite's thread)."""
+        rows = await self.read("SELECT id, name FROM locations ORDER BY id", ())
+        return [Tenant(str(row[0]), str(row[1])) for row in rows]
 
     def state_store(self) -> StateStore:
         """Gateway state lives in the directory database itself (table ``scim_integrations``);

@@ -13,6 +13,7 @@ from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 
 PUBLIC = {
     "Adapter", "ResourceAdapter", "Capabilities", "Resource", "StateStore", "Integration", "SigningKeyRecord", "Change", "ExpectedVersion", "Contention",
+    "Tenant",
     "ListQuery", "Page", "SortSpec", "Filter", "AttrPath", "Compare", "CompareOp", "Present", "And", "Or", "Not",
     "ValuePath",
     "AdapterError", "NotFound", "AlreadyExists", "VersionMismatch", "InvalidValue", "Mutability",

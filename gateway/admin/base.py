@@ -1,0 +1,186 @@
+"""The base of every admin-page handler (``/admin``): sessions, cookies, XSRF, headers, errors.
+
+- **XSRF**: every method other than GET/HEAD must carry Tornado's ``_xsrf`` token (form field or
+  ``X-XSRFToken``) matching its ``_xsrf`` cookie (``check_xsrf_cookie``), checked first in
+  ``prepare``. It is checked here rather than with the application-wide ``xsrf_cookies``
+  setting, which would also demand it of the SCIM API (bearer tokens, no cookies).
+- **Cookies** (the session and the XSRF cookie) are always ``HttpOnly``, ``SameSite=Strict``,
+  ``Secure`` and ``Path=/admin``. Browsers keep a ``Secure`` cookie only from a secure origin:
+  HTTPS, or a loopback host (``http://127.0.0.1``, ``http://localhost``, ``[::1]``), which
+  Chromium treats as a potentially trustworthy origin (the W3C Secure Contexts rule; the browser
+  tests sign in over ``http://127.0.0.1`` with Debian's Chromium). So the page works over HTTPS (the
+  gateway's own TLS or a TLS proxy in front) or on loopback, and sign-in is refused, with a
+  message saying so, on any other plain-HTTP origin, where the password would travel in clear.
+- **Sessions**: a Tornado signed cookie (HMAC under the application's ``cookie_secret``,
+  derived from the deployment's token-signing key: the same in every worker and host) holding
+  the operator's name and session version (:class:`~gateway.admin.accounts.Session`), checked
+  against the operator store on every request and valid for at most :data:`SESSION_HOURS`.
+- A SCIM ``Authorization: Bearer`` header means nothing here: only the session cookie signs in.
+- Errors are an HTML page with the status and a short message; never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import tornado.web
+
+from adapters.operators import Operator
+from gateway.admin.accounts import Session
+from gateway.admin.context import AdminContext
+from gateway.admin.integrations import Location
+
+log = logging.getLogger("vizmo_scim.admin")
+
+PACKAGE = Path(str(resources.files("gateway.admin")))
+TEMPLATES = PACKAGE / "templates"
+STATIC = PACKAGE / "static"
+PREFIX = "/admin"
+SESSION_COOKIE = "vizmo_admin_session"
+SESSION_HOURS = 12
+#: Everything the pages load comes from the gateway itself; no inline script, no framing.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+@cache
+def static_version(name: str) -> str:
+    """A short hash of a static file, appended to its URL so a changed file is fetched anew."""
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+
+
+def loopback_host(host_name: str) -> bool:
+    host = host_name.lower().rstrip(".")
+    return host in _LOOPBACK or host.endswith(".localhost") or host.startswith("127.")
+
+
+class AdminHandler(tornado.web.RequestHandler):
+    """Base of the admin handlers: ``self.operator`` is the signed-in operator or None."""
+
+    def initialize(self, admin: AdminContext) -> None:
+        self.admin = admin
+        self.operator: Operator | None = None
+        self.request_id = secrets.token_hex(8)
+        self.set_header("X-Request-Id", self.request_id)
+        self._counted = hasattr(self.application, "inflight")
+        if self._counted:  # a graceful stop (gateway/serving.py) waits for these too, a CSV export included
+            self.application.inflight += 1  # type: ignore[attr-defined]
+
+    def on_finish(self) -> None:
+        self._leave()
+
+    def on_connection_close(self) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.application.inflight -= 1  # type: ignore[attr-defined]
+
+    def compute_etag(self) -> None:
+        """No ETag: the pages change with every request that changes the state, and are not cached."""
+        return None
+
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")  # pages may show a Secret Token once
+        self.set_header("Content-Security-Policy", CSP)
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        if hasattr(self, "request_id"):
+            self.set_header("X-Request-Id", self.request_id)
+
+    # -- templates ------------------------------------------------------------------------------
+    def get_template_path(self) -> str:
+        return str(TEMPLATES)
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace.update(static=lambda name: f"{PREFIX}/static/{name}?v={static_version(name)}",
+                         url=self.url, operator=self.operator)
+        return namespace
+
+    @staticmethod
+    def url(path: str, args: dict[str, str] | None = None) -> str:
+        """``/admin`` + ``path``, with a query string from ``args``."""
+        return PREFIX + path + (f"?{urlencode(args)}" if args else "")
+
+    # -- cookies --------------------------------------------------------------------------------
+    def set_cookie(self, name: str, value: str | bytes, domain: str | None = None, expires: Any = None,
+                   path: str = "/", expires_days: float | None = None, **kwargs: Any) -> None:
+        """Every cookie of the page: HttpOnly, SameSite=Strict, Secure, only for ``/admin``."""
+        kwargs.update(httponly=True, samesite="Strict", secure=True)
+        super().set_cookie(name, value, None, expires, PREFIX, expires_days, **kwargs)
+
+    def secure_origin(self) -> bool:
+        """Whether the browser keeps this page's ``Secure`` cookies: HTTPS (to the gateway, or to
+        the TLS proxy its ``base_url`` names) or a loopback host."""
+        return (self.request.protocol == "https" or self.admin.base_url.startswith("https://")
+                or loopback_host(self.request.host_name))
+
+    def start_session(self, operator: Operator) -> None:
+        self.set_signed_cookie(SESSION_COOKIE, Session(operator.name, operator.session_version).encode(),
+                               expires_days=None)  # a browser-session cookie; the signature expires it
+
+    def end_session(self) -> None:
+        self.clear_cookie(SESSION_COOKIE)
+
+    # -- every request --------------------------------------------------------------------------
+    async def prepare(self) -> None:
+        if self.request.method not in ("GET", "HEAD"):
+            self.check_xsrf_cookie()  # raises 403 without a matching _xsrf
+        raw = self.get_signed_cookie(SESSION_COOKIE, max_age_days=SESSION_HOURS / 24)
+        self.operator = await self.admin.accounts.resume(Session.decode(raw))
+        self.current_user = self.operator
+
+    def get_login_url(self) -> str:
+        return PREFIX + "/sign-in"
+
+    def require_operator(self) -> Operator:
+        """The signed-in operator: GET goes to the sign-in page, anything else is 403."""
+        if self.operator is None:
+            if self.request.method in ("GET", "HEAD"):
+                self.redirect(self.url("/sign-in", {"next": self.request.uri or PREFIX}))
+                raise tornado.web.Finish()
+            raise tornado.web.HTTPError(403, reason="Sign in first")
+        return self.operator
+
+    async def visible_location(self, location: str) -> Location:
+        """The location if the operator may see it; the same 404 for one that does not exist."""
+        found = await self.admin.integrations.location(self.require_operator(), location)
+        if found is None:
+            raise tornado.web.HTTPError(404)
+        return found
+
+    # -- errors ---------------------------------------------------------------------------------
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        messages = {403: "This request was refused. Reload the page and try again.",
+                    404: "There is no such page, or you may not see it.",
+                    405: "This page does not accept that kind of request."}
+        message = messages.get(status_code, "Something went wrong on our side. Try again in a moment.")
+        self.clear_header("Location")
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.render("error.html", status=status_code, reason=self._reason, message=message)
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, tornado.web.HTTPError) and value.status_code < 500:
+            log.info("admin request %s: %s", self.request_id, value.status_code)
+        else:
+            log.error("admin request %s failed", self.request_id, exc_info=(typ, value, tb))
+
+
+class AdminNotFoundHandler(AdminHandler):
+    """Any other path under ``/admin``: the page's own 404."""
+
+    async def prepare(self) -> None:
+        raise tornado.web.HTTPError(404)

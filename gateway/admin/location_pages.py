@@ -1,0 +1,114 @@
+"""The Integrations page proper: the locations with their SCIM state, one location with the
+Entra ID steps, and enable / rotate / remove (the portal's *Integrations → Add Integration →
+SCIM* flow). A new Secret Token is rendered once, in the answer to the POST that made it, and
+is never stored or shown again (``Cache-Control: no-store`` on every admin page)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import tornado.web
+
+from gateway.admin.activity_query import day_summary
+from gateway.admin.base import AdminHandler
+from gateway.admin.integrations import Credentials, IntegrationError, Location
+
+log = logging.getLogger("vizmo_scim.admin")
+
+#: A location id as a page's path takes it (the directory's ids are numbers; LDAP's OU names may be words).
+LOCATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class LocationsHandler(AdminHandler):
+    async def get(self) -> None:
+        operator = self.require_operator()
+        self.render("locations.html", locations=await self.admin.integrations.locations(operator))
+
+
+class OpenLocationHandler(AdminHandler):
+    """The list's "open a location by its id" form (for a directory that does not list them all)."""
+
+    def get(self) -> None:
+        self.require_operator()
+        location = self.get_query_argument("id", "").strip()
+        if LOCATION_ID.fullmatch(location) is None:
+            raise tornado.web.HTTPError(404)
+        self.redirect(self.url(f"/locations/{location}"))
+
+
+class LocationHandler(AdminHandler):
+    async def get(self, location_id: str) -> None:
+        location = await self.visible_location(location_id)
+        await self.show(location, notice=_NOTICES.get(self.get_query_argument("done", "")))
+
+    async def show(self, location: Location, *, error: str | None = None, notice: str | None = None) -> None:
+        summary = None
+        if self.admin.activity is not None and location.enabled and location.id.isdigit():
+            summary = await day_summary(self.admin.activity, location.id)
+        self.render("location.html", location=location, summary=summary, error=error, notice=notice,
+                    tenant_url=self.admin.integrations.tenant_url(location.id))
+
+
+_NOTICES = {"removed": "SCIM is disabled for this location: its Secret Token no longer works. The employees stay "
+                       "in the directory."}
+
+
+class _ChangeHandler(LocationHandler):
+    """A POST that enables or rotates and shows the new credentials once."""
+
+    verb = ""
+
+    async def post(self, location_id: str) -> None:
+        location = await self.visible_location(location_id)
+        try:
+            credentials = await self.change(location)
+        except IntegrationError as exc:
+            self.set_status(409)
+            await self.show(location, error=str(exc))
+            return
+        log.info("admin %s: location %s by %s", self.verb, location.id, self.require_operator().name)
+        fresh = await self.visible_location(location_id)
+        self.render("credentials.html", location=fresh, credentials=credentials, verb=self.verb)
+
+    async def change(self, location: Location) -> Credentials:
+        raise NotImplementedError
+
+
+class EnableHandler(_ChangeHandler):
+    verb = "enabled"
+
+    async def change(self, location: Location) -> Credentials:
+        return await self.admin.integrations.enable(location)
+
+
+class RotateHandler(_ChangeHandler):
+    verb = "rotated"
+
+    async def change(self, location: Location) -> Credentials:
+        return await self.admin.integrations.rotate(location)
+
+
+class RemoveHandler(LocationHandler):
+    """GET: the confirmation page; POST (from that page's form): remove."""
+
+    async def get(self, location_id: str) -> None:
+        location = await self.visible_location(location_id)
+        if not location.enabled:
+            self.redirect(self.url(f"/locations/{location.id}"))
+            return
+        self.render("confirm_remove.html", location=location)
+
+    async def post(self, location_id: str) -> None:
+        location = await self.visible_location(location_id)
+        if self.get_body_argument("confirm", "") != "remove":
+            self.redirect(self.url(f"/locations/{location.id}/remove"), status=303)
+            return
+        try:
+            await self.admin.integrations.remove(location)
+        except IntegrationError as exc:
+            self.set_status(409)
+            await self.show(location, error=str(exc))
+            return
+        log.info("admin removed: location %s by %s", location.id, self.require_operator().name)
+        self.redirect(self.url(f"/locations/{location.id}", {"done": "removed"}), status=303)

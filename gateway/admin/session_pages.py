@@ -1,0 +1,67 @@
+"""Sign-in and sign-out of the admin page (operator accounts: ``vizmo-scim admin add``)."""
+
+from __future__ import annotations
+
+import logging
+
+from gateway.admin.accounts import LOCK_AFTER, LOCK_MINUTES
+from gateway.admin.base import PREFIX, AdminHandler
+
+log = logging.getLogger("vizmo_scim.admin")
+
+#: The one answer to every failed sign-in: it does not tell an unknown name from a wrong
+#: password or a locked account.
+FAILED = (f"Sign-in failed. Check the user name and password. After {LOCK_AFTER} failed attempts in a row an "
+          f"account is locked for {LOCK_MINUTES} minutes.")
+INSECURE = ("This page must be opened over HTTPS (or on this machine's loopback address): browsers keep its "
+            "sign-in cookie only there, and the password must not travel in clear. Put TLS in front of the "
+            "gateway, or give it a base_url starting with https://.")
+
+
+def _next_page(target: str) -> str:
+    """Where to go after signing in: a page of ``/admin`` only (never another site)."""
+    if target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return PREFIX + "/locations"
+
+
+class SignInHandler(AdminHandler):
+    def get(self) -> None:
+        if self.operator is not None:
+            self.redirect(_next_page(self.get_query_argument("next", "")))
+            return
+        signed_out = self.get_query_argument("signed_out", "") == "1"
+        self.render("sign_in.html", error=None if self.secure_origin() else INSECURE, signed_out=signed_out,
+                    next=self.get_query_argument("next", ""), user="")
+
+    async def post(self) -> None:
+        name = self.get_body_argument("user", "")[:200]
+        password = self.get_body_argument("password", "")
+        target = self.get_body_argument("next", "")
+        if not self.secure_origin():
+            self.set_status(400)
+            self.render("sign_in.html", error=INSECURE, signed_out=False, next=target, user=name)
+            return
+        operator = await self.admin.accounts.sign_in(name, password)
+        if operator is None:
+            log.info("admin sign-in refused (request %s)", self.request_id)
+            self.render("sign_in.html", error=FAILED, signed_out=False, next=target, user=name)
+            return
+        log.info("admin sign-in: %s", operator.name)
+        self.start_session(operator)
+        self.redirect(_next_page(target), status=303)
+
+
+class SignOutHandler(AdminHandler):
+    async def post(self) -> None:
+        operator = self.operator
+        if operator is not None:
+            await self.admin.accounts.sign_out(operator)  # every session of the account ends
+            log.info("admin sign-out: %s", operator.name)
+        self.end_session()
+        self.redirect(self.url("/sign-in", {"signed_out": "1"}), status=303)
+
+
+class HomeHandler(AdminHandler):
+    def get(self) -> None:
+        self.redirect(PREFIX + "/locations")

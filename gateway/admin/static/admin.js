@@ -1,0 +1,58 @@
+/* Copy buttons of the Integrations page (gateway/admin/templates/credentials.html).
+   navigator.clipboard where the browser allows it (a secure context), else the field's text is
+   selected and copied with execCommand, else left selected for Ctrl+C. No inline script: the
+   page's Content-Security-Policy allows only this file. */
+(function () {
+  "use strict";
+
+  function say(message) {
+    var status = document.getElementById("copy-status");
+    if (status) {
+      status.textContent = message;
+    }
+  }
+
+  function selectField(field) {
+    field.focus();
+    field.select();
+    field.setSelectionRange(0, field.value.length);
+  }
+
+  function fallbackCopy(field, label) {
+    selectField(field);
+    var copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch (error) {
+      copied = false;
+    }
+    say(copied ? label + " copied." : label + " is selected: press Ctrl+C (or ⌘C) to copy it.");
+  }
+
+  function copy(button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) {
+      return;
+    }
+    var label = field.labels && field.labels.length ? field.labels[0].textContent : "The text";
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () {
+        say(label + " copied.");
+      }, function () {
+        fallbackCopy(field, label);
+      });
+    } else {
+      fallbackCopy(field, label);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var buttons = document.querySelectorAll("button[data-copy]");
+    Array.prototype.forEach.call(buttons, function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        copy(button);
+      });
+    });
+  });
+}());

@@ -1,0 +1,208 @@
+"""The admin page over real HTTP against a real ``vizmo-scim serve`` (issue 15 §2): cookie flags,
+XSRF on every form, the lock-out, sessions that end, the separation of Secret Tokens and
+admin sessions, and a location-scoped operator's 404s."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.admin_support import (PASSWORD, AdminClient, AdminGateway, add_operator, admin_gateway,  # noqa: F401
+                                 integrations)
+from tests.serving import CORE, Server, cli
+
+SESSION = "vizmo_admin_session"
+FAILED = "Sign-in failed."
+
+
+def scim(port: int, method: str, path: str, token: str | None = None, body: object = None,
+         headers: dict[str, str] | None = None) -> int:
+    sent = {"Content-Type": "application/scim+json", **(headers or {})}
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/scim/v2/locations/1{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(), headers=sent)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def enable(client: AdminClient, location: str) -> str:
+    """Enable SCIM through the page; the Secret Token it shows."""
+    answer = client.post(f"/admin/locations/{location}/enable", {}, form_page=f"/admin/locations/{location}")
+    assert answer.status == 200, answer.body
+    match = re.search(r'<textarea id="secret-token"[^>]*>([^<]+)</textarea>', answer.body)
+    assert match is not None
+    return match.group(1).strip()
+
+
+def test_cookies_are_httponly_samesite_strict_secure_and_only_for_admin(admin_gateway: AdminGateway) -> None:
+    client = admin_gateway.client()
+    page = client.get("/admin/sign-in")
+    assert page.status == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    signed_in = client.sign_in("alice")
+    assert signed_in.status == 303 and signed_in.headers["Location"] == "/admin/locations"
+    cookies = {**page.cookies(), **signed_in.cookies()}
+    assert set(cookies) == {"_xsrf", SESSION}
+    for header in cookies.values():
+        attributes = {part.strip().split("=")[0].lower(): part.strip() for part in header.split(";")[1:]}
+        assert {"httponly", "secure", "samesite", "path"} <= attributes.keys(), header
+        assert attributes["samesite"] == "SameSite=Strict" and attributes["path"] == "Path=/admin", header
+        assert "expires" not in attributes and "max-age" not in attributes or header.startswith("_xsrf"), header
+    assert PASSWORD not in signed_in.cookies()[SESSION]
+    assert client.get("/admin/locations").status == 200
+
+
+def test_a_post_without_the_xsrf_token_is_refused_and_changes_nothing(admin_gateway: AdminGateway) -> None:
+    client = admin_gateway.client()
+    client.get("/admin/sign-in")  # the XSRF cookie, but no form field
+    refused = client.request("POST", "/admin/sign-in", {"user": "alice", "password": PASSWORD})
+    assert refused.status == 403 and SESSION not in refused.cookies()
+    assert client.sign_in("alice").status == 303
+    for fields in ({}, {"_xsrf": "2|00000000|00000000000000000000000000000000|1"}):
+        answer = client.request("POST", "/admin/locations/1/enable", fields)
+        assert answer.status == 403, answer.body
+        assert "Traceback" not in answer.body
+    assert integrations(admin_gateway.data_dir) == []
+    # A token from another browser (its own XSRF cookie) does not match this one's cookie.
+    other = admin_gateway.client()
+    foreign = other.xsrf()
+    assert client.request("POST", "/admin/locations/1/enable", {"_xsrf": foreign}).status == 403
+    assert integrations(admin_gateway.data_dir) == []
+    assert enable(client, "1")  # with its own token the same form works
+
+
+def test_five_failures_lock_the_account_with_the_same_answer_as_an_unknown_user(admin_gateway: AdminGateway) -> None:
+    client = admin_gateway.client()
+    unknown = client.sign_in("mallory")
+    assert unknown.status == 200 and FAILED in unknown.body and SESSION not in unknown.cookies()
+    for _ in range(5):
+        wrong = client.sign_in("alice", "not the password at all")
+        assert wrong.status == 200 and FAILED in wrong.body
+    locked = client.sign_in("alice")  # the right password, now refused
+    assert locked.status == 200 and SESSION not in locked.cookies()
+    strip = lambda body: re.sub(r'name="_xsrf" value="[^"]+"|value="[^"]*"', "", body)  # noqa: E731
+    assert strip(locked.body) == strip(unknown.body)  # the same page: it tells nothing
+    listed = cli("admin", "list", "--data-dir", str(admin_gateway.data_dir))
+    assert re.search(r"^alice\tall locations\tlocked until \d{4}-", listed.stdout, flags=re.M), listed.stdout
+    assert admin_gateway.client().sign_in("bob").status == 303  # other accounts are not locked
+    add_operator(admin_gateway.data_dir, "alice")  # a new password clears the lock-out
+    assert admin_gateway.client().sign_in("alice").status == 303
+
+
+def test_sign_out_remove_and_a_new_password_end_sessions(admin_gateway: AdminGateway) -> None:
+    first, second = admin_gateway.client(), admin_gateway.client()
+    assert first.sign_in("alice").status == 303 and second.sign_in("alice").status == 303
+    stolen = dict(first.cookies)
+    out = first.post("/admin/sign-out", {}, form_page="/admin/locations")
+    assert out.status == 303 and out.headers["Location"] == "/admin/sign-in?signed_out=1"
+    assert SESSION not in first.cookies
+    for cookies in (stolen, second.cookies):  # sign-out ends every session of the account
+        again = AdminClient(admin_gateway.port, dict(cookies)).get("/admin/locations")
+        assert again.status == 302 and again.headers["Location"].startswith("/admin/sign-in?next=")
+    third = admin_gateway.client()
+    assert third.sign_in("bob").status == 303 and third.get("/admin/locations").status == 200
+    add_operator(admin_gateway.data_dir, "bob", "2", password="another long password")
+    assert third.get("/admin/locations").status == 302
+    assert third.sign_in("bob", "another long password").status == 303
+    assert cli("admin", "remove", "bob", "--data-dir", str(admin_gateway.data_dir)).returncode == 0
+    assert third.get("/admin/locations").status == 302
+    assert FAILED in third.sign_in("bob", "another long password").body
+
+
+def test_a_secret_token_never_opens_admin_and_a_session_never_authorises_scim(admin_gateway: AdminGateway) -> None:
+    client = admin_gateway.client()
+    assert client.sign_in("alice").status == 303
+    token = enable(client, "1")
+    assert scim(admin_gateway.port, "GET", "/Users", token) == 200
+    bearer = AdminClient(admin_gateway.port)
+    for path in ("/admin/locations", "/admin/locations/1", "/admin/locations/1/activity.csv"):
+        answer = bearer.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status == 302 and answer.headers["Location"].startswith("/admin/sign-in"), path
+    xsrf = bearer.xsrf()
+    rotate = bearer.request("POST", "/admin/locations/1/rotate", {"_xsrf": xsrf},
+                            headers={"Authorization": f"Bearer {token}"})
+    assert rotate.status == 403
+    assert scim(admin_gateway.port, "GET", "/Users", token) == 200  # not rotated
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    user = {"schemas": [CORE], "userName": "cookie@example.com"}
+    assert scim(admin_gateway.port, "GET", "/Users", headers={"Cookie": cookie}) == 401
+    assert scim(admin_gateway.port, "POST", "/Users", body=user, headers={"Cookie": cookie}) == 401
+    assert scim(admin_gateway.port, "POST", "/Users", "not-a-token", user, headers={"Cookie": cookie}) == 401
+    # SCIM writes need no XSRF token (bearer-token API): unchanged by the admin page.
+    assert scim(admin_gateway.port, "POST", "/Users", token, user) == 201
+
+
+def test_a_location_scoped_operator_gets_404_for_other_locations(admin_gateway: AdminGateway) -> None:
+    client = admin_gateway.client()
+    assert client.sign_in("bob").status == 303
+    listing = client.get("/admin/locations")
+    assert 'id="location-2"' in listing.body and 'id="location-1"' not in listing.body and "Delhi" not in listing.body
+    xsrf = client.xsrf("/admin/locations/2")
+    for path in ("/admin/locations/1", "/admin/locations/1/activity", "/admin/locations/1/activity.csv",
+                 "/admin/locations/1/remove", "/admin/locations/99"):
+        answer = client.get(path)
+        assert answer.status == 404 and "Delhi" not in answer.body, path
+    for action in ("enable", "rotate", "remove"):
+        answer = client.request("POST", f"/admin/locations/1/{action}", {"_xsrf": xsrf, "confirm": "remove"})
+        assert answer.status == 404, action
+    assert integrations(admin_gateway.data_dir) == []
+    opened = client.get("/admin/open-location?id=1")  # the list's "open by id" form leads to the same 404
+    assert opened.status == 302 and opened.headers["Location"] == "/admin/locations/1"
+    assert client.get("/admin/open-location?id=..%2Fsign-out").status == 404
+    assert enable(client, "2")
+    assert integrations(admin_gateway.data_dir) == ["2"]
+
+
+def test_the_csv_export_is_real_csv_with_formulas_defused(admin_gateway: AdminGateway) -> None:
+    client = admin_gateway.client()
+    assert client.sign_in("alice").status == 303
+    token = enable(client, "1")
+    names = ["=HYPERLINK(\"http://x\")@example.com", "+sum@example.com", "-minus@example.com", "plain,\"quoted\"@x.com"]
+    for name in names:
+        assert scim(admin_gateway.port, "POST", "/Users", token, {"schemas": [CORE], "userName": name}) == 201
+    answer = client.get("/admin/locations/1/activity.csv")
+    assert answer.status == 200 and answer.headers["Content-Type"] == "text/csv; charset=UTF-8"
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="location-1-activity.csv"'
+    rows = list(csv.reader(io.StringIO(answer.body)))
+    assert rows[0] == ["time", "location_id", "method", "operation", "resource_id", "user_name", "attributes",
+                       "status", "scim_type", "request_id"]
+    users = [row[5] for row in rows[1:]]
+    assert users == ["plain,\"quoted\"@x.com", "'-minus@example.com", "'+sum@example.com",
+                     "'=HYPERLINK(\"http://x\")@example.com"]  # newest first
+    assert all(row[1] == "1" and row[2] == "POST" and row[7] == "201" for row in rows[1:])
+    only = list(csv.reader(io.StringIO(client.get("/admin/locations/1/activity.csv?user=%2Bsum%40example.com").body)))
+    assert [row[5] for row in only[1:]] == ["'+sum@example.com"]
+
+
+def test_sign_in_is_refused_on_a_plain_http_origin_that_is_not_loopback(admin_gateway: AdminGateway) -> None:
+    client = AdminClient(admin_gateway.port, host="scim.example.com")
+    page = client.get("/admin/sign-in")
+    assert "must be opened over HTTPS" in page.body
+    answer = client.sign_in("alice")
+    assert answer.status == 400 and SESSION not in answer.cookies()
+
+
+def test_every_gateway_process_accepts_the_session_cookie(admin_gateway: AdminGateway, tmp_path: Path) -> None:
+    """The cookie secret is derived from the deployment's signing key: another ``serve`` on the same
+    data (another worker or host) accepts a session the first one signed."""
+    client = admin_gateway.client()
+    assert client.sign_in("alice").status == 303
+    other = Server(admin_gateway.data_dir)
+    other.start()
+    try:
+        there = AdminClient(other.port, dict(client.cookies))
+        assert there.get("/admin/locations").status == 200
+        forged = AdminClient(other.port, {**client.cookies, SESSION: client.cookies[SESSION][:-4] + "0000"})
+        assert forged.get("/admin/locations").status == 302
+    finally:
+        other.stop()
