@@ -46,14 +46,29 @@ BODY_TIMEOUT = 60.0
 
 class ScimApplication(tornado.web.Application):
     """The gateway as Tornado sees it; ``inflight`` counts requests between their headers and
-    their answer, for a graceful stop (``gateway.serving``)."""
+    their answer, and ``draining`` is set when a graceful stop begins (``gateway.serving``)."""
 
     inflight: int = 0
+    draining: bool = False
     public_origin: PublicOrigin
 
     def start_request(self, server_conn: object,
                       request_conn: tornado.httputil.HTTPConnection) -> tornado.httputil.HTTPMessageDelegate:
-        return _MalformedRequestGuard(super().start_request(server_conn, request_conn), request_conn)
+        return _MalformedRequestGuard(super().start_request(server_conn, request_conn), request_conn, self)
+
+
+def close_after_answer(connection: tornado.httputil.HTTPConnection) -> None:
+    """Answer this request with ``Connection: close`` and close the connection after it.
+
+    While a worker drains, a keep-alive client would otherwise go on sending requests on its open
+    connection, so the requests under way never reach zero and the final close cuts answers to
+    writes already committed (bench/fault.py found 8 in one SIGTERM). Tornado has no public switch
+    for a server-side close after the answer; ``HTTP1Connection._disconnect_on_finish`` is the one
+    it sets itself for ``Connection: close`` requests (tests/http/test_drain.py fails if it stops
+    working).
+    """
+    if hasattr(connection, "_disconnect_on_finish"):
+        connection._disconnect_on_finish = True
 
 
 class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
@@ -61,11 +76,13 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
     ``Host`` header), which its router would otherwise answer with a bare ``400`` and no body."""
 
     def __init__(self, inner: tornado.httputil.HTTPMessageDelegate,
-                 connection: tornado.httputil.HTTPConnection) -> None:
-        self.inner, self.connection, self.answered = inner, connection, False
+                 connection: tornado.httputil.HTTPConnection, app: ScimApplication) -> None:
+        self.inner, self.connection, self.app, self.answered = inner, connection, app, False
 
     def headers_received(self, start_line: tornado.httputil.RequestStartLine | tornado.httputil.ResponseStartLine,
                          headers: tornado.httputil.HTTPHeaders) -> Awaitable[None] | None:
+        if self.app.draining:
+            close_after_answer(self.connection)
         try:
             return self.inner.headers_received(start_line, headers)
         except tornado.httputil.HTTPInputError as exc:

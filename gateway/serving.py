@@ -18,7 +18,7 @@ from typing import Any
 import tornado.httpserver
 import tornado.netutil
 
-from gateway.app import IDLE_TIMEOUT, make_app, make_metrics_app, make_server, metrics_token, tls_context
+from gateway.app import IDLE_TIMEOUT, ScimApplication, make_app, make_metrics_app, make_server, metrics_token, tls_context
 from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
 from gateway.config_source import command_flags
@@ -65,15 +65,24 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    server.stop()  # no new connections; requests under way finish before the storage closes
     if metrics_server is not None:
         metrics_server.stop()
-    deadline = loop.time() + DRAIN_SECONDS
+    await drain(app, server)
+    await ctx.close()  # the queued activity entries are stored before the storage closes
+    await opened.close()
+
+
+async def drain(app: ScimApplication, server: tornado.httpserver.HTTPServer, seconds: float = DRAIN_SECONDS) -> None:
+    """Stop accepting, let the requests under way finish (at most ``seconds``), then close every
+    connection. Meanwhile each answer closes its connection, so a keep-alive client cannot keep
+    the worker busy with new requests (:func:`gateway.app.close_after_answer`)."""
+    server.stop()
+    app.draining = True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
     while app.inflight > 0 and loop.time() < deadline:
         await asyncio.sleep(0.02)
     await server.close_all_connections()
-    await ctx.close()  # the queued activity entries are stored before the storage closes
-    await opened.close()
 
 
 def _settle_garbage_collector() -> None:

@@ -39,10 +39,24 @@ _UNAVAILABLE = (
     asyncpg.exceptions.InsufficientResourcesError, asyncpg.TransactionRollbackError,
     asyncpg.exceptions.InvalidAuthorizationSpecificationError, asyncpg.exceptions.InvalidCatalogNameError,
     OSError, asyncio.TimeoutError,
+    asyncpg.InternalClientError,  # a connection left mid-operation by a server that went away
 )
 #: Values the database cannot hold: U+0000 or an unpaired surrogate in text or jsonb (class 22, also
 #: raised by asyncpg itself for a parameter it cannot encode), or too long for the unique index (54000).
 _UNSTORABLE = (asyncpg.DataError, asyncpg.exceptions.ProgramLimitExceededError)
+
+
+async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Give ``conn`` back to the pool. Releasing resets the connection, which fails when the
+    server went away meanwhile; asyncpg then closes that connection (the pool opens a new one on
+    demand). The work done on it is over by then: a write whose transaction committed must not be
+    answered as failed (bench/fault.py saw 201s turned into 500 and 503 this way while PostgreSQL
+    restarted), so the failure is logged, not raised."""
+    try:
+        await pool.release(conn)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
+            asyncio.TimeoutError) as exc:
+        log.warning("a directory connection could not be reset after use and was closed: %s", _reason(exc))
 
 
 def _reason(exc: BaseException) -> str:
@@ -193,8 +207,11 @@ class PgDatabase:
         async with asyncio.timeout(_ACQUIRE_TIMEOUT):
             await self._gate.acquire()
         try:
-            async with pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
+            conn = await pool.acquire(timeout=_ACQUIRE_TIMEOUT)
+            try:
                 yield conn
+            finally:
+                await _release(pool, conn)
         finally:
             self._gate.release()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import tornado.web
 
@@ -38,6 +39,13 @@ class OpenLocationHandler(AdminHandler):
 
 
 class LocationHandler(AdminHandler):
+    def tenant_url(self, location: str) -> str:
+        """The Tenant URL as the SCIM endpoints build it for this request's origin (a trusted
+        proxy's ``X-Forwarded-Proto``/``-Host``, else the configured origin: gateway.forwarded)."""
+        origin = self.application.public_origin.for_request(  # type: ignore[attr-defined]
+            self.request.remote_ip, self.request.headers)
+        return f"{origin}/scim/v2/locations/{location}"
+
     async def get(self, location_id: str) -> None:
         location = await self.visible_location(location_id)
         await self.show(location, notice=_NOTICES.get(self.get_query_argument("done", "")))
@@ -47,7 +55,7 @@ class LocationHandler(AdminHandler):
         if self.admin.activity is not None and location.enabled and location.id.isdigit():
             summary = await day_summary(self.admin.activity, location.id)
         self.render("location.html", location=location, summary=summary, error=error, notice=notice,
-                    tenant_url=self.admin.integrations.tenant_url(location.id))
+                    tenant_url=self.tenant_url(location.id))
 
 
 _NOTICES = {"removed": "SCIM is disabled for this location: its Secret Token no longer works. The employees stay "
@@ -69,6 +77,7 @@ class _ChangeHandler(LocationHandler):
             return
         log.info("admin %s: location %s by %s", self.verb, location.id, self.require_operator().name)
         fresh = await self.visible_location(location_id)
+        credentials = replace(credentials, tenant_url=self.tenant_url(location.id))
         self.render("credentials.html", location=fresh, credentials=credentials, verb=self.verb)
 
     async def change(self, location: Location) -> Credentials:

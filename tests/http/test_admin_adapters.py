@@ -45,11 +45,11 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
     config.write_text("\n".join(lines) + "\n")
     storage = ("--config", str(config))
-    add_operator(data_dir, "alice", storage=storage)
-    add_operator(data_dir, "bob", "2", storage=storage)
     server = Server(data_dir, *storage)
-    server.start()
+    server.start()  # serve creates the storage (the state store of LDAP); the admin commands create none
     try:
+        add_operator(data_dir, "alice", storage=storage)
+        add_operator(data_dir, "bob", "2", storage=storage)
         yield Served(data_dir, storage, server)
     finally:
         server.stop()
