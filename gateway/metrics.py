@@ -66,6 +66,7 @@ class Metrics:
         # key on every call, a third of the cost of recording a request (timeit).
         self._counted: dict[tuple[str, str, int], Any] = {}
         self._timed: dict[tuple[str, str], Any] = {}
+        self._calls: dict[str, Any] = {}
 
     def request(self, location: str, method: str, status: int, seconds: float) -> None:
         """One answered request; ``location`` is ``-`` unless the request was authenticated."""
@@ -77,6 +78,13 @@ class Metrics:
         timed = self._timed.get((location, method))
         if timed is None:
             timed = self._timed[(location, method)] = self.duration.labels(location, method)
+        timed.observe(seconds)
+
+    def adapter_call(self, operation: str, seconds: float) -> None:
+        """One call of the adapter or state store (``operation``: a fixed word of the gateway's)."""
+        timed = self._calls.get(operation)
+        if timed is None:
+            timed = self._calls[operation] = self.adapter_calls.labels(operation)
         timed.observe(seconds)
 
     def token_failure(self, reason: str) -> None:

@@ -33,7 +33,7 @@ async def bounded(operation: str, call: Awaitable[T], metrics: Metrics, timeout:
         metrics.adapter_timeouts.labels(operation).inc()
         raise Unavailable(f"the directory did not answer {operation} within {timeout:g} s") from None
     finally:
-        metrics.adapter_calls.labels(operation).observe(time.perf_counter() - started)
+        metrics.adapter_call(operation, time.perf_counter() - started)
 
 
 class TimedResourceAdapter(ResourceAdapter):
