@@ -36,6 +36,7 @@ from adapters.operators import Operator
 from gateway.admin.accounts import Session
 from gateway.admin.context import AdminContext
 from gateway.admin.integrations import Location
+from gateway.inflight import InFlight
 
 log = logging.getLogger("vizmo_scim.admin")
 
@@ -70,20 +71,13 @@ class AdminHandler(tornado.web.RequestHandler):
         self.operator: Operator | None = None
         self.request_id = secrets.token_hex(8)
         self.set_header("X-Request-Id", self.request_id)
-        self._counted = hasattr(self.application, "inflight")
-        if self._counted:  # a graceful stop (gateway/serving.py) waits for these too, a CSV export included
-            self.application.inflight += 1  # type: ignore[attr-defined]
+        self._inflight = InFlight(self.application)  # a graceful stop waits for these too, a CSV export included
 
     def on_finish(self) -> None:
-        self._leave()
+        self._inflight.leave()
 
     def on_connection_close(self) -> None:
-        self._leave()
-
-    def _leave(self) -> None:
-        if self._counted:
-            self._counted = False
-            self.application.inflight -= 1  # type: ignore[attr-defined]
+        self._inflight.leave()
 
     def compute_etag(self) -> None:
         """No ETag: the pages change with every request that changes the state, and are not cached."""

@@ -37,6 +37,7 @@ from gateway.errors import (
     UriTooLong,
     scim_error_for,
 )
+from gateway.inflight import InFlight
 from gateway.service import GatewayService, Tenant
 
 log = logging.getLogger("vizmo_scim.app")
@@ -100,8 +101,7 @@ class ScimHandler(tornado.web.RequestHandler):
         self._prepared = False
         self._scim_type: str | None = None
         self._user_name: str | None = None
-        self._counted = True
-        self.application.inflight += 1  # type: ignore[attr-defined]  # a graceful stop waits for these
+        self._inflight = InFlight(self.application)  # a graceful stop waits for these
         self.set_header("X-Request-Id", self.request_id)
 
     def set_default_headers(self) -> None:
@@ -229,16 +229,11 @@ class ScimHandler(tornado.web.RequestHandler):
             self.service.record_refusal(
                 self.location, method, self.operations.get(method, OPERATIONS.get(method, "get")), status,
                 self._scim_type, self.request_id, resource_id=self.path_kwargs.get("id"), user_name=self._user_name)
-        self._leave()
+        self._inflight.leave()
 
     def on_connection_close(self) -> None:
         """The client left before the answer: nothing more to write (and nothing in flight)."""
-        self._leave()
-
-    def _leave(self) -> None:
-        if self._counted:
-            self._counted = False
-            self.application.inflight -= 1  # type: ignore[attr-defined]
+        self._inflight.leave()
 
     # -- verbs a handler lacks ------------------------------------------------------------------
     def _not_allowed(self, *args: Any, **kwargs: Any) -> None:
