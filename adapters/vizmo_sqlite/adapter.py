@@ -174,7 +174,9 @@ class VizmoSqliteAdapter(Adapter):
 
     async def start(self) -> None:
         await asyncio.to_thread(self._prepare)
-        self._write_now = bootstrap.connect(self.path, timeout=0)
+        # Opened off the loop: its pragmas may wait for the file (bootstrap.connect); it is then
+        # used on the loop only, without a busy handler.
+        self._write_now = await asyncio.to_thread(bootstrap.connect, self.path, timeout=0, check_same_thread=False)
         self._write_now.row_factory = sqlite3.Row
         self._write_now.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop (.checkpoint)
         self._checkpointer = WalCheckpointer(self.path)

@@ -16,6 +16,10 @@ DEMO_COMPANY = "Demo Company"
 DEMO_LOCATION = (1, "Delhi")
 
 
+#: Seconds a new connection waits for the file while it sets its pragmas (see :func:`connect`).
+SETUP_WAIT = 5.0
+
+
 def _sql(name: str) -> str:
     return resources.files("adapters.vizmo_sqlite").joinpath(name).read_text(encoding="utf-8")
 
@@ -24,8 +28,15 @@ def connect(path: Path | str, *, timeout: float = 5.0, check_same_thread: bool =
     """A connection with the pragmas every gateway connection uses: WAL (readers never wait
     for the writer; a killed process loses no committed transaction), a busy timeout so the
     portal and the CLI can write at the same time, and foreign keys off (the portal's own rule).
-    ``check_same_thread=False`` for a connection opened here and used on another thread."""
-    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=check_same_thread)
+    ``check_same_thread=False`` for a connection opened here and used on another thread.
+
+    The pragmas themselves wait up to ``SETUP_WAIT`` seconds whatever ``timeout`` says: setting
+    WAL reads the file's header, which another process opening the file, recovering its WAL or
+    restarting it in a checkpoint holds for a moment (two workers starting side by side met
+    ``database is locked`` here on a connection meant never to wait). ``timeout`` then applies
+    to everything the connection runs afterwards."""
+    conn = sqlite3.connect(str(path), timeout=max(timeout, SETUP_WAIT), isolation_level=None,
+                           check_same_thread=check_same_thread)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")

@@ -80,13 +80,17 @@ class Page:
         field.send_keys(text)
 
     def click_through(self, css: str) -> None:
-        """Click what leads to another page and wait until that page has loaded."""
-        from selenium.webdriver.support import expected_conditions
+        """Click what leads to another page and wait until that page has loaded. The old page is
+        marked in its window object, which the next document does not inherit: waiting for an old
+        element to go stale raced Chromium's navigation ("Node with given id does not belong to the
+        document" from a check made while the document was being replaced)."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
-        old = self.find("html")
+        self.driver.execute_script("window.__vizmoLeaving = true")
         self.find(css).click()
-        WebDriverWait(self.driver, WAIT).until(expected_conditions.staleness_of(old))
-        self._loaded()
+        WebDriverWait(self.driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script(
+                "return !window.__vizmoLeaving && document.readyState === 'complete'"))
 
     def wait_for(self, condition: Any) -> Any:
         from selenium.webdriver.support.ui import WebDriverWait
