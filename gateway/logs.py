@@ -28,13 +28,15 @@ _SECRETS = re.compile(
     r"|(?P<basic>\bbasic)\s+[A-Za-z0-9+/=]{8,}"
     r"|eyJ[A-Za-z0-9_\-]{4,}(?:\.[A-Za-z0-9_\-]*)*"
 )
-#: A record can hold a secret only if its text holds one of these (checked first: it is cheap).
-_HINTS = re.compile(r"(?i)authorization|cookie|bearer|basic|eyJ")
+#: A record can hold a secret only if its case-folded text holds one of these (checked first:
+#: five substring tests take 0.3 µs of an access line, a case-insensitive regex search 3 µs).
+_HINTS = ("authoriz", "cookie", "bearer", "basic", "eyj")
 
 
 def redact(text: str) -> str:
     """``text`` with every credential replaced by ``[redacted]``."""
-    if _HINTS.search(text) is None:
+    folded = text.casefold()
+    if not any(hint in folded for hint in _HINTS):
         return text
     return _SECRETS.sub(_replacement, text)
 
@@ -112,4 +114,8 @@ def configure_logging(level: int = logging.INFO, log_format: str = "text") -> lo
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # The Logging HOWTO's "Optimization": no format here shows the caller's file and line, the
+    # thread or the process, so records need not look them up (2 of the 14 µs of an access line).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     return handler

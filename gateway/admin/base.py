@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -37,6 +36,7 @@ from gateway.admin.accounts import Session
 from gateway.admin.context import AdminContext
 from gateway.admin.integrations import Location
 from gateway.inflight import InFlight
+from gateway.request_ids import new_request_id
 
 log = logging.getLogger("vizmo_scim.admin")
 
@@ -69,7 +69,7 @@ class AdminHandler(tornado.web.RequestHandler):
     def initialize(self, admin: AdminContext) -> None:
         self.admin = admin
         self.operator: Operator | None = None
-        self.request_id = secrets.token_hex(8)
+        self.request_id = new_request_id()
         self.set_header("X-Request-Id", self.request_id)
         self._inflight = InFlight(self.application)  # a graceful stop waits for these too, a CSV export included
 

@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import re
-import secrets
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -38,6 +37,7 @@ from gateway.errors import (
     scim_error_for,
 )
 from gateway.inflight import InFlight
+from gateway.request_ids import new_request_id
 from gateway.service import GatewayService, Tenant
 
 log = logging.getLogger("vizmo_scim.app")
@@ -93,7 +93,7 @@ class ScimHandler(tornado.web.RequestHandler):
     def initialize(self, service: GatewayService, max_body_bytes: int) -> None:
         self.service = service
         self.max_body_bytes = max_body_bytes
-        self.request_id = secrets.token_hex(8)
+        self.request_id = new_request_id()
         self.location = ""
         self.tenant = UNAUTHENTICATED  # set by prepare once the Secret Token is accepted
         self._chunks: list[bytes] = []

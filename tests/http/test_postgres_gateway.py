@@ -1,6 +1,7 @@
 """The gateway on the PostgreSQL adapter, over real HTTP: an Entra ID provisioning sequence
-(reference §2: Test Connection, create, match, disable, delete, create again) and a revocation
-made by another gateway process, honoured at once.
+(reference §2: Test Connection, create, match, disable, delete, create again), a revocation
+made by another gateway process, honoured at once, and a directory that hangs (a table locked by
+another session) answered 503 with ``Retry-After`` within the adapter timeout, then recovered from.
 
 The adapter is opened as ``vizmo-scim serve`` opens it (``open_adapter``: the ``postgres`` entry
 point, its options validated against its schema), on a fresh copy of a Vizmo directory in the
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import asyncpg
 import pytest
 
 from adapters.vizmo_postgres.adapter import VizmoPostgresAdapter
@@ -32,6 +34,9 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ENTRA_HEADERS = {"Content-Type": "application/scim+json; charset=utf-8"}
 PROBE_GUID = "cf4d78e8-cc4f-4d5d-b8b9-183561c0104a"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+#: ``[limits] adapter_timeout_seconds`` of these gateways: short, for the hang test to wait it out.
+ADAPTER_TIMEOUT = 2.0
 
 #: reference §3.1 "Create User" (S1), as Entra ID sends it.
 CREATE_USER: dict[str, Any] = {
@@ -60,7 +65,8 @@ def pg_gateway(tmp_path: Path, io_loop: Any, pg_directory_dsn: str) -> Any:
     dsn_file = tmp_path / "directory.dsn"
     dsn_file.write_text(pg_directory_dsn, encoding="utf-8")
     config = GatewayConfig(data_dir=tmp_path / "data", adapter_name="postgres",
-                           adapter_options={"dsn_file": str(dsn_file), "max_pool": 4})
+                           adapter_options={"dsn_file": str(dsn_file), "max_pool": 4},
+                           adapter_timeout=ADAPTER_TIMEOUT)
     opened = io_loop.run_sync(lambda: open_adapter(config))
     codec = TokenCodec(load_or_create_key(config.data_dir))
     token = codec.issue(1, io_loop.run_sync(lambda: opened.state.enable("1")))
@@ -153,3 +159,30 @@ async def test_a_revocation_by_another_process_is_honoured_at_once(scim: Any, pg
     finally:
         await state.close()
         await other_process.stop()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_directory_that_hangs_answers_503_with_retry_after_then_recovers(scim: Any,
+                                                                                pg_directory_dsn: str) -> None:
+    """Issue 16 §2: another session holds an exclusive lock on the employees table, so every read
+    of it waits; each request is answered 503 with ``Retry-After`` once the adapter timeout has
+    passed, and answered normally as soon as the lock is released."""
+    created = await scim("POST", "/Users", CREATE_USER)
+    assert created.status == 201, created.body
+    user_path = f"/Users/{created.body['id']}"
+    holder = await asyncpg.connect(pg_directory_dsn)
+    try:
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute("LOCK TABLE employees IN ACCESS EXCLUSIVE MODE")
+        for path in (_eq("userName", CREATE_USER["userName"]), user_path):
+            stalled = await scim("GET", path)
+            assert stalled.status == 503, (path, stalled.body)
+            assert stalled.body["schemas"] == [ERROR] and int(stalled.headers["Retry-After"]) >= 1
+        await lock.rollback()
+    finally:
+        await holder.close()
+    again = await scim("GET", user_path)
+    assert again.status == 200 and again.body["userName"] == CREATE_USER["userName"]
+    found = await scim("GET", _eq("userName", CREATE_USER["userName"]))
+    assert found.status == 200 and found.body["totalResults"] == 1

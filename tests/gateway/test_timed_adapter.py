@@ -1,0 +1,111 @@
+"""``gateway.timed_adapter.bounded``: a call that completes at once, one that waits and completes,
+one that fails after waiting, one that outlasts the timeout (503, its clean-up run) and a plain
+future, each on a real event loop and timed into real prometheus-client metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from adapters.errors import Unavailable
+from gateway.metrics import Metrics
+from gateway.timed_adapter import bounded
+
+
+def _sample(metrics: Metrics, name: str, operation: str) -> float:
+    """One sample of the metrics' text exposition (what ``GET /metrics`` answers), 0 if absent."""
+    for family in text_string_to_metric_families(metrics.exposition().decode()):
+        for sample in family.samples:
+            if sample.name == name and sample.labels.get("operation") == operation:
+                return sample.value
+    return 0.0
+
+
+def _calls(metrics: Metrics, operation: str) -> float:
+    return _sample(metrics, "vizmo_scim_adapter_call_duration_seconds_count", operation)
+
+
+def _timeouts(metrics: Metrics, operation: str) -> float:
+    return _sample(metrics, "vizmo_scim_adapter_timeouts_total", operation)
+
+
+async def _at_once() -> str:
+    return "answer"
+
+
+async def _after_waits(waits: int) -> list[int]:
+    seen = []
+    for turn in range(waits):
+        await asyncio.sleep(0)
+        seen.append(turn)
+    return seen
+
+
+async def _fails_after_a_wait() -> None:
+    await asyncio.sleep(0)
+    raise LookupError("no such row")
+
+
+@pytest.mark.gen_test
+async def test_a_call_that_completes_at_once_is_answered_and_timed() -> None:
+    metrics = Metrics()
+    assert await bounded("get", _at_once(), metrics, 0.01) == "answer"
+    assert _calls(metrics, "get") == 1
+
+
+@pytest.mark.gen_test
+async def test_a_call_that_waits_gets_every_value_it_waits_for_and_its_result_is_answered() -> None:
+    metrics = Metrics()
+    assert await bounded("search", _after_waits(5), metrics, 5.0) == [0, 1, 2, 3, 4]
+    assert _calls(metrics, "search") == 1 and _timeouts(metrics, "search") == 0
+
+
+@pytest.mark.gen_test
+async def test_a_call_that_fails_after_waiting_raises_its_own_error() -> None:
+    metrics = Metrics()
+    with pytest.raises(LookupError, match="no such row"):
+        await bounded("get", _fails_after_a_wait(), metrics, 5.0)
+    assert _calls(metrics, "get") == 1 and _timeouts(metrics, "get") == 0
+
+
+@pytest.mark.gen_test
+async def test_a_call_that_outlasts_the_timeout_is_stopped_with_unavailable_and_cleans_up() -> None:
+    metrics = Metrics()
+    cleaned = asyncio.Event()
+
+    async def hangs() -> None:
+        try:
+            await asyncio.Event().wait()  # nothing ever sets it
+        finally:
+            cleaned.set()
+
+    with pytest.raises(Unavailable, match="did not answer modify within 0.05 s"):
+        await bounded("modify", hangs(), metrics, 0.05)
+    assert cleaned.is_set()  # the cancellation reached the call, whose finally block ran
+    assert _timeouts(metrics, "modify") == 1 and _calls(metrics, "modify") == 1
+
+
+@pytest.mark.gen_test
+async def test_the_timeout_leaves_the_awaiting_task_uncancelled() -> None:
+    """After a timeout the request's task goes on (it answers the 503): it is not left cancelling."""
+    with pytest.raises(Unavailable):
+        await bounded("get", asyncio.Event().wait(), Metrics(), 0.02)
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    assert await _after_waits(2) == [0, 1]
+
+
+@pytest.mark.gen_test
+async def test_a_future_is_bounded_too() -> None:
+    metrics = Metrics()
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[Any] = loop.create_future()
+    loop.call_soon(ready.set_result, 7)
+    assert await bounded("token", ready, metrics, 5.0) == 7
+    never: asyncio.Future[Any] = loop.create_future()
+    with pytest.raises(Unavailable):
+        await bounded("token", never, metrics, 0.02)
+    assert _timeouts(metrics, "token") == 1
