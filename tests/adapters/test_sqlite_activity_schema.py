@@ -1,0 +1,116 @@
+"""The SQLite activity log's table (adapters/sqlite_activity.py): what an entry costs a write, the
+migration of files made before, and retention without an index on ``time``. Real files, the
+state store as the gateway opens it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from adapters.activity import ActivityEntry
+from adapters.sqlite_state import SqliteStateStore
+
+#: The schema of files created before the activity log dropped its time index and AUTOINCREMENT.
+_EARLIER_DDL = """
+CREATE TABLE scim_activity (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, location_id INTEGER NOT NULL, method TEXT NOT NULL,
+    operation TEXT NOT NULL, resource_id TEXT, user_name TEXT, attributes TEXT NOT NULL, status INTEGER NOT NULL,
+    scim_type TEXT, request_id TEXT NOT NULL, changed_values TEXT);
+CREATE INDEX scim_activity_location_time ON scim_activity (location_id, time);
+CREATE INDEX scim_activity_time ON scim_activity (time);
+"""
+
+
+def _entry(time: str, request_id: str) -> ActivityEntry:
+    return ActivityEntry(time=time, tenant="1", method="PATCH", operation="patch", resource_id="7",
+                         user_name="ada@example.com", attributes=("title",), status=200, scim_type=None,
+                         request_id=request_id)
+
+
+def _run(coroutine: Any) -> Any:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
+def _indexes(path: Path) -> list[str]:
+    conn = sqlite3.connect(str(path))
+    try:
+        return [name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scim_activity' ORDER BY name")]
+    finally:
+        conn.close()
+
+
+def _wal_frames_of_one_append(path: Path) -> int:
+    """WAL frames (pages) one appended entry writes, in a file checkpointed just before."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("INSERT INTO scim_activity (time, location_id, method, operation, attributes, status, "
+                      "request_id) VALUES ('2026-12-06T00:00:00.000Z', 1, 'PATCH', 'patch', '[]', 200, 'x')")
+        return int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    finally:
+        conn.close()
+
+
+def test_an_entry_writes_two_pages_its_table_and_the_per_location_index(tmp_path: Path) -> None:
+    """Each page an entry touches is one more WAL frame inside every journaled write's transaction."""
+    path = tmp_path / "state.db"
+    store = SqliteStateStore(path)
+    _run(store.start())
+    _run(store.close())
+    assert _indexes(path) == ["scim_activity_location_time"]
+    assert _wal_frames_of_one_append(path) == 2
+
+
+def test_a_file_made_before_loses_the_time_index_and_keeps_its_entries(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    conn = sqlite3.connect(str(path))
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(_EARLIER_DDL)
+    conn.execute("INSERT INTO scim_activity (time, location_id, method, operation, attributes, status, request_id) "
+                 "VALUES ('2020-01-01T00:00:00.000Z', 1, 'PATCH', 'patch', '[]', 200, 'before')")
+    conn.commit()
+    conn.close()
+    assert _wal_frames_of_one_append(path) == 4  # the table, two indexes, sqlite_sequence
+
+    store = SqliteStateStore(path)
+
+    async def scenario() -> list[str]:
+        await store.start()
+        try:
+            log = store.activity_log()
+            await log.append([_entry("2026-12-06T08:00:00.000Z", "after")])
+            return [record.entry.request_id for record in await log.read("1")]
+        finally:
+            await store.close()
+
+    assert _run(scenario()) == ["after", "x", "before"]
+    assert _indexes(path) == ["scim_activity_location_time"]
+    assert _wal_frames_of_one_append(path) == 3  # AUTOINCREMENT's sqlite_sequence row stays
+
+
+def test_retention_deletes_only_old_entries_among_the_oldest_ids(tmp_path: Path) -> None:
+    """Without a time index, each round of retention reads only the ``batch`` oldest ids; an old
+    entry appended after newer ones (a refusal batch flushed late) waits for a later round."""
+    store = SqliteStateStore(tmp_path / "state.db")
+
+    async def scenario() -> tuple[list[int], list[str]]:
+        await store.start()
+        try:
+            log = store.activity_log()
+            times = ["2020-01-01T00:00:00.000Z"] * 3 + ["2026-12-06T08:00:00.000Z"] + ["2020-01-01T00:00:01.000Z"]
+            await log.append([_entry(time, f"r{n}") for n, time in enumerate(times)])
+            counts = [await log.prune("2026-01-01T00:00:00.000Z", batch=2) for _ in range(4)]
+            return counts, sorted(record.entry.request_id for record in await log.read("1"))
+        finally:
+            await store.close()
+
+    counts, kept = _run(scenario())
+    assert counts == [2, 1, 1, 0]
+    assert kept == ["r3"]
