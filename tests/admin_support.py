@@ -5,6 +5,7 @@ which the gateway's loopback address is; a browser does)."""
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import re
@@ -23,6 +24,8 @@ from tests.serving import Server, cli
 
 PASSWORD = "correct horse battery staple"
 _XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
+_FORM = re.compile(r'<form[^>]*\saction="([^"]*)"[^>]*>(.*?)</form>', re.S)
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 
 def make_directory(data_dir: Path) -> None:
@@ -113,10 +116,23 @@ class AdminClient:
         assert match is not None, f"no XSRF field on {path}"
         return match.group(1)
 
+    def hidden_fields(self, page: str, action: str) -> dict[str, str]:
+        """The hidden fields of the form on ``page`` that posts to ``action``, or only the page's
+        XSRF token when no form there does (a request a test makes by hand). Loading ``page``
+        sets the XSRF cookie, as a browser's page load does."""
+        body = self.get(page).body
+        forms = [form for form in _FORM.finditer(body) if html.unescape(form.group(1)) == action]
+        assert len(forms) <= 1, f"{len(forms)} forms post to {action} on {page}"
+        if not forms:
+            match = _XSRF_FIELD.search(body)
+            assert match is not None, f"no XSRF field on {page}"
+            return {"_xsrf": match.group(1)}
+        return {html.unescape(name): html.unescape(value) for name, value in _HIDDEN.findall(forms[0].group(2))}
+
     def post(self, path: str, fields: dict[str, str], *, form_page: str | None = None) -> Answer:
-        """POST a form as a browser would after loading ``form_page`` (default: ``path``)."""
-        token = self.xsrf(form_page or path)
-        return self.request("POST", path, {**fields, "_xsrf": token})
+        """POST a form as a browser would after loading ``form_page`` (default: ``path``): its
+        hidden fields (the XSRF token among them) and ``fields``."""
+        return self.request("POST", path, {**self.hidden_fields(form_page or path, path), **fields})
 
     def sign_in(self, user: str, password: str = PASSWORD) -> Answer:
         return self.post("/admin/sign-in", {"user": user, "password": password})

@@ -6,6 +6,8 @@ interchangeable and every gateway process honours a change on its next request.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from adapters.base import Adapter, Tenant
@@ -31,6 +33,12 @@ class Location:
     @property
     def enabled(self) -> bool:
         return self.integration is not None
+
+
+def token_mark(integration: Integration) -> str:
+    """What the rotate form says about the token it was loaded for: a digest of the token's id,
+    which changes with every rotation and tells nothing about the id (the form is HTML)."""
+    return hashlib.sha256(b"vizmo-scim rotate form\0" + integration.token_id.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,19 @@ class Integrations:
                                    "for a new one.") from None
         return self._credentials(location.id, token_id)
 
-    async def rotate(self, location: Location) -> Credentials:
-        """A new Secret Token; the old one is refused from the next request on, by every process."""
+    async def rotate(self, location: Location, mark: str) -> Credentials:
+        """A new Secret Token; the old one is refused from the next request on, by every process.
+
+        ``mark`` is the form's :func:`token_mark`: a form sent again (a reload of the page that
+        showed the new token, a second tab, another operator meanwhile) names a token that is no
+        longer the location's, and rotating again would silently void the token just pasted
+        into Entra ID, so it is refused and nothing changes."""
+        current = location.integration
+        if current is not None and not hmac.compare_digest(mark.encode(), token_mark(current).encode()):
+            raise IntegrationError(
+                f"The Secret Token was rotated at {current.rotated_at}, after the page this form came from was "
+                "loaded (reloading the page of a new token sends its form again). Nothing was changed: the "
+                "newest token keeps working. Rotate again here if you need another one.")
         try:
             token_id = await self.state.rotate(location.id)
         except NotFound:

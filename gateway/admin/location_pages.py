@@ -13,7 +13,7 @@ import tornado.web
 
 from gateway.admin.activity_query import day_summary
 from gateway.admin.base import AdminHandler
-from gateway.admin.integrations import Credentials, IntegrationError, Location
+from gateway.admin.integrations import Credentials, IntegrationError, Location, token_mark
 
 log = logging.getLogger("vizmo_scim.admin")
 
@@ -54,8 +54,9 @@ class LocationHandler(AdminHandler):
         summary = None
         if self.admin.activity is not None and location.enabled and location.id.isdigit():
             summary = await day_summary(self.admin.activity, location.id)
+        mark = token_mark(location.integration) if location.integration is not None else ""
         self.render("location.html", location=location, summary=summary, error=error, notice=notice,
-                    tenant_url=self.tenant_url(location.id))
+                    tenant_url=self.tenant_url(location.id), token_mark=mark)
 
 
 _NOTICES = {"removed": "SCIM is disabled for this location: its Secret Token no longer works. The employees stay "
@@ -95,7 +96,7 @@ class RotateHandler(_ChangeHandler):
     verb = "rotated"
 
     async def change(self, location: Location) -> Credentials:
-        return await self.admin.integrations.rotate(location)
+        return await self.admin.integrations.rotate(location, self.get_body_argument("current", ""))
 
 
 class RemoveHandler(LocationHandler):

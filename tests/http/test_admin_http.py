@@ -142,6 +142,33 @@ def test_a_secret_token_never_opens_admin_and_a_session_never_authorises_scim(ad
     assert scim(admin_gateway.port, "POST", "/Users", token, user) == 201
 
 
+def test_a_rotate_form_sent_again_is_refused_and_the_newest_token_keeps_working(admin_gateway: AdminGateway) -> None:
+    """Reloading the page that shows a new Secret Token sends its rotate form again (so would a
+    second tab, or another operator's older page): that must not silently void the token the
+    operator just pasted into Entra ID."""
+    client = admin_gateway.client()
+    assert client.sign_in("alice").status == 303
+    first = enable(client, "1")
+    form = client.hidden_fields("/admin/locations/1", "/admin/locations/1/rotate")
+    assert set(form) == {"_xsrf", "current"} and first not in form["current"]
+    rotated = client.request("POST", "/admin/locations/1/rotate", form)
+    assert rotated.status == 200 and "SCIM Secret Token rotated" in rotated.body
+    second = re.search(r'<textarea id="secret-token"[^>]*>([^<]+)</textarea>', rotated.body)
+    assert second is not None
+    assert scim(admin_gateway.port, "GET", "/Users", first) == 401
+    assert scim(admin_gateway.port, "GET", "/Users", second.group(1).strip()) == 200
+
+    again = client.request("POST", "/admin/locations/1/rotate", form)  # the reload
+    assert again.status == 409
+    assert "Nothing was changed" in again.body and 'id="secret-token"' not in again.body
+    assert scim(admin_gateway.port, "GET", "/Users", second.group(1).strip()) == 200  # not voided
+    assert client.request("POST", "/admin/locations/1/rotate", {"_xsrf": form["_xsrf"]}).status == 409
+
+    third = client.post("/admin/locations/1/rotate", {}, form_page="/admin/locations/1")  # from the page as it is now
+    assert third.status == 200 and 'id="secret-token"' in third.body
+    assert scim(admin_gateway.port, "GET", "/Users", second.group(1).strip()) == 401
+
+
 def test_a_location_scoped_operator_gets_404_for_other_locations(admin_gateway: AdminGateway) -> None:
     client = admin_gateway.client()
     assert client.sign_in("bob").status == 303
