@@ -80,11 +80,13 @@ class AdminClient:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
     host: str | None = None
+    #: Sent with every request (a reverse proxy's ``X-Forwarded-*``, say).
+    headers: dict[str, str] = field(default_factory=dict)
 
     def request(self, method: str, path: str, fields: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None) -> Answer:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = dict(headers or {})
+        sent = {**self.headers, **(headers or {})}
         if self.host is not None:
             sent["Host"] = self.host
         if self.cookies:

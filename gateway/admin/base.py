@@ -117,10 +117,13 @@ class AdminHandler(tornado.web.RequestHandler):
         super().set_cookie(name, value, None, expires, PREFIX, expires_days, **kwargs)
 
     def secure_origin(self) -> bool:
-        """Whether the browser keeps this page's ``Secure`` cookies: HTTPS (to the gateway, or to
-        the TLS proxy its ``base_url`` names) or a loopback host."""
+        """Whether the browser keeps this page's ``Secure`` cookies: HTTPS (to the gateway, to the
+        TLS proxy its ``base_url`` names, or to a trusted proxy that says ``X-Forwarded-Proto:
+        https``, as :mod:`gateway.forwarded` reads it for the Tenant URL) or a loopback host."""
+        origin = self.application.public_origin.for_request(  # type: ignore[attr-defined]
+            self.request.remote_ip, self.request.headers)
         return (self.request.protocol == "https" or self.admin.base_url.startswith("https://")
-                or loopback_host(self.request.host_name))
+                or origin.startswith("https://") or loopback_host(self.request.host_name))
 
     def start_session(self, operator: Operator) -> None:
         self.set_signed_cookie(SESSION_COOKIE, Session(operator.name, operator.session_version).encode(),

@@ -15,7 +15,8 @@ FAILED = (f"Sign-in failed. Check the user name and password. After {LOCK_AFTER}
           f"account is locked for {LOCK_MINUTES} minutes.")
 INSECURE = ("This page must be opened over HTTPS (or on this machine's loopback address): browsers keep its "
             "sign-in cookie only there, and the password must not travel in clear. Put TLS in front of the "
-            "gateway, or give it a base_url starting with https://.")
+            "gateway (a proxy listed in trusted_proxies that sends X-Forwarded-Proto: https, or a base_url "
+            "starting with https://), or serve it with --certfile and --keyfile.")
 
 
 def _next_page(target: str) -> str:

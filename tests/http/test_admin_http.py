@@ -219,6 +219,33 @@ def test_sign_in_is_refused_on_a_plain_http_origin_that_is_not_loopback(admin_ga
     assert answer.status == 400 and SESSION not in answer.cookies()
 
 
+def test_behind_a_trusted_proxy_the_page_shows_the_tenant_url_of_the_forwarded_origin(
+        admin_gateway: AdminGateway, tmp_path: Path) -> None:
+    """The page builds the Tenant URL as the SCIM endpoints build ``meta.location``: from a
+    trusted proxy's ``X-Forwarded-Proto``/``-Host``, and from neither when the peer is not one."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "scim.corp.example"}
+    config = tmp_path / "proxied.toml"
+    config.write_text('[server]\ntrusted_proxies = ["127.0.0.1/32"]\n')
+    proxied = Server(admin_gateway.data_dir, "--config", str(config))
+    proxied.start()
+    try:
+        client = AdminClient(proxied.port, host="gateway.internal:8080", headers=forwarded)
+        assert client.sign_in("alice").status == 303  # HTTPS as the proxy says, so sign-in is allowed
+        credentials = client.post("/admin/locations/1/enable", {}, form_page="/admin/locations/1")
+        tenant_url = re.search(r'id="tenant-url"[^>]*value="([^"]+)"', credentials.body)
+        assert tenant_url is not None and tenant_url.group(1) == "https://scim.corp.example/scim/v2/locations/1"
+        assert "https://scim.corp.example/scim/v2/locations/1" in client.get("/admin/locations/1").body
+    finally:
+        proxied.stop()
+    untrusted = AdminClient(admin_gateway.port, host="gateway.internal:8080", headers=forwarded)
+    assert "must be opened over HTTPS" in untrusted.get("/admin/sign-in").body  # the headers are not believed
+    assert untrusted.sign_in("alice").status == 400
+    local = admin_gateway.client()
+    assert local.sign_in("alice").status == 303
+    shown = local.get("/admin/locations/1")
+    assert "scim.corp.example" not in shown.body and f"127.0.0.1:{admin_gateway.port}/scim/v2/locations/1" in shown.body
+
+
 def test_every_gateway_process_accepts_the_session_cookie(admin_gateway: AdminGateway, tmp_path: Path) -> None:
     """The cookie secret is derived from the deployment's signing key: another ``serve`` on the same
     data (another worker or host) accepts a session the first one signed."""
