@@ -9,6 +9,7 @@ case-exact substring tests) with the same methods.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +27,18 @@ class Sql:
 TRUE, FALSE = Sql("1"), Sql("0")
 
 
+@functools.lru_cache(maxsize=256)
+def _pieces(template: str) -> tuple[str, ...]:
+    """A template split at its ``{}`` (templates are this package's literals: a few dozen)."""
+    return tuple(template.split("{}"))
+
+
 def sql(template: str, *args: Any) -> Sql:
     """Fill each ``{}`` of ``template``: an :class:`Sql` is inlined, any other value is bound.
 
     Templates are literal text of this package; nothing from a request is ever spliced in.
     """
-    pieces = template.split("{}")
+    pieces = _pieces(template)
     if len(pieces) != len(args) + 1:
         raise ValueError(f"template {template!r} takes {len(pieces) - 1} arguments")
     text: list[str] = [pieces[0]]
