@@ -235,7 +235,6 @@ class BusyWriter:
             self.committed += 1
             return _settle_soon(job.outcome, result, None)
 
-
     def _hand_back_waiting(self) -> bool:
         """Give the writes queued meanwhile back to the loop (:class:`HandedBack`): the lock is
         free again now that this thread has committed or given up. Most of them met the lock
