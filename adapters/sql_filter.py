@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.errors import UnsupportedFilter
+from adapters.memo import remembered
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
 from adapters.schema import Attribute, ResourceType
 from adapters.sql_compare import STRING_TYPES, EqLookup, compare_value, present_value, sort_value
@@ -264,12 +265,7 @@ class SqlFilterTranslator:
         """Where ``path`` is stored. A pure function of the path for this translator: kept for
         up to :data:`RESOLVED_PATHS` paths (a third of a ``userName eq`` translation's 9 µs);
         a path that fails is resolved, and fails, again each time."""
-        source = self._resolved.get(path)
-        if source is None:
-            source = self._resolve_now(path)
-            if len(self._resolved) < RESOLVED_PATHS:
-                self._resolved[path] = source
-        return source
+        return remembered(self._resolved, path, self._resolve_now, RESOLVED_PATHS)
 
     def _resolve_now(self, path: AttrPath) -> _Source:
         found = self._schema.locate(path)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from adapters.memo import remembered
 from adapters.query import AttrPath
 from adapters.schema.definitions import COMMON_ATTRIBUTES, Attribute, Schema
 
@@ -28,7 +29,6 @@ _COMMON_INDEX: dict[str, Attribute] = {a.name.lower(): a for a in COMMON_ATTRIBU
 #: Resolved paths (and top-level keys) remembered per resource type (beyond it, each is worked
 #: out every time).
 _RESOLVED_LIMIT = 4096
-_UNSEEN: Any = object()
 
 
 class UnknownAttribute(ValueError):
@@ -126,12 +126,7 @@ class ResourceType:
         """What a top-level key of a resource body names: a whole schema block (the core's or
         an extension's, by URN), an attribute path ``[urn:]attr[.subAttr]`` (not yet resolved),
         or ``None`` for a URN of an extension this type does not have."""
-        found = self._top_level.get(key, _UNSEEN)
-        if found is _UNSEEN:
-            found = self._classify_top_level(key)
-            if len(self._top_level) < _RESOLVED_LIMIT:
-                self._top_level[key] = found
-        return found
+        return remembered(self._top_level, key, self._classify_top_level, _RESOLVED_LIMIT)
 
     def _classify_top_level(self, key: str) -> "Schema | AttrPath | None":
         schema = self.schema_for_urn(key)
@@ -158,12 +153,7 @@ class ResourceType:
 
         Raises :class:`UnknownAttribute` for unknown schemas, attributes or sub-attributes.
         """
-        found = self._resolved.get(path)
-        if found is None:
-            found = self._resolve(path)
-            if len(self._resolved) < _RESOLVED_LIMIT:
-                self._resolved[path] = found
-        return found
+        return remembered(self._resolved, path, self._resolve, _RESOLVED_LIMIT)
 
     def _resolve(self, path: AttrPath) -> tuple[AttrPath, Attribute]:
         urn, name = path.urn, path.attr
