@@ -37,7 +37,7 @@ from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.config_source import CONFIG_ENV, choose, record
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
-from gateway.serving import lean_log_records, serve
+from gateway.serving import serve
 from gateway.signing_keys import claim_key, load_signing_key
 from gateway.tokens import TokenCodec
 
@@ -279,7 +279,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _config(args)
         if args.command == "serve":
             configure_logging(log_format=config.log_format)
-            lean_log_records()
             warn_if_exposed(config)
             build_adapter(config)  # a configuration that cannot serve is refused before it is recorded
             record(config)  # DATA_DIR/served-config.json: what the other commands act on

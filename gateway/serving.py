@@ -99,17 +99,6 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def lean_log_records() -> None:
-    """Log records without what :data:`gateway.logs.LOG_FORMAT` never prints: the caller's file
-    and line (a walk up the stack per record), thread and process (the switches of the Python
-    logging HOWTO, "Optimization"). An access line per request cost about 10 % of a light
-    request's CPU (py-spy, bench/load.py); these switches take a quarter of that off."""
-    logging._srcfile = None  # type: ignore[attr-defined]  # the HOWTO's documented switch
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-
-
 def serve(config: GatewayConfig) -> int:
     """Serve until SIGINT/SIGTERM; with several processes the workers share the listening
     sockets (:mod:`gateway.workers`). Returns the exit status."""
