@@ -17,10 +17,9 @@ import sys
 from typing import Any
 
 import tornado.httpserver
-import tornado.netutil
 import tornado.web
 
-from gateway.workers import run_workers
+from gateway.workers import bind_port, listeners, run_workers
 
 #: An empty SCIM ListResponse: the size of a small SCIM answer.
 BODY = (b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],'
@@ -55,13 +54,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--processes", type=int, default=1, help="worker processes sharing the port")
     args = parser.parse_args()
-    sockets = tornado.netutil.bind_sockets(args.port, address=args.host)
+    port, sockets = bind_port(args.port, args.host, args.processes)
     if args.processes == 1:
         asyncio.run(serve(sockets))
         return
 
     def worker(task_id: int) -> int:
-        asyncio.run(serve(sockets))
+        asyncio.run(serve(listeners(port, args.host, sockets)))
         return 0
 
     sys.exit(run_workers(args.processes, worker))

@@ -26,7 +26,7 @@ from gateway.context import GatewayContext
 from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
 from gateway.tokens import TokenCodec
-from gateway.workers import run_workers
+from gateway.workers import bind_port, listeners, run_workers
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -42,7 +42,7 @@ DRAIN_SECONDS = 10.0
 
 async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any],
                        metrics_sockets: Sequence[Any] = ()) -> None:
-    """One worker: serve on the (shared) sockets until SIGINT/SIGTERM, then drain and close;
+    """One worker: serve on ``sockets`` until SIGINT/SIGTERM, then drain and close;
     ``metrics_sockets`` (the ``[metrics] port``) serve ``GET /metrics`` alone."""
     # Storage threads (aiosqlite scans, asyncpg, ldap3) hand results back to the event loop;
     # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
@@ -100,16 +100,16 @@ def _settle_garbage_collector() -> None:
 
 
 def serve(config: GatewayConfig) -> int:
-    """Serve until SIGINT/SIGTERM; with several processes the workers share the listening
-    sockets (:mod:`gateway.workers`). Returns the exit status."""
+    """Serve until SIGINT/SIGTERM; with several processes each worker listens on the port with
+    ``SO_REUSEPORT`` (:mod:`gateway.workers`). Returns the exit status."""
     key = load_signing_key(config)  # [tokens] signing_key_file / _env, else DATA_DIR/signing-key
     # Open the storage once before forking (fail fast, create tables once) and refuse a key
     # that is not the deployment's (gateway.signing_keys).
     asyncio.run(claim_deployment_key(config, key, refusing="to start"))
     tokens = TokenCodec(key.secret)
     tls_context(config), metrics_token(config)  # a bad certificate or metrics token stops here, once
-    sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
-    config = replace(config, port=sockets[0].getsockname()[1])  # --port 0: the port picked
+    port, sockets = bind_port(config.port, config.host, config.processes)
+    config = replace(config, port=port)  # --port 0: the port picked
     metrics_sockets: list[Any] = []
     if config.metrics.port is not None:
         metrics_sockets = tornado.netutil.bind_sockets(config.metrics.port, address=config.metrics.host)
@@ -142,5 +142,6 @@ def _metrics_where(config: GatewayConfig) -> str:
 
 
 def _run(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any], metrics_sockets: list[Any]) -> int:
-    asyncio.run(serve_worker(config, tokens, sockets, metrics_sockets))
+    """A forked worker: on its own listening sockets (:func:`gateway.workers.listeners`)."""
+    asyncio.run(serve_worker(config, tokens, listeners(config.port, config.host, sockets), metrics_sockets))
     return 0

@@ -3,7 +3,9 @@ and lose no acknowledged write when the server is killed with SIGKILL under load
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import signal
 import sqlite3
 import threading
@@ -149,6 +151,83 @@ def test_several_worker_processes_share_the_port_and_the_state(tmp_path: Path) -
     finally:
         srv.stop()
     assert srv.proc is not None and srv.proc.returncode == 0
+
+
+def _worker_of_answer(srv: Server) -> str:
+    """The answering worker of one request on a new connection: its request ids' prefix."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        return response.headers["X-Request-Id"][:8]  # gateway/request_ids.py: per-process prefix
+    finally:
+        conn.close()
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (field 3 of /proc/<pid>/stat; ``T``: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_every_worker_gets_connections_while_another_is_busy(tmp_path: Path) -> None:
+    """``--processes 2``: each worker listens on its own socket (SO_REUSEPORT) and the kernel
+    spreads new connections over both. With one shared socket the worker that woke first
+    accepted every connection queued, so a client opening its connections at once (wrk, a
+    connection pool) could land them all on one worker while the other idled; here worker A is
+    stopped while 16 connections open, and A still answers its share once it runs again."""
+    srv = Server(tmp_path / "data", "--processes", "2")
+    srv.start()
+    try:
+        assert srv.proc is not None
+        deadline = time.monotonic() + 20
+        while len({_worker_of_answer(srv) for _ in range(8)}) < 2:  # until both workers listen
+            assert time.monotonic() < deadline, "the second worker never answered"
+        stopped = children(srv.proc.pid)[0]
+        answered: list[str] = []
+        connected = threading.Semaphore(0)
+
+        def client() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+            conn.connect()
+            connected.release()
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            response.read()
+            answered.append(response.headers["X-Request-Id"][:8])
+            conn.close()
+
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            while _state(stopped) != "T":  # the signal is delivered asynchronously
+                assert time.monotonic() < deadline + 20, "the worker did not stop"
+                time.sleep(0.01)
+            threads = [threading.Thread(target=client) for _ in range(16)]
+            for t in threads:
+                t.start()
+            for _ in threads:  # every connection is open (accepted by the kernel) while A is stopped
+                assert connected.acquire(timeout=20)
+            # Give worker B the time to take every connection it can: with one shared socket it
+            # takes all 16 (and A must not get a late one after SIGCONT); with its own socket,
+            # only those the kernel hashed to it, and the rest wait in A's queue.
+            window = time.monotonic() + 2
+            while len(answered) < 16 and time.monotonic() < window:
+                time.sleep(0.01)
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+        for t in threads:
+            t.join(timeout=30)
+        assert len(answered) == 16
+        assert len(set(answered)) == 2, f"one worker answered all 16 connections: {answered}"
+
+        # SO_REUSEPORT lets sockets of the same user share a port: a second gateway started on it
+        # by mistake must still be refused, not join this one and take a share of its clients.
+        second = cli("serve", "--data-dir", str(tmp_path / "other"), "--port", str(srv.port), "--processes", "2")
+        assert second.returncode != 0 and "Address already in use" in second.stderr
+        assert "serving" not in second.stdout
+    finally:
+        srv.stop()
+    assert srv.proc.returncode == 0
 
 
 def test_sigterm_under_load_drains_requests_under_way(server: Server) -> None:
