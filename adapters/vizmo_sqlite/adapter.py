@@ -135,7 +135,12 @@ class VizmoUserAdapter(ResourceAdapter):
 
     async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None,
                      journal: Journal | None = None) -> Resource:
-        row = await self._store.write(writes.modify_user, self._location_id, id, change, expected_version, journal)
+        prepared = self._store.read_now_with(writes.prepare_patch, self._location_id, id, change, expected_version,
+                                             journal)
+        if prepared.stored is None:  # nothing to change: no lock, no entry (RFC 7644 §3.5.2: 200)
+            return mapping.from_storage(prepared.row)
+        row = await self._store.write(writes.modify_user, self._location_id, id, change, expected_version, journal,
+                                      prepared)
         return mapping.from_storage(row)
 
     async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None,
@@ -250,6 +255,16 @@ class VizmoSqliteAdapter(Adapter):
             raise Unavailable("the directory is not open")
         try:
             return self._write_now.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise Unavailable(f"directory read failed: {exc}") from exc
+
+    def read_now_with(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` in the calling thread on the writes' connection, outside any
+        transaction: reads only, as :meth:`read_now`."""
+        if self._write_now is None:
+            raise Unavailable("the directory is not open")
+        try:
+            return fn(self._write_now, *args)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
 
