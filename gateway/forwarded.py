@@ -54,6 +54,17 @@ class PublicOrigin:
         netloc = host if host and len(host) <= 255 and _HOST.fullmatch(host) else configured.netloc
         return f"{scheme}://{netloc}{self.prefix}"
 
+    def client(self, peer: str | None, headers: HTTPHeaders) -> str:
+        """The client's address: the last ``X-Forwarded-For`` entry (the address the trusted
+        ``peer`` itself saw) when ``peer`` is a trusted proxy, else ``peer``."""
+        if self.trusted and peer is not None and self._is_trusted(peer):
+            forwarded = _last(headers.get("X-Forwarded-For"))
+            try:
+                return str(ipaddress.ip_address(forwarded))
+            except ValueError:
+                pass  # none, or not an address: the proxy itself
+        return peer or "-"
+
     def _is_trusted(self, peer: str) -> bool:
         try:
             address = ipaddress.ip_address(peer.split("%", 1)[0])

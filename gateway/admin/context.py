@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.activity import ActivityLog
 from gateway.admin.accounts import Accounts
 from gateway.admin.integrations import Integrations
 from gateway.context import GatewayContext
+from gateway.rate_limit import RateLimiter
+
+#: Sign-in attempts per client address: ``SIGN_IN_BURST`` at once, then one every
+#: ``SIGN_IN_EVERY`` seconds. Each attempt costs a scrypt verification (tens of ms of CPU, also
+#: for an unknown name), so the per-account lock alone left the CPU to anyone trying many names.
+SIGN_IN_BURST = 10
+SIGN_IN_EVERY = 6.0
 
 #: The label of the admin cookie secret derived from the token-signing key
 #: (:meth:`gateway.tokens.TokenCodec.derived_secret`). Changing it signs every operator out.
@@ -21,6 +28,8 @@ class AdminContext:
     #: The activity log, or None when the deployment keeps none (``[activity] enabled = false``).
     activity: ActivityLog | None
     base_url: str
+    #: Sign-in attempts per client address, in this worker process (as the location limits).
+    sign_ins: RateLimiter = field(default_factory=lambda: RateLimiter(1.0 / SIGN_IN_EVERY, SIGN_IN_BURST))
 
     @classmethod
     def of(cls, ctx: GatewayContext) -> "AdminContext | None":

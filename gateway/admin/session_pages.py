@@ -6,6 +6,8 @@ import logging
 
 from gateway.admin.accounts import LOCK_AFTER, LOCK_MINUTES
 from gateway.admin.base import PREFIX, AdminHandler
+from gateway.admin.context import SIGN_IN_BURST, SIGN_IN_EVERY
+from gateway.rate_limit import retry_after
 
 log = logging.getLogger("vizmo_scim.admin")
 
@@ -13,6 +15,8 @@ log = logging.getLogger("vizmo_scim.admin")
 #: password or a locked account.
 FAILED = (f"Sign-in failed. Check the user name and password. After {LOCK_AFTER} failed attempts in a row an "
           f"account is locked for {LOCK_MINUTES} minutes.")
+THROTTLED = (f"Too many sign-in attempts from your address: at most {SIGN_IN_BURST} at once, then one every "
+             f"{SIGN_IN_EVERY:g} seconds. Try again in {{}} seconds.")
 INSECURE = ("This page must be opened over HTTPS (or on this machine's loopback address): browsers keep its "
             "sign-in cookie only there, and the password must not travel in clear. Put TLS in front of the "
             "gateway (a proxy listed in trusted_proxies that sends X-Forwarded-Proto: https, or a base_url "
@@ -42,6 +46,16 @@ class SignInHandler(AdminHandler):
         if not self.secure_origin():
             self.set_status(400)
             self.render("sign_in.html", error=INSECURE, signed_out=False, next=target, user=name)
+            return
+        client = self.application.public_origin.client(  # type: ignore[attr-defined]
+            self.request.remote_ip, self.request.headers)
+        wait = self.admin.sign_ins.take(client)
+        if wait > 0:  # before any password is verified: each verification costs tens of ms of CPU
+            log.info("admin sign-in throttled (request %s)", self.request_id)
+            self.set_status(429)
+            self.set_header("Retry-After", retry_after(wait))
+            self.render("sign_in.html", error=THROTTLED.format(retry_after(wait)), signed_out=False, next=target,
+                        user=name)
             return
         operator = await self.admin.accounts.sign_in(name, password)
         if operator is None:

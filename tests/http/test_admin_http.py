@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from gateway.admin.context import SIGN_IN_BURST
 from tests.admin_support import (PASSWORD, AdminClient, AdminGateway, add_operator, admin_gateway,  # noqa: F401
                                  integrations)
 from tests.serving import CORE, Server, cli
@@ -244,6 +245,35 @@ def test_behind_a_trusted_proxy_the_page_shows_the_tenant_url_of_the_forwarded_o
     assert local.sign_in("alice").status == 303
     shown = local.get("/admin/locations/1")
     assert "scim.corp.example" not in shown.body and f"127.0.0.1:{admin_gateway.port}/scim/v2/locations/1" in shown.body
+
+
+def test_sign_in_attempts_are_limited_per_client_address(admin_gateway: AdminGateway, tmp_path: Path) -> None:
+    """Each attempt costs a scrypt verification, so past SIGN_IN_BURST attempts from one address,
+    whatever names they try, the page answers 429 with Retry-After without checking a password.
+    The address is the one a trusted proxy saw (the last X-Forwarded-For entry); from any other
+    peer the header changes nothing."""
+    config = tmp_path / "proxied.toml"
+    config.write_text('[server]\ntrusted_proxies = ["127.0.0.1/32"]\n')
+    proxied = Server(admin_gateway.data_dir, "--config", str(config))
+    proxied.start()
+    try:
+        def client(forwarded_for: str) -> AdminClient:
+            return AdminClient(proxied.port, headers={"X-Forwarded-For": forwarded_for})
+
+        for n in range(SIGN_IN_BURST):  # names guessed from one address: each one verified
+            assert FAILED in client(f"192.0.2.{n}, 203.0.113.7").sign_in(f"guess{n}", "wrong").body
+        throttled = client("192.0.2.99, 203.0.113.7").sign_in("alice")  # even the right password
+        assert throttled.status == 429 and SESSION not in throttled.cookies()
+        assert int(throttled.headers["Retry-After"]) >= 1 and "Too many sign-in attempts" in throttled.body
+        assert client("203.0.113.8").sign_in("alice").status == 303  # another address keeps its own
+    finally:
+        proxied.stop()
+    direct = [AdminClient(admin_gateway.port, headers={"X-Forwarded-For": f"198.51.100.{n}"})
+              for n in range(SIGN_IN_BURST + 1)]
+    assert all(FAILED in c.sign_in("nobody", "wrong").body for c in direct[:-1])
+    assert direct[-1].sign_in("alice").status == 429  # not believed from an untrusted peer
+    listed = cli("admin", "list", "--data-dir", str(admin_gateway.data_dir))
+    assert "locked" not in listed.stdout  # the throttled attempts counted against no account
 
 
 def test_every_gateway_process_accepts_the_session_cookie(admin_gateway: AdminGateway, tmp_path: Path) -> None:
