@@ -11,7 +11,7 @@ from gateway.context import GatewayContext
 from gateway.rate_limit import RateLimiter
 
 #: Sign-in attempts per client address: ``SIGN_IN_BURST`` at once, then one every
-#: ``SIGN_IN_EVERY`` seconds. Each attempt costs a scrypt verification (tens of ms of CPU, also
+#: ``SIGN_IN_EVERY`` seconds. Each attempt costs a scrypt verification (about 0.1 s of CPU here, also
 #: for an unknown name), so the per-account lock alone left the CPU to anyone trying many names.
 SIGN_IN_BURST = 10
 SIGN_IN_EVERY = 6.0

@@ -50,7 +50,7 @@ class SignInHandler(AdminHandler):
         client = self.application.public_origin.client(  # type: ignore[attr-defined]
             self.request.remote_ip, self.request.headers)
         wait = self.admin.sign_ins.take(client)
-        if wait > 0:  # before any password is verified: each verification costs tens of ms of CPU
+        if wait > 0:  # before any password is verified: each costs about 0.1 s of CPU
             log.info("admin sign-in throttled (request %s)", self.request_id)
             self.set_status(429)
             self.set_header("Retry-After", retry_after(wait))
