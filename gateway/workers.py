@@ -10,7 +10,7 @@ opens its connections at once got them all on one worker. Measured with wrk's 32
 in most others; the round's p99 was 35 ms with one busy worker, 87-104 ms with a lopsided pair
 (the busy worker kept meeting the other's write lock while it lagged), and the two workers did
 the work of one. Where ``SO_REUSEPORT`` is missing the workers share the sockets bound before the
-fork. It does not stop its workers when it is told to stop: here the supervising parent
+fork. ``fork_processes`` does not stop its workers when told to stop: here the supervising parent
 forwards SIGTERM and SIGINT to them, each worker drains and exits 0, and the parent then exits 0.
 Workers share nothing in memory: tenants, revocations and users live in the storage, so any
 worker (or any host) can answer any request.
