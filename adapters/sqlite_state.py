@@ -91,7 +91,7 @@ class SqliteStateStore(StateStore):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        self._file.close()
+        await self._file.close()
 
     def activity_log(self) -> ActivityLog:
         return SqliteActivityLog(self._file)

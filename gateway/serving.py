@@ -1,12 +1,14 @@
 """``vizmo-scim serve``: bind, start the workers, serve until SIGTERM/SIGINT, then drain.
 
 A stopping worker stops accepting connections, lets the requests under way finish (at most
-:data:`DRAIN_SECONDS`), closes its connections and then its storage, and exits 0.
+:data:`DRAIN_SECONDS`), closes its connections and then its storage, and exits 0; a stop still
+unfinished after :data:`STOP_SECONDS` logs every thread's stack and exits 1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import gc
 import logging
 import signal
@@ -39,6 +41,13 @@ GC_THRESHOLDS = (10_000, 50, 100)
 #: How long a stopping worker waits for requests under way before closing the storage.
 DRAIN_SECONDS = 10.0
 
+#: How long a stop may take in all (the drain, then closing the connections and the storage)
+#: before the worker writes every thread's stack to its log and exits 1. A stop that hangs would
+#: otherwise hold the port, with nothing logged, until an orchestrator's SIGKILL (one did: the
+#: WAL checkpoint thread once missed its stop, adapters/vizmo_sqlite/checkpoint.py). The stdlib's
+#: ``faulthandler`` does it from a C thread of its own, so a blocked event loop cannot stop it.
+STOP_SECONDS = DRAIN_SECONDS + 20.0
+
 
 async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any],
                        metrics_sockets: Sequence[Any] = ()) -> None:
@@ -65,11 +74,15 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    log.info("stopping: %d request(s) under way, waiting up to %g s for them", app.inflight, DRAIN_SECONDS)
+    faulthandler.dump_traceback_later(STOP_SECONDS, exit=True)
     if metrics_server is not None:
         metrics_server.stop()
     await drain(app, server)
     await ctx.close()  # the queued activity entries are stored before the storage closes
     await opened.close()
+    faulthandler.cancel_dump_traceback_later()
+    log.info("stopped")
 
 
 async def drain(app: ScimApplication, server: tornado.httpserver.HTTPServer, seconds: float = DRAIN_SECONDS) -> None:

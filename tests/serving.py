@@ -14,6 +14,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from gateway.serving import STOP_SECONDS
+
 PROBE = "/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -45,8 +47,10 @@ class Server:
     """``vizmo-scim serve`` on a free loopback port."""
 
     def __init__(self, data_dir: Path, *extra: str, data_dir_flag: bool = True, cwd: Path | None = None,
-                 env: dict[str, str] | None = None, tls: ssl.SSLContext | None = None) -> None:
+                 env: dict[str, str] | None = None, tls: ssl.SSLContext | None = None,
+                 launcher: tuple[str, ...] = ("-m", "gateway.cli")) -> None:
         self.data_dir = data_dir
+        self.launcher = launcher  # what follows the interpreter, before ``serve``
         self.extra = extra
         self.data_dir_flag = data_dir_flag  # False: the data directory comes from --config
         self.cwd = cwd
@@ -61,7 +65,7 @@ class Server:
         with open(self.log_path, "w") as log:  # a file, not a pipe: a full pipe would block the server
             where = ["--data-dir", str(self.data_dir)] if self.data_dir_flag else []
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", *where, "--port", str(self.port), *self.extra],
+                [sys.executable, *self.launcher, "serve", *where, "--port", str(self.port), *self.extra],
                 stdout=subprocess.PIPE, stderr=log, text=True, cwd=self.cwd, env=self.env)
         assert self.proc.stdout is not None
         self.banner = self.proc.stdout.readline()
@@ -79,11 +83,15 @@ class Server:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def stop(self, sig: int = signal.SIGTERM) -> str:
-        """Send ``sig``, wait for the exit, and return what the server logged."""
+        """Send ``sig``, wait for the exit, and return what the server logged. A SIGTERM or
+        SIGINT must end in a clean exit (0) within the gateway's own stop limit."""
         assert self.proc is not None
         self.proc.send_signal(sig)
-        self.proc.communicate(timeout=20)
-        return self.log_path.read_text()
+        self.proc.communicate(timeout=STOP_SECONDS + 15)
+        log = self.log_path.read_text()
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            assert self.proc.returncode == 0, f"serve exited {self.proc.returncode} after {sig!r}:\n{log[-4000:]}"
+        return log
 
     def request(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()

@@ -263,3 +263,51 @@ def test_sigterm_under_load_drains_requests_under_way(server: Server) -> None:
     assert len(statuses) >= 60 and set(statuses) == {200}
     assert "Traceback" not in log and " 500 " not in log
     assert server.proc is not None and server.proc.returncode == 0
+    assert "stopping: " in log and log.rstrip().endswith("INFO vizmo_scim.app stopped")
+
+
+def test_a_stop_soon_after_start_exits_0(tmp_path: Path) -> None:
+    """SIGTERM while the worker's start-up work still runs on threads (the activity log's first
+    prune): the state store closed a connection under it and the process died of SIGSEGV in
+    over half of such stops. Five stops here: ``Server.stop`` requires exit 0 of each."""
+    first_serve(tmp_path / "data")
+    for _ in range(5):
+        server = Server(tmp_path / "data")
+        server.start()
+        log = server.stop(signal.SIGTERM)
+        assert "INFO vizmo_scim.app stopped" in log
+
+
+#: ``vizmo-scim serve`` with its stop limit lowered to 1 s (the module's constant, read when a stop begins).
+SHORT_STOP_LIMIT = ("-c", "import sys; import gateway.serving as s; s.STOP_SECONDS = 1.0; "
+                          "from gateway.cli import main; sys.exit(main())")
+
+
+def test_a_stop_that_outlasts_its_limit_logs_every_thread_and_exits_1(tmp_path: Path) -> None:
+    """A stop still unfinished at STOP_SECONDS (here 1 s) must not hang: the worker writes each
+    thread's stack to its log and exits 1. The stop is held by a POST whose body never comes:
+    the drain waits for it (up to 10 s), longer than the limit."""
+    first_serve(tmp_path / "data")
+    token = add_integration(tmp_path / "data")["secret_token"]
+    server = Server(tmp_path / "data", launcher=SHORT_STOP_LIMIT)
+    server.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.putrequest("POST", "/scim/v2/locations/1/Users")
+        for name, value in (("Authorization", f"Bearer {token}"), ("Content-Type", "application/scim+json"),
+                            ("Content-Length", "100"), ("Expect", "100-continue")):
+            conn.putheader(name, value)
+        conn.endheaders()
+        assert conn.sock.recv(64).startswith(b"HTTP/1.1 100")  # prepare ran: the request is under way
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        server.proc.communicate(timeout=30)
+        log = server.log_path.read_text()
+        assert server.proc.returncode == 1, log
+        assert "stopping: 1 request(s) under way" in log and "Timeout (0:00:01)!" in log
+        assert "most recent call first" in log and "INFO vizmo_scim.app stopped" not in log
+        conn.close()
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.communicate()
