@@ -6,11 +6,14 @@ empty file; an existing directory is used as it is. ``scim_tables.sql`` is idemp
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 
-from adapters.files import create_private_file
+from adapters.errors import Unavailable
 
 DEMO_COMPANY = "Demo Company"
 DEMO_LOCATION = (1, "Delhi")
@@ -18,6 +21,8 @@ DEMO_LOCATION = (1, "Delhi")
 
 #: Seconds a new connection waits for the file while it sets its pragmas (see :func:`connect`).
 SETUP_WAIT = 5.0
+#: Seconds between two tries of a switch to WAL that SQLite refused at once (see :func:`_use_wal`).
+WAL_RETRY_PAUSE = 0.01
 
 
 def _sql(name: str) -> str:
@@ -33,33 +38,74 @@ def connect(path: Path | str, *, timeout: float = 5.0, check_same_thread: bool =
     The pragmas themselves wait up to ``SETUP_WAIT`` seconds whatever ``timeout`` says: setting
     WAL reads the file's header, which another process opening the file, recovering its WAL or
     restarting it in a checkpoint holds for a moment (two workers starting side by side met
-    ``database is locked`` here on a connection meant never to wait). ``timeout`` then applies
-    to everything the connection runs afterwards."""
+    ``database is locked`` here on a connection meant never to wait), and the first switch to
+    WAL waits for any writer (:func:`_use_wal`). ``timeout`` then applies to everything the
+    connection runs afterwards. Called off the event loop only (it may wait)."""
     conn = sqlite3.connect(str(path), timeout=max(timeout, SETUP_WAIT), isolation_level=None,
                            check_same_thread=check_same_thread)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    try:
+        _use_wal(conn, time.monotonic() + SETUP_WAIT)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, deadline: float) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again until ``deadline`` while the file is busy.
+
+    A directory still in rollback-journal mode (the portal's own default) switches on the
+    gateway's first start. The switch reads the file under a shared lock and then needs an
+    exclusive one; while another connection holds the write lock (the portal mid-transaction,
+    or a second worker making the same switch) SQLite answers ``SQLITE_BUSY`` at once, without
+    its busy handler, since waiting there could deadlock. So the wait is done here, with no
+    lock held between tries; past the deadline the directory is ``Unavailable``, with the reason."""
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY and its extended codes
+                raise
+            if time.monotonic() >= deadline:
+                raise Unavailable(f"the directory stayed locked by another writer for {SETUP_WAIT:g} s "
+                                  f"while the gateway switched it to WAL mode: {exc}") from exc
+        time.sleep(WAL_RETRY_PAUSE)  # on a worker thread: connect() is never called on the event loop
 
 
 def create_directory(path: Path) -> None:
     """Create a new directory database with the legacy schema and one demo company and location
-    (owner-only: its folder 0700 when it is created here, the file and its WAL 0600)."""
+    (owner-only: its folder 0700 when it is created here, the file and its WAL 0600).
+
+    The file is built under a name of its own and then linked into place, which fails if
+    another process created the directory meanwhile: that one is kept and this copy dropped.
+    (Replacing it instead would swap the file under the winner's open connections, losing what
+    it wrote since, such as a new integration's token.)"""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".creating")
-    tmp.unlink(missing_ok=True)
-    create_private_file(tmp)
-    conn = sqlite3.connect(str(tmp), isolation_level=None)
+    fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".creating", dir=path.parent)  # 0600
+    os.close(fd)
+    tmp = Path(name)
     try:
-        conn.executescript(_sql("directory.sql"))
-        conn.execute("BEGIN")
-        conn.execute("INSERT INTO companies (id, name) VALUES (1, ?)", (DEMO_COMPANY,))
-        conn.execute("INSERT INTO locations (id, company_id, name) VALUES (?, 1, ?)", DEMO_LOCATION)
-        conn.execute("COMMIT")
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            conn.executescript(_sql("directory.sql"))
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO companies (id, name) VALUES (1, ?)", (DEMO_COMPANY,))
+            conn.execute("INSERT INTO locations (id, company_id, name) VALUES (?, 1, ?)", DEMO_LOCATION)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process's directory won; it is the one every process uses
+        except OSError:  # a filesystem without hard links (some network mounts): a plain rename
+            if not path.exists():
+                tmp.replace(path)
     finally:
-        conn.close()
-    tmp.replace(path)
+        tmp.unlink(missing_ok=True)
 
 
 def ensure_scim_tables(conn: sqlite3.Connection) -> None:

@@ -285,12 +285,6 @@ def test_two_workers_the_portal_and_full_checkpoints_write_concurrently(director
         finally:
             conn.close()
 
-    async def first_open() -> None:  # as `serve` opens the storage once before it forks the workers
-        opened = VizmoSqliteAdapter(directory)
-        await opened.start()
-        await opened.stop()
-
-    _run(first_open())
     threads = [threading.Thread(target=worker, args=(name,)) for name in ("a", "b")]
     threads.append(threading.Thread(target=portal))
     for thread in threads:
