@@ -13,6 +13,7 @@ and gateway processes on the file never both win.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from adapters.activity import ActivityLog
 from adapters.operators import OperatorStore
 from adapters.sqlite_activity import DDL as ACTIVITY_DDL
 from adapters.sqlite_activity import SqliteActivityLog, SqliteFile, SqliteOperatorStore
+from adapters.sqlite_wal import use_wal
 from adapters.state import Integration, SigningKeyRecord, StateStore
 
 _DDL = (
@@ -79,13 +81,26 @@ class SqliteStateStore(StateStore):
         self._file = SqliteFile(self.path, timeout)
 
     async def start(self) -> None:
+        self._conn = await asyncio.to_thread(self._open)
+
+    def _open(self) -> sqlite3.Connection:
+        """The store's own connection, in WAL mode, with its tables (on a worker thread: the
+        switch to WAL and the tables wait for another writer)."""
         create_private_file(self.path)
-        conn = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-        for statement in (*_DDL, *ACTIVITY_DDL):
-            conn.execute(statement)
-        self._conn = conn
+        conn = sqlite3.connect(str(self.path), timeout=self._timeout, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            use_wal(conn, self._timeout)
+            conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
+            for statement in (*_DDL, *ACTIVITY_DDL):
+                conn.execute(statement)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise Unavailable(f"the state store {self.path.name} could not be opened: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-import time
 from importlib import resources
 from pathlib import Path
 
-from adapters.errors import Unavailable
+from adapters.sqlite_wal import use_wal
 
 DEMO_COMPANY = "Demo Company"
 DEMO_LOCATION = (1, "Delhi")
@@ -21,8 +20,6 @@ DEMO_LOCATION = (1, "Delhi")
 
 #: Seconds a new connection waits for the file while it sets its pragmas (see :func:`connect`).
 SETUP_WAIT = 5.0
-#: Seconds between two tries of a switch to WAL that SQLite refused at once (see :func:`_use_wal`).
-WAL_RETRY_PAUSE = 0.01
 
 
 def _sql(name: str) -> str:
@@ -39,40 +36,18 @@ def connect(path: Path | str, *, timeout: float = 5.0, check_same_thread: bool =
     WAL reads the file's header, which another process opening the file, recovering its WAL or
     restarting it in a checkpoint holds for a moment (two workers starting side by side met
     ``database is locked`` here on a connection meant never to wait), and the first switch to
-    WAL waits for any writer (:func:`_use_wal`). ``timeout`` then applies to everything the
+    WAL waits for any writer (:func:`adapters.sqlite_wal.use_wal`). ``timeout`` then applies to everything the
     connection runs afterwards. Called off the event loop only (it may wait)."""
     conn = sqlite3.connect(str(path), timeout=max(timeout, SETUP_WAIT), isolation_level=None,
                            check_same_thread=check_same_thread)
     try:
-        _use_wal(conn, time.monotonic() + SETUP_WAIT)
+        use_wal(conn, SETUP_WAIT)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     except BaseException:
         conn.close()
         raise
     return conn
-
-
-def _use_wal(conn: sqlite3.Connection, deadline: float) -> None:
-    """``PRAGMA journal_mode=WAL``, tried again until ``deadline`` while the file is busy.
-
-    A directory still in rollback-journal mode (the portal's own default) switches on the
-    gateway's first start. The switch reads the file under a shared lock and then needs an
-    exclusive one; while another connection holds the write lock (the portal mid-transaction,
-    or a second worker making the same switch) SQLite answers ``SQLITE_BUSY`` at once, without
-    its busy handler, since waiting there could deadlock. So the wait is done here, with no
-    lock held between tries; past the deadline the directory is ``Unavailable``, with the reason."""
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY and its extended codes
-                raise
-            if time.monotonic() >= deadline:
-                raise Unavailable(f"the directory stayed locked by another writer for {SETUP_WAIT:g} s "
-                                  f"while the gateway switched it to WAL mode: {exc}") from exc
-        time.sleep(WAL_RETRY_PAUSE)  # on a worker thread: connect() is never called on the event loop
 
 
 def create_directory(path: Path) -> None:

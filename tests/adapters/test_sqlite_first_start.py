@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import Unavailable
+from adapters.sqlite_state import SqliteStateStore
 from adapters.vizmo_sqlite import bootstrap
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 
@@ -54,7 +55,8 @@ def _journal_mode(path: Path) -> str:
         conn.close()
 
 
-def test_the_first_start_waits_for_a_portal_write_under_way(tmp_path: Path) -> None:
+@pytest.mark.gen_test(timeout=30)
+async def test_the_first_start_waits_for_a_portal_write_under_way(tmp_path: Path) -> None:
     path = tmp_path / "directory.db"
     bootstrap.create_directory(path)
     assert _journal_mode(path) == "delete"  # as the portal left it
@@ -73,7 +75,7 @@ def test_the_first_start_waits_for_a_portal_write_under_way(tmp_path: Path) -> N
             await adapter.stop()
 
     try:
-        name = asyncio.run(start_and_read())
+        name = await start_and_read()
     finally:
         release.set()
         timer.cancel()
@@ -122,7 +124,7 @@ def test_two_processes_creating_the_directory_at_once_use_one_file(tmp_path: Pat
             finally:
                 await adapter.stop()
         try:
-            asyncio.run(go())
+            asyncio.run(go())  # on this thread's own loop, closed after
         except BaseException as exc:  # reported below, with the others
             failures.append(exc)
 
@@ -139,3 +141,36 @@ def test_two_processes_creating_the_directory_at_once_use_one_file(tmp_path: Pat
         conn.close()
     assert companies == [(1, bootstrap.DEMO_COMPANY), (2, "Company 2"), (3, "Company 3")]
     assert sorted(p.name for p in tmp_path.iterdir() if "creating" in p.name) == []
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_state_file_opened_while_another_process_writes_it_waits_for_the_write(tmp_path: Path) -> None:
+    """The state store of the other adapters (``state.db``) switches to WAL on its first start too."""
+    path = tmp_path / "state.db"
+    other = sqlite3.connect(str(path), isolation_level=None)  # e.g. a CLI command, still in rollback mode
+    other.execute("CREATE TABLE locations (id INTEGER PRIMARY KEY, name TEXT)")
+    other.execute("INSERT INTO locations VALUES (1, 'Delhi')")
+    other.close()
+    release = threading.Event()
+    writer, holding = _portal_writing(path, release)
+    assert holding.wait(10)
+    timer = threading.Timer(PORTAL_HOLD_SECONDS, release.set)
+    timer.start()
+
+    async def start_and_enable() -> str:
+        store = SqliteStateStore(path)
+        await store.start()
+        try:
+            await store.enable("1")
+            return str(await store.active_token_id("1"))
+        finally:
+            await store.close()
+
+    try:
+        token_id = await start_and_enable()
+    finally:
+        release.set()
+        timer.cancel()
+        writer.join(10)
+    assert len(token_id) == 32
+    assert _journal_mode(path) == "wal"
