@@ -44,10 +44,7 @@ class _Rest(Awaitable[T]):
         while True:
             try:
                 sent = yield value
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # a cancellation (the timeout's) goes into the coroutine
+            except BaseException as exc:  # a cancellation (the timeout's), or a close, goes into the coroutine
                 try:
                     value = coro.throw(exc)
                 except StopIteration as stop:

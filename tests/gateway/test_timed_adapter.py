@@ -109,3 +109,33 @@ async def test_a_future_is_bounded_too() -> None:
     with pytest.raises(Unavailable):
         await bounded("token", never, metrics, 0.02)
     assert _timeouts(metrics, "token") == 1
+
+
+
+@pytest.mark.gen_test
+async def test_a_request_closed_while_the_call_waits_closes_the_call_too() -> None:
+    """A request's coroutine closed while the adapter call under it waits (Python closes a
+    coroutine dropped unfinished): the call is closed with it, first, so its own clean-up (a
+    ``finally``, a connection handed back) runs then rather than whenever it is collected."""
+    cleaned: list[str] = []
+    never = asyncio.get_running_loop().create_future()
+
+    async def waits_forever() -> None:
+        try:
+            await never
+        finally:
+            cleaned.append("call")
+
+    call = waits_forever()  # held here, so only an explicit close can end it
+
+    async def request() -> None:
+        try:
+            await bounded("search", call, Metrics(), 5.0)
+        finally:
+            cleaned.append("request")
+
+    coroutine = request()
+    assert coroutine.send(None) is never  # suspended in the call's wait, under bounded's timer
+    coroutine.close()
+    assert cleaned == ["call", "request"]
+    assert call.cr_frame is None  # closed
