@@ -36,8 +36,8 @@ def connect(path: Path | str, *, timeout: float = 5.0, check_same_thread: bool =
     WAL reads the file's header, which another process opening the file, recovering its WAL or
     restarting it in a checkpoint holds for a moment (two workers starting side by side met
     ``database is locked`` here on a connection meant never to wait), and the first switch to
-    WAL waits for any writer (:func:`adapters.sqlite_wal.use_wal`). ``timeout`` then applies to everything the
-    connection runs afterwards. Called off the event loop only (it may wait)."""
+    WAL waits for any writer (:func:`adapters.sqlite_wal.use_wal`). ``timeout`` then applies
+    to everything the connection runs afterwards. Called off the event loop only (it may wait)."""
     conn = sqlite3.connect(str(path), timeout=max(timeout, SETUP_WAIT), isolation_level=None,
                            check_same_thread=check_same_thread)
     try:

@@ -66,21 +66,22 @@ async def test_the_first_start_waits_for_a_portal_write_under_way(tmp_path: Path
     timer = threading.Timer(PORTAL_HOLD_SECONDS, release.set)
     timer.start()
 
-    async def start_and_read() -> str:
+    async def start_and_read() -> tuple[bool, str]:
         adapter = VizmoSqliteAdapter(path)
         await adapter.start()
+        released_first = release.is_set()  # the start cannot end while the portal holds the lock
         try:
-            return str(adapter.read_now("SELECT name FROM locations WHERE id = 1", ())[0][0])
+            return released_first, str(adapter.read_now("SELECT name FROM locations WHERE id = 1", ())[0][0])
         finally:
             await adapter.stop()
 
     try:
-        name = await start_and_read()
+        released_first, name = await start_and_read()
     finally:
         release.set()
         timer.cancel()
         portal.join(10)
-    assert release.is_set()
+    assert released_first
     assert name == "Delhi HQ"  # the portal's write, committed before the gateway went on
     assert _journal_mode(path) == "wal"
 
@@ -105,10 +106,11 @@ def test_a_directory_locked_past_the_wait_is_unavailable_with_the_reason(tmp_pat
 
 
 @pytest.mark.parametrize("round_", range(10))
-def test_two_processes_creating_the_directory_at_once_use_one_file(tmp_path: Path, round_: int) -> None:
-    """Two adapters (as ``serve`` and a CLI command would) start on a missing directory at the
-    same moment; each then writes through its own connections, and both writes are in the one
-    file left at the path (none went to a file replaced under it)."""
+def test_two_first_starts_creating_the_directory_at_once_use_one_file(tmp_path: Path, round_: int) -> None:
+    """Two adapters (as ``serve`` and a CLI command would, here on two threads with their own
+    connections) start on a missing directory at the same moment; each then writes through its
+    own connections, and both writes are in the one file left at the path (none went to a file
+    replaced under it)."""
     path = tmp_path / "directory.db"
     barrier = threading.Barrier(2)
     failures: list[BaseException] = []
