@@ -1,6 +1,7 @@
 """``gateway.timed_adapter.bounded``: a call that completes at once, one that waits and completes,
-one that fails after waiting, one that outlasts the timeout (503, its clean-up run) and a plain
-future, each on a real event loop and timed into real prometheus-client metrics."""
+one that fails after waiting, one that outlasts the timeout (503, its clean-up run), one closed
+while it waits, and a plain future, each on a real event loop and timed into real prometheus-client
+metrics."""
 
 from __future__ import annotations
 
@@ -109,7 +110,6 @@ async def test_a_future_is_bounded_too() -> None:
     with pytest.raises(Unavailable):
         await bounded("token", never, metrics, 0.02)
     assert _timeouts(metrics, "token") == 1
-
 
 
 @pytest.mark.gen_test
