@@ -176,3 +176,29 @@ async def test_a_state_file_opened_while_another_process_writes_it_waits_for_the
         writer.join(10)
     assert len(token_id) == 32
     assert _journal_mode(path) == "wal"
+
+
+def test_a_filesystem_without_hard_links_still_gets_the_directory(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some network mounts refuse ``link()`` (EPERM): the new directory is renamed into place
+    instead, and an existing one is still never replaced."""
+    def no_hard_links(src: object, dst: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(bootstrap.os, "link", no_hard_links)
+    path = tmp_path / "directory.db"
+    bootstrap.create_directory(path)
+    conn = sqlite3.connect(str(path))
+    try:
+        conn.execute("INSERT INTO companies (id, name) VALUES (2, 'Kept')")
+        conn.commit()
+    finally:
+        conn.close()
+    bootstrap.create_directory(path)  # a second creation finds the file there
+    conn = sqlite3.connect(str(path))
+    try:
+        names = conn.execute("SELECT name FROM companies ORDER BY id").fetchall()
+        assert names == [(bootstrap.DEMO_COMPANY,), ("Kept",)]
+    finally:
+        conn.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["directory.db"]
