@@ -94,11 +94,10 @@ class SqliteStateStore(StateStore):
             conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
             for statement in (*_DDL, *ACTIVITY_DDL):
                 conn.execute(statement)
-        except sqlite3.OperationalError as exc:
+        except BaseException as exc:
             conn.close()
-            raise Unavailable(f"the state store {self.path.name} could not be opened: {exc}") from exc
-        except BaseException:
-            conn.close()
+            if isinstance(exc, sqlite3.OperationalError):  # its tables stayed locked past the timeout
+                raise Unavailable(f"the state store {self.path.name} could not be opened: {exc}") from exc
             raise
         return conn
 

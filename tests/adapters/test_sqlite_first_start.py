@@ -202,3 +202,30 @@ def test_a_filesystem_without_hard_links_still_gets_the_directory(tmp_path: Path
     finally:
         conn.close()
     assert [p.name for p in tmp_path.iterdir()] == ["directory.db"]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_state_file_whose_tables_stay_locked_is_unavailable_with_the_reason(tmp_path: Path) -> None:
+    """Already in WAL mode, but another writer holds the lock past the store's timeout while the
+    store creates its tables: ``Unavailable`` (a 503 or a one-line CLI error), not a raw SQLite error."""
+    path = tmp_path / "state.db"
+    other = sqlite3.connect(str(path), isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE locations (id INTEGER PRIMARY KEY, name TEXT)")
+    other.execute("INSERT INTO locations VALUES (1, 'Delhi')")
+    other.close()
+    release = threading.Event()
+    writer, holding = _portal_writing(path, release)
+    try:
+        assert holding.wait(10)
+        with pytest.raises(Unavailable, match="state store state.db could not be opened: database is locked"):
+            await SqliteStateStore(path, timeout=0.2).start()
+    finally:
+        release.set()
+        writer.join(10)
+    store = SqliteStateStore(path, timeout=0.2)  # once the writer is gone it opens
+    await store.start()
+    try:
+        assert await store.enable("1")
+    finally:
+        await store.close()
