@@ -78,6 +78,26 @@ class ActivitySummary:
 Journal = Callable[[Mapping[str, Any] | None, Mapping[str, Any] | None], ActivityEntry]
 
 
+def read_conditions(tenant: str, *, since: str | None, before: ActivityRecord | None, user_name: str | None,
+                    outcome: Outcome | None, same_user_name: str) -> tuple[str, list[Any]]:
+    """The WHERE clause (``?`` placeholders) and parameters of :meth:`ActivityLog.read` for a log
+    on an SQL table ``scim_activity``; ``same_user_name`` is the dialect's case-insensitive
+    ``user_name = ?``."""
+    where, params = ["location_id = ?"], [int(tenant)]
+    if since is not None:
+        where.append("time >= ?")
+        params.append(since)
+    if before is not None:
+        where.append("(time < ? OR (time = ? AND id < ?))")
+        params.extend([before.entry.time, before.entry.time, before.id])
+    if user_name:
+        where.append(same_user_name)
+        params.append(user_name)
+    if outcome is not None:
+        where.append("status >= 400" if outcome == "refused" else "status < 400")
+    return " AND ".join(where), params
+
+
 class ActivityLog(abc.ABC):
     """Append-only entries per tenant, newest first on reading. Every method is a coroutine."""
 

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from adapters.activity import ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome
+from adapters.activity import (ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome,
+                               read_conditions)
 from adapters.errors import Unavailable
 from adapters.operators import Operator, OperatorStore
 
@@ -174,19 +175,9 @@ class SqliteActivityLog(ActivityLog):
     async def read(self, tenant: str, *, since: str | None = None, before: ActivityRecord | None = None,
                    user_name: str | None = None, outcome: Outcome | None = None,
                    limit: int = 50) -> list[ActivityRecord]:
-        where, params = ["location_id = ?"], [int(tenant)]
-        if since is not None:
-            where.append("time >= ?")
-            params.append(since)
-        if before is not None:
-            where.append("(time < ? OR (time = ? AND id < ?))")
-            params.extend([before.entry.time, before.entry.time, before.id])
-        if user_name:
-            where.append("user_name = ? COLLATE NOCASE")
-            params.append(user_name)
-        if outcome is not None:
-            where.append("status >= 400" if outcome == "refused" else "status < 400")
-        sql = f"SELECT {_COLUMNS} FROM scim_activity WHERE {' AND '.join(where)} ORDER BY time DESC, id DESC LIMIT ?"
+        where, params = read_conditions(tenant, since=since, before=before, user_name=user_name, outcome=outcome,
+                                        same_user_name="user_name = ? COLLATE NOCASE")
+        sql = f"SELECT {_COLUMNS} FROM scim_activity WHERE {where} ORDER BY time DESC, id DESC LIMIT ?"
         rows = await self._file.run(lambda conn: conn.execute(sql, (*params, limit)).fetchall())
         return [_record(row) for row in rows]
 

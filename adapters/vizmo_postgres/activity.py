@@ -10,7 +10,8 @@ from typing import Any
 
 import asyncpg
 
-from adapters.activity import ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome
+from adapters.activity import (ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome,
+                               read_conditions)
 from adapters.operators import Operator, OperatorStore
 from adapters.sql_dialect import numbered
 from adapters.vizmo_postgres.db import PgDatabase
@@ -55,20 +56,9 @@ class PostgresActivityLog(ActivityLog):
     async def read(self, tenant: str, *, since: str | None = None, before: ActivityRecord | None = None,
                    user_name: str | None = None, outcome: Outcome | None = None,
                    limit: int = 50) -> list[ActivityRecord]:
-        where, params = ["location_id = ?"], [int(tenant)]
-        if since is not None:
-            where.append("time >= ?")
-            params.append(since)
-        if before is not None:
-            where.append("(time < ? OR (time = ? AND id < ?))")
-            params.extend([before.entry.time, before.entry.time, before.id])
-        if user_name:
-            where.append("lower(user_name) = lower(?)")
-            params.append(user_name)
-        if outcome is not None:
-            where.append("status >= 400" if outcome == "refused" else "status < 400")
-        sql = numbered(f"SELECT {_COLUMNS} FROM scim_activity WHERE {' AND '.join(where)} "
-                       "ORDER BY time DESC, id DESC LIMIT ?")
+        where, params = read_conditions(tenant, since=since, before=before, user_name=user_name, outcome=outcome,
+                                        same_user_name="lower(user_name) = lower(?)")
+        sql = numbered(f"SELECT {_COLUMNS} FROM scim_activity WHERE {where} ORDER BY time DESC, id DESC LIMIT ?")
         return [_record(row) for row in await self._db.fetch(sql, *params, limit)]
 
     async def summary(self, tenant: str, since: str) -> ActivitySummary:
