@@ -68,6 +68,21 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+class _OneLinePoolWarnings(logging.Filter):
+    """asyncpg's pool logs "Failed to restore the pool connection floor; retrying" with a whole
+    traceback at each retry while PostgreSQL is down (every 1 s, doubling to 60 s): each such
+    record keeps its message and names the error by :func:`_reason` instead of the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg, record.args = f"{record.getMessage()}: {_reason(record.exc_info[1])}", ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_OneLinePoolWarnings())
+
+
 @contextmanager
 def translate_errors(action: str) -> Iterator[None]:
     """Raise asyncpg failures of ``action`` as adapter errors (the only translation point).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -478,7 +479,10 @@ def test_create_schema_builds_a_demo_directory_only_when_asked(run: Run[Any], tm
 
 # --- an unreachable server ---------------------------------------------------------------------------
 
-def test_an_unreachable_server_is_unavailable_then_recovers(tmp_path: Path) -> None:
+def test_an_unreachable_server_is_unavailable_then_recovers(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Every call answers Unavailable while the server is down, and works again once it is back;
+    meanwhile asyncpg's pool retries its connection floor and says so in one line each time, with
+    the error's name and no traceback."""
     cluster = start_cluster()
     try:
         dsn_file = tmp_path / "dsn"
@@ -498,6 +502,13 @@ def test_an_unreachable_server_is_unavailable_then_recovers(tmp_path: Path) -> N
                          lambda: state.active_token_id("1"), lambda: adapter.tenant_exists("1")):
                 with pytest.raises(Unavailable):
                     await call()
+            deadline = time.monotonic() + 15
+            while not (retries := [r for r in caplog.records if r.name == "asyncpg.pool"]):
+                assert time.monotonic() < deadline, "the pool never retried its connection floor"
+                await asyncio.sleep(0.05)
+            assert "Failed to restore the pool connection floor" in retries[0].getMessage()
+            assert "Error" in retries[0].getMessage() and "\n" not in retries[0].getMessage()
+            assert retries[0].exc_info is None and retries[0].exc_text is None
             await asyncio.get_running_loop().run_in_executor(None, cluster.start)
             for _ in range(20):  # dead pooled connections are replaced as they are found
                 try:
