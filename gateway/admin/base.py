@@ -78,6 +78,7 @@ class AdminHandler(tornado.web.RequestHandler):
 
     def on_connection_close(self) -> None:
         self._inflight.leave()
+        super().on_connection_close()
 
     def compute_etag(self) -> None:
         """No ETag: the pages change with every request that changes the state, and are not cached."""

@@ -232,8 +232,13 @@ class ScimHandler(tornado.web.RequestHandler):
         self._inflight.leave()
 
     def on_connection_close(self) -> None:
-        """The client left before the answer: nothing more to write (and nothing in flight)."""
+        """The client left before the answer, or Tornado dropped the connection over a body it
+        could not read (bad chunked framing, a chunked body past its limit): nothing more to write,
+        nothing in flight. Tornado's own method ends the body's wait, so that the request coroutine
+        returns and lets go of the handler and the body buffered so far (without it both stayed
+        in memory until the process stopped, even for a path that asks for no token)."""
         self._inflight.leave()
+        super().on_connection_close()
 
     # -- verbs a handler lacks ------------------------------------------------------------------
     def _not_allowed(self, *args: Any, **kwargs: Any) -> None:

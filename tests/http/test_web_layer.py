@@ -5,6 +5,7 @@ the connection honestly, the idle and body timeouts, and the in-flight count."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import http.client
 import json
 from typing import Any
@@ -221,6 +222,48 @@ async def test_a_client_gone_mid_body_leaves_nothing_in_flight(url: str, gateway
     while app.inflight != 0:
         assert asyncio.get_running_loop().time() < deadline, "the request stayed in flight"
         await asyncio.sleep(0.01)
+
+
+def _live_scim_handlers() -> int:
+    gc.collect()
+    return sum(1 for thing in gc.get_objects() if isinstance(thing, ScimHandler))
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("ending", ["client-leaves", "bad-chunk-size", "bad-chunk-size-without-token"])
+async def test_a_body_cut_short_or_badly_framed_lets_go_of_the_handler_and_its_buffer(
+        url: str, gateway_env: GatewayEnv, app: Any, ending: str) -> None:
+    """A request whose body never completes (the client leaves, or Tornado drops the connection
+    over bad chunked framing) must not keep its handler and the body read so far: those stayed
+    in memory until the process stopped, a megabyte a request, even on a path that asks for no
+    token (found by fuzzing: 200 such requests took a worker from 45 to 288 MB)."""
+    before = _live_scim_handlers()
+    answers, writer = await _open(url)
+    chunk = b"x" * 65536
+    try:
+        if ending == "client-leaves":
+            writer.write(_request("POST", f"{TENANT}/Users", gateway_env.tokens[1], body=chunk)[:-100])
+        else:
+            target = f"{TENANT}/Users" if ending == "bad-chunk-size" else "/anything"
+            token = gateway_env.tokens[1] if ending == "bad-chunk-size" else None
+            head = _request("POST", target, token, extra="Transfer-Encoding: chunked\r\n")
+            writer.write(head + b"%x\r\n" % len(chunk) + chunk + b"\r\nzz\r\n")
+        await writer.drain()
+        if ending == "client-leaves":
+            deadline = asyncio.get_running_loop().time() + 5
+            while app.inflight != 1:
+                assert asyncio.get_running_loop().time() < deadline, "the request never started"
+                await asyncio.sleep(0.01)
+        else:
+            status, _, _ = await answers.answer()  # Tornado's own answer to bad framing
+            assert status == 400
+            assert await _closed_within(answers.reader, 10)
+    finally:
+        await _close(writer)
+    deadline = asyncio.get_running_loop().time() + 5
+    while _live_scim_handlers() > before or app.inflight:
+        assert asyncio.get_running_loop().time() < deadline, "the handler of the cut request is still alive"
+        await asyncio.sleep(0.05)
 
 
 @pytest.mark.gen_test
