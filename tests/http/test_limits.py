@@ -131,3 +131,32 @@ async def test_a_deeply_nested_value_is_a_400_not_a_500(scim: Scim) -> None:
     reply = await scim("PATCH", f"/Users/{user['id']}", raw=json.dumps(patch_of(
         {"op": "add", "path": f"{CUSTOM}:deep", "value": deep})).encode())
     assert reply.status == 400, reply.body
+
+
+def _nested(levels: int) -> Any:
+    value: Any = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("where", ["search-filter", "patch-operations", "post-emails"])
+async def test_a_value_nested_past_the_schema_validators_reach_is_400_invalid_syntax(
+        scim: Scim, gateway_env: GatewayEnv, where: str) -> None:
+    """300 levels: within what the JSON parser reads, past the 255 that jsonschema-rs converts
+    (it raised a ValueError there: a 500, found by fuzzing); nothing is stored."""
+    user = await create(scim)
+    deep = _nested(300)
+    core = "urn:ietf:params:scim:schemas:core:2.0:User"
+    method, path, body = {
+        "search-filter": ("POST", "/Users/.search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                                                     "filter": deep}),
+        "patch-operations": ("PATCH", f"/Users/{user['id']}", {**patch_of(), "Operations": deep}),
+        "post-emails": ("POST", "/Users", {"schemas": [core], "userName": "deep@example.com", "emails": deep}),
+    }[where]
+    before = snapshot(gateway_env)
+    reply = await scim(method, path, body)
+    assert_scim_error(reply, 400, "invalidSyntax")
+    assert "nested too deeply" in reply.body["detail"]
+    assert snapshot(gateway_env) == before

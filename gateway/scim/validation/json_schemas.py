@@ -23,6 +23,7 @@ from typing import Any
 from jsonschema_rs import Draft202012Validator
 
 from adapters.schema import Attribute, ResourceType
+from gateway.scim.errors import InvalidSyntax
 from gateway.scim.validation.schema_errors import describe_first_error
 
 __all__ = ["CompiledSchema", "json_schema_for", "request_schema", "resource_schema"]
@@ -41,9 +42,14 @@ class CompiledSchema:
     def first_error(self, instance: Any, subject: str) -> str | None:
         """``None`` for a valid ``instance``, else the sentence naming its most relevant error
         (``subject`` names the instance itself, e.g. ``"The request body"``)."""
-        if self._validator.is_valid(instance):
-            return None
-        return describe_first_error(self.schema, self._validator.iter_errors(instance), subject)
+        try:
+            if self._validator.is_valid(instance):
+                return None
+            return describe_first_error(self.schema, self._validator.iter_errors(instance), subject)
+        except ValueError as exc:  # jsonschema-rs converts 255 levels below the root at most
+            if "recursion limit" not in str(exc).lower():
+                raise
+        raise InvalidSyntax(f"{subject} is nested too deeply (objects and arrays more than 255 levels deep).")
 
 
 @cache
