@@ -72,6 +72,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _int64(text: str) -> int:
+    """A JSON integer within the signed 64-bit range, the widest every storage keeps exactly (a
+    SQLite INTEGER; orjson reads a wider one back as a float): a wider one is refused rather than
+    stored and returned changed (``18446744073709551616`` came back as ``1.8446744073709552e+19``)."""
+    value = int(text)
+    if not -(2 ** 63) <= value < 2 ** 63:
+        raise InvalidValue(f"The integer {text[:40]} is outside the signed 64-bit range the gateway stores.")
+    return value
+
+
 def _finite_float(text: str) -> float:
     """A JSON number as a float; one too large for a double (``1e400``) is refused rather than
     read as infinity, which no JSON answer could carry (RFC 8259 §6)."""
@@ -157,7 +167,8 @@ class ScimHandler(tornado.web.RequestHandler):
         if not raw.strip():
             raise InvalidSyntax("The request body is empty; a JSON object is required.")
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float,
+                              parse_int=_int64)
             if _ESCAPED_SURROGATE.search(raw) is not None:
                 json.dumps(body, ensure_ascii=False).encode("utf-8")  # raises for a lone surrogate
             if isinstance(body, dict) and isinstance(body.get("userName"), str):
@@ -168,6 +179,8 @@ class ScimHandler(tornado.web.RequestHandler):
                                "JSON text must encode Unicode characters (RFC 8259 §8.2).") from None
         except UnicodeDecodeError:
             raise InvalidSyntax("The request body is not UTF-8 text.") from None
+        except ProtocolError:
+            raise
         except (ValueError, RecursionError) as exc:
             raise InvalidSyntax(f"The request body is not valid JSON: {str(exc)[:120]}") from None
 

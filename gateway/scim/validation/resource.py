@@ -25,9 +25,11 @@ def validate_schemas_member(body: Any, rtype: ResourceType) -> None:
 
     Raises :class:`~gateway.scim.errors.InvalidSyntax` when it is missing, not an array of
     strings or lacks the core URN; :class:`~gateway.scim.errors.InvalidValue` when it names a
-    schema this resource type does not have. An extension listed without attributes is fine
-    (Note: Entra ID lists the enterprise URN in every POST, P13). Canonicalisation then rebuilds
-    ``schemas``.
+    schema this resource type does not have and the body has no attributes under (an unknown
+    extension's attributes are kept as sent, Entra's custom extensions among them, and the answer
+    lists their URN, so the representation the gateway returns must be accepted back by a PUT).
+    An extension listed without attributes is fine (Note: Entra ID lists the enterprise URN in
+    every POST, P13). Canonicalisation then rebuilds ``schemas``.
     """
     if not isinstance(body, dict):
         raise InvalidSyntax(f"{BODY} must be a JSON object")
@@ -40,8 +42,9 @@ def validate_schemas_member(body: Any, rtype: ResourceType) -> None:
     listed = [_URN_ALIASES.get(urn.lower(), urn.lower()) for urn in schemas]
     if rtype.core.id.lower() not in listed:
         raise InvalidSyntax(f'"schemas" must be {wanted}')
+    blocks = {key.lower() for key in body if isinstance(key, str)}
     for urn, given in zip(listed, schemas):
-        if rtype.schema_for_urn(urn) is None:
+        if rtype.schema_for_urn(urn) is None and urn not in blocks:
             raise InvalidValue(f'"schemas" names {given[:200]!r}, which is not a schema of the '
                                f"{rtype.name} resource type (see /ResourceTypes)")
 
