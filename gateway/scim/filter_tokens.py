@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gateway.scim.errors import FilterSyntaxError
+from gateway.scim.json_type import json_type
 
 __all__ = ["NUMBER", "Token", "check_text", "decode_number", "decode_string", "describe", "is_keyword", "tokenize"]
 
@@ -42,7 +43,7 @@ def check_text(text: object, max_length: int, what: str) -> str:
     """``text`` if it is a string of at most ``max_length`` characters holding no control
     character or lone surrogate; ``what`` names it in the error."""
     if not isinstance(text, str):
-        raise FilterSyntaxError(f"the {what} must be a string, not {type(text).__name__}")
+        raise FilterSyntaxError(f"the {what} must be a string, not {json_type(text)}")
     if len(text) > max_length:
         raise FilterSyntaxError(f"the {what} is {len(text)} characters long; at most {max_length} are allowed")
     bad = _BAD_CHAR.search(text)

@@ -21,6 +21,7 @@ from adapters.json_copy import copy_json
 from adapters.query import AttrPath
 from adapters.schema import Attribute, ResourceType, UnknownAttribute
 from gateway.scim.filter import FilterSyntaxError, parse_attr_path
+from gateway.scim.json_type import json_type
 
 __all__ = ["parse_attribute_list", "project"]
 
@@ -214,7 +215,7 @@ def parse_attribute_list(text: str | None, rtype: ResourceType) -> list[AttrPath
     if text is None:
         return None
     if not isinstance(text, str):
-        raise FilterSyntaxError(f"the attribute list must be a string, not {type(text).__name__}")
+        raise FilterSyntaxError(f"the attribute list must be a string, not {json_type(text)}")
     paths: list[AttrPath] = []
     for entry in text.split(","):
         entry = entry.strip(" ")

@@ -7,6 +7,7 @@ directory rows are compared with what they were before, so "nothing written" is 
 from __future__ import annotations
 
 import json
+import re
 import socket
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -210,6 +211,20 @@ async def test_a_user_with_an_unknown_extension_goes_back_unchanged_in_a_put(sci
 
 
 # -- wrong types ----------------------------------------------------------------------------
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("value, name", [(None, "null"), (5, "a number"), (True, "a boolean"), ("x", "a string"),
+                                         ([], "an array")])
+async def test_a_wrong_type_is_named_as_json_names_it(scim: Scim, value: Any, name: str) -> None:
+    """Details name JSON's types, never Python's (``NoneType``, ``int``, ``list``: found by fuzzing)."""
+    user = await create(scim)
+    patch = await scim("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH_OP],
+                                                         "Operations": [{"op": "add", "value": value}]})
+    assert patch.status == 400, patch.body
+    assert f"not {name}" in patch.body["detail"], patch.body
+    for python_name in ("NoneType", "int", "bool", "str", "list"):
+        assert not re.search(rf"\bnot {python_name}\b", patch.body["detail"]), patch.body
+
 
 WRONG_TYPES = [
     pytest.param({"op": "replace", "path": "userName", "value": 123}, id="userName-number"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.schema import Attribute
 from gateway.scim.errors import InvalidValue
+from gateway.scim.json_type import json_type
 
 __all__ = ["coerce", "coerce_complex", "coerce_scalar"]
 
@@ -55,7 +56,7 @@ def coerce_complex(attr: Attribute, value: Any, label: str) -> dict[str, Any] | 
         value = {"value": value}
     if not isinstance(value, Mapping):
         raise InvalidValue(f"{label} is a complex attribute: its value must be an object "
-                           f"of sub-attributes, not {_json_type(value)}")
+                           f"of sub-attributes, not {json_type(value)}")
     out: dict[str, Any] = {}
     for key, item in value.items():
         sub = attr.sub(str(key))
@@ -94,14 +95,4 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
         raise InvalidValue(f"{label} cannot hold a nested complex value")
     if isinstance(value, str):
         return value
-    raise InvalidValue(f"{label} must be a string, not {_json_type(value)}")
-
-
-def _json_type(value: Any) -> str:
-    """The JSON name of ``value``'s type, for error details."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    names: dict[type, str] = {dict: "an object", list: "an array"}
-    return names.get(type(value), type(value).__name__)
+    raise InvalidValue(f"{label} must be a string, not {json_type(value)}")

@@ -10,6 +10,7 @@ from typing import Any
 from adapters.json_copy import copy_json
 from adapters.schema import ResourceType
 from gateway.scim.errors import InvalidPath, InvalidSyntax, InvalidValue, NoTarget, OverLimit, ProtocolError
+from gateway.scim.json_type import json_type
 from gateway.scim.limits import MAX_VALUES
 from gateway.scim.patch.targets import RawTarget, resolve_target, writable
 from gateway.scim.patch.unknown_extensions import existing_key, object_at, raw_remove, raw_write
@@ -82,7 +83,7 @@ class _Engine:
         """Path-less add/replace: each key of ``value`` is a path (RFC 7644 §3.5.2.1, §3.5.2.3)."""
         if not isinstance(value, Mapping):
             raise InvalidValue('without "path", "value" must be an object mapping attribute '
-                               f"names to values (RFC 7644 §3.5.2.1), not {type(value).__name__}")
+                               f"names to values (RFC 7644 §3.5.2.1), not {json_type(value)}")
         for key, item in value.items():
             name = key.strip() if isinstance(key, str) else ""
             if name and name.lower() != "schemas":
