@@ -34,7 +34,7 @@ from gateway.activity.command import ActivityCommandError, parse_since, show_act
 from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
 from gateway.admin.command import AdminCommandError, run_admin
 from gateway.config import ConfigError, GatewayConfig, load_config
-from gateway.config_source import CONFIG_ENV, choose, record
+from gateway.config_source import CONFIG_ENV, choose
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.serving import serve
@@ -79,7 +79,8 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         directory = source.directory
     return load_config(source.file, data_dir=args.data_dir or source.data_dir, directory=directory,
                        host=getattr(args, "host", None), port=getattr(args, "port", None),
-                       base_url=getattr(args, "base_url_flag", None), processes=getattr(args, "processes", None),
+                       base_url=getattr(args, "base_url_flag", None) or source.base_url,
+                       processes=getattr(args, "processes", None),
                        **{name: getattr(args, name, None) for name in SERVE_SETTINGS})
 
 
@@ -95,14 +96,15 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
     opened = await open_adapter(config, create=False)
     try:
         state = opened.state
+        base_url = args.base_url or config.public_base_url
         if args.action == "list":
             rows = await state.list()
             if args.json:
-                print(json.dumps([{"location_id": r.tenant, "tenant_url": _tenant_url(args.base_url, r.tenant),
+                print(json.dumps([{"location_id": int(r.tenant), "tenant_url": _tenant_url(base_url, r.tenant),
                                    "enabled_at": r.created_at, "token_issued_at": r.rotated_at} for r in rows]))
             elif rows:
                 for r in rows:
-                    print(f"{r.tenant}\t{_tenant_url(args.base_url, r.tenant)}\tenabled {r.created_at}\t"
+                    print(f"{r.tenant}\t{_tenant_url(base_url, r.tenant)}\tenabled {r.created_at}\t"
                           f"token issued {r.rotated_at}")
             else:
                 print("No location has SCIM enabled.")
@@ -121,7 +123,8 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
             token_id = await _enable(opened, location)
         else:
             token_id = await state.rotate(location)
-        _print_credentials(args, location, TokenCodec(key.secret).issue(location, token_id))
+        _print_credentials(args.json, _tenant_url(base_url, location), location,
+                           TokenCodec(key.secret).issue(location, token_id))
     finally:
         await opened.close()
 
@@ -138,9 +141,8 @@ async def _enable(opened: OpenAdapter, location: str) -> str:
                        "use 'integration rotate' for a new Secret Token") from None
 
 
-def _print_credentials(args: argparse.Namespace, location: str, token: str) -> None:
-    tenant_url = _tenant_url(args.base_url, location)
-    if args.json:
+def _print_credentials(as_json: bool, tenant_url: str, location: str, token: str) -> None:
+    if as_json:
         print(json.dumps({"location_id": int(location), "tenant_url": tenant_url, "secret_token": token}))
         return
     print(f"Tenant URL:   {tenant_url}\nSecret Token: {token}\n"
@@ -239,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     integ.add_argument("action", choices=["add", "list", "rotate", "remove"])
     storage(integ)
     integ.add_argument("--location", help="location id")
-    integ.add_argument("--base-url", default="http://127.0.0.1:8080",
-                       help="the gateway's public origin, used to print the Tenant URL")
+    integ.add_argument("--base-url", help="the gateway's public origin, used to print the Tenant URL (default: "
+                                          "the running serve's, else [server] base_url, else http://HOST:PORT)")
     integ.add_argument("--json", action="store_true", help="print JSON")
 
     activity = commands.add_parser("activity", help="a location's provisioning activity log, newest first")
@@ -281,8 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(log_format=config.log_format)
             warn_if_exposed(config)
             build_adapter(config)  # a configuration that cannot serve is refused before it is recorded
-            record(config)  # DATA_DIR/served-config.json: what the other commands act on
-            return serve(config)
+            return serve(config)  # records it once its port is bound (DATA_DIR/served-config.json)
         if args.command == "activity":
             return _activity(args, config)
         if args.command == "admin":

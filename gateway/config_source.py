@@ -6,8 +6,9 @@ takes the first of:
 1. ``--config FILE``;
 2. the environment variable ``VIZMO_SCIM_CONFIG`` (the path of the TOML file);
 3. ``DATA_DIR/served-config.json``, which ``serve`` writes at each start: the absolute path of the
-   file it was started with (or none) and its ``--directory`` (or none); the command then also
-   uses ``DATA_DIR`` as its data directory, as ``serve`` did. ``DATA_DIR`` is ``--data-dir``,
+   file it was started with (or none), its ``--directory`` (or none) and its public origin (so
+   that a Tenant URL printed by ``integration`` names the port and origin ``serve`` uses, flags
+   included); the command then also uses ``DATA_DIR`` as its data directory, as ``serve`` did. ``DATA_DIR`` is ``--data-dir``,
    else ``VIZMO_SCIM_DATA_DIR``, else ``./vizmo-scim-data``;
 4. the defaults (the embedded SQLite directory in ``DATA_DIR``).
 
@@ -36,13 +37,14 @@ RECORD_FILE = "served-config.json"
 @dataclass(frozen=True)
 class ConfigSource:
     """The file a command loads (or ``None``), and what a record of ``serve`` adds: the data
-    directory it was found in (``serve``'s own, whatever the file says) and ``serve``'s
-    ``--directory``; ``how`` they were found."""
+    directory it was found in (``serve``'s own, whatever the file says), ``serve``'s
+    ``--directory`` and its public origin; ``how`` they were found."""
 
     file: Path | None
     directory: Path | None
     how: str
     data_dir: Path | None = None
+    base_url: str | None = None
 
 
 def data_dir_of(flag: Path | None, env: Mapping[str, str]) -> Path:
@@ -72,16 +74,19 @@ def choose(config_flag: Path | None, data_dir_flag: Path | None, *, env: Mapping
     if file is not None and not Path(file).is_file():
         raise ConfigError(f"the configuration file {file} named in {how} does not exist any more; pass --config "
                           f"FILE (or set {CONFIG_ENV}) or start 'vizmo-scim serve' with the new one")
-    return ConfigSource(Path(file) if file else None, Path(directory) if directory else None, how, record.parent)
+    base_url = saved.get("base_url") if isinstance(saved.get("base_url"), str) else None  # older records: none
+    return ConfigSource(Path(file) if file else None, Path(directory) if directory else None, how, record.parent,
+                        base_url)
 
 
 def record(config: GatewayConfig) -> None:
     """``serve``: write ``DATA_DIR/served-config.json`` (atomically, owner-only under the CLI's
-    umask) naming the file and directory this start uses, for the other commands."""
+    umask) naming the file, directory and public origin this start uses, for the other commands."""
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = config.data_dir / RECORD_FILE
     text = json.dumps({"config": str(config.config_file) if config.config_file else None,
-                       "directory": _absolute(config.directory) if config.directory else None}, indent=2)
+                       "directory": _absolute(config.directory) if config.directory else None,
+                       "base_url": config.public_base_url}, indent=2)
     tmp = path.with_name(f".{RECORD_FILE}.{os.getpid()}")
     tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, path)

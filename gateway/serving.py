@@ -23,7 +23,7 @@ import tornado.netutil
 from gateway.app import IDLE_TIMEOUT, ScimApplication, make_app, make_metrics_app, make_server, metrics_token, tls_context
 from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
-from gateway.config_source import command_flags
+from gateway.config_source import command_flags, record
 from gateway.context import GatewayContext
 from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
@@ -127,6 +127,7 @@ def serve(config: GatewayConfig) -> int:
     if config.metrics.port is not None:
         metrics_sockets = tornado.netutil.bind_sockets(config.metrics.port, address=config.metrics.host)
         config = replace(config, metrics=replace(config.metrics, port=metrics_sockets[0].getsockname()[1]))
+    record(config)  # DATA_DIR/served-config.json: what the other commands act on, with the port picked
     port, base = config.port, config.public_base_url
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "

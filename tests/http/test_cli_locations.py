@@ -72,7 +72,7 @@ def test_the_installed_command_refuses_with_status_2_and_no_traceback(data_dir: 
 def test_the_largest_location_id_is_accepted_and_reported_unknown(data_dir: Path) -> None:
     result = cli("integration", "add", "--data-dir", str(data_dir), "--location", str(2**63 - 1))
     assert result.returncode == 1 and "does not exist in the directory" in result.stderr
-    assert [row["location_id"] for row in listing(data_dir)] == ["1"]
+    assert [row["location_id"] for row in listing(data_dir)] == [1]
 
 
 def test_rotate_of_location_1_leaves_one_tenant_url(data_dir: Path) -> None:

@@ -53,7 +53,11 @@ def test_serve_creates_the_demo_directory_and_integrations_apply_without_restart
     assert server.request("GET", PROBE, rotated["secret_token"])[0] == 200
 
     listing = cli("integration", "list", "--data-dir", str(server.data_dir), "--json")
-    assert [row["location_id"] for row in json.loads(listing.stdout)] == ["1"]
+    assert [row["location_id"] for row in json.loads(listing.stdout)] == [1]  # a number, as ``add --json`` gives it
+    # without --base-url, the Tenant URL of the configuration serve recorded (its port), not a fixed default
+    assert json.loads(listing.stdout)[0]["tenant_url"] == f"http://127.0.0.1:{server.port}/scim/v2/locations/1"
+    plain = cli("integration", "list", "--data-dir", str(server.data_dir))
+    assert plain.stdout.startswith(f"1\thttp://127.0.0.1:{server.port}/scim/v2/locations/1\t"), plain.stdout
     assert rotated["secret_token"] not in listing.stdout
 
     assert cli("integration", "remove", "--data-dir", str(server.data_dir), "--location", "1").returncode == 0

@@ -48,7 +48,7 @@ def the_one_token(outcomes: list[tuple[int, str, str]]) -> str:
     return token
 
 
-def enabled_locations(data_dir: Path, *extra: str) -> list[str]:
+def enabled_locations(data_dir: Path, *extra: str) -> list[int]:
     listing = cli("integration", "list", "--data-dir", str(data_dir), "--json", *extra)
     assert listing.returncode == 0, listing.stderr
     return [row["location_id"] for row in json.loads(listing.stdout)]
@@ -61,7 +61,7 @@ def test_concurrent_adds_on_the_embedded_directory_leave_one_working_token(tmp_p
         token = the_one_token(concurrent_adds(server.data_dir))
         assert server.request("GET", "/Users", token)[0] == 200
         assert server.request("GET", PROBE, token)[0] == 200
-        assert enabled_locations(server.data_dir) == ["1"]
+        assert enabled_locations(server.data_dir) == [1]
     finally:
         server.stop()
 
@@ -77,7 +77,7 @@ def test_concurrent_adds_on_a_state_file_leave_one_working_token(tmp_path: Path)
         token = the_one_token(concurrent_adds(data_dir, "--config", str(config)))
         assert sorted(p.name for p in data_dir.iterdir() if "signing-key" in p.name) == ["signing-key"]
         assert server.request("GET", "/Users", token)[0] == 200
-        assert enabled_locations(data_dir, "--config", str(config)) == ["1"]
+        assert enabled_locations(data_dir, "--config", str(config)) == [1]
     finally:
         server.stop()
 
@@ -99,6 +99,6 @@ def test_concurrent_adds_on_postgresql_leave_one_working_token(tmp_path: Path, p
     server.start()
     try:
         assert server.request("GET", "/Users", token)[0] == 200
-        assert enabled_locations(data_dir, "--config", str(config)) == ["1"]
+        assert enabled_locations(data_dir, "--config", str(config)) == [1]
     finally:
         server.stop()

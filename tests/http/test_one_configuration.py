@@ -71,16 +71,17 @@ def test_the_hint_of_serve_on_postgresql_is_the_command_that_works(tmp_path: Pat
 
         # the configuration named once: the record serve keeps in its data directory ...
         listed = run("integration", "list", "--json", "--data-dir", str(run_dir / "data"), cwd=elsewhere)
-        assert [row["location_id"] for row in json.loads(listed.stdout)] == ["1"], listed.stderr
+        assert [row["location_id"] for row in json.loads(listed.stdout)] == [1], listed.stderr
         # ... or VIZMO_SCIM_CONFIG, and a relative --config from the parent folder (the file's
         # relative data_dir is under run/, not under the current directory)
         for args, env in ((("integration", "list", "--json"), {"VIZMO_SCIM_CONFIG": str(config)}),
                           (("integration", "list", "--json", "--config", "run/gateway.toml"), {})):
             listed = run(*args, cwd=tmp_path, env=env)
-            assert [row["location_id"] for row in json.loads(listed.stdout)] == ["1"], listed.stderr
+            assert [row["location_id"] for row in json.loads(listed.stdout)] == [1], listed.stderr
         assert not (tmp_path / "vizmo-scim-data").exists() and not (tmp_path / "data").exists()
         record = json.loads((run_dir / "data" / "served-config.json").read_text())
-        assert record == {"config": str(config), "directory": None}
+        assert record == {"config": str(config), "directory": None,
+                          "base_url": f"http://127.0.0.1:{server.port}"}  # the port bound, flags included
     finally:
         server.stop()
 

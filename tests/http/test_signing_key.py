@@ -105,7 +105,7 @@ def test_a_host_with_another_key_refuses_to_start_and_says_which_file_to_copy(
         added = cli("integration", "add", "--config", str(config), "--data-dir", str(host_b), "--location", "2")
         assert "refusing to issue a Secret Token" in one_line(added)
         listing = cli("integration", "list", "--config", str(config), "--data-dir", str(host_b), "--json")
-        assert [row["location_id"] for row in json.loads(listing.stdout)] == ["1"]
+        assert [row["location_id"] for row in json.loads(listing.stdout)] == [1]
 
         shutil.copyfile(key_a, key_b)  # what the message says to do
         second = Server(host_b, "--config", str(config))
