@@ -129,6 +129,15 @@ def _routes() -> list[tuple[str, type[ScimHandler]]]:
     ]
 
 
+def access_level(status: int) -> int:
+    """An access line's level: ERROR for a 500 (a fault of the gateway's), WARNING for 502-504 (the
+    storage unavailable or too slow; the gateway recovers by itself), INFO for every answer it means
+    to give, 501 included (an endpoint it does not offer, such as writes to ``/Groups``)."""
+    if status == 500:
+        return logging.ERROR
+    return logging.WARNING if status > 501 else logging.INFO
+
+
 def request_logger(metrics: Metrics) -> Callable[[tornado.web.RequestHandler], None]:
     """Tornado's ``log_function``: each answered request counted and timed in ``metrics``, and
     one access line (request id, location, method, path, status, duration) without the query
@@ -145,7 +154,7 @@ def request_logger(metrics: Metrics) -> Callable[[tornado.web.RequestHandler], N
         metrics.request(location, method, status, seconds)
         request_id = getattr(handler, "request_id", "-")
         path = request.path[:200]
-        access_log.log(logging.INFO if status < 500 else logging.ERROR, "%d %s %s %.1fms id=%s location=%s",
+        access_log.log(access_level(status), "%d %s %s %.1fms id=%s location=%s",
                        status, method, path, 1000.0 * seconds, request_id, location,
                        extra={"request": {"request_id": request_id, "location": location, "method": method,
                                           "path": path, "status": status,
