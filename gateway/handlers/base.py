@@ -225,10 +225,10 @@ class ScimHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(error.body(), separators=(",", ":")).encode("utf-8"))
 
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        """4xx as one line without a stack, a 503 as one warning, a bug with its trace; never
+        """4xx and 501 as one line without a stack, a 503 as one warning, a bug with its trace; never
         the request itself (its headers carry the Secret Token, its query personal data)."""
         error = _error_for(value, self.request_id)
-        if error.status < 500:
+        if error.status < 500 or error.status == 501:  # 501: an endpoint not offered, by design
             log.info("request %s: %s %s", self.request_id, error.status, error.scim_type or "")
         elif value is not None and scim_error_for(value) is not None:
             log.warning("request %s: %s", self.request_id, error.status)
