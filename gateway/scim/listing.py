@@ -77,6 +77,9 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
         except PATH_ERRORS as exc:
             raise reported_as(InvalidFilter, "invalid filter: ", exc) from None
     sort = None
+    order = lowered.get("sortorder") or "ascending"  # checked with or without sortBy, as .search's schema does
+    if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
+        raise InvalidValue("sortOrder must be 'ascending' or 'descending'")
     sort_by = lowered.get("sortby")
     if sort_by:
         if not isinstance(sort_by, str):
@@ -85,9 +88,6 @@ def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_re
             path = rtype.filterable(parse_attr_path(sort_by.strip()))[0]
         except PATH_ERRORS as exc:
             raise reported_as(InvalidValue, "sortBy: ", exc) from None
-        order = lowered.get("sortorder") or "ascending"
-        if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
-            raise InvalidValue("sortOrder must be 'ascending' or 'descending'")
         sort = SortSpec(path=path, descending=order.lower() == "descending")
     start_index = _integer("startIndex", lowered.get("startindex"))
     if start_index is not None and start_index < 1:
