@@ -86,6 +86,35 @@ async def test_a_surrogate_pair_is_one_character_and_accepted(scim: Scim) -> Non
     assert reply.status == 201 and reply.body["userName"] == "smile\U0001F600@x.io"
 
 
+@pytest.mark.gen_test
+@pytest.mark.parametrize("method, where", [("POST", "userName"), ("POST", "key"), ("PUT", "userName"),
+                                           ("PATCH", "displayName")])
+async def test_nul_in_a_string_or_a_name_is_400_for_every_adapter_alike(scim: Scim, gateway_env: GatewayEnv,
+                                                                          method: str, where: str) -> None:
+    """PostgreSQL refuses U+0000 and SQLite stored it (found by fuzzing): the gateway refuses it
+    before any adapter sees it."""
+    existing = await create(scim)
+    before = snapshot(gateway_env)
+    user = '"userName": "nul\\u0000@x.io"' if where == "userName" else '"userName": "a@b.c", "nick\\u0000": 1'
+    if method == "PATCH":
+        path, raw = f"/Users/{existing['id']}", (f'{{"schemas": ["{PATCH_OP}"], "Operations": [{{"op": "replace", '
+                                                 f'"path": "displayName", "value": "A\\u0000"}}]}}')
+    else:
+        path = "/Users" if method == "POST" else f"/Users/{existing['id']}"
+        raw = f'{{"schemas": ["{CORE}"], {user}}}'
+    reply = await scim(method, path, raw=raw.encode())
+    assert_scim_error(reply, 400, "invalidValue")
+    assert "NUL" in reply.body["detail"]
+    assert snapshot(gateway_env) == before
+
+
+@pytest.mark.gen_test
+async def test_an_escaped_backslash_before_u0000_is_text_and_accepted(scim: Scim) -> None:
+    reply = await scim("POST", "/Users", raw=f'{{"schemas": ["{CORE}"], "userName": "a@b.c", '
+                       f'"displayName": "C:\\\\u0000"}}'.encode())
+    assert reply.status == 201 and reply.body["displayName"] == "C:\\u0000", reply.body
+
+
 # -- oversized requests ---------------------------------------------------------------------
 
 def raw_exchange(base_url: str, request: bytes) -> bytes:
