@@ -8,8 +8,8 @@ takes the first of:
 3. ``DATA_DIR/served-config.json``, which ``serve`` writes at each start: the absolute path of the
    file it was started with (or none), its ``--directory`` (or none) and its public origin (so
    that a Tenant URL printed by ``integration`` names the port and origin ``serve`` uses, flags
-   included); the command then also uses ``DATA_DIR`` as its data directory, as ``serve`` did. ``DATA_DIR`` is ``--data-dir``,
-   else ``VIZMO_SCIM_DATA_DIR``, else ``./vizmo-scim-data``;
+   included); the command then also uses ``DATA_DIR`` as its data directory, as ``serve`` did.
+   ``DATA_DIR`` is ``--data-dir``, else ``VIZMO_SCIM_DATA_DIR``, else ``./vizmo-scim-data``;
 4. the defaults (the embedded SQLite directory in ``DATA_DIR``).
 
 ``serve`` itself takes 1, 2 or 4 (it is what the record describes). Commands other than
