@@ -48,7 +48,7 @@ _ACCEPTED_BODY_TYPES = ("application/scim+json", "application/json")
 OPERATIONS = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 #: The verbs a SCIM endpoint may define; the others (HEAD, OPTIONS) answer 405 after authentication.
 VERBS = ("get", "post", "put", "patch", "delete")
-#: Control characters a query value must not carry (replaced by a space, as Tornado does).
+#: Control characters a query value must not carry (tab, line breaks and form feeds are whitespace).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 #: A ``\uD800``-``\uDFFF`` escape: only then can the parsed body hold a lone surrogate, which no
 #: storage can encode (the body is checked in full only when one is present).
@@ -207,16 +207,20 @@ class ScimHandler(tornado.web.RequestHandler):
             raise InvalidSyntax(f"The request body is not valid JSON: {str(exc)[:120]}") from None
 
     def query_params(self) -> dict[str, str]:
-        """The query string as single values (the last one wins), UTF-8 decoded, control
-        characters blanked and surrounding whitespace stripped; unknown parameters are ignored
-        (RFC 7644 §3.4.2; Note: Entra ID may append flags such as ``aadOptscim062020``)."""
+        """The query string as single values (the last one wins), UTF-8 decoded and surrounding
+        whitespace stripped; unknown parameters are ignored (RFC 7644 §3.4.2; Note: Entra ID may
+        append flags such as ``aadOptscim062020``). A control character (NUL, ``%01``...) is a 400:
+        blanked, as Tornado's ``get_argument`` does, it silently changed a filter's value
+        (``"a%00"`` searched for ``"a "``), where ``.search`` refuses the same text."""
         params: dict[str, str] = {}
         for name, values in self.request.query_arguments.items():
             try:
                 text = values[-1].decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidValue(f"The query parameter {name[:40]!r} is not UTF-8 text.") from None
-            params[name] = _CONTROL_CHARS.sub(" ", text).strip()
+            if _CONTROL_CHARS.search(text) is not None:
+                raise InvalidValue(f"The query parameter {name[:40]!r} holds a control character (such as NUL).")
+            params[name] = text.strip()
         return params
 
     def header(self, name: str) -> str | None:

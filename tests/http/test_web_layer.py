@@ -164,10 +164,17 @@ async def test_text_that_is_not_utf8_in_the_url_is_a_scim_400(url: str, gateway_
 
 
 @pytest.mark.gen_test
-async def test_query_values_are_stripped_and_control_characters_blanked(scim: Scim) -> None:
+async def test_query_values_are_stripped_and_control_characters_refused(scim: Scim) -> None:
+    """A control character is refused, not blanked: blanked, ``"a%00"`` searched for ``"a "``
+    (found by fuzzing), where ``.search`` refuses the same text."""
     await _create(scim, "carol@contoso.example")
-    reply = await scim("GET", "/Users?filter=%20userName+eq%01%22carol@contoso.example%22%20")
+    reply = await scim("GET", "/Users?filter=%20userName+eq+%22carol@contoso.example%22%20")
     assert reply.status == 200 and reply.body["totalResults"] == 1
+    for query in ("filter=userName+eq+%22carol@contoso.example%00%22", "filter=userName+eq%01%22a%22",
+                  "sortBy=userName%00", "attributes=userName%1f", "count=1%00"):
+        refused = await scim("GET", f"/Users?{query}")
+        assert refused.status == 400 and refused.body["scimType"] == "invalidValue", (query, refused.body)
+        assert "control character" in refused.body["detail"]
 
 
 class _BrokenHandler(ScimHandler):
