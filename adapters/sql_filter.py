@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from adapters.errors import UnsupportedFilter
+from adapters.errors import InvalidValue, UnsupportedFilter
 from adapters.memo import remembered
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, SortSpec, ValuePath
 from adapters.schema import Attribute, ResourceType
@@ -151,7 +151,10 @@ class SqlFilterTranslator:
         tiebreak = f"{self._tiebreak} ASC"
         if sort is None:
             return tiebreak, []
-        expr, info = self._sort_key(_Build(8), sort.path)
+        try:
+            expr, info = self._sort_key(_Build(8), sort.path)
+        except UnsupportedFilter as exc:  # a sortBy is no filter: invalidValue, as README's table says
+            raise InvalidValue(f"cannot sort by {sort.path}: {exc.detail}") from None
         if info.type in STRING_TYPES or info.type == "dateTime":
             expr = self._dialect.sort_key(expr, info.case_exact or info.type == "dateTime")
         direction = "DESC NULLS FIRST" if sort.descending else "ASC NULLS LAST"

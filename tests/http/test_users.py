@@ -197,6 +197,7 @@ BAD_REQUESTS = [
     ("GET", "/Users?filter=" + "(" * 200 + "userName%20pr" + ")" * 200, None, 400, "invalidFilter"),
     ("GET", "/Users?filter=active%20eq%20%22yes%22", None, 400, "invalidFilter"),
     ("GET", "/Users?sortBy=nosuch", None, 400, "invalidValue"),
+    ("GET", "/Users?sortBy=meta.version", None, 400, "invalidValue"),  # known, but not sortable in SQL
     ("GET", "/Users?sortBy=userName&sortOrder=sideways", None, 400, "invalidValue"),
     ("GET", "/Users?sortOrder=sideways", None, 400, "invalidValue"),  # without sortBy too, as in .search
     ("GET", "/Users?attributes=bogus", None, 400, "invalidValue"),
