@@ -200,6 +200,7 @@ BAD_REQUESTS = [
     ("GET", "/Users?sortBy=meta.version", None, 400, "invalidValue"),  # known, but not sortable in SQL
     ("GET", "/Users?sortBy=userName&sortOrder=sideways", None, 400, "invalidValue"),
     ("GET", "/Users?sortOrder=sideways", None, 400, "invalidValue"),  # without sortBy too, as in .search
+    ("POST", "/Users/.search", json.dumps({"sortOrder": "sideways"}).encode(), 400, "invalidValue"),  # as GET
     ("GET", "/Users?attributes=bogus", None, 400, "invalidValue"),
 ]
 

@@ -487,7 +487,7 @@ def test_search_request() -> None:
         ({"attributes": "userName,displayName"}, "attributes must be an array"),
         ({"excludedAttributes": [1]}, "excludedAttributes[0] must be a string"),
         ({"filter": {"op": "eq"}}, "filter must be a string"),
-        ({"sortOrder": "up"}, "sortOrder must be one of ascending, descending"),
+        ({"sortOrder": 1}, "sortOrder must be a string"),
         ({"startIndex": "1"}, "startIndex must be an integer"),
         ({"count": 2.5}, "count must be an integer"),
         ({"count": True}, "count must be an integer"),
