@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from adapters.errors import UnsupportedFilter
+from adapters.errors import InvalidValue
 from adapters.query import AttrPath, SortSpec
 from adapters.schema import Attribute, ResourceType
 
@@ -45,17 +45,17 @@ class Sorter:
     def _resolve(self, path: AttrPath) -> tuple[AttrPath, Attribute, Attribute | None]:
         found = self._scim.locate(path)
         if found is None:
-            raise UnsupportedFilter(f"cannot sort on unknown attribute {path}")
+            raise InvalidValue(f"cannot sort on unknown attribute {path}")
         urn, info = found
         if info.never_returned:
-            raise UnsupportedFilter(f"cannot sort on {path}")
+            raise InvalidValue(f"cannot sort on {path}")
         sub: Attribute | None = None
         if info.type == "complex":
             sub = info.sub(path.sub_attr or "value")
             if sub is None:
-                raise UnsupportedFilter(f"cannot sort on the complex attribute {path}")
+                raise InvalidValue(f"cannot sort on the complex attribute {path}")
         elif path.sub_attr is not None:
-            raise UnsupportedFilter(f"unknown sub-attribute {path}")
+            raise InvalidValue(f"cannot sort on the unknown sub-attribute {path}")
         return AttrPath(info.name, None, urn), info, sub
 
     def key_function(self, path: AttrPath) -> Any:

@@ -165,3 +165,11 @@ async def test_service_provider_config_declares_what_the_ldap_adapter_supports(s
     reply = await scim("GET", "/ServiceProviderConfig")
     assert reply.status == 200
     assert reply.body["filter"]["supported"] is True and reply.body["sort"]["supported"] is True
+
+
+@pytest.mark.gen_test
+async def test_a_sort_the_directory_cannot_make_is_400_invalid_value_as_in_sql(scim: Scim) -> None:
+    """A sortBy is no filter: the LDAP sorter answers one it cannot make as the SQL adapters do."""
+    reply = await scim("GET", "/Users?sortBy=name")
+    assert reply.status == 400 and reply.body["scimType"] == "invalidValue", reply.body
+    assert "sort" in reply.body["detail"]
