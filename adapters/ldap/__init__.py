@@ -3,7 +3,8 @@
 Modules: :mod:`~adapters.ldap.options` (configuration and secrets), :mod:`~adapters.ldap.attributes`
 (the SCIM → LDAP attribute map), :mod:`~adapters.ldap.directory_schema` (matching rules read
 from the server), :mod:`~adapters.ldap.mapping` (entry ⇄ SCIM, pure),
-:mod:`~adapters.ldap.filters` (SCIM filter → RFC 4515 filter, pure), :mod:`~adapters.ldap.sorting`
+:mod:`~adapters.ldap.filters` (SCIM filter → RFC 4515 filter and exact checks, pure; with
+:mod:`~adapters.ldap.filter_parts` and :mod:`~adapters.ldap.string_match`), :mod:`~adapters.ldap.sorting`
 (ordering and paging in the adapter), :mod:`~adapters.ldap.client` (ldap3 off the event loop) and
 :mod:`~adapters.ldap.adapter` (the I/O). Registered as entry point ``ldap`` of ``vizmo_scim.adapters``.
 

@@ -49,6 +49,9 @@ RDN_PREFIX = "scim-"
 DISABLED = "1"
 PENDING_RDN = "renaming_to"
 OPERATIONAL = ("entryUUID", "createTimestamp", "modifyTimestamp")
+#: The inetOrgPerson MUST attributes the gateway fills with a placeholder (recorded in the JSON
+#: value's ``derived``) when SCIM has no value for them; a placeholder reads as absent.
+DERIVED = ("cn", "sn")
 
 #: Attributes never kept in the extras (``active`` is ``shadowExpire``; RFC 7643 §4.1.1: ``password``
 #: is writeOnly and returned never; ``groups`` is readOnly).

@@ -70,7 +70,11 @@ def test_constants_fold() -> None:
 
 @pytest.mark.parametrize(("node", "text"), [
     (Compare(AttrPath("userName"), "eq", "A*b"), "(mail=A\\2ab)"),
-    (Compare(AttrPath("userName"), "ne", "x"), "(!(mail=x))"),
+    (Compare(AttrPath("userName"), "ne", "x"), TRUE),  # LDAP would drop " x": every user, checked exactly
+    (Compare(AttrPath("userName"), "sw", " "), "(mail=*)"),  # only spaces: LDAP would see an empty substring
+    (Compare(AttrPath("displayName"), "eq", "a b"), "(displayName=a\\20b)"),
+    (Compare(AttrPath("displayName"), "sw", "bob j"), "(displayName=bob*j*)"),
+    (Not(Present(AttrPath("name", "familyName"))), '(!(&(sn=*)(!(description=*"sn":"*))))'),
     (Compare(AttrPath("userName"), "eq", "zoë@x"), FALSE),  # IA5: cannot be stored
     (Compare(AttrPath("userName"), "ne", "zoë@x"), TRUE),
     (Compare(AttrPath("displayName"), "co", "(x)"), "(displayName=*\\28x\\29*)"),
@@ -101,11 +105,12 @@ def test_case_exact_attributes_are_checked_exactly_after_ldap() -> None:
     translated = TRANSLATOR.translate(And(Compare(AttrPath("externalId"), "eq", "Ab"),
                                           Compare(AttrPath("title"), "eq", "t")))
     assert translated.text == "(&(employeeType=Ab)(title=t))"
-    assert translated.matches({"externalId": "Ab"}) and not translated.matches({"externalId": "ab"})
+    assert translated.matches({"externalId": "Ab", "title": "T"})
+    assert not translated.matches({"externalId": "ab", "title": "t"}) and not translated.matches({"externalId": "Ab"})
     ne = TRANSLATOR.translate(Compare(AttrPath("externalId"), "ne", "Ab"))
     assert ne.text == TRUE and ne.matches({}) and ne.matches({"externalId": "ab"}) and not ne.matches({"externalId": "Ab"})
-    with pytest.raises(UnsupportedFilter):
-        TRANSLATOR.translate(Not(Compare(AttrPath("externalId"), "eq", "Ab")))
+    negated = TRANSLATOR.translate(Not(Compare(AttrPath("externalId"), "eq", "Ab")))  # decided on every user
+    assert negated.text == TRUE and negated.matches({"externalId": "ab"}) and not negated.matches({"externalId": "Ab"})
 
 
 def test_translation_bounds_the_work() -> None:
