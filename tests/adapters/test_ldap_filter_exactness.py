@@ -6,7 +6,6 @@ adapters/ldap/string_match.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -19,8 +18,9 @@ from adapters.ldap.directory_schema import DIRECTORY_STRING, LdapAttributeType
 from adapters.ldap.filters import FilterTranslator
 from adapters.query import And, AttrPath, Compare, Filter, ListQuery, Not, Or, Present, ValuePath
 from adapters.schema import user_schema_info
+from tests.adapters.test_ldap_adapter import adapter, users  # noqa: F401  (fixtures: the adapter on slapd)
 from tests.http.test_ldap_gateway import app, ldap_gateway, scim  # noqa: F401  (fixtures: the gateway on slapd)
-from tests.ldap_server import SlapdServer, ldap_base, slapd_server  # noqa: F401  (fixtures)
+from tests.ldap_server import ldap_base, slapd_server  # noqa: F401  (fixtures)
 from tests.support import Scim
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -54,21 +54,6 @@ PEOPLE = [
     user("frank@example.com", displayName="Frank", active=False),  # sn holds "Frank"
 ]
 ALL = sorted(p["userName"] for p in PEOPLE)
-
-
-@pytest.fixture
-def adapter(slapd_server: SlapdServer, ldap_base: str, io_loop: Any) -> Iterator[LdapAdapter]:  # noqa: F811
-    started = LdapAdapter.from_options(slapd_server.options(ldap_base))
-    io_loop.run_sync(started.start)
-    yield started
-    io_loop.run_sync(started.stop)
-
-
-@pytest.fixture
-def users(adapter: LdapAdapter) -> LdapUserAdapter:
-    found = adapter.resource_adapter("User", "1")
-    assert isinstance(found, LdapUserAdapter)
-    return found
 
 
 @pytest.fixture
