@@ -85,9 +85,15 @@ def write_journal(settings: ActivitySettings, tenant: str, operation: str, reque
     return journal
 
 
+#: The longest resource id and userName a refusal's entry keeps (a refused request's path id can be
+#: as long as the URL: 8,000 characters a row, sent by anyone).
+MAX_REFUSED_TEXT = 256
+
+
 def refusal(tenant: str, method: str, operation: str, status: int, scim_type: str | None, request_id: str, *,
             resource_id: str | None = None, user_name: str | None = None) -> ActivityEntry:
     """The entry of a refused request (any 4xx or 5xx, authentication failures included)."""
     return ActivityEntry(time=activity_time(), tenant=tenant, method=method, operation=operation,
-                         resource_id=resource_id, user_name=user_name, attributes=(), status=status,
-                         scim_type=scim_type, request_id=request_id)
+                         resource_id=None if resource_id is None else resource_id[:MAX_REFUSED_TEXT],
+                         user_name=None if user_name is None else user_name[:MAX_REFUSED_TEXT], attributes=(),
+                         status=status, scim_type=scim_type, request_id=request_id)

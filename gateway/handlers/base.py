@@ -267,7 +267,8 @@ class ScimHandler(tornado.web.RequestHandler):
             method = self.request.method or ""
             self.service.record_refusal(
                 self.location, method, self.operations.get(method, OPERATIONS.get(method, "get")), status,
-                self._scim_type, self.request_id, resource_id=self.path_kwargs.get("id"), user_name=self._user_name)
+                self._scim_type, self.request_id, resource_id=self.path_kwargs.get("id"), user_name=self._user_name,
+                authenticated=self.tenant is not UNAUTHENTICATED)
         self._inflight.leave()
 
     def on_connection_close(self) -> None:

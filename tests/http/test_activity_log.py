@@ -253,6 +253,30 @@ async def test_retention_prunes_old_entries_in_batches(deployment: Deployment) -
     assert await prune(deployment.log, 90, batch=2, pause=0) == 0
 
 
+@pytest.mark.gen_test(timeout=60)
+async def test_a_flood_of_unauthenticated_refusals_is_journaled_bounded(scim: Any, deployment: Deployment) -> None:
+    """Anyone can send refused requests to a Tenant URL, and each refusal was a row with the path id
+    at full length (fuzzing: 2,000 in 2 s grew the directory by 21 MB): refusals before
+    authentication are kept at most one a second per location after a burst, ids cut to 256."""
+    if deployment.kind != "sqlite":
+        pytest.skip("the bound is the gateway's, one storage is enough")
+    sent = 60
+    for n in range(sent):
+        assert (await scim("DELETE", f"/Users/{'A' * 4000}{n}", token="not-a-token")).status == 401
+    marker = await scim("GET", "/Users/999999")  # an authenticated refusal, queued after the flood
+    assert marker.status == 404
+    found = await entries(deployment, 1)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not any(e.request_id == marker.headers["X-Request-Id"] for e in found):
+        assert loop.time() < deadline, "the marker's entry never arrived"
+        await asyncio.sleep(0.05)
+        found = [record.entry for record in await deployment.log.read("1", limit=1000)]
+    unauthenticated = [e for e in found if e.status == 401]
+    assert 1 <= len(unauthenticated) < sent
+    assert max(len(e.resource_id or "") for e in unauthenticated) <= 256
+
+
 def test_the_activity_command_prints_newest_first_while_serve_runs(tmp_path: Path) -> None:
     server = Server(tmp_path / "data")
     server.start()
