@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 from adapters.activity import ActivityRecord, activity_time
@@ -13,6 +14,10 @@ from gateway.config import GatewayConfig
 JSON_KEYS = ("time", "location_id", "method", "operation", "resource_id", "user_name", "attributes", "status",
              "scim_type", "request_id")
 MAX_LIMIT = 10_000
+#: Characters a terminal acts on (C0 and C1 controls, DEL, line and paragraph separators, bidi
+#: overrides): an entry's userName and resource id are the client's text (fuzzing: ``ESC ] 0 ;``
+#: retitled the operator's window and ``ESC [ 2 J`` cleared it, through a refused request's path).
+_TERMINAL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class ActivityCommandError(Exception):
@@ -39,12 +44,22 @@ def as_json(record: ActivityRecord) -> dict[str, object]:
             "request_id": entry.request_id}
 
 
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def shown(text: str) -> str:
+    """``text`` with every :data:`_TERMINAL_CONTROLS` character as a ``\\uXXXX`` escape, which is
+    also valid inside a JSON string."""
+    return _TERMINAL_CONTROLS.sub(_escaped, text)
+
+
 def as_line(record: ActivityRecord) -> str:
     entry = record.entry
     outcome = f"{entry.status} {entry.scim_type}" if entry.scim_type else str(entry.status)
     changed = ",".join(entry.attributes) or "-"
-    return (f"{entry.time}  {entry.method:<6} {entry.operation:<7} {outcome:<20} {entry.user_name or '-'}  "
-            f"id={entry.resource_id or '-'}  changed={changed}  request={entry.request_id}")
+    return shown(f"{entry.time}  {entry.method:<6} {entry.operation:<7} {outcome:<20} {entry.user_name or '-'}  "
+                 f"id={entry.resource_id or '-'}  changed={changed}  request={entry.request_id}")
 
 
 async def show_activity(config: GatewayConfig, location: str, *, since: str | None, limit: int,
@@ -61,7 +76,7 @@ async def show_activity(config: GatewayConfig, location: str, *, since: str | No
     finally:
         await opened.close()
     if json_output:
-        print(json.dumps([as_json(r) for r in records], ensure_ascii=False))
+        print(shown(json.dumps([as_json(r) for r in records], ensure_ascii=False)))  # C0 is escaped by json
     elif records:
         for record in records:
             print(as_line(record))

@@ -277,6 +277,30 @@ async def test_a_flood_of_unauthenticated_refusals_is_journaled_bounded(scim: An
     assert max(len(e.resource_id or "") for e in unauthenticated) <= 256
 
 
+def test_the_activity_command_escapes_what_a_terminal_would_act_on(tmp_path: Path) -> None:
+    """A refused request's path id reaches the operator's terminal through ``vizmo-scim activity``:
+    escape sequences retitled and cleared it (found by fuzzing); they are printed as escapes."""
+    server = Server(tmp_path / "data")
+    server.start()
+    try:
+        token = add_integration(server.data_dir)["secret_token"]
+        hostile = "\x1b]0;pwned\x07\x1b[2J\r\nFAKE\u009b\u202e"
+        assert server.request("GET", "/Users/" + quote(hostile, safe=""), token)[0] == 404
+        data = ["--data-dir", str(server.data_dir), "--location", "1"]
+        deadline = time.monotonic() + 10
+        while not json.loads(cli("activity", *data, "--json").stdout):  # appended by a background task
+            assert time.monotonic() < deadline, "the refusal's entry never arrived"
+            time.sleep(0.1)
+        as_json = cli("activity", *data, "--json").stdout
+        text = cli("activity", *data).stdout
+        for output in (as_json, text):
+            assert not set(output) & set("\x1b\x07\r\u009b\u202e"), output
+        assert json.loads(as_json)[0]["resource_id"] == hostile  # the JSON still says exactly what was sent
+        assert len(text.strip().splitlines()) == 1 and "\\u001b]0;pwned\\u0007" in text
+    finally:
+        server.stop()
+
+
 def test_the_activity_command_prints_newest_first_while_serve_runs(tmp_path: Path) -> None:
     server = Server(tmp_path / "data")
     server.start()
