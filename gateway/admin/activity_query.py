@@ -25,8 +25,11 @@ _CURSOR = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z),([1-9][0-9]{0,18
 _MAX_USER_NAME = 256
 CSV_COLUMNS = ("time", "location_id", "method", "operation", "resource_id", "user_name", "attributes", "status",
                "scim_type", "request_id")
-#: A spreadsheet evaluates a cell starting with one of these as a formula (OWASP "CSV Injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Where a spreadsheet would read a formula (OWASP "CSV Injection"): a cell starting, after any
+#: blanks, with ``=``, ``+``, ``-``, ``@`` (or their full-width forms), a tab or a carriage return;
+#: and the same after a ``;``, where Excel splits a line in locales whose list separator it is
+#: (fuzzing: a path id ``y;=cmd|' /C calc'!A0`` became a formula cell there).
+_FORMULA = re.compile("(^|;)([ \u00a0\u3000]*)([-=+@\t\r\uff1d\uff0b\uff0d\uff20])")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def cursor(record: ActivityRecord) -> str:
 def parse_cursor(text: str) -> ActivityRecord | None:
     """The position a ``before`` argument names, or None for a malformed one (the first page)."""
     match = _CURSOR.fullmatch(text.strip())
-    if match is None:
+    if match is None or int(match.group(2)) >= 2 ** 63:  # past a storage integer (fuzzing: a 500)
         return None
     # ActivityLog.read positions a page by the record's time and id only.
     position = ActivityEntry(time=match.group(1), tenant="", method="", operation="", resource_id=None,
@@ -105,9 +108,9 @@ async def all_records(log: ActivityLog, location: str, filters: ActivityFilter) 
 
 
 def safe_cell(value: object) -> str:
-    """A cell's text, with a leading ``'`` when a spreadsheet would read it as a formula."""
+    """A cell's text, with a ``'`` before each part a spreadsheet would read as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return _FORMULA.sub(lambda m: f"{m.group(1)}'{m.group(2)}{m.group(3)}", text)
 
 
 def csv_row(entry: ActivityEntry) -> list[str]:

@@ -34,7 +34,8 @@ def test_a_cursor_carries_the_time_and_id_of_the_last_record() -> None:
 
 @pytest.mark.parametrize("text", ["", "42", "2026-12-05T08:00:00.123Z", "2026-12-05T08:00:00Z,42",
                                   "2026-12-05T08:00:00.123Z,0", "2026-12-05T08:00:00.123Z,-1",
-                                  "2026-12-05T08:00:00.123Z,42;DROP", "x" * 5000])
+                                  "2026-12-05T08:00:00.123Z,42;DROP", "x" * 5000,
+                                  "2026-12-05T08:00:00.123Z,9223372036854775808"])  # 2**63: a 500 (fuzzing)
 def test_a_malformed_cursor_is_the_first_page(text: str) -> None:
     assert parse_cursor(text) is None
 
@@ -50,6 +51,8 @@ def test_filters_keep_only_known_outcomes_and_link_back() -> None:
 @pytest.mark.parametrize(("value", "cell"), [
     ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"),
     ("\r=1", "'\r=1"), ("ada@example.com", "ada@example.com"), (None, ""), (201, "201"),
+    ("y;=cmd|' /C calc'!A0;", "y;'=cmd|' /C calc'!A0;"), (" =1+1", "' =1+1"), ("\uff1d1+1", "'\uff1d1+1"),
+    ("userName;emails;-x", "userName;emails;'-x"), ("a=b;c+d", "a=b;c+d"),
 ])
 def test_cells_a_spreadsheet_would_evaluate_are_defused(value: object, cell: str) -> None:
     assert safe_cell(value) == cell
