@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from gateway.admin.accounts import LOCK_AFTER, LOCK_MINUTES
 from gateway.admin.base import PREFIX, AdminHandler
@@ -24,9 +25,11 @@ INSECURE = ("This page must be opened over HTTPS (or on this machine's loopback 
 
 
 def _next_page(target: str) -> str:
-    """Where to go after signing in: a page of ``/admin`` only (never another site)."""
+    """Where to go after signing in: a page of ``/admin`` only (never another site), percent-
+    encoded where a ``Location`` header could not carry it (a CR/LF was a 500, found by fuzzing;
+    non-ASCII came back as mojibake)."""
     if target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
-        return target
+        return quote(target, safe="/?&=%:@-._~!$'()*+,;")
     return PREFIX + "/locations"
 
 

@@ -100,6 +100,20 @@ def test_five_failures_lock_the_account_with_the_same_answer_as_an_unknown_user(
     assert admin_gateway.client().sign_in("alice").status == 303
 
 
+def test_a_next_page_with_line_breaks_or_non_ascii_is_encoded_not_a_500(admin_gateway: AdminGateway) -> None:
+    """``next`` is echoed into the redirect's Location: a CR/LF there was a 500 after the sign-in had
+    set its cookie, and a non-ASCII page came back as mojibake (found by fuzzing)."""
+    client = admin_gateway.client()
+    signed_in = client.post("/admin/sign-in", {"user": "alice", "password": PASSWORD,
+                                               "next": "/admin/\r\nSet-Cookie: x=1"})
+    assert signed_in.status == 303 and signed_in.headers["Location"] == "/admin/%0D%0ASet-Cookie:%20x=1"
+    assert "x" not in client.cookies
+    again = client.get("/admin/sign-in?next=/admin/%0D%0ASet-Cookie:x")  # signed in: straight to next
+    assert again.status == 302 and again.headers["Location"] == "/admin/%0D%0ASet-Cookie:x"
+    accented = client.get("/admin/sign-in?next=/admin/%C3%A9")
+    assert accented.status == 302 and accented.headers["Location"] == "/admin/%C3%A9"
+
+
 def test_sign_out_remove_and_a_new_password_end_sessions(admin_gateway: AdminGateway) -> None:
     first, second = admin_gateway.client(), admin_gateway.client()
     assert first.sign_in("alice").status == 303 and second.sign_in("alice").status == 303
