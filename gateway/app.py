@@ -198,9 +198,11 @@ def make_app(ctx: GatewayContext) -> ScimApplication:
 
 
 def make_metrics_app(ctx: GatewayContext) -> ScimApplication:
-    """``GET /metrics`` alone, for the separate ``[metrics] port`` (no token asked)."""
+    """``GET /metrics`` alone, for the separate ``[metrics] port``: with the ``[metrics]`` token when
+    one is set too (it was silently not asked there, found by fuzzing), else to anyone who reaches it."""
     kwargs: dict[str, Any] = {"service": ctx.service, "max_body_bytes": ctx.config.max_body_bytes}
-    app = ScimApplication([(r"/metrics", MetricsHandler, kwargs)], transforms=[],
+    app = ScimApplication([(r"/metrics", MetricsHandler, {**kwargs, "token": metrics_token(ctx.config)})],
+                          transforms=[],
                           log_function=lambda handler: None, default_handler_class=UnknownPathHandler,
                           default_handler_args=kwargs)
     app.public_origin = PublicOrigin(ctx.base_url, ())

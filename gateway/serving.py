@@ -148,9 +148,11 @@ def serve(config: GatewayConfig) -> int:
 
 
 def _metrics_where(config: GatewayConfig) -> str:
+    with_token = config.metrics.token_file is not None or config.metrics.token_env is not None
     if config.metrics.port is not None:
-        return f"metrics on http://{config.metrics.host}:{config.metrics.port}/metrics"
-    if config.metrics.token_file is not None or config.metrics.token_env is not None:
+        return (f"metrics on http://{config.metrics.host}:{config.metrics.port}/metrics"
+                + (" with the [metrics] bearer token" if with_token else ""))
+    if with_token:
         return "metrics at /metrics with the [metrics] bearer token"
     return "metrics off (see [metrics] in README)"
 

@@ -108,6 +108,26 @@ def _scrape(port: int) -> str:
         return response.read().decode()
 
 
+def test_a_metrics_token_is_asked_on_the_metrics_port_too(tmp_path: Path, servers: list[Server]) -> None:
+    """With both a [metrics] port and a token the separate port answered anyone (found by fuzzing)."""
+    metrics_port = free_port()
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[metrics]\nport = {metrics_port}\ntoken_env = "TEST_METRICS_TOKEN"\n', encoding="utf-8")
+    secret = "metrics-token-0123456789"
+    server = Server(tmp_path / "data", "--config", str(config), env={**os.environ, "TEST_METRICS_TOKEN": secret})
+    servers.append(server)
+    server.start()
+    assert "with the [metrics] bearer token" in server.banner
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _scrape(metrics_port)
+    refused.value.close()
+    assert refused.value.code == 401
+    request = urllib.request.Request(f"http://127.0.0.1:{metrics_port}/metrics",
+                                     headers={"Authorization": f"Bearer {secret}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200 and b"vizmo_scim_requests_total" in response.read()
+
+
 def test_metrics_on_their_own_port_sum_every_worker(tmp_path: Path, servers: list[Server]) -> None:
     metrics_port = free_port()
     config = tmp_path / "gateway.toml"
