@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 from functools import cache
 from importlib import resources
@@ -59,8 +60,16 @@ def static_version(name: str) -> str:
 
 
 def loopback_host(host_name: str) -> bool:
+    """Whether browsers treat ``host_name`` as loopback (they keep ``Secure`` cookies over HTTP
+    there): ``localhost`` and its subdomains, and loopback addresses (``127.0.0.1.example.com``
+    is a name like any other)."""
     host = host_name.lower().rstrip(".")
-    return host in _LOOPBACK or host.endswith(".localhost") or host.startswith("127.")
+    if host in _LOOPBACK or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class AdminHandler(tornado.web.RequestHandler):

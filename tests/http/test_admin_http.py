@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from gateway.admin.context import SIGN_IN_BURST
 from tests.admin_support import (PASSWORD, AdminClient, AdminGateway, add_operator, admin_gateway,  # noqa: F401
                                  integrations)
@@ -226,8 +228,10 @@ def test_the_csv_export_is_real_csv_with_formulas_defused(admin_gateway: AdminGa
     assert [row[5] for row in only[1:]] == ["'+sum@example.com"]
 
 
-def test_sign_in_is_refused_on_a_plain_http_origin_that_is_not_loopback(admin_gateway: AdminGateway) -> None:
-    client = AdminClient(admin_gateway.port, host="scim.example.com")
+@pytest.mark.parametrize("host", ["scim.example.com", "127.0.0.1.example.com"])  # a name, not an address
+def test_sign_in_is_refused_on_a_plain_http_origin_that_is_not_loopback(admin_gateway: AdminGateway,
+                                                                         host: str) -> None:
+    client = AdminClient(admin_gateway.port, host=host)
     page = client.get("/admin/sign-in")
     assert "must be opened over HTTPS" in page.body
     answer = client.sign_in("alice")
