@@ -4,7 +4,10 @@
 - ``GET /readyz``: the directory and the state store answer (readiness); ``503`` with a
   reason otherwise, so a load balancer sends no traffic to a gateway that cannot serve it.
 - ``GET /metrics``: Prometheus' text format (:mod:`gateway.metrics`); on the main port only with
-  the ``[metrics]`` bearer token, on a separate metrics port without one.
+  the ``[metrics]`` bearer token, on a separate metrics port with it when one is set.
+
+``HEAD`` answers the probes too (the same status and headers, no body): some load balancers
+probe with it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class HealthHandler(ScimHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(b'{"status":"ok"}')
 
+    head = get  # type: ignore[assignment]
+
 
 class ReadinessHandler(ScimHandler):
     """200 when the directory and the state store answer within the adapter timeout, else 503
@@ -43,6 +48,8 @@ class ReadinessHandler(ScimHandler):
         self.set_status(503)
         self.set_header("Retry-After", "5")
         self.finish(orjson.dumps({"status": "unavailable", "reason": reason}))
+
+    head = get  # type: ignore[assignment]
 
 
 class MetricsHandler(ScimHandler):

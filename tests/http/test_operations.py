@@ -44,6 +44,8 @@ async def test_healthz_and_readyz_answer_ok_when_the_directory_answers(http_clie
     for path in ("/healthz", "/readyz"):
         response = await _get(http_client, base_url + path)
         assert response.code == 200 and json.loads(response.body) == {"status": "ok"}, path
+        probe = await http_client.fetch(base_url + path, method="HEAD", raise_error=False)  # some balancers
+        assert probe.code == 200 and probe.body == b"", path
 
 
 @pytest.mark.gen_test
