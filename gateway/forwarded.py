@@ -35,6 +35,13 @@ def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+def too_wide(networks: Iterable[Network]) -> list[str]:
+    """The trusted networks wider than a /8 (IPv4) or /32 (IPv6): ``0.0.0.0/0`` trusts every
+    client's ``X-Forwarded-*``, so any client could set the Tenant URL and the admin page's
+    scheme. Worth a warning at start, not a refusal (a private /8 behind a firewall is a choice)."""
+    return [str(n) for n in networks if n.prefixlen < (8 if n.version == 4 else 32)]
+
+
 class PublicOrigin:
     """The origin (``scheme://host[:port]`` plus the configured path prefix) a request was sent to."""
 

@@ -25,6 +25,7 @@ from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
 from gateway.config_source import command_flags, record
 from gateway.context import GatewayContext
+from gateway.forwarded import too_wide, trusted_networks
 from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
 from gateway.tokens import TokenCodec
@@ -128,6 +129,9 @@ def serve(config: GatewayConfig) -> int:
         metrics_sockets = tornado.netutil.bind_sockets(config.metrics.port, address=config.metrics.host)
         config = replace(config, metrics=replace(config.metrics, port=metrics_sockets[0].getsockname()[1]))
     record(config)  # DATA_DIR/served-config.json: what the other commands act on, with the port picked
+    for network in too_wide(trusted_networks(config.trusted_proxies)):
+        log.warning("[server] trusted_proxies holds %s: every client there may set X-Forwarded-Proto and "
+                    "-Host, and so the Tenant URLs and the admin page's scheme; list only your proxies", network)
     port, base = config.port, config.public_base_url
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "

@@ -108,6 +108,20 @@ def _scrape(port: int) -> str:
         return response.read().decode()
 
 
+def test_trusting_every_client_as_a_proxy_is_warned_about(tmp_path: Path, servers: list[Server]) -> None:
+    """``trusted_proxies = ["0.0.0.0/0"]`` was taken silently (found by fuzzing): any client could
+    then set the Tenant URL's origin; a /8 and a single proxy are not warned about."""
+    config = tmp_path / "gateway.toml"
+    config.write_text('[server]\ntrusted_proxies = ["0.0.0.0/0", "10.0.0.0/8", "127.0.0.1/32", "::/0"]\n',
+                      encoding="utf-8")
+    server = Server(tmp_path / "data", "--config", str(config))
+    servers.append(server)
+    server.start()
+    log = server.stop()
+    warned = [line for line in log.splitlines() if "trusted_proxies holds" in line]
+    assert len(warned) == 2 and "0.0.0.0/0" in warned[0] and "::/0" in warned[1], log
+
+
 def test_a_metrics_token_is_asked_on_the_metrics_port_too(tmp_path: Path, servers: list[Server]) -> None:
     """With both a [metrics] port and a token the separate port answered anyone (found by fuzzing)."""
     metrics_port = free_port()
