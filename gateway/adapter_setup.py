@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
@@ -49,6 +50,10 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
         for key in path_options(cls.options_schema):
             if isinstance(config.adapter_options.get(key), str):
                 options[key] = str(config.config_file.parent / config.adapter_options[key])
+    if (isinstance(options.get("path"), str) and "create_if_missing" in dict(cls.options_schema).get("properties", {})
+            and Path(options["path"]).exists() and not Path(options["path"]).is_file()):
+        raise ConfigError(f"the directory database {options['path']} is not a file (a folder?): set "
+                          "[adapter.options] path, --directory or VIZMO_SCIM_DIRECTORY to the SQLite file")
     if not create and "create_if_missing" in dict(cls.options_schema).get("properties", {}):
         options["create_if_missing"] = False
         if isinstance(options.get("path"), str) and not Path(options["path"]).is_file():
@@ -61,7 +66,29 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
     if errors:
         where = ".".join(str(p) for p in errors[0].absolute_path) or "options"
         raise ConfigError(f"adapter {config.adapter_name!r}: {where}: {errors[0].message}")
+    _check_secret_files(config.adapter_name, options)
     return cls.from_options(options)
+
+
+#: Options of the bundled adapters naming a file that holds one secret line of text (read by the
+#: adapter when it starts: adapters/vizmo_postgres/db.py, adapters/ldap/options.py).
+SECRET_TEXT_FILES = ("dsn_file", "bind_password_file")
+
+
+def _check_secret_files(adapter_name: str, options: dict[str, Any]) -> None:
+    """A secret file that exists but is not UTF-8 text: one line naming the option and the file,
+    never its content (the adapters' own readers would raise UnicodeDecodeError)."""
+    for key in SECRET_TEXT_FILES:
+        value = options.get(key)
+        if not isinstance(value, str) or not Path(value).is_file():
+            continue  # a missing file is reported by the adapter itself, when it starts
+        try:
+            Path(value).read_bytes().decode("utf-8")
+        except OSError:
+            continue
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"adapter {adapter_name!r}: {key} {value} is not UTF-8 text (byte {exc.start} "
+                              "cannot be decoded)") from None
 
 
 async def open_adapter(config: GatewayConfig, *, create: bool = True) -> OpenAdapter:

@@ -33,7 +33,8 @@ from adapters.registry import AdapterNotFound, installed_adapters, load_entry_po
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
 from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
 from gateway.admin.command import AdminCommandError, run_admin
-from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.app import metrics_token, tls_context
+from gateway.config import ConfigError, GatewayConfig, check_base_url, load_config
 from gateway.config_source import CONFIG_ENV, choose
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
@@ -96,7 +97,7 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
     opened = await open_adapter(config, create=False)
     try:
         state = opened.state
-        base_url = args.base_url or config.public_base_url
+        base_url = check_base_url(args.base_url, "--base-url") if args.base_url else config.public_base_url
         if args.action == "list":
             rows = await state.list()
             if args.json:
@@ -183,9 +184,24 @@ def check_config(path: Path | None) -> int:
         path = Path(os.environ[CONFIG_ENV])
     config = load_config(path, env={})
     build_adapter(config)
+    startup_checks(config)
+    if config.signing_key_file is not None or config.signing_key_env is not None:
+        load_signing_key(config, create=False)  # never DATA_DIR/signing-key: serve creates that one
     print(f"{path}: valid (adapter {config.adapter_name!r}, {config.processes} process(es), "
           f"listening on {config.host}:{config.port})")
     return 0
+
+
+def startup_checks(config: GatewayConfig) -> None:
+    """The checks ``serve`` makes that need no storage: the certificate and its key, the
+    ``[metrics]`` token (:func:`gateway.serving.serve`). ``check-config`` makes them too."""
+    tls_context(config)
+    try:
+        metrics_token(config)
+    except UnicodeError:
+        where = (f"token_file {config.metrics.token_file}" if config.metrics.token_file is not None
+                 else f"token_env {config.metrics.token_env}")
+        raise ConfigError(f"[metrics] {where}: the token is not UTF-8 text") from None
 
 
 def list_adapters(as_json: bool) -> int:
@@ -224,17 +240,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve_p = commands.add_parser("serve", help="serve the gateway")
     storage(serve_p)
     serve_p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve_p.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    # numbers are parsed by gateway.config, as the same settings from the file and the environment
+    serve_p.add_argument("--port", help="port, 0-65535 (default 8080; 0 picks a free one)")
     serve_p.add_argument("--base-url", dest="base_url_flag",
                          help="public origin for meta.location, e.g. https://scim.example.com")
-    serve_p.add_argument("--processes", type=int, help="worker processes (default 1)")
+    serve_p.add_argument("--processes", help="worker processes, 1-64 (default 1)")
     serve_p.add_argument("--certfile", type=Path, help="serve HTTPS (TLS 1.2 or later) with this certificate (PEM)")
     serve_p.add_argument("--keyfile", type=Path, help="the certificate's private key (PEM)")
     serve_p.add_argument("--log-format", dest="log_format", choices=["text", "json"],
                          help="log lines for a terminal (text, the default) or one JSON object per line")
-    serve_p.add_argument("--rate-limit", dest="rate_limit", type=float,
+    serve_p.add_argument("--rate-limit", dest="rate_limit",
                          help="requests per second per location and worker (default 200)")
-    serve_p.add_argument("--rate-burst", dest="rate_burst", type=int,
+    serve_p.add_argument("--rate-burst", dest="rate_burst",
                          help="requests a location may send at once above the rate (default 400)")
 
     integ = commands.add_parser("integration", help="enable, list, rotate or remove a location's SCIM integration")
@@ -283,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(log_format=config.log_format)
             warn_if_exposed(config)
             build_adapter(config)  # a configuration that cannot serve is refused before it is recorded
+            startup_checks(config)  # before any storage is opened or created
             return serve(config)  # records it once its port is bound (DATA_DIR/served-config.json)
         if args.command == "activity":
             return _activity(args, config)
@@ -294,6 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail: Any = getattr(exc, "detail", None) or str(exc)
         print(f"vizmo-scim: {detail}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
+    except UnicodeDecodeError as exc:  # a file the configuration names (a DSN, a password) is not text
+        print(f"vizmo-scim: a file named in the configuration is not UTF-8 text ({exc.reason} at byte "
+              f"{exc.start}); check the files the adapter options name", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,15 +9,19 @@ read credentials from environment variables or files named in options.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import socket
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 
@@ -125,7 +129,8 @@ def _file_validator() -> Draft202012Validator:
 
 def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "the file"
-    return f"{where}: {error.message}"
+    message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+    return f"{where}: {message}"
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -134,9 +139,17 @@ def read_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded); a configuration "
+                          "file is TOML written in UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    errors = sorted(_file_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply to read") from None
+    try:
+        errors = sorted(_file_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply to check") from None
     if errors:
         raise ConfigError(f"{path}: " + "; ".join(_describe(e) for e in errors[:5]))
     return data
@@ -183,18 +196,112 @@ def _from_file(data: Mapping[str, Any], base: Path) -> dict[str, Any]:
     return values
 
 
+#: The bounds of every whole-number setting that a flag or variable can set, as the file schema
+#: has them (``[server] port``, ``processes``; ``[limits] burst``): (lowest, highest or None).
+_WHOLE: dict[str, tuple[int, int | None]] = {"port": (0, 65535), "processes": (1, 64), "rate_burst": (1, None)}
+#: A whole number as a flag or variable must write it: ASCII digits only (``int()`` would also take
+#: other scripts' digits, underscores, a sign and surrounding white space).
+_DIGITS = re.compile(r"[0-9]{1,20}")
+#: A decimal number: ASCII digits with an optional fraction and exponent (never ``nan``/``inf``).
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: What names a setting in a message: the file's key and its flag.
+_NAMES = {"port": "[server] port (--port)", "processes": "[server] processes (--processes)",
+          "rate_burst": "[limits] burst (--rate-burst)", "rate_limit": "[limits] requests_per_second (--rate-limit)",
+          "adapter_timeout": "[limits] adapter_timeout_seconds", "base_url": "[server] base_url (--base-url)"}
+
+
+def _bounds(low: int, high: int | None) -> str:
+    return f"from {low} to {high}" if high is not None else f"of {low} or more"
+
+
+def whole_number(text: str, where: str, low: int, high: int | None) -> int:
+    """``text`` as a whole number within ``low``..``high`` (:class:`ConfigError` naming ``where``)."""
+    if _DIGITS.fullmatch(text) is None or int(text) < low or (high is not None and int(text) > high):
+        raise ConfigError(f"{where} must be a whole number {_bounds(low, high)}, written in the digits 0-9; "
+                          f"got {text[:40]!r}")
+    return int(text)
+
+
+def decimal_number(text: str, where: str) -> float:
+    """``text`` as a finite decimal number (:class:`ConfigError` naming ``where``)."""
+    value = float(text) if _DECIMAL.fullmatch(text) else math.nan
+    if not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number written in the digits 0-9 (e.g. 25 or 2.5); "
+                          f"got {text[:40]!r}")
+    return value
+
+
+def check_base_url(url: str, where: str) -> str:
+    """``url`` if it is an http(s) origin with a host (and an optional path), with no white space
+    or control characters: it is written into every ``Location`` header and Tenant URL."""
+    problem = None
+    if any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in url):
+        problem = "it contains white space or control characters"
+    else:
+        match = re.fullmatch(r"https?://([^/?#]+)(/[^?#]*)?", url)
+        if match is None:
+            problem = "it is not an http:// or https:// URL (with no query or fragment)"
+        else:
+            try:
+                parts = urlsplit(url)
+                parts.port  # noqa: B018 - raises ValueError for a malformed port
+                hostname = parts.hostname
+            except ValueError:
+                problem = "its host or port is malformed"
+            else:
+                if "@" in match.group(1) or not hostname:
+                    problem = "it names no host (or holds a user name)"
+    if problem is not None:
+        raise ConfigError(f"{where} must be the gateway's public origin, e.g. https://scim.example.com, but "
+                          f"{problem}; got {url[:60]!r}")
+    return url
+
+
 def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    converters = {"DATA_DIR": ("data_dir", Path), "DIRECTORY": ("directory", Path), "HOST": ("host", str),
-                  "PORT": ("port", int), "BASE_URL": ("base_url", str), "PROCESSES": ("processes", int)}
+    converters = {"DATA_DIR": ("data_dir", Path), "DIRECTORY": ("directory", Path), "HOST": ("host", str)}
     for suffix, (name, convert) in converters.items():
         raw = env.get(f"VIZMO_SCIM_{suffix}")
         if raw:
-            try:
-                values[name] = convert(raw)
-            except ValueError:
-                raise ConfigError(f"VIZMO_SCIM_{suffix} must be a {convert.__name__}, not {raw[:40]!r}") from None
+            values[name] = convert(raw)
+    for suffix, name in (("PORT", "port"), ("PROCESSES", "processes")):
+        raw = env.get(f"VIZMO_SCIM_{suffix}")
+        if raw:
+            values[name] = whole_number(raw, f"VIZMO_SCIM_{suffix}", *_WHOLE[name])
+    raw = env.get("VIZMO_SCIM_BASE_URL")
+    if raw:
+        values["base_url"] = check_base_url(raw, "VIZMO_SCIM_BASE_URL")
     return values
+
+
+def _flag(name: str, value: Any) -> Any:
+    """A flag's value. Text from the command line is parsed and checked here, so that a flag is
+    refused as the same setting in the file is (a :class:`ConfigError`: one line, exit status 1)."""
+    if not isinstance(value, str):
+        return value
+    flag = "--" + name.replace("_", "-")
+    if name in _WHOLE:
+        return whole_number(value, flag, *_WHOLE[name])
+    if name in ("rate_limit", "adapter_timeout"):
+        return decimal_number(value, flag)
+    if name == "base_url":
+        return check_base_url(value, flag)
+    return value
+
+
+def _check_numbers(config: GatewayConfig) -> None:
+    """Whatever the source, the numbers within the file schema's bounds and every float finite."""
+    for name, (low, high) in _WHOLE.items():
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            raise ConfigError(f"{_NAMES[name]} must be a whole number {_bounds(low, high)}; got {value!r}")
+    for name in ("rate_limit", "adapter_timeout"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{_NAMES[name]} must be a finite number; got {value!r}")
+    if not 0 < config.adapter_timeout <= 600:
+        raise ConfigError(f"{_NAMES['adapter_timeout']} must be above 0 and at most 600 seconds; "
+                          f"got {config.adapter_timeout!r}")
 
 
 def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = None,
@@ -205,12 +312,12 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
         file = Path(os.path.abspath(file))
         values.update(_from_file(read_file(file), file.parent), config_file=file)
     values.update(_from_environment(os.environ if env is None else env))
-    values.update({k: v for k, v in flags.items() if v is not None})
+    values.update({k: _flag(k, v) for k, v in flags.items() if v is not None})
     config = GatewayConfig(**values)
+    _check_numbers(config)
     if config.base_url is not None:
+        check_base_url(config.base_url, _NAMES["base_url"])
         config = replace(config, base_url=config.base_url.rstrip("/"))
-    if config.processes < 1:
-        raise ConfigError("processes must be 1 or more")
     if config.signing_key_file is not None and config.signing_key_env is not None:
         raise ConfigError("[tokens]: set signing_key_file or signing_key_env, not both")
     try:

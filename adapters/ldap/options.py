@@ -103,6 +103,8 @@ class LdapSettings:
         except OSError as exc:
             raise Unavailable(f"cannot read the LDAP bind password file {self.bind_password_file}: "
                                      f"{exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise Unavailable(f"the LDAP bind password file {self.bind_password_file} is not UTF-8 text") from None
         if not value:
             raise Unavailable(f"the LDAP bind password file {self.bind_password_file} is empty")
         return value

@@ -118,6 +118,8 @@ class DsnSource:
                 dsn = self.file.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise Unavailable(f"cannot read the DSN file {self.file}: {exc.strerror}") from None
+            except UnicodeDecodeError:
+                raise Unavailable(f"the DSN file {self.file} is not UTF-8 text") from None
             if not dsn:
                 raise Unavailable(f"the DSN file {self.file} is empty")
             return dsn

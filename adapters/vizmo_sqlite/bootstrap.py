@@ -12,6 +12,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from adapters.errors import Unavailable
 from adapters.sqlite_wal import use_wal
 
 DEMO_COMPANY = "Demo Company"
@@ -38,16 +39,30 @@ def connect(path: Path | str, *, timeout: float = 5.0, check_same_thread: bool =
     ``database is locked`` here on a connection meant never to wait), and the first switch to
     WAL waits for any writer (:func:`adapters.sqlite_wal.use_wal`). ``timeout`` then applies
     to everything the connection runs afterwards. Called off the event loop only (it may wait)."""
-    conn = sqlite3.connect(str(path), timeout=max(timeout, SETUP_WAIT), isolation_level=None,
-                           check_same_thread=check_same_thread)
+    try:
+        conn = sqlite3.connect(str(path), timeout=max(timeout, SETUP_WAIT), isolation_level=None,
+                               check_same_thread=check_same_thread)
+    except sqlite3.Error as exc:
+        raise unusable(path, exc) from None
     try:
         use_wal(conn, SETUP_WAIT)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    except sqlite3.DatabaseError as exc:  # a folder, a file that is not SQLite, no permission
+        conn.close()
+        raise unusable(path, exc) from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def unusable(path: Path | str, exc: sqlite3.Error) -> Unavailable:
+    """One line naming the directory file and SQLite's reason (a folder, a file that is not an
+    SQLite database): the directory setting ([adapter.options] path, --directory or
+    VIZMO_SCIM_DIRECTORY) names something else than the directory database."""
+    return Unavailable(f"the directory {path} cannot be used as an SQLite database ({exc}); check "
+                       "[adapter.options] path, --directory or VIZMO_SCIM_DIRECTORY")
 
 
 def create_directory(path: Path) -> None:
@@ -83,10 +98,21 @@ def create_directory(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def conn_path(conn: sqlite3.Connection) -> str:
+    """The file of ``conn``'s main database (for messages)."""
+    try:
+        return str(conn.execute("PRAGMA database_list").fetchone()[2])
+    except sqlite3.Error:
+        return "database"
+
+
 def ensure_scim_tables(conn: sqlite3.Connection) -> None:
     """Create the gateway's ``scim_`` tables if they are missing (never touches legacy tables)."""
-    missing = conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'employees'").fetchone()[0] == 0
+    try:
+        missing = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'employees'").fetchone()[0] == 0
+    except sqlite3.DatabaseError as exc:
+        raise unusable(conn_path(conn), exc) from None
     if missing:
         raise FileNotFoundError("not a Vizmo directory: it has no 'employees' table")
     conn.executescript(_sql("scim_tables.sql"))

@@ -46,8 +46,13 @@ def read_password(password_file: Path | None, prompt: Callable[[str], str] = get
             raise AdminCommandError(f"cannot read the password file {password_file}: {exc}") from None
         password = text.splitlines()[0] if text else ""
     else:
-        password = prompt("New password: ")
-        if prompt("Repeat the password: ") != password:
+        try:
+            password = prompt("New password: ")
+            repeated = prompt("Repeat the password: ")
+        except EOFError:
+            raise AdminCommandError("no password was typed (the input ended): type it at a terminal, or give "
+                                    "--password-file FILE; nothing was changed") from None
+        if repeated != password:
             raise AdminCommandError("the two passwords differ; nothing was changed")
     try:
         check_new_password(password)

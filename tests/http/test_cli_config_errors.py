@@ -1,0 +1,195 @@
+"""The real ``vizmo-scim``: a setting it cannot use, from any source, is one line on stderr and
+exit status 1 (never a traceback, never a server on a port nobody asked for); ``check-config``
+refuses what ``serve`` would refuse at start-up without storage."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.serving import cli
+
+#: A certificate that does not exist: on code that accepted a bad port this stopped ``serve``
+#: before it bound any port, so a test of a refused setting can never leave a server running.
+NO_TLS = ("--certfile", "missing-cert.pem", "--keyfile", "missing-key.pem")
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> str:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    # (after getpass's own prompt and warnings, when it asked for a password)
+    lines = [line[line.index("vizmo-scim:"):] for line in result.stderr.splitlines() if "vizmo-scim:" in line]
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], result.stderr
+    return lines[0]
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True,
+                          timeout=60, input=stdin, env={**os.environ, **(env or {})}, cwd=cwd,
+                          stdin=subprocess.DEVNULL if stdin is None else None)
+
+
+# -- 1. ports and processes -------------------------------------------------------------------
+
+@pytest.mark.parametrize("port", ["70000", "-1", "٣", "8_081"])
+def test_serve_refuses_a_port_flag_out_of_range_or_not_ascii(tmp_path: Path, port: str) -> None:
+    result = cli("serve", "--data-dir", str(tmp_path / "data"), f"--port={port}", *NO_TLS)
+    one_line_error(result, "--port", "0 to 65535")
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("port", ["99999", "٣", " 8_08_1 "])
+def test_serve_refuses_vizmo_scim_port_out_of_range_or_not_ascii(tmp_path: Path, port: str) -> None:
+    result = run("serve", "--data-dir", str(tmp_path / "data"), *NO_TLS, env={"VIZMO_SCIM_PORT": port})
+    one_line_error(result, "VIZMO_SCIM_PORT", "0 to 65535")
+
+
+def test_serve_caps_processes_at_64_from_flag_and_environment(tmp_path: Path) -> None:
+    one_line_error(cli("serve", "--data-dir", str(tmp_path / "data"), "--processes", "65", *NO_TLS),
+                   "--processes", "1 to 64")
+    one_line_error(run("serve", "--data-dir", str(tmp_path / "data"), *NO_TLS,
+                       env={"VIZMO_SCIM_PROCESSES": "1000"}), "VIZMO_SCIM_PROCESSES", "1 to 64")
+
+
+# -- 2. finite numbers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("setting", ["requests_per_second = nan", "requests_per_second = inf",
+                                     "adapter_timeout_seconds = nan"])
+def test_check_config_refuses_nan_and_inf_limits(tmp_path: Path, setting: str) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(f"[limits]\n{setting}\n")
+    one_line_error(cli("check-config", str(path)), setting.split()[0])
+
+
+def test_serve_refuses_rate_limit_nan(tmp_path: Path) -> None:
+    one_line_error(cli("serve", "--data-dir", str(tmp_path / "data"), "--rate-limit", "nan", *NO_TLS),
+                   "--rate-limit", "finite")
+
+
+# -- 3. base_url ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["ftp://x", "not a url\r\nX: y", "https://scim.example.com\r\nX: y"])
+def test_serve_refuses_a_base_url_that_is_not_an_origin(tmp_path: Path, url: str) -> None:
+    one_line_error(cli("serve", "--data-dir", str(tmp_path / "data"), "--base-url", url, *NO_TLS), "--base-url")
+    one_line_error(run("serve", "--data-dir", str(tmp_path / "data"), *NO_TLS, env={"VIZMO_SCIM_BASE_URL": url}),
+                   "VIZMO_SCIM_BASE_URL")
+
+
+def test_check_config_refuses_a_base_url_with_a_line_break(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text('[server]\nbase_url = "https://scim.example.com\\r\\nX: y"\n')
+    one_line_error(cli("check-config", str(path)), "base_url")
+
+
+# -- 4. one line, not a traceback -------------------------------------------------------------
+
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"\x00\xff\xfe")
+    one_line_error(cli("check-config", str(path)), str(path), "UTF-8")
+    one_line_error(cli("serve", "--config", str(path), "--data-dir", str(tmp_path / "data")), "UTF-8")
+
+
+def test_a_config_file_nested_5000_deep_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("a=" + "[" * 5000 + "]" * 5000 + "\n")
+    one_line_error(cli("check-config", str(path)), str(path), "nested")
+
+
+def test_a_metrics_token_file_that_is_not_utf8_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    token = tmp_path / "metrics-token"
+    token.write_bytes(b"\xff\xfe" + b"x" * 40)
+    path = tmp_path / "gateway.toml"
+    path.write_text(f'[metrics]\ntoken_file = "{token}"\n')
+    line = one_line_error(cli("check-config", str(path)), "token_file", "UTF-8")
+    assert "xxxx" not in line
+    one_line_error(cli("serve", "--config", str(path), "--data-dir", str(tmp_path / "data"), "--port", "0"),
+                   "token_file", "UTF-8")
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_folder_as_the_sqlite_directory_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    path = tmp_path / "gateway.toml"
+    path.write_text('[adapter]\nname = "sqlite"\n[adapter.options]\npath = "adir"\n')
+    one_line_error(cli("check-config", str(path)), "adir")
+    one_line_error(cli("serve", "--config", str(path), "--data-dir", str(tmp_path / "data"), "--port", "0"), "adir")
+    one_line_error(cli("serve", "--data-dir", str(tmp_path / "data"), "--directory", str(folder), "--port", "0"),
+                   "adir")
+
+
+def test_a_file_that_is_not_a_database_as_the_sqlite_directory_is_one_line(tmp_path: Path) -> None:
+    not_db = tmp_path / "passwd"
+    not_db.write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
+    not_db.chmod(0o600)
+    result = run("serve", "--data-dir", str(tmp_path / "data"), "--port", "0",
+                 env={"VIZMO_SCIM_DIRECTORY": str(not_db)})
+    one_line_error(result, str(not_db), "SQLite")
+
+
+def test_admin_add_with_stdin_at_its_end_is_one_line(tmp_path: Path) -> None:
+    result = run("admin", "add", "zed", "--data-dir", str(tmp_path / "data"), stdin="")
+    one_line_error(result, "--password-file")
+
+
+# -- 5. check-config runs serve's start-up checks that need no storage ------------------------
+
+def check(tmp_path: Path, text: str, *words: str, env: dict[str, str] | None = None) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+    one_line_error(run("check-config", str(path), env=env), *words)
+
+
+def test_check_config_refuses_a_missing_certificate(tmp_path: Path) -> None:
+    check(tmp_path, '[server]\ncertfile = "cert.pem"\nkeyfile = "key.pem"\n', "cert.pem")
+
+
+def test_check_config_refuses_a_file_that_is_not_a_certificate(tmp_path: Path) -> None:
+    (tmp_path / "cert.pem").write_text("not a certificate\n")
+    (tmp_path / "key.pem").write_text("not a key\n")
+    check(tmp_path, '[server]\ncertfile = "cert.pem"\nkeyfile = "key.pem"\n', "cert.pem")
+
+
+def test_check_config_refuses_a_short_missing_or_unset_metrics_token(tmp_path: Path) -> None:
+    (tmp_path / "short").write_text("abc\n")
+    check(tmp_path, '[metrics]\ntoken_file = "short"\n', "at least 16")
+    check(tmp_path, '[metrics]\ntoken_file = "absent"\n', "absent")
+    check(tmp_path, '[metrics]\ntoken_env = "VIZMO_TEST_UNSET_METRICS_TOKEN"\n', "VIZMO_TEST_UNSET_METRICS_TOKEN",
+          env={"VIZMO_TEST_UNSET_METRICS_TOKEN": ""})
+
+
+def test_check_config_refuses_a_missing_signing_key_file_or_a_non_hex_key(tmp_path: Path) -> None:
+    check(tmp_path, '[tokens]\nsigning_key_file = "absent-key"\n', "absent-key")
+    check(tmp_path, '[tokens]\nsigning_key_env = "VIZMO_TEST_KEY"\n', "VIZMO_TEST_KEY", "hexadecimal",
+          env={"VIZMO_TEST_KEY": "z" * 64})
+
+
+def test_check_config_still_accepts_a_good_configuration(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("t" * 32)
+    path = tmp_path / "gateway.toml"
+    path.write_text('[metrics]\ntoken_file = "token"\n[tokens]\nsigning_key_env = "VIZMO_TEST_KEY"\n')
+    result = run("check-config", str(path), env={"VIZMO_TEST_KEY": "ab" * 32})
+    assert result.returncode == 0 and "valid" in result.stdout, result.stderr
+    assert not (tmp_path / "vizmo-scim-data").exists()
+
+
+@pytest.mark.parametrize("options", ['name = "postgres"\n[adapter.options]\ndsn_file = "secret.bin"\n',
+                                     'name = "ldap"\n[adapter.options]\nurl = "ldap://127.0.0.1:1"\nbase_dn = "dc=x"\n'
+                                     'bind_dn = "cn=gw"\nbind_password_file = "secret.bin"\n'])
+def test_a_secret_file_that_is_not_utf8_is_one_line_without_the_secret(tmp_path: Path, options: str) -> None:
+    (tmp_path / "secret.bin").write_bytes(b"\xff\xfepostgresql://gw:hunter2hunter2@db/vizmo")
+    (tmp_path / "secret.bin").chmod(0o600)
+    path = tmp_path / "gateway.toml"
+    path.write_text("[adapter]\n" + options)
+    for result in (cli("check-config", str(path)),
+                   cli("serve", "--config", str(path), "--data-dir", str(tmp_path / "data"), "--port", "0")):
+        line = one_line_error(result, "secret.bin", "UTF-8")
+        assert "hunter2" not in result.stderr and "hunter2" not in line
