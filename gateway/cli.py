@@ -312,10 +312,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail: Any = getattr(exc, "detail", None) or str(exc)
         print(f"vizmo-scim: {detail}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
-    except UnicodeDecodeError as exc:  # a file the configuration names (a DSN, a password) is not text
-        print(f"vizmo-scim: a file named in the configuration is not UTF-8 text ({exc.reason} at byte "
-              f"{exc.start}); check the files the adapter options name", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":
