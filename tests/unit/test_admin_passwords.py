@@ -50,8 +50,14 @@ def test_a_malformed_or_extravagant_hash_never_matches(stored: str) -> None:
 
 
 def test_new_passwords_are_at_least_12_and_at_most_1024_characters() -> None:
-    check_new_password("x" * 12)
-    check_new_password("x" * 1024)
-    for bad in ("", "x" * 11, "x" * 1025):
+    check_new_password("xy" * 6)
+    check_new_password("xy" * 512)
+    for bad in ("", "xy" * 5 + "x", "xy" * 512 + "z"):
         with pytest.raises(PasswordError):
             check_new_password(bad)
+
+
+@pytest.mark.parametrize("repeated", [" " * 12, "x" * 12, "\t" * 40])
+def test_a_password_of_one_repeated_character_is_refused(repeated: str) -> None:
+    with pytest.raises(PasswordError, match="one character repeated"):
+        check_new_password(repeated)
