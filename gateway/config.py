@@ -282,7 +282,7 @@ def _flag(name: str, value: Any) -> Any:
     flag = "--" + name.replace("_", "-")
     if name in _WHOLE:
         return whole_number(value, flag, *_WHOLE[name])
-    if name in ("rate_limit", "adapter_timeout"):
+    if name == "rate_limit":  # the one decimal setting with a flag
         return decimal_number(value, flag)
     if name == "base_url":
         return check_base_url(value, flag)
