@@ -144,6 +144,12 @@ class ScimHandler(tornado.web.RequestHandler):
         """No automatic ETag: a resource's ETag is its ``meta.version`` (RFC 7644 §3.14)."""
         return None
 
+    def check_etag_header(self) -> bool:
+        """Never a 304 of Tornado's own: ``If-None-Match`` is the service's rule (RFC 7644 §3.14,
+        :mod:`gateway.scim.versions`), and without :meth:`compute_etag` Tornado's check never
+        matches; skipping its header regex takes about 1.5 % off a filtered GET (py-spy)."""
+        return False
+
     # -- before the body ------------------------------------------------------------------------
     async def prepare(self) -> None:
         """Refuse oversized requests and authenticate, before any body byte is read."""
