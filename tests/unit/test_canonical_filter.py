@@ -66,3 +66,15 @@ def test_unquoted_numbers_compared_with_string_attributes_become_text(user: Reso
     assert node.path.urn == "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     kept = canonical_filter(parse_filter("active eq true"), user)
     assert isinstance(kept, Compare) and kept.value is True
+
+
+@pytest.mark.parametrize("literal, expected", [('"True"', True), ('"FALSE"', False), ("true", True)])
+def test_quoted_booleans_become_booleans(user: ResourceType, literal: str, expected: bool) -> None:
+    """Entra ID quotes booleans in filters as in PATCH values (``roles[primary eq "True"]``)."""
+    assert canonical_filter(parse_filter(f"active eq {literal}"), user) == Compare(AttrPath("active"), "eq", expected)
+    assert canonical_filter(parse_filter(f"emails[primary eq {literal}]"), user) == \
+        ValuePath(AttrPath("emails"), Compare(AttrPath("primary"), "eq", expected))
+
+
+def test_other_strings_compared_with_a_boolean_stay_strings(user: ResourceType) -> None:
+    assert canonical_filter(parse_filter('active eq "yes"'), user) == Compare(AttrPath("active"), "eq", "yes")

@@ -771,3 +771,14 @@ def test_a_number_for_a_string_attribute_is_invalid_value() -> None:
     assert caught.value.scim_type == "invalidValue"
     assert patch(user(), {"op": "replace", "path": f"{ENT}:employeeNumber", "value": "701984"})[ENT] == {
         "employeeNumber": "701984"}
+
+
+def test_p2_quoted_boolean_in_a_value_path_matches_the_boolean() -> None:
+    """Entra's app-role and SCIM Validator PATCHes target ``[primary eq "True"]`` (idp-shapes.md):
+    the element whose ``primary`` is true is replaced in place, not a new one appended."""
+    out = patch(user(), {"op": "replace", "path": 'emails[primary eq "True"].value', "value": "new@example.com"})
+    assert out["emails"] == [{"value": "new@example.com", "type": "work", "primary": True}]
+    roles = [{"value": "Admin", "display": "Admin", "type": "WindowsAzureActiveDirectoryRole", "primary": True}]
+    out = patch(user(roles=roles), *[{"op": "Replace", "path": f'roles[primary eq "True"].{sub}', "value": value}
+                                      for sub, value in (("value", "Host"), ("display", "Host"), ("type", "app"))])
+    assert out["roles"] == [{"value": "Host", "display": "Host", "type": "app", "primary": True}]
