@@ -36,7 +36,8 @@ log = logging.getLogger("vizmo_scim.auth")
 #: Test Connection; "Application provisioning in quarantine status"). Writes get a 501 telling the
 #: admin what to do.
 DISABLE_GROUPS = ("Vizmo does not provision groups. In the Entra ID enterprise application open "
-                  "Provisioning > Mappings and set 'Provision Microsoft Entra ID Groups' to Enabled: No.")
+                  "Provisioning > Mappings and set 'Provision Microsoft Entra ID Groups' to Enabled: No; "
+                  "in Okta, remove the app's Push Groups.")
 
 
 #: Why a Secret Token was refused: the log's words for each reason (the metrics' label).
@@ -66,6 +67,22 @@ class Tenant:
 #: token bucket; see :meth:`GatewayService.record_refusal`).
 UNAUTHENTICATED_ENTRIES_PER_SECOND = 1.0
 UNAUTHENTICATED_ENTRIES_BURST = 20
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (RFC 6750 §2.1), or of a bare
+    ``Authorization: <token>``, or None.
+
+    Note: Okta's "HTTP Header" authentication sends the header value as the admin typed it
+    (idp-shapes.md §A): the Secret Token pasted alone arrives without the ``Bearer`` scheme. A
+    value with any other scheme (``Basic ...``) is not a token.
+    """
+    scheme, _, rest = authorization.strip().partition(" ")
+    if not rest:
+        return scheme if scheme and scheme.lower() != "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return rest.strip() or None
 
 
 class GatewayService:
@@ -112,11 +129,11 @@ class GatewayService:
 
     async def _refusal(self, location: str, authorization: str) -> str | None:
         """Why the token is refused (a key of :data:`TOKEN_REFUSALS`), or None."""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(authorization)
+        if token is None:
             return "missing"
         try:
-            claims = self.tokens.verify(token.strip())
+            claims = self.tokens.verify(token)
         except InvalidToken as exc:
             return exc.reason
         if len(location) > 64 or not hmac.compare_digest(claims.location_id.encode(), location.encode()):

@@ -35,6 +35,16 @@ async def test_missing_or_malformed_tokens_are_refused(scim: Scim, header: str |
 
 
 @pytest.mark.gen_test
+async def test_a_bare_token_is_accepted_as_okta_sends_it(scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Okta's "HTTP Header" authentication sends ``Authorization: <token>`` (idp-shapes.md §A)."""
+    token = gateway_env.tokens[1]
+    assert (await scim("GET", PROBE, token="", headers={"Authorization": f" {token} "})).status == 200
+    assert_401(await scim("GET", PROBE, token="", headers={"Authorization": f"Basic {token}"}))
+    assert_401(await scim("GET", PROBE, token="", headers={"Authorization": f"{token}x"}))
+    assert_401(await scim("GET", PROBE, location=2, token="", headers={"Authorization": token}))
+
+
+@pytest.mark.gen_test
 async def test_another_locations_token_is_refused(scim: Scim, gateway_env: GatewayEnv) -> None:
     assert_401(await scim("GET", PROBE, location=1, token=gateway_env.tokens[2]))
     assert (await scim("GET", PROBE, location=2)).status == 200
