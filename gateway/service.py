@@ -73,9 +73,9 @@ def bearer_token(authorization: str) -> str | None:
     """The token of ``Authorization: Bearer <token>`` (RFC 6750 §2.1), or of a bare
     ``Authorization: <token>``, or None.
 
-    Note: Okta's "HTTP Header" authentication sends the header value as the admin typed it
-    (idp-shapes.md §A): the Secret Token pasted alone arrives without the ``Bearer`` scheme. A
-    value with any other scheme (``Basic ...``) is not a token.
+    Note: Okta's "HTTP Header" authentication sends the header value as the admin typed it: the
+    Secret Token pasted alone arrives without the ``Bearer`` scheme. A value with any other
+    scheme (``Basic ...``) is not a token.
     """
     scheme, _, rest = authorization.strip().partition(" ")
     if not rest:

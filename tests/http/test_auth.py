@@ -36,7 +36,7 @@ async def test_missing_or_malformed_tokens_are_refused(scim: Scim, header: str |
 
 @pytest.mark.gen_test
 async def test_a_bare_token_is_accepted_as_okta_sends_it(scim: Scim, gateway_env: GatewayEnv) -> None:
-    """Okta's "HTTP Header" authentication sends ``Authorization: <token>`` (idp-shapes.md §A)."""
+    """Okta's "HTTP Header" authentication sends ``Authorization: <token>``, without ``Bearer``."""
     token = gateway_env.tokens[1]
     assert (await scim("GET", PROBE, token="", headers={"Authorization": f" {token} "})).status == 200
     assert_401(await scim("GET", PROBE, token="", headers={"Authorization": f"Basic {token}"}))

@@ -774,7 +774,7 @@ def test_a_number_for_a_string_attribute_is_invalid_value() -> None:
 
 
 def test_p2_quoted_boolean_in_a_value_path_matches_the_boolean() -> None:
-    """Entra's app-role and SCIM Validator PATCHes target ``[primary eq "True"]`` (idp-shapes.md):
+    """Entra's app-role and SCIM Validator PATCHes target ``[primary eq "True"]``:
     the element whose ``primary`` is true is replaced in place, not a new one appended."""
     out = patch(user(), {"op": "replace", "path": 'emails[primary eq "True"].value', "value": "new@example.com"})
     assert out["emails"] == [{"value": "new@example.com", "type": "work", "primary": True}]
