@@ -116,7 +116,7 @@ class LdapUserAdapter(ResourceAdapter):
 
     # -- writes --------------------------------------------------------------------------
     async def create(self, resource: Resource, *, journal: Journal | None = None) -> Resource:
-        desired = mapping.to_ldap(resource, self._amap)
+        desired = mapping.to_ldap(resource, self._amap, types=self._store.types)
         entry = await self._store.client.run(lambda conn: self._create(conn, resource, desired), retry=False)
         return mapping.from_ldap(entry, self._amap)
 
@@ -219,7 +219,7 @@ class LdapUserAdapter(ResourceAdapter):
             resource = make(current)
             if resource is None:
                 return current
-            desired = mapping.to_ldap(resource, self._amap, current)
+            desired = mapping.to_ldap(resource, self._amap, current, self._store.types)
             old_name = current.first(self._amap.user_name.ldap) or ""
             new_name = resource["userName"]
             if mapping.normalise_user_name(old_name) != mapping.normalise_user_name(new_name) \
@@ -298,7 +298,7 @@ class LdapUserAdapter(ResourceAdapter):
                 raise NotFound(f"User {id} not found") from None
             return
         resource = {**mapping.from_ldap(current, self._amap), "active": False}
-        desired = mapping.to_ldap(resource, self._amap, current)
+        desired = mapping.to_ldap(resource, self._amap, current, self._store.types)
         try:
             conn.modify(current.dn, changes_to(current, desired))
         except _CONFLICTS:

@@ -26,6 +26,10 @@ Entry layout (what the gateway writes under ``ou=<location>,<base_dn>``)::
 - ``meta.created``/``meta.lastModified`` are ``createTimestamp``/``modifyTimestamp``; ``meta.version``
   is a hash of every value the gateway reads, and of the write counter ``v``.
 - A multi-valued LDAP attribute reads as its first value; the gateway writes one value.
+- A mapped value the LDAP attribute's syntax refuses (a phone number with ``#`` or ``;ext=``:
+  telephoneNumber is a printable string, RFC 4517 §3.3.31) is kept in the JSON extras instead,
+  so one such value never blocks the rest of a write (Entra ID sends every change of a user, its
+  ``active`` too, in one PATCH). ``userName`` and ``externalId``, the look-up keys, are refused.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import Any
 
 from adapters.errors import InvalidValue
 from adapters.ldap.attributes import AttributeMap, Mapped
+from adapters.ldap.directory_schema import LdapAttributeType
 from adapters.schema import CORE_USER_URN
 
 BLOB_ATTRIBUTE = "description"
@@ -56,6 +61,8 @@ DERIVED = ("cn", "sn")
 #: Attributes never kept in the extras (``active`` is ``shadowExpire``; RFC 7643 §4.1.1: ``password``
 #: is writeOnly and returned never; ``groups`` is readOnly).
 _DROPPED = {"schemas", "id", "meta", "active", "password", "groups"}
+#: Mapped attributes whose values LDAP must hold (look-ups by them are LDAP searches).
+_LOOKUP_KEYS = ("userName", "externalId")
 
 
 @dataclass
@@ -157,11 +164,19 @@ class Desired:
     rdn: str
 
 
-def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | None = None) -> Desired:
+def _refused(m: Mapped, value: str, types: Mapping[str, LdapAttributeType] | None) -> bool:
+    """Whether the directory's syntax for ``m`` refuses ``value`` (then it is kept in the extras)."""
+    known = types.get(m.ldap_key) if types is not None else None
+    return known is not None and m.key not in _LOOKUP_KEYS and known.accepts(value) is False
+
+
+def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | None = None,
+            types: Mapping[str, LdapAttributeType] | None = None) -> Desired:
     """Split a canonical SCIM User into LDAP values and the JSON extras (RFC 7643 §4.1).
 
     ``active`` absent keeps the entry's enabled state (a new user is enabled) and is unassigned
-    in SCIM (RFC 7643 §2.5): ``"active": null`` in the extras until a write sets it.
+    in SCIM (RFC 7643 §2.5): ``"active": null`` in the extras until a write sets it. ``types``
+    (the directory's attribute types): a mapped value their syntax refuses stays in the extras.
     """
     user_name = _text(resource.get("userName"))
     if user_name is None:
@@ -170,6 +185,9 @@ def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | No
     extra: dict[str, Any] = {k: copy.deepcopy(v) for k, v in resource.items() if k not in _DROPPED}
     for path, m in amap.simple.items():
         text = _text(_get(resource, m))
+        if text is not None and _refused(m, text, types):
+            values[m.ldap_key] = []
+            continue  # left in the extras
         values[m.ldap_key] = [text] if text is not None else []
         holder = extra.get(path.urn) if path.urn else extra
         if isinstance(holder, dict):
@@ -181,11 +199,15 @@ def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | No
                     holder.pop(path.attr)
             if path.urn and not holder:
                 extra.pop(path.urn)
+    aside: set[tuple[str, str]] = set()  # typed entries whose value stays in the extras
     for (attr, kind), m in amap.typed.items():
         raw = resource.get(attr)
         entries: list[Any] = raw if isinstance(raw, list) else []
         found = next((e for e in entries if _entry_type(e) == kind), None)
         text = _text(found.get("value")) if isinstance(found, Mapping) else None
+        if text is not None and _refused(m, text, types):
+            aside.add((attr, kind))
+            text = None
         values[m.ldap_key] = [text] if text is not None else []
     for attr in {a for (a, _) in amap.typed}:
         if isinstance(extra.get(attr), list):
@@ -197,7 +219,7 @@ def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | No
                     if entry_kind in seen:
                         continue
                     seen.add(entry_kind)
-                    kept.append({k: v for k, v in e.items() if k != "value"})
+                    kept.append(e if (attr, entry_kind) in aside else {k: v for k, v in e.items() if k != "value"})
                 else:
                     kept.append(e)
             extra[attr] = kept
@@ -308,7 +330,8 @@ def from_ldap(entry: Entry, amap: AttributeMap) -> dict[str, Any]:
 
 def _typed_entries(entry: Entry, amap: AttributeMap, attr: str, stored: list[Any]) -> list[Any]:
     """The stored entries in order; a mapped type's entry gets its ``value`` from LDAP (dropped
-    when LDAP has none); a mapped value without a stored entry is appended."""
+    when LDAP has none, unless the extras kept a value LDAP refused); a mapped value without a
+    stored entry is appended."""
     result: list[Any] = []
     seen: set[str] = set()
     for e in stored:
@@ -318,9 +341,10 @@ def _typed_entries(entry: Entry, amap: AttributeMap, attr: str, stored: list[Any
                 continue
             seen.add(kind)
             value = entry.first(amap.typed[(attr, kind)].ldap)
-            if not value:
+            if value:
+                e = {**e, "value": value}
+            elif "value" not in e:
                 continue
-            e = {**e, "value": value}
         result.append(e)
     for (name, kind), m in amap.typed.items():
         if name == attr and kind not in seen and entry.first(m.ldap):

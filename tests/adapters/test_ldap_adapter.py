@@ -404,13 +404,34 @@ async def test_tenants_are_organisational_units(adapter: LdapAdapter, users: Lda
 async def test_values_the_directory_refuses_are_invalid(users: LdapUserAdapter) -> None:
     with pytest.raises(InvalidValue, match="userName"):
         await users.create(user("zoë@example.com"))  # mail is IA5String
-    with pytest.raises(InvalidValue, match="phoneNumbers.work"):
-        await users.create(user("p@example.com", phoneNumbers=[{"type": "work", "value": "☎ 123"}]))
     with pytest.raises(InvalidValue, match="NUL"):
         await users.create(user("n@example.com", title="a\x00b"))
     assert await names(users, None) == []
     with pytest.raises(NotFound):
         await users.get("not-a-uuid")
+
+
+@pytest.mark.gen_test
+async def test_a_phone_number_ldap_cannot_hold_is_kept_as_json_and_blocks_nothing(
+        users: LdapUserAdapter, admin: Any, ldap_base: str) -> None:  # noqa: F811
+    """telephoneNumber is a printable string: ``#``, ``;ext=`` and ``☎`` do not fit it. The value
+    is kept with the JSON extras, so the write (Entra's PATCH disabling the user) goes through."""
+    phones = [{"type": "work", "value": "+1 425 555 0100 #123", "primary": True},
+              {"type": "mobile", "value": "+1 425 555 0199"}]
+    created = await users.create(user("p@example.com", title="Lead", phoneNumbers=phones))
+    assert created["phoneNumbers"] == phones
+    [entry] = entries(admin, ldap_base, "(mail=p@example.com)")
+    assert "telephoneNumber" not in entry.entry_attributes and entry.mobile.value == "+1 425 555 0199"
+    disabled = await users.replace(created["id"], {**created, "active": False, "phoneNumbers": [
+        {"type": "work", "value": "+1 425 555 0100;ext=7"}, {"type": "mobile", "value": "☎ 0199"}]})
+    assert disabled["active"] is False
+    assert disabled["phoneNumbers"] == [{"type": "work", "value": "+1 425 555 0100;ext=7"},
+                                        {"type": "mobile", "value": "☎ 0199"}]
+    assert await users.get(created["id"]) == disabled
+    fixed = await users.replace(created["id"], {**disabled, "phoneNumbers": [{"type": "work", "value": "+1 425 555 0100"}]})
+    assert fixed["phoneNumbers"] == [{"type": "work", "value": "+1 425 555 0100"}]
+    [entry] = entries(admin, ldap_base, "(mail=p@example.com)")
+    assert entry.telephoneNumber.value == "+1 425 555 0100" and "mobile" not in entry.entry_attributes
 
 
 @pytest.mark.gen_test
