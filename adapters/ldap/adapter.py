@@ -152,18 +152,28 @@ class LdapUserAdapter(ResourceAdapter):
         found = self._search(conn, f"(&{self._user}(entryUUID={id}))")
         return found[0] if found and found[0].first("entryUUID") == id else None
 
-    def _taken(self, conn: Any, user_name: str, except_id: str | None = None) -> bool:
-        """Whether another user of the location has this userName (the directory's matching rule)."""
-        found = self._search(conn, f"(&{self._user}({self._amap.user_name.ldap}={escape(user_name)}))")
-        return any(e.first("entryUUID") != except_id for e in found)
+    def _check_free(self, conn: Any, user_name: str, except_id: str | None = None) -> None:
+        """``AlreadyExists`` when another user has this userName, or holds it as a further value
+        of ``mail`` (read as its first value, so a look-up cannot find it): then the detail
+        names that user, for the directory's admin (Entra ID retries a 409 every cycle)."""
+        attribute = self._amap.user_name.ldap
+        found = self._search(conn, f"(&{self._user}({attribute}={escape(user_name)}))")
+        holder = next((e for e in found if e.first("entryUUID") != except_id), None)
+        if holder is None:
+            return
+        own = holder.first(attribute) or ""
+        if mapping.normalise_user_name(own) == mapping.normalise_user_name(user_name):
+            raise AlreadyExists(f"userName {user_name!r} is already taken in this location")
+        raise AlreadyExists(f"userName {user_name!r} is taken in this location: user {holder.first('entryUUID')} "
+                            f"(whose userName is the first of its {attribute} values) holds it as a further "
+                            f"{attribute} value; remove that value in the directory")
 
     def _dn(self, rdn: str) -> str:
         return f"{mapping.RDN_ATTRIBUTE}={rdn},{self._base}"
 
     def _create(self, conn: Any, resource: Resource, desired: mapping.Desired) -> Entry:
         user_name = resource["userName"]
-        if self._taken(conn, user_name):
-            raise AlreadyExists(f"userName {user_name!r} is already taken in this location")
+        self._check_free(conn, user_name)
         attributes: dict[str, Any] = {name: values for name, values in desired.values.items() if values}
         attributes[mapping.RDN_ATTRIBUTE] = [desired.rdn]
         attributes[mapping.BLOB_ATTRIBUTE] = [desired.blob]
@@ -222,9 +232,8 @@ class LdapUserAdapter(ResourceAdapter):
             desired = mapping.to_ldap(resource, self._amap, current, self._store.types)
             old_name = current.first(self._amap.user_name.ldap) or ""
             new_name = resource["userName"]
-            if mapping.normalise_user_name(old_name) != mapping.normalise_user_name(new_name) \
-                    and self._taken(conn, new_name, except_id=id):
-                raise AlreadyExists(f"userName {new_name!r} is already taken in this location")
+            if mapping.normalise_user_name(old_name) != mapping.normalise_user_name(new_name):
+                self._check_free(conn, new_name, except_id=id)
             try:
                 return self._write(conn, current, desired, version, new_name)
             except _Conflict:

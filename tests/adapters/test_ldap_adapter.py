@@ -204,6 +204,24 @@ async def test_entries_created_by_other_tools_are_users_and_keep_their_names(use
 
 
 @pytest.mark.gen_test
+async def test_a_further_mail_value_of_another_entry_is_named_in_the_conflict(
+        users: LdapUserAdapter, admin: Any, ldap_base: str) -> None:  # noqa: F811
+    """An entry with two ``mail`` values reads as its first: a look-up of the second finds no
+    user, so the 409 of a create or rename names the entry holding it."""
+    admin.add(f"cn=Mo,ou=1,{ldap_base}", ["inetOrgPerson"],
+              {"cn": "Mo", "sn": "Mo", "mail": ["m.primary@acme.com", "m.alias@acme.com"]})
+    [holder] = (await users.search(ListQuery())).resources
+    assert await names(users, eq("userName", "m.alias@acme.com")) == []
+    with pytest.raises(AlreadyExists, match=f"user {holder['id']} .* holds it as a further mail value"):
+        await users.create(user("M.Alias@acme.com"))
+    other = await users.create(user("other@acme.com"))
+    with pytest.raises(AlreadyExists, match=f"user {holder['id']} "):
+        await users.replace(other["id"], user("m.alias@acme.com"))
+    with pytest.raises(AlreadyExists, match="'M.PRIMARY@acme.com' is already taken in this location$"):
+        await users.create(user("M.PRIMARY@acme.com"))
+
+
+@pytest.mark.gen_test
 async def test_a_name_held_by_a_stale_entry_is_freed(users: LdapUserAdapter, admin: Any, ldap_base: str) -> None:  # noqa: F811
     first = await users.create(user("first@contoso.com"))
     [entry] = entries(admin, f"ou=1,{ldap_base}")
