@@ -116,8 +116,10 @@ class ResourceService:
                                             excluded=request.excluded))
 
     async def search(self, adapter: ResourceAdapter, base_url: str, params: Mapping[str, Any]) -> Answer:
-        """RFC 7644 §3.4.2: a ``ListResponse``; ``params`` from the query string or a ``.search`` body."""
-        request = parse_list_request(params, self.rtype, max_results=self.max_results)
+        """RFC 7644 §3.4.2: a ``ListResponse``; ``params`` from the query string or a ``.search`` body.
+        A page holds at most the configured ``max_results`` and the adapter's own (its capabilities)."""
+        request = parse_list_request(params, self.rtype,
+                                     max_results=min(self.max_results, adapter.capabilities.max_results))
         if request.query.sort is not None and not adapter.capabilities.sort:
             # RFC 7644 §3.4.2.3: sorting is optional; the ServiceProviderConfig says sort.supported
             # is false, and the client is told so rather than given an unsorted page

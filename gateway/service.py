@@ -225,7 +225,7 @@ class GatewayService:
     # -- discovery (RFC 7644 §4) ---------------------------------------------------------------
     def service_provider_config(self, tenant: Tenant) -> Answer:
         caps = self._users(tenant.location).capabilities
-        return Answer(200, discovery.service_provider_config(caps, tenant.url))
+        return Answer(200, discovery.service_provider_config(caps, tenant.url, min(caps.max_results, self.max_results)))
 
     def resource_type_documents(self, tenant: Tenant, name: str | None) -> Answer:
         docs = [discovery.resource_type_document(self.users.rtype, tenant.url)]

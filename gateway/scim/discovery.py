@@ -15,14 +15,15 @@ SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 DOCS_URL = "https://github.com/vizmo/vizmo-scim-gateway#readme"
 
 
-def service_provider_config(caps: Capabilities, base_url: str) -> dict[str, Any]:
-    """RFC 7643 §5; ``filter.supported`` only when the adapter translates filters at all."""
+def service_provider_config(caps: Capabilities, base_url: str, max_results: int) -> dict[str, Any]:
+    """RFC 7643 §5; ``filter.supported`` only when the adapter translates filters at all;
+    ``max_results``: the most resources a page holds."""
     return {
         "schemas": [SPC_URN],
         "documentationUri": DOCS_URL,
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": bool(caps.filter_ops), "maxResults": caps.max_results},
+        "filter": {"supported": bool(caps.filter_ops), "maxResults": max_results},
         "changePassword": {"supported": False},
         "sort": {"supported": caps.sort},
         "etag": {"supported": caps.etag},

@@ -33,13 +33,28 @@ class UnsortedAdapter(MemoryAdapter):
     def resource_adapter(self, resource_type, tenant):
         users = super().resource_adapter(resource_type, tenant)
         return UnsortedUsers(users._tenant, users._versions)
+
+class CappedUsers(MemoryUserAdapter):
+    capabilities = dataclasses.replace(MemoryUserAdapter.capabilities, max_results=3)
+
+    async def search(self, query):
+        assert query.count <= 3, f"asked for {query.count}"  # a 500 if the gateway asks for more
+        return await super().search(query)
+
+class CappedAdapter(MemoryAdapter):
+    capabilities = CappedUsers.capabilities
+
+    def resource_adapter(self, resource_type, tenant):
+        users = super().resource_adapter(resource_type, tenant)
+        return CappedUsers(users._tenant, users._versions)
 '''
 
 
 @pytest.fixture
 def plugins(tmp_path: Path) -> dict[str, str]:
-    """An environment whose Python finds two installed plugins: ``broken`` (its module imports a
-    module that does not exist) and ``unsorted`` (the memory example without sorting)."""
+    """An environment whose Python finds three installed plugins: ``broken`` (its module imports a
+    module that does not exist), ``unsorted`` (the memory example without sorting) and ``capped``
+    (the memory example with pages of at most 3)."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "broken_plugin.py").write_text("import vizmo_no_such_module  # noqa\n")
@@ -48,7 +63,8 @@ def plugins(tmp_path: Path) -> dict[str, str]:
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: trap-plugins\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[vizmo_scim.adapters]\nbroken = broken_plugin:BrokenAdapter\n"
-                                           "unsorted = unsorted_plugin:UnsortedAdapter\n")
+                                           "unsorted = unsorted_plugin:UnsortedAdapter\n"
+                                           "capped = unsorted_plugin:CappedAdapter\n")
     kept = {k: v for k, v in os.environ.items() if not k.startswith("VIZMO_SCIM_")}
     return {**kept, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
 
@@ -112,5 +128,28 @@ def test_a_sort_request_to_an_adapter_without_sorting_is_400_invalid_value(tmp_p
         assert status == 400 and body["scimType"] == "invalidValue"
         status, body = server.request("GET", "/ServiceProviderConfig", token)
         assert status == 200 and body["sort"] == {"supported": False}
+    finally:
+        server.stop()
+
+
+def test_pages_hold_at_most_the_adapters_max_results(tmp_path: Path, plugins: dict[str, str]) -> None:
+    """An adapter's ``Capabilities.max_results`` caps every page the gateway asks it for, and is
+    the ServiceProviderConfig's ``filter.maxResults`` (RFC 7643 §5), below the configured 200."""
+    config = tmp_path / "capped.toml"
+    config.write_text('[adapter]\nname = "capped"\n')
+    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
+    server.start()
+    try:
+        added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir),
+                    env=plugins)
+        token = json.loads(added.stdout)["secret_token"]
+        for n in range(5):
+            assert server.request("POST", "/Users", token, {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"u{n}@example.com"})[0] == 201
+        for target in ("/Users", "/Users?count=100", "/Users?startIndex=3&count=50"):
+            status, body = server.request("GET", target, token)
+            assert status == 200 and body["totalResults"] == 5 and body["itemsPerPage"] == 3, (target, body)
+        status, body = server.request("GET", "/ServiceProviderConfig", token)
+        assert status == 200 and body["filter"]["maxResults"] == 3
     finally:
         server.stop()
