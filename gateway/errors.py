@@ -22,7 +22,7 @@ from gateway.scim.errors import (
     Uniqueness,
 )
 
-__all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "Unauthorized", "NotFound", "MethodNotAllowed",
+__all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "cause", "Unauthorized", "NotFound", "MethodNotAllowed",
            "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong", "HeadersTooLarge",
            "NotImplementedHere", "Unavailable", "TooManyRequests", "InternalError", "TooLarge", "InvalidSyntax",
            "InvalidValue"]
@@ -122,7 +122,7 @@ def scim_error_for(exc: BaseException) -> ProtocolError | None:
     """
     if isinstance(exc, ProtocolError):
         return exc
-    if isinstance(exc, adapter_errors.Unavailable):
+    if isinstance(exc, (adapter_errors.Unavailable, ConnectionError)):  # the storage is down or went away
         return Unavailable()
     if isinstance(exc, adapter_errors.AdapterError):
         for kind, error in _ADAPTER_ERRORS.items():
@@ -132,3 +132,12 @@ def scim_error_for(exc: BaseException) -> ProtocolError | None:
     if isinstance(exc, RecursionError):
         return InvalidSyntax("The request body is nested too deeply.")
     return None
+
+
+def cause(exc: BaseException) -> str:
+    """What an error answered ``503`` (or a failed readiness check) came from, for the log line
+    (the client is told only to retry): the exception's type and detail, on one line, cut to
+    300 characters. The log's filter (:mod:`gateway.logs`) redacts any credential in it."""
+    detail = getattr(exc, "detail", None) or str(exc)
+    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return " ".join(text.split())[:300]

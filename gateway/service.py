@@ -16,7 +16,7 @@ from typing import Any
 from adapters.base import Adapter, ResourceAdapter
 from adapters.state import StateStore
 from gateway.answer import Answer
-from gateway.errors import NotFound, NotImplementedHere, TooManyRequests, Unauthorized
+from gateway.errors import NotFound, NotImplementedHere, TooManyRequests, Unauthorized, cause
 from gateway.activity.journal import refusal
 from gateway.activity.recorder import ActivityRecorder
 from gateway.resources import Origin, ResourceService
@@ -244,8 +244,8 @@ class GatewayService:
         for name, check in checks:
             try:
                 await bounded("readiness", check(), self.metrics, self.adapter_timeout)
-            except Exception as exc:  # noqa: BLE001 - any failure means "not ready", logged with its type
-                log.warning("not ready: the %s failed its check (%s)", name, type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready", logged with its cause
+                log.warning("not ready: the %s failed its check (%s)", name, cause(exc))
                 return f"the {name} is unreachable"
         return None
 

@@ -34,6 +34,7 @@ from gateway.errors import (
     TooLarge,
     UnsupportedMediaType,
     UriTooLong,
+    cause,
     scim_error_for,
 )
 from gateway.inflight import InFlight
@@ -263,7 +264,7 @@ class ScimHandler(tornado.web.RequestHandler):
         if error.status < 500 or error.status == 501:  # 501: an endpoint not offered, by design
             log.info("request %s: %s %s", self.request_id, error.status, error.scim_type or "")
         elif value is not None and scim_error_for(value) is not None:
-            log.warning("request %s: %s", self.request_id, error.status)
+            log.warning("request %s: %s (%s)", self.request_id, error.status, cause(value))
         else:
             log.error("request %s failed", self.request_id, exc_info=(typ, value, tb))
 

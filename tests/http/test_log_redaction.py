@@ -69,8 +69,22 @@ def test_redact_removes_credentials(text: str) -> None:
         assert secret not in clean
 
 
+@pytest.mark.parametrize("text", [
+    "RuntimeError: connect to postgres://svc:S3cretPW@db:5432 failed",
+    "could not connect: host=db user=svc password=S3cretPW dbname=vizmo",
+    "ldap bind failed: {'password': 'S3cretPW'}",
+    "settings: passwd: S3cretPW",
+])
+def test_redact_removes_passwords_an_adapter_error_may_carry(text: str) -> None:
+    """A 503's log line names its cause (gateway.errors.cause): a DSN in it keeps no password."""
+    clean = redact(text)
+    assert "S3cretPW" not in clean and REDACTED in clean
+    assert "svc" in clean or "passw" in clean  # what names the secret stays readable
+
+
 def test_redact_leaves_ordinary_lines_alone() -> None:
-    for text in ("200 GET /scim/v2/locations/1/Users 1.2ms id=ab12", "basic checks passed", "cookies: 0"):
+    for text in ("200 GET /scim/v2/locations/1/Users 1.2ms id=ab12", "basic checks passed", "cookies: 0",
+                 "serving http://127.0.0.1:8080/scim/v2", "the password was changed"):
         assert redact(text) == text
 
 

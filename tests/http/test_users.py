@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import asyncio
 import json
 from typing import Any
@@ -245,14 +247,20 @@ async def test_unknown_paths_and_methods_are_scim_errors(scim: Scim) -> None:
     "ALTER TABLE employees RENAME TO employees_moved",  # the point read (read_now)
     "ALTER TABLE scim_integrations RENAME TO moved",  # the token check, on the same connection
 ])
-async def test_a_failing_read_is_a_scim_503_not_a_500(scim: Scim, gateway_env: GatewayEnv, breakage: str) -> None:
+async def test_a_failing_read_is_a_scim_503_not_a_500(scim: Scim, gateway_env: GatewayEnv, breakage: str,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
     created = await scim("POST", "/Users", user("read@contoso.com"))
     assert created.status == 201
     gateway_env.sql(breakage)
-    reply = await scim("GET", f"/Users/{created.body['id']}")
+    with caplog.at_level(logging.WARNING):
+        reply = await scim("GET", f"/Users/{created.body['id']}")
     assert reply.status == 503 and reply.headers["Retry-After"] == "5"
     assert reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
     assert "employees" not in reply.body["detail"] and "scim_integrations" not in reply.body["detail"]
+    # the client is told to retry; the operator's log says why
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("request ")]
+    assert line.endswith("503 (Unavailable: directory read failed: no such table: " +
+                         ("employees)" if "employees" in breakage else "scim_integrations)")), line
 
 
 @pytest.mark.gen_test

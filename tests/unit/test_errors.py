@@ -62,3 +62,21 @@ def test_a_patch_error_names_its_operation_and_keeps_its_type() -> None:
         apply_patch(user, [{"op": "add", "path": "emails", "value": [{"value": "a"}, {"value": "b"}]}], USER,
                     max_values=1)
     assert over.value.detail == "emails would hold 2 values; at most 1 are stored."
+
+
+@pytest.mark.parametrize("raised", [ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError(),
+                                    ConnectionRefusedError(111, "Connection refused")])
+def test_a_storage_connection_that_went_away_is_a_503_and_its_cause_is_one_line(raised: OSError) -> None:
+    """An adapter whose socket to its store failed: 503 with Retry-After (the client retries),
+    not a 500; the log line names the cause (gateway.errors.cause)."""
+    from gateway.errors import cause, scim_error_for
+
+    error = scim_error_for(raised)
+    assert error is not None and error.status == 503 and error.headers == {"Retry-After": "5"}
+    assert cause(raised).startswith(type(raised).__name__) and "\n" not in cause(raised)
+
+
+def test_a_bug_is_still_a_500() -> None:
+    from gateway.errors import scim_error_for
+
+    assert scim_error_for(OSError(2, "No such file")) is None and scim_error_for(KeyError("x")) is None
