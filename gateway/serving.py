@@ -47,6 +47,9 @@ DRAIN_SECONDS = 10.0
 #: otherwise hold the port, with nothing logged, until an orchestrator's SIGKILL (one did: the
 #: WAL checkpoint thread once missed its stop, adapters/vizmo_sqlite/checkpoint.py). The stdlib's
 #: ``faulthandler`` does it from a C thread of its own, so a blocked event loop cannot stop it.
+#: It stays armed until the process ends: an adapter's call that outlived its timeout on a thread
+#: (answered 503, still running) would otherwise hold the exit, where asyncio and the interpreter
+#: wait for every thread, with no bound.
 STOP_SECONDS = DRAIN_SECONDS + 20.0
 
 
@@ -82,8 +85,7 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     await drain(app, server)
     await ctx.close()  # the queued activity entries are stored before the storage closes
     await opened.close()
-    faulthandler.cancel_dump_traceback_later()
-    log.info("stopped")
+    log.info("stopped")  # the watchdog stays armed: the process ends within STOP_SECONDS, or says why
 
 
 async def drain(app: ScimApplication, server: tornado.httpserver.HTTPServer, seconds: float = DRAIN_SECONDS) -> None:

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from gateway.serving import STOP_SECONDS
 from tests.serving import Server, cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 UNSORTED = '''
+import asyncio
 import dataclasses
+import time
 from adapters.examples.memory import MemoryAdapter, MemoryUserAdapter
 
 class UnsortedUsers(MemoryUserAdapter):
@@ -40,6 +44,20 @@ class CappedUsers(MemoryUserAdapter):
     async def search(self, query):
         assert query.count <= 3, f"asked for {query.count}"  # a 500 if the gateway asks for more
         return await super().search(query)
+
+class StuckUsers(MemoryUserAdapter):
+    async def get(self, id):
+        if id == "stuck-thread":  # a call on a thread that outlives the adapter timeout (a bug)
+            await asyncio.to_thread(stuck_on_a_thread)
+        return await super().get(id)
+
+def stuck_on_a_thread():
+    time.sleep(300)
+
+class StuckAdapter(MemoryAdapter):
+    def resource_adapter(self, resource_type, tenant):
+        users = super().resource_adapter(resource_type, tenant)
+        return StuckUsers(users._tenant, users._versions)
 
 class CappedAdapter(MemoryAdapter):
     capabilities = CappedUsers.capabilities
@@ -64,7 +82,8 @@ def plugins(tmp_path: Path) -> dict[str, str]:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: trap-plugins\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[vizmo_scim.adapters]\nbroken = broken_plugin:BrokenAdapter\n"
                                            "unsorted = unsorted_plugin:UnsortedAdapter\n"
-                                           "capped = unsorted_plugin:CappedAdapter\n")
+                                           "capped = unsorted_plugin:CappedAdapter\n"
+                                           "stuck = unsorted_plugin:StuckAdapter\n")
     kept = {k: v for k, v in os.environ.items() if not k.startswith("VIZMO_SCIM_")}
     return {**kept, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
 
@@ -153,3 +172,29 @@ def test_pages_hold_at_most_the_adapters_max_results(tmp_path: Path, plugins: di
         assert status == 200 and body["filter"]["maxResults"] == 3
     finally:
         server.stop()
+
+
+def test_a_call_stuck_on_a_thread_past_its_timeout_does_not_hold_the_stop(tmp_path: Path,
+                                                                          plugins: dict[str, str]) -> None:
+    """The call is answered 503 after the adapter timeout; on SIGTERM the worker drains and
+    stops, and the thread still running would hold the exit (asyncio and the interpreter wait
+    for it): the stop's watchdog ends the process within STOP_SECONDS, logging every thread."""
+    config = tmp_path / "stuck.toml"
+    config.write_text('[adapter]\nname = "stuck"\n[limits]\nadapter_timeout_seconds = 1\n')
+    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
+    server.start()
+    assert server.proc is not None
+    try:
+        added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir),
+                    env=plugins)
+        status, body = server.request("GET", "/Users/stuck-thread", json.loads(added.stdout)["secret_token"])
+        assert status == 503 and body["status"] == "503"
+        server.proc.send_signal(signal.SIGTERM)
+        server.proc.communicate(timeout=STOP_SECONDS + 15)
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.communicate()
+    log = server.log_path.read_text()
+    assert server.proc.returncode == 1 and "stopped" in log
+    assert "stuck_on_a_thread" in log  # the stack of the thread that held the exit
