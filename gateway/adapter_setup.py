@@ -7,6 +7,7 @@ creates none (no directory database, no ``DATA_DIR/gateway-state.db``; see
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from adapters.base import Adapter
+from adapters.errors import AdapterError
 from adapters.registry import AdapterNotFound, load_adapter_class, path_options
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
@@ -67,7 +69,20 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
         where = ".".join(str(p) for p in errors[0].absolute_path) or "options"
         raise ConfigError(f"adapter {config.adapter_name!r}: {where}: {errors[0].message}")
     _check_secret_files(config.adapter_name, options)
-    return cls.from_options(options)
+    try:
+        return cls.from_options(options)
+    except (AdapterError, ConfigError):
+        raise  # the adapter's own words
+    except Exception as exc:  # noqa: BLE001 - a bug in a plugin: one line naming it, not a traceback
+        raise ConfigError(f"adapter {config.adapter_name!r}: from_options failed: {raised_at(exc)}") from None
+
+
+def raised_at(exc: BaseException) -> str:
+    """``Type: message (at file.py:line)``: what a plugin raised, on one line, with the place in
+    its own code (the last frame of the trace) for the integrator to look at."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300] + where
 
 
 #: Options of the bundled adapters naming a file that holds one secret line of text (read by the
@@ -94,7 +109,12 @@ def _check_secret_files(adapter_name: str, options: dict[str, Any]) -> None:
 async def open_adapter(config: GatewayConfig, *, create: bool = True) -> OpenAdapter:
     """Start the adapter, then its state store (or a SQLite one in the data directory)."""
     adapter = build_adapter(config, create=create)
-    await adapter.start()
+    try:
+        await adapter.start()
+    except (AdapterError, ConfigError):
+        raise  # the adapter's own words
+    except Exception as exc:  # noqa: BLE001 - its store unreachable (OSError), or a bug in a plugin
+        raise ConfigError(f"adapter {config.adapter_name!r} could not start: {raised_at(exc)}") from None
     try:
         state = adapter.state_store()
         if state is None:

@@ -59,6 +59,15 @@ class StuckAdapter(MemoryAdapter):
         users = super().resource_adapter(resource_type, tenant)
         return StuckUsers(users._tenant, users._versions)
 
+class BadOptionsAdapter(MemoryAdapter):
+    @classmethod
+    def from_options(cls, options):
+        return cls(options["tenant_list"])  # a bug: the schema's option is "tenants"
+
+class UnreachableAdapter(MemoryAdapter):
+    async def start(self):
+        raise ConnectionRefusedError(111, "Connection refused (db.internal:5432)")
+
 class CappedAdapter(MemoryAdapter):
     capabilities = CappedUsers.capabilities
 
@@ -83,7 +92,9 @@ def plugins(tmp_path: Path) -> dict[str, str]:
     (info / "entry_points.txt").write_text("[vizmo_scim.adapters]\nbroken = broken_plugin:BrokenAdapter\n"
                                            "unsorted = unsorted_plugin:UnsortedAdapter\n"
                                            "capped = unsorted_plugin:CappedAdapter\n"
-                                           "stuck = unsorted_plugin:StuckAdapter\n")
+                                           "stuck = unsorted_plugin:StuckAdapter\n"
+                                           "badoptions = unsorted_plugin:BadOptionsAdapter\n"
+                                           "unreachable = unsorted_plugin:UnreachableAdapter\n")
     kept = {k: v for k, v in os.environ.items() if not k.startswith("VIZMO_SCIM_")}
     return {**kept, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
 
@@ -198,3 +209,23 @@ def test_a_call_stuck_on_a_thread_past_its_timeout_does_not_hold_the_stop(tmp_pa
     log = server.log_path.read_text()
     assert server.proc.returncode == 1 and "stopped" in log
     assert "stuck_on_a_thread" in log  # the stack of the thread that held the exit
+
+
+def test_a_plugin_failing_to_build_or_to_start_is_one_line_naming_it(tmp_path: Path, plugins: dict[str, str]) -> None:
+    """A bug in a plugin's ``from_options``, or a store its ``start`` cannot reach, is one line
+    naming the adapter and the place in its code, not a traceback."""
+    config = tmp_path / "bad.toml"
+    config.write_text('[adapter]\nname = "badoptions"\n')
+    built = ("vizmo-scim: adapter 'badoptions': from_options failed: KeyError: 'tenant_list' "
+             "(at unsorted_plugin.py:")
+    for args in (("check-config", str(config)),
+                 ("serve", "--config", str(config), "--port", "0", "--data-dir", str(tmp_path / "data"))):
+        result = run(*args, env=plugins)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith(built), result.stderr
+    config.write_text('[adapter]\nname = "unreachable"\n')
+    served = run("serve", "--config", str(config), "--port", "0", "--data-dir", str(tmp_path / "data"), env=plugins)
+    lines = served.stderr.strip().splitlines()
+    assert served.returncode == 1 and len(lines) == 1, served.stderr
+    assert lines[0].startswith("vizmo-scim: adapter 'unreachable' could not start: ConnectionRefusedError: "
+                               "[Errno 111] Connection refused (db.internal:5432) (at unsorted_plugin.py:"), lines
