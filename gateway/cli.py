@@ -39,6 +39,7 @@ from gateway.config_source import CONFIG_ENV, choose
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.serving import serve
+from gateway.workers import WorkersGaveUp
 from gateway.signing_keys import claim_key, load_signing_key
 from gateway.tokens import TokenCodec
 
@@ -308,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _admin(args, config)
         asyncio.run(_integration(args, config))
         return 0
-    except (CliError, ConfigError, AdapterError, AdapterNotFound, SchemaError, OSError) as exc:
+    except (CliError, ConfigError, AdapterError, AdapterNotFound, SchemaError, OSError, WorkersGaveUp) as exc:
         detail: Any = getattr(exc, "detail", None) or str(exc)
         print(f"vizmo-scim: {detail}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1

@@ -11,6 +11,7 @@ import asyncio
 import faulthandler
 import gc
 import logging
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -29,7 +30,7 @@ from gateway.forwarded import too_wide, trusted_networks
 from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
 from gateway.tokens import TokenCodec
-from gateway.workers import bind_port, listeners, run_workers
+from gateway.workers import bind_port, ignore_hangup, listeners, run_workers
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -77,6 +78,7 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, ignore_hangup)
     await stop.wait()
     log.info("stopping: %d request(s) under way, waiting up to %g s for them", app.inflight, DRAIN_SECONDS)
     faulthandler.dump_traceback_later(STOP_SECONDS, exit=True)
@@ -141,6 +143,7 @@ def serve(config: GatewayConfig) -> int:
           f"enable a location with 'vizmo-scim integration add {command_flags(config)} "
           f"--location <id> --base-url {base}'", flush=True)
     folder = use_multiprocess_folder() if config.processes > 1 else None  # before any worker exists
+    supervisor = os.getpid()  # the workers return through here too: only the supervisor removes it
     try:
         if config.processes == 1:
             asyncio.run(serve_worker(config, tokens, sockets, metrics_sockets))
@@ -149,7 +152,7 @@ def serve(config: GatewayConfig) -> int:
     finally:
         for sock in sockets + metrics_sockets:
             sock.close()
-        if folder is not None:
+        if folder is not None and os.getpid() == supervisor:
             remove_multiprocess_folder(folder)
 
 

@@ -12,15 +12,23 @@ in most others; the round's p99 was 35 ms with one busy worker, 87-104 ms with a
 the work of one. Where ``SO_REUSEPORT`` is missing the workers share the sockets bound before the
 fork. ``fork_processes`` does not stop its workers when told to stop: here the supervising parent
 forwards SIGTERM and SIGINT to them, each worker drains and exits 0, and the parent then exits 0.
+A worker the parent restarts while stopping exits at once. The workers never outlive the parent
+(Linux ``PR_SET_PDEATHSIG``: a parent killed by SIGKILL stops its workers with SIGTERM, and they
+drain), and when ``fork_processes`` gives up restarting (:data:`MAX_RESTARTS`) the parent stops
+the workers still serving before it exits 1, so the port is never held by an orphan. SIGHUP is
+logged and ignored (nothing is reloaded; its default action killed the parent alone).
 Workers share nothing in memory: tenants, revocations and users live in the storage, so any
 worker (or any host) can answer any request.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -28,8 +36,20 @@ from types import FrameType
 import tornado.netutil
 import tornado.process
 
-#: How often a worker that dies abnormally is restarted before the supervisor gives up.
+log = logging.getLogger("vizmo_scim.app")
+
+#: How often a worker that dies abnormally is restarted before the supervisor gives up (and
+#: stops the gateway, for its own supervisor to restart whole).
 MAX_RESTARTS = 20
+
+#: How long a supervisor giving up waits for the workers still serving to drain (then SIGKILL).
+GIVE_UP_SECONDS = 30.0
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class WorkersGaveUp(RuntimeError):
+    """Workers died more than :data:`MAX_RESTARTS` times; the others were stopped."""
 
 
 #: Each worker can listen on a socket of its own (Linux 3.9+, the BSDs).
@@ -65,20 +85,71 @@ def run_workers(count: int, worker: Callable[[int], int]) -> int:
     exits 0 once every worker has exited 0 (``fork_processes`` raises when restarts run out).
     """
     parent = os.getpid()
+    stopping = False
 
     def forward(signum: int, frame: FrameType | None) -> None:
-        for pid in children_of(parent):
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
+        nonlocal stopping
+        stopping = True  # a worker forked after this (a restart) inherits it, and exits
+        _signal_children(parent, signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    task_id = tornado.process.fork_processes(count, max_restarts=MAX_RESTARTS)
+    signal.signal(signal.SIGHUP, ignore_hangup)
+    try:
+        task_id = tornado.process.fork_processes(count, max_restarts=MAX_RESTARTS)
+    except RuntimeError:  # Tornado: "Too many child restarts, giving up" (the others still serve)
+        _stop_children(parent)
+        raise WorkersGaveUp(f"workers died more than {MAX_RESTARTS} times; stopped the gateway (its "
+                            "supervisor may start it again): see the log for how they died") from None
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # in a worker: its event loop installs its own
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _die_with(parent)
+    if stopping:
+        return 0
     return worker(task_id)
+
+
+def ignore_hangup(signum: int = signal.SIGHUP, frame: FrameType | None = None) -> None:
+    """SIGHUP: logged, nothing reloaded (restart the gateway to apply a new configuration or
+    certificate); its default action would end the process without a drain."""
+    log.warning("SIGHUP ignored: the gateway reloads nothing; restart it (SIGTERM drains) to apply changes")
+
+
+def _die_with(parent: int) -> None:
+    """This worker gets SIGTERM (and drains) when the parent dies (Linux; elsewhere nothing)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request: nobody would send it
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _signal_children(parent: int, signum: int) -> None:
+    for pid in children_of(parent):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def _stop_children(parent: int) -> None:
+    """SIGTERM to the workers still running, wait for them to drain (at most
+    :data:`GIVE_UP_SECONDS`), then SIGKILL any left."""
+    _signal_children(parent, signal.SIGTERM)
+    deadline = time.monotonic() + GIVE_UP_SECONDS
+    while children_of(parent) and time.monotonic() < deadline:
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        time.sleep(0.05)
+    _signal_children(parent, signal.SIGKILL)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
 
 
 def children_of(pid: int) -> list[int]:

@@ -1,0 +1,94 @@
+"""The workers of ``vizmo-scim serve --processes 2`` never outlive their supervisor, and signals
+an operator's tools send do what README's *Stopping* says (gateway/workers.py), through the
+real command: SIGHUP is ignored, a SIGKILLed supervisor takes its workers down, and workers that
+keep dying stop the whole gateway instead of leaving one serving on the port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway.workers import MAX_RESTARTS
+from tests.serving import PROBE, Server, add_integration, children
+
+
+def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    """Whether a new server could listen on ``port`` (``SO_REUSEADDR``, as servers bind: the
+    closed connections' TIME_WAIT does not count, a listener does)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_sighup_is_ignored_by_one_process_and_by_a_supervisor(tmp_path: Path) -> None:
+    for processes in ("1", "2"):
+        srv = Server(tmp_path / f"data-{processes}", "--processes", processes)
+        srv.start()
+        assert srv.proc is not None
+        try:
+            token = add_integration(srv.data_dir)["secret_token"]
+            workers = children(srv.proc.pid)
+            srv.proc.send_signal(signal.SIGHUP)
+            _until(lambda: "SIGHUP ignored" in srv.log_path.read_text())
+            assert srv.proc.poll() is None and children(srv.proc.pid) == workers
+            assert srv.request("GET", PROBE, token)[0] == 200
+        finally:
+            log = srv.stop()  # and SIGTERM still drains and exits 0
+        assert "stopped" in log
+
+
+def test_a_supervisor_killed_with_sigkill_takes_its_workers_down(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "data", "--processes", "2")
+    srv.start()
+    assert srv.proc is not None
+    workers = children(srv.proc.pid)
+    assert len(workers) == 2
+    srv.proc.kill()
+    srv.proc.communicate(timeout=30)
+    _until(lambda: not any(_alive(pid) for pid in workers))  # each got SIGTERM, drained and exited
+    _until(lambda: _port_free(srv.port))
+
+
+def test_workers_that_keep_dying_stop_the_gateway_and_free_the_port(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "data", "--processes", "2")
+    srv.start()
+    assert srv.proc is not None
+    supervisor = srv.proc.pid
+    survivor = children(supervisor)[1]
+    try:
+        for _ in range(MAX_RESTARTS + 1):
+            victim = next(pid for pid in children(supervisor) if pid != survivor)
+            os.kill(victim, signal.SIGKILL)
+            _until(lambda: srv.proc.poll() is not None or  # type: ignore[union-attr]
+                   (victim not in children(supervisor) and len(children(supervisor)) == 2))
+        _, _ = srv.proc.communicate(timeout=60)
+    finally:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+    assert srv.proc.returncode == 1
+    assert f"workers died more than {MAX_RESTARTS} times; stopped the gateway" in srv.log_path.read_text()
+    assert not _alive(survivor)  # stopped by the supervisor, not left serving on the port
+    assert _port_free(srv.port)
+    assert not list(Path("/tmp").glob(f"vizmo-scim-metrics-*/*_{survivor}.db"))
