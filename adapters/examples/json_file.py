@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from adapters.activity import Journal
-from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter
+from adapters.base import Adapter, Capabilities, Resource, ResourceAdapter, Tenant
 from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
 from adapters.in_memory import search_in_memory
 from adapters.query import ListQuery, Page
@@ -195,7 +195,7 @@ class JsonFileAdapter(Adapter):
 
     def __init__(self, path: Path | str, tenants: Sequence[str], *, create_if_missing: bool = False) -> None:
         self.path = Path(path)
-        self.tenants = tuple(tenants)
+        self.tenant_ids = tuple(tenants)
         self.create_if_missing = create_if_missing
         self._store: _Store | None = None
 
@@ -224,11 +224,15 @@ class JsonFileAdapter(Adapter):
             raise Unavailable("the JSON file adapter is not started")
 
     async def tenant_exists(self, tenant: str) -> bool:
-        return tenant in self.tenants
+        return tenant in self.tenant_ids
+
+    async def tenants(self) -> list[Tenant]:
+        """The configured tenants (the admin page's list of locations), named by their ids."""
+        return [Tenant(tenant, f"Tenant {tenant}") for tenant in self.tenant_ids]
 
     def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
         if self._store is None:
             raise Unavailable("the JSON file adapter is not started")
-        if resource_type != "User" or tenant not in self.tenants:
+        if resource_type != "User" or tenant not in self.tenant_ids:
             raise NotFound(f"no {resource_type} storage for tenant {tenant[:40]}")
         return JsonFileUserAdapter(self._store, tenant)

@@ -7,6 +7,7 @@ and runs an inner coroutine against a fresh, started adapter.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from datetime import datetime
 from typing import Any
@@ -45,9 +46,9 @@ def assert_server_fields(resource: Resource, caps: Capabilities) -> None:
         assert isinstance(version, str) and version, f"etag is declared but meta.version is {version!r}"
 
 
-def _public_methods(obj: object) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in dir(obj)
-            if not name.startswith("_") and inspect.isroutine(getattr(obj, name))}
+#: The coroutines of the contract (README, "Writing an adapter"); other methods may be anything.
+_RESOURCE_COROUTINES = ("get", "search", "create", "replace", "delete", "modify")
+_PLUGIN_COROUTINES = ("start", "stop", "check_health", "tenant_exists", "tenants")
 
 
 class CrudChecks:
@@ -55,16 +56,34 @@ class CrudChecks:
 
     # -- the plugin surface ---------------------------------------------------------------
     def test_resource_adapter_methods_are_coroutines(self, contract: ContractRunner) -> None:
-        """Every public method of the ResourceAdapter, and the Adapter's lifecycle methods, are
-        coroutine functions: the gateway awaits them on its event loop."""
+        """The contract's methods of the ResourceAdapter and of the Adapter are coroutine
+        functions: the gateway awaits them on its event loop (helpers of your own may be plain)."""
         async def check(s: ContractSession) -> None:
             assert isinstance(s.users, ResourceAdapter)
-            methods = _public_methods(s.users)
-            assert {"get", "search", "create", "replace", "delete"} <= methods.keys()
-            blocking = sorted(name for name, method in methods.items() if not inspect.iscoroutinefunction(method))
-            assert not blocking, f"{type(s.users).__name__}: not coroutine functions: {blocking}"
-            for name in ("start", "stop", "check_health", "tenant_exists"):
-                assert inspect.iscoroutinefunction(getattr(s.adapter, name)), f"Adapter.{name} is not async"
+            for obj, names in ((s.users, _RESOURCE_COROUTINES), (s.adapter, _PLUGIN_COROUTINES)):
+                # on the instance: an attribute set in __init__ can hide a method (self.tenants = ...)
+                blocking = [name for name in names if not inspect.iscoroutinefunction(getattr(obj, name))]
+                assert not blocking, f"{type(obj).__name__}: not coroutine functions: {blocking}"
+        contract.run(check)
+
+    def test_plugin_declares_the_capabilities_of_its_users(self, contract: ContractRunner) -> None:
+        """The plugin class's ``capabilities`` is what its User adapters declare, or ``None`` when
+        they do not declare ``single_process``: the gateway reads it before start to refuse
+        ``--processes`` above 1 (README step 1)."""
+        async def check(s: ContractSession) -> None:
+            plugin, users = type(s.adapter), s.caps
+            fix = (f"set `capabilities: ClassVar[Capabilities] = {type(s.users).__name__}.capabilities` "
+                   f"on {plugin.__name__}")
+            if plugin.capabilities is None:
+                assert not users.single_process, (
+                    f"{plugin.__name__}.capabilities is None but its User adapter declares single_process: the "
+                    f"gateway would run it on several processes; {fix}")
+            else:
+                differ = [f"{f.name}={getattr(plugin.capabilities, f.name)!r} (users: {getattr(users, f.name)!r})"
+                          for f in dataclasses.fields(Capabilities)
+                          if getattr(plugin.capabilities, f.name) != getattr(users, f.name)]
+                assert not differ, (f"{plugin.__name__}.capabilities differs from what its User adapter declares: "
+                                    f"{', '.join(differ)}; {fix}")
         contract.run(check)
 
     def test_capabilities_are_well_formed(self, contract: ContractRunner) -> None:

@@ -12,7 +12,7 @@ Usage (in the integrator's test module)::
             return lambda: MyAdapter(dsn=f"sqlite:///{tmp_path}/{uuid4()}.db")
 
         @pytest.fixture
-        def other_tenant(self):      # optional: checks tenant isolation
+        def other_tenant(self):      # a second tenant: tenant isolation is checked on every run
             return "2"
 
 The fixtures:
@@ -25,7 +25,9 @@ The fixtures:
 ``tenant`` (default ``"1"``)
     The tenant whose ``User`` adapter is checked.
 ``other_tenant`` (default ``None``)
-    A second existing tenant; when given, tenant isolation is checked, otherwise skipped.
+    A second existing tenant, for the tenant-isolation checks that are part of every run
+    (:mod:`adapters.testkit.checks_tenants`). Without it the kit takes another tenant that
+    ``Adapter.tenants()`` lists; an adapter listing none must define it, or those checks fail.
 
 When the adapter brings a state store (``state_store()`` is not None), its contract is checked
 too (:mod:`adapters.testkit.checks_state`: conditional ``enable``, ``rotate``, the signing-key
@@ -45,15 +47,19 @@ from typing import ClassVar
 import pytest
 
 from adapters.testkit.checks_crud import CrudChecks
+from adapters.testkit.checks_lookups import LookupChecks
+from adapters.testkit.checks_modify import ModifyChecks
 from adapters.testkit.checks_query import QueryChecks
 from adapters.testkit.checks_state import StateStoreChecks
+from adapters.testkit.checks_tenants import TenantChecks
 from adapters.testkit.checks_writes import WriteChecks
 from adapters.testkit.session import AdapterFactory, ContractRunner
 
 __all__ = ["AdapterContract"]
 
 
-class AdapterContract(CrudChecks, QueryChecks, WriteChecks, StateStoreChecks):
+class AdapterContract(CrudChecks, LookupChecks, QueryChecks, WriteChecks, ModifyChecks, TenantChecks,
+                      StateStoreChecks):
     """Every check of the adapter contract; subclass it as ``Test<YourAdapter>`` (it is not
     collected itself: its name does not start with ``Test``)."""
 
@@ -74,7 +80,7 @@ class AdapterContract(CrudChecks, QueryChecks, WriteChecks, StateStoreChecks):
 
     @pytest.fixture
     def other_tenant(self) -> str | None:
-        """A second existing tenant for the isolation check, or ``None`` to skip it."""
+        """A second existing tenant for the isolation checks (``None``: one ``tenants()`` lists)."""
         return None
 
     @pytest.fixture

@@ -72,18 +72,54 @@ class ContractSession:
         return [await self.users.create(resource) for resource in resources]
 
     async def search(self, filter: Filter | None = None, *, sort: SortSpec | None = None,
-                     start_index: int = 1, count: int | None = None) -> Page:
-        """``search`` with a page large enough for the kit's data sets by default."""
-        size = min(100, self.caps.max_results) if count is None else count
-        return await self.users.search(ListQuery(filter=filter, sort=sort, start_index=start_index, count=size))
+                     start_index: int = 1, count: int | None = None, users: ResourceAdapter | None = None) -> Page:
+        """One page of ``search`` (of ``users``, by default the tenant's), asking for ``count``
+        but never more than ``max_results``, as the gateway does (RFC 7644 §3.4.2.4); the page
+        must hold at most what was asked for."""
+        size = min(100 if count is None else count, self.caps.max_results)
+        query = ListQuery(filter=filter, sort=sort, start_index=start_index, count=size)
+        page = await (self.users if users is None else users).search(query)
+        assert len(page.resources) <= size, (
+            f"asked for at most {size} resources (start_index {start_index}), got {len(page.resources)}")
+        return page
 
-    async def user_names(self, filter: Filter | None = None) -> set[str]:
-        """The userNames of every resource ``filter`` matches (one page; checks the total too)."""
-        page = await self.search(filter)
-        names = {resource["userName"] for resource in page.resources}
-        assert page.total_results == len(page.resources), (
-            f"total_results {page.total_results} but {len(page.resources)} resources for {filter!r}")
-        return names
+    async def all_resources(self, filter: Filter | None = None, *, sort: SortSpec | None = None,
+                            users: ResourceAdapter | None = None) -> list[Resource]:
+        """Every resource ``filter`` matches, page after page: each page's ``total_results`` is
+        the same and equals the number of resources the pages hold (RFC 7644 §3.4.2.4)."""
+        found: list[Resource] = []
+        total: int | None = None
+        while total is None or len(found) < total:
+            page = await self.search(filter, sort=sort, start_index=len(found) + 1, users=users)
+            assert total is None or page.total_results == total, (
+                f"total_results changed from {total} to {page.total_results} between pages of {filter!r}")
+            total = page.total_results
+            if not page.resources:
+                break
+            found += page.resources
+        assert len(found) == total, f"total_results {total} but the pages held {len(found)} resources for {filter!r}"
+        ids = [resource.get("id") for resource in found]
+        assert len(set(ids)) == len(ids), f"a resource was on two pages of {filter!r}: {ids}"
+        return found
+
+    async def user_names(self, filter: Filter | None = None, *, users: ResourceAdapter | None = None) -> set[str]:
+        """The userNames of every resource ``filter`` matches (every page; checks the total too)."""
+        return {resource["userName"] for resource in await self.all_resources(filter, users=users)}
+
+    async def other_users(self) -> ResourceAdapter:
+        """The User adapter of a second tenant, for the isolation checks: the ``other_tenant``
+        fixture, else another tenant ``Adapter.tenants()`` lists; with neither the check fails."""
+        other = self.other_tenant
+        if other is None and type(self.adapter).tenants is not Adapter.tenants:
+            other = next((t.id for t in await self.adapter.tenants() if t.id != self.tenant), None)
+        assert other is not None, (
+            "tenant isolation is checked on every run, but no second tenant is known: define an 'other_tenant' "
+            "fixture on your AdapterContract subclass returning a second tenant that exists in the storage "
+            "make_adapter builds (e.g. `@pytest.fixture` `def other_tenant(self): return \"2\"`), "
+            "or list it in Adapter.tenants()")
+        assert other != self.tenant, f"other_tenant must differ from tenant ({other!r})"
+        assert await self.adapter.tenant_exists(other) is True, f"the other tenant {other!r} does not exist"
+        return self.adapter.resource_adapter("User", other)
 
 
 class ContractRunner:

@@ -52,3 +52,12 @@ def test_the_file_holds_what_was_written_and_is_read_back_on_start(tmp_path: Pat
     assert files == ["users.json"]  # no temporary file left behind
     stored = json.loads(path.read_text())
     assert [u["userName"] for u in stored["users"]["1"].values()] == ["kept@x"]
+
+
+def test_the_adapter_lists_its_tenants_for_the_admin_page(tmp_path: Path) -> None:
+    """``tenants()`` is a coroutine listing the configured tenants (an attribute of the same name
+    once hid it, and the admin page's ``await adapter.tenants()`` raised TypeError)."""
+    from adapters.base import Tenant
+
+    adapter = JsonFileAdapter(tmp_path / "users.json", ["1", "7"], create_if_missing=True)
+    assert asyncio.run(adapter.tenants()) == [Tenant("1", "Tenant 1"), Tenant("7", "Tenant 7")]
