@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
@@ -148,6 +149,15 @@ class VizmoUserAdapter(ResourceAdapter):
         await self._store.write(writes.delete_user, self._location_id, id, expected_version, journal)
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode), or None when nothing is at ``path``."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 class VizmoSqliteAdapter(Adapter):
     """The Vizmo directory in one SQLite file; tenants are location ids."""
 
@@ -172,6 +182,7 @@ class VizmoSqliteAdapter(Adapter):
         self._reader_conn: aiosqlite.Connection | None = None
         self._checkpointer: WalCheckpointer | None = None
         self._busy_writer: BusyWriter | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "VizmoSqliteAdapter":
@@ -184,6 +195,7 @@ class VizmoSqliteAdapter(Adapter):
         self._write_now = await asyncio.to_thread(bootstrap.connect, self.path, timeout=0, check_same_thread=False)
         self._write_now.row_factory = sqlite3.Row
         self._write_now.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop (.checkpoint)
+        self._file = _identity(self.path)
         self._checkpointer = WalCheckpointer(self.path)
         self._checkpointer.start()
         self._busy_writer = BusyWriter(self.path)
@@ -225,7 +237,17 @@ class VizmoSqliteAdapter(Adapter):
         self._reader_conn = self._write_now = None
 
     async def check_health(self) -> None:
+        self._check_file()
         await self.read("SELECT 1", ())
+
+    def _check_file(self) -> None:
+        """``Unavailable`` when the file at ``path`` is no longer the one opened: deleted (with
+        the data directory, say) or replaced (a restore). The open connections would go on
+        writing to the old file, which nobody reads again: every acknowledged write lost."""
+        if _identity(self.path) != self._file:
+            raise Unavailable(f"the directory database {self.path} was deleted or replaced while the gateway had "
+                              "it open: restart the gateway to use the file now at that path (writes are refused "
+                              "until then, so none is lost)")
 
     async def tenant_exists(self, tenant: str) -> bool:
         location = location_number(tenant)
@@ -298,6 +320,7 @@ class VizmoSqliteAdapter(Adapter):
         """
         if self._write_now is None or self._busy_writer is None:
             raise Unavailable("the directory is not open")
+        self._check_file()  # one stat (µs) against a write's milliseconds
         deadline = time.monotonic() + self.write_lock_wait
         try:
             result = writes.run_transaction(self._write_now, fn, *args)

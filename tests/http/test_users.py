@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 import asyncio
 import json
+import logging
+import os
+import shutil
 from typing import Any
 
 import pytest
@@ -315,3 +316,26 @@ async def test_writes_wait_for_another_writers_lock_then_give_503(scim: Scim, ga
             portal.execute("ROLLBACK")
         portal.close()
     assert (await scim("POST", "/Users", user("blocked@contoso.com"))).status == 201
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_a_directory_file_deleted_or_replaced_while_open_refuses_writes_and_readiness(
+        scim: Scim, gateway_env: GatewayEnv, http_client: Any, base_url: str, how: str) -> None:
+    """The open connections would go on writing to the old file, which nobody reads again: every
+    acknowledged write lost (an operator's ``rm -rf`` of the data directory, a restore copied
+    over the file). Writes answer 503 instead, and ``/readyz`` says why, until a restart."""
+    assert (await scim("POST", "/Users", user("before@contoso.com"))).status == 201
+    if how == "deleted":
+        for path in gateway_env.directory.parent.glob(gateway_env.directory.name + "*"):
+            path.unlink()
+    else:
+        copy = gateway_env.directory.with_name("restored.db")
+        shutil.copyfile(gateway_env.directory, copy)
+        os.replace(copy, gateway_env.directory)
+    refused = await scim("POST", "/Users", user("after@contoso.com"))
+    assert refused.status == 503 and refused.headers["Retry-After"] == "5"
+    ready = await http_client.fetch(base_url + "/readyz", raise_error=False)
+    assert ready.code == 503 and json.loads(ready.body)["reason"] == "the directory is unreachable"
+    if how == "replaced":  # the file at the path never got the refused write
+        assert gateway_env.sql("SELECT COUNT(*) AS n FROM employees WHERE email = 'after@contoso.com'")[0]["n"] == 0
