@@ -220,6 +220,14 @@ def make_server(app: ScimApplication, config: GatewayConfig, *, idle_timeout: fl
                                          idle_connection_timeout=idle_timeout, body_timeout=body_timeout)
 
 
+class _EncryptedKey(Exception):
+    """The TLS key needs a passphrase."""
+
+
+def _no_passphrase() -> bytes:
+    raise _EncryptedKey()
+
+
 def tls_context(config: GatewayConfig) -> ssl.SSLContext | None:
     """HTTPS with ``certfile`` and ``keyfile``: TLS 1.2 at least (Note: Entra ID's provisioning
     service requires TLS 1.2 or later), the default cipher choice of Python's ``ssl``."""
@@ -228,7 +236,13 @@ def tls_context(config: GatewayConfig) -> ssl.SSLContext | None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        context.load_cert_chain(str(config.certfile), str(config.keyfile))
+        # A passphrase is never asked for: a prompt on the terminal, once per process, would
+        # hang a service with none, and a restarted worker would ask again with nobody there.
+        context.load_cert_chain(str(config.certfile), str(config.keyfile), password=_no_passphrase)
+    except _EncryptedKey:
+        raise ConfigError(f"the key {config.keyfile} is encrypted (passphrase-protected), and the gateway asks "
+                          "for no passphrase: give it the key decrypted (openssl pkey -in KEY -out PLAIN), "
+                          "readable by its user only") from None
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot use the certificate {config.certfile} with the key {config.keyfile}: "
                           f"{getattr(exc, 'strerror', None) or exc}") from None

@@ -24,12 +24,22 @@ def use_private_umask() -> None:
     os.umask(PRIVATE_UMASK)
 
 
+#: Adapter options naming a file that holds a secret (the bundled adapters': a DSN with its
+#: password, the LDAP bind password).
+SECRET_OPTIONS = ("dsn_file", "bind_password_file")
+
+
 def exposed_files(config: GatewayConfig) -> list[str]:
-    """The gateway's existing files and folder that other local users can read, with their modes."""
+    """The gateway's existing files and folder that other local users can read, with their modes:
+    its data, and every secret a setting names (the TLS key, the metrics token, a signing key
+    file, an adapter's DSN or bind password file)."""
     candidates = [config.data_dir, config.data_dir / KEY_FILE, config.data_dir / STATE_FILE]
+    options = config.resolved_adapter_options()
     if config.adapter_name.lower() == "sqlite":
-        path = Path(config.resolved_adapter_options()["path"])
+        path = Path(options["path"])
         candidates += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    candidates += [Path(options[key]) for key in SECRET_OPTIONS if isinstance(options.get(key), str)]
+    candidates += [p for p in (config.keyfile, config.metrics.token_file, config.signing_key_file) if p is not None]
     found = []
     for path in candidates:
         try:
@@ -44,5 +54,5 @@ def exposed_files(config: GatewayConfig) -> list[str]:
 def warn_if_exposed(config: GatewayConfig) -> None:
     """Log a WARNING naming each exposed file (``chmod`` fixes it; the gateway changes nothing)."""
     for item in exposed_files(config):
-        log.warning("%s is readable by other local users: it holds employees' personal data or the "
-                    "token signing key; restrict it with chmod o-rwx (or chmod 600 / 700)", item)
+        log.warning("%s is readable by other local users: it holds employees' personal data or a secret "
+                    "(a key, a token, a password); restrict it with chmod o-rwx (or chmod 600 / 700)", item)

@@ -158,6 +158,21 @@ def test_check_config_refuses_a_file_that_is_not_a_certificate(tmp_path: Path) -
     check(tmp_path, '[server]\ncertfile = "cert.pem"\nkeyfile = "key.pem"\n', "cert.pem")
 
 
+def test_a_passphrase_protected_key_is_one_line_and_no_prompt(tmp_path: Path) -> None:
+    """A prompt per process (twice before the fork, then in each worker) hung a service with no
+    terminal, and said nothing of a passphrase when it failed."""
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-keyout", "key.pem", "-out", "cert.pem",
+                           "-days", "1", "-subj", "/CN=localhost", "-passout", "pass:secret"],
+                          cwd=tmp_path, capture_output=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    settings = '[server]\ncertfile = "cert.pem"\nkeyfile = "key.pem"\n'
+    check(tmp_path, settings, "key.pem is encrypted (passphrase-protected)")
+    result = run("serve", "--config", str(tmp_path / "gateway.toml"), "--port", "0",
+                 "--data-dir", str(tmp_path / "data"))
+    one_line_error(result, "is encrypted")
+    assert "pass phrase" not in result.stderr.lower()
+
+
 def test_check_config_refuses_a_short_missing_or_unset_metrics_token(tmp_path: Path) -> None:
     (tmp_path / "short").write_text("abc\n")
     check(tmp_path, '[metrics]\ntoken_file = "short"\n', "at least 16")

@@ -5,7 +5,9 @@ state store, the signing key) 0600; ``serve`` warns about existing files others 
 from __future__ import annotations
 
 import os
+import ssl
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +57,31 @@ def test_serve_warns_about_existing_files_others_can_read(tmp_path: Path, umask_
     assert any(str(data_dir / "signing-key") in line for line in warned)
     assert any(str(data_dir / "directory.db") in line for line in warned)
     assert mode(data_dir / "signing-key") == 0o644  # reported, not changed behind the operator's back
+
+
+def test_serve_warns_about_secret_files_others_can_read(tmp_path: Path, umask_022: None) -> None:
+    """The TLS key and the metrics token a setting names are secrets too (a 0644 key drew no warning)."""
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
+                           "-out", "cert.pem", "-days", "1", "-subj", "/CN=localhost"],
+                          cwd=tmp_path, capture_output=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "metrics-token").write_text("m" * 32)
+    for name in ("key.pem", "metrics-token"):
+        (tmp_path / name).chmod(0o644)
+    (tmp_path / "gateway.toml").write_text('[server]\ncertfile = "cert.pem"\nkeyfile = "key.pem"\n'
+                                           '[metrics]\ntoken_file = "metrics-token"\n')
+    server = Server(tmp_path / "data", "--config", str(tmp_path / "gateway.toml"), tls=_trusting(tmp_path))
+    server.start()
+    log = server.stop()
+    warned = [line for line in log.splitlines() if "readable by other local users" in line]
+    assert {str(tmp_path / "key.pem"), str(tmp_path / "metrics-token")} == \
+        {line.split(" (")[0].split(" WARNING vizmo_scim.app ")[1] for line in warned}
+
+
+def _trusting(folder: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(folder / "cert.pem"))
+    context.check_hostname = False
+    return context
 
 
 def test_a_cli_command_beside_a_running_gateway_loses_none_of_its_writes(tmp_path: Path) -> None:
