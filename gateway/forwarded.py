@@ -19,9 +19,9 @@ from tornado.httputil import HTTPHeaders
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: A host as a proxy may forward it: a DNS name or an IPv4 address, or a bracketed IPv6
-#: address, with an optional port. Anything else (a path, user info, spaces) is ignored.
+#: address, with an optional port (1-65535). Anything else (a path, user info, spaces) is ignored.
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                   r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+                   r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
 
 
 def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
@@ -58,7 +58,10 @@ class PublicOrigin:
         proto = _last(headers.get("X-Forwarded-Proto")).lower()
         host = _last(headers.get("X-Forwarded-Host"))
         scheme = proto if proto in ("http", "https") else configured.scheme
-        netloc = host if host and len(host) <= 255 and _HOST.fullmatch(host) else configured.netloc
+        matched = _HOST.fullmatch(host) if host and len(host) <= 255 else None
+        port = matched and matched.group("port")
+        usable = matched is not None and (port is None or 0 < int(port) < 65536)
+        netloc = host if usable else configured.netloc
         return f"{scheme}://{netloc}{self.prefix}"
 
     def client(self, peer: str | None, headers: HTTPHeaders) -> str:

@@ -168,6 +168,10 @@ async def test_forwarded_proto_and_host_from_a_trusted_proxy_build_the_locations
     chained = await scim("GET", f"/Users/{created.body['id']}",
                          headers={"X-Forwarded-Proto": "http, https", "X-Forwarded-Host": "a.example, b.example:8443"})
     assert chained.body["meta"]["location"].startswith("https://b.example:8443/scim/v2/locations/1/")
+    for port in ("0", "65536", "99999"):  # no such port: the configured origin stands (location 2's own burst)
+        odd = await scim("POST", "/Users", {"schemas": [CORE], "userName": f"port{port}@contoso.com"}, location=2,
+                         headers={"X-Forwarded-Host": f"scim.corp.example:{port}"})
+        assert odd.status == 201 and odd.headers["Location"].startswith(PUBLIC_BASE_URL + "/"), (port, odd.headers)
 
 
 @pytest.mark.gen_test
