@@ -37,7 +37,7 @@ from adapters.errors import AlreadyExists, Contention, InvalidValue, NotFound, U
 from adapters.ldap import mapping
 from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, read, search
 from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
-from adapters.ldap.filters import FilterTranslator, escape
+from adapters.ldap.filters import DECLARED_OPS, FilterTranslator, escape
 from adapters.ldap.mapping import Entry
 from adapters.ldap.modifications import best_effort, changes_to, swap
 from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
@@ -76,13 +76,12 @@ def _invalid(exc: Exception, settings: LdapSettings) -> InvalidValue:
 class LdapUserAdapter(ResourceAdapter):
     """Users of one location (the entries directly below ``ou=<location>,<base_dn>``)."""
 
-    #: The operators that work on every mapped string attribute of the default schema (none of
-    #: which has an ORDERING rule: gt/ge/lt/le work only on meta.created/lastModified). and/or/not
-    #: are translated, but value paths only on mapped entry types, so ``logical`` is not claimed.
-    #: Sorting is done in the adapter (see adapters.ldap.sorting).
+    #: Operators, and/or/not and value paths as :mod:`adapters.ldap.filters` answers them (no
+    #: ORDERING rule in the default schema: gt/ge/lt/le only on meta.created/lastModified);
+    #: sorting is done in the adapter (adapters.ldap.sorting).
     capabilities: ClassVar[Capabilities] = Capabilities(
-        filter_ops=frozenset({"eq", "ne", "co", "sw", "ew", "pr"}),
-        logical=False, sort=True, etag=True, max_results=200,
+        filter_ops=DECLARED_OPS,
+        logical=True, sort=True, etag=True, max_results=200,
     )
 
     def __init__(self, store: "LdapAdapter", tenant: str) -> None:

@@ -17,9 +17,11 @@ such a node, and ``ne``, read every user of the location, up to ``max_scan``).
 - ``id`` is ``entryUUID`` (canonical lower-case UUIDs; any other value matches nothing);
   ``meta.created``/``meta.lastModified`` are ``createTimestamp``/``modifyTimestamp`` (whole
   seconds); ``active`` is ``shadowExpire: 1``.
-- A value path ``phoneNumbers[type eq "work" and value ...]`` works for a mapped entry type; the
-  JSON extras (emails, addresses, ...) cannot be filtered, nor can sub-attributes other than
-  ``type``/``value`` of mapped entries.
+- A value path ``phoneNumbers[type eq "work" and value ...]`` on a mapped entry type is an LDAP
+  filter. What LDAP does not hold (the JSON extras: emails, addresses, nickName, ...; other
+  sub-attributes of mapped entries, such as ``primary``) is decided by the SDK's evaluator
+  (:func:`adapters.filter_eval.matches`) on every user read, up to ``max_scan``: Entra ID's Test
+  Connection and matching may filter on a work email (``emails[type eq "work"].value eq ...``).
 - Absent attributes match no comparison, ``ne`` matches them; ``eq ""`` matches nothing and
   ``co ""``/``sw ""``/``ew ""``/``gt ""``/``ge ""`` mean ``pr`` (as the SQL translator does).
 """
@@ -33,6 +35,7 @@ from typing import Any
 
 from adapters.datetimes import parse_filter_datetime
 from adapters.errors import UnsupportedFilter
+from adapters.filter_eval import matches
 from adapters.ldap.attributes import TYPED_ATTRIBUTES, AttributeMap, Mapped
 from adapters.ldap.directory_schema import LdapAttributeType
 from adapters.ldap.filter_parts import (FALSE, FALSE_PART, TRUE, TRUE_PART, Check, LdapFilter, Part, Resource, and_,
@@ -51,6 +54,27 @@ ACTIVE_UNASSIGNED = '(description=*"active":null*)'
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _META = {"createTimestamp": "created", "modifyTimestamp": "lastModified"}
 _TIME_OPS = {"eq": operator.eq, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+
+
+#: The operators the adapter declares (its ``Capabilities.filter_ops``): the ones that work on
+#: every mapped string attribute of the default schema, and on what LDAP does not hold.
+DECLARED_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "pr"})
+
+
+class _NotInLdap(UnsupportedFilter):
+    """The node names what the directory does not hold (the JSON extras): decided on each user."""
+
+
+def _operators(node: Filter) -> set[str]:
+    if isinstance(node, Compare):
+        return {node.op}
+    if isinstance(node, Present):
+        return {"pr"}
+    if isinstance(node, (And, Or)):
+        return _operators(node.left) | _operators(node.right)
+    if isinstance(node, Not):
+        return _operators(node.operand)
+    return _operators(node.filter) if isinstance(node, ValuePath) else set()
 
 
 def _flatten(node: Filter, kind: type) -> list[Filter]:
@@ -103,6 +127,17 @@ class FilterTranslator:
             return part_or(self._node(item, depth + 1) for item in _flatten(node, Or))
         if isinstance(node, Not):
             return part_not(self._node(node.operand, depth + 1))
+        try:
+            return self._leaf(node, depth)
+        except _NotInLdap:
+            undeclared = _operators(node) - DECLARED_OPS
+            if undeclared:
+                raise UnsupportedFilter(f"{', '.join(sorted(undeclared))} is not supported on attributes kept "
+                                        "in the JSON extras") from None
+            # every user is a candidate; the evaluator decides on the mapped resource
+            return Part(TRUE, FALSE, lambda resource: matches(node, resource, case_exact=self._scim.case_exact))
+
+    def _leaf(self, node: Filter, depth: int) -> Part:
         if isinstance(node, Present):
             return self._present(node.path)
         if isinstance(node, Compare):
@@ -121,14 +156,13 @@ class FilterTranslator:
     def _value_path(self, node: ValuePath, depth: int) -> Part:
         """``attr[type eq "<mapped type>" and <value conditions>]``: the mapped LDAP attribute."""
         if node.path.attr not in TYPED_ATTRIBUTES or node.path.sub_attr or node.path.urn:
-            raise UnsupportedFilter(f"{node.path} cannot be filtered in this directory")
+            raise _NotInLdap(f"{node.path} is kept in the JSON extras")
         parts = _flatten(node.filter, And)
         kinds = [p for p in parts if isinstance(p, Compare) and p.path == AttrPath("type") and p.op == "eq"
                  and isinstance(p.value, str)]
         mapped = self._amap.typed.get((node.path.attr, str(kinds[0].value).lower())) if len(kinds) == 1 else None
         if mapped is None:
-            raise UnsupportedFilter(f"{node.path}[...] is only filterable with 'type eq' naming a type stored "
-                                    f"in its own LDAP attribute ({', '.join(sorted(self._amap.typed_types(node.path.attr))) or 'none'})")
+            raise _NotInLdap(f"{node.path}[...] names no type stored in its own LDAP attribute")
         target = self._typed_target(mapped)
         rest = [p for p in parts if p is not kinds[0]]
         return part_and([present(target), *(self._element(target, p, depth + 1) for p in rest)])
@@ -143,7 +177,7 @@ class FilterTranslator:
             return part_not(self._element(target, node.operand, depth + 1))
         if not isinstance(node, (Compare, Present)) or node.path.urn or node.path.sub_attr \
                 or node.path.attr != "value":
-            raise UnsupportedFilter("inside this value filter only 'value' can be compared")
+            raise _NotInLdap("inside this value filter only 'value' is held by LDAP")
         if isinstance(node, Present):
             return present(target)
         if node.op not in COMPARE_OPS:
@@ -235,7 +269,7 @@ class FilterTranslator:
         if mapped is None:
             if self._scim.attribute(path) is None:
                 raise UnsupportedFilter(f"unknown attribute {path}")
-            raise UnsupportedFilter(f"{path} is kept in the JSON extras and cannot be filtered in this directory")
+            raise _NotInLdap(f"{path} is kept in the JSON extras")
         info = self._scim.attribute(mapped.path)
         if info is not None and mapped.path.sub_attr is not None:
             info = info.sub(mapped.path.sub_attr)

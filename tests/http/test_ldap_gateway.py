@@ -153,11 +153,27 @@ async def test_entra_sequence_on_ldap(scim: Scim, slapd_server: SlapdServer,  # 
 
 @pytest.mark.gen_test
 async def test_unsupported_filters_are_400_invalid_filter(scim: Scim) -> None:
-    for text in ('emails[type eq "work"].value eq "x"', 'userName gt "a"', 'nickName eq "x"'):
-        reply = await scim("GET", "/Users?filter=" + quote(text))
-        assert reply.status == 400 and reply.body["scimType"] == "invalidFilter", (text, reply.body)
+    reply = await scim("GET", "/Users?filter=" + quote('userName gt "a"'))  # mail has no ORDERING rule
+    assert reply.status == 400 and reply.body["scimType"] == "invalidFilter", reply.body
     hostile = await scim("GET", by_user_name(")(uid=*"))
     assert hostile.status == 200 and hostile.body["totalResults"] == 0
+
+
+@pytest.mark.gen_test
+async def test_entra_matching_on_a_work_email_is_answered(scim: Scim) -> None:
+    """Entra's Test Connection and matching filter on whichever attribute the admin matches on:
+    the work email is kept in the JSON extras in LDAP, and the filter is decided on each user read
+    (it was a 400 invalidFilter, a failed Test Connection)."""
+    created = await scim("POST", "/Users", ENTRA_USER)
+    assert created.status == 201, created.body
+    work = next(e["value"] for e in ENTRA_USER["emails"] if e.get("type") == "work")
+    for text, expected in ((f'emails[type eq "work"].value eq "{work.upper()}"', 1),
+                           (f'emails[type eq "work" and value eq "{work}"]', 1),
+                           (f'emails.value eq "{work}"', 1),
+                           ('emails[type eq "work"].value eq "cf4d78e8-cc4f-4d5d-b8b9-183561c0104a"', 0),
+                           ('nickName eq "x"', 0)):
+        reply = await scim("GET", "/Users?filter=" + quote(text))
+        assert reply.status == 200 and reply.body["totalResults"] == expected, (text, reply.body)
 
 
 @pytest.mark.gen_test
