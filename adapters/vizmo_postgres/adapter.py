@@ -25,7 +25,7 @@ import asyncpg
 
 from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
-from adapters.errors import AlreadyExists, NotFound, VersionMismatch
+from adapters.errors import NotFound, VersionMismatch
 from adapters.query import ListQuery, Page
 from adapters.sql_dialect import numbered
 from adapters.state import StateStore
@@ -50,8 +50,8 @@ _FETCH = numbered(f"SELECT {_COLUMNS}{_FROM}WHERE e.id = ?")
 _LOCK = numbered("SELECT id FROM employees WHERE id = ? AND location_id = ? AND status <> 'removed' FOR UPDATE")
 _LOCK_EMAIL = numbered("SELECT id, status FROM employees WHERE location_id = ? AND lower(email) = lower(?::text) "
                        "FOR UPDATE")
-_EMAIL_TAKEN = numbered("SELECT EXISTS (SELECT 1 FROM employees WHERE location_id = ? "
-                        "AND lower(email) = lower(?::text) AND id <> ?)")
+_EMAIL_HOLDER = numbered("SELECT status FROM employees WHERE location_id = ? "
+                         "AND lower(email) = lower(?::text) AND id <> ? LIMIT 1")
 _INSERT_EMPLOYEE = numbered(
     "INSERT INTO employees (location_id, email, first_name, last_name, display_name, phone, mobile, "
     "department, designation, employee_code, status, created_at, updated_at) "
@@ -131,7 +131,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
                 # The new account starts as a plain employee: no portal roles of the removed one.
                 await conn.execute("DELETE FROM employee_roles WHERE employee_id = $1", employee_id)
             else:
-                raise AlreadyExists(f"userName {email!r} is already taken in this location")
+                raise mapping.user_name_taken(email)
             scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"
             await conn.execute(_RECREATE_SCIM, employee_id, self._location, scim_id, incarnation,
                                stored.external_id, mapping.extra_json(stored.extra))
@@ -164,8 +164,10 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         """Store ``resource`` over the locked live row ``current``."""
         stored = mapping.to_storage(resource, current_status=current["status"])
         email = stored.columns["email"]
-        if email != current["email"] and await conn.fetchval(_EMAIL_TAKEN, self._location, email, current["id"]):
-            raise AlreadyExists(f"userName {email!r} is already taken in this location")
+        if email != current["email"]:
+            holder = await conn.fetchval(_EMAIL_HOLDER, self._location, email, current["id"])
+            if holder is not None:
+                raise mapping.user_name_taken(email, holder)
         await self._update_employee(conn, current["id"], stored, mapping.now_iso())
         await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
                            stored.external_id, mapping.extra_json(stored.extra))

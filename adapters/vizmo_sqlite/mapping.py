@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from adapters.errors import AlreadyExists
 from adapters.json_copy import copy_json
 from adapters.schema import CORE_USER_URN, ENTERPRISE_USER_URN
 
@@ -173,6 +174,18 @@ def version_tag(row: Mapping[str, Any]) -> str:
     # check in the transaction, the answer).
     material = repr(_version_fields(row))
     return f'W/"{hashlib.blake2s(material.encode(), digest_size=8).hexdigest()}"'
+
+
+def user_name_taken(email: str, holder_status: str | None = None) -> AlreadyExists:
+    """The conflict of a userName another employee's row holds. A removed employee's row keeps
+    its email (visits reference it; UNIQUE (location_id, email)): a create of that userName
+    reuses the row (under a new SCIM id), a rename onto it cannot, and a look-up finds no
+    user, so the detail says what holds it (Entra ID retries a 409 every cycle)."""
+    if holder_status == "removed":
+        return AlreadyExists(f"userName {email!r} is held by an employee removed from this location (the directory "
+                             "keeps a removed employee's email for its visits): a new user (POST) with it takes "
+                             "that record over, a rename of another user onto it cannot")
+    return AlreadyExists(f"userName {email!r} is already taken in this location")
 
 
 def scim_id_of(row: Mapping[str, Any]) -> str:

@@ -112,10 +112,6 @@ def _as_written(current: sqlite3.Row, stored: mapping.StoredUser, updated_at: st
     return row
 
 
-def _taken(email: str) -> AlreadyExists:
-    return AlreadyExists(f"userName {email!r} is already taken in this location")
-
-
 def _fetch(conn: sqlite3.Connection, employee_id: int) -> sqlite3.Row:
     """The row as written, read inside the transaction (mapped to SCIM after the commit)."""
     row = conn.execute(SELECT + "WHERE e.id = ?", (employee_id,)).fetchone()
@@ -165,7 +161,7 @@ def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.Stor
         # removed account (location_admin, receptionist) are not inherited.
         conn.execute("DELETE FROM employee_roles WHERE employee_id = ?", (employee_id,))
     else:
-        raise _taken(email)
+        raise mapping.user_name_taken(email)
     scim_id = str(employee_id) if incarnation == 0 else f"{employee_id}.{incarnation}"
     conn.execute(_NEW_INCARNATION, (employee_id, location_id, scim_id, incarnation, stored.external_id, extra))
     if written is not None:
@@ -243,10 +239,11 @@ def _replace_row(conn: sqlite3.Connection, location_id: int, current: sqlite3.Ro
     if not stored.status_given:
         stored = replace(stored, columns={**stored.columns, "status": mapping.kept_status(current["status"])})
     email = stored.columns["email"]
-    if email.lower() != current["email"].lower() and conn.execute(
-            "SELECT 1 FROM employees WHERE location_id = ? AND email = ? AND id <> ?",
-            (location_id, email, current["id"])).fetchone() is not None:
-        raise _taken(email)
+    if email.lower() != current["email"].lower():
+        holder = conn.execute("SELECT status FROM employees WHERE location_id = ? AND email = ? AND id <> ?",
+                              (location_id, email, current["id"])).fetchone()
+        if holder is not None:
+            raise mapping.user_name_taken(email, holder["status"])
     changes = conn.total_changes
     updated_at = _update_changed_columns(conn, current, stored)
     version = _update_scim_row(conn, location_id, current, stored.external_id, extra)

@@ -217,8 +217,8 @@ def test_replace_onto_a_taken_userName_is_refused(run: Run[Any], adapter: VizmoP
     b = run(users.create(full_user("b@example.com")))
     gone = run(users.create(full_user("gone@example.com")))
     run(users.delete(gone["id"]))
-    for taken in ("A@EXAMPLE.COM", "gone@EXAMPLE.com"):  # a removed row keeps its address
-        with pytest.raises(AlreadyExists):
+    for taken, why in (("A@EXAMPLE.COM", "already taken"), ("gone@EXAMPLE.com", "removed from this location")):
+        with pytest.raises(AlreadyExists, match=why):  # a removed row keeps its address, and the detail says so
             run(users.replace(b["id"], full_user(taken)))
     assert run(users.get(b["id"]))["userName"] == "b@example.com"
     assert run(users.replace(a["id"], full_user("A@Example.COM")))["userName"] == "A@Example.COM"

@@ -112,6 +112,24 @@ async def test_delete_then_404_then_recreate_gets_a_new_id(scim: Scim, gateway_e
 
 
 @pytest.mark.gen_test
+async def test_a_rename_onto_a_removed_employees_email_is_a_409_saying_so(scim: Scim) -> None:
+    """A look-up of the address finds no user, so a bare "already taken" left the admin nowhere
+    to look (Entra retries the 409 every cycle): the detail says a removed employee holds it."""
+    gone = (await scim("POST", "/Users", user("gone@contoso.com"))).body
+    assert (await scim("DELETE", f"/Users/{gone['id']}")).status == 204
+    other = (await scim("POST", "/Users", user("other@contoso.com"))).body
+    renamed = await scim("PATCH", f"/Users/{other['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "userName", "value": "Gone@contoso.com"}]})
+    assert renamed.status == 409 and renamed.body["scimType"] == "uniqueness"
+    assert "removed from this location" in renamed.body["detail"] and "POST" in renamed.body["detail"]
+    live = await scim("PUT", f"/Users/{other['id']}", user("dee2@contoso.com"))
+    assert live.status == 200
+    clash = await scim("POST", "/Users", user("DEE2@contoso.com"))
+    assert clash.status == 409 and clash.body["detail"].endswith("is already taken in this location")
+
+
+@pytest.mark.gen_test
 async def test_list_paging_and_total_results(scim: Scim) -> None:
     for i in range(7):
         await scim("POST", "/Users", user(f"p{i}@contoso.com"))
