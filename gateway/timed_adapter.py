@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from adapters.base import Change, Resource, ResourceAdapter
 from adapters.errors import Unavailable
 from adapters.query import ListQuery, Page
+from gateway.adapter_output import checked_page, checked_resource
 from gateway.metrics import Metrics
 
 T = TypeVar("T")
@@ -107,26 +108,30 @@ def _abandoned(task: "asyncio.Future[Any]") -> None:
 
 
 class TimedResourceAdapter(ResourceAdapter):
-    """``inner`` with each call bounded by ``timeout`` and timed into ``metrics``."""
+    """``inner`` with each call bounded by ``timeout``, timed into ``metrics``, and its answer
+    checked against the contract (:mod:`gateway.adapter_output`)."""
 
     def __init__(self, inner: ResourceAdapter, metrics: Metrics, timeout: float) -> None:
         self.inner, self.metrics, self.timeout = inner, metrics, timeout
         self.capabilities = inner.capabilities  # type: ignore[misc]  # the wrapped adapter's, as they are
 
     async def get(self, id: str) -> Resource:
-        return await bounded("get", self.inner.get(id), self.metrics, self.timeout)
+        return checked_resource("get", await bounded("get", self.inner.get(id), self.metrics, self.timeout), id)
 
     async def search(self, query: ListQuery) -> Page:
-        return await bounded("search", self.inner.search(query), self.metrics, self.timeout)
+        return checked_page(await bounded("search", self.inner.search(query), self.metrics, self.timeout), query)
 
     async def create(self, resource: Resource, **kwargs: Any) -> Resource:
-        return await bounded("create", self.inner.create(resource, **kwargs), self.metrics, self.timeout)
+        created = await bounded("create", self.inner.create(resource, **kwargs), self.metrics, self.timeout)
+        return checked_resource("create", created)
 
     async def replace(self, id: str, resource: Resource, **kwargs: Any) -> Resource:
-        return await bounded("replace", self.inner.replace(id, resource, **kwargs), self.metrics, self.timeout)
+        replaced = await bounded("replace", self.inner.replace(id, resource, **kwargs), self.metrics, self.timeout)
+        return checked_resource("replace", replaced, id)
 
     async def modify(self, id: str, change: Change, **kwargs: Any) -> Resource:
-        return await bounded("modify", self.inner.modify(id, change, **kwargs), self.metrics, self.timeout)
+        modified = await bounded("modify", self.inner.modify(id, change, **kwargs), self.metrics, self.timeout)
+        return checked_resource("modify", modified, id)
 
     async def delete(self, id: str, **kwargs: Any) -> None:
         await bounded("delete", self.inner.delete(id, **kwargs), self.metrics, self.timeout)

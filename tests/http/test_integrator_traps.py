@@ -59,6 +59,19 @@ class StuckAdapter(MemoryAdapter):
         users = super().resource_adapter(resource_type, tenant)
         return StuckUsers(users._tenant, users._versions)
 
+class LyingUsers(MemoryUserAdapter):
+    async def search(self, query):
+        page = await super().search(query)
+        return dataclasses.replace(page, total_results=-3)
+
+    async def get(self, id):
+        return {**await super().get(id), "id": "someone-else"}
+
+class LyingAdapter(MemoryAdapter):
+    def resource_adapter(self, resource_type, tenant):
+        users = super().resource_adapter(resource_type, tenant)
+        return LyingUsers(users._tenant, users._versions)
+
 class BadOptionsAdapter(MemoryAdapter):
     @classmethod
     def from_options(cls, options):
@@ -94,7 +107,8 @@ def plugins(tmp_path: Path) -> dict[str, str]:
                                            "capped = unsorted_plugin:CappedAdapter\n"
                                            "stuck = unsorted_plugin:StuckAdapter\n"
                                            "badoptions = unsorted_plugin:BadOptionsAdapter\n"
-                                           "unreachable = unsorted_plugin:UnreachableAdapter\n")
+                                           "unreachable = unsorted_plugin:UnreachableAdapter\n"
+                                           "lying = unsorted_plugin:LyingAdapter\n")
     kept = {k: v for k, v in os.environ.items() if not k.startswith("VIZMO_SCIM_")}
     return {**kept, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
 
@@ -229,3 +243,27 @@ def test_a_plugin_failing_to_build_or_to_start_is_one_line_naming_it(tmp_path: P
     assert served.returncode == 1 and len(lines) == 1, served.stderr
     assert lines[0].startswith("vizmo-scim: adapter 'unreachable' could not start: ConnectionRefusedError: "
                                "[Errno 111] Connection refused (db.internal:5432) (at unsorted_plugin.py:"), lines
+
+
+def test_an_adapter_answer_that_breaks_the_contract_is_a_500_never_passed_on(tmp_path: Path,
+                                                                            plugins: dict[str, str]) -> None:
+    """A negative totalResults, or another user for an id, was answered 200 to the client (an
+    integrator review): now a 500 with the request id, and the log names what the adapter did."""
+    config = tmp_path / "lying.toml"
+    config.write_text('[adapter]\nname = "lying"\n')
+    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
+    server.start()
+    try:
+        added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir),
+                    env=plugins)
+        token = json.loads(added.stdout)["secret_token"]
+        status, body = server.request("POST", "/Users", token, {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a@example.com"})
+        assert status == 201
+        for target in ("/Users", f"/Users/{body['id']}"):
+            status, answer = server.request("GET", target, token)
+            assert status == 500 and "request id" in answer["detail"], (target, answer)
+    finally:
+        log = server.stop()
+    assert "the adapter's search returned total_results -3 with 1 resources" in log
+    assert f"the adapter's get('{body['id']}') returned the resource 'someone-else'" in log
