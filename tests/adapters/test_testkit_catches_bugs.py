@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.adapters.testkit_variants import failed_checks
+
 pytest_plugins = ["pytester"]
 
 BROKEN_ADAPTERS = '''
@@ -25,24 +27,7 @@ from adapters.state import Integration, StateStore
 from adapters.examples.memory import MemoryAdapter, MemoryUserAdapter, _now
 from adapters.query import Compare
 from adapters.testkit import AdapterContract
-
-
-def contract_for(users_class):
-    class Variant(MemoryAdapter):
-        def resource_adapter(self, resource_type, tenant):
-            base = super().resource_adapter(resource_type, tenant)
-            return users_class(base._tenant, base._versions)
-
-    class Contract(AdapterContract):
-        @pytest.fixture
-        def make_adapter(self):
-            return lambda: Variant(tenants=["1", "2"])
-
-        @pytest.fixture
-        def other_tenant(self):
-            return "2"
-
-    return Contract
+from tests.adapters.testkit_variants import contract_for
 
 
 class CaseSensitiveNames(MemoryUserAdapter):
@@ -245,14 +230,5 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
 
 def test_kit_fails_exactly_the_broken_checks(pytester: pytest.Pytester) -> None:
     """One nested pytest run of the kit over every variant; compare each class's failed checks."""
-    pytester.makepyfile(test_broken=BROKEN_ADAPTERS)
-    # pytest-tornado is left out: it warns on registration, and the kit does not need it
-    # (the contract suites in this directory run with it loaded).
-    reprec = pytester.inline_run("-p", "no:cacheprovider", "-p", "no:tornado")
-    passed, _skipped, failed = reprec.listoutcomes()
-    assert len(passed) > 400, f"only {len(passed)} checks passed: the kit did not run"
-    found: dict[str, set[str]] = {name: set() for name in EXPECTED_FAILURES}
-    for report in failed:
-        _, cls, test = report.nodeid.split("::", 2)
-        found.setdefault(cls, set()).add(test)
+    found, _ = failed_checks(pytester, BROKEN_ADAPTERS, EXPECTED_FAILURES, at_least_passed=401)
     assert found == EXPECTED_FAILURES

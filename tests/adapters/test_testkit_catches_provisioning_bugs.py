@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.adapters.testkit_variants import failed_checks
+
 pytest_plugins = ["pytester"]
 
 VARIANTS = '''
@@ -28,28 +30,7 @@ from adapters.examples.memory import MemoryAdapter, MemoryUserAdapter, _now
 from adapters.in_memory import search_in_memory
 from adapters.query import AttrPath, Compare, Page
 from adapters.testkit import AdapterContract
-
-
-def contract_for(users_class, plugin_capabilities="same"):
-    class Variant(MemoryAdapter):
-        capabilities = users_class.capabilities if plugin_capabilities == "same" else plugin_capabilities
-
-        def resource_adapter(self, resource_type, tenant):
-            base = super().resource_adapter(resource_type, tenant)
-            users = users_class(base._tenant, base._versions)
-            users._every_tenant = self._data  # for the variants that leak across tenants
-            return users
-
-    class Contract(AdapterContract):
-        @pytest.fixture
-        def make_adapter(self):
-            return lambda: Variant(tenants=["1", "2"])
-
-        @pytest.fixture
-        def other_tenant(self):
-            return "2"
-
-    return Contract
+from tests.adapters.testkit_variants import contract_for
 
 
 def _user_name_eq(query):
@@ -293,14 +274,8 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
 
 def test_kit_fails_exactly_the_broken_checks(pytester: pytest.Pytester) -> None:
     """One nested pytest run of the kit over every variant; compare each class's failed checks."""
-    pytester.makepyfile(test_variants=VARIANTS)
-    reprec = pytester.inline_run("-p", "no:cacheprovider", "-p", "no:tornado")
-    passed, _skipped, failed = reprec.listoutcomes()
-    assert len(passed) > 1000, f"only {len(passed)} checks passed: the kit did not run"
-    found: dict[str, set[str]] = {name: set() for name in EXPECTED_FAILURES}
+    found, failed = failed_checks(pytester, VARIANTS, EXPECTED_FAILURES, at_least_passed=1001)
     for report in failed:
-        _, cls, test = report.nodeid.split("::", 2)
-        found.setdefault(cls, set()).add(test)
-        if cls == "TestNoSecondTenant":  # the failure names the fixture to add
+        if "::TestNoSecondTenant::" in report.nodeid:  # the failure names the fixture to add
             assert "define an 'other_tenant' fixture" in str(report.longrepr), report.longrepr
     assert found == EXPECTED_FAILURES

@@ -118,6 +118,18 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           env=env)
 
 
+def serve_plugin(tmp_path: Path, plugins: dict[str, str], name: str, settings: str = "") -> tuple[Server, str]:
+    """``vizmo-scim serve`` on the plugin ``name`` (``settings``: more TOML), location 1 enabled:
+    the server and its Secret Token."""
+    config = tmp_path / f"{name}.toml"
+    config.write_text(f'[adapter]\nname = "{name}"\n{settings}')
+    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
+    server.start()
+    added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir), env=plugins)
+    assert added.returncode == 0, added.stderr
+    return server, json.loads(added.stdout)["secret_token"]
+
+
 BROKEN_LINE = ("vizmo-scim: cannot load the adapter plugin broken = broken_plugin:BrokenAdapter (entry point group "
                "vizmo_scim.adapters): ModuleNotFoundError: No module named 'vizmo_no_such_module'")
 
@@ -155,15 +167,8 @@ def test_an_adapter_that_serves_one_process_refuses_more(tmp_path: Path) -> None
 
 def test_a_sort_request_to_an_adapter_without_sorting_is_400_invalid_value(tmp_path: Path,
                                                                            plugins: dict[str, str]) -> None:
-    config = tmp_path / "unsorted.toml"
-    config.write_text('[adapter]\nname = "unsorted"\n')
-    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
-    server.start()
+    server, token = serve_plugin(tmp_path, plugins, "unsorted")
     try:
-        added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir),
-                    env=plugins)
-        assert added.returncode == 0, added.stderr
-        token = json.loads(added.stdout)["secret_token"]
         assert server.request("GET", "/Users", token)[0] == 200
         status, body = server.request("GET", "/Users?sortBy=userName", token)
         assert status == 400 and body["scimType"] == "invalidValue" and "sorting (sortBy)" in body["detail"]
@@ -179,14 +184,8 @@ def test_a_sort_request_to_an_adapter_without_sorting_is_400_invalid_value(tmp_p
 def test_pages_hold_at_most_the_adapters_max_results(tmp_path: Path, plugins: dict[str, str]) -> None:
     """An adapter's ``Capabilities.max_results`` caps every page the gateway asks it for, and is
     the ServiceProviderConfig's ``filter.maxResults`` (RFC 7643 §5), below the configured 200."""
-    config = tmp_path / "capped.toml"
-    config.write_text('[adapter]\nname = "capped"\n')
-    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
-    server.start()
+    server, token = serve_plugin(tmp_path, plugins, "capped")
     try:
-        added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir),
-                    env=plugins)
-        token = json.loads(added.stdout)["secret_token"]
         for n in range(5):
             assert server.request("POST", "/Users", token, {
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"u{n}@example.com"})[0] == 201
@@ -204,15 +203,10 @@ def test_a_call_stuck_on_a_thread_past_its_timeout_does_not_hold_the_stop(tmp_pa
     """The call is answered 503 after the adapter timeout; on SIGTERM the worker drains and
     stops, and the thread still running would hold the exit (asyncio and the interpreter wait
     for it): the stop's watchdog ends the process within STOP_SECONDS, logging every thread."""
-    config = tmp_path / "stuck.toml"
-    config.write_text('[adapter]\nname = "stuck"\n[limits]\nadapter_timeout_seconds = 1\n')
-    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
-    server.start()
+    server, token = serve_plugin(tmp_path, plugins, "stuck", "[limits]\nadapter_timeout_seconds = 1\n")
     assert server.proc is not None
     try:
-        added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir),
-                    env=plugins)
-        status, body = server.request("GET", "/Users/stuck-thread", json.loads(added.stdout)["secret_token"])
+        status, body = server.request("GET", "/Users/stuck-thread", token)
         assert status == 503 and body["status"] == "503"
         server.proc.send_signal(signal.SIGTERM)
         server.proc.communicate(timeout=STOP_SECONDS + 15)
@@ -249,14 +243,8 @@ def test_an_adapter_answer_that_breaks_the_contract_is_a_500_never_passed_on(tmp
                                                                             plugins: dict[str, str]) -> None:
     """A negative totalResults, or another user for an id, was answered 200 to the client (an
     integrator review): now a 500 with the request id, and the log names what the adapter did."""
-    config = tmp_path / "lying.toml"
-    config.write_text('[adapter]\nname = "lying"\n')
-    server = Server(tmp_path / "data", "--config", str(config), env=plugins)
-    server.start()
+    server, token = serve_plugin(tmp_path, plugins, "lying")
     try:
-        added = run("integration", "add", "--json", "--location", "1", "--data-dir", str(server.data_dir),
-                    env=plugins)
-        token = json.loads(added.stdout)["secret_token"]
         status, body = server.request("POST", "/Users", token, {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a@example.com"})
         assert status == 201
