@@ -93,6 +93,9 @@ def test_https_serves_the_tenant_url_and_refuses_tls_below_1_2(tmp_path: Path, s
     plain = urllib.request.Request(f"http://127.0.0.1:{server.port}/healthz")
     with pytest.raises(OSError):  # no plain HTTP on the TLS port
         urllib.request.urlopen(plain, timeout=5)
+    log = server.stop()
+    handshakes = [line for line in log.splitlines() if "SSL Error on" in line]
+    assert handshakes and all(" INFO tornado.general " in line for line in handshakes), handshakes  # a client's doing
 
 
 def test_the_tls_context_allows_tls_1_2_at_least(tmp_path: Path) -> None:
