@@ -138,6 +138,15 @@ def access_level(status: int) -> int:
     return logging.WARNING if status > 501 else logging.INFO
 
 
+def loggable_path(path: str) -> str:
+    """``path`` with each segment that holds an email address (``@``, or ``%40`` encoded) as
+    ``[redacted]``: an id is not personal data, but a client that puts a userName where the id
+    goes (``GET /Users/priya@example.com``) would write one into every access line."""
+    if "@" not in path and "%40" not in path:
+        return path
+    return "/".join("[redacted]" if "@" in part or "%40" in part else part for part in path.split("/"))
+
+
 def request_logger(metrics: Metrics) -> Callable[[tornado.web.RequestHandler], None]:
     """Tornado's ``log_function``: each answered request counted and timed in ``metrics``, and
     one access line (request id, location, method, path, status, duration) without the query
@@ -153,7 +162,7 @@ def request_logger(metrics: Metrics) -> Callable[[tornado.web.RequestHandler], N
         method = request.method or "-"
         metrics.request(location, method, status, seconds)
         request_id = getattr(handler, "request_id", "-")
-        path = request.path[:200]
+        path = loggable_path(request.path[:200])
         access_log.log(access_level(status), "%d %s %s %.1fms id=%s location=%s",
                        status, method, path, 1000.0 * seconds, request_id, location,
                        extra={"request": {"request_id": request_id, "location": location, "method": method,

@@ -232,6 +232,21 @@ async def test_a_501_for_an_endpoint_not_offered_is_an_info_access_line(scim: Sc
 
 
 @pytest.mark.gen_test
+async def test_an_email_in_the_path_never_reaches_the_access_line(scim: Scim, caplog: pytest.LogCaptureFixture) -> None:
+    """Personal data is never logged at INFO (issue 16 §1): a client that puts a userName where
+    the id goes gets its 404, and the access line shows that segment redacted."""
+    caplog.set_level(logging.INFO)
+    for path in ("/Users/priya.k@example.com", "/Users/priya.k%40example.com"):
+        reply = await scim("GET", path)
+        assert reply.status == 404
+        [line] = [r for r in caplog.records if r.name == "vizmo_scim.access"
+                  and reply.headers["X-Request-Id"] in r.getMessage()]
+        assert "priya" not in line.getMessage() and "/Users/[redacted]" in line.getMessage()
+        assert line.request["path"].endswith("/Users/[redacted]")  # the JSON log's field too
+    assert "priya" not in caplog.text
+
+
+@pytest.mark.gen_test
 async def test_a_client_gone_mid_body_leaves_nothing_in_flight(url: str, gateway_env: GatewayEnv, app: Any) -> None:
     assert app.inflight == 0
     _, writer = await _open(url)
