@@ -22,6 +22,7 @@ import tornado.httpserver
 import tornado.netutil
 
 from gateway.app import IDLE_TIMEOUT, ScimApplication, make_app, make_metrics_app, make_server, metrics_token, tls_context
+from adapters.vizmo_sqlite.adapter import WRITE_LOCK_WAIT
 from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
 from gateway.config_source import command_flags, record
@@ -136,6 +137,11 @@ def serve(config: GatewayConfig) -> int:
     for network in too_wide(trusted_networks(config.trusted_proxies)):
         log.warning("[server] trusted_proxies holds %s: every client there may set X-Forwarded-Proto and "
                     "-Host, and so the Tenant URLs and the admin page's scheme; list only your proxies", network)
+    if config.adapter_name.lower() == "sqlite" and config.adapter_timeout < WRITE_LOCK_WAIT:
+        log.warning("[limits] adapter_timeout_seconds is %g, below the %g s a SQLite write waits for another "
+                    "writer's lock: such a write answered 503 at the timeout may still be stored once it gets the "
+                    "lock (a client's retry then meets it); set it to %g or more", config.adapter_timeout,
+                    WRITE_LOCK_WAIT, WRITE_LOCK_WAIT)
     port, base = config.port, config.public_base_url
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "

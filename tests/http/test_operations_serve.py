@@ -125,6 +125,21 @@ def test_trusting_every_client_as_a_proxy_is_warned_about(tmp_path: Path, server
     assert len(warned) == 2 and "0.0.0.0/0" in warned[0] and "::/0" in warned[1], log
 
 
+def test_an_adapter_timeout_below_the_sqlite_lock_wait_is_warned_about(tmp_path: Path,
+                                                                      servers: list[Server]) -> None:
+    """A SQLite write waits up to WRITE_LOCK_WAIT for another writer's lock and cannot be cancelled
+    on its thread: with a shorter adapter timeout its 503 may come before it is stored."""
+    for timeout, warnings_expected in (("2", 1), ("5", 0)):
+        config = tmp_path / f"gateway-{timeout}.toml"
+        config.write_text(f"[limits]\nadapter_timeout_seconds = {timeout}\n", encoding="utf-8")
+        server = Server(tmp_path / f"data-{timeout}", "--config", str(config))
+        servers.append(server)
+        server.start()
+        log = server.stop()
+        warned = [line for line in log.splitlines() if "below the 5 s a SQLite write waits" in line]
+        assert len(warned) == warnings_expected and all("WARNING" in line for line in warned), log
+
+
 def test_a_metrics_token_is_asked_on_the_metrics_port_too(tmp_path: Path, servers: list[Server]) -> None:
     """With both a [metrics] port and a token the separate port answered anyone (found by fuzzing)."""
     metrics_port = free_port()
