@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -35,7 +36,7 @@ from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
 from gateway.admin.command import AdminCommandError, run_admin
 from gateway.app import metrics_token, tls_context
 from gateway.config import ConfigError, GatewayConfig, check_base_url, load_config
-from gateway.config_source import CONFIG_ENV, choose
+from gateway.config_source import CONFIG_ENV, choose, recorded_origin
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.serving import serve
@@ -79,11 +80,16 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
     directory = args.directory
     if directory is None and not os.environ.get("VIZMO_SCIM_DIRECTORY"):
         directory = source.directory
-    return load_config(source.file, data_dir=args.data_dir or source.data_dir, directory=directory,
-                       host=getattr(args, "host", None), port=getattr(args, "port", None),
-                       base_url=getattr(args, "base_url_flag", None) or source.base_url,
-                       processes=getattr(args, "processes", None),
-                       **{name: getattr(args, name, None) for name in SERVE_SETTINGS})
+    config = load_config(source.file, data_dir=args.data_dir or source.data_dir, directory=directory,
+                         host=getattr(args, "host", None), port=getattr(args, "port", None),
+                         base_url=getattr(args, "base_url_flag", None) or source.base_url,
+                         processes=getattr(args, "processes", None),
+                         **{name: getattr(args, name, None) for name in SERVE_SETTINGS})
+    if args.command != "serve" and source.file is not None and config.base_url is None:
+        origin = recorded_origin(config.data_dir, source.file)
+        if origin is not None:
+            config = replace(config, base_url=origin)
+    return config
 
 
 def _tenant_url(base_url: str, location_id: str) -> str:
@@ -232,14 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vizmo-scim", description="SCIM 2.0 gateway to the Vizmo directory.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def storage(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", type=Path, help=f"TOML configuration file (default: ${CONFIG_ENV}, else the "
-                       "one 'serve' recorded in DATA_DIR/served-config.json)")
+    def storage(p: argparse.ArgumentParser, serving: bool = False) -> None:
+        recorded = "" if serving else ", else the one 'serve' recorded in DATA_DIR/served-config.json"
+        p.add_argument("--config", type=Path, help=f"TOML configuration file (default: ${CONFIG_ENV}{recorded})")
         p.add_argument("--data-dir", type=Path, help="data directory (default ./vizmo-scim-data)")
         p.add_argument("--directory", type=Path, help="embedded SQLite directory (default DATA_DIR/directory.db)")
 
     serve_p = commands.add_parser("serve", help="serve the gateway")
-    storage(serve_p)
+    storage(serve_p, serving=True)
     serve_p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     # numbers are parsed by gateway.config, as the same settings from the file and the environment
     serve_p.add_argument("--port", help="port, 0-65535 (default 8080; 0 picks a free one)")

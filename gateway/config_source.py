@@ -79,6 +79,19 @@ def choose(config_flag: Path | None, data_dir_flag: Path | None, *, env: Mapping
                         base_url)
 
 
+def recorded_origin(data_dir: Path, file: Path) -> str | None:
+    """The public origin ``serve`` recorded in ``data_dir`` when it was started with ``file``
+    (``--config``/``VIZMO_SCIM_CONFIG`` name the file, but ``serve``'s flags may have set another
+    port: the running gateway's Tenant URLs are the recorded ones), else None."""
+    try:
+        saved = json.loads((data_dir / RECORD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("config") is None or not isinstance(saved.get("base_url"), str):
+        return None
+    return saved["base_url"] if _absolute(Path(saved["config"])) == _absolute(file) else None
+
+
 def record(config: GatewayConfig) -> None:
     """``serve``: write ``DATA_DIR/served-config.json`` (atomically, owner-only under the CLI's
     umask) naming the file, directory and public origin this start uses, for the other commands."""

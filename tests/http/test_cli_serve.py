@@ -8,6 +8,8 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -66,6 +68,29 @@ def test_serve_creates_the_demo_directory_and_integrations_apply_without_restart
     err = server.stop()
     assert creds["secret_token"] not in err and rotated["secret_token"] not in err
     assert server.proc is not None and server.proc.returncode == 0
+
+
+def test_commands_naming_the_config_print_the_running_gateways_tenant_url(tmp_path: Path) -> None:
+    """``serve --config g.toml --port N`` over a file that says another port: ``integration`` with
+    ``--config g.toml`` (or ``VIZMO_SCIM_CONFIG``) printed the file's port, a Tenant URL that
+    reaches nothing (found by following README in a fresh environment)."""
+    config = tmp_path / "g.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[server]\nport = 8080\n')
+    srv = Server(tmp_path / "data", "--config", str(config), data_dir_flag=False)
+    srv.start()
+    try:
+        expected = f"http://127.0.0.1:{srv.port}/scim/v2/locations/1"
+        added = cli("integration", "add", "--config", str(config), "--location", "1", "--json")
+        assert json.loads(added.stdout)["tenant_url"] == expected, added.stderr
+        listed = subprocess.run([sys.executable, "-m", "gateway.cli", "integration", "list", "--json"],
+                                capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                                env={**os.environ, "VIZMO_SCIM_CONFIG": str(config)})
+        assert json.loads(listed.stdout)[0]["tenant_url"] == expected, listed.stderr
+    finally:
+        srv.stop()
+    # serve itself never reads the record (its help said it did)
+    assert "served-config.json" not in cli("serve", "--help").stdout
+    assert "recorded in" in cli("integration", "--help").stdout
 
 
 def test_an_existing_directory_is_used_as_it_is(tmp_path: Path) -> None:
