@@ -42,7 +42,7 @@ DISABLE_GROUPS = ("Vizmo does not provision groups. In the Entra ID enterprise a
 
 #: Why a Secret Token was refused: the log's words for each reason (the metrics' label).
 TOKEN_REFUSALS = {
-    "missing": "no 'Authorization: Bearer <token>' header",
+    "missing": "no token: the Authorization header is missing, empty or of another scheme",
     "malformed": "the token is not one this gateway issues",
     "claims": "the token lacks the claims this gateway issues",
     "other_key": "the token was signed by another key (another gateway's, or this one's before its "
