@@ -328,8 +328,8 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
         raise ConfigError("HTTPS needs both a certificate (--certfile) and its key (--keyfile)")
     if config.log_format not in ("text", "json"):
         raise ConfigError(f"log format must be 'text' or 'json', not {config.log_format!r}")
-    if config.rate_limit <= 0 or config.rate_burst < 1:
-        raise ConfigError("the rate limit must be above 0 requests per second, with a burst of 1 or more")
+    if config.rate_limit <= 0:  # (the burst's bounds are checked with the other whole numbers)
+        raise ConfigError(f"{_NAMES['rate_limit']} must be above 0 requests per second; got {config.rate_limit:g}")
     if config.metrics.token_file is not None and config.metrics.token_env is not None:
         raise ConfigError("[metrics]: set token_file or token_env, not both")
     return config

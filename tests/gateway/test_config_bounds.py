@@ -76,6 +76,15 @@ def test_rate_limit_flag_must_be_a_finite_ascii_number(raw: str) -> None:
         load_config(env={}, rate_limit=raw)
 
 
+@pytest.mark.parametrize(("settings", "named"), [({"rate_limit": "0"}, "[limits] requests_per_second (--rate-limit)"),
+                                                 ({"rate_burst": "0"}, "--rate-burst must be a whole number")])
+def test_a_rate_limit_out_of_range_is_refused_naming_its_setting(settings: dict[str, str], named: str) -> None:
+    """The refusal named neither the flag nor the file's key (found by following README)."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(env={}, **settings)  # type: ignore[arg-type]
+    assert str(refused.value).startswith(named)
+
+
 def test_float_settings_given_as_numbers_must_be_finite() -> None:
     with pytest.raises(ConfigError, match="requests_per_second"):
         load_config(env={}, rate_limit=float("nan"))
