@@ -63,7 +63,11 @@ def bind_port(port: int, host: str | None, processes: int) -> tuple[int, list[so
     The check binds without ``SO_REUSEPORT``, so it fails if anything else holds the port, even a
     second gateway whose workers could otherwise join this one's and take half of its traffic.
     """
-    sockets = tornado.netutil.bind_sockets(port, address=host)
+    try:
+        sockets = tornado.netutil.bind_sockets(port, address=host)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host or '*'}:{port}: {exc.strerror} (another gateway, or "
+                                 "another program, holds that port)") from None
     picked = sockets[0].getsockname()[1]
     if processes == 1 or not CAN_REUSE_PORT:
         return picked, sockets

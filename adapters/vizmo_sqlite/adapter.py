@@ -207,7 +207,8 @@ class VizmoSqliteAdapter(Adapter):
         creating tables waits for the write lock (up to 5 s) while another writer holds it."""
         if not self.path.exists():
             if not self.create_if_missing:
-                raise Unavailable(f"no directory database at {self.path}")
+                raise Unavailable(f"no directory database at {self.path} (an existing Vizmo directory is expected "
+                                  "there; [adapter.options] create_if_missing = true creates a new, demo one)")
             bootstrap.create_directory(self.path)
         setup = bootstrap.connect(self.path)
         try:

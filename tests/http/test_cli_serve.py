@@ -97,6 +97,8 @@ def test_an_existing_directory_is_used_as_it_is(tmp_path: Path) -> None:
     directory = tmp_path / "elsewhere.db"
     missing = cli("integration", "list", "--data-dir", str(tmp_path / "d"), "--directory", str(directory))
     assert missing.returncode == 1 and "no directory database" in missing.stderr
+    not_served = cli("serve", "--data-dir", str(tmp_path / "d"), "--directory", str(directory), "--port", "0")
+    assert not_served.returncode == 1 and "create_if_missing = true" in not_served.stderr  # how to get one
     conn = sqlite3.connect(directory)
     conn.executescript(Path("adapters/vizmo_sqlite/directory.sql").read_text())
     conn.execute("INSERT INTO companies VALUES (5, 'Acme')")
@@ -253,6 +255,7 @@ def test_every_worker_gets_connections_while_another_is_busy(tmp_path: Path) -> 
         # by mistake must still be refused, not join this one and take a share of its clients.
         second = cli("serve", "--data-dir", str(tmp_path / "other"), "--port", str(srv.port), "--processes", "2")
         assert second.returncode != 0 and "Address already in use" in second.stderr
+        assert f"cannot listen on 127.0.0.1:{srv.port}" in second.stderr  # which address
         assert "serving" not in second.stdout
     finally:
         srv.stop()
