@@ -4,17 +4,20 @@ gateway recovers by itself when it comes back (each call is tried afresh).
 
 The timer is armed only when a call suspends. A call that completes without waiting (the SQLite
 adapter's indexed reads and the state store's token look-up, which run on the loop's thread) has
-nothing a timeout could interrupt, so :func:`bounded` runs its first step directly, without a
-timer or a task: a timer per call cost about 18 µs of the 385 µs a ``userName`` look-up took
-under ``bench/load.py`` (py-spy, two calls per request: the token and the search). A call that
-yields to the loop goes on as a task of its own (:class:`_Rest` resumes it there), which the
-request waits for with ``asyncio.wait``: past the timeout the task is cancelled and the request
-answers at once, while the call's clean-up runs on in the background. Cancelling the request's
-own task instead (``asyncio.timeout``, ``wait_for``) made the answer wait for that clean-up, and a
-PostgreSQL that stops answering (a partition, SIGSTOP) held a pooled connection's reset for the
-pool's own 10-30 s limits. A call that blocks the thread (SQLite's short point reads) is not
-interrupted either way: it cannot wait for a lock (WAL), and the SQLite adapter's writes bound
-their own lock waits (``WRITE_LOCK_WAIT``).
+nothing a timeout could interrupt, so :func:`bounded` runs its first step directly and arms
+``asyncio.timeout`` for the rest only if the call yields to the loop (:class:`_Rest` resumes
+it). An ``asyncio.timeout`` per call cost about 18 µs of the 385 µs a ``userName`` look-up took
+under ``bench/load.py`` (py-spy: ``timeout``, ``Timeout.__aenter__``/``__aexit__``, two calls per
+request: the token and the search); ``asyncio.wait_for`` costs more (a task per call). A call that
+blocks the thread (SQLite's short point reads) is not interrupted either way: it cannot wait for a
+lock (WAL), and the SQLite adapter's writes bound their own lock waits (``WRITE_LOCK_WAIT``).
+
+The timeout cancels the request's own task, and the 503 follows once the call's clean-up ran:
+an adapter keeps that short (the PostgreSQL adapter drops a connection a cancellation leaves
+mid-query instead of resetting it over a server that may not answer). Running the rest of the
+call as a task of its own, abandoned at the timeout, answered at once even then, but it moved
+the call out of the task its first step ran in: an ``asyncio.timeout`` the adapter entered there
+(the PostgreSQL pool's wait) then cancelled the request instead of its call, a 500.
 """
 
 from __future__ import annotations
@@ -49,10 +52,7 @@ class _Rest(Awaitable[T]):
         while True:
             try:
                 sent = yield value
-            except GeneratorExit:  # this task dropped unfinished (its loop closed): the call is closed too
-                coro.close()
-                raise
-            except BaseException as exc:  # a cancellation (the timeout's) goes into the coroutine
+            except BaseException as exc:  # a cancellation (the timeout's), or a close, goes into the coroutine
                 try:
                     value = coro.throw(exc)
                 except StopIteration as stop:
@@ -65,46 +65,24 @@ class _Rest(Awaitable[T]):
 
 
 async def bounded(operation: str, call: Awaitable[T], metrics: Metrics, timeout: float) -> T:
-    """``await call`` within ``timeout`` seconds of its first wait (else ``Unavailable``, without
-    waiting for the call's clean-up), its time recorded."""
+    """``await call`` within ``timeout`` seconds of its first wait (else ``Unavailable``), its
+    time recorded."""
     started = time.perf_counter()
     try:
-        if not isinstance(call, types.CoroutineType):  # a future, or another kind of awaitable
-            call = _awaited(call)
+        if not isinstance(call, types.CoroutineType):  # a future, or another kind of awaitable: timed whole
+            async with asyncio.timeout(timeout):
+                return await call
         try:
             pending = call.send(None)  # up to the call's first wait, or its end
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        rest = asyncio.ensure_future(_finish(_Rest(call, pending)))
-        try:
-            await asyncio.wait((rest,), timeout=timeout)
-        finally:
-            if not rest.done():  # the timeout, or the request itself cancelled or closed
-                # after the task's first step (queued before this): a task cancelled before it
-                # starts never resumes the call, whose clean-up would then wait for the collector
-                rest.get_loop().call_soon(rest.cancel)
-                rest.add_done_callback(_abandoned)
-        if rest.done():
-            return rest.result()
+        async with asyncio.timeout(timeout):
+            return await _Rest(call, pending)
+    except TimeoutError:
         metrics.adapter_timeouts.labels(operation).inc()
-        raise Unavailable(f"the directory did not answer {operation} within {timeout:g} s")
+        raise Unavailable(f"the directory did not answer {operation} within {timeout:g} s") from None
     finally:
         metrics.adapter_call(operation, time.perf_counter() - started)
-
-
-async def _awaited(awaitable: Awaitable[T]) -> T:
-    return await awaitable
-
-
-async def _finish(rest: Awaitable[T]) -> T:
-    return await rest
-
-
-def _abandoned(task: "asyncio.Future[Any]") -> None:
-    """A call left behind by its timeout ended (its clean-up done): its error, if any, was
-    already answered as a 503, so it is only retrieved here (no "never retrieved" warning)."""
-    if not task.cancelled():
-        task.exception()
 
 
 class TimedResourceAdapter(ResourceAdapter):

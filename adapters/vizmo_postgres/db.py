@@ -219,7 +219,13 @@ class PgDatabase:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection, handed out in the order requests asked (see ``_gate``)."""
+        """A pooled connection, handed out in the order requests asked (see ``_gate``).
+
+        A cancellation (the gateway's adapter timeout) drops the connection instead of handing
+        it back: handing back resets it, and waits for the query under way to be cancelled, over
+        a server that may not answer at all (stopped, partitioned: the reset held a 503 for the
+        pool's own 10-30 s). The server rolls back a dropped connection's transaction; the pool
+        opens a new one on demand."""
         pool = self.pool
         async with asyncio.timeout(_ACQUIRE_TIMEOUT):
             await self._gate.acquire()
@@ -227,6 +233,9 @@ class PgDatabase:
             conn = await pool.acquire(timeout=_ACQUIRE_TIMEOUT)
             try:
                 yield conn
+            except asyncio.CancelledError:
+                conn.terminate()
+                raise
             finally:
                 await _release(pool, conn)
         finally:
@@ -249,5 +258,13 @@ class PgDatabase:
         error; asyncpg errors raised inside come out translated."""
         with translate_errors("write"):
             async with self._connection() as conn:
-                async with conn.transaction():
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
                     yield conn
+                except asyncio.CancelledError:
+                    raise  # no ROLLBACK over a connection that may not answer: _connection drops it
+                except BaseException:
+                    await transaction.rollback()
+                    raise
+                await transaction.commit()
