@@ -162,7 +162,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
 
     async def _write(self, conn: asyncpg.Connection, current: asyncpg.Record, resource: Resource) -> Resource:
         """Store ``resource`` over the locked live row ``current``."""
-        stored = mapping.to_storage(resource, current_status=current["status"])
+        stored = mapping.over(mapping.to_storage(resource, current_status=current["status"]), current)
         email = stored.columns["email"]
         if email != current["email"]:
             holder = await conn.fetchval(_EMAIL_HOLDER, self._location, email, current["id"])

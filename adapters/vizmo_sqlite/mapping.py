@@ -24,7 +24,7 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
@@ -53,6 +53,18 @@ class StoredUser:
     #: False when the resource had no ``active``: ``columns["status"]`` then only guesses, and
     #: a write keeps the stored status instead (:func:`kept_status`).
     status_given: bool = True
+
+
+def over(stored: StoredUser, current: Mapping[str, Any]) -> StoredUser:
+    """``stored`` as written over the row ``current``: a column SCIM leaves without a value keeps
+    the portal's ``''`` (SCIM reads ``''`` and NULL alike as absent), so a PATCH of ``title``
+    does not turn the portal's empty phone into NULL behind its back (nor in the activity log);
+    and without ``active`` the row keeps its status (:func:`kept_status`)."""
+    columns = {column: "" if value is None and current[column] == "" else value
+               for column, value in stored.columns.items()}
+    if not stored.status_given:
+        columns["status"] = kept_status(current["status"])
+    return replace(stored, columns=columns)
 
 
 _now_cache: tuple[int, str] = (0, "")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from adapters.activity import ActivityEntry, Journal
@@ -236,8 +236,7 @@ def _replace_row(conn: sqlite3.Connection, location_id: int, current: sqlite3.Ro
     """Write ``stored`` over the live row ``current``. The answer's row is built from what was
     written rather than read back, unless a trigger changed more (saves a joined SELECT inside
     the write lock: 2,645k → 2,586k instructions per PATCH, callgrind, one worker)."""
-    if not stored.status_given:
-        stored = replace(stored, columns={**stored.columns, "status": mapping.kept_status(current["status"])})
+    stored = mapping.over(stored, current)
     email = stored.columns["email"]
     if email.lower() != current["email"].lower():
         holder = conn.execute("SELECT status FROM employees WHERE location_id = ? AND email = ? AND id <> ?",

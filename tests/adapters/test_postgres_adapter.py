@@ -573,3 +573,15 @@ def test_a_waiting_request_gets_the_connection_before_requests_that_arrive_after
     run(scenario())
     assert served[0] == "waiting", served[:5]
     assert len(served) == 31
+
+
+def test_a_patch_keeps_the_portals_empty_strings_in_columns_it_does_not_touch(
+        run: Run[Any], adapter: VizmoPostgresAdapter, sql: Any) -> None:
+    """SCIM reads ``''`` and NULL alike as absent: a PATCH of ``title`` left the portal's ``''``
+    columns NULL (found by a portal-concurrency review)."""
+    employee_id = _employee(sql, "blank@example.com", display_name="", phone="", mobile="", department="")
+    users = adapter.resource_adapter("User", "1")
+    run(users.modify(str(employee_id), lambda current: {**current, "title": "QA"}))
+    (row,) = sql("SELECT display_name, phone, mobile, department, designation FROM employees WHERE id = $1",
+                 employee_id)
+    assert tuple(row) == ("", "", "", "", "QA")

@@ -8,6 +8,7 @@ visible and manageable through SCIM at once, and the legacy schema must never ch
 from __future__ import annotations
 
 import copy
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -269,6 +270,24 @@ async def test_portal_employee_is_matched_then_managed_and_visits_keep_their_hos
     host = gateway_env.sql("SELECT e.id, e.status FROM visits v JOIN employees e ON e.id = v.host_employee_id")
     assert [tuple(r) for r in host] == [(employee_id, "removed")]
     assert (await scim("GET", f"/Users/{user_id}")).status == 404
+
+
+@pytest.mark.gen_test
+async def test_a_patch_keeps_the_portals_empty_strings_in_columns_it_does_not_touch(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """The portal writes "no value" as ``''``; SCIM reads ``''`` and NULL alike as absent, and a
+    PATCH of ``title`` turned the untouched ``''`` columns into NULL, unlogged (found by a
+    portal-concurrency review)."""
+    employee_id = portal_insert(gateway_env, "blank@contoso.com", "Blank", "Person")
+    gateway_env.sql("UPDATE employees SET display_name = '', phone = '', mobile = '', department = '' WHERE id = ?",
+                    (employee_id,))
+    reply = await scim("PATCH", f"/Users/{employee_id}", patch_op({"op": "replace", "path": "title", "value": "QA"}))
+    assert reply.status == 200, reply.body
+    row = employee(gateway_env, employee_id)
+    assert (row["display_name"], row["phone"], row["mobile"], row["department"], row["designation"]) == \
+        ("", "", "", "", "QA")
+    [entry] = gateway_env.sql("SELECT attributes FROM scim_activity WHERE request_id = ?", (reply.headers["X-Request-Id"],))
+    assert json.loads(entry["attributes"]) == ["title"]
 
 
 # --- portal edits are visible at once ----------------------------------------------------------------------
