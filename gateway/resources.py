@@ -172,7 +172,7 @@ class ResourceService:
             if applied == current:
                 return None
             validate_resource(applied, self.rtype)
-            self.limits.check_resource(applied)
+            self.limits.check_resource(applied, before=current)
             seen[:] = [current]
             return applied
 

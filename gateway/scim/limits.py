@@ -57,13 +57,34 @@ class Limits:
             raise TooLarge(f"The PATCH's operations hold {total} values in arrays; at most "
                            f"{self.max_patch_values} are accepted in one request.")
 
-    def check_resource(self, resource: Mapping[str, Any]) -> None:
-        """Before a resource is written: every multi-valued attribute and the size of the whole."""
+    def check_resource(self, resource: Mapping[str, Any], before: Mapping[str, Any] | None = None) -> None:
+        """Before a resource is written: every multi-valued attribute and the size of the whole.
+
+        The portal can store a column past the size, and that must not block Entra ID's PATCH of
+        ``active`` (the leaver would stay enabled): a PATCH (``before``: the stored resource) of a
+        resource already over it may write it when it grows it by at most
+        :data:`OVER_LIMIT_GROWTH` bytes (``true`` to ``false`` is one), up to
+        :data:`OVER_LIMIT_CAP` times the size, so repeated PATCHes cannot grow it without end."""
         _check_arrays(resource, "", self.max_values)
-        size = len(json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-        if size > self.max_resource_bytes:
-            raise OverLimit(f"The resource would be {size} bytes of JSON; at most {self.max_resource_bytes} "
-                            "are stored for one resource.")
+        size = _json_size(resource)
+        if size <= self.max_resource_bytes:
+            return
+        if before is not None and size <= OVER_LIMIT_CAP * self.max_resource_bytes:
+            grown = size - _json_size(before)
+            if grown <= OVER_LIMIT_GROWTH:
+                return
+        raise OverLimit(f"The resource would be {size} bytes of JSON; at most {self.max_resource_bytes} "
+                        "are stored for one resource.")
+
+
+#: How much a PATCH may grow a resource the portal made larger than the size limit, and how
+#: many times the limit such a resource may reach (see :meth:`Limits.check_resource`).
+OVER_LIMIT_GROWTH = 64
+OVER_LIMIT_CAP = 4
+
+
+def _json_size(resource: Mapping[str, Any]) -> int:
+    return len(json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 def _check_arrays(node: Mapping[str, Any], prefix: str, limit: int) -> None:

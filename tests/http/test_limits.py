@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from gateway.config import load_config
-from gateway.scim.limits import MAX_PATCH_OPERATIONS, MAX_PATCH_VALUES, MAX_RESOURCE_BYTES, MAX_VALUES, Limits
+from gateway.scim.errors import OverLimit
+from gateway.scim.limits import (MAX_PATCH_OPERATIONS, MAX_PATCH_VALUES, MAX_RESOURCE_BYTES, MAX_VALUES,
+                                 OVER_LIMIT_CAP, OVER_LIMIT_GROWTH, Limits)
 from tests.http.test_bad_input import assert_scim_error, create, snapshot
 from tests.support import GatewayEnv, Scim
 
@@ -71,6 +73,21 @@ async def test_a_patch_past_a_value_or_size_limit_is_400_and_writes_nothing(
     reply = await scim("PATCH", f"/Users/{user['id']}", patch_of(*operations))
     assert_scim_error(reply, 400, "invalidValue")
     assert snapshot(gateway_env) == before
+
+
+@pytest.mark.gen_test
+async def test_a_portal_column_past_the_size_limit_blocks_no_patch_that_does_not_grow_the_user(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """The portal stored a department past 16 KiB: Entra's PATCH of ``active`` was refused with
+    400, and the leaver stayed enabled (found by a portal-concurrency review). A PATCH that
+    grows such a user is still refused."""
+    user = await create(scim)
+    gateway_env.sql("UPDATE employees SET department = ? WHERE email = ?", ("d" * MAX_RESOURCE_BYTES, user["userName"]))
+    disabled = await scim("PATCH", f"/Users/{user['id']}", patch_of({"op": "replace", "path": "active", "value": False}))
+    assert disabled.status == 200 and disabled.body["active"] is False
+    assert gateway_env.sql("SELECT status FROM employees WHERE email = ?", (user["userName"],))[0][0] == "disabled"
+    grown = await scim("PATCH", f"/Users/{user['id']}", patch_of({"op": "replace", "path": "nickName", "value": "n" * 200}))
+    assert_scim_error(grown, 400, "invalidValue")
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -160,3 +177,18 @@ async def test_a_value_nested_past_the_schema_validators_reach_is_400_invalid_sy
     assert_scim_error(reply, 400, "invalidSyntax")
     assert "nested too deeply" in reply.body["detail"]
     assert snapshot(gateway_env) == before
+
+
+def test_a_resource_over_the_size_grows_by_a_little_and_up_to_four_times_at_most() -> None:
+    """:meth:`Limits.check_resource` with the stored resource: the rule above, without HTTP."""
+    limits = Limits(max_resource_bytes=1000)
+    before = {"userName": "a@example.com", "department": "d" * 2000}  # the portal's, past the limit
+    limits.check_resource({**before, "active": False}, before=before)
+    limits.check_resource({**before, "title": "t" * (OVER_LIMIT_GROWTH - 20)}, before=before)
+    with pytest.raises(OverLimit):
+        limits.check_resource({**before, "title": "t" * OVER_LIMIT_GROWTH}, before=before)
+    with pytest.raises(OverLimit):  # a client's own write is held to the limit
+        limits.check_resource({**before, "active": False})
+    huge = {"userName": "a@example.com", "department": "d" * (OVER_LIMIT_CAP * 1000)}
+    with pytest.raises(OverLimit):
+        limits.check_resource({**huge, "active": False}, before=huge)
