@@ -39,7 +39,7 @@ from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
 from adapters.versions import ExpectedVersion
-from adapters.vizmo_sqlite import bootstrap, mapping, writes
+from adapters.vizmo_sqlite import bootstrap, mapping, text_values, writes
 from adapters.vizmo_sqlite.busy_writer import BusyWriter, HandedBack
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.vizmo_sqlite.columns import TRANSLATOR
@@ -147,6 +147,10 @@ class VizmoUserAdapter(ResourceAdapter):
     async def delete(self, id: str, *, expected_version: ExpectedVersion | None = None,
                      journal: Journal | None = None) -> None:
         await self._store.write(writes.delete_user, self._location_id, id, expected_version, journal)
+
+
+def _fetch_all(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -277,7 +281,7 @@ class VizmoSqliteAdapter(Adapter):
         if self._write_now is None:
             raise Unavailable("the directory is not open")
         try:
-            return self._write_now.execute(sql, params).fetchall()
+            return text_values.read(self._write_now, _fetch_all, sql, params)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
 
@@ -287,7 +291,7 @@ class VizmoSqliteAdapter(Adapter):
         if self._write_now is None:
             raise Unavailable("the directory is not open")
         try:
-            return fn(self._write_now, *args)
+            return text_values.read(self._write_now, fn, *args)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
 
@@ -296,10 +300,24 @@ class VizmoSqliteAdapter(Adapter):
         if self._reader_conn is None:
             raise Unavailable("the directory is not open")
         try:
-            cur = await self._reader_conn.execute(sql, params)
-            return list(await cur.fetchall())
+            try:
+                cur = await self._reader_conn.execute(sql, params)
+                return list(await cur.fetchall())
+            except sqlite3.OperationalError as exc:
+                if not text_values.is_not_utf8(exc):
+                    raise
+            return await asyncio.to_thread(self._read_leniently, sql, params)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
+
+    def _read_leniently(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        """:meth:`read` once more, on a connection of its own that reads text leniently."""
+        conn = sqlite3.connect(self.path, timeout=5.0)
+        try:
+            conn.row_factory, conn.text_factory = sqlite3.Row, text_values.lenient
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` as one transaction (see :mod:`.writes`): on the event loop

@@ -33,6 +33,7 @@ import orjson
 
 from adapters.errors import AlreadyExists
 from adapters.json_copy import copy_json
+from adapters.vizmo_sqlite.text_values import as_text, kept
 from adapters.schema import CORE_USER_URN, ENTERPRISE_USER_URN
 
 #: Phone types mirrored into legacy columns (matched case-insensitively).
@@ -60,7 +61,7 @@ def over(stored: StoredUser, current: Mapping[str, Any]) -> StoredUser:
     the portal's ``''`` (SCIM reads ``''`` and NULL alike as absent), so a PATCH of ``title``
     does not turn the portal's empty phone into NULL behind its back (nor in the activity log);
     and without ``active`` the row keeps its status (:func:`kept_status`)."""
-    columns = {column: "" if value is None and current[column] == "" else value
+    columns = {column: kept("" if value is None and current[column] == "" else value, current[column])
                for column, value in stored.columns.items()}
     if not stored.status_given:
         columns["status"] = kept_status(current["status"])
@@ -184,7 +185,7 @@ def version_tag(row: Mapping[str, Any]) -> str:
     # repr of a tuple of str/int/None is unambiguous (and escapes lone surrogates) at less than
     # half the cost of json.dumps; it runs up to three times per PATCH (the read, the If-Match
     # check in the transaction, the answer).
-    material = repr(_version_fields(row))
+    material = repr(_version_fields(as_text(row)))  # a BLOB counts as the text it reads as
     return f'W/"{hashlib.blake2s(material.encode(), digest_size=8).hexdigest()}"'
 
 
@@ -240,6 +241,7 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     ``row`` has the employees columns plus ``scim_id``, ``external_id``, ``extra`` (JSON text
     or None) and ``version`` (None for an employee SCIM never wrote).
     """
+    row = as_text(row)
     extra: dict[str, Any] = _loads(row["extra"]) if row["extra"] else {}
     scim_id = scim_id_of(row)
     resource: dict[str, Any] = {"schemas": [CORE_USER_URN], "id": scim_id}

@@ -23,7 +23,7 @@ from adapters.base import Change, Resource
 from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
 from adapters.sqlite_activity import insert_entry
 from adapters.versions import ExpectedVersion
-from adapters.vizmo_sqlite import mapping
+from adapters.vizmo_sqlite import mapping, text_values
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
 
@@ -290,6 +290,9 @@ def run_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) 
         return result
     except BaseException as exc:
         _rollback(conn)
+        if text_values.is_not_utf8(exc) and conn.text_factory is str:
+            with text_values.leniently(conn):  # the whole transaction again (adapters/vizmo_sqlite/text_values.py)
+                return run_transaction(conn, fn, *args)
         if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
             raise AlreadyExists("userName is already taken in this location") from exc
         if isinstance(exc, sqlite3.Error):

@@ -290,6 +290,35 @@ async def test_a_patch_keeps_the_portals_empty_strings_in_columns_it_does_not_to
     assert json.loads(entry["attributes"]) == ["title"]
 
 
+@pytest.mark.gen_test
+async def test_text_the_portal_stored_that_is_not_utf8_keeps_the_employee_manageable(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Invalid UTF-8 in a TEXT column made every read of the employee (and the location's list)
+    a 503, and a BLOB a 500: Entra could never disable the leaver (found by a portal-concurrency
+    review). They read as text, U+FFFD for each bad byte, and writes leave the bytes alone."""
+    bad_text = portal_insert(gateway_env, "badtext@contoso.com", "Bad", "Text")
+    blob = portal_insert(gateway_env, "blob@contoso.com", "Blob", "Phone")
+    gateway_env.sql("UPDATE employees SET department = CAST(X'4f70ff73' AS TEXT) WHERE id = ?", (bad_text,))
+    gateway_env.sql("UPDATE employees SET phone = X'00ff10' WHERE id = ?", (blob,))
+    shown = await scim("GET", f"/Users/{bad_text}")
+    assert shown.status == 200, shown.body
+    assert shown.body[ENTERPRISE]["department"] == "Op\ufffds"
+    listed = await scim("GET", "/Users?count=200")
+    assert listed.status == 200 and {"badtext@contoso.com", "blob@contoso.com"} <= \
+        {r["userName"] for r in listed.body["Resources"]}
+    found = await scim("GET", "/Users" + eq("userName", "blob@contoso.com"))
+    assert found.status == 200 and found.body["Resources"][0]["phoneNumbers"] == [{"type": "work", "value": "\x00\ufffd\x10"}]
+    for employee_id, etag in ((bad_text, shown.headers["ETag"]), (blob, found.headers.get("ETag"))):
+        headers = {"If-Match": etag} if etag else {}
+        disabled = await scim("PATCH", f"/Users/{employee_id}", patch_op(
+            {"op": "replace", "path": "active", "value": False}), headers=headers)
+        assert disabled.status == 200 and disabled.body["active"] is False, disabled.body
+    rows = gateway_env.sql("SELECT id, status, hex(department) AS department, typeof(phone) AS phone_type, "
+                           "hex(phone) AS phone FROM employees WHERE id IN (?, ?) ORDER BY id", (bad_text, blob))
+    assert [tuple(r) for r in rows] == [(bad_text, "disabled", "4F70FF73", "null", ""),  # hex(NULL) is ''
+                                        (blob, "disabled", "", "blob", "00FF10")]
+
+
 # --- portal edits are visible at once ----------------------------------------------------------------------
 
 

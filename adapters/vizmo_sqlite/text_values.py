@@ -1,0 +1,71 @@
+"""Text the portal stored that is not valid UTF-8, or a BLOB in a text column, read as text.
+
+SQLite lets any writer put such values in the directory's TEXT columns (``CAST(X'4f70ff73' AS
+TEXT)``, a BLOB literal). Python's ``sqlite3`` then fails the whole read ("Could not decode to
+UTF-8 column ...") or hands back ``bytes``, and the employee was out of Entra ID's reach (every
+GET and PATCH a 503, its ``active=false`` too) while a listing of the location failed with it.
+Such a value reads as its UTF-8 text, each invalid byte as U+FFFD, and a write that does not
+change it leaves the portal's bytes alone (:func:`kept`).
+
+The usual read decodes in C (``text_factory = str``); only a read that met an invalid value is
+run again with the lenient decoder, which costs a Python call per text value (3 against 6 µs a
+17-column row, timeit), so the common path pays nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: The message ``sqlite3`` raises for a TEXT value that is not UTF-8.
+_NOT_UTF8 = "Could not decode to UTF-8"
+
+
+def lenient(value: bytes) -> str:
+    """``value`` as UTF-8, an invalid byte as U+FFFD."""
+    return value.decode("utf-8", "replace")
+
+
+def is_not_utf8(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and _NOT_UTF8 in str(exc)
+
+
+@contextmanager
+def leniently(conn: sqlite3.Connection) -> Iterator[None]:
+    """``conn`` decoding text leniently until the block ends."""
+    conn.text_factory = lenient
+    try:
+        yield
+    finally:
+        conn.text_factory = str
+
+
+def read(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(conn, *args)`` (reads only), once more leniently when a value is not UTF-8."""
+    try:
+        return fn(conn, *args)
+    except sqlite3.OperationalError as exc:
+        if not is_not_utf8(exc):
+            raise
+    with leniently(conn):
+        return fn(conn, *args)
+
+
+def as_text(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``row`` with every ``bytes`` value (a BLOB) as its lenient text; ``row`` itself when it
+    holds none (the common case: one pass over its values)."""
+    values = row.values() if isinstance(row, dict) else tuple(row)
+    if not any(type(value) is bytes for value in values):
+        return row
+    items = row.items() if isinstance(row, dict) else zip(row.keys(), row)  # type: ignore[attr-defined]
+    return {key: lenient(value) if type(value) is bytes else value for key, value in items}
+
+
+def kept(new: Any, current: Any) -> Any:
+    """The value to write over ``current``: ``current`` itself when it is a BLOB that reads as
+    ``new`` (a write that does not change it keeps the portal's bytes)."""
+    return current if type(current) is bytes and lenient(current) == new else new
