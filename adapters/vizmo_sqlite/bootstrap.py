@@ -116,3 +116,42 @@ def ensure_scim_tables(conn: sqlite3.Connection) -> None:
     if missing:
         raise FileNotFoundError("not a Vizmo directory: it has no 'employees' table")
     conn.executescript(_sql("scim_tables.sql"))
+    _drop_scim_users_foreign_keys(conn)
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of ``script``, split where SQLite's own tokenizer says one is complete (a
+    ``;`` in a comment or a string does not end one)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer)
+            buffer = ""
+    return statements
+
+
+def _drop_scim_users_foreign_keys(conn: sqlite3.Connection) -> None:
+    """``scim_users`` as gateways before 2026-12-07 created it, with foreign keys to
+    ``employees`` and ``locations``, rebuilt without them (SQLite cannot drop a constraint: the
+    table is copied, in one transaction; "Making Other Kinds Of Table Schema Changes" of SQLite's
+    ALTER TABLE page). Nothing references ``scim_users``, so foreign key enforcement stays as the
+    connection has it."""
+    if not conn.execute("PRAGMA foreign_key_list(scim_users)").fetchall():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA foreign_key_list(scim_users)").fetchall():  # not done meanwhile by another process
+            conn.execute("ALTER TABLE scim_users RENAME TO scim_users_with_foreign_keys")
+            conn.execute("DROP INDEX IF EXISTS scim_users_external_id")
+            for statement in _statements(_sql("scim_tables.sql")):
+                if "scim_users" in statement:
+                    conn.execute(statement)
+            conn.execute("INSERT INTO scim_users (employee_id, location_id, scim_id, incarnation, external_id, extra, "
+                         "version) SELECT employee_id, location_id, scim_id, incarnation, external_id, extra, version "
+                         "FROM scim_users_with_foreign_keys")
+            conn.execute("DROP TABLE scim_users_with_foreign_keys")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -2,10 +2,12 @@
 -- The legacy tables (companies, locations, employees, employee_roles, visits) are never altered.
 
 -- One row per employee that SCIM has written or adopted. Employees without a row here (created in the
--- portal) are still visible through SCIM: their SCIM id is their employee id.
+-- portal) are still visible through SCIM: their SCIM id is their employee id. No foreign keys: a gateway
+-- row must never block the portal's own writes (a portal with PRAGMA foreign_keys=ON deleting an employee
+-- SCIM wrote failed on one), and every read joins from employees, so a row left behind is never seen.
 CREATE TABLE IF NOT EXISTS scim_users (
-    employee_id  INTEGER PRIMARY KEY REFERENCES employees(id),
-    location_id  INTEGER NOT NULL REFERENCES locations(id),
+    employee_id  INTEGER PRIMARY KEY,
+    location_id  INTEGER NOT NULL,
     scim_id      TEXT NOT NULL UNIQUE,      -- "<employee id>" or "<employee id>.<incarnation>" after a re-create
     incarnation  INTEGER NOT NULL DEFAULT 0,
     external_id  TEXT,
