@@ -185,7 +185,12 @@ def version_tag(row: Mapping[str, Any]) -> str:
     # repr of a tuple of str/int/None is unambiguous (and escapes lone surrogates) at less than
     # half the cost of json.dumps; it runs up to three times per PATCH (the read, the If-Match
     # check in the transaction, the answer).
-    material = repr(_version_fields(as_text(row)))  # a BLOB counts as the text it reads as
+    return _version_of_text(as_text(row))  # a BLOB counts as the text it reads as
+
+
+def _version_of_text(row: Mapping[str, Any]) -> str:
+    """:func:`version_tag` of a row :func:`~.text_values.as_text` already made text."""
+    material = repr(_version_fields(row))
     return f'W/"{hashlib.blake2s(material.encode(), digest_size=8).hexdigest()}"'
 
 
@@ -283,6 +288,6 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
         "resourceType": "User",
         "created": row["created_at"],
         "lastModified": row["updated_at"],
-        "version": version_tag(row),
+        "version": _version_of_text(row),  # (row is text already)
     }
     return resource
