@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from gateway.adapter_setup import STATE_FILE
+from gateway.adapter_setup import SECRET_TEXT_FILES, STATE_FILE
 from gateway.config import GatewayConfig
 from gateway.tokens import KEY_FILE
 
@@ -24,11 +24,6 @@ def use_private_umask() -> None:
     os.umask(PRIVATE_UMASK)
 
 
-#: Adapter options naming a file that holds a secret (the bundled adapters': a DSN with its
-#: password, the LDAP bind password).
-SECRET_OPTIONS = ("dsn_file", "bind_password_file")
-
-
 def exposed_files(config: GatewayConfig) -> list[str]:
     """The gateway's existing files and folder that other local users can read, with their modes:
     its data, and every secret a setting names (the TLS key, the metrics token, a signing key
@@ -38,7 +33,7 @@ def exposed_files(config: GatewayConfig) -> list[str]:
     if config.adapter_name.lower() == "sqlite":
         path = Path(options["path"])
         candidates += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
-    candidates += [Path(options[key]) for key in SECRET_OPTIONS if isinstance(options.get(key), str)]
+    candidates += [Path(options[key]) for key in SECRET_TEXT_FILES if isinstance(options.get(key), str)]
     candidates += [p for p in (config.keyfile, config.metrics.token_file, config.signing_key_file) if p is not None]
     found = []
     for path in candidates:

@@ -8,8 +8,8 @@ Such a value reads as its UTF-8 text, each invalid byte as U+FFFD, and a write t
 change it leaves the portal's bytes alone (:func:`kept`).
 
 The usual read decodes in C (``text_factory = str``); only a read that met an invalid value is
-run again with the lenient decoder, which costs a Python call per text value (3 against 6 µs a
-17-column row, timeit), so the common path pays nothing.
+run again with the lenient decoder, which costs a Python call per text value (9 against 6 µs for
+a 17-column row, timeit), so the common path pays nothing.
 """
 
 from __future__ import annotations
