@@ -10,7 +10,7 @@ Legacy columns hold what the portal shows; everything else lives in ``s.extra`` 
 partial SCIM resource in canonical shape, NULL when the employee has no ``scim_users`` row).
 ``userName eq`` compiles to ``lower(e.email) = lower(?)``, the expression of the unique index
 ``(location_id, lower(email))``; ``id eq`` adds ``e.id = ?`` (the primary key) and
-``externalId eq`` lets the ``(location_id, external_id)`` index of ``scim_users`` drive the join.
+``externalId eq`` is driven by the ``(external_id)`` index of ``scim_users``.
 """
 
 from __future__ import annotations

@@ -7,14 +7,18 @@
 -- portal) are still visible through SCIM: their SCIM id is their employee id.
 CREATE TABLE IF NOT EXISTS scim_users (
     employee_id  bigint PRIMARY KEY,          -- employees.id
-    location_id  bigint NOT NULL,             -- employees.location_id (lets externalId lookups use an index)
+    location_id  bigint NOT NULL,             -- employees.location_id at the last SCIM write (reads use employees')
     scim_id      text NOT NULL UNIQUE,        -- "<employee id>" or "<employee id>.<incarnation>" after a re-create
     incarnation  integer NOT NULL DEFAULT 0,
     external_id  text,
     extra        jsonb NOT NULL DEFAULT '{}', -- SCIM attributes the legacy columns cannot hold
     version      bigint NOT NULL DEFAULT 1    -- bumped on every SCIM write; part of meta.version
 );
-CREATE INDEX IF NOT EXISTS scim_users_external_id ON scim_users (location_id, external_id);
+-- externalId look-ups join from this index to the employee, whose own location_id decides the tenant: the
+-- portal moving an employee to another location leaves scim_users.location_id behind (gateways before
+-- 2026-12-07 indexed (location_id, external_id) and missed the moved employee).
+DROP INDEX IF EXISTS scim_users_external_id;
+CREATE INDEX IF NOT EXISTS scim_users_by_external_id ON scim_users (external_id);
 
 -- Locations with SCIM enabled and the id of each one's valid Secret Token (adapters.state.StateStore).
 CREATE TABLE IF NOT EXISTS scim_integrations (

@@ -143,7 +143,10 @@ def _drop_scim_users_foreign_keys(conn: sqlite3.Connection) -> None:
     try:
         if conn.execute("PRAGMA foreign_key_list(scim_users)").fetchall():  # not done meanwhile by another process
             conn.execute("ALTER TABLE scim_users RENAME TO scim_users_with_foreign_keys")
-            conn.execute("DROP INDEX IF EXISTS scim_users_external_id")
+            for (index,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                         "AND tbl_name = 'scim_users_with_foreign_keys'").fetchall():
+                # renamed with the table; re-created below under its own name
+                conn.execute('DROP INDEX "{}"'.format(index.replace('"', '""')))
             for statement in _statements(_sql("scim_tables.sql")):
                 if "scim_users" in statement:
                     conn.execute(statement)

@@ -29,14 +29,6 @@ def id_lookup(value: str) -> tuple[str, list[Any]]:
     return ("e.id = ?", [int(match.group(1))]) if match else ("0", [])
 
 
-def external_id_lookup(value: str) -> tuple[str, list[Any]]:
-    """Lets ``externalId eq`` use the ``(location_id, external_id)`` index of ``scim_users``.
-
-    ``s.location_id`` always equals the employee's location (the adapter writes both).
-    """
-    return "s.location_id = e.location_id", []
-
-
 def _phone_entry(kind: str, column: str, missing_group: int) -> str:
     """Rows ``(g, k, v)`` for the entry of this type: the extra's first one (keeping its position)
     with ``value`` taken from the column, or a new entry appended in group ``missing_group``;
@@ -89,7 +81,7 @@ def column_map(*, id_sql: str, phone_numbers_sql: str, emails_sql: str,
     adapter builds its map with this function too."""
     return {
         "id": ColumnSpec(id_sql, eq_lookup=id_lookup),
-        "externalId": ColumnSpec("s.external_id", eq_lookup=external_id_lookup),
+        "externalId": ColumnSpec("s.external_id"),  # the (external_id) index of scim_users drives it
         "userName": ColumnSpec("e.email"),
         "name.givenName": ColumnSpec("e.first_name"),
         "name.familyName": ColumnSpec("e.last_name"),

@@ -304,7 +304,7 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     ('userName eq "user10@EXAMPLE.com"', "employees_location_email", 1),
     ('id eq "10"', "employees_pkey", 1),
     ('id eq "10.2"', "employees_pkey", 0),
-    ('externalId eq "ext-10"', "scim_users_external_id", 1),
+    ('externalId eq "ext-10"', "scim_users_by_external_id", 1),
     ('userName eq "user10@example.com" and active eq true', "employees_location_email", 1),
     ('externalId eq "ext-10" and userName eq "user10@example.com"', None, 1),
 ])

@@ -604,7 +604,7 @@ def big_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connect
     ('userName eq "user10@example.com"', "e USING INDEX sqlite_autoindex_employees_1 (location_id=? AND email=?)"),
     ('id eq "10"', "e USING INTEGER PRIMARY KEY (rowid=?)"),
     ('id eq "10.2"', "e USING INTEGER PRIMARY KEY (rowid=?)"),
-    ('externalId eq "ext-10"', "INDEX scim_users_external_id (location_id=? AND external_id=?)"),
+    ('externalId eq "ext-10"', "INDEX scim_users_by_external_id (external_id=?)"),
     ('userName eq "user10@example.com" and active eq true',
      "e USING INDEX sqlite_autoindex_employees_1 (location_id=? AND email=?)"),
 ])

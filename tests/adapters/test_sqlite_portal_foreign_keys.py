@@ -74,7 +74,7 @@ def test_an_existing_scim_users_table_loses_its_foreign_keys_and_keeps_its_rows(
         assert conn.execute("SELECT scim_id, external_id FROM scim_users").fetchall() == \
             [(created["id"], "ext-kept@example.com")]
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'scim_users'")}
-        assert "scim_users_external_id" in names
+        assert "scim_users_by_external_id" in names and "scim_users_external_id" not in names  # the old index went
     finally:
         conn.close()
     again = asyncio.run(_created(path, "second@example.com"))  # a second start: nothing left to migrate

@@ -394,6 +394,22 @@ async def test_a_portal_removed_employee_is_invisible_to_scim(scim: Scim, gatewa
     assert (await scim("GET", url)).status == 404
 
 
+
+@pytest.mark.gen_test
+async def test_an_employee_the_portal_moves_to_another_location_is_found_there_by_external_id(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """The portal moves employees with ``UPDATE employees SET location_id``; the gateway's own row keeps
+    the old location, so looking it up must follow the employee's location (a lookup driven by the
+    gateway row's location found nobody in the new one, and Entra, matching on externalId, then
+    POSTed a create refused as a duplicate)."""
+    user = await created(scim, {"schemas": [CORE], "userName": "mover@contoso.com", "externalId": "oid-mover"})
+    gateway_env.sql("UPDATE employees SET location_id = 2 WHERE id = ?", (int(user["id"]),))
+    by_external_id = "/Users" + eq("externalId", "oid-mover")
+    moved = (await scim("GET", by_external_id, location=2)).body
+    assert [r["id"] for r in moved["Resources"]] == [user["id"]] and moved["totalResults"] == 1
+    assert (await scim("GET", by_external_id, location=1)).body["totalResults"] == 0
+    assert (await scim("GET", f"/Users/{user['id']}", location=1)).status == 404
+
 # --- the legacy schema and portal-only data stay untouched ----------------------------------------------
 
 

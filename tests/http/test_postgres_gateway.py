@@ -89,12 +89,13 @@ def app(pg_gateway: PgGateway, io_loop: Any) -> Any:
 
 @pytest.fixture
 def scim(http_client: Any, base_url: str, pg_gateway: PgGateway) -> Any:
-    async def call(method: str, path: str, body: Any = None, *, token: str | None = None) -> Reply:
+    async def call(method: str, path: str, body: Any = None, *, token: str | None = None,
+                   location: int = 1) -> Reply:
         headers = {**ENTRA_HEADERS, "Authorization": f"Bearer {token or pg_gateway.token}"}
         payload = None if body is None else json.dumps(body).encode()
         if payload is None and method in ("POST", "PUT", "PATCH"):
             payload = b""
-        response = await http_client.fetch(f"{base_url}/scim/v2/locations/1{path}", method=method, body=payload,
+        response = await http_client.fetch(f"{base_url}/scim/v2/locations/{location}{path}", method=method, body=payload,
                                            headers=headers, raise_error=False, allow_nonstandard_methods=True)
         text = response.body.decode() if response.body else ""
         return Reply(response.code, json.loads(text) if text else None, response.headers)
@@ -147,6 +148,23 @@ async def test_an_entra_provisioning_sequence(scim: Any) -> None:
     assert (await scim("GET", f"/Users/{user_id}")).status == 404
     assert (await scim("GET", f"/Users/{again.body['id']}")).body["active"] is True
 
+
+@pytest.mark.gen_test
+async def test_an_employee_the_portal_moves_to_another_location_is_found_there_by_external_id(
+        scim: Any, pg_gateway: PgGateway, pg_directory_dsn: str) -> None:
+    """The portal's ``UPDATE employees SET location_id`` leaves the gateway's row behind: look-ups
+    follow the employee's location, not the gateway row's."""
+    created = await scim("POST", "/Users", CREATE_USER)
+    assert created.status == 201, created.body
+    portal = await asyncpg.connect(pg_directory_dsn)
+    try:
+        await portal.execute("UPDATE employees SET location_id = 2 WHERE id = $1", int(created.body["id"]))
+    finally:
+        await portal.close()
+    second = pg_gateway.codec.issue(2, await pg_gateway.opened.state.enable("2"))
+    moved = await scim("GET", _eq("externalId", CREATE_USER["externalId"]), token=second, location=2)
+    assert [r["id"] for r in moved.body["Resources"]] == [created.body["id"]], moved.body
+    assert (await scim("GET", _eq("externalId", CREATE_USER["externalId"]))).body["totalResults"] == 0
 
 @pytest.mark.gen_test
 async def test_a_revocation_by_another_process_is_honoured_at_once(scim: Any, pg_gateway: PgGateway) -> None:
