@@ -61,6 +61,9 @@ class Metrics:
                                       ["reason"], **kw)
         self.rate_limited = Counter("vizmo_scim_rate_limited", "Requests answered 429 by the rate limit.",
                                     ["location"], **kw)
+        self.loop_blocked = Counter("vizmo_scim_event_loop_blocked_seconds",
+                                    "Time a worker's event loop did not run, counted in blocks of 1 s or more "
+                                    "(gateway/loop_watch.py).", **kw)
 
         # The labelled children, looked up once each: ``labels()`` takes a lock and builds a
         # key on every call, a third of the cost of recording a request (timeit).

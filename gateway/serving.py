@@ -28,6 +28,7 @@ from gateway.config import GatewayConfig
 from gateway.config_source import command_flags, record
 from gateway.context import GatewayContext
 from gateway.forwarded import too_wide, trusted_networks
+from gateway.loop_watch import LoopWatch
 from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
 from gateway.tokens import TokenCodec
@@ -75,6 +76,8 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
         ctx.recorder.start_pruning()
     _settle_garbage_collector()
     server.add_sockets(sockets)
+    watch = LoopWatch(ctx.metrics.loop_blocked.inc)
+    watch.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -88,6 +91,7 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     await drain(app, server)
     await ctx.close()  # the queued activity entries are stored before the storage closes
     await opened.close()
+    watch.stop()
     log.info("stopped")  # the watchdog stays armed: the process ends within STOP_SECONDS, or says why
 
 

@@ -13,12 +13,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from gateway.serving import STOP_SECONDS
-from tests.serving import Server, cli
+from tests.serving import Server, cli, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +60,20 @@ class StuckAdapter(MemoryAdapter):
     def resource_adapter(self, resource_type, tenant):
         users = super().resource_adapter(resource_type, tenant)
         return StuckUsers(users._tenant, users._versions)
+
+class BlockingUsers(MemoryUserAdapter):
+    async def get(self, id):
+        if id == "blocks-the-loop":  # a synchronous call on the event loop (a bug)
+            blocking_call()
+        return await super().get(id)
+
+def blocking_call():
+    time.sleep(2.5)
+
+class BlockingAdapter(MemoryAdapter):
+    def resource_adapter(self, resource_type, tenant):
+        users = super().resource_adapter(resource_type, tenant)
+        return BlockingUsers(users._tenant, users._versions)
 
 class LyingUsers(MemoryUserAdapter):
     async def search(self, query):
@@ -106,6 +122,7 @@ def plugins(tmp_path: Path) -> dict[str, str]:
                                            "unsorted = unsorted_plugin:UnsortedAdapter\n"
                                            "capped = unsorted_plugin:CappedAdapter\n"
                                            "stuck = unsorted_plugin:StuckAdapter\n"
+                                           "blocking = unsorted_plugin:BlockingAdapter\n"
                                            "badoptions = unsorted_plugin:BadOptionsAdapter\n"
                                            "unreachable = unsorted_plugin:UnreachableAdapter\n"
                                            "lying = unsorted_plugin:LyingAdapter\n")
@@ -217,6 +234,33 @@ def test_a_call_stuck_on_a_thread_past_its_timeout_does_not_hold_the_stop(tmp_pa
     log = server.log_path.read_text()
     assert server.proc.returncode == 1 and "stopped" in log
     assert "stuck_on_a_thread" in log  # the stack of the thread that held the exit
+
+
+def test_a_call_blocking_the_event_loop_is_logged_with_its_stack_and_counted(tmp_path: Path,
+                                                                             plugins: dict[str, str]) -> None:
+    """A synchronous call in an adapter stalls every request of the worker: the log says so while
+    it lasts, with the stack that holds the loop, then how long it lasted; /metrics counts it."""
+    metrics_port = free_port()
+    server, token = serve_plugin(tmp_path, plugins, "blocking", f"[metrics]\nport = {metrics_port}\n")
+    try:
+        assert server.request("GET", "/Users/blocks-the-loop", token)[0] == 404
+        deadline = time.monotonic() + 10
+        while "ran again after" not in server.log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = server.log_path.read_text()
+        assert "WARNING vizmo_scim.app the event loop has not run for 1." in log, log
+        stack = log.split("it is blocked in:", 1)[1].split("ran again after", 1)[0]
+        assert "in blocking_call" in stack and "time.sleep(2.5)" in stack, stack
+        blocked = float(log.split("the event loop ran again after about ", 1)[1].split(" s", 1)[0])
+        assert 2.0 <= blocked <= 4.0, log
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+            scraped = response.read().decode()
+        counted = [line for line in scraped.splitlines() if line.startswith("vizmo_scim_event_loop_blocked_seconds_total")]
+        assert len(counted) == 1 and float(counted[0].split()[-1]) >= 2.0, counted
+        assert server.request("GET", "/Users/someone", token)[0] == 404  # one ordinary request: nothing more logged
+        assert server.log_path.read_text().count("the event loop has not run") == 1
+    finally:
+        server.stop()
 
 
 def test_a_plugin_failing_to_build_or_to_start_is_one_line_naming_it(tmp_path: Path, plugins: dict[str, str]) -> None:
