@@ -21,6 +21,7 @@ import tornado.httputil
 import tornado.web
 
 from gateway.admin.routes import admin_routes, admin_settings
+from gateway.certificates import tls_context
 from gateway.config import HEADER_READ_LIMIT, ConfigError, GatewayConfig
 from gateway.context import GatewayContext
 from gateway.errors import InvalidSyntax
@@ -218,41 +219,14 @@ def make_metrics_app(ctx: GatewayContext) -> ScimApplication:
     return app
 
 
-def make_server(app: ScimApplication, config: GatewayConfig, *, idle_timeout: float = IDLE_TIMEOUT,
-                body_timeout: float = BODY_TIMEOUT) -> tornado.httpserver.HTTPServer:
+def make_server(app: ScimApplication, config: GatewayConfig, *, tls: ssl.SSLContext | None = None,
+                idle_timeout: float = IDLE_TIMEOUT, body_timeout: float = BODY_TIMEOUT) -> tornado.httpserver.HTTPServer:
     """Tornado's HTTP server for ``app``: headers read up to
     :data:`~gateway.config.HEADER_READ_LIMIT` (so an oversized request is answered 414/431, not
     dropped), bodies up to four times ``max_body_bytes`` (read and answered 413; a declared
-    larger one is refused before it is read), and its idle and body timeouts."""
+    larger one is refused before it is read), and its idle and body timeouts; HTTPS with ``tls``,
+    else with the configured certificate, if any (:func:`gateway.certificates.tls_context`)."""
     return tornado.httpserver.HTTPServer(app, max_header_size=HEADER_READ_LIMIT,
-                                         max_body_size=4 * config.max_body_bytes, ssl_options=tls_context(config),
+                                         max_body_size=4 * config.max_body_bytes,
+                                         ssl_options=tls if tls is not None else tls_context(config),
                                          idle_connection_timeout=idle_timeout, body_timeout=body_timeout)
-
-
-class _EncryptedKey(Exception):
-    """The TLS key needs a passphrase."""
-
-
-def _no_passphrase() -> bytes:
-    raise _EncryptedKey()
-
-
-def tls_context(config: GatewayConfig) -> ssl.SSLContext | None:
-    """HTTPS with ``certfile`` and ``keyfile``: TLS 1.2 at least (Note: Entra ID's provisioning
-    service requires TLS 1.2 or later), the default cipher choice of Python's ``ssl``."""
-    if config.certfile is None or config.keyfile is None:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        # A passphrase is never asked for: a prompt on the terminal, once per process, would
-        # hang a service with none, and a restarted worker would ask again with nobody there.
-        context.load_cert_chain(str(config.certfile), str(config.keyfile), password=_no_passphrase)
-    except _EncryptedKey:
-        raise ConfigError(f"the key {config.keyfile} is encrypted (passphrase-protected), and the gateway asks "
-                          "for no passphrase: give it the key decrypted (openssl pkey -in KEY -out PLAIN), "
-                          "readable by its user only") from None
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot use the certificate {config.certfile} with the key {config.keyfile}: "
-                          f"{getattr(exc, 'strerror', None) or exc}") from None
-    return context

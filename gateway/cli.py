@@ -34,7 +34,8 @@ from adapters.registry import AdapterNotFound, installed_adapters, load_entry_po
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
 from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
 from gateway.admin.command import AdminCommandError, run_admin
-from gateway.app import metrics_token, tls_context
+from gateway.app import metrics_token
+from gateway.certificates import expiry_warning, tls_context
 from gateway.config import ConfigError, GatewayConfig, check_base_url, load_config
 from gateway.config_source import CONFIG_ENV, choose, recorded_origin
 from gateway.logs import configure_logging
@@ -196,6 +197,8 @@ def check_config(path: Path | None) -> int:
         load_signing_key(config, create=False)  # never DATA_DIR/signing-key: serve creates that one
     print(f"{path}: valid (adapter {config.adapter_name!r}, {config.processes} process(es), "
           f"listening on {config.host}:{config.port})")
+    if config.certfile is not None and (warning := expiry_warning(config.certfile)) is not None:
+        print(f"{path}: warning: {warning}", file=sys.stderr)
     return 0
 
 

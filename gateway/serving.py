@@ -21,7 +21,8 @@ from typing import Any
 import tornado.httpserver
 import tornado.netutil
 
-from gateway.app import IDLE_TIMEOUT, ScimApplication, make_app, make_metrics_app, make_server, metrics_token, tls_context
+from gateway.app import IDLE_TIMEOUT, ScimApplication, make_app, make_metrics_app, make_server, metrics_token
+from gateway.certificates import CertificateReloader, expiry_warning, tls_context
 from adapters.vizmo_sqlite.adapter import WRITE_LOCK_WAIT
 from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
@@ -67,7 +68,12 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     opened = await open_adapter(config)
     ctx = GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=tokens)
     app = make_app(ctx)
-    server = make_server(app, config)
+    tls = tls_context(config)
+    server = make_server(app, config, tls=tls)
+    reloader = None
+    if tls is not None and config.certfile is not None and config.keyfile is not None:
+        reloader = CertificateReloader(tls, config.certfile, config.keyfile)
+        reloader.start()
     metrics_server = None
     if metrics_sockets:
         metrics_server = tornado.httpserver.HTTPServer(make_metrics_app(ctx), idle_connection_timeout=IDLE_TIMEOUT)
@@ -92,6 +98,8 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     await ctx.close()  # the queued activity entries are stored before the storage closes
     await opened.close()
     watch.stop()
+    if reloader is not None:
+        reloader.stop()
     log.info("stopped")  # the watchdog stays armed: the process ends within STOP_SECONDS, or says why
 
 
@@ -131,6 +139,8 @@ def serve(config: GatewayConfig) -> int:
     asyncio.run(claim_deployment_key(config, key, refusing="to start"))
     tokens = TokenCodec(key.secret)
     tls_context(config), metrics_token(config)  # a bad certificate or metrics token stops here, once
+    if config.certfile is not None and (warning := expiry_warning(config.certfile)) is not None:
+        log.warning("%s", warning)
     port, sockets = bind_port(config.port, config.host, config.processes)
     config = replace(config, port=port)  # --port 0: the port picked
     metrics_sockets: list[Any] = []

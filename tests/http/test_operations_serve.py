@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from gateway.app import tls_context
+from gateway.certificates import tls_context
 from gateway.config import GatewayConfig
 from tests.serving import CORE, Server, add_integration, children, free_port
 

@@ -1,0 +1,110 @@
+"""The HTTPS certificate over its life, through the real ``vizmo-scim serve``: its expiry warned
+about, a renewal on disk (new certificate and key files) served to new connections by every
+worker without a restart, and a pair that does not match refused while the one in use stays."""
+
+from __future__ import annotations
+
+import os
+import signal
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.certificates import EXPIRY_WARNING_DAYS, expiry_warning
+from tests.serving import Server, cli
+
+DAY = 86_400.0
+
+
+def _self_signed(folder: Path, name: str, days: int = 1) -> tuple[Path, Path]:
+    cert, key = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days),
+                    "-subj", f"/CN=127.0.0.1/O={name}", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def _der(cert: Path) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(cert.read_text())
+
+
+def _served(port: int) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", port), timeout=5))
+
+
+def _install(source: tuple[Path, Path], target: tuple[Path, Path]) -> None:
+    """What a renewal does: each file replaced whole, the certificate first."""
+    for src, dst in zip(source, target):
+        staged = dst.with_suffix(".new")
+        staged.write_bytes(src.read_bytes())
+        os.replace(staged, dst)
+
+
+def _wait_for(condition, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for srv in started:
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.stop(signal.SIGKILL)
+
+
+def test_the_expiry_is_told_from_the_certificates_own_dates(tmp_path: Path) -> None:
+    cert, _ = _self_signed(tmp_path, "day", days=1)
+    year, _ = _self_signed(tmp_path, "year", days=365)
+    now = time.time() + 5  # both valid from a second of the past (their notBefore)
+    soon = expiry_warning(cert, now)
+    assert soon is not None and f"the certificate {cert} expires on " in soon and "in 1 day(s)" in soon
+    expired = expiry_warning(cert, now + 2 * DAY)
+    assert expired is not None and "expired on" in expired and "refuse the connection" in expired
+    early = expiry_warning(cert, now - 2 * DAY)
+    assert early is not None and "is not valid before" in early
+    assert expiry_warning(year, now) is None
+    assert expiry_warning(year, now + (365 - EXPIRY_WARNING_DAYS + 1) * DAY) is not None
+    assert expiry_warning(tmp_path / "missing.pem", now) is None
+
+
+def test_a_renewed_certificate_is_served_by_every_worker_without_a_restart(tmp_path: Path,
+                                                                            servers: list[Server]) -> None:
+    live = (tmp_path / "cert.pem", tmp_path / "key.pem")
+    _install(_self_signed(tmp_path, "first"), live)
+    server = Server(tmp_path / "data", "--certfile", str(live[0]), "--keyfile", str(live[1]), "--processes", "2",
+                    tls=ssl.create_default_context(cafile=str(live[0])))
+    servers.append(server)
+    server.start()
+    assert "expires on" in server.log_path.read_text()  # a one-day certificate is warned about at start
+    first = _der(live[0])
+    assert _served(server.port) == first
+
+    renewed = _self_signed(tmp_path, "renewed", days=365)
+    _install(renewed, live)
+    _wait_for(lambda: server.log_path.read_text().count("loaded the renewed certificate") == 2)  # both workers
+    assert all(_served(server.port) == _der(renewed[0]) for _ in range(12))
+
+    mismatched = (_self_signed(tmp_path, "third")[0], renewed[1])  # a new certificate, the old key
+    _install(mismatched, live)
+    _wait_for(lambda: server.log_path.read_text().count("kept the certificate in use") == 2)
+    assert "key values mismatch" in server.log_path.read_text() or "cannot use the certificate" in \
+        server.log_path.read_text()
+    assert all(_served(server.port) == _der(renewed[0]) for _ in range(12))
+    assert server.proc is not None and server.proc.poll() is None
+
+
+def test_check_config_warns_about_an_expiring_certificate(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path, "day", days=1)
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[server]\ncertfile = "{cert}"\nkeyfile = "{key}"\n', encoding="utf-8")
+    checked = cli("check-config", str(config))
+    assert checked.returncode == 0 and checked.stdout.startswith(f"{config}: valid")
+    assert checked.stderr.startswith(f"{config}: warning: the certificate {cert} expires on "), checked.stderr
