@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from adapters.activity import (ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome,
                                activity_time, read_conditions)
 from adapters.errors import Unavailable
+from adapters.sqlite_wal import WAL_SIZE_LIMIT
 from adapters.operators import Operator, OperatorStore
 
 T = TypeVar("T")
@@ -114,6 +115,7 @@ class SqliteFile:
             conn = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self._local.conn = conn
             with self._state:
                 self._all.append(conn)

@@ -38,13 +38,17 @@ import threading
 import time
 from pathlib import Path
 
+from adapters.sqlite_wal import WAL_SIZE_LIMIT
+
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
 
 #: Seconds between checkpoints while writes keep coming.
 CHECKPOINT_INTERVAL = 0.25
 
 #: WAL frames (pages) after which a FULL checkpoint lets the WAL start over (16,384 pages:
-#: 64 MiB at 4 KiB pages, the most the WAL grows to). Each holds writes off for a few ms.
+#: 64 MiB at 4 KiB pages, the most the WAL grows to unless a reader holds an old snapshot; the
+#: file is then cut back to ``WAL_SIZE_LIMIT`` when it starts over). Each holds writes off for a
+#: few ms.
 FULL_CHECKPOINT_FRAMES = 16384
 
 #: Niceness of the checkpoint thread (Linux; 0 = the process's own). Its page copies compete
@@ -61,6 +65,10 @@ CHECKPOINT_NICENESS = 10
 FULL_CHECKPOINT_ATTEMPTS = 20
 FULL_CHECKPOINT_PAUSE = 0.002
 
+#: WAL length, in multiples of ``restart_frames``, past which a WAL that cannot start over is
+#: warned about (``WalCheckpointer._held_back``).
+HELD_BACK_FACTOR = 4
+
 
 class WalCheckpointer:
     """A daemon thread that checkpoints the WAL within ``interval`` of :meth:`note_write`."""
@@ -72,6 +80,7 @@ class WalCheckpointer:
         self.restart_frames = restart_frames
         self.checkpoints = 0  # completed checkpoint rounds (read by tests)
         self.restarts = 0  # of which were FULL checkpoints, after which the WAL starts over
+        self._reported_frames = 0  # the WAL length last warned about (_held_back)
         self._dirty = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -126,8 +135,12 @@ class WalCheckpointer:
             # fetchall: a statement left unfinished would hold the connection busy
             _, wal_frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
             _sync(sync_fd)
-            if wal_frames >= self.restart_frames and not self._full_checkpoint(conn):
-                self._dirty.set()
+            if wal_frames >= self.restart_frames:
+                if self._full_checkpoint(conn):
+                    self._caught_up()
+                else:
+                    self._dirty.set()
+                    self._held_back(conn, wal_frames)
             self.checkpoints += 1
         except sqlite3.Error as exc:  # another checkpoint is running: the next interval retries
             log.debug("WAL checkpoint skipped: %s", exc)
@@ -143,6 +156,24 @@ class WalCheckpointer:
                 self.restarts += 1
                 return True
         return False
+
+
+    def _held_back(self, conn: sqlite3.Connection, wal_frames: int) -> None:
+        """Warn once the WAL has grown to :data:`HELD_BACK_FACTOR` times its usual length, and
+        again each time it doubles, while FULL checkpoints keep failing: a reader holds an old
+        snapshot, and the file grows (and its disk space stays taken) until that reader ends."""
+        if wal_frames < max(HELD_BACK_FACTOR * self.restart_frames, 2 * self._reported_frames):
+            return
+        self._reported_frames = wal_frames
+        page_size = conn.execute("PRAGMA page_size").fetchall()[0][0]
+        log.warning("the WAL %s-wal has grown to %d MiB and cannot start over: a reader of the directory (a long "
+                    "query of the portal's, a backup) holds an old snapshot; it is cut back to %d MiB once that "
+                    "reader ends", self.path, wal_frames * page_size // 2**20, WAL_SIZE_LIMIT // 2**20)
+
+    def _caught_up(self) -> None:
+        if self._reported_frames:
+            log.info("the WAL %s-wal caught up and starts over", self.path)
+            self._reported_frames = 0
 
 
 def _lower_priority(niceness: int) -> None:

@@ -8,6 +8,7 @@ What reached the database file itself is read from a copy of that file alone: wi
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import connect, create_directory
+from adapters.sqlite_wal import WAL_SIZE_LIMIT
 from adapters.vizmo_sqlite.checkpoint import CHECKPOINT_NICENESS, WalCheckpointer
 
 USERS = 400
@@ -177,6 +179,43 @@ def test_a_reader_of_an_older_snapshot_does_not_hold_writers_off(tmp_path: Path)
         checkpointer.note_write()
         assert _until(lambda: checkpointer.restarts >= 1)
         assert _rows_in_main_file(path, tmp_path, "SELECT count(*) FROM companies") == 202
+    finally:
+        checkpointer.stop()
+        writer.close()
+        reader.close()
+
+
+def test_a_wal_a_reader_holds_back_is_warned_about_then_cut_back(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """While a reader holds an old snapshot the WAL cannot start over and grows: that is warned
+    about (a review saw 395 MB, silently); once the reader ends the file is cut back to
+    ``WAL_SIZE_LIMIT`` instead of keeping its largest size until the gateway stops."""
+    caplog.set_level(logging.INFO, logger="vizmo_scim.adapter.sqlite")
+    path = tmp_path / "directory.db"
+    create_directory(path)
+    wal = path.with_name(path.name + "-wal")
+    writer = connect(path)  # a gateway connection (bootstrap.connect)
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    reader = connect(path)
+    checkpointer = WalCheckpointer(path, interval=0.02, restart_frames=1000)
+    checkpointer.start()
+    try:
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM companies").fetchone()[0] == 1  # a snapshot is held
+        for n in range(2, 82):  # 80 MiB
+            writer.execute("INSERT INTO companies (id, name) VALUES (?, ?)", (n, "c" * 2**20))
+            checkpointer.note_write()
+        assert wal.stat().st_size > WAL_SIZE_LIMIT
+        assert _until(lambda: "cannot start over" in caplog.text)
+        assert "has grown to" in caplog.text and "holds an old snapshot" in caplog.text
+        reader.execute("COMMIT")
+        writer.execute("INSERT INTO companies (id, name) VALUES (100, 'after')")
+        checkpointer.note_write()
+        assert _until(lambda: checkpointer.restarts >= 1)
+        writer.execute("INSERT INTO companies (id, name) VALUES (101, 'starts the WAL over')")
+        assert wal.stat().st_size <= WAL_SIZE_LIMIT
+        assert _until(lambda: "caught up and starts over" in caplog.text)
+        assert 1 <= caplog.text.count("cannot start over") <= 5  # from 4 MiB, again each time it doubled
     finally:
         checkpointer.stop()
         writer.close()
