@@ -10,7 +10,6 @@ from pathlib import Path
 
 from gateway.adapter_setup import SECRET_TEXT_FILES, STATE_FILE
 from gateway.config import GatewayConfig
-from gateway.tokens import KEY_FILE
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -26,15 +25,16 @@ def use_private_umask() -> None:
 
 def exposed_files(config: GatewayConfig) -> list[str]:
     """The gateway's existing files and folder that other local users can read, with their modes:
-    its data, and every secret a setting names (the TLS key, the metrics token, a signing key
-    file, an adapter's DSN or bind password file)."""
-    candidates = [config.data_dir, config.data_dir / KEY_FILE, config.data_dir / STATE_FILE]
+    its data, and every secret a setting names (the TLS key, the metrics token, an adapter's DSN
+    or bind password file). Not the token-signing key: one others can read is refused
+    (:func:`gateway.signing_keys.load_signing_key`)."""
+    candidates = [config.data_dir, config.data_dir / STATE_FILE]
     options = config.resolved_adapter_options()
     if config.adapter_name.lower() == "sqlite":
         path = Path(options["path"])
         candidates += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
     candidates += [Path(options[key]) for key in SECRET_TEXT_FILES if isinstance(options.get(key), str)]
-    candidates += [p for p in (config.keyfile, config.metrics.token_file, config.signing_key_file) if p is not None]
+    candidates += [p for p in (config.keyfile, config.metrics.token_file) if p is not None]
     found = []
     for path in candidates:
         try:

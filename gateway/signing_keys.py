@@ -69,8 +69,11 @@ def load_signing_key(config: GatewayConfig, *, env: Mapping[str, str] | None = N
                                   f"256 bits)")
         return _with_id(parse_key(text, f"the environment variable {name}"), f"${name}", "env")
     path = Path(os.path.abspath(config.data_dir / KEY_FILE))
-    if not create and not path.exists():
-        raise SigningKeyError(missing("token-signing key", path, config))
+    try:
+        _refuse_if_shared(path, path.stat().st_mode)  # as for signing_key_file: whoever reads it forges tokens
+    except FileNotFoundError:
+        if not create:
+            raise SigningKeyError(missing("token-signing key", path, config)) from None
     return _with_id(load_or_create_key(config.data_dir), str(path), "data_dir")
 
 
@@ -84,13 +87,17 @@ def read_key_file(path: Path) -> bytes:
                               "deployment's token-signing key (it is never created)") from None
     if not stat.S_ISREG(mode):
         raise SigningKeyError(f"[tokens] signing_key_file {path} is not a regular file")
-    if mode & (stat.S_IROTH | stat.S_IWOTH):
-        raise SigningKeyError(f"the token-signing key file {path} is readable or writable by other local users "
-                              f"({stat.filemode(mode)}); restrict it with chmod o-rwx (or chmod 600)")
+    _refuse_if_shared(path, mode)
     try:
         return read_key_text(path)
     except FileNotFoundError:
         raise SigningKeyError(f"[tokens] signing_key_file {path} disappeared while being read") from None
+
+
+def _refuse_if_shared(path: Path, mode: int) -> None:
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        raise SigningKeyError(f"the token-signing key file {path} is readable or writable by other local users "
+                              f"({stat.filemode(mode)}); restrict it with chmod o-rwx (or chmod 600)")
 
 
 def _with_id(secret: bytes, source: str, kind: str) -> SigningKey:

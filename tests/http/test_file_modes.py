@@ -47,16 +47,31 @@ def test_serve_warns_about_existing_files_others_can_read(tmp_path: Path, umask_
     data_dir = tmp_path / "data"
     first_serve(data_dir)
     assert cli("integration", "add", "--data-dir", str(data_dir), "--location", "1").returncode == 0
-    (data_dir / "signing-key").chmod(0o644)
     (data_dir / "directory.db").chmod(0o644)
     server = Server(data_dir)
     server.start()
     log = server.stop()
     warned = [line for line in log.splitlines() if "readable by other local users" in line]
-    assert len(warned) == 2 and all("WARNING" in line for line in warned)
-    assert any(str(data_dir / "signing-key") in line for line in warned)
-    assert any(str(data_dir / "directory.db") in line for line in warned)
-    assert mode(data_dir / "signing-key") == 0o644  # reported, not changed behind the operator's back
+    assert len(warned) == 1 and "WARNING" in warned[0] and str(data_dir / "directory.db") in warned[0]
+    assert mode(data_dir / "directory.db") == 0o644  # reported, not changed behind the operator's back
+
+
+def test_a_signing_key_others_can_read_is_refused_wherever_it_is(tmp_path: Path, umask_022: None) -> None:
+    """Whoever reads the key can forge a Secret Token for every location: ``DATA_DIR/signing-key``
+    was only warned about while the same file named by ``[tokens] signing_key_file`` was refused."""
+    data_dir = tmp_path / "data"
+    first_serve(data_dir)
+    key = data_dir / "signing-key"
+    key.chmod(0o644)
+    refusal = (f"the token-signing key file {key} is readable or writable by other local users (-rw-r--r--); "
+               "restrict it with chmod o-rwx (or chmod 600)")
+    for args in (("serve", "--data-dir", str(data_dir), "--port", "0"),
+                 ("integration", "add", "--data-dir", str(data_dir), "--location", "1")):
+        result = cli(*args)
+        assert result.returncode == 1 and refusal in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert mode(key) == 0o644  # nothing changed behind the operator's back
+    key.chmod(0o600)
+    assert cli("integration", "add", "--data-dir", str(data_dir), "--location", "1").returncode == 0
 
 
 def test_serve_warns_about_secret_files_others_can_read(tmp_path: Path, umask_022: None) -> None:
