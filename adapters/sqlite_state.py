@@ -27,7 +27,7 @@ from adapters.activity import ActivityLog
 from adapters.operators import OperatorStore
 from adapters.sqlite_activity import DDL as ACTIVITY_DDL
 from adapters.sqlite_activity import SqliteActivityLog, SqliteFile, SqliteOperatorStore
-from adapters.sqlite_wal import use_wal
+from adapters.sqlite_wal import OTHER_WRITERS, is_busy, use_wal
 from adapters.state import Integration, SigningKeyRecord, StateStore
 
 _DDL = (
@@ -123,6 +123,9 @@ class SqliteStateStore(StateStore):
         try:
             return self._db().execute(sql, params)
         except sqlite3.OperationalError as exc:
+            if is_busy(exc):
+                raise Unavailable(f"state store write failed: {self.path.name} stayed locked by {OTHER_WRITERS} for "
+                                  f"{self._timeout:g} s; try again once that writer is done ({exc})") from exc
             raise Unavailable(f"state store write failed: {exc}") from exc
 
     async def active_token_id(self, tenant: str) -> str | None:

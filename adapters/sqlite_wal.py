@@ -18,6 +18,15 @@ RETRY_PAUSE = 0.01
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
+#: Who else writes an SQLite file the gateway uses, for messages about a lock held too long.
+OTHER_WRITERS = "another writer (the portal, another gateway process or a vizmo-scim command)"
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Whether SQLite answered ``SQLITE_BUSY`` ("database is locked"), or one of its extended codes."""
+    return isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+
+
 def use_wal(conn: sqlite3.Connection, wait: float) -> None:
     """``PRAGMA journal_mode=WAL``, tried again for up to ``wait`` seconds while the file is busy.
 
@@ -35,9 +44,9 @@ def use_wal(conn: sqlite3.Connection, wait: float) -> None:
             conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             return
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY and its extended codes
+            if not is_busy(exc):
                 raise
             if time.monotonic() >= deadline:
-                raise Unavailable(f"the database stayed locked by another writer for {wait:g} s "
+                raise Unavailable(f"the database stayed locked by {OTHER_WRITERS} for {wait:g} s "
                                   f"while the gateway switched it to WAL mode: {exc}") from exc
         time.sleep(RETRY_PAUSE)

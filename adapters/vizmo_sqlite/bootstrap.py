@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from adapters.errors import Unavailable
-from adapters.sqlite_wal import use_wal
+from adapters.sqlite_wal import OTHER_WRITERS, is_busy, use_wal
 
 DEMO_COMPANY = "Demo Company"
 DEMO_LOCATION = (1, "Delhi")
@@ -115,8 +115,15 @@ def ensure_scim_tables(conn: sqlite3.Connection) -> None:
         raise unusable(conn_path(conn), exc) from None
     if missing:
         raise FileNotFoundError("not a Vizmo directory: it has no 'employees' table")
-    conn.executescript(_sql("scim_tables.sql"))
-    _drop_scim_users_foreign_keys(conn)
+    try:
+        conn.executescript(_sql("scim_tables.sql"))
+        _drop_scim_users_foreign_keys(conn)
+    except sqlite3.OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        raise Unavailable(f"the directory {conn_path(conn)} stayed locked by {OTHER_WRITERS} for {SETUP_WAIT:g} s "
+                          f"while the gateway created or updated its own tables; start it again once that writer "
+                          f"is done ({exc})") from None
 
 
 def _statements(script: str) -> list[str]:

@@ -5,13 +5,15 @@ refuses what ``serve`` would refuse at start-up without storage."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.serving import cli
+from adapters.vizmo_sqlite.bootstrap import create_directory
+from tests.serving import cli, first_serve
 
 #: A certificate that does not exist: on code that accepted a bad port this stopped ``serve``
 #: before it bound any port, so a test of a refused setting can never leave a server running.
@@ -208,3 +210,34 @@ def test_a_secret_file_that_is_not_utf8_is_one_line_without_the_secret(tmp_path:
                    cli("serve", "--config", str(path), "--data-dir", str(tmp_path / "data"), "--port", "0")):
         line = one_line_error(result, "secret.bin", "UTF-8")
         assert "hunter2" not in result.stderr and "hunter2" not in line
+
+
+def test_a_directory_another_writer_holds_locked_at_start_is_one_line_saying_so(tmp_path: Path) -> None:
+    """A portal transaction held past the 5 s wait at start was "OperationalError: database is
+    locked (at bootstrap.py:118)" on a first start, "state store write failed: database is
+    locked" on later ones: neither said another process holds the lock, or that trying again works."""
+    data_dir = tmp_path / "data"
+    directory = tmp_path / "portal.db"
+    create_directory(directory)
+    serve = ("serve", "--data-dir", str(data_dir), "--directory", str(directory), "--port", "0")
+    for phase in ("rollback journal", "no gateway tables", "later start"):
+        portal = sqlite3.connect(directory, isolation_level=None)
+        if phase == "no gateway tables":
+            portal.execute("PRAGMA journal_mode=WAL")  # as the gateway's first start would leave it
+        portal.execute("BEGIN IMMEDIATE")  # the portal, mid-transaction
+        try:
+            refused = cli(*serve)
+        finally:
+            portal.execute("ROLLBACK")
+            portal.close()
+        lines = refused.stderr.strip().splitlines()
+        assert refused.returncode == 1 and len(lines) == 1, refused.stderr
+        assert "stayed locked by another writer (the portal, another gateway process or a vizmo-scim command) " \
+               "for 5 s" in lines[0] and "database is locked" in lines[0], lines
+        if phase == "rollback journal":
+            assert "while the gateway switched it to WAL mode" in lines[0], lines
+        elif phase == "no gateway tables":
+            assert "while the gateway created or updated its own tables; start it again" in lines[0], lines
+            first_serve(data_dir, "--directory", str(directory))  # the tables now exist
+        else:
+            assert lines[0].startswith("vizmo-scim: state store write failed: portal.db stayed locked"), lines
