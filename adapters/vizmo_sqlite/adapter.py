@@ -187,6 +187,7 @@ class VizmoSqliteAdapter(Adapter):
         self._checkpointer: WalCheckpointer | None = None
         self._busy_writer: BusyWriter | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
+        self._damage: str | None = None  # why the file is damaged, once SQLite said so (_note_damage)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "VizmoSqliteAdapter":
@@ -243,12 +244,27 @@ class VizmoSqliteAdapter(Adapter):
 
     async def check_health(self) -> None:
         self._check_file()
-        await self.read("SELECT 1", ())
+        await self.read("SELECT count(*) FROM sqlite_master", ())  # reads the file's first pages
+
+    def _note_damage(self, exc: sqlite3.DatabaseError) -> None:
+        """Raise ``Unavailable`` (and fail ``/readyz`` from now on) when SQLite found the file
+        damaged; return for any other error. A damaged directory answered 500s while ``/readyz``
+        said ok (a review restored a torn copy)."""
+        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return
+        if self._damage is None:
+            self._damage = (f"the directory database {self.path} is damaged ({exc}): restore it from a backup "
+                            "(README: Backups) and restart the gateway")
+            log.error("%s", self._damage)
+        raise Unavailable(self._damage) from exc
 
     def _check_file(self) -> None:
-        """``Unavailable`` when the file at ``path`` is no longer the one opened: deleted (with
-        the data directory, say) or replaced (a restore). The open connections would go on
-        writing to the old file, which nobody reads again: every acknowledged write lost."""
+        """``Unavailable`` once the file was found damaged, or when the file at ``path`` is no
+        longer the one opened: deleted (with the data directory, say) or replaced (a restore).
+        The open connections would go on writing to the old file, which nobody reads again:
+        every acknowledged write lost."""
+        if self._damage is not None:  # no write into a damaged file (_note_damage)
+            raise Unavailable(self._damage)
         if _identity(self.path) != self._file:
             raise Unavailable(f"the directory database {self.path} was deleted or replaced while the gateway had "
                               "it open: restart the gateway to use the file now at that path (writes are refused "
@@ -284,6 +300,9 @@ class VizmoSqliteAdapter(Adapter):
             return text_values.read(self._write_now, _fetch_all, sql, params)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            self._note_damage(exc)
+            raise
 
     def read_now_with(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, *args)`` in the calling thread on the writes' connection, outside any
@@ -294,6 +313,9 @@ class VizmoSqliteAdapter(Adapter):
             return text_values.read(self._write_now, fn, *args)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            self._note_damage(exc)
+            raise
 
     async def read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
         """A read on aiosqlite's worker thread (scans must not block the event loop)."""
@@ -309,6 +331,9 @@ class VizmoSqliteAdapter(Adapter):
             return await asyncio.to_thread(self._read_leniently, sql, params)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            self._note_damage(exc)
+            raise
 
     def _read_leniently(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
         """:meth:`read` once more, on a connection of its own that reads text leniently."""
@@ -342,10 +367,15 @@ class VizmoSqliteAdapter(Adapter):
         self._check_file()  # one stat (µs) against a write's milliseconds
         deadline = time.monotonic() + self.write_lock_wait
         try:
-            result = writes.run_transaction(self._write_now, fn, *args)
-        except writes.DirectoryBusy:
-            await asyncio.sleep(0)  # the rest of this round, never a timer (see above)
-            result = await self._write_when_free(fn, args, deadline)
+            try:
+                result = writes.run_transaction(self._write_now, fn, *args)
+            except writes.DirectoryBusy:
+                await asyncio.sleep(0)  # the rest of this round, never a timer (see above)
+                result = await self._write_when_free(fn, args, deadline)
+        except Unavailable as exc:  # writes.run_transaction says why with the SQLite error as the cause
+            if isinstance(exc.__cause__, sqlite3.DatabaseError):
+                self._note_damage(exc.__cause__)
+            raise
         if self._checkpointer is not None:
             self._checkpointer.note_write()
         return result
