@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from gateway.app import make_app, make_server
 from gateway.config import GatewayConfig
 from gateway.context import GatewayContext
 from gateway.tokens import TokenCodec, load_or_create_key
+from tests.serving import Server
 from tests.support import PUBLIC_BASE_URL, GatewayEnv, Reply, Scim
 
 #: The throwaway PostgreSQL server fixtures (pg_cluster, pg_dsn, pg_directory_dsn, ...).
@@ -84,3 +87,13 @@ def scim(http_client: Any, base_url: str, gateway_env: GatewayEnv) -> Scim:
         return Reply(response.code, parsed, response.headers)
 
     return call
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    """``vizmo-scim serve`` processes a test starts (append them): killed at its end if still running."""
+    started: list[Server] = []
+    yield started
+    for srv in started:
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.stop(signal.SIGKILL)

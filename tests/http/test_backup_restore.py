@@ -5,24 +5,11 @@ data directory, serves the same users to the same Secret Token."""
 from __future__ import annotations
 
 import shutil
-import signal
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.serving import CORE, Server, add_integration
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for srv in started:
-        if srv.proc is not None and srv.proc.poll() is None:
-            srv.stop(signal.SIGKILL)
 
 
 def test_a_snapshot_taken_under_writes_restores_to_a_working_gateway(tmp_path: Path,

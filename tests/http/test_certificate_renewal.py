@@ -5,14 +5,10 @@ worker without a restart, and a pair that does not match refused while the one i
 from __future__ import annotations
 
 import os
-import signal
 import ssl
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from gateway.certificates import EXPIRY_WARNING_DAYS, expiry_warning
 from tests.serving import Server, cli
@@ -49,15 +45,6 @@ def _wait_for(condition, seconds: float = 30.0) -> None:  # type: ignore[no-unty
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for srv in started:
-        if srv.proc is not None and srv.proc.poll() is None:
-            srv.stop(signal.SIGKILL)
 
 
 def test_the_expiry_is_told_from_the_certificates_own_dates(tmp_path: Path) -> None:

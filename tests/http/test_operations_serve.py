@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import ssl
 import subprocess
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,15 +20,6 @@ import pytest
 from gateway.certificates import tls_context
 from gateway.config import GatewayConfig
 from tests.serving import CORE, Server, add_integration, children, free_port
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for srv in started:
-        if srv.proc is not None and srv.proc.poll() is None:
-            srv.stop(signal.SIGKILL)
 
 
 def test_json_log_lines_carry_the_request_fields_and_no_secret_or_personal_data(
