@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from adapters.location_ids import location_number
 from adapters.errors import AlreadyExists, NotFound, Unavailable
 from adapters.files import create_private_file
 from adapters.activity import ActivityLog
@@ -63,9 +64,10 @@ def _now() -> str:
 
 
 def _location(tenant: str) -> int:
-    if not tenant.isascii() or not tenant.isdigit() or len(tenant) > 18:
+    number = location_number(tenant)
+    if number is None:
         raise NotFound(f"location {tenant[:40]!r} does not exist")
-    return int(tenant)
+    return number
 
 
 class SqliteStateStore(StateStore):

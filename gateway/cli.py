@@ -21,7 +21,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Sequence
 from jsonschema import SchemaError
 
 from adapters.errors import AdapterError, AlreadyExists
+from adapters.location_ids import location_number
 from adapters.registry import AdapterNotFound, installed_adapters, load_entry_point
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
 from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
@@ -58,13 +58,12 @@ class UsageError(CliError):
 #: A location id: a positive integer in ASCII digits without a leading zero (so that ``01`` can
 #: never name a second Tenant URL for location 1), within the directory's range (a 64-bit
 #: integer: SQLite's INTEGER, PostgreSQL's bigint).
-_LOCATION_ID = re.compile(r"[1-9][0-9]{0,18}")
 _MAX_LOCATION_ID = 2**63 - 1
 
 
 def canonical_location(text: str) -> str:
     """``text`` if it is a location id as the directory stores it, else :class:`UsageError`."""
-    if _LOCATION_ID.fullmatch(text) is None or int(text) > _MAX_LOCATION_ID:
+    if location_number(text) is None:
         raise UsageError(f"--location must be a location id: a positive whole number written in the digits "
                          f"0-9 without leading zeros, at most {_MAX_LOCATION_ID}; got {text[:30]!r}")
     return text

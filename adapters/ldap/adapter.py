@@ -26,18 +26,18 @@ operation is one function run on an ldap3 worker thread (:mod:`adapters.ldap.cli
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from adapters.activity import Journal
 from adapters.base import MODIFY_ATTEMPTS, Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
+from adapters.location_ids import location_number
 from adapters.errors import AlreadyExists, Contention, InvalidValue, NotFound, Unavailable, VersionMismatch
 from adapters.ldap import mapping
 from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, read, search
 from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
-from adapters.ldap.filters import DECLARED_OPS, FilterTranslator, escape
+from adapters.ldap.filters import DECLARED_OPS, ENTRY_UUID, FilterTranslator, escape
 from adapters.ldap.mapping import Entry
 from adapters.ldap.modifications import best_effort, changes_to, swap
 from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
@@ -46,8 +46,6 @@ from adapters.query import ListQuery, Page
 from adapters.schema import user_schema_info
 from adapters.versions import ExpectedVersion
 
-_TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DEPROVISIONED_OU = "deprovisioned"
 #: Modify failures that mean "the entry changed since it was read" when its version changed too.
 _CONFLICTS = (ldap_errors.LDAPNoSuchAttributeResult, ldap_errors.LDAPAttributeOrValueExistsResult,
@@ -146,7 +144,7 @@ class LdapUserAdapter(ResourceAdapter):
             raise NotFound("this location does not exist in the directory") from None
 
     def _find(self, conn: Any, id: str) -> Entry | None:
-        if not _UUID.fullmatch(id):
+        if not ENTRY_UUID.fullmatch(id):
             return None
         found = self._search(conn, f"(&{self._user}(entryUUID={id}))")
         return found[0] if found and found[0].first("entryUUID") == id else None
@@ -376,25 +374,26 @@ class LdapAdapter(Adapter):
         await self.client.run(self._check_base)
 
     async def tenant_exists(self, tenant: str) -> bool:
-        if not _TENANT.fullmatch(tenant):
+        if location_number(tenant) is None:
             return False
         dn = f"ou={escape_rdn(tenant)},{self.settings.base_dn}"
         return await self.client.run(lambda conn: read(conn, dn, ["1.1"]) is not None)
 
     async def tenants(self) -> list[Tenant]:
-        """The organisational units directly below ``base_dn`` whose name is a tenant id (numbers
-        in numeric order first); the name shown is the unit's ``description`` when it has one."""
+        """The organisational units directly below ``base_dn`` named by a location id
+        (:mod:`adapters.location_ids`), in numeric order; the name shown is the unit's
+        ``description`` when it has one."""
         found = await self.client.run(lambda conn: search(
             conn, self.settings.base_dn, ldap3.LEVEL, "(objectClass=organizationalUnit)", ["ou", "description"]))
         listed: dict[str, Tenant] = {}
         for entry in found:
             rdn = entry.dn.split(",", 1)[0]
             ou = rdn[3:] if rdn[:3].lower() == "ou=" else None
-            if ou is not None and _TENANT.fullmatch(ou):
+            if ou is not None and location_number(ou) is not None:
                 listed[ou] = Tenant(ou, entry.first("description") or f"ou={ou}")
-        return sorted(listed.values(), key=lambda t: (not t.id.isdigit(), int(t.id) if t.id.isdigit() else 0, t.id))
+        return sorted(listed.values(), key=lambda t: int(t.id))
 
     def resource_adapter(self, resource_type: str, tenant: str) -> ResourceAdapter:
-        if resource_type != "User" or not _TENANT.fullmatch(tenant):
+        if resource_type != "User" or location_number(tenant) is None:
             raise NotFound(f"no {resource_type} storage for tenant {tenant[:40]}")
         return LdapUserAdapter(self, tenant)

@@ -51,7 +51,8 @@ __all__ = ["ACTIVE_UNASSIGNED", "FALSE", "TRUE", "Check", "FilterTranslator", "L
 #: Entries whose ``active`` the last SCIM write left unassigned (``mapping.to_ldap`` keeps
 #: ``"active":null`` in the JSON extras; no other JSON text can hold that unescaped).
 ACTIVE_UNASSIGNED = '(description=*"active":null*)'
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: An ``entryUUID`` as slapd writes it: the form of an LDAP user's SCIM id.
+ENTRY_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _META = {"createTimestamp": "created", "modifyTimestamp": "lastModified"}
 _TIME_OPS = {"eq": operator.eq, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
 
@@ -217,7 +218,7 @@ class FilterTranslator:
             raise UnsupportedFilter(f"{op} is not supported on id")
         if not isinstance(value, str):
             raise UnsupportedFilter("id is a string: compare it with a string")
-        eq = exact_part(f"(entryUUID={value})", lambda r: r.get("id") == value) if _UUID.fullmatch(value) \
+        eq = exact_part(f"(entryUUID={value})", lambda r: r.get("id") == value) if ENTRY_UUID.fullmatch(value) \
             else FALSE_PART
         return eq if op == "eq" else part_not(eq)
 

@@ -20,7 +20,7 @@ from adapters.operators import OperatorStore
 from adapters.state import Integration, SigningKeyRecord, StateStore
 from adapters.vizmo_postgres.activity import PostgresActivityLog, PostgresOperatorStore
 from adapters.vizmo_postgres.db import PgDatabase
-from adapters.vizmo_sqlite.mapping import location_number
+from adapters.location_ids import location_number
 
 
 location_id = location_number  #: the location id a tenant names, or None (the Vizmo layout's rule)

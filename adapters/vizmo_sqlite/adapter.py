@@ -35,6 +35,7 @@ import aiosqlite
 from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import NotFound, Unavailable
+from adapters.location_ids import location_number
 from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
@@ -43,7 +44,6 @@ from adapters.vizmo_sqlite import bootstrap, mapping, text_values, writes
 from adapters.vizmo_sqlite.busy_writer import BusyWriter, HandedBack
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.vizmo_sqlite.columns import TRANSLATOR
-from adapters.vizmo_sqlite.mapping import location_number
 from adapters.vizmo_sqlite.writes import LIVE, SELECT
 
 T = TypeVar("T")

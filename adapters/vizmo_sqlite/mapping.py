@@ -211,15 +211,6 @@ def scim_id_of(row: Mapping[str, Any]) -> str:
     return row["scim_id"] if row["scim_id"] is not None else str(row["id"])
 
 
-def location_number(tenant: str) -> int | None:
-    """The location id a tenant names: ASCII digits without a leading zero that fit the
-    directory's 64-bit ids (SQLite INTEGER, PostgreSQL bigint), or None."""
-    if not (tenant.isascii() and tenant.isdigit()) or tenant.startswith("0") or len(tenant) > 19:
-        return None
-    number = int(tenant)
-    return number if number < 2**63 else None
-
-
 def split_id(scim_id: str) -> int | None:
     """The employee id inside a SCIM id (``"123"`` or ``"123.2"``), or None if malformed."""
     head = scim_id.split(".", 1)[0]

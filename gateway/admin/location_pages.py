@@ -11,14 +11,15 @@ from dataclasses import replace
 
 import tornado.web
 
+from adapters.location_ids import location_number
 from gateway.admin.activity_query import day_summary
 from gateway.admin.base import AdminHandler
 from gateway.admin.integrations import Credentials, IntegrationError, Location, token_mark
 
 log = logging.getLogger("vizmo_scim.admin")
 
-#: A location id as a page's path takes it (the directory's ids are numbers; LDAP's OU names may be words).
-LOCATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: A location id as a page's path takes it (digits, no leading zero: adapters.location_ids).
+LOCATION_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 class LocationsHandler(AdminHandler):
@@ -33,7 +34,7 @@ class OpenLocationHandler(AdminHandler):
     def get(self) -> None:
         self.require_operator()
         location = self.get_query_argument("id", "").strip()
-        if LOCATION_ID.fullmatch(location) is None:
+        if location_number(location) is None:
             raise tornado.web.HTTPError(404)
         self.redirect(self.url(f"/locations/{location}"))
 

@@ -403,6 +403,21 @@ async def test_sorting_and_paging(users: LdapUserAdapter, people: list[dict[str,
         await users.search(ListQuery(sort=SortSpec(AttrPath("name"))))
 
 
+def test_only_units_named_by_a_location_id_are_tenants(slapd_server: SlapdServer, io_loop: Any) -> None:  # noqa: F811
+    """Units named by words (or ``01``) were listed on the Integrations page, and no state store
+    could enable them (adapters/location_ids.py): they are not tenants."""
+    base = slapd_server.new_base(("10", "2", "hq", "01", "deprovisioned"))
+    adapter = make(slapd_server, base, io_loop)
+    try:
+        assert [t.id for t in io_loop.run_sync(adapter.tenants)] == ["2", "10"]
+        assert not io_loop.run_sync(lambda: adapter.tenant_exists("hq"))
+        assert not io_loop.run_sync(lambda: adapter.tenant_exists("01"))
+        with pytest.raises(NotFound):
+            adapter.resource_adapter("User", "hq")
+    finally:
+        io_loop.run_sync(adapter.stop)
+
+
 @pytest.mark.gen_test
 async def test_tenants_are_organisational_units(adapter: LdapAdapter, users: LdapUserAdapter) -> None:
     assert await adapter.tenant_exists("1") and await adapter.tenant_exists("2")
