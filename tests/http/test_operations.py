@@ -50,6 +50,33 @@ async def test_healthz_and_readyz_answer_ok_when_the_directory_answers(http_clie
         assert probe.code == 200 and probe.body == b"", path
 
 
+@pytest.mark.gen_test(timeout=60)
+async def test_a_scrape_of_many_locations_metrics_leaves_the_worker_answering(http_client: Any, base_url: str,
+                                                                              app: Any) -> None:
+    """The text for a thousand locations took the event loop 0.6-1.7 s, and every request of the
+    worker waited behind it (a review): it is built off the loop, so requests sent after the scrape
+    are answered before it ends."""
+    metrics = app.settings["default_handler_args"]["service"].metrics
+    for location in range(1, 4001):
+        for status in (200, 404):
+            metrics.request(str(location), "GET", status, 0.01)
+    finished: list[str] = []
+
+    async def fetch(name: str, path: str, headers: dict[str, str] | None = None) -> Any:
+        response = await _get(http_client, base_url + path, headers)
+        finished.append(name)
+        return response
+
+    scrape = asyncio.ensure_future(fetch("scrape", "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"}))
+    while app.inflight == 0:  # until the gateway has the scrape under way
+        await asyncio.sleep(0.001)
+    probes = [await fetch(f"probe {n}", "/healthz") for n in range(3)]
+    response = await scrape
+    assert all(probe.code == 200 for probe in probes) and response.code == 200
+    assert finished == ["probe 0", "probe 1", "probe 2", "scrape"], finished
+    assert response.body.count(b"vizmo_scim_requests_total{") >= 8000
+
+
 @pytest.mark.gen_test
 async def test_metrics_need_their_token_and_count_requests_by_location_method_and_status(
         http_client: Any, base_url: str, scim: Any, gateway_env: GatewayEnv) -> None:
