@@ -26,6 +26,7 @@ from adapters.activity import ActivityEntry, ActivityLog, activity_time
 from adapters.vizmo_sqlite.bootstrap import create_directory
 from gateway.activity.journal import ActivitySettings, changed_attributes, write_journal
 from gateway.activity.recorder import prune
+from gateway.service import UNAUTHENTICATED_ENTRIES_BURST
 from gateway.adapter_setup import OpenAdapter, open_adapter
 from gateway.app import make_app
 from gateway.config import GatewayConfig
@@ -275,6 +276,32 @@ async def test_a_flood_of_unauthenticated_refusals_is_journaled_bounded(scim: An
     unauthenticated = [e for e in found if e.status == 401]
     assert 1 <= len(unauthenticated) < sent
     assert max(len(e.resource_id or "") for e in unauthenticated) <= 256
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_flood_spread_over_many_locations_is_journaled_bounded_too(scim: Any,
+                                                                           deployment: Deployment) -> None:
+    """The bound was per location only, and location ids are small numbers: one refusal to each of
+    a thousand locations was a thousand rows (a review: 73,353 in 60 s). Refusals before
+    authentication are bounded for all locations together as well."""
+    if deployment.kind != "sqlite":
+        pytest.skip("the bound is the gateway's, one storage is enough")
+    sent = UNAUTHENTICATED_ENTRIES_BURST + 150
+    deployment.run_sql("INSERT INTO locations (id, company_id, name) VALUES " +
+                       ", ".join(f"({n}, 1, 'Office {n}')" for n in range(100, 100 + sent)) + ";")
+    for n in range(100, 100 + sent):  # one refusal per location: each location's own bucket allows it
+        assert (await scim("GET", "/Users", location=n, token="not-a-token")).status == 401
+    marker = await scim("GET", "/Users/999999")  # an authenticated refusal, queued after the flood
+    assert marker.status == 404
+    found = await entries(deployment, 1)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not any(e.request_id == marker.headers["X-Request-Id"] for e in found):
+        assert loop.time() < deadline, "the marker's entry never arrived"
+        await asyncio.sleep(0.05)
+        found = [record.entry for record in await deployment.log.read("1", limit=1000)]
+    stored = sum([len(await deployment.log.read(str(n), limit=10)) for n in range(100, 100 + sent)])
+    assert UNAUTHENTICATED_ENTRIES_BURST <= stored < sent, stored
 
 
 def test_the_activity_command_escapes_what_a_terminal_would_act_on(tmp_path: Path) -> None:
