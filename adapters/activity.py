@@ -88,7 +88,10 @@ def read_conditions(tenant: str, *, since: str | None, before: ActivityRecord | 
         where.append("time >= ?")
         params.append(since)
     if before is not None:
-        where.append("(time < ? OR (time = ? AND id < ?))")
+        # "time <= ?" bounds the (location_id, time) index's range; the OR alone was a filter over
+        # every newer entry, so each page cost more the deeper it was (a review: 2 ms for the
+        # newest page, 60-88 ms 29 days back; the CSV export quadratic).
+        where.append("time <= ? AND (time < ? OR id < ?)")
         params.extend([before.entry.time, before.entry.time, before.id])
     if user_name:
         where.append(same_user_name)

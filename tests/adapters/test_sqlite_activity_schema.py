@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from adapters.activity import ActivityEntry, activity_time
+from adapters.activity import ActivityEntry, ActivityRecord, activity_time, read_conditions
 from adapters.sqlite_state import SqliteStateStore
 from gateway.activity.recorder import prune
 
@@ -141,3 +141,27 @@ def test_retention_steps_over_entries_dated_in_the_future(tmp_path: Path) -> Non
     deleted, kept = _run(scenario())
     assert deleted == 1200
     assert sorted(kept) == sorted([f"ahead{n}" for n in range(600)] + ["recent0", "recent1", "recent2"])
+
+
+def test_a_page_deep_in_the_log_is_an_index_range_read(tmp_path: Path) -> None:
+    """The cursor of the next page bounds the ``(location_id, time)`` index's range: as a filter
+    alone it read every newer entry first, so each page cost more the deeper it was (a review:
+    2 ms for the newest page, 60-88 ms a month back; the CSV export quadratic)."""
+    store = SqliteStateStore(tmp_path / "state.db")
+
+    async def scenario() -> None:
+        await store.start()
+        await store.close()
+
+    _run(scenario())
+    cursor = ActivityRecord(7, _entry("2026-11-10T00:00:00.000Z", "r"))
+    where, params = read_conditions("1", since=None, before=cursor, user_name=None, outcome=None,
+                                    same_user_name="user_name = ? COLLATE NOCASE")
+    conn = sqlite3.connect(tmp_path / "state.db")
+    try:
+        plan = [row[3] for row in conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT id FROM scim_activity WHERE {where} ORDER BY time DESC, id DESC LIMIT 50",
+            params)]
+    finally:
+        conn.close()
+    assert any("scim_activity_location_time (location_id=? AND time<?)" in step for step in plan), plan
