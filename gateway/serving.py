@@ -33,7 +33,7 @@ from gateway.loop_watch import LoopWatch
 from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
 from gateway.tokens import TokenCodec
-from gateway.workers import bind_port, ignore_hangup, listeners, run_workers
+from gateway.workers import bind_port, ignore_hangup, listeners, raise_open_files_limit, run_workers
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -141,6 +141,7 @@ def serve(config: GatewayConfig) -> int:
     tls_context(config), metrics_token(config)  # a bad certificate or metrics token stops here, once
     if config.certfile is not None and (warning := expiry_warning(config.certfile)) is not None:
         log.warning("%s", warning)
+    raise_open_files_limit()  # before the workers fork: they inherit it
     port, sockets = bind_port(config.port, config.host, config.processes)
     config = replace(config, port=port)  # --port 0: the port picked
     metrics_sockets: list[Any] = []
