@@ -13,9 +13,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from tornado.httputil import HTTPHeaders
+if TYPE_CHECKING:  # a type only: the service layer imports this module, and never Tornado
+    from tornado.httputil import HTTPHeaders
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: A host as a proxy may forward it: a DNS name or an IPv4 address, or a bracketed IPv6
