@@ -37,6 +37,17 @@ class OpenAdapter:
         await self.adapter.stop()
 
 
+def adapter_options(config: GatewayConfig, cls: type[Adapter]) -> dict[str, Any]:
+    """The adapter's options as it gets them: options its schema marks ``"format": "path"``
+    resolved against the configuration file's folder when relative (README: Configuration)."""
+    options = config.resolved_adapter_options()
+    if config.config_file is not None:
+        for key in path_options(cls.options_schema):
+            if isinstance(config.adapter_options.get(key), str):
+                options[key] = str(config.config_file.parent / config.adapter_options[key])
+    return options
+
+
 def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
     """Load the adapter class and build it from its options, validated against its schema.
 
@@ -47,11 +58,7 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
         cls = load_adapter_class(config.adapter_name)
     except AdapterNotFound as exc:
         raise ConfigError(str(exc)) from None
-    options = config.resolved_adapter_options()
-    if config.config_file is not None:
-        for key in path_options(cls.options_schema):
-            if isinstance(config.adapter_options.get(key), str):
-                options[key] = str(config.config_file.parent / config.adapter_options[key])
+    options = adapter_options(config, cls)
     if (isinstance(options.get("path"), str) and "create_if_missing" in dict(cls.options_schema).get("properties", {})
             and Path(options["path"]).exists() and not Path(options["path"]).is_file()):
         raise ConfigError(f"the directory database {options['path']} is not a file (a folder?): set "

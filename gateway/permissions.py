@@ -8,7 +8,8 @@ import os
 import stat
 from pathlib import Path
 
-from gateway.adapter_setup import SECRET_TEXT_FILES, STATE_FILE
+from adapters.registry import AdapterNotFound, load_adapter_class
+from gateway.adapter_setup import SECRET_TEXT_FILES, STATE_FILE, adapter_options
 from gateway.config import GatewayConfig
 
 log = logging.getLogger("vizmo_scim.app")
@@ -29,7 +30,10 @@ def exposed_files(config: GatewayConfig) -> list[str]:
     or bind password file). Not the token-signing key: one others can read is refused
     (:func:`gateway.signing_keys.load_signing_key`)."""
     candidates = [config.data_dir, config.data_dir / STATE_FILE]
-    options = config.resolved_adapter_options()
+    try:
+        options = adapter_options(config, load_adapter_class(config.adapter_name))
+    except AdapterNotFound:  # refused with its reason when the adapter is built
+        options = config.resolved_adapter_options()
     if config.adapter_name.lower() == "sqlite":
         path = Path(options["path"])
         candidates += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]

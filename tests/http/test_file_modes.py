@@ -120,3 +120,20 @@ def test_a_cli_command_beside_a_running_gateway_loses_none_of_its_writes(tmp_pat
         assert (data_dir / "directory.db-wal").exists()
     finally:
         server.stop()
+
+
+def test_a_directory_named_relative_to_the_configuration_is_the_one_checked(tmp_path: Path, umask_022: None) -> None:
+    """``[adapter.options] path = "dir.db"`` is the file beside the configuration; the check of
+    files others can read looked at ``dir.db`` in the working directory instead, and said nothing."""
+    conf_dir, elsewhere = tmp_path / "conf", tmp_path / "elsewhere"
+    conf_dir.mkdir()
+    elsewhere.mkdir()
+    (conf_dir / "gateway.toml").write_text('[adapter]\nname = "sqlite"\n[adapter.options]\npath = "dir.db"\n'
+                                           'create_if_missing = true\n')
+    first_serve(tmp_path / "data", "--config", str(conf_dir / "gateway.toml"))
+    (conf_dir / "dir.db").chmod(0o644)
+    server = Server(tmp_path / "data", "--config", str(conf_dir / "gateway.toml"), cwd=elsewhere)
+    server.start()
+    log = server.stop()
+    warned = [line for line in log.splitlines() if "readable by other local users" in line]
+    assert any(str(conf_dir / "dir.db") + " (-rw-r--r--)" in line for line in warned), log
