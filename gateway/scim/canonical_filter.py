@@ -11,6 +11,7 @@ from typing import Any
 
 from adapters.query import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from adapters.schema import Attribute, ResourceType, UnknownAttribute
+from gateway.scim.boolean_text import boolean_text
 
 __all__ = ["canonical_filter"]
 
@@ -50,9 +51,8 @@ def _coerce_literal(value: Any, attribute: Attribute) -> Any:
     if attribute.type in ("string", "reference", "binary") and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
         return str(value)
-    if attribute.type == "boolean" and isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return value
+    named = boolean_text(value) if attribute.type == "boolean" else None
+    return value if named is None else named
 
 
 def _canonical_element_filter(node: Filter, parent: Attribute) -> Filter:

@@ -357,3 +357,17 @@ async def test_a_directory_file_deleted_or_replaced_while_open_refuses_writes_an
     assert ready.code == 503 and json.loads(ready.body)["reason"] == "the directory is unreachable"
     if how == "replaced":  # the file at the path never got the refused write
         assert gateway_env.sql("SELECT COUNT(*) AS n FROM employees WHERE email = 'after@contoso.com'")[0]["n"] == 0
+
+
+@pytest.mark.gen_test
+async def test_a_boolean_sent_as_text_is_read_alike_in_post_patch_and_filters(scim: Scim) -> None:
+    """Entra ID sends ``"True"``/``"False"`` (reference P2); three copies of that rule disagreed:
+    a PATCH took ``" True "`` and a POST refused it (gateway/scim/boolean_text.py)."""
+    created = await scim("POST", "/Users", {"schemas": [CORE], "userName": "bool@contoso.com", "active": " True "})
+    assert created.status == 201 and created.body["active"] is True, created.body
+    patched = await scim("PATCH", f"/Users/{created.body['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": " FALSE "}]})
+    assert patched.status == 200 and patched.body["active"] is False, patched.body
+    found = await scim("GET", "/Users?filter=active+eq+%22+false+%22")
+    assert found.status == 200 and [r["id"] for r in found.body["Resources"]] == [created.body["id"]], found.body

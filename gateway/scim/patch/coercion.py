@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.schema import Attribute
+from gateway.scim.boolean_text import boolean_text
 from gateway.scim.errors import InvalidValue
 from gateway.scim.json_type import json_type
 
@@ -79,8 +80,9 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
     if kind == "boolean":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
+        named = boolean_text(value)
+        if named is not None:
+            return named
         raise InvalidValue(f"{label} is a boolean: use true or false, not {value!r}")
     if kind in ("integer", "decimal"):
         if number and (kind == "decimal" or isinstance(value, int)):

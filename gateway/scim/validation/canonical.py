@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.query import AttrPath
 from adapters.schema import Attribute, ResourceType, Schema, UnknownAttribute
+from gateway.scim.boolean_text import boolean_text
 from gateway.scim.errors import InvalidSyntax, InvalidValue
 from gateway.scim.validation.schema_errors import BODY
 
@@ -124,9 +125,8 @@ def _canonical_single(attribute: Attribute, value: Any) -> Any:
     if value == "" and attribute.type != "boolean":
         return _DROP  # an empty string is stored as "no value", like null (and like the legacy columns)
     if attribute.type == "boolean":
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"  # Note: Entra ID sends "True"/"False" (P2)
-        return value
+        named = boolean_text(value)  # Note: Entra ID sends "True"/"False" (P2)
+        return value if named is None else named
     if attribute.type != "complex":
         return value
     if not attribute.multi_valued and attribute.sub("value") is not None:
