@@ -38,11 +38,10 @@ RECORD_FILE = "served-config.json"
 class ConfigSource:
     """The file a command loads (or ``None``), and what a record of ``serve`` adds: the data
     directory it was found in (``serve``'s own, whatever the file says), ``serve``'s
-    ``--directory`` and its public origin; ``how`` they were found."""
+    ``--directory`` and its public origin."""
 
     file: Path | None
     directory: Path | None
-    how: str
     data_dir: Path | None = None
     base_url: str | None = None
 
@@ -58,12 +57,12 @@ def choose(config_flag: Path | None, data_dir_flag: Path | None, *, env: Mapping
            serving: bool) -> ConfigSource:
     """The configuration a command uses (see the module docstring for the order)."""
     if config_flag is not None:
-        return ConfigSource(config_flag, None, f"--config {config_flag}")
+        return ConfigSource(config_flag, None)
     if env.get(CONFIG_ENV):
-        return ConfigSource(Path(env[CONFIG_ENV]), None, f"{CONFIG_ENV}={env[CONFIG_ENV]}")
+        return ConfigSource(Path(env[CONFIG_ENV]), None)
     record = data_dir_of(data_dir_flag, env) / RECORD_FILE
     if serving or not record.exists():
-        return ConfigSource(None, None, f"no --config, no {CONFIG_ENV}, no {_absolute(record)}")
+        return ConfigSource(None, None)
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))
         file, directory = saved["config"], saved["directory"]
@@ -75,8 +74,7 @@ def choose(config_flag: Path | None, data_dir_flag: Path | None, *, env: Mapping
         raise ConfigError(f"the configuration file {file} named in {how} does not exist any more; pass --config "
                           f"FILE (or set {CONFIG_ENV}) or start 'vizmo-scim serve' with the new one")
     base_url = saved.get("base_url") if isinstance(saved.get("base_url"), str) else None  # older records: none
-    return ConfigSource(Path(file) if file else None, Path(directory) if directory else None, how, record.parent,
-                        base_url)
+    return ConfigSource(Path(file) if file else None, Path(directory) if directory else None, record.parent, base_url)
 
 
 def recorded_origin(data_dir: Path, file: Path) -> str | None:
@@ -118,8 +116,13 @@ def command_flags(config: GatewayConfig) -> str:
 
 def missing(what: str, path: Path, config: GatewayConfig) -> str:
     """The one-line error of a command that looked for ``what`` at ``path`` and will not create it."""
-    how = (f"the file {config.config_file}" if config.config_file is not None else
-           f"the defaults: no --config, no {CONFIG_ENV}, no {_absolute(config.data_dir / RECORD_FILE)}")
+    record = _absolute(config.data_dir / RECORD_FILE)
+    if config.config_file is not None:
+        how = f"the file {config.config_file}"
+    elif os.path.exists(record):  # serve ran without a file: it said so there
+        how = f"the defaults, as {record} (written by 'vizmo-scim serve') records them"
+    else:
+        how = f"the defaults: no --config, no {CONFIG_ENV}, no {record}"
     return (f"no {what} at {_absolute(path)} (configuration: {how}); this command never creates one: start "
             f"'vizmo-scim serve' with the gateway's configuration first, or name that configuration with "
             f"--config FILE or {CONFIG_ENV}, or --data-dir of the gateway's data directory")

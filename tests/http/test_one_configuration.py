@@ -109,6 +109,17 @@ def test_no_command_but_serve_creates_a_data_folder_or_directory(tmp_path: Path)
     assert list(empty.iterdir()) == [] and not (tmp_path / "state").exists()
 
 
+def test_a_missing_key_beside_a_record_of_serve_says_the_record_was_read(tmp_path: Path) -> None:
+    """With ``served-config.json`` present (serve ran on the defaults), the error said there was no
+    such file (a review)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "served-config.json").write_text(json.dumps({"config": None, "directory": None}))
+    line = one_error_line(run("integration", "add", "--location", "1", "--data-dir", str(data), cwd=tmp_path))
+    assert f"(configuration: the defaults, as {data / 'served-config.json'} (written by 'vizmo-scim serve') " \
+           "records them)" in line, line
+
+
 def test_check_config_reads_vizmo_scim_config(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text('[server]\nport = 9001\n')
