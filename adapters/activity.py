@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 #: The operations an entry names (RFC 7644 §3.3–§3.6, §3.4.2, §3.4.3).
-OPERATIONS = ("create", "replace", "patch", "delete", "search", "get")
 
 Outcome = Literal["changed", "refused"]
 

@@ -40,7 +40,7 @@ MAX_BODY_BYTES = 1024 * 1024
 #: The longest request-target answered normally; a longer one gets a SCIM 414 (send a long filter
 #: in the body of POST /.search instead, RFC 7644 §3.4.3).
 MAX_URL_BYTES = 8 * 1024
-#: The largest request line and header section answered normally; a larger one gets a SCIM 431.
+#: The largest header section (names and values) answered normally; a larger one gets a SCIM 431.
 MAX_HEADER_BYTES = 64 * 1024
 #: How much of a request line and header section the server reads at all: up to here an
 #: oversized request is read whole and answered 414/431; past it the connection is closed
@@ -55,8 +55,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class MetricsSettings:
     """``[metrics]``: where ``GET /metrics`` is served. On a separate listener (``port``, on
-    ``host``, loopback by default) it needs no token; on the main port it needs the bearer token
-    read from ``token_file`` or the variable ``token_env``; with neither it is not served."""
+    ``host``, loopback by default), with the bearer token when one is set too; on the main port
+    only with the bearer token read from ``token_file`` or the variable ``token_env``; with
+    neither a port nor a token it is not served."""
 
     port: int | None = None
     host: str = "127.0.0.1"
@@ -73,7 +74,7 @@ class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str | None = None          # public origin for meta.location, e.g. https://scim.example.com
-    processes: int = 1                   # worker processes sharing the listening socket
+    processes: int = 1                   # worker processes, each on the port (SO_REUSEPORT)
     max_body_bytes: int = MAX_BODY_BYTES  # RFC 7644 §3.12 413 above this
     max_results: int = 200               # ServiceProviderConfig filter.maxResults
     limits: Limits = Limits()            # the work one request may ask for ([limits])

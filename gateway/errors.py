@@ -4,7 +4,9 @@ and the one place where any exception becomes a SCIM error (RFC 7644 §3.12).
 Protocol code raises the family's scimType-typed members, the web layer and the service raise
 the statuses below, adapters raise :mod:`adapters.errors` types; the handlers' ``write_error``
 hands whatever was raised to :func:`scim_error_for` and renders the result. Every member is
-raised as ``Cls(detail)`` (``headers=`` where the status calls for one).
+raised as ``Cls(detail)`` (``headers=`` where the status calls for one), except those whose
+answer is fixed: ``Unauthorized()`` and ``Unavailable()`` (their cause goes to the log only) and
+``TooManyRequests(retry_after)``.
 """
 
 from __future__ import annotations

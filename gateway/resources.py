@@ -157,9 +157,10 @@ class ResourceService:
     async def patch(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
                     if_match: str | None, origin: Origin | None = None) -> Answer:
         """RFC 7644 §3.5.2, through the adapter's ``modify``: the stored user is read and its
-        version checked once, the operations are applied to it and the result validated once
-        (it is canonical already: the PATCH engine canonicalises every path and value), and it
-        is written unless nothing changed. No update is lost (``ResourceAdapter.modify``).
+        version checked once per attempt, the operations are applied to it and the result
+        validated once per attempt (it is canonical already: the PATCH engine canonicalises every
+        path and value), and it is written unless nothing changed. An adapter runs the change
+        again when the user changed under it (``ResourceAdapter.modify``), so no update is lost.
         """
         operations = validate_patch_request(body)
         self.limits.check_operations(operations)

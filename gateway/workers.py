@@ -143,9 +143,11 @@ def run_workers(count: int, worker: Callable[[int], int]) -> int:
 
 
 def ignore_hangup(signum: int = signal.SIGHUP, frame: FrameType | None = None) -> None:
-    """SIGHUP: logged, nothing reloaded (restart the gateway to apply a new configuration or
-    certificate); its default action would end the process without a drain."""
-    log.warning("SIGHUP ignored: the gateway reloads nothing; restart it (SIGTERM drains) to apply changes")
+    """SIGHUP: logged, nothing reloaded (restart the gateway to apply a new configuration; a
+    renewed certificate is loaded without one, :mod:`gateway.certificates`); its default action
+    would end the process without a drain."""
+    log.warning("SIGHUP ignored: the gateway reloads nothing on a signal; restart it (SIGTERM drains) to apply a new "
+                "configuration (renewed certificate files are loaded by themselves)")
 
 
 def _die_with(parent: int) -> None:

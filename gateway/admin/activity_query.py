@@ -17,14 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from adapters.activity import ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome, activity_time
+from gateway.activity.command import JSON_KEYS
 
 PAGE_SIZE = 50
 #: Entries read per round trip while a CSV export streams.
 EXPORT_BATCH = 500
 _CURSOR = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z),([1-9][0-9]{0,18})")
 _MAX_USER_NAME = 256
-CSV_COLUMNS = ("time", "location_id", "method", "operation", "resource_id", "user_name", "attributes", "status",
-               "scim_type", "request_id")
+CSV_COLUMNS = JSON_KEYS  # README: the columns of ``vizmo-scim activity --json``
 #: Where a spreadsheet would read a formula (OWASP "CSV Injection"): a cell starting, after any
 #: blanks, with ``=``, ``+``, ``-``, ``@`` (or their full-width forms), a tab or a carriage return;
 #: and the same after a ``;``, where Excel splits a line in locales whose list separator it is

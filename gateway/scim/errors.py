@@ -104,8 +104,8 @@ class Mutability(ProtocolError):
 
 
 class TooLarge(ProtocolError):
-    """More PATCH work than one request may ask for: 413, as RFC 7644 §3.7.4 answers a bulk
-    request over ``maxOperations`` (no scimType fits)."""
+    """413: a body over ``max_body_bytes``, or more PATCH work than one request may ask for, as
+    RFC 7644 §3.7.4 answers a bulk request over ``maxOperations`` (no scimType fits)."""
 
     status = 413
 
