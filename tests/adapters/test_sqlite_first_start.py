@@ -95,7 +95,8 @@ def test_a_directory_locked_past_the_wait_is_unavailable_with_the_reason(tmp_pat
     portal, holding = _portal_writing(path, release)
     try:
         assert holding.wait(10)
-        with pytest.raises(Unavailable, match="locked by another writer for 0.2 s"):
+        with pytest.raises(Unavailable, match=r"locked by another writer \(the portal, another gateway process or a "
+                                              r"vizmo-scim command\) for 0.2 s"):
             bootstrap.connect(path)
     finally:
         release.set()
