@@ -3,7 +3,7 @@
     vizmo-scim serve [--config FILE] [--data-dir DIR] [--directory PATH] [--host H] [--port P]
                      [--base-url URL] [--processes N]
     vizmo-scim integration add|list|rotate|remove [--config FILE] [--data-dir DIR] [--location ID] ...
-    vizmo-scim activity --location ID [--since ISO-8601] [--limit N] [--json]
+    vizmo-scim activity --location ID [--since ISO-8601] [--until ISO-8601] [--user NAME] [--limit N] [--json]
     vizmo-scim admin add USER [--location ID ...] [--password-file FILE] | admin list | admin remove USER
     vizmo-scim check-config [FILE]
     vizmo-scim adapters list [--json]
@@ -164,7 +164,9 @@ def _activity(args: argparse.Namespace, config: GatewayConfig) -> int:
     location = canonical_location(args.location)
     try:
         since = parse_since(args.since) if args.since is not None else None
-        asyncio.run(show_activity(config, location, since=since, limit=args.limit, json_output=args.json))
+        until = parse_since(args.until, "--until") if args.until is not None else None
+        asyncio.run(show_activity(config, location, since=since, until=until, user_name=args.user or None,
+                                  limit=args.limit, json_output=args.json))
     except ActivityCommandError as exc:
         raise UsageError(str(exc)) from None
     return 0
@@ -275,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     storage(activity)
     activity.add_argument("--location", required=True, help="location id")
     activity.add_argument("--since", help="only entries at or after this ISO 8601 date or date-time (UTC)")
+    activity.add_argument("--until", help="only entries at or before this ISO 8601 date or date-time (UTC)")
+    activity.add_argument("--user", help="only entries of this userName (case-insensitive)")
     activity.add_argument("--limit", type=int, default=50, help="at most this many entries (default 50)")
     activity.add_argument("--json", action="store_true", help="print one JSON array")
 

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from adapters.activity import ActivityRecord, activity_time
+from adapters.activity import ActivityEntry, ActivityRecord, activity_time
 from gateway.adapter_setup import open_adapter
 from gateway.config import GatewayConfig
 
@@ -24,12 +24,12 @@ class ActivityCommandError(Exception):
     """A usage error (bad --since or --limit) or a store without an activity log."""
 
 
-def parse_since(text: str) -> str:
+def parse_since(text: str, flag: str = "--since") -> str:
     """An ISO 8601 date or date-time (a time without offset is UTC) as an entry time."""
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ActivityCommandError(f"--since must be an ISO 8601 date or date-time such as 2026-12-05 or "
+        raise ActivityCommandError(f"{flag} must be an ISO 8601 date or date-time such as 2026-12-05 or "
                                    f"2026-12-05T08:00:00Z, not {text[:40]!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -61,9 +61,16 @@ def as_line(record: ActivityRecord) -> str:
                  f"id={entry.resource_id or '-'}  changed={changed}  request={entry.request_id}")
 
 
+def _before(until: str) -> ActivityRecord:
+    """A read cursor placed just after ``until``: the read starts with the entries at or before it
+    (``ActivityLog.read`` continues after a record, newest first)."""
+    return ActivityRecord(2**63 - 1, ActivityEntry(until, "", "", "", None, None, (), 0, None, ""))
+
+
 async def show_activity(config: GatewayConfig, location: str, *, since: str | None, limit: int,
-                        json_output: bool) -> None:
-    """Print ``location``'s entries, newest first (while ``serve`` runs too: it only reads)."""
+                        json_output: bool, until: str | None = None, user_name: str | None = None) -> None:
+    """Print ``location``'s entries, newest first (while ``serve`` runs too: it only reads): at
+    or after ``since``, at or before ``until``, of one ``user_name``."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ActivityCommandError(f"--limit must be between 1 and {MAX_LIMIT}, not {limit}")
     opened = await open_adapter(config, create=False)  # only a gateway's existing storage
@@ -71,7 +78,8 @@ async def show_activity(config: GatewayConfig, location: str, *, since: str | No
         log = opened.state.activity_log()
         if log is None:
             raise ActivityCommandError("this gateway's state store keeps no activity log")
-        records = await log.read(location, since=since, limit=limit)
+        records = await log.read(location, since=since, before=None if until is None else _before(until),
+                                 user_name=user_name, limit=limit)
     finally:
         await opened.close()
     if json_output:
@@ -80,4 +88,5 @@ async def show_activity(config: GatewayConfig, location: str, *, since: str | No
         for record in records:
             print(as_line(record))
     else:
-        print(f"No activity recorded for location {location}" + (f" since {since}." if since else "."))
+        print(f"No activity recorded for location {location}" + (f" since {since}" if since else "")
+              + (f" up to {until}" if until else "") + (f" for {shown(user_name)}" if user_name else "") + ".")

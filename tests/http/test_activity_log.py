@@ -358,5 +358,14 @@ def test_the_activity_command_prints_newest_first_while_serve_runs(tmp_path: Pat
         assert text.returncode == 0 and len(text.stdout.strip().splitlines()) == 4 and "u2@x.io" in text.stdout
         bad = cli("activity", *data, "--since", "yesterday")
         assert bad.returncode == 2 and "--since" in bad.stderr
+        # older entries of a busy location, and one user's (a review: only the newest 10,000 were reachable)
+        older = json.loads(cli("activity", *data, "--json", "--until", found[1]["time"]).stdout)
+        assert older == [e for e in found if e["time"] <= found[1]["time"]] and found[0] not in older
+        mine = json.loads(cli("activity", *data, "--json", "--user", "U1@X.IO").stdout)
+        assert [e["user_name"] for e in mine] == ["u1@x.io"]
+        nobody = cli("activity", *data, "--user", "nobody@x.io", "--until", "2026-01-01")
+        assert nobody.stdout.strip() == "No activity recorded for location 1 up to 2026-01-01T00:00:00.000Z for " \
+                                        "nobody@x.io."
+        assert cli("activity", *data, "--until", "soon").returncode == 2
     finally:
         server.stop()
