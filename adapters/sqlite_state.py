@@ -28,7 +28,7 @@ from adapters.activity import ActivityLog
 from adapters.operators import OperatorStore
 from adapters.sqlite_activity import DDL as ACTIVITY_DDL
 from adapters.sqlite_activity import SqliteActivityLog, SqliteFile, SqliteOperatorStore
-from adapters.sqlite_wal import OTHER_WRITERS, is_busy, use_wal
+from adapters.sqlite_wal import LOCK_WAIT, OTHER_WRITERS, is_busy, use_wal
 from adapters.state import Integration, SigningKeyRecord, StateStore
 
 _DDL = (
@@ -73,7 +73,7 @@ def _location(tenant: str) -> int:
 class SqliteStateStore(StateStore):
     """State in one SQLite file (tenants are integer location ids)."""
 
-    def __init__(self, path: Path | str, *, timeout: float = 5.0, reader: Reader | None = None) -> None:
+    def __init__(self, path: Path | str, *, timeout: float = LOCK_WAIT, reader: Reader | None = None) -> None:
         """``reader`` runs the token check's SELECT instead of this store's own connection: an
         adapter on the same file lends the connection its requests already read through."""
         self.path = Path(path)

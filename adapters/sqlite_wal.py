@@ -8,6 +8,10 @@ import time
 
 from adapters.errors import Unavailable
 
+#: Seconds a gateway connection waits for another writer's lock (SQLite's busy timeout; the
+#: portal's transactions, another worker's, a CLI command's) before the file is unavailable.
+LOCK_WAIT = 5.0
+
 #: Seconds between two tries of a switch that SQLite refused at once.
 RETRY_PAUSE = 0.01
 

@@ -36,6 +36,7 @@ from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import NotFound, Unavailable
 from adapters.location_ids import location_number
+from adapters.sqlite_wal import LOCK_WAIT
 from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
@@ -49,7 +50,7 @@ from adapters.vizmo_sqlite.writes import LIVE, SELECT
 T = TypeVar("T")
 
 #: Seconds a write waits for another writer's lock before answering 503 (Retry-After).
-WRITE_LOCK_WAIT = 5.0
+WRITE_LOCK_WAIT = LOCK_WAIT
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
 
@@ -222,11 +223,11 @@ class VizmoSqliteAdapter(Adapter):
             setup.close()
 
     async def _open(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(str(self.path), timeout=5.0, isolation_level=None)
+        conn = await aiosqlite.connect(str(self.path), timeout=LOCK_WAIT, isolation_level=None)
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
         return conn
 
     async def stop(self) -> None:
@@ -337,7 +338,7 @@ class VizmoSqliteAdapter(Adapter):
 
     def _read_leniently(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
         """:meth:`read` once more, on a connection of its own that reads text leniently."""
-        conn = sqlite3.connect(self.path, timeout=5.0)
+        conn = sqlite3.connect(self.path, timeout=LOCK_WAIT)
         try:
             conn.row_factory, conn.text_factory = sqlite3.Row, text_values.lenient
             return conn.execute(sql, params).fetchall()

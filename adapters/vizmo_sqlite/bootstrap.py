@@ -13,21 +13,21 @@ from importlib import resources
 from pathlib import Path
 
 from adapters.errors import Unavailable
-from adapters.sqlite_wal import OTHER_WRITERS, is_busy, use_wal
+from adapters.sqlite_wal import LOCK_WAIT, OTHER_WRITERS, is_busy, use_wal
 
 DEMO_COMPANY = "Demo Company"
 DEMO_LOCATION = (1, "Delhi")
 
 
 #: Seconds a new connection waits for the file while it sets its pragmas (see :func:`connect`).
-SETUP_WAIT = 5.0
+SETUP_WAIT = LOCK_WAIT
 
 
 def _sql(name: str) -> str:
     return resources.files("adapters.vizmo_sqlite").joinpath(name).read_text(encoding="utf-8")
 
 
-def connect(path: Path | str, *, timeout: float = 5.0, check_same_thread: bool = True) -> sqlite3.Connection:
+def connect(path: Path | str, *, timeout: float = LOCK_WAIT, check_same_thread: bool = True) -> sqlite3.Connection:
     """A connection with the pragmas every gateway connection uses: WAL (readers never wait
     for the writer; a killed process loses no committed transaction), a busy timeout so the
     portal and the CLI can write at the same time, and foreign keys off (the portal's own rule).
