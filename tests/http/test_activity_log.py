@@ -254,6 +254,21 @@ async def test_retention_prunes_old_entries_in_batches(deployment: Deployment) -
     assert await prune(deployment.log, 90, batch=2, pause=0) == 0
 
 
+async def after_a_marker(scim: Any, deployment: Deployment) -> list[ActivityEntry]:
+    """Location 1's entries once an authenticated refusal sent now is among them: the refusals
+    queued before it have been appended by then."""
+    marker = await scim("GET", "/Users/999999")
+    assert marker.status == 404
+    found = await entries(deployment, 1)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not any(e.request_id == marker.headers["X-Request-Id"] for e in found):
+        assert loop.time() < deadline, "the marker's entry never arrived"
+        await asyncio.sleep(0.05)
+        found = [record.entry for record in await deployment.log.read("1", limit=1000)]
+    return found
+
+
 @pytest.mark.gen_test(timeout=60)
 async def test_a_flood_of_unauthenticated_refusals_is_journaled_bounded(scim: Any, deployment: Deployment) -> None:
     """Anyone can send refused requests to a Tenant URL, and each refusal was a row with the path id
@@ -264,15 +279,7 @@ async def test_a_flood_of_unauthenticated_refusals_is_journaled_bounded(scim: An
     sent = 60
     for n in range(sent):
         assert (await scim("DELETE", f"/Users/{'A' * 4000}{n}", token="not-a-token")).status == 401
-    marker = await scim("GET", "/Users/999999")  # an authenticated refusal, queued after the flood
-    assert marker.status == 404
-    found = await entries(deployment, 1)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not any(e.request_id == marker.headers["X-Request-Id"] for e in found):
-        assert loop.time() < deadline, "the marker's entry never arrived"
-        await asyncio.sleep(0.05)
-        found = [record.entry for record in await deployment.log.read("1", limit=1000)]
+    found = await after_a_marker(scim, deployment)
     unauthenticated = [e for e in found if e.status == 401]
     assert 1 <= len(unauthenticated) < sent
     assert max(len(e.resource_id or "") for e in unauthenticated) <= 256
@@ -291,15 +298,7 @@ async def test_a_flood_spread_over_many_locations_is_journaled_bounded_too(scim:
                        ", ".join(f"({n}, 1, 'Office {n}')" for n in range(100, 100 + sent)) + ";")
     for n in range(100, 100 + sent):  # one refusal per location: each location's own bucket allows it
         assert (await scim("GET", "/Users", location=n, token="not-a-token")).status == 401
-    marker = await scim("GET", "/Users/999999")  # an authenticated refusal, queued after the flood
-    assert marker.status == 404
-    found = await entries(deployment, 1)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not any(e.request_id == marker.headers["X-Request-Id"] for e in found):
-        assert loop.time() < deadline, "the marker's entry never arrived"
-        await asyncio.sleep(0.05)
-        found = [record.entry for record in await deployment.log.read("1", limit=1000)]
+    await after_a_marker(scim, deployment)  # the refusals before it are appended
     stored = sum([len(await deployment.log.read(str(n), limit=10)) for n in range(100, 100 + sent)])
     assert UNAUTHENTICATED_ENTRIES_BURST <= stored < sent, stored
 
