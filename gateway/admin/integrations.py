@@ -1,13 +1,15 @@
-"""The admin page's view of locations and their SCIM integrations, and the three changes it
-makes: enable, rotate, remove. The same state-store calls and :class:`~gateway.tokens.TokenCodec`
-as ``vizmo-scim integration add|rotate|remove`` (``gateway/cli.py``), so the CLI and the page are
-interchangeable and every gateway process honours a change on its next request.
+"""The admin page's view of locations and their SCIM integrations (searched and paged in this
+process, over ``Adapter.tenants()``), and the three changes it makes: enable, rotate, remove.
+The same state-store calls and :class:`~gateway.tokens.TokenCodec` as ``vizmo-scim integration
+add|rotate|remove`` (``gateway/cli.py``), so the CLI and the page are interchangeable and every
+gateway process honours a change on its next request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 from adapters.base import Adapter, Tenant
@@ -16,6 +18,12 @@ from adapters.operators import Operator
 from adapters.state import Integration, StateStore
 from gateway.admin.accounts import can_see
 from gateway.tokens import TokenCodec
+
+#: Locations on one page of the list, and the longest search text used (a longer one is cut).
+PAGE_SIZE = 100
+MAX_SEARCH_CHARS = 100
+#: A page number as the list reads it: ASCII digits only (no sign, no exponent).
+_PAGE_NUMBER = re.compile(r"[0-9]+")
 
 
 class IntegrationError(Exception):
@@ -33,6 +41,75 @@ class Location:
     @property
     def enabled(self) -> bool:
         return self.integration is not None
+
+
+@dataclass(frozen=True)
+class LocationSearch:
+    """A search of the list of locations: ``text`` (trimmed, at most :data:`MAX_SEARCH_CHARS`;
+    empty: every location) and the page asked for (1-based, not yet held to the last page)."""
+
+    text: str = ""
+    page: int = 1
+    #: Whether the text sent was longer and was cut (the page says so).
+    cut: bool = False
+
+    @classmethod
+    def parse(cls, text: str, page: str) -> LocationSearch:
+        """The query string's ``q`` and ``page``: never an error. A page that is not a number
+        of ASCII digits, or is 0, is the first page; one past the end is held to the last page
+        by :meth:`Integrations.search`."""
+        text = text.strip()
+        cut = len(text) > MAX_SEARCH_CHARS
+        if cut:
+            text = text[:MAX_SEARCH_CHARS].rstrip()
+        page = page.strip()
+        if not _PAGE_NUMBER.fullmatch(page):
+            return cls(text, 1, cut)
+        return cls(text, max(int(page), 1) if len(page) <= 18 else 10 ** 18, cut)  # 10**18: past any end
+
+    def matches(self, location: Location) -> bool:
+        """The location's id exactly, or its name containing the text, case-insensitively."""
+        if not self.text:
+            return True
+        return location.id == self.text or self.text.casefold() in location.name.casefold()
+
+
+@dataclass(frozen=True)
+class LocationPage:
+    """One page of the locations a search matched, in the list's order (by id)."""
+
+    search: LocationSearch
+    locations: list[Location]
+    #: How many locations matched (those the operator may see only), and the page shown.
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return page_count(self.total)
+
+    @property
+    def first(self) -> int:
+        """The 1-based position of the page's first location (0 when nothing matched)."""
+        return (self.page - 1) * PAGE_SIZE + 1 if self.locations else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.locations) - 1 if self.locations else 0
+
+    @property
+    def shown(self) -> str:
+        """What the page says it shows: ``Locations 101–200 of 1,234``."""
+        return f"Locations {self.first:,}–{self.last:,} of {self.total:,}"
+
+    def query(self, page: int) -> dict[str, str]:
+        """The query string of another page of the same search."""
+        return {"q": self.search.text, "page": str(page)} if self.search.text else {"page": str(page)}
+
+
+def page_count(total: int) -> int:
+    """Pages of :data:`PAGE_SIZE` that ``total`` locations fill (one, empty, for none)."""
+    return max(1, -(-total // PAGE_SIZE))
 
 
 def token_mark(integration: Integration) -> str:
@@ -67,6 +144,14 @@ class Integrations:
             listed.setdefault(tenant, Tenant(tenant, f"Location {tenant}"))
         ordered = sorted(listed.values(), key=lambda t: (len(t.id), t.id))
         return [Location(t.id, t.name, enabled.get(t.id)) for t in ordered if can_see(operator, t.id)]
+
+    async def search(self, operator: Operator, search: LocationSearch) -> LocationPage:
+        """The page of the operator's locations that ``search`` asks for; a page past the end
+        is the last page. Other operators' locations are neither shown nor counted."""
+        matched = [location for location in await self.locations(operator) if search.matches(location)]
+        page = min(search.page, page_count(len(matched)))
+        start = (page - 1) * PAGE_SIZE
+        return LocationPage(search, matched[start:start + PAGE_SIZE], len(matched), page)
 
     async def location(self, operator: Operator, location: str) -> Location | None:
         """The location, or None when it does not exist or the operator may not see it (the

@@ -14,7 +14,8 @@ import tornado.web
 from adapters.location_ids import location_number
 from gateway.admin.activity_query import day_summary
 from gateway.admin.base import AdminHandler
-from gateway.admin.integrations import Credentials, IntegrationError, Location, token_mark
+from gateway.admin.integrations import (MAX_SEARCH_CHARS, Credentials, IntegrationError, Location, LocationSearch,
+                                        token_mark)
 
 log = logging.getLogger("vizmo_scim.admin")
 
@@ -23,9 +24,13 @@ LOCATION_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 class LocationsHandler(AdminHandler):
+    """The operator's locations, 100 a page, searched by ``q`` (an id, or part of a name)."""
+
     async def get(self) -> None:
         operator = self.require_operator()
-        self.render("locations.html", locations=await self.admin.integrations.locations(operator))
+        search = LocationSearch.parse(self.get_query_argument("q", ""), self.get_query_argument("page", ""))
+        found = await self.admin.integrations.search(operator, search)
+        self.render("locations.html", found=found, max_search=MAX_SEARCH_CHARS)
 
 
 class OpenLocationHandler(AdminHandler):

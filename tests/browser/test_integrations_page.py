@@ -6,7 +6,8 @@ requests over HTTP, finds them in the activity view (filters, the next page, the
 rotates the token (the old one refused, the new one accepted), removes SCIM after the
 confirmation page, and signs out. A location-scoped operator cannot see or change another
 location, not even by typing its URLs or posting its forms; repeated failed sign-ins lock an
-account. Every page is saved under ``test-output/screenshots/``.
+account. With hundreds of locations the list is searched from its search box and paged with
+*Next page*. Every page is saved under ``test-output/screenshots/``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -200,3 +202,39 @@ def test_repeated_failed_sign_ins_lock_the_account(page: Page) -> None:
     page.screenshot("14-sign-in-failed-locked")
     page.go("/admin/locations")
     assert page.path.startswith("/admin/sign-in")
+
+
+def test_search_the_locations_and_follow_next_page(page: Page, admin_gateway: AdminGateway) -> None:
+    """280 more locations, written into the directory as the portal would while the gateway runs."""
+    conn = sqlite3.connect(admin_gateway.data_dir / "directory.db", timeout=10)
+    try:
+        with conn:
+            conn.executemany("INSERT INTO locations (id, company_id, name) VALUES (?, 1, ?)",
+                             [(n, "Warehouse North" if n == 150 else f"Store {n}") for n in range(3, 283)])
+    finally:
+        conn.close()
+    page.go("/admin/sign-in")
+    sign_in(page, "alice")
+    assert page.find("#locations-shown").text == "Locations 1–100 of 282" and len(page.rows()) == 100
+    page.fill("#search-locations", "  sToRe 1")  # any case, any part of the name; trimmed
+    page.click_through("#search")
+    assert page.path == "/admin/locations?q=++sToRe+1"  # sent as typed, trimmed by the gateway
+    assert page.find("#search-locations").get_property("value") == "sToRe 1"
+    matching = [n for n in range(3, 283) if n != 150 and str(n).startswith("1")]  # "Store 10" … "Store 199"
+    assert page.find("#locations-shown").text == f"Locations 1–100 of {len(matching)} matching “sToRe 1”"
+    assert [row[0] for row in page.rows()] == [f"Store {n} (location {n})" for n in matching[:100]]
+    assert not page.all("#previous-page")
+    page.screenshot("15-locations-search")
+    page.click_through("#next-page")
+    assert page.path == "/admin/locations?q=sToRe+1&page=2"
+    assert page.find("#search-locations").get_property("value") == "sToRe 1"  # the search is kept
+    shown = page.find("#locations-shown").text
+    assert shown == f"Locations 101–{len(matching)} of {len(matching)} matching “sToRe 1”"
+    assert [row[0] for row in page.rows()] == [f"Store {n} (location {n})" for n in matching[100:]]
+    assert not page.all("#next-page") and page.all("#previous-page")
+    page.screenshot("16-locations-search-next-page")
+    page.fill("#search-locations", "150")  # an id finds its location, whatever its name
+    page.click_through("#search")
+    assert [row[0] for row in page.rows()] == ["Warehouse North (location 150)"]
+    page.click_through("#location-150 th a")
+    assert page.heading == "SCIM for Warehouse North (location 150)"
