@@ -41,6 +41,13 @@ class RateLimiter:
         return wait
 
 
+    def give_back(self, key: str) -> None:
+        """Return the token a :meth:`take` for ``key`` took (at most up to ``burst``)."""
+        if key in self._buckets:
+            tokens, at = self._buckets[key]
+            self._buckets[key] = (min(float(self.burst), tokens + 1.0), at)
+
+
 def retry_after(wait: float) -> str:
     """The ``Retry-After`` value (whole seconds, at least 1) for a wait."""
     return str(max(1, math.ceil(wait)))

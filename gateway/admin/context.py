@@ -10,7 +10,8 @@ from gateway.admin.integrations import Integrations
 from gateway.context import GatewayContext
 from gateway.rate_limit import RateLimiter
 
-#: Sign-in attempts per client address: ``SIGN_IN_BURST`` at once, then one every
+#: Failed sign-in attempts per client address (a success gives its attempt back):
+#: ``SIGN_IN_BURST`` at once, then one every
 #: ``SIGN_IN_EVERY`` seconds. Each attempt costs a scrypt verification (about 0.1 s of CPU here, also
 #: for an unknown name), so the per-account lock alone left the CPU to anyone trying many names.
 SIGN_IN_BURST = 10
