@@ -3,9 +3,12 @@
 Certificates are renewed on disk (certbot every 60 days, a secret store's rotation) by replacing
 ``certfile`` and ``keyfile``. Each worker looks at both files every :data:`CHECK_SECONDS`; once
 they have changed and stayed unchanged for one more look (a renewal writes two files, one after
-the other), it loads them into its live ``SSLContext``: new connections get the new certificate,
-open ones keep theirs, nothing restarts. A pair that does not load (a key that does not match
-its certificate) is a WARNING and the certificate in use stays.
+the other), it builds a new ``SSLContext`` from them on a thread and gives it to its server for
+the connections it accepts from then on: open ones keep theirs, nothing restarts. A pair that does
+not load (a key that does not match its certificate) is a WARNING and the certificate in use
+stays. (Loading into the context in use instead kept an RSA certificate beside a renewed ECDSA
+one, since OpenSSL keeps one per key type, and a load failing half-way left it without a key; a
+key file that was a FIFO held the event loop: a security review.)
 
 Expiry is read with ``ssl._ssl._test_decode_cert``, the one way the standard library has to read
 a certificate file's dates (the ``cryptography`` package would be a dependency for a date); if a
@@ -18,7 +21,9 @@ import asyncio
 import logging
 import os
 import ssl
+import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from gateway.config import ConfigError, GatewayConfig
@@ -99,45 +104,57 @@ def _state(*paths: Path) -> _FileState | None:
 
 
 class CertificateReloader:
-    """Loads renewed certificate and key files into a worker's live TLS context."""
+    """Gives a worker's server a new TLS context when its certificate and key files are renewed."""
 
-    def __init__(self, context: ssl.SSLContext, certfile: Path, keyfile: Path,
+    def __init__(self, config: GatewayConfig, install: Callable[[ssl.SSLContext], None],
                  check_seconds: float = CHECK_SECONDS) -> None:
-        self._context, self._certfile, self._keyfile = context, certfile, keyfile
-        self._check_seconds = check_seconds
-        self._loaded = self._seen = _state(certfile, keyfile)
+        assert config.certfile is not None and config.keyfile is not None
+        self._config, self._install, self._check_seconds = config, install, check_seconds
+        self._files = (config.certfile, config.keyfile)
+        self._loaded = self._seen = _state(*self._files)
         self._refused: _FileState | None = None
-        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._handle = asyncio.get_running_loop().call_later(self._check_seconds, self._check)
+        self._task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
+        if self._task is not None:
+            self._task.cancel()
 
-    def _check(self) -> None:
-        try:
-            self._reload_if_renewed()
-        finally:
-            self._handle = asyncio.get_running_loop().call_later(self._check_seconds, self._check)
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._check_seconds)
+            await self._reload_if_renewed()
 
-    def _reload_if_renewed(self) -> None:
-        state = _state(self._certfile, self._keyfile)
+    async def _reload_if_renewed(self) -> None:
+        state = await asyncio.to_thread(_state, *self._files)  # never a file operation on the loop
         if state is None or state == self._loaded or state == self._refused:
             return
         if state != self._seen:  # changed since the last look: wait until both files are written
             self._seen = state
             return
         try:
-            _load(ssl.create_default_context(ssl.Purpose.CLIENT_AUTH), self._certfile, self._keyfile)  # the pair
-            _load(self._context, self._certfile, self._keyfile)
+            context = await asyncio.to_thread(tls_context, self._config)
         except ConfigError as exc:
             self._refused = state
             log.warning("kept the certificate in use: %s", exc)
             return
+        assert context is not None
+        self._install(context)
         self._loaded = state
-        log.info("loaded the renewed certificate %s for new connections", self._certfile)
-        warning = expiry_warning(self._certfile)
-        if warning is not None:
-            log.warning("%s", warning)
+        log.info("loaded the renewed certificate %s for new connections", self._config.certfile)
+        for warning in (expiry_warning(self._files[0]), _readable_by_others(self._files[1])):
+            if warning is not None:
+                log.warning("%s", warning)
+
+
+def _readable_by_others(keyfile: Path) -> str | None:
+    """A warning when the renewed key file is readable by other local users (as ``serve`` warns at start)."""
+    try:
+        mode = os.stat(keyfile).st_mode
+    except OSError:
+        return None
+    if mode & stat.S_IROTH:
+        return f"{keyfile} ({stat.filemode(mode)}) is readable by other local users: restrict it with chmod o-rwx"
+    return None

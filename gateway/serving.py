@@ -71,8 +71,8 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     tls = tls_context(config)
     server = make_server(app, config, tls=tls)
     reloader = None
-    if tls is not None and config.certfile is not None and config.keyfile is not None:
-        reloader = CertificateReloader(tls, config.certfile, config.keyfile)
+    if tls is not None:  # Tornado wraps each accepted connection with the server's ssl_options
+        reloader = CertificateReloader(config, lambda renewed: setattr(server, "ssl_options", renewed))
         reloader.start()
     metrics_server = None
     if metrics_sockets:

@@ -5,6 +5,7 @@ worker without a restart, and a pair that does not match refused while the one i
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import subprocess
 import time
@@ -16,12 +17,13 @@ from tests.serving import Server, cli
 DAY = 86_400.0
 
 
-def _self_signed(folder: Path, name: str, days: int = 1) -> tuple[Path, Path]:
-    cert, key = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days),
+def _self_signed(folder: Path, name: str, days: int = 1,
+                 key: tuple[str, ...] = ("-newkey", "rsa:2048")) -> tuple[Path, Path]:
+    cert, key_file = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
+    subprocess.run(["openssl", "req", "-x509", *key, "-nodes", "-days", str(days),
                     "-subj", f"/CN=127.0.0.1/O={name}", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
-    return cert, key
+                    "-keyout", str(key_file), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return cert, key_file
 
 
 def _der(cert: Path) -> bytes:
@@ -86,6 +88,36 @@ def test_a_renewed_certificate_is_served_by_every_worker_without_a_restart(tmp_p
         server.log_path.read_text()
     assert all(_served(server.port) == _der(renewed[0]) for _ in range(12))
     assert server.proc is not None and server.proc.poll() is None
+
+
+def test_a_certificate_renewed_with_another_key_type_replaces_the_old_one(tmp_path: Path,
+                                                                          servers: list[Server]) -> None:
+    """certbot makes ECDSA keys by default: loading the renewed pair into the context in use kept
+    the old RSA certificate beside it (OpenSSL holds one per key type), still served to clients
+    that ask for RSA (a security review). The renewed pair is a context of its own."""
+    live = (tmp_path / "cert.pem", tmp_path / "key.pem")
+    _install(_self_signed(tmp_path, "rsa"), live)
+    server = Server(tmp_path / "data", "--certfile", str(live[0]), "--keyfile", str(live[1]),
+                    tls=ssl.create_default_context(cafile=str(live[0])))
+    servers.append(server)
+    server.start()
+    old = _der(live[0])
+    renewed = _self_signed(tmp_path, "ecdsa", days=365,
+                           key=("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"))
+    _install(renewed, live)
+    _wait_for(lambda: "loaded the renewed certificate" in server.log_path.read_text())
+    assert _served(server.port) == _der(renewed[0])
+    rsa_only = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    rsa_only.check_hostname, rsa_only.verify_mode = False, ssl.CERT_NONE
+    rsa_only.maximum_version = ssl.TLSVersion.TLSv1_2
+    rsa_only.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+            with rsa_only.wrap_socket(raw) as tls:
+                shown = tls.getpeercert(binary_form=True)
+    except ssl.SSLError:
+        shown = None  # no RSA certificate any more: the handshake fails
+    assert shown != old
 
 
 def test_check_config_warns_about_an_expiring_certificate(tmp_path: Path) -> None:
