@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import Adapter, ResourceAdapter
+from adapters.location_ids import location_number
 from adapters.state import StateStore
 from gateway.answer import Answer
 from gateway.errors import NotFound, NotImplementedHere, TooManyRequests, Unauthorized, cause
@@ -207,15 +208,19 @@ class GatewayService:
         send in bulk, before authentication (anyone can) or past the location's rate limit (a
         runaway client: 5,179 in 4 s), are kept at most :data:`FLOOD_ENTRIES_PER_SECOND` a second
         per location, kind and worker (bursts of :data:`FLOOD_ENTRIES_BURST`), and those before
-        authentication :data:`UNAUTHENTICATED_ENTRIES_PER_SECOND` a second for all locations
-        together: each is a row in the directory's database (fuzzing: 2,000 in 2 s grew it by
+        authentication :data:`UNAUTHENTICATED_ENTRIES_PER_SECOND` a second for all existing
+        locations together: each is a row in the directory's database (fuzzing: 2,000 in 2 s grew it by
         21 MB), kept for the retention; the metrics (``vizmo_scim_token_failures_total``,
         ``vizmo_scim_rate_limited_total``) count every one."""
         if self.recorder is not None:
+            if not authenticated and location_number(location) is None:
+                return  # no such location can exist: nothing would be stored
             flood = "unauthenticated" if not authenticated else "rate-limited" if status == 429 else None
             if flood is not None and self._flood_entries.take(f"{location}\x00{flood}") > 0:
                 return
-            if not authenticated and self._unauthenticated_entries.take("") > 0:
+            # Only locations known to exist draw on the shared allowance: refusals to made-up ones
+            # (never stored) used it up and hid a real location's (a security review).
+            if not authenticated and self.recorder.exists(location) and self._unauthenticated_entries.take("") > 0:
                 return
             self.recorder.record(refusal(location, method, operation, status, scim_type, request_id,
                                          resource_id=resource_id, user_name=user_name))

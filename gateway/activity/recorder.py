@@ -53,6 +53,10 @@ class ActivityRecorder:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.ensure_future(self._flush_soon())
 
+    def exists(self, tenant: str) -> bool | None:
+        """Whether entries of ``tenant`` are stored (its location exists), as far as known yet."""
+        return self._known.get(tenant)
+
     def start_pruning(self) -> None:
         """Prune by age now and every :data:`PRUNE_EVERY_SECONDS` (a serving worker's task)."""
         self._pruner = asyncio.ensure_future(self._prune_loop())
