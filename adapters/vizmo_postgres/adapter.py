@@ -233,6 +233,9 @@ class VizmoPostgresAdapter(Adapter):
                          "description": "connections kept open"},
             "max_pool": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10,
                          "description": "connections at most, per gateway process"},
+            "statement_timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600, "default": 15,
+                                          "description": "the server ends a statement that runs (or waits for a "
+                                                         "lock) longer: set it to [limits] adapter_timeout_seconds"},
             "create_schema": {"type": "boolean", "default": False,
                               "description": "create the Vizmo directory tables and a demo location if missing "
                                              "(tests and demos; a real directory already has them)"},
@@ -241,10 +244,11 @@ class VizmoPostgresAdapter(Adapter):
     }
 
     def __init__(self, source: DsnSource, *, min_pool: int = 1, max_pool: int = 10,
-                 create_schema: bool = False) -> None:
+                 create_schema: bool = False, statement_timeout: float = 15.0) -> None:
         if min_pool > max_pool:
             raise ValueError(f"min_pool ({min_pool}) must not exceed max_pool ({max_pool})")
-        self._db = PgDatabase(source, min_size=min_pool, max_size=max_pool, create_schema=create_schema)
+        self._db = PgDatabase(source, min_size=min_pool, max_size=max_pool, create_schema=create_schema,
+                              statement_timeout=statement_timeout)
 
     def __repr__(self) -> str:
         return f"VizmoPostgresAdapter({self._db!r})"
@@ -255,7 +259,8 @@ class VizmoPostgresAdapter(Adapter):
         source = DsnSource(env=options.get("dsn_env", "VIZMO_DIRECTORY_DSN"),
                            file=Path(dsn_file) if dsn_file else None)
         return cls(source, min_pool=int(options.get("min_pool", 1)), max_pool=int(options.get("max_pool", 10)),
-                   create_schema=bool(options.get("create_schema", False)))
+                   create_schema=bool(options.get("create_schema", False)),
+                   statement_timeout=float(options.get("statement_timeout_seconds", 15)))
 
     async def start(self) -> None:
         await self._db.open()

@@ -33,14 +33,21 @@ _COMMAND_TIMEOUT = 30.0
 
 #: Errors that mean "the server cannot serve us now" (HTTP 503; Entra ID retries later):
 #: connection loss or refusal (class 08, OSError, timeouts), shutdown/cancel (57), no resources
-#: (53), deadlock/serialisation (40), rejected credentials or database (28, 3D), a closed pool.
+#: (53), deadlock/serialisation (40), rejected credentials or database (28, 3D), a database not
+#: accepting connections (55000, ``ALLOW_CONNECTIONS false``), a statement prepared before a schema
+#: change (0A000 inside a transaction, which asyncpg does not retry), a closed pool.
 _UNAVAILABLE = (
     asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError, asyncpg.TransactionRollbackError,
     asyncpg.exceptions.InvalidAuthorizationSpecificationError, asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.ObjectNotInPrerequisiteStateError, asyncpg.exceptions.InvalidCachedStatementError,
     OSError, asyncio.TimeoutError,
     asyncpg.InternalClientError,  # a connection left mid-operation by a server that went away
 )
+#: The directory's own rules refusing a write: a constraint the portal team added (class 23:
+#: NOT NULL, CHECK, foreign key; a unique violation is a uniqueness clash, above) or a trigger
+#: raising an error (P0001). A 400 naming it, not a 500 that Entra retries for ever.
+_REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.exceptions.RaiseError)
 #: Values the database cannot hold: U+0000 or an unpaired surrogate in text or jsonb (class 22, also
 #: raised by asyncpg itself for a parameter it cannot encode), or too long for the unique index (54000).
 _UNSTORABLE = (asyncpg.DataError, asyncpg.exceptions.ProgramLimitExceededError)
@@ -60,9 +67,11 @@ async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    """A description that cannot leak the DSN: server messages and OS errors, else the type."""
-    if isinstance(exc, asyncpg.PostgresError):
-        return f"{type(exc).__name__}: {exc}"
+    """A description that cannot leak the DSN: server messages, asyncpg's own (they name the host
+    and what failed, as ``rejected SSL upgrade``, never the password) and OS errors, else the type."""
+    if isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.exceptions.ClientConfigurationError,
+                        asyncpg.InternalClientError)) or type(exc) is ConnectionError:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:
         return f"{type(exc).__name__}: {exc.strerror}"
     return type(exc).__name__
@@ -97,6 +106,8 @@ def translate_errors(action: str) -> Iterator[None]:
     except _UNSTORABLE as exc:
         raise InvalidValue("the directory cannot store a value: it holds U+0000 or an unpaired surrogate, "
                            "or it is too long") from exc
+    except _REFUSED as exc:
+        raise InvalidValue(f"the directory refused the change: {str(exc)[:300]}") from exc
     except _UNAVAILABLE as exc:
         raise Unavailable(f"directory {action} failed: {_reason(exc)}") from exc
 
@@ -138,8 +149,14 @@ class PgDatabase:
     last (the adapter and its state store share it), bound to the event loop that opened it."""
 
     def __init__(self, source: DsnSource, *, min_size: int = 1, max_size: int = 10,
-                 create_schema: bool = False) -> None:
+                 create_schema: bool = False, statement_timeout: float = 15.0) -> None:
         self._source = source
+        # The server's own limit on each statement: a connection the gateway drops when its
+        # timeout cuts a call (``_connection``) leaves its statement running on the server, which
+        # does not notice a client gone while it waits for a lock: behind a DBA's LOCK TABLE every
+        # timed-out request's backend stayed, until the database ran out of connections and the
+        # portal was locked out (a PostgreSQL review).
+        self._statement_timeout_ms = max(1, int(statement_timeout * 1000))
         self._min_size, self._max_size = min_size, max_size
         self._create_schema = create_schema
         self._pool: asyncpg.Pool | None = None
@@ -175,7 +192,9 @@ class PgDatabase:
             with translate_errors("connection"):
                 return await asyncpg.create_pool(
                     dsn, min_size=self._min_size, max_size=self._max_size, timeout=_CONNECT_TIMEOUT,
-                    command_timeout=_COMMAND_TIMEOUT, server_settings={"application_name": "vizmo-scim-gateway"})
+                    command_timeout=_COMMAND_TIMEOUT,
+                    server_settings={"application_name": "vizmo-scim-gateway",
+                                     "statement_timeout": str(self._statement_timeout_ms)})
         except ValueError:  # the DSN parser's message may quote parts of the DSN
             pass
         # raised outside the handler, so that no traceback carries the parser's error as context

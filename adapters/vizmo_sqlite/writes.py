@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from adapters.activity import ActivityEntry, Journal
 from adapters.base import Change, Resource
-from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
+from adapters.errors import AlreadyExists, InvalidValue, NotFound, Unavailable, VersionMismatch
 from adapters.sqlite_activity import insert_entry
 from adapters.versions import ExpectedVersion
 from adapters.vizmo_sqlite import mapping, text_values
@@ -295,6 +295,8 @@ def run_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) 
                 return run_transaction(conn, fn, *args)
         if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
             raise AlreadyExists("userName is already taken in this location") from exc
+        if isinstance(exc, sqlite3.IntegrityError):  # the portal's own rule: a CHECK, NOT NULL or trigger
+            raise InvalidValue(f"the directory refused the change: {str(exc)[:300]}") from exc
         if isinstance(exc, sqlite3.Error):
             raise Unavailable(f"directory write failed: {exc}") from exc
         raise

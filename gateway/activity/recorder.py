@@ -81,6 +81,10 @@ class ActivityRecorder:
                 self._pending[:0] = batch
                 log.warning("activity log: %d entries not stored yet: %s", len(batch), exc.detail)
                 return
+            except Exception as exc:  # noqa: BLE001 - an adapter's untranslated error: the batch is kept too
+                self._pending[:0] = batch
+                log.warning("activity log: %d entries not stored yet: %s: %s", len(batch), type(exc).__name__, exc)
+                return
 
     async def _reaches_a_tenant(self, tenant: str) -> bool:
         known = self._known.get(tenant)

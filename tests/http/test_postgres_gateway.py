@@ -70,7 +70,8 @@ def pg_gateway(tmp_path: Path, io_loop: Any, pg_directory_dsn: str) -> Any:
     dsn_file = tmp_path / "directory.dsn"
     dsn_file.write_text(pg_directory_dsn, encoding="utf-8")
     config = GatewayConfig(data_dir=tmp_path / "data", adapter_name="postgres",
-                           adapter_options={"dsn_file": str(dsn_file), "max_pool": 4},
+                           adapter_options={"dsn_file": str(dsn_file), "max_pool": 4,
+                                            "statement_timeout_seconds": ADAPTER_TIMEOUT},
                            adapter_timeout=ADAPTER_TIMEOUT)
     opened = io_loop.run_sync(lambda: open_adapter(config))
     codec = TokenCodec(load_or_create_key(config.data_dir))
@@ -202,6 +203,13 @@ async def test_a_directory_that_hangs_answers_503_with_retry_after_then_recovers
             stalled = await scim("GET", path)
             assert stalled.status == 503, (path, stalled.body)
             assert stalled.body["schemas"] == [ERROR] and int(stalled.headers["Retry-After"]) >= 1
+        # The server ends the statements the gateway gave up on (statement_timeout): they waited on
+        # the lock for ever, one backend each, until the database ran out of connections (a review).
+        deadline = asyncio.get_running_loop().time() + 15
+        while await holder.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                    "'vizmo-scim-gateway' AND wait_event_type = 'Lock'"):
+            assert asyncio.get_running_loop().time() < deadline, "the gateway's statements still wait on the lock"
+            await asyncio.sleep(0.1)
         await lock.rollback()
     finally:
         await holder.close()
@@ -209,6 +217,27 @@ async def test_a_directory_that_hangs_answers_503_with_retry_after_then_recovers
     assert again.status == 200 and again.body["userName"] == CREATE_USER["userName"]
     found = await scim("GET", _eq("userName", CREATE_USER["userName"]))
     assert found.status == 200 and found.body["totalResults"] == 1
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_database_not_accepting_connections_is_a_503_not_a_500(scim: Any, pg_directory_dsn: str) -> None:
+    """``ALTER DATABASE ... ALLOW_CONNECTIONS false`` (a DBA's maintenance) made every request a 500
+    with a traceback (SQLSTATE 55000 was not known as "unavailable"; a PostgreSQL review)."""
+    assert (await scim("GET", "/Users")).status == 200
+    base, _, rest = pg_directory_dsn.rpartition("/")
+    database, _, query = rest.partition("?")
+    dba = await asyncpg.connect(f"{base}/postgres" + (f"?{query}" if query else ""))  # not the database itself
+    try:
+        await dba.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        await dba.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = 'vizmo-scim-gateway'")
+        for _ in range(3):  # the dropped connections, then new ones refused by the server
+            refused = await scim("GET", "/Users")
+            assert refused.status == 503 and int(refused.headers["Retry-After"]) >= 1, refused.body
+    finally:
+        await dba.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        await dba.close()
+    assert (await scim("GET", "/Users")).status == 200
 
 
 def _server_processes(cluster: PgCluster) -> list[int]:
