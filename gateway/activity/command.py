@@ -26,13 +26,16 @@ class ActivityCommandError(Exception):
 
 def parse_since(text: str, flag: str = "--since") -> str:
     """An ISO 8601 date or date-time (a time without offset is UTC) as an entry time."""
+    problem = f"{flag} must be an ISO 8601 date or date-time such as 2026-12-05 or 2026-12-05T08:00:00Z"
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ActivityCommandError(f"{flag} must be an ISO 8601 date or date-time such as 2026-12-05 or "
-                                   f"2026-12-05T08:00:00Z, not {text[:40]!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # an offset past year 1 or 9999 overflows
+        raise ActivityCommandError(f"{problem}, not {text[:40]!r}") from None
+    if moment.year < 1000:  # entry times sort as text: a three-digit year would sort after 2026
+        raise ActivityCommandError(f"{problem} from the year 1000 on, not {text[:40]!r}")
     return activity_time(moment)
 
 

@@ -31,6 +31,10 @@ class AdminContext:
     base_url: str
     #: Sign-in attempts per client address, in this worker process (as the location limits).
     sign_ins: RateLimiter = field(default_factory=lambda: RateLimiter(1.0 / SIGN_IN_EVERY, SIGN_IN_BURST))
+    #: Successful sign-ins per client address and account that give their attempt back (the
+    #: same allowance again): colleagues behind one address are not throttled, and a valid
+    #: account cannot make the gateway hash passwords without end (a security review).
+    sign_in_successes: RateLimiter = field(default_factory=lambda: RateLimiter(1.0 / SIGN_IN_EVERY, SIGN_IN_BURST))
 
     @classmethod
     def of(cls, ctx: GatewayContext) -> "AdminContext | None":

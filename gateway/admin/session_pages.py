@@ -68,7 +68,8 @@ class SignInHandler(AdminHandler):
         log.info("admin sign-in: %s", operator.name)
         # Only failures count: colleagues behind one address (an office's NAT) signing in are
         # not throttled (a review: the eleventh successful sign-in from one address was a 429).
-        self.admin.sign_ins.give_back(client)
+        if self.admin.sign_in_successes.take(f"{client}\x00{operator.name}") == 0:
+            self.admin.sign_ins.give_back(client)
         self.start_session(operator)
         self.redirect(_next_page(target), status=303)
 

@@ -388,5 +388,8 @@ def test_the_activity_command_prints_newest_first_while_serve_runs(tmp_path: Pat
         assert nobody.stdout.strip() == "No activity recorded for location 1 up to 2026-01-01T00:00:00.000Z for " \
                                         "nobody@x.io."
         assert cli("activity", *data, "--until", "soon").returncode == 2
+        for moment in ("0999-01-01", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):  # a review
+            refused = cli("activity", *data, "--until", moment)  # sorted after 2026, or a traceback
+            assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     finally:
         server.stop()

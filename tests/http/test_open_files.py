@@ -48,3 +48,23 @@ def test_serve_warns_when_its_hard_limit_is_low(tmp_path: Path) -> None:
     server.start()
     log = server.stop()
     assert "a process may open only 1024 files (its hard limit)" in log and "LimitNOFILE=" in log
+
+
+def test_serve_raises_it_no_further_than_its_cap(tmp_path: Path) -> None:
+    """Each connection holds about 24 KiB: under a hard limit of a million, idle connections could take
+    gigabytes of a worker's memory (a security review). The cap (``MAX_OPEN_FILES``, 65,536) is
+    lowered here to 3,000, below this machine's hard limit, to see it hold."""
+    capped = ("-c", "import resource, runpy, sys; import gateway.workers as w; w.MAX_OPEN_FILES = 3000; "
+                    "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]; "
+                    "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard)); "
+                    "sys.argv = ['vizmo-scim', *sys.argv[1:]]; runpy.run_module('gateway.cli', run_name='__main__')")
+    server = Server(tmp_path / "data", launcher=capped)
+    server.start()
+    try:
+        assert server.proc is not None
+        limits = Path(f"/proc/{server.proc.pid}/limits").read_text()
+        line = next(row for row in limits.splitlines() if row.startswith("Max open files"))
+        assert line.split()[3] == "3000", line
+    finally:
+        log = server.stop()
+    assert "may open only 3000 files" in log  # below FEW_OPEN_FILES: said
