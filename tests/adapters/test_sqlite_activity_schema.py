@@ -97,10 +97,9 @@ def test_a_file_made_before_loses_the_time_index_and_keeps_its_entries(tmp_path:
     assert _wal_frames_of_one_append(path) == 3  # AUTOINCREMENT's sqlite_sequence row stays
 
 
-def test_retention_walks_the_oldest_ids_up_to_the_first_entry_kept(tmp_path: Path) -> None:
-    """Without a time index, retention walks the ids from the oldest and stops at the first entry
-    it keeps; an old entry appended after newer ones (a refusal batch flushed late) waits until
-    they are old too."""
+def test_retention_deletes_old_entries_whatever_their_ids_order(tmp_path: Path) -> None:
+    """Retention reads each location's old entries from the ``(location_id, time)`` index, ``batch``
+    at a time: an old entry appended after newer ones (a refusal batch flushed late) goes too."""
     store = SqliteStateStore(tmp_path / "state.db")
 
     async def scenario() -> tuple[list[int], list[str]]:
@@ -115,24 +114,26 @@ def test_retention_walks_the_oldest_ids_up_to_the_first_entry_kept(tmp_path: Pat
             await store.close()
 
     counts, kept = _run(scenario())
-    assert counts == [2, 1, 0, 0]
-    assert kept == ["r3", "r4"]
+    assert counts == [2, 2, 0, 0]
+    assert kept == ["r3"]
 
 
 def test_retention_steps_over_entries_dated_in_the_future(tmp_path: Path) -> None:
-    """Entries written while the host's clock ran ahead sit at the oldest ids: retention stepped
-    over none of them and so deleted nothing behind them (a review: 600 such entries kept 400,000
-    old ones); they stay until their own time is old enough."""
+    """Entries written while the host's clock ran ahead sit at the oldest ids, dated days ahead or
+    less than one: a walk of the oldest ids stopped at them and deleted nothing behind them (reviews:
+    600 such entries kept 400,000 old ones; one dated 12 hours ahead did the same); they stay until
+    their own time is old enough."""
     store = SqliteStateStore(tmp_path / "state.db")
     now = datetime.now(timezone.utc)
-    ahead, old, recent = (activity_time(now + timedelta(days=days)) for days in (165, -100, -10))
+    ahead, old, recent, soon = (activity_time(now + timedelta(days=days)) for days in (165, -100, -10, 0.5))
 
     async def scenario() -> tuple[int, list[str]]:
         await store.start()
         try:
             log = store.activity_log()
-            await log.append([_entry(ahead, f"ahead{n}") for n in range(600)] + [_entry(old, f"old{n}") for n in
-                              range(1200)] + [_entry(recent, f"recent{n}") for n in range(3)])
+            await log.append([_entry(soon, "soon")] + [_entry(ahead, f"ahead{n}") for n in range(600)]
+                             + [_entry(old, f"old{n}") for n in range(1200)]
+                             + [_entry(recent, f"recent{n}") for n in range(3)])
             deleted = await prune(log, 90, batch=500, pause=0)
             return deleted, [record.entry.request_id for record in await log.read("1", limit=10_000)]
         finally:
@@ -140,7 +141,7 @@ def test_retention_steps_over_entries_dated_in_the_future(tmp_path: Path) -> Non
 
     deleted, kept = _run(scenario())
     assert deleted == 1200
-    assert sorted(kept) == sorted([f"ahead{n}" for n in range(600)] + ["recent0", "recent1", "recent2"])
+    assert sorted(kept) == sorted([f"ahead{n}" for n in range(600)] + ["recent0", "recent1", "recent2", "soon"])
 
 
 def test_a_page_deep_in_the_log_is_an_index_range_read(tmp_path: Path) -> None:
