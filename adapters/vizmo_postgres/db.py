@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -112,6 +113,24 @@ def translate_errors(action: str) -> Iterator[None]:
         raise Unavailable(f"directory {action} failed: {_reason(exc)}") from exc
 
 
+#: What ``scim_tables.sql`` creates, and the objects of older gateways it drops.
+_CREATED = re.compile(r"^CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", re.MULTILINE)
+_DROPPED = re.compile(r"^DROP INDEX IF EXISTS (\w+)", re.MULTILINE)
+
+
+async def _scim_tables_current(conn: asyncpg.Connection) -> bool:
+    """Whether the gateway's tables and indexes are as ``scim_tables.sql`` makes them (in the
+    search path), so that starting runs no DDL. Running it on every start and every CLI command
+    needed the tables' ownership and CREATE on the schema for good, and its CREATE INDEX IF NOT
+    EXISTS took locks that queued every SCIM write behind a DBA's open transaction (a review)."""
+    script = _sql("scim_tables.sql")
+    wanted, dropped = _CREATED.findall(script), _DROPPED.findall(script)
+    existing = set(await conn.fetchval(
+        "SELECT coalesce(array_agg(name), '{}') FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NOT NULL",
+        [*wanted, *dropped]))
+    return existing >= set(wanted) and not existing & set(dropped)
+
+
 @dataclass(frozen=True)
 class DsnSource:
     """Where the DSN is: the file ``file`` if set, else the environment variable ``env``."""
@@ -201,6 +220,8 @@ class PgDatabase:
         raise Unavailable(f"the directory DSN in {self._source} is malformed")
 
     async def _ensure_schema(self, conn: asyncpg.Connection) -> None:
+        if not self._create_schema and await _scim_tables_current(conn):
+            return  # no DDL: it needs the tables' ownership, and its locks queue every write behind a DBA's
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
             if self._create_schema:

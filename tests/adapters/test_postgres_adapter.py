@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -585,3 +586,27 @@ def test_a_patch_keeps_the_portals_empty_strings_in_columns_it_does_not_touch(
     (row,) = sql("SELECT display_name, phone, mobile, department, designation FROM employees WHERE id = $1",
                  employee_id)
     assert tuple(row) == ("", "", "", "", "QA")
+
+
+def test_a_role_with_the_privileges_readme_lists_starts_on_tables_it_does_not_own(
+        run: Run[Any], adapter: VizmoPostgresAdapter, sql: Any, tmp_path: Path, pg_directory_dsn: str) -> None:
+    """Once the gateway's tables exist, starting runs no DDL: it needed their ownership and CREATE
+    on the schema at every start and CLI command ("must be owner of table scim_users"), and its
+    locks queued every write behind a DBA's open transaction (a PostgreSQL review)."""
+    role = f"gw_{secrets.token_hex(4)}"
+    for statement in (f"CREATE ROLE {role} LOGIN", f"GRANT SELECT, INSERT, UPDATE ON employees TO {role}",
+                      f"GRANT SELECT ON locations TO {role}", f"GRANT SELECT, DELETE ON employee_roles TO {role}",
+                      f"GRANT SELECT, INSERT, UPDATE, DELETE ON scim_users, scim_integrations, scim_signing_key, "
+                      f"scim_activity, scim_operators TO {role}", f"REVOKE CREATE ON SCHEMA public FROM {role}",
+                      f"REVOKE CREATE ON SCHEMA public FROM PUBLIC"):
+        sql(statement)
+    rest = pg_directory_dsn.partition("://")[2].partition("@")[2]
+    as_role = tmp_path / "role.dsn"
+    as_role.write_text(f"postgresql://{role}@{rest}\n", encoding="utf-8")
+    other = _started(run, as_role)  # raised InsufficientPrivilegeError before
+    try:
+        created = run(other.resource_adapter("User", "1").create(
+            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "granted@contoso.com"}))
+        assert run(adapter.resource_adapter("User", "1").get(created["id"]))["userName"] == "granted@contoso.com"
+    finally:
+        run(other.stop())
