@@ -24,7 +24,8 @@ import tornado.netutil
 from gateway.app import IDLE_TIMEOUT, ScimApplication, make_app, make_metrics_app, make_server, metrics_token
 from gateway.certificates import CertificateReloader, expiry_warning, tls_context
 from adapters.vizmo_sqlite.adapter import WRITE_LOCK_WAIT
-from gateway.adapter_setup import open_adapter
+from adapters.errors import Unavailable
+from gateway.adapter_setup import OpenAdapter, open_adapter
 from gateway.config import GatewayConfig
 from gateway.config_source import command_flags, record
 from gateway.context import GatewayContext
@@ -42,6 +43,9 @@ SWITCH_INTERVAL = 0.0005
 
 #: Garbage collector thresholds of a serving worker (Python's default is 700, 10, 10).
 GC_THRESHOLDS = (10_000, 50, 100)
+
+#: Pauses between a worker's tries to open its storage at start (seconds; about 30 in all).
+OPEN_RETRY_PAUSES = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 #: How long a stopping worker waits for requests under way before closing the storage.
 DRAIN_SECONDS = 10.0
@@ -65,7 +69,7 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
     # request parsing (measured with bench/load.py).
     sys.setswitchinterval(SWITCH_INTERVAL)
-    opened = await open_adapter(config)
+    opened = await _open_storage(config)
     ctx = GatewayContext(config=config, adapter=opened.adapter, state=opened.state, tokens=tokens)
     app = make_app(ctx)
     tls = tls_context(config)
@@ -101,6 +105,20 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     if reloader is not None:
         reloader.stop()
     log.info("stopped")  # the watchdog stays armed: the process ends within STOP_SECONDS, or says why
+
+
+async def _open_storage(config: GatewayConfig) -> OpenAdapter:
+    """The worker's storage, tried again for a while when it is unavailable: ``serve`` opened it
+    once before starting the workers, so a failure now is passing (a database short of
+    connections for a moment). A worker that exited at once was restarted at once, 20 times in
+    a second, and then the whole gateway stopped, healthy workers too (a PostgreSQL review)."""
+    for pause in OPEN_RETRY_PAUSES:
+        try:
+            return await open_adapter(config)
+        except Unavailable as exc:
+            log.warning("the storage is unavailable (%s); trying again in %g s", exc.detail, pause)
+        await asyncio.sleep(pause)
+    return await open_adapter(config)
 
 
 async def drain(app: ScimApplication, server: tornado.httpserver.HTTPServer, seconds: float = DRAIN_SECONDS) -> None:

@@ -93,6 +93,18 @@ class BadOptionsAdapter(MemoryAdapter):
     def from_options(cls, options):
         return cls(options["tenant_list"])  # a bug: the schema's option is "tenants"
 
+class FlakyAdapter(MemoryAdapter):
+    """Unavailable at its second and third start: the worker's, after serve's own check."""
+    async def start(self):
+        import os, pathlib
+        from adapters.errors import Unavailable
+        counter = pathlib.Path(os.environ["FLAKY_COUNTER"])
+        n = int(counter.read_text()) if counter.exists() else 0
+        counter.write_text(str(n + 1))
+        if n in (1, 2):
+            raise Unavailable("the database is short of connections")
+        await super().start()
+
 class UnreachableAdapter(MemoryAdapter):
     async def start(self):
         raise ConnectionRefusedError(111, "Connection refused (db.internal:5432)")
@@ -125,6 +137,7 @@ def plugins(tmp_path: Path) -> dict[str, str]:
                                            "blocking = unsorted_plugin:BlockingAdapter\n"
                                            "badoptions = unsorted_plugin:BadOptionsAdapter\n"
                                            "unreachable = unsorted_plugin:UnreachableAdapter\n"
+                                           "flaky = unsorted_plugin:FlakyAdapter\n"
                                            "lying = unsorted_plugin:LyingAdapter\n")
     kept = {k: v for k, v in os.environ.items() if not k.startswith("VIZMO_SCIM_")}
     return {**kept, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
@@ -261,6 +274,19 @@ def test_a_call_blocking_the_event_loop_is_logged_with_its_stack_and_counted(tmp
         assert server.log_path.read_text().count("the event loop has not run") == 1
     finally:
         server.stop()
+
+
+def test_a_worker_whose_storage_is_unavailable_at_start_tries_again(tmp_path: Path, plugins: dict[str, str]) -> None:
+    """serve opened the storage once before starting its worker, so the worker finding it unavailable
+    is passing: it tries again after a pause (it exited, was restarted at once 20 times in a second,
+    and the whole gateway stopped: a PostgreSQL review)."""
+    env = {**plugins, "FLAKY_COUNTER": str(tmp_path / "starts")}
+    server, token = serve_plugin(tmp_path, env, "flaky")
+    try:
+        assert server.request("GET", "/Users", token)[0] == 200
+    finally:
+        log = server.stop()
+    assert log.count("the storage is unavailable (the database is short of connections); trying again in") == 2
 
 
 def test_a_plugin_failing_to_build_or_to_start_is_one_line_naming_it(tmp_path: Path, plugins: dict[str, str]) -> None:
