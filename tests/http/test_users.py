@@ -290,8 +290,9 @@ async def test_a_write_failing_part_way_leaves_the_directory_as_it_was(scim: Sci
                     "WHEN NEW.external_id = 'boom' BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
     before = gateway_env.sql("SELECT count(*) FROM employees")[0][0]
     reply = await scim("POST", "/Users", user("half@contoso.com", externalId="boom"))
-    assert reply.status == 503 and reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-    assert "injected" not in reply.body["detail"]
+    # a trigger refusing a write is the directory's own rule: a 400 quoting it (ce62cf9), not a 5xx
+    assert reply.status == 400 and reply.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert reply.body["detail"] == "the directory refused the change: injected failure"
     assert gateway_env.sql("SELECT count(*) FROM employees")[0][0] == before
     ok = await scim("POST", "/Users", user("half@contoso.com", externalId="fine"))
     assert ok.status == 201
@@ -305,7 +306,7 @@ async def test_a_write_failing_part_way_leaves_the_directory_as_it_was(scim: Sci
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "title", "value": "Never stored"},
                        {"op": "replace", "path": "name.formatted", "value": "Never stored"}]})
-    assert failed.status == 503
+    assert failed.status == 400
     row = gateway_env.sql("SELECT designation FROM employees WHERE email = 'half@contoso.com'")[0]
     assert row["designation"] == "Lost?"
 
