@@ -21,12 +21,12 @@ import asyncio
 import logging
 import os
 import ssl
-import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from gateway.config import ConfigError, GatewayConfig
+from gateway.permissions import exposure, warn_exposed
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -144,17 +144,9 @@ class CertificateReloader:
         self._install(context)
         self._loaded = state
         log.info("loaded the renewed certificate %s for new connections", self._config.certfile)
-        for warning in (expiry_warning(self._files[0]), _readable_by_others(self._files[1])):
-            if warning is not None:
-                log.warning("%s", warning)
-
-
-def _readable_by_others(keyfile: Path) -> str | None:
-    """A warning when the renewed key file is readable by other local users (as ``serve`` warns at start)."""
-    try:
-        mode = os.stat(keyfile).st_mode
-    except OSError:
-        return None
-    if mode & stat.S_IROTH:
-        return f"{keyfile} ({stat.filemode(mode)}) is readable by other local users: restrict it with chmod o-rwx"
-    return None
+        warning = expiry_warning(self._files[0])
+        if warning is not None:
+            log.warning("%s", warning)
+        exposed = exposure(self._files[1])  # the renewed key, checked as serve checks it at start
+        if exposed is not None:
+            warn_exposed(exposed)

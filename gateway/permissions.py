@@ -39,19 +39,25 @@ def exposed_files(config: GatewayConfig) -> list[str]:
         candidates += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
     candidates += [Path(options[key]) for key in SECRET_TEXT_FILES if isinstance(options.get(key), str)]
     candidates += [p for p in (config.keyfile, config.metrics.token_file) if p is not None]
-    found = []
-    for path in candidates:
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            continue
-        if mode & stat.S_IROTH:
-            found.append(f"{path} ({stat.filemode(mode)})")
-    return found
+    return [item for item in map(exposure, candidates) if item is not None]
+
+
+def exposure(path: Path) -> str | None:
+    """``path (mode)`` when other local users can read it, else None (also when it is missing)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return f"{path} ({stat.filemode(mode)})" if mode & stat.S_IROTH else None
+
+
+def warn_exposed(item: str) -> None:
+    """Log a WARNING naming an exposed file (``chmod`` fixes it; the gateway changes nothing)."""
+    log.warning("%s is readable by other local users: it holds employees' personal data or a secret "
+                "(a key, a token, a password); restrict it with chmod o-rwx (or chmod 600 / 700)", item)
 
 
 def warn_if_exposed(config: GatewayConfig) -> None:
-    """Log a WARNING naming each exposed file (``chmod`` fixes it; the gateway changes nothing)."""
+    """Log a WARNING naming each of the gateway's exposed files (:func:`exposed_files`)."""
     for item in exposed_files(config):
-        log.warning("%s is readable by other local users: it holds employees' personal data or a secret "
-                    "(a key, a token, a password); restrict it with chmod o-rwx (or chmod 600 / 700)", item)
+        warn_exposed(item)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from adapters.activity import ActivityEntry, ActivityLog, activity_time
 from adapters.base import Adapter
 from adapters.errors import AdapterError
+from adapters.location_ids import location_number
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -89,7 +90,7 @@ class ActivityRecorder:
     async def _reaches_a_tenant(self, tenant: str) -> bool:
         known = self._known.get(tenant)
         if known is None:
-            known = tenant.isascii() and tenant.isdigit() and await self._adapter.tenant_exists(tenant)
+            known = location_number(tenant) is not None and await self._adapter.tenant_exists(tenant)
             if len(self._known) < 10_000:
                 self._known[tenant] = known
         return known

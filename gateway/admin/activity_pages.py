@@ -7,6 +7,7 @@ import tornado.iostream
 import tornado.web
 
 from adapters.activity import ActivityLog
+from adapters.location_ids import location_number
 
 from gateway.admin.activity_query import (CSV_COLUMNS, ActivityFilter, all_records, csv_row, csv_text, day_summary,
                                           read_page, without_position)
@@ -17,8 +18,8 @@ from gateway.admin.integrations import Location
 class _ActivityBase(AdminHandler):
     def log_of(self, location: Location) -> ActivityLog | None:
         """The activity log, when the deployment keeps one for such a location (the log is keyed
-        by numeric location ids, as the directory's are)."""
-        return self.admin.activity if location.id.isdigit() else None
+        by location ids, :mod:`adapters.location_ids`)."""
+        return self.admin.activity if location_number(location.id) is not None else None
 
     def filters(self) -> ActivityFilter:
         return ActivityFilter.parse(self.get_query_argument("user", ""), self.get_query_argument("outcome", ""),

@@ -58,7 +58,7 @@ class LocationHandler(AdminHandler):
 
     async def show(self, location: Location, *, error: str | None = None, notice: str | None = None) -> None:
         summary = None
-        if self.admin.activity is not None and location.enabled and location.id.isdigit():
+        if self.admin.activity is not None and location.enabled and location_number(location.id) is not None:
             summary = await day_summary(self.admin.activity, location.id)
         mark = token_mark(location.integration) if location.integration is not None else ""
         self.render("location.html", location=location, summary=summary, error=error, notice=notice,
