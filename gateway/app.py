@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,10 +34,11 @@ from gateway.handlers.discovery import ResourceTypesHandler, SchemasHandler, Ser
 from gateway.handlers.groups import GroupsHandler
 from gateway.handlers.health import HealthHandler, MetricsHandler, ReadinessHandler
 from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
+from gateway.tenant_urls import TENANT_PATH
 
 access_log = logging.getLogger("vizmo_scim.access")
 
-TENANT = r"(?i)/scim/v2/locations/(?P<location>[^/]+)/+"
+TENANT = rf"(?i){re.escape(TENANT_PATH)}(?P<location>[^/]+)/+"
 SEGMENT = r"(?P<{}>[^/]+)"
 
 #: A connection that sends no request for this long is closed (Tornado's ``idle_connection_timeout``).

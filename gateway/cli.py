@@ -43,6 +43,7 @@ from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.serving import serve
 from gateway.workers import WorkersGaveUp
 from gateway.signing_keys import claim_key, load_signing_key
+from gateway.tenant_urls import tenant_url
 from gateway.tokens import TokenCodec
 
 log = logging.getLogger("vizmo_scim.app")
@@ -92,10 +93,6 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
     return config
 
 
-def _tenant_url(base_url: str, location_id: str) -> str:
-    return f"{base_url.rstrip('/')}/scim/v2/locations/{location_id}"
-
-
 # -- integration ------------------------------------------------------------------------------
 
 async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
@@ -108,11 +105,11 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
         if args.action == "list":
             rows = await state.list()
             if args.json:
-                print(json.dumps([{"location_id": int(r.tenant), "tenant_url": _tenant_url(base_url, r.tenant),
+                print(json.dumps([{"location_id": int(r.tenant), "tenant_url": tenant_url(base_url, r.tenant),
                                    "enabled_at": r.created_at, "token_issued_at": r.rotated_at} for r in rows]))
             elif rows:
                 for r in rows:
-                    print(f"{r.tenant}\t{_tenant_url(base_url, r.tenant)}\tenabled {r.created_at}\t"
+                    print(f"{r.tenant}\t{tenant_url(base_url, r.tenant)}\tenabled {r.created_at}\t"
                           f"token issued {r.rotated_at}")
             else:
                 print("No location has SCIM enabled.")
@@ -131,7 +128,7 @@ async def _integration(args: argparse.Namespace, config: GatewayConfig) -> None:
             token_id = await _enable(opened, location)
         else:
             token_id = await state.rotate(location)
-        _print_credentials(args.json, _tenant_url(base_url, location), location,
+        _print_credentials(args.json, tenant_url(base_url, location), location,
                            TokenCodec(key.secret).issue(location, token_id))
     finally:
         await opened.close()

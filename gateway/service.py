@@ -28,6 +28,7 @@ from gateway.metrics import Metrics
 from gateway.rate_limit import RateLimiter, retry_after
 from gateway.timed_adapter import TimedResourceAdapter, bounded
 from gateway.tokens import InvalidToken, TokenCodec
+from gateway.tenant_urls import tenant_url
 
 log = logging.getLogger("vizmo_scim.auth")
 
@@ -117,7 +118,7 @@ class GatewayService:
     def tenant_url(self, location: str, base_url: str | None = None) -> str:
         """A location's Tenant URL: from ``base_url`` (a trusted proxy's, :mod:`gateway.forwarded`),
         else from the configured origin; never from the request's ``Host``."""
-        return f"{base_url or self.base_url}/scim/v2/locations/{location}"
+        return tenant_url(base_url or self.base_url, location)
 
     # -- authentication -----------------------------------------------------------------------
     async def authenticate(self, location: str, authorization: str, base_url: str | None = None) -> Tenant:

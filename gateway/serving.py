@@ -33,6 +33,7 @@ from gateway.forwarded import too_wide, trusted_networks
 from gateway.loop_watch import LoopWatch
 from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
+from gateway.tenant_urls import tenant_url
 from gateway.tokens import TokenCodec
 from gateway.workers import bind_port, ignore_hangup, listeners, raise_open_files_limit, run_workers
 
@@ -177,7 +178,7 @@ def serve(config: GatewayConfig) -> int:
                     WRITE_LOCK_WAIT, WRITE_LOCK_WAIT)
     port, base = config.port, config.public_base_url
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
-          f"{config.processes} process(es); Tenant URLs are {base}/scim/v2/locations/<location id>; "
+          f"{config.processes} process(es); Tenant URLs are {tenant_url(base, '<location id>')}; "
           f"{_metrics_where(config)}; "
           f"enable a location with 'vizmo-scim integration add {command_flags(config)} "
           f"--location <id> --base-url {base}'", flush=True)

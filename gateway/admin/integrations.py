@@ -17,6 +17,7 @@ from adapters.errors import AlreadyExists, NotFound
 from adapters.operators import Operator
 from adapters.state import Integration, StateStore
 from gateway.admin.accounts import can_see
+from gateway.tenant_urls import tenant_url
 from gateway.tokens import TokenCodec
 
 #: Locations on one page of the list, and the longest search text used (a longer one is cut).
@@ -133,7 +134,7 @@ class Integrations:
         self.adapter, self.state, self.tokens, self.base_url = adapter, state, tokens, base_url.rstrip("/")
 
     def tenant_url(self, location: str) -> str:
-        return f"{self.base_url}/scim/v2/locations/{location}"
+        return tenant_url(self.base_url, location)
 
     async def locations(self, operator: Operator) -> list[Location]:
         """Every location the operator may see: the directory's, and any enabled one the

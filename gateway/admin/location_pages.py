@@ -16,6 +16,7 @@ from gateway.admin.activity_query import day_summary
 from gateway.admin.base import AdminHandler
 from gateway.admin.integrations import (MAX_SEARCH_CHARS, Credentials, IntegrationError, Location, LocationSearch,
                                         token_mark)
+from gateway.tenant_urls import tenant_url
 
 log = logging.getLogger("vizmo_scim.admin")
 
@@ -50,7 +51,7 @@ class LocationHandler(AdminHandler):
         proxy's ``X-Forwarded-Proto``/``-Host``, else the configured origin: gateway.forwarded)."""
         origin = self.application.public_origin.for_request(  # type: ignore[attr-defined]
             self.request.remote_ip, self.request.headers)
-        return f"{origin}/scim/v2/locations/{location}"
+        return tenant_url(origin, location)
 
     async def get(self, location_id: str) -> None:
         location = await self.visible_location(location_id)

@@ -14,7 +14,7 @@ import pytest
     (("gateway.service", "gateway.resources", "gateway.answer", "gateway.config", "gateway.tokens",
       "gateway.signing_keys", "gateway.context", "gateway.adapter_setup", "gateway.activity.recorder",
       "gateway.metrics", "gateway.permissions", "gateway.logs", "gateway.admin.context",
-      "gateway.admin.integrations"), ("tornado",)),
+      "gateway.admin.integrations", "gateway.tenant_urls"), ("tornado",)),
     (("gateway.scim.validation", "gateway.scim.patch", "gateway.scim.filter", "gateway.scim.listing"),
      ("tornado", "jwt")),
 ])
