@@ -24,6 +24,7 @@ from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import connect, create_directory
 from adapters.sqlite_wal import WAL_SIZE_LIMIT
 from adapters.vizmo_sqlite.checkpoint import CHECKPOINT_NICENESS, WalCheckpointer
+from tests.polling import wait_until
 
 USERS = 400
 
@@ -55,15 +56,6 @@ def _rows_in_main_file(path: Path, tmp: Path, sql: str) -> int | None:
     return int(done.stdout)
 
 
-def _until(predicate: Any, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
-
-
 def _run(coroutine: Any) -> None:
     """On a loop of its own: asyncio.run would drop the loop pytest-tornado leaves current, unclosed."""
     loop = asyncio.new_event_loop()
@@ -87,8 +79,8 @@ def test_the_adapter_commits_without_checkpointing_and_its_thread_checkpoints(tm
             users = adapter.resource_adapter("User", "1")
             for n in range(USERS):
                 await users.create(_user(n))
-            assert _until(lambda: _rows_in_main_file(path, tmp_path, count) == USERS)
-            assert _until(lambda: adapter._checkpointer.checkpoints >= 1)  # the round ends after its sync
+            wait_until(lambda: _rows_in_main_file(path, tmp_path, count) == USERS)
+            wait_until(lambda: adapter._checkpointer.checkpoints >= 1)  # the round ends after its sync
         finally:
             await adapter.stop()
 
@@ -116,7 +108,7 @@ def test_a_commit_on_a_connection_without_autocheckpoint_leaves_the_wal_to_the_t
         time.sleep(0.3)
         assert _rows_in_main_file(path, tmp_path, count) == 1  # only the demo company: no checkpoint ran
         checkpointer.note_write()
-        assert _until(lambda: _rows_in_main_file(path, tmp_path, count) == 1201)
+        wait_until(lambda: _rows_in_main_file(path, tmp_path, count) == 1201)
     finally:
         checkpointer.stop()
         writer.close()
@@ -170,14 +162,14 @@ def test_a_reader_of_an_older_snapshot_does_not_hold_writers_off(tmp_path: Path)
         for n in range(2, 202):
             writer.execute("INSERT INTO companies (id, name) VALUES (?, ?)", (n, "c" * 500))
         checkpointer.note_write()
-        assert _until(lambda: checkpointer.checkpoints >= 3)
+        wait_until(lambda: checkpointer.checkpoints >= 3)
         assert checkpointer.restarts == 0  # the old snapshot still needs the WAL
         writer.execute("BEGIN IMMEDIATE")  # no checkpoint is left holding the write lock
         writer.execute("INSERT INTO companies (id, name) VALUES (500, 'late')")
         writer.execute("COMMIT")
         reader.execute("COMMIT")
         checkpointer.note_write()
-        assert _until(lambda: checkpointer.restarts >= 1)
+        wait_until(lambda: checkpointer.restarts >= 1)
         assert _rows_in_main_file(path, tmp_path, "SELECT count(*) FROM companies") == 202
     finally:
         checkpointer.stop()
@@ -206,15 +198,15 @@ def test_a_wal_a_reader_holds_back_is_warned_about_then_cut_back(tmp_path: Path,
             writer.execute("INSERT INTO companies (id, name) VALUES (?, ?)", (n, "c" * 2**20))
             checkpointer.note_write()
         assert wal.stat().st_size > WAL_SIZE_LIMIT
-        assert _until(lambda: "cannot start over" in caplog.text)
+        wait_until(lambda: "cannot start over" in caplog.text)
         assert "has grown to" in caplog.text and "holds an old snapshot" in caplog.text
         reader.execute("COMMIT")
         writer.execute("INSERT INTO companies (id, name) VALUES (100, 'after')")
         checkpointer.note_write()
-        assert _until(lambda: checkpointer.restarts >= 1)
+        wait_until(lambda: checkpointer.restarts >= 1)
         writer.execute("INSERT INTO companies (id, name) VALUES (101, 'starts the WAL over')")
         assert wal.stat().st_size <= WAL_SIZE_LIMIT
-        assert _until(lambda: "caught up and starts over" in caplog.text)
+        wait_until(lambda: "caught up and starts over" in caplog.text)
         assert 1 <= caplog.text.count("cannot start over") <= 5  # from 4 MiB, again each time it doubled
     finally:
         checkpointer.stop()
@@ -265,7 +257,7 @@ def test_a_round_keeps_the_locks_sqlite_holds_on_the_file_in_this_process(tmp_pa
         for n in range(2, 200):
             writer.execute("INSERT INTO companies (id, name) VALUES (?, ?)", (n, "c" * 100))
         checkpointer.note_write()
-        assert _until(lambda: checkpointer.checkpoints >= 1)  # a round with its sync has run
+        wait_until(lambda: checkpointer.checkpoints >= 1)  # a round with its sync has run
         writer.execute("INSERT INTO companies (id, name) VALUES (200, 'after the round')")
         open_and_close = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
                           "c.execute('SELECT count(*) FROM companies').fetchone(); c.close()")
@@ -291,7 +283,7 @@ def test_the_checkpoint_thread_runs_below_the_event_loops_priority(tmp_path: Pat
         assert checkpointer._thread is not None
         tid = checkpointer._thread.native_id
         assert tid is not None
-        assert _until(lambda: _niceness(tid) == max(own, CHECKPOINT_NICENESS))
+        wait_until(lambda: _niceness(tid) == max(own, CHECKPOINT_NICENESS))
         assert _niceness(threading.get_native_id()) == own
     finally:
         checkpointer.stop()

@@ -12,13 +12,14 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable
 
 import pytest
 
 from adapters.errors import Unavailable
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
 from adapters.vizmo_sqlite.bootstrap import create_directory
+from tests.polling import wait_until_async
 
 
 def _user(name: str) -> dict[str, Any]:
@@ -58,15 +59,6 @@ def _run(coroutine: Awaitable[Any]) -> Any:
         return loop.run_until_complete(asyncio.wait_for(coroutine, 60))
     finally:
         loop.close()
-
-
-async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.01)
-    return predicate()
 
 
 def _count(path: Path, sql: str) -> int:
@@ -142,7 +134,7 @@ def test_stop_fails_a_write_still_waiting_for_the_lock_and_ends(directory: Path)
             assert adapter._write_now is not None
             adapter._write_now.set_trace_callback(lambda sql: tries.append(sql) if sql == "BEGIN IMMEDIATE" else None)
             waiting = asyncio.ensure_future(adapter.resource_adapter("User", "1").create(_user("stopped")))
-            assert await _until(lambda: len(tries) >= 2)  # it met the lock twice: it is on the thread
+            await wait_until_async(lambda: len(tries) >= 2)  # it met the lock twice: it is on the thread
             await adapter.stop()
             with pytest.raises(Unavailable):
                 await waiting
@@ -168,7 +160,7 @@ def test_a_write_on_the_thread_runs_to_its_end_when_its_task_is_cancelled(direct
             portal = _Portal(directory)
             try:
                 waiting = asyncio.ensure_future(adapter.resource_adapter("User", "1").create(_user("cancelled")))
-                assert await _until(lambda: len(tries) >= 2)  # on the thread
+                await wait_until_async(lambda: len(tries) >= 2)  # on the thread
                 waiting.cancel()
             finally:
                 portal.release()
@@ -203,7 +195,7 @@ def test_writes_queued_behind_a_waiting_write_go_back_to_the_loop_once_the_lock_
             try:
                 waiting = [asyncio.ensure_future(users.create(_user(f"queued-{n}"))) for n in range(writes)]
                 # each tries twice on the loop, then is queued for the thread in the same step
-                assert await _until(lambda: statements.count("BEGIN IMMEDIATE") >= 2 * writes)
+                await wait_until_async(lambda: statements.count("BEGIN IMMEDIATE") >= 2 * writes)
                 assert not any(task.done() for task in waiting)
             finally:
                 portal.release()

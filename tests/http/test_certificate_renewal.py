@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gateway.certificates import EXPIRY_WARNING_DAYS, expiry_warning
 from tests.serving import Server, cli
+from tests.polling import wait_until
 
 DAY = 86_400.0
 
@@ -40,13 +41,6 @@ def _install(source: tuple[Path, Path], target: tuple[Path, Path]) -> None:
         staged = dst.with_suffix(".new")
         staged.write_bytes(src.read_bytes())
         os.replace(staged, dst)
-
-
-def _wait_for(condition, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_the_expiry_is_told_from_the_certificates_own_dates(tmp_path: Path) -> None:
@@ -78,12 +72,12 @@ def test_a_renewed_certificate_is_served_by_every_worker_without_a_restart(tmp_p
 
     renewed = _self_signed(tmp_path, "renewed", days=365)
     _install(renewed, live)
-    _wait_for(lambda: server.log_path.read_text().count("loaded the renewed certificate") == 2)  # both workers
+    wait_until(lambda: server.log_path.read_text().count("loaded the renewed certificate") == 2)  # both workers
     assert all(_served(server.port) == _der(renewed[0]) for _ in range(12))
 
     mismatched = (_self_signed(tmp_path, "third")[0], renewed[1])  # a new certificate, the old key
     _install(mismatched, live)
-    _wait_for(lambda: server.log_path.read_text().count("kept the certificate in use") == 2)
+    wait_until(lambda: server.log_path.read_text().count("kept the certificate in use") == 2)
     assert "key values mismatch" in server.log_path.read_text() or "cannot use the certificate" in \
         server.log_path.read_text()
     assert all(_served(server.port) == _der(renewed[0]) for _ in range(12))
@@ -105,7 +99,7 @@ def test_a_certificate_renewed_with_another_key_type_replaces_the_old_one(tmp_pa
     renewed = _self_signed(tmp_path, "ecdsa", days=365,
                            key=("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"))
     _install(renewed, live)
-    _wait_for(lambda: "loaded the renewed certificate" in server.log_path.read_text())
+    wait_until(lambda: "loaded the renewed certificate" in server.log_path.read_text())
     assert _served(server.port) == _der(renewed[0])
     rsa_only = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     rsa_only.check_hostname, rsa_only.verify_mode = False, ssl.CERT_NONE

@@ -14,6 +14,7 @@ import pytest
 
 from gateway.serving import drain
 from tests.support import GatewayEnv
+from tests.polling import wait_until_async
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -30,13 +31,6 @@ def _request(method: str, path: str, token: str, body: bytes = b"", declared: in
     length = len(body) if declared is None else declared
     return (f"{method} /scim/v2/locations/1{path} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {token}\r\n"
             f"Content-Type: application/scim+json\r\nContent-Length: {length}\r\n\r\n").encode() + body
-
-
-async def _until(condition: Any, seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -62,10 +56,10 @@ async def _drain_with_a_request_under_way(app: Any, http_server: Any, gateway_en
 
     body = json.dumps({"schemas": [CORE], "userName": "drained@contoso.com"}).encode()
     slow_writer.write(_request("POST", "/Users", token, body[:10], declared=len(body)))
-    await _until(lambda: app.inflight == 1)  # under way: its body not complete
+    await wait_until_async(lambda: app.inflight == 1)  # under way: its body not complete
 
     draining = asyncio.ensure_future(drain(app, http_server, seconds=20))
-    await _until(lambda: app.draining)
+    await wait_until_async(lambda: app.draining)
     kept_writer.write(_request("GET", "/Users", token))  # the open connection, while draining
     status, headers, _ = await _read_answer(kept_reader)
     assert status == 200 and headers["connection"] == "close"

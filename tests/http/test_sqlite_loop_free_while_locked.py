@@ -14,25 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
-from typing import Any
 
 import pytest
 
 from tests.support import GatewayEnv, Scim
+from tests.polling import wait_until_async
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-async def _until(predicate: Any, timeout: float = 10.0) -> bool:
-    """Poll ``predicate`` on the loop (yielding between polls) until it holds or ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.01)
-    return bool(predicate())
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -56,7 +45,7 @@ async def test_a_write_waiting_for_the_lock_leaves_the_loop_to_other_requests(
     patching = asyncio.ensure_future(scim("PATCH", f"/Users/{created.body['id']}", {
         "schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Waited"}]}))
     try:
-        assert await _until(lambda: "lock tried" in events)  # the PATCH has met the lock
+        await wait_until_async(lambda: "lock tried" in events)  # the PATCH has met the lock
         got = await scim("GET", f"/Users/{created.body['id']}")
         assert got.status == 200 and "title" not in got.body  # answered meanwhile, the write not in yet
         assert not patching.done()

@@ -8,19 +8,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from gateway.workers import MAX_RESTARTS
 from tests.serving import PROBE, Server, add_integration, children
-
-
-def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+from tests.polling import wait_until
 
 
 def _alive(pid: int) -> bool:
@@ -51,7 +43,7 @@ def test_sighup_is_ignored_by_one_process_and_by_a_supervisor(tmp_path: Path) ->
             token = add_integration(srv.data_dir)["secret_token"]
             workers = children(srv.proc.pid)
             srv.proc.send_signal(signal.SIGHUP)
-            _until(lambda: "SIGHUP ignored" in srv.log_path.read_text())
+            wait_until(lambda: "SIGHUP ignored" in srv.log_path.read_text())
             assert srv.proc.poll() is None and children(srv.proc.pid) == workers
             assert srv.request("GET", PROBE, token)[0] == 200
         finally:
@@ -67,8 +59,8 @@ def test_a_supervisor_killed_with_sigkill_takes_its_workers_down(tmp_path: Path)
     assert len(workers) == 2
     srv.proc.kill()
     srv.proc.communicate(timeout=30)
-    _until(lambda: not any(_alive(pid) for pid in workers))  # each got SIGTERM, drained and exited
-    _until(lambda: _port_free(srv.port))
+    wait_until(lambda: not any(_alive(pid) for pid in workers))  # each got SIGTERM, drained and exited
+    wait_until(lambda: _port_free(srv.port))
 
 
 def test_workers_that_keep_dying_stop_the_gateway_and_free_the_port(tmp_path: Path) -> None:
@@ -81,7 +73,7 @@ def test_workers_that_keep_dying_stop_the_gateway_and_free_the_port(tmp_path: Pa
         for _ in range(MAX_RESTARTS + 1):
             victim = next(pid for pid in children(supervisor) if pid != survivor)
             os.kill(victim, signal.SIGKILL)
-            _until(lambda: srv.proc.poll() is not None or  # type: ignore[union-attr]
+            wait_until(lambda: srv.proc.poll() is not None or  # type: ignore[union-attr]
                    (victim not in children(supervisor) and len(children(supervisor)) == 2))
         _, _ = srv.proc.communicate(timeout=60)
     finally:

@@ -1,0 +1,23 @@
+"""Waiting for a condition with a deadline: the suite never sleeps a fixed time for a server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 30.0, pause: float = 0.05) -> None:
+    """Poll ``condition`` until it is true; fail the test if ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"condition not met in {seconds:g} s"
+        time.sleep(pause)
+
+
+async def wait_until_async(condition: Callable[[], object], seconds: float = 10.0) -> None:
+    """:func:`wait_until` on the event loop, yielding to it between polls."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"condition not met in {seconds:g} s"
+        await asyncio.sleep(0.01)
