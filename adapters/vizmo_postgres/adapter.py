@@ -26,6 +26,7 @@ import asyncpg
 from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import NotFound, VersionMismatch
+from adapters.padded_emails import padded_forms, padded_holder_taken, padded_user_name
 from adapters.query import ListQuery, Page
 from adapters.sql_dialect import numbered
 from adapters.state import StateStore
@@ -52,6 +53,11 @@ _LOCK_EMAIL = numbered("SELECT id, status FROM employees WHERE location_id = ? A
                        "FOR UPDATE")
 _EMAIL_HOLDER = numbered("SELECT status FROM employees WHERE location_id = ? "
                          "AND lower(email) = lower(?::text) AND id <> ? LIMIT 1")
+#: Live employees holding an address with whitespace around it (adapters.padded_emails): an
+#: equality probe per form on the ``(location_id, lower(email))`` index, whatever its collation.
+_PADDED = "e.location_id = ? AND lower(e.email) = ANY(?::text[]) AND e.status <> 'removed'"
+_PADDED_HOLDER = numbered(f"SELECT e.email FROM employees e WHERE {_PADDED} AND e.id <> ? LIMIT 1")
+_PADDED_MATCH = numbered(f"SELECT {_COLUMNS}{_FROM}WHERE {_PADDED} ORDER BY e.id LIMIT ?")
 _INSERT_EMPLOYEE = numbered(
     "INSERT INTO employees (location_id, email, first_name, last_name, display_name, phone, mobile, "
     "department, designation, employee_code, status, created_at, updated_at) "
@@ -104,6 +110,9 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         elif query.start_index > 1 or query.count == 0:
             total = await self._db.fetchval(
                 numbered(f"SELECT count(*){_FROM}WHERE {_LIVE} AND ({where})"), self._location, *params)
+        elif padded := padded_user_name(query.filter):
+            rows = await self._db.fetch(_PADDED_MATCH, self._location, [f.lower() for f in padded], query.count)
+            total = len(rows)
         else:
             total = 0
         return Page(resources=[mapping.from_storage(r) for r in rows], total_results=total)
@@ -114,6 +123,8 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         email = stored.columns["email"]
         async with self._db.transaction() as conn:
             existing = await conn.fetchrow(_LOCK_EMAIL, self._location, email)
+            if existing is None or existing["status"] == "removed":
+                await self._refuse_padded_holder(conn, email)
             now = mapping.now_iso()
             if existing is None:
                 # A concurrent create of the same address (in any process) makes this INSERT wait
@@ -168,6 +179,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
             holder = await conn.fetchval(_EMAIL_HOLDER, self._location, email, current["id"])
             if holder is not None:
                 raise mapping.user_name_taken(email, holder)
+            await self._refuse_padded_holder(conn, email, current["id"])
         await self._update_employee(conn, current["id"], stored, mapping.now_iso())
         await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
                            stored.external_id, mapping.extra_json(stored.extra))
@@ -200,6 +212,13 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
             if not expected_version.matches(current):
                 raise VersionMismatch(f"User {id} has changed: its current version is {current}")
         return row
+
+    async def _refuse_padded_holder(self, conn: asyncpg.Connection, email: str, own_id: int = 0) -> None:
+        """409 when another live employee holds ``email`` with whitespace around it: the write
+        would make a second employee for the same person (:mod:`adapters.padded_emails`)."""
+        holder = await conn.fetchval(_PADDED_HOLDER, self._location, [f.lower() for f in padded_forms(email)], own_id)
+        if holder is not None:
+            raise padded_holder_taken(email, holder)
 
     @staticmethod
     async def _fetch(conn: asyncpg.Connection, employee_id: int) -> Resource:

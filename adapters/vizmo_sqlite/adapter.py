@@ -35,6 +35,7 @@ from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import NotFound, Unavailable
 from adapters.location_ids import location_number
+from adapters.padded_emails import padded_user_name
 from adapters.sqlite_wal import LOCK_WAIT
 from adapters.query import And, Compare, Filter, ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
@@ -120,6 +121,10 @@ class VizmoUserAdapter(ResourceAdapter):
             rows = self._store.read_now(sql, page if not unordered else (self._location_id, *params, query.count,
                                                                          query.start_index - 1))
             total = len(rows) if query.start_index == 1 and len(rows) < query.count else None
+            if not rows and query.start_index == 1 and (padded := padded_user_name(query.filter)):
+                rows = self._store.read_now(f"{SELECT}WHERE {LIVE} AND e.email IN ({', '.join('?' * len(padded))}) "
+                                            "ORDER BY e.id LIMIT ?", (self._location_id, *padded, query.count))
+                total = len(rows)
         else:
             rows = await self._store.read(
                 f"{SELECT.replace('SELECT ', 'SELECT count(*) OVER () AS total, ', 1)}"

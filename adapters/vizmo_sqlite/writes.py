@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from adapters.activity import ActivityEntry, Journal
 from adapters.base import Change, Resource
 from adapters.errors import AlreadyExists, InvalidValue, NotFound, Unavailable, VersionMismatch
+from adapters.padded_emails import padded_forms, padded_holder_taken
 from adapters.sqlite_activity import insert_entry
 from adapters.versions import ExpectedVersion
 from adapters.vizmo_sqlite import mapping, text_values
@@ -140,6 +141,16 @@ def _check_version(row: sqlite3.Row, id: str, expected_version: ExpectedVersion)
         raise VersionMismatch(f"User {id} has changed: its current version is {version}")
 
 
+def _refuse_padded_holder(conn: sqlite3.Connection, location_id: int, email: str, own_id: int = 0) -> None:
+    """409 when another live employee holds ``email`` with whitespace around it: the write would
+    make a second employee for the same person (:mod:`adapters.padded_emails`)."""
+    forms = padded_forms(email)
+    holder = conn.execute(f"SELECT email FROM employees WHERE location_id = ? AND email IN ({', '.join('?' * len(forms))}) "
+                          "AND status <> 'removed' AND id <> ? LIMIT 1", (location_id, *forms, own_id)).fetchone()
+    if holder is not None:
+        raise padded_holder_taken(email, holder["email"])
+
+
 def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.StoredUser, extra: str,
                 written: Written | None = None) -> sqlite3.Row:
     """Insert a new employee, or revive a removed one (the one row UNIQUE (location_id, email)
@@ -150,6 +161,8 @@ def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.Stor
     existing = conn.execute(
         "SELECT e.id, e.status, s.incarnation FROM employees e LEFT JOIN scim_users s ON s.employee_id = e.id "
         "WHERE e.location_id = ? AND e.email = ?", (location_id, email)).fetchone()
+    if existing is None or existing["status"] == "removed":
+        _refuse_padded_holder(conn, location_id, email)
     now = mapping.now_iso()
     if existing is None:
         cur = conn.execute(_INSERT_EMPLOYEE, (location_id, *_employee_values(stored), now, now))
@@ -243,6 +256,7 @@ def _replace_row(conn: sqlite3.Connection, location_id: int, current: sqlite3.Ro
                               (location_id, email, current["id"])).fetchone()
         if holder is not None:
             raise mapping.user_name_taken(email, holder["status"])
+        _refuse_padded_holder(conn, location_id, email, current["id"])
     changes = conn.total_changes
     updated_at = _update_changed_columns(conn, current, stored)
     version = _update_scim_row(conn, location_id, current, stored.external_id, extra)

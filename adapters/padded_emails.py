@@ -1,0 +1,42 @@
+"""Portal emails stored with stray whitespace around them (``" ann@example.com"``, ``"ann@example.com "``).
+
+The portal's sign-in email is the SCIM ``userName``, matched exactly (ignoring case) by the
+directory's unique index. A row the portal stored with a space pasted before or after the address
+is missed by Entra ID's ``userName eq`` look-up, and the create that follows made a second employee
+for the same person, silently. So the SQL adapters try the padded forms of a ``userName`` where an
+exact match finds nobody: the look-up answers the padded row (Entra ID then adopts it and its next
+update writes the address clean), and a create or a rename onto it is a 409 naming the stored value.
+The forms are a bounded list probed through the same unique index (equality, whatever the collation),
+so the fallback costs a few index look-ups and never a scan. The LDAP adapter needs none of this: its
+matching rules already drop insignificant spaces (RFC 4518 §2.6.1).
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from adapters.errors import AlreadyExists
+from adapters.query import Compare, Filter
+
+#: What a pasted address brings along on either side (a space or two, a tab, a line end).
+PADDING = ("", " ", "  ", "\t", "\n", "\r\n")
+
+
+def padded_forms(value: str) -> tuple[str, ...]:
+    """``value`` with each combination of :data:`PADDING` before and after it, not bare."""
+    return tuple(f"{before}{value}{after}" for before, after in product(PADDING, PADDING) if before or after)
+
+
+def padded_user_name(node: Filter | None) -> tuple[str, ...]:
+    """The padded forms of ``X`` for the filter ``userName eq "X"`` alone, else none."""
+    if isinstance(node, Compare) and node.op == "eq" and node.path.urn is None and node.path.sub_attr is None \
+            and node.path.attr == "userName" and isinstance(node.value, str) and node.value.strip() == node.value:
+        return padded_forms(node.value)
+    return ()
+
+
+def padded_holder_taken(user_name: str, stored: str) -> AlreadyExists:
+    """The conflict of a ``userName`` a live employee holds with whitespace around it."""
+    return AlreadyExists(f"userName {user_name!r} is already taken in this location: an employee's email is "
+                         f"stored as {stored!r}, with whitespace around it; a look-up of userName eq {user_name!r} "
+                         "finds that employee: update it, or correct its email in the portal")

@@ -1,0 +1,126 @@
+"""A portal employee whose email was stored with whitespace around it (adapters.padded_emails), on
+a real SQLite file and a real PostgreSQL server: Entra ID's ``userName eq`` look-up finds it, its
+update writes the address clean, and no create or rename makes a second employee for the person."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from adapters.base import Adapter, ResourceAdapter
+from adapters.errors import AlreadyExists
+from adapters.query import AttrPath, Compare, ListQuery
+from adapters.testkit import full_user
+from adapters.vizmo_postgres.adapter import VizmoPostgresAdapter
+from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
+from adapters.vizmo_sqlite.bootstrap import create_directory
+
+Sql = Callable[..., list[Any]]
+PORTAL_ROW = ("INSERT INTO employees (location_id, email, first_name, last_name, status, created_at, updated_at) "
+              "VALUES ({}, {}, 'Ann', 'Lee', {}, '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')")
+
+
+class Directory:
+    """One adapter over a directory, and the portal's own SQL on it (a connection of its own)."""
+
+    def __init__(self, adapter: Adapter, sql: Sql, mark: Callable[[int], str]) -> None:
+        self.adapter, self.sql, self.mark = adapter, sql, mark
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, aw: Awaitable[Any]) -> Any:
+        return self.loop.run_until_complete(asyncio.wait_for(aw, 60))
+
+    def users(self, location: str = "1") -> ResourceAdapter:
+        return self.adapter.resource_adapter("User", location)
+
+    def portal_employee(self, email: str, status: str = "active", location: int = 1) -> int:
+        self.sql(PORTAL_ROW.format(self.mark(1), self.mark(2), self.mark(3)), location, email, status)
+        return int(self.sql(f"SELECT id FROM employees WHERE email = {self.mark(1)}", email)[0][0])
+
+    def emails(self) -> list[str]:
+        return sorted(row[0] for row in self.sql("SELECT email FROM employees WHERE location_id = 1"))
+
+
+def _sqlite_sql(path: Path) -> Sql:
+    def query(text: str, *args: Any) -> list[Any]:
+        conn = sqlite3.connect(path)
+        try:
+            with conn:
+                return conn.execute(text, args).fetchall()
+        finally:
+            conn.close()
+    return query
+
+
+def _postgres_sql(dsn: str, directory: Directory) -> Sql:
+    async def query(text: str, *args: Any) -> list[Any]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return [tuple(row) for row in await conn.fetch(text, *args)]
+        finally:
+            await conn.close()
+    return lambda text, *args: directory.run(query(text, *args))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def directory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Directory]:
+    if request.param == "sqlite":
+        path = tmp_path / "directory.db"
+        create_directory(path)
+        found = Directory(VizmoSqliteAdapter(path), _sqlite_sql(path), lambda n: "?")
+    else:
+        dsn = request.getfixturevalue("pg_directory_dsn")
+        dsn_file = tmp_path / "directory.dsn"
+        dsn_file.write_text(dsn, encoding="utf-8")
+        found = Directory(VizmoPostgresAdapter.from_options({"dsn_file": str(dsn_file)}), lambda *a: [],
+                          lambda n: f"${n}")
+        found.sql = _postgres_sql(dsn, found)
+    found.run(found.adapter.start())
+    yield found
+    found.run(found.adapter.stop())
+    found.loop.close()
+
+
+def _user_name_eq(value: str) -> ListQuery:
+    return ListQuery(filter=Compare(AttrPath("userName"), "eq", value))
+
+
+@pytest.mark.parametrize("stored", [" ann@example.com", "ann@example.com ", "\tANN@example.com\r\n"])
+def test_the_look_up_finds_the_padded_row_and_the_update_writes_it_clean(directory: Directory, stored: str) -> None:
+    employee_id = directory.portal_employee(stored)
+    users = directory.users()
+    page = directory.run(users.search(_user_name_eq("ann@example.com")))
+    assert page.total_results == 1 and page.resources[0]["id"] == str(employee_id)
+    assert page.resources[0]["userName"] == stored  # as stored: Entra ID sees the difference and corrects it
+    updated = directory.run(users.replace(str(employee_id), full_user("ann@example.com")))
+    assert updated["userName"] == "ann@example.com"
+    assert directory.emails() == ["ann@example.com"]
+    assert directory.run(users.search(_user_name_eq("other@example.com"))).total_results == 0
+    assert directory.run(directory.users("2").search(_user_name_eq("ann@example.com"))).total_results == 0
+
+
+def test_a_create_of_the_clean_address_is_refused_naming_the_stored_one(directory: Directory) -> None:
+    directory.portal_employee("ann@example.com  ")
+    with pytest.raises(AlreadyExists, match=r"stored as 'ann@example.com  ', with whitespace around it"):
+        directory.run(directory.users().create(full_user("Ann@Example.com")))
+    assert directory.emails() == ["ann@example.com  "]
+    other = directory.run(directory.users("2").create(full_user("ann@example.com")))  # another location's own
+    assert other["userName"] == "ann@example.com"
+
+
+def test_a_rename_onto_it_is_refused_and_a_removed_padded_row_blocks_nothing(directory: Directory) -> None:
+    directory.portal_employee(" ann@example.com")
+    users = directory.users()
+    bob = directory.run(users.create(full_user("bob@example.com")))
+    with pytest.raises(AlreadyExists, match="with whitespace around it"):
+        directory.run(users.replace(bob["id"], full_user("ann@example.com")))
+    assert directory.run(users.get(bob["id"]))["userName"] == "bob@example.com"
+    directory.portal_employee(" cid@example.com", status="removed")
+    assert directory.run(users.create(full_user("cid@example.com")))["userName"] == "cid@example.com"
+    assert directory.run(users.replace(bob["id"], full_user("bob@example.com", title="Lead")))["title"] == "Lead"
