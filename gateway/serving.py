@@ -132,6 +132,10 @@ async def drain(app: ScimApplication, server: tornado.httpserver.HTTPServer, sec
     deadline = loop.time() + seconds
     while app.inflight > 0 and loop.time() < deadline:
         await asyncio.sleep(0.02)
+    if app.inflight > 0:
+        log.warning("%d request(s) still under way after %g s are cut off: their connections close without an "
+                    "answer, so the client sends them again (a write among them may be stored all the same; the "
+                    "retry then meets it)", app.inflight, seconds)
     await server.close_all_connections()
 
 

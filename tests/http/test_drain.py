@@ -73,3 +73,21 @@ async def _drain_with_a_request_under_way(app: Any, http_server: Any, gateway_en
     assert app.inflight == 0
     rows = gateway_env.sql("SELECT COUNT(*) AS n FROM employees WHERE email = ?", ("drained@contoso.com",))
     assert rows[0]["n"] == 1
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_request_still_under_way_at_the_bound_is_cut_off_and_counted_in_a_warning(
+        app: Any, http_server: Any, http_port: int, gateway_env: GatewayEnv, caplog: pytest.LogCaptureFixture) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", http_port)
+    try:
+        body = json.dumps({"schemas": [CORE], "userName": "never@contoso.com"}).encode()
+        writer.write(_request("POST", "/Users", gateway_env.tokens[1], body[:10], declared=len(body)))
+        await wait_until_async(lambda: app.inflight == 1)  # its body never completes
+        with caplog.at_level("WARNING", logger="vizmo_scim"):
+            await asyncio.wait_for(drain(app, http_server, seconds=0.2), 10)
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed without an answer
+        assert "1 request(s) still under way after 0.2 s are cut off" in caplog.text
+    finally:
+        writer.close()
+    rows = gateway_env.sql("SELECT COUNT(*) AS n FROM employees WHERE email = ?", ("never@contoso.com",))
+    assert rows[0]["n"] == 0
