@@ -40,7 +40,7 @@ class SignInHandler(AdminHandler):
             return
         signed_out = self.get_query_argument("signed_out", "") == "1"
         self.render("sign_in.html", error=None if self.secure_origin() else INSECURE, signed_out=signed_out,
-                    next=self.get_query_argument("next", ""), user="")
+                    next=self.get_query_argument("next", ""), user="", failed=False)
 
     async def post(self) -> None:
         name = self.get_body_argument("user", "")[:200]
@@ -48,7 +48,7 @@ class SignInHandler(AdminHandler):
         target = self.get_body_argument("next", "")
         if not self.secure_origin():
             self.set_status(400)
-            self.render("sign_in.html", error=INSECURE, signed_out=False, next=target, user=name)
+            self.render("sign_in.html", error=INSECURE, signed_out=False, next=target, user=name, failed=False)
             return
         client = self.application.public_origin.client(  # type: ignore[attr-defined]
             self.request.remote_ip, self.request.headers)
@@ -58,12 +58,13 @@ class SignInHandler(AdminHandler):
             self.set_status(429)
             self.set_header("Retry-After", retry_after(wait))
             self.render("sign_in.html", error=THROTTLED.format(retry_after(wait)), signed_out=False, next=target,
-                        user=name)
+                        user=name, failed=False)
             return
         operator = await self.admin.accounts.sign_in(name, password)
         if operator is None:
             log.info("admin sign-in refused (request %s)", self.request_id)
-            self.render("sign_in.html", error=FAILED, signed_out=False, next=target, user=name)
+            # failed: the fields are marked invalid and the cursor goes back to them (WCAG 2.1 SC 3.3.1)
+            self.render("sign_in.html", error=FAILED, signed_out=False, next=target, user=name, failed=True)
             return
         log.info("admin sign-in: %s", operator.name)
         # Only failures count: colleagues behind one address (an office's NAT) signing in are

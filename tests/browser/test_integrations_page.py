@@ -139,9 +139,12 @@ def test_sign_in_enable_copy_use_watch_rotate_remove_sign_out(page: Page, admin_
     assert answer["status"] == 200 and table[0][:3] == ["time", "location_id", "method"]
     assert [row[5] for row in table[1:]] == [f"user{n}@example.com" for n in range(54, -1, -1)] + ["ada@example.com"]
 
-    # Rotate: a new token, shown once; the old one refused from now on.
+    # Rotate, after a confirmation page: a new token, shown once; the old one refused from now on.
     page.go("/admin/locations/1")
     page.click_through("#rotate")
+    assert page.heading == "Rotate the Secret Token of Delhi?" and page.path == "/admin/locations/1/rotate"
+    assert scim(tenant_url, "GET", "/Users?count=1", token) == 200  # nothing rotated by showing the question
+    page.click_through("#confirm-rotate")
     assert page.heading == "SCIM Secret Token rotated for Delhi" and "previous token no longer works" in page.text()
     new_token = copied(page, "secret-token")
     assert new_token != token
@@ -176,7 +179,8 @@ def test_a_location_scoped_operator_sees_and_changes_only_their_locations(page: 
     sign_in(page, "bob")
     assert [row[0] for row in page.rows()] == ["Pune (location 2)"]
     page.screenshot("12-scoped-operator-locations")
-    for path in ("/admin/locations/1", "/admin/locations/1/activity", "/admin/locations/1/remove"):
+    for path in ("/admin/locations/1", "/admin/locations/1/activity", "/admin/locations/1/remove",
+                 "/admin/locations/1/rotate"):
         page.go(path)
         assert page.heading == "404 Not Found" and "Delhi" not in page.driver.page_source, path
     page.screenshot("13-not-found")
@@ -184,7 +188,8 @@ def test_a_location_scoped_operator_sees_and_changes_only_their_locations(page: 
     page.go("/admin/locations/2")
     xsrf = page.find("input[name=_xsrf]").get_property("value")
     for action in ("enable", "rotate", "remove"):  # the forms of location 1, posted by hand
-        assert page.fetch("POST", f"/admin/locations/1/{action}", {"_xsrf": xsrf, "confirm": "remove"})["status"] == 404
+        confirm = "rotate" if action == "rotate" else "remove"
+        assert page.fetch("POST", f"/admin/locations/1/{action}", {"_xsrf": xsrf, "confirm": confirm})["status"] == 404
     assert page.fetch("POST", "/admin/locations/2/enable", {})["status"] == 403  # no XSRF token
     assert integrations(admin_gateway.data_dir) == []
     page.click_through("#enable")

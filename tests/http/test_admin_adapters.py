@@ -77,7 +77,7 @@ def test_the_integrations_page_on_each_adapter(served: Served) -> None:
     rows = list(csv.reader(io.StringIO(client.get("/admin/locations/1/activity.csv?outcome=changed").body)))
     assert [(r[5], r[7]) for r in rows[1:]] == [("grace@example.com", "201")]
     new_token = re.search(r'id="secret-token"[^>]*>([^<]+)<',
-                          client.post("/admin/locations/1/rotate", {}, form_page="/admin/locations/1").body)
+                          client.post("/admin/locations/1/rotate", {}, form_page="/admin/locations/1/rotate").body)
     assert new_token is not None
     assert scim(port, "GET", "/Users", token) == 401 and scim(port, "GET", "/Users", new_token.group(1).strip()) == 200
     scoped = AdminClient(port)

@@ -166,8 +166,12 @@ def test_a_rotate_form_sent_again_is_refused_and_the_newest_token_keeps_working(
     client = admin_gateway.client()
     assert client.sign_in("alice").status == 303
     first = enable(client, "1")
-    form = client.hidden_fields("/admin/locations/1", "/admin/locations/1/rotate")
-    assert set(form) == {"_xsrf", "current"} and first not in form["current"]
+    assert 'action="/admin/locations/1/rotate"' not in client.get("/admin/locations/1").body  # one press rotated
+    form = client.hidden_fields("/admin/locations/1/rotate", "/admin/locations/1/rotate")  # the confirmation page
+    assert set(form) == {"_xsrf", "current", "confirm"} and first not in form["current"]
+    unconfirmed = client.request("POST", "/admin/locations/1/rotate", {**form, "confirm": ""})
+    assert unconfirmed.status == 303 and unconfirmed.headers["Location"] == "/admin/locations/1/rotate"
+    assert scim(admin_gateway.port, "GET", "/Users", first) == 200  # not rotated
     rotated = client.request("POST", "/admin/locations/1/rotate", form)
     assert rotated.status == 200 and "SCIM Secret Token rotated" in rotated.body
     second = re.search(r'<textarea id="secret-token"[^>]*>([^<]+)</textarea>', rotated.body)
@@ -179,9 +183,9 @@ def test_a_rotate_form_sent_again_is_refused_and_the_newest_token_keeps_working(
     assert again.status == 409
     assert "Nothing was changed" in again.body and 'id="secret-token"' not in again.body
     assert scim(admin_gateway.port, "GET", "/Users", second.group(1).strip()) == 200  # not voided
-    assert client.request("POST", "/admin/locations/1/rotate", {"_xsrf": form["_xsrf"]}).status == 409
+    assert client.request("POST", "/admin/locations/1/rotate", {"_xsrf": form["_xsrf"], "confirm": "rotate"}).status == 409
 
-    third = client.post("/admin/locations/1/rotate", {}, form_page="/admin/locations/1")  # from the page as it is now
+    third = client.post("/admin/locations/1/rotate", {}, form_page="/admin/locations/1/rotate")  # the page as it is now
     assert third.status == 200 and 'id="secret-token"' in third.body
     assert scim(admin_gateway.port, "GET", "/Users", second.group(1).strip()) == 401
 
