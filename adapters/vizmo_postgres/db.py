@@ -116,6 +116,7 @@ def translate_errors(action: str) -> Iterator[None]:
 #: What ``scim_tables.sql`` creates, and the objects of older gateways it drops.
 _CREATED = re.compile(r"^CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", re.MULTILINE)
 _DROPPED = re.compile(r"^DROP INDEX IF EXISTS (\w+)", re.MULTILINE)
+_CREATED_TABLES = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+)", re.MULTILINE)
 
 
 async def _scim_tables_current(conn: asyncpg.Connection) -> bool:
@@ -129,6 +130,23 @@ async def _scim_tables_current(conn: asyncpg.Connection) -> bool:
         "SELECT coalesce(array_agg(name), '{}') FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NOT NULL",
         [*wanted, *dropped]))
     return existing >= set(wanted) and not existing & set(dropped)
+
+
+async def _refuse_split_schemas(conn: asyncpg.Connection) -> None:
+    """Refuse to create the gateway's missing objects in a schema other than the one holding its
+    tables: ``CREATE TABLE IF NOT EXISTS`` looks only in the first schema of the search path, so
+    after a DBA put another schema first it made a second, empty ``scim_users`` there, which every
+    query then read (ids, externalIds and tokens gone at once; a PostgreSQL review)."""
+    tables = _CREATED_TABLES.findall(_sql("scim_tables.sql"))
+    elsewhere = await conn.fetch(
+        "SELECT c.relname, n.nspname FROM unnest($1::text[]) AS name JOIN pg_class c ON c.oid = to_regclass(name) "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IS DISTINCT FROM current_schema()", tables)
+    if elsewhere:
+        first = await conn.fetchval("SELECT current_schema()")
+        raise Unavailable(
+            f"the gateway's table {elsewhere[0]['relname']} is in schema {elsewhere[0]['nspname']!r}, but the "
+            f"search_path puts {first!r} first, where its missing tables would be made anew and empty: put "
+            f"{elsewhere[0]['nspname']!r} first in the role's search_path (ALTER ROLE ... SET search_path)")
 
 
 @dataclass(frozen=True)
@@ -235,6 +253,7 @@ class PgDatabase:
                                            f"(SELECT max(id) FROM {table}))")
             if await conn.fetchval("SELECT to_regclass('employees')") is None:
                 raise Unavailable("not a Vizmo directory: it has no 'employees' table")
+            await _refuse_split_schemas(conn)
             await conn.execute(_sql("scim_tables.sql"))
 
     async def close(self) -> None:

@@ -610,3 +610,28 @@ def test_a_role_with_the_privileges_readme_lists_starts_on_tables_it_does_not_ow
         assert run(adapter.resource_adapter("User", "1").get(created["id"]))["userName"] == "granted@contoso.com"
     finally:
         run(other.stop())
+
+
+def test_a_search_path_with_another_schema_first_is_refused_rather_than_given_new_empty_tables(
+        run: Run[Any], adapter: VizmoPostgresAdapter, sql: Any, dsn_file: Path, pg_directory_dsn: str) -> None:
+    """``CREATE TABLE IF NOT EXISTS`` looks only in the first schema of the search path: with
+    another schema put first and one of the gateway's indexes missing (an upgrade adds one), a
+    start made a second, empty ``scim_users`` there and every token and id was gone (a PostgreSQL
+    review). The start is refused, naming both schemas, and nothing is created."""
+    created = run(adapter.resource_adapter("User", "1").create(full_user("kept@example.com")))
+    run(adapter.stop())
+    database = pg_directory_dsn.rsplit("/", 1)[1].partition("?")[0]
+    sql("DROP INDEX scim_activity_time")  # what an upgrade would create
+    sql("CREATE SCHEMA reporting")
+    sql(f'ALTER DATABASE "{database}" SET search_path = reporting, public')
+    refused = VizmoPostgresAdapter.from_options({"dsn_file": str(dsn_file)})
+    with pytest.raises(Unavailable, match=r"in schema 'public', but the search_path puts 'reporting' first"):
+        run(refused.start())
+    run(refused.stop())
+    assert sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'reporting'")[0][0] == 0
+    sql(f'ALTER DATABASE "{database}" SET search_path = public, reporting')  # the fix the message names
+    fixed = _started(run, dsn_file)
+    try:
+        assert run(fixed.resource_adapter("User", "1").get(created["id"]))["userName"] == "kept@example.com"
+    finally:
+        run(fixed.stop())
