@@ -248,12 +248,16 @@ def test_without_javascript_no_dead_copy_button_and_the_token_copies_by_keyboard
     assert selected == page.find("#secret-token").get_property("value") and selected.count(".") == 2
 
 
-def test_the_activity_has_no_empty_page_navigation(page: Page, admin_gateway: AdminGateway) -> None:  # noqa: F811
-    """WCAG 2.1 SC 1.3.1 Info and Relationships: a screen reader's list of landmarks offers no
-    "Pages of the activity" navigation when there is no other page to go to."""
+def test_the_activity_has_a_breadcrumb_and_no_empty_page_navigation(
+        page: Page, admin_gateway: AdminGateway) -> None:  # noqa: F811
+    """WCAG 2.1 SC 1.3.1 Info and Relationships: a screen reader's list of landmarks offers the
+    trail of pages as a "Breadcrumb" navigation with the current page marked, and no "Pages of
+    the activity" navigation when there is no other page to go to."""
     enable_and_provision(admin_gateway, ["ada@example.com"])
     sign_in_by_keyboard(page)
     page.go("/admin/locations/1/activity")
     page.reload_until(lambda: len(page.rows("table.activity")) == 1)
     empty = [nav.get_attribute("aria-label") for nav in page.all("nav") if not nav.find_elements("css selector", "a")]
     assert empty == []
+    assert (ax(page, "nav.breadcrumb")["role"], ax(page, "nav.breadcrumb")["name"]) == ("navigation", "Breadcrumb")
+    assert page.find("nav.breadcrumb [aria-current=page]").text == "Activity"
