@@ -126,6 +126,7 @@ def test_sign_in_enable_copy_use_watch_rotate_remove_sign_out(page: Page, admin_
     assert all(r[5] == "201 (changed)" for r in first)
     page.click_through("#next-page")
     assert "before=" in page.path and "outcome=changed" in page.path
+    assert page.driver.title.startswith("Activity of Delhi (older entries)")  # told apart from the first page
     second = page.rows("table.activity")
     assert [r[2] for r in second] == [f"user{n}@example.com" for n in range(4, -1, -1)] + ["ada@example.com"]
     assert not page.all("#next-page") and page.all("#newest-page")

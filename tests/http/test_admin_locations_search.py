@@ -127,12 +127,14 @@ def test_the_list_is_paged_by_100_and_next_keeps_the_search(gateway: AdminGatewa
         path = following
     assert seen == list(range(1, LOCATIONS + 1))
     assert status_line(body) == "Locations 1,201–1,234 of 1,234" and "(page 13 of 13)" in body
+    assert "<title>Locations (page 13 of 13) · " in body  # pages told apart by their title (WCAG 2.1 SC 2.4.2)
 
     # A search's pages: "office" is every location but the seven named ones.
     offices = [n for n in range(3, LOCATIONS + 1) if n not in NAMED]
     body = get(client, "/admin/locations?q=Office")
     assert shown(body) == offices[:100]
     assert status_line(body) == f"Locations 1–100 of {len(offices):,} matching “Office”"
+    assert f"<title>Locations matching “Office” (page 1 of {-(-len(offices) // 100)}) · " in body
     following = link(body, "next-page")
     assert following == "/admin/locations?q=Office&page=2"
     body = get(client, following)
