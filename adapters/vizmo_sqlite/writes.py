@@ -145,7 +145,8 @@ def _refuse_padded_holder(conn: sqlite3.Connection, location_id: int, email: str
     """409 when another live employee holds ``email`` with whitespace around it: the write would
     make a second employee for the same person (:mod:`adapters.padded_emails`)."""
     forms = padded_forms(email)
-    holder = conn.execute(f"SELECT email FROM employees WHERE location_id = ? AND email IN ({', '.join('?' * len(forms))}) "
+    marks = ", ".join("?" * len(forms))
+    holder = conn.execute(f"SELECT email FROM employees WHERE location_id = ? AND email IN ({marks}) "
                           "AND status <> 'removed' AND id <> ? LIMIT 1", (location_id, *forms, own_id)).fetchone()
     if holder is not None:
         raise padded_holder_taken(email, holder["email"])
