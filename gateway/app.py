@@ -24,6 +24,7 @@ import tornado.web
 from gateway.admin.routes import admin_routes, admin_settings
 from gateway.certificates import tls_context
 from gateway.config import HEADER_READ_LIMIT, ConfigError, GatewayConfig
+from gateway.connection_cap import BoundedHTTPServer, connection_bound
 from gateway.context import GatewayContext
 from gateway.errors import InvalidSyntax
 from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundHandler, ScimHandler,
@@ -226,9 +227,10 @@ def make_server(app: ScimApplication, config: GatewayConfig, *, tls: ssl.SSLCont
     """Tornado's HTTP server for ``app``: headers read up to
     :data:`~gateway.config.HEADER_READ_LIMIT` (so an oversized request is answered 414/431, not
     dropped), bodies up to four times ``max_body_bytes`` (read and answered 413; a declared
-    larger one is refused before it is read), and its idle and body timeouts; HTTPS with ``tls``,
-    else with the configured certificate, if any (:func:`gateway.certificates.tls_context`)."""
-    return tornado.httpserver.HTTPServer(app, max_header_size=HEADER_READ_LIMIT,
-                                         max_body_size=4 * config.max_body_bytes,
-                                         ssl_options=tls if tls is not None else tls_context(config),
-                                         idle_connection_timeout=idle_timeout, body_timeout=body_timeout)
+    larger one is refused before it is read), and its idle and body timeouts; at most
+    ``[limits] max_connections`` open connections (:mod:`gateway.connection_cap`); HTTPS with
+    ``tls``, else with the configured certificate, if any (:func:`gateway.certificates.tls_context`)."""
+    return BoundedHTTPServer(app, max_header_size=HEADER_READ_LIMIT, max_body_size=4 * config.max_body_bytes,
+                             ssl_options=tls if tls is not None else tls_context(config),
+                             idle_connection_timeout=idle_timeout, body_timeout=body_timeout,
+                             max_connections=connection_bound(config.max_connections))

@@ -36,6 +36,9 @@ DEFAULT_RATE_LIMIT = 200.0
 DEFAULT_RATE_BURST = 400
 #: Seconds an adapter call may take before the request answers 503 with Retry-After.
 DEFAULT_ADAPTER_TIMEOUT = 15.0
+#: Open client connections per worker (gateway.connection_cap): far above what Entra ID opens (a
+#: few per location), about a quarter of a gigabyte when all are idle.
+DEFAULT_MAX_CONNECTIONS = 10_000
 MAX_BODY_BYTES = 1024 * 1024
 #: The longest request-target answered normally; a longer one gets a SCIM 414 (send a long filter
 #: in the body of POST /.search instead, RFC 7644 §3.4.3).
@@ -90,6 +93,7 @@ class GatewayConfig:
     rate_limit: float = DEFAULT_RATE_LIMIT  # [limits] requests_per_second, per location and worker
     rate_burst: int = DEFAULT_RATE_BURST    # [limits] burst
     adapter_timeout: float = DEFAULT_ADAPTER_TIMEOUT  # [limits] adapter_timeout_seconds: then 503
+    max_connections: int = DEFAULT_MAX_CONNECTIONS  # [limits] open connections per worker: then 503 and closed
     metrics: MetricsSettings = MetricsSettings()  # [metrics]
     config_file: Path | None = None       # the file read (absolute); its relative paths are resolved against its folder
 
@@ -174,7 +178,7 @@ def _from_file(data: Mapping[str, Any], base: Path) -> dict[str, Any]:
                                      if k in ("max_patch_operations", "max_patch_values", "max_values",
                                               "max_resource_bytes")})
     for key, name in (("requests_per_second", "rate_limit"), ("burst", "rate_burst"),
-                      ("adapter_timeout_seconds", "adapter_timeout")):
+                      ("adapter_timeout_seconds", "adapter_timeout"), ("max_connections", "max_connections")):
         if key in limits:
             values[name] = limits[key]
     if "metrics" in data:

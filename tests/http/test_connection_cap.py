@@ -1,0 +1,113 @@
+"""``[limits] max_connections`` (gateway.connection_cap) on a real ``vizmo-scim serve``: past the
+bound a new connection gets a SCIM ``503`` with ``Retry-After`` and is closed, the open ones keep
+being served, and a place freed is taken by the next client. Without it a client with no token
+could hold connections open until the worker ran out of memory or open files."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, load_config
+from tests.polling import wait_until
+from tests.serving import Server
+
+LIMIT = 3
+
+
+def _connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def _ask(conn: socket.socket, path: str = "/healthz") -> bytes:
+    """One keep-alive request on ``conn`` and its whole answer (a bodiless one, or one with Content-Length)."""
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: gw\r\n\r\n".encode())
+    return _answer(conn)
+
+
+def _answer(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def _held(port: int) -> socket.socket:
+    """A connection the worker has answered on and holds open. Until the worker has seen the end
+    of the start-up probes' connections they still count, so a refused one is tried again."""
+    found: list[socket.socket] = []
+
+    def answered() -> bool:
+        conn = _connect(port)
+        if _ask(conn).startswith(b"HTTP/1.1 200"):
+            found.append(conn)
+            return True
+        conn.close()
+        return False
+
+    wait_until(answered, 10)
+    return found[0]
+
+
+def _served(port: int) -> bool:
+    with _connect(port) as conn:
+        return _ask(conn).startswith(b"HTTP/1.1 200")
+
+
+def test_a_connection_past_the_bound_gets_503_and_a_freed_place_is_taken(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(f"[limits]\nmax_connections = {LIMIT}\n", encoding="utf-8")
+    server = Server(tmp_path / "data", "--config", str(config))
+    server.start()
+    held: list[socket.socket] = []
+    try:
+        for _ in range(LIMIT):  # each is counted once the worker has answered on it; then it idles
+            held.append(_held(server.port))
+        with _connect(server.port) as extra:
+            refused = _answer(extra)
+            head, _, body = refused.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503") and b"Retry-After: 5" in head and b"Connection: close" in head
+            error = json.loads(body)
+            assert error["status"] == "503" and "max_connections" in error["detail"]
+            assert extra.recv(1) == b""  # closed
+        assert _ask(held[0], "/readyz").startswith(b"HTTP/1.1 200")  # the open ones are still served
+        held.pop().close()
+        wait_until(lambda: _served(server.port), 10)  # the freed place is taken
+    finally:
+        for conn in held:
+            conn.close()
+        log = server.stop()
+    assert "refused 1 connection(s): this worker holds 3 open" in log
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.5", '"many"', "1000001"])
+def test_max_connections_in_the_file_is_a_whole_number_from_1(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text(f"[limits]\nmax_connections = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_connections"):
+        load_config(config, env={})
+    config.write_text("[limits]\nmax_connections = 250\n", encoding="utf-8")
+    assert load_config(config, env={}).max_connections == 250
+    assert load_config(env={}).max_connections == 10_000
+
+
+def test_the_bound_stays_below_the_open_files_limit() -> None:
+    """Under a limit of 200 open files the bound is 136 (64 kept for the storage and logs), so an
+    accept never fails with EMFILE; a lower configured bound is kept as it is."""
+    import subprocess
+    import sys
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200)); "
+            "from gateway.connection_cap import connection_bound; print(connection_bound(10000), connection_bound(50))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["136", "50"], result.stderr
