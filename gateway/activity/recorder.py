@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from adapters.activity import ActivityEntry, ActivityLog, activity_time
 from adapters.base import Adapter
@@ -28,21 +30,40 @@ BATCH = 200
 #: storage that is down must not make the worker's memory grow without bound).
 MAX_PENDING = 10_000
 PRUNE_EVERY_SECONDS = 3600.0
+#: How long "the directory has no such location" is believed: refusals to a location the portal
+#: adds later are stored from then on (they were dropped until a restart: a soak review). What
+#: exists is believed for good. Each table holds at most :data:`KNOWN_MAX` locations, the oldest
+#: forgotten first.
+ABSENT_SECONDS = 60.0
+KNOWN_MAX = 10_000
 PRUNE_BATCH = 500
 PRUNE_PAUSE_SECONDS = 0.05
+
+
+V = TypeVar("V")
+
+
+def _bounded(table: dict[str, V]) -> dict[str, V]:
+    """``table`` with room for one more location: its oldest one forgotten when it is full."""
+    if len(table) >= KNOWN_MAX:
+        del table[next(iter(table))]
+    return table
 
 
 class ActivityRecorder:
     """Buffers entries and appends them to ``log`` in batches from a task of its own."""
 
-    def __init__(self, log_: ActivityLog, adapter: Adapter, *, retention_days: int = 90) -> None:
+    def __init__(self, log_: ActivityLog, adapter: Adapter, *, retention_days: int = 90,
+                 absent_seconds: float = ABSENT_SECONDS) -> None:
         self._log = log_
         self._adapter = adapter
         self.retention_days = retention_days
+        self.absent_seconds = absent_seconds
         self._pending: list[ActivityEntry] = []
         self._flusher: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
-        self._known: dict[str, bool] = {}
+        self._present: dict[str, None] = {}  # an insertion-ordered set
+        self._absent: dict[str, float] = {}  # location -> until when it is believed absent (monotonic)
 
     def record(self, entry: ActivityEntry) -> None:
         """Queue ``entry`` (never blocks, never raises); a task appends it within
@@ -56,7 +77,10 @@ class ActivityRecorder:
 
     def exists(self, tenant: str) -> bool | None:
         """Whether entries of ``tenant`` are stored (its location exists), as far as known yet."""
-        return self._known.get(tenant)
+        if tenant in self._present:
+            return True
+        until = self._absent.get(tenant)
+        return False if until is not None and until > time.monotonic() else None
 
     def start_pruning(self) -> None:
         """Prune by age now and every :data:`PRUNE_EVERY_SECONDS` (a serving worker's task)."""
@@ -88,11 +112,14 @@ class ActivityRecorder:
                 return
 
     async def _reaches_a_tenant(self, tenant: str) -> bool:
-        known = self._known.get(tenant)
+        known = self.exists(tenant)
         if known is None:
             known = location_number(tenant) is not None and await self._adapter.tenant_exists(tenant)
-            if len(self._known) < 10_000:
-                self._known[tenant] = known
+            self._absent.pop(tenant, None)
+            if known:
+                _bounded(self._present)[tenant] = None
+            else:
+                _bounded(self._absent)[tenant] = time.monotonic() + self.absent_seconds
         return known
 
     async def _flush_soon(self) -> None:

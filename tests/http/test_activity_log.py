@@ -325,6 +325,30 @@ async def test_refusals_to_made_up_locations_do_not_crowd_out_a_real_ones(scim: 
     assert sorted(e.resource_id for e in found if e.status == 401) == [f"probe{n}" for n in range(5)]
 
 
+@pytest.mark.gen_test(timeout=60)
+async def test_a_location_the_portal_adds_later_gets_its_refusals_logged(scim: Any, deployment: Deployment) -> None:
+    """"No such location" was believed for good: refusals to a location that did not exist when a
+    request first named it were dropped after the portal added it, until a restart (a soak review).
+    Now that belief lasts ``absent_seconds`` (60 by default; shortened here)."""
+    if deployment.kind != "sqlite":
+        pytest.skip("the recorder's rule, one storage is enough")
+    recorder = deployment.ctx.recorder
+    assert recorder is not None
+    recorder.absent_seconds = 0.5
+    assert (await scim("GET", "/Users", location=77, token="not-a-token")).status == 401
+    await after_a_marker(scim, deployment)
+    assert recorder.exists("77") is False  # looked up when its entry was dropped
+    deployment.run_sql("INSERT INTO locations (id, company_id, name) VALUES (77, 1, 'Goa')")
+    loop = asyncio.get_running_loop()
+    deadline, sent = loop.time() + 10, 0
+    while not [r for r in await deployment.log.read("77", limit=10) if r.entry.status == 401]:
+        assert loop.time() < deadline, "no refusal of the new location was ever stored"
+        assert (await scim("DELETE", f"/Users/probe{sent}", location=77, token="not-a-token")).status == 401
+        await after_a_marker(scim, deployment)
+        sent += 1
+    assert recorder.exists("77") is True
+
+
 def test_the_activity_command_escapes_what_a_terminal_would_act_on(tmp_path: Path) -> None:
     """A refused request's path id reaches the operator's terminal through ``vizmo-scim activity``:
     escape sequences retitled and cleared it (found by fuzzing); they are printed as escapes."""
