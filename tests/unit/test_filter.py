@@ -548,3 +548,16 @@ def test_the_shortcut_gives_what_the_parser_gives(text: str) -> None:
     except FilterSyntaxError as exc:
         got = type(exc)
     assert got == expected
+
+
+def test_only_short_patch_paths_are_cached() -> None:
+    """Distinct ~1 KB value paths from one client filled the cache's 2,048 places (34 MB a worker:
+    a soak review): a path over CACHED_PATH_CHARS is parsed each time, and still parsed right."""
+    from gateway.scim.filter import CACHED_PATH_CHARS, _cached_patch_path
+    before = _cached_patch_path.cache_info().currsize
+    for n in range(50):
+        text = "emails[" + " or ".join(f'value eq "{n}-{i}@example.com"' for i in range(12)) + "].type"
+        assert len(text) > CACHED_PATH_CHARS
+        assert parse_patch_path(text).sub_attr == "type"
+    assert _cached_patch_path.cache_info().currsize == before
+    assert parse_patch_path("name.givenName") is parse_patch_path("name.givenName")  # short ones are
