@@ -23,12 +23,33 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
+_FOLDER_PREFIX = "vizmo-scim-metrics-"
+
+
 def use_multiprocess_folder() -> Path:
-    """A new, private folder for the workers' counts, set as ``PROMETHEUS_MULTIPROC_DIR`` (call
-    before the workers start); the caller removes it at exit (:func:`remove_multiprocess_folder`)."""
-    folder = Path(tempfile.mkdtemp(prefix="vizmo-scim-metrics-"))
+    """A new, private folder for the workers' counts, named after this process, set as
+    ``PROMETHEUS_MULTIPROC_DIR`` (call before the workers start); the caller removes it at exit
+    (:func:`remove_multiprocess_folder`). The folders of gateways that ended without removing
+    theirs (SIGKILL, the OOM killer) are removed first: they piled up in the temporary folder, one
+    per unclean stop (a soak review)."""
+    _remove_orphaned_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
     os.environ[MULTIPROC_ENV] = str(folder)
     return folder
+
+
+def _remove_orphaned_folders() -> None:
+    """Remove this user's metrics folders whose gateway process no longer runs."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(_FOLDER_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # gone meanwhile, or a process of another user's (alive)
+            continue
 
 
 def remove_multiprocess_folder(folder: Path) -> None:
