@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS scim_activity (
 )
 """,
     "CREATE INDEX IF NOT EXISTS scim_activity_location_time ON scim_activity (location_id, time)",
+    # The Activity page's "refused" filter: without it a walk of every entry of the location (145 ms
+    # at 400,000, a soak review). Partial: a write's entry (status < 400) never touches it.
+    "CREATE INDEX IF NOT EXISTS scim_activity_refusals ON scim_activity (location_id, time) WHERE status >= 400",
     "DROP INDEX IF EXISTS scim_activity_time",
     """
 CREATE TABLE IF NOT EXISTS scim_operators (
