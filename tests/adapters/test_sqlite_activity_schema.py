@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from adapters.activity import ActivityEntry, ActivityRecord, activity_time, read_conditions
+from adapters.activity import ActivityEntry, ActivityRecord, Outcome, activity_time, read_conditions
 from adapters.sqlite_state import SqliteStateStore
 from gateway.activity.recorder import prune
 
@@ -56,6 +56,19 @@ def _wal_frames_of_one_append(path: Path, status: int = 200) -> int:
         conn.execute("INSERT INTO scim_activity (time, location_id, method, operation, attributes, status, "
                       "request_id) VALUES ('2026-12-06T00:00:00.000Z', 1, 'PATCH', 'patch', '[]', ?, 'x')", (status,))
         return int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+    finally:
+        conn.close()
+
+
+def _read_plan(path: Path, *, before: ActivityRecord | None, outcome: Outcome | None) -> list[str]:
+    """SQLite's plan of the Activity page's read of location 1 (``EXPLAIN QUERY PLAN`` steps)."""
+    where, params = read_conditions("1", since=None, before=before, user_name=None, outcome=outcome,
+                                    same_user_name="user_name = ? COLLATE NOCASE")
+    conn = sqlite3.connect(path)
+    try:
+        return [row[3] for row in conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT id FROM scim_activity WHERE {where} ORDER BY time DESC, id DESC LIMIT 50",
+            params)]
     finally:
         conn.close()
 
@@ -158,15 +171,7 @@ def test_a_page_deep_in_the_log_is_an_index_range_read(tmp_path: Path) -> None:
 
     _run(scenario())
     cursor = ActivityRecord(7, _entry("2026-11-10T00:00:00.000Z", "r"))
-    where, params = read_conditions("1", since=None, before=cursor, user_name=None, outcome=None,
-                                    same_user_name="user_name = ? COLLATE NOCASE")
-    conn = sqlite3.connect(tmp_path / "state.db")
-    try:
-        plan = [row[3] for row in conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT id FROM scim_activity WHERE {where} ORDER BY time DESC, id DESC LIMIT 50",
-            params)]
-    finally:
-        conn.close()
+    plan = _read_plan(tmp_path / "state.db", before=cursor, outcome=None)
     assert any("scim_activity_location_time (location_id=? AND time<?)" in step for step in plan), plan
 
 
@@ -186,13 +191,5 @@ def test_the_refused_filter_reads_the_refusals_index(tmp_path: Path) -> None:
     refused = _run(log.read("1", outcome="refused", limit=50))
     _run(store.close())
     assert [r.entry.resource_id for r in refused] == [str(n) for n in range(4500, -1, -500)]
-    where, params = read_conditions("1", since=None, before=None, user_name=None, outcome="refused",
-                                    same_user_name="user_name = ? COLLATE NOCASE")
-    conn = sqlite3.connect(tmp_path / "state.db")
-    try:
-        plan = [row[3] for row in conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT id FROM scim_activity WHERE {where} ORDER BY time DESC, id DESC LIMIT 50",
-            params)]
-    finally:
-        conn.close()
+    plan = _read_plan(tmp_path / "state.db", before=None, outcome="refused")
     assert plan == ["SEARCH scim_activity USING INDEX scim_activity_refusals (location_id=?)"], plan
