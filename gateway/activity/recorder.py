@@ -30,14 +30,14 @@ BATCH = 200
 #: storage that is down must not make the worker's memory grow without bound).
 MAX_PENDING = 10_000
 PRUNE_EVERY_SECONDS = 3600.0
+PRUNE_BATCH = 500
+PRUNE_PAUSE_SECONDS = 0.05
 #: How long "the directory has no such location" is believed: refusals to a location the portal
 #: adds later are stored from then on (they were dropped until a restart: a soak review). What
 #: exists is believed for good. Each table holds at most :data:`KNOWN_MAX` locations, the oldest
 #: forgotten first.
 ABSENT_SECONDS = 60.0
 KNOWN_MAX = 10_000
-PRUNE_BATCH = 500
-PRUNE_PAUSE_SECONDS = 0.05
 
 
 V = TypeVar("V")
