@@ -165,6 +165,8 @@ def test_a_rotate_form_sent_again_is_refused_and_the_newest_token_keeps_working(
     operator just pasted into Entra ID."""
     client = admin_gateway.client()
     assert client.sign_in("alice").status == 303
+    not_enabled = client.get("/admin/locations/1/rotate")  # nothing to rotate: back to the location's page
+    assert not_enabled.status == 302 and not_enabled.headers["Location"] == "/admin/locations/1"
     first = enable(client, "1")
     assert 'action="/admin/locations/1/rotate"' not in client.get("/admin/locations/1").body  # one press rotated
     form = client.hidden_fields("/admin/locations/1/rotate", "/admin/locations/1/rotate")  # the confirmation page
