@@ -1,22 +1,23 @@
 """Several worker processes on one port (``vizmo-scim serve --processes N``).
 
-``tornado.process.fork_processes`` forks the workers and restarts a worker that dies abnormally.
-Each worker listens on a socket of its own bound with ``SO_REUSEPORT`` (:func:`listeners`), and
-the kernel spreads new connections over those sockets by a hash of the client's address and
-port. Workers sharing one socket, as before, left the spreading to whichever worker woke first:
-it accepted every connection queued (Tornado accepts up to 128 per wake-up), so a client that
-opens its connections at once got them all on one worker. Measured with wrk's 32 connections
-(``bench/load.py --processes 2``, PATCH, ten rounds): 32/0 in half the rounds and 24-30 against 2-8
-in most others; the round's p99 was 35 ms with one busy worker, 87-104 ms with a lopsided pair
-(the busy worker kept meeting the other's write lock while it lagged), and the two workers did
-the work of one. Where ``SO_REUSEPORT`` is missing the workers share the sockets bound before the
-fork. ``fork_processes`` does not stop its workers when told to stop: here the supervising parent
-forwards SIGTERM and SIGINT to them, each worker drains and exits 0, and the parent then exits 0.
-A worker the parent restarts while stopping exits at once. The workers never outlive the parent
-(Linux ``PR_SET_PDEATHSIG``: a parent killed by SIGKILL stops its workers with SIGTERM, and they
-drain), and when ``fork_processes`` gives up restarting (:data:`MAX_RESTARTS`) the parent stops
-the workers still serving before it exits 1, so the port is never held by an orphan. SIGHUP is
-logged and ignored (nothing is reloaded; its default action killed the parent alone).
+:func:`run_workers` forks the workers and restarts a worker that dies abnormally (the loop of
+``tornado.process.fork_processes``, with a budget of restarts per minute instead of per life, see
+:func:`_fork_workers`). Each worker listens on a socket of its own bound with ``SO_REUSEPORT``
+(:func:`listeners`), and the kernel spreads new connections over those sockets by a hash of the
+client's address and port. Workers sharing one socket, as before, left the spreading to whichever
+worker woke first: it accepted every connection queued (Tornado accepts up to 128 per wake-up), so
+a client that opens its connections at once got them all on one worker. Measured with wrk's 32
+connections (``bench/load.py --processes 2``, PATCH, ten rounds): 32/0 in half the rounds and
+24-30 against 2-8 in most others; the round's p99 was 35 ms with one busy worker, 87-104 ms with a
+lopsided pair (the busy worker kept meeting the other's write lock while it lagged), and the two
+workers did the work of one. Where ``SO_REUSEPORT`` is missing the workers share the sockets bound
+before the fork. Told to stop, the supervising parent forwards SIGTERM and SIGINT to the workers,
+each drains and exits 0, and the parent then exits 0. A worker the parent restarts while stopping
+exits at once. The workers never outlive the parent (Linux ``PR_SET_PDEATHSIG``: a parent killed
+by SIGKILL stops its workers with SIGTERM, and they drain), and when the parent gives up restarting
+(:data:`MAX_RESTARTS`) it stops the workers still serving before it exits 1, so the port is never
+held by an orphan. SIGHUP is logged and ignored (nothing is reloaded; its default action killed
+the parent alone).
 Workers share nothing in memory: tenants, revocations and users live in the storage, so any
 worker (or any host) can answer any request.
 """
@@ -28,19 +29,22 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 import tornado.netutil
-import tornado.process
 
 log = logging.getLogger("vizmo_scim.app")
 
-#: How often a worker that dies abnormally is restarted before the supervisor gives up (and
-#: stops the gateway, for its own supervisor to restart whole).
+#: How many abnormal deaths of workers within :data:`RESTART_WINDOW` seconds the supervisor
+#: restarts; one more and it gives up (and stops the gateway, for its own supervisor to restart
+#: whole): workers that die as fast as they start would otherwise be forked forever.
 MAX_RESTARTS = 20
+RESTART_WINDOW = 60.0
 
 #: How long a supervisor giving up waits for the workers still serving to drain (then SIGKILL).
 GIVE_UP_SECONDS = 30.0
@@ -49,7 +53,8 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class WorkersGaveUp(RuntimeError):
-    """Workers died more than :data:`MAX_RESTARTS` times; the others were stopped."""
+    """Workers died more than :data:`MAX_RESTARTS` times within :data:`RESTART_WINDOW` seconds;
+    the others were stopped."""
 
 
 #: Each worker can listen on a socket of its own (Linux 3.9+, the BSDs).
@@ -117,11 +122,13 @@ def listeners(port: int, host: str | None, shared: list[socket.socket]) -> list[
     return shared or tornado.netutil.bind_sockets(port, address=host, reuse_port=True)
 
 
-def run_workers(count: int, worker: Callable[[int], int]) -> int:
+def run_workers(count: int, worker: Callable[[int], int], *, max_restarts: int = MAX_RESTARTS,
+                restart_window: float = RESTART_WINDOW) -> int:
     """Fork ``count`` workers running ``worker(task_id)`` (0 to count-1) and supervise them.
 
     Returns in each worker with its exit status; the supervising parent never returns here: it
-    exits 0 once every worker has exited 0 (``fork_processes`` raises when restarts run out).
+    exits 0 once every worker has exited 0, and raises :class:`WorkersGaveUp` after more than
+    ``max_restarts`` abnormal deaths within ``restart_window`` seconds.
     """
     parent = os.getpid()
     stopping = False
@@ -134,18 +141,58 @@ def run_workers(count: int, worker: Callable[[int], int]) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, ignore_hangup)
-    try:
-        task_id = tornado.process.fork_processes(count, max_restarts=MAX_RESTARTS)
-    except RuntimeError:  # Tornado: "Too many child restarts, giving up" (the others still serve)
+    task_id = _fork_workers(count, max_restarts, restart_window)
+    if task_id is None:  # the parent, giving up (the other workers still serve)
         _stop_children(parent)
-        raise WorkersGaveUp(f"workers died more than {MAX_RESTARTS} times; stopped the gateway (its "
-                            "supervisor may start it again): see the log for how they died") from None
+        raise WorkersGaveUp(f"workers died more than {max_restarts} times within {restart_window:g} s; stopped "
+                            "the gateway (its supervisor may start it again): see the log for how they died")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # in a worker: its event loop installs its own
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _die_with(parent)
     if stopping:
         return 0
     return worker(task_id)
+
+
+def _fork_workers(count: int, max_restarts: int, restart_window: float) -> int | None:
+    """In each worker, its task id; in the parent, None once more than ``max_restarts`` workers
+    died abnormally within ``restart_window`` seconds (it exits 0 once every worker exited 0).
+
+    The loop of ``tornado.process.fork_processes``, written out for one change: Tornado counts
+    restarts over the parent's whole life, so a gateway whose workers were killed now and then
+    (the OOM killer, an operator's ``kill -9``) stopped for good at the 21st death, months apart.
+    Here only a crash loop, deaths faster than the window allows, stops it. (Tornado's reseeding
+    of ``random`` in the child is done by the stdlib's own fork hook since Python 3.7.)"""
+    children: dict[int, int] = {}  # pid -> task id
+    deaths: deque[float] = deque()  # when workers died abnormally, within the window
+    to_start = list(range(count))
+    while True:
+        for task_id in to_start:
+            pid = os.fork()
+            if pid == 0:
+                return task_id
+            children[pid] = task_id
+        to_start = []
+        if not children:
+            sys.exit(0)
+        pid, status = os.wait()
+        if pid not in children:
+            continue
+        task_id, code = children.pop(pid), os.waitstatus_to_exitcode(status)
+        if code == 0:
+            log.info("worker %d (pid %d) exited", task_id, pid)
+            continue
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        now = time.monotonic()
+        deaths.append(now)
+        while deaths[0] <= now - restart_window:
+            deaths.popleft()
+        if len(deaths) > max_restarts:
+            log.error("worker %d (pid %d) %s: %d deaths within %g s, giving up", task_id, pid, how,
+                      len(deaths), restart_window)
+            return None
+        log.warning("worker %d (pid %d) %s; restarting it", task_id, pid, how)
+        to_start = [task_id]
 
 
 def ignore_hangup(signum: int = signal.SIGHUP, frame: FrameType | None = None) -> None:

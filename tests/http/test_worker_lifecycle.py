@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from gateway.workers import MAX_RESTARTS
@@ -80,7 +82,63 @@ def test_workers_that_keep_dying_stop_the_gateway_and_free_the_port(tmp_path: Pa
         if srv.proc.poll() is None:
             srv.proc.kill()
     assert srv.proc.returncode == 1
-    assert f"workers died more than {MAX_RESTARTS} times; stopped the gateway" in srv.log_path.read_text()
+    assert f"workers died more than {MAX_RESTARTS} times within 60 s; stopped the gateway" in srv.log_path.read_text()
     assert not _alive(survivor)  # stopped by the supervisor, not left serving on the port
     assert _port_free(srv.port)
     assert not list(Path("/tmp").glob(f"vizmo-scim-metrics-*/*_{survivor}.db"))
+
+
+#: A supervisor of one worker that starts, writes its pid to a file, lives ``LIFE`` seconds and
+#: exits 3 (run_workers itself, in a process of its own: the budget's numbers are arguments).
+_DYING_WORKERS = """
+import os, sys, time
+from pathlib import Path
+from gateway.workers import run_workers
+starts, life, limit, window = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+def worker(task_id):
+    with starts.open("a") as out:
+        out.write(f"{os.getpid()}\\n")
+    time.sleep(life)
+    os._exit(3)
+sys.exit(run_workers(1, worker, max_restarts=limit, restart_window=window))
+"""
+
+
+def _dying_workers(starts: Path, life: float, limit: int, window: float) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", _DYING_WORKERS, str(starts), str(life), str(limit), str(window)],
+                            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _started(starts: Path) -> int:
+    return len(starts.read_text().split()) if starts.exists() else 0
+
+
+def test_workers_dying_now_and_then_are_restarted_however_many_die_in_all(tmp_path: Path) -> None:
+    """The budget is per window, not per life: with two deaths allowed within 0.3 s, a worker
+    that dies every 0.4 s is restarted again and again (Tornado's fork_processes, with a budget
+    of two, gave up at the third death of the gateway's life, however far apart)."""
+    starts = tmp_path / "starts"
+    supervisor = _dying_workers(starts, life=0.4, limit=2, window=0.3)
+    try:
+        wait_until(lambda: _started(starts) >= 8 or supervisor.poll() is not None)
+        assert supervisor.poll() is None, supervisor.communicate()[0]
+    finally:
+        supervisor.send_signal(signal.SIGTERM)  # forwarded: the worker dies, its restart exits 0
+        out, _ = supervisor.communicate(timeout=30)
+    assert supervisor.returncode == 0, out
+    assert out.count("exited with status 3; restarting it") >= 7
+
+
+def test_workers_dying_faster_than_the_budget_allows_stop_the_supervisor(tmp_path: Path) -> None:
+    starts = tmp_path / "starts"
+    supervisor = _dying_workers(starts, life=0.0, limit=2, window=60.0)
+    try:
+        out, _ = supervisor.communicate(timeout=30)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert supervisor.returncode == 1
+    assert _started(starts) == 3  # the first start and two restarts; the third death gives up
+    assert "3 deaths within 60 s, giving up" in out
+    assert "workers died more than 2 times within 60 s; stopped the gateway" in out
