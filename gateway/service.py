@@ -203,9 +203,10 @@ class GatewayService:
     # -- the activity log (refusals; writes are recorded with the write) ------------------------
     def record_refusal(self, location: str, method: str, operation: str, status: int, scim_type: str | None,
                        request_id: str, *, resource_id: str | None = None, user_name: str | None = None,
-                       authenticated: bool = True) -> None:
+                       user_id: str | None = None, authenticated: bool = True) -> None:
         """Queue the activity entry of a refused request to ``location`` (appended off the
-        request path; dropped there if the directory has no such location). Refusals a client can
+        request path; dropped there if the directory has no such location; named after user
+        ``user_id`` there, see :meth:`ActivityRecorder.record`). Refusals a client can
         send in bulk, before authentication (anyone can) or past the location's rate limit (a
         runaway client: 5,179 in 4 s), are kept at most :data:`FLOOD_ENTRIES_PER_SECOND` a second
         per location, kind and worker (bursts of :data:`FLOOD_ENTRIES_BURST`), and those before
@@ -224,7 +225,7 @@ class GatewayService:
             if not authenticated and self.recorder.exists(location) and self._unauthenticated_entries.take("") > 0:
                 return
             self.recorder.record(refusal(location, method, operation, status, scim_type, request_id,
-                                         resource_id=resource_id, user_name=user_name))
+                                         resource_id=resource_id, user_name=user_name), user_id=user_id)
 
     # -- groups (probes only) -----------------------------------------------------------------
     def list_groups(self, params: Mapping[str, Any]) -> Answer:

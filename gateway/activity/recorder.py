@@ -3,6 +3,9 @@
 A request never waits for the log: refusals (and the writes of an adapter that does not journal
 them itself) are buffered and appended in batches, one transaction each, by a task of the worker.
 A flood of refused requests therefore costs one append per batch, not one write per request.
+A refusal of a request to one user that did not carry its userName (a PATCH answered ``412``, a
+DELETE answered ``400``) gets the user's userName looked up when it is appended, so that the
+Activity page's userName filter finds it (it found only the user's changes before).
 Entries of locations the directory does not have are dropped (a request that never reached a
 tenant). Retention deletes entries older than ``retention_days`` in small batches, a pause
 between them, so it never holds the storage for long.
@@ -13,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 from adapters.activity import ActivityEntry, ActivityLog, activity_time
+from gateway.activity.journal import MAX_REFUSED_TEXT
 from adapters.base import Adapter
 from adapters.errors import AdapterError
 from adapters.location_ids import location_number
@@ -38,6 +43,9 @@ PRUNE_PAUSE_SECONDS = 0.05
 #: forgotten first.
 ABSENT_SECONDS = 60.0
 KNOWN_MAX = 10_000
+#: How long the look-up of a refused request's user may take before its entry is stored without
+#: the userName (the entries after it wait for it).
+NAME_LOOKUP_SECONDS = 5.0
 
 
 V = TypeVar("V")
@@ -59,16 +67,17 @@ class ActivityRecorder:
         self._adapter = adapter
         self.retention_days = retention_days
         self.absent_seconds = absent_seconds
-        self._pending: list[ActivityEntry] = []
+        self._pending: list[tuple[ActivityEntry, str | None]] = []  # each with the user id to name it by
         self._flusher: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
         self._present: dict[str, None] = {}  # an insertion-ordered set
         self._absent: dict[str, float] = {}  # location -> until when it is believed absent (monotonic)
 
-    def record(self, entry: ActivityEntry) -> None:
+    def record(self, entry: ActivityEntry, *, user_id: str | None = None) -> None:
         """Queue ``entry`` (never blocks, never raises); a task appends it within
-        :data:`FLUSH_SECONDS`, together with whatever else was queued meanwhile."""
-        self._pending.append(entry)
+        :data:`FLUSH_SECONDS`, together with whatever else was queued meanwhile. With ``user_id``
+        (an entry without a userName), the entry gets that user's userName, if it exists then."""
+        self._pending.append((entry, user_id))
         if len(self._pending) > MAX_PENDING:
             del self._pending[: len(self._pending) - MAX_PENDING]
             log.warning("activity log: %d entries wait to be stored; the oldest are dropped", MAX_PENDING)
@@ -100,7 +109,8 @@ class ActivityRecorder:
         while self._pending:
             batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
             try:
-                kept = [entry for entry in batch if await self._reaches_a_tenant(entry.tenant)]
+                kept = [await self._named(entry, user_id) for entry, user_id in batch
+                        if await self._reaches_a_tenant(entry.tenant)]
                 await self._log.append(kept)
             except AdapterError as exc:  # the storage is down: keep the entries for the next round
                 self._pending[:0] = batch
@@ -121,6 +131,19 @@ class ActivityRecorder:
             else:
                 _bounded(self._absent)[tenant] = time.monotonic() + self.absent_seconds
         return known
+
+    async def _named(self, entry: ActivityEntry, user_id: str | None) -> ActivityEntry:
+        """``entry`` with the userName of user ``user_id`` of its location; as it is when there is
+        no such user, or the look-up fails or takes more than :data:`NAME_LOOKUP_SECONDS`."""
+        if user_id is None or entry.user_name is not None:
+            return entry
+        try:
+            async with asyncio.timeout(NAME_LOOKUP_SECONDS):
+                user = await self._adapter.resource_adapter("User", entry.tenant).get(user_id)
+        except Exception:  # noqa: BLE001 - no such user, the storage down, an adapter's bug: stored unnamed
+            return entry
+        name = user.get("userName")
+        return replace(entry, user_name=name[:MAX_REFUSED_TEXT]) if isinstance(name, str) else entry
 
     async def _flush_soon(self) -> None:
         while True:

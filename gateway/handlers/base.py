@@ -116,6 +116,9 @@ class ScimHandler(tornado.web.RequestHandler):
     """Common behaviour; subclasses set ``tenant_scoped = False`` for unauthenticated endpoints."""
 
     tenant_scoped: ClassVar[bool] = True
+    #: Whether the path's ``id`` is a user's: a refusal's activity entry is then named after that
+    #: user when the request carried no userName (``/Users/{id}``).
+    user_in_path: ClassVar[bool] = False
     #: The activity log's operation for a method, where it is not the method's usual one
     #: (:data:`OPERATIONS`): e.g. ``GET /Users`` is a search.
     operations: ClassVar[Mapping[str, str]] = {}
@@ -275,6 +278,7 @@ class ScimHandler(tornado.web.RequestHandler):
             self.service.record_refusal(
                 self.location, method, self.operations.get(method, OPERATIONS.get(method, "get")), status,
                 self._scim_type, self.request_id, resource_id=self.path_kwargs.get("id"), user_name=self._user_name,
+                user_id=self.path_kwargs.get("id") if self.user_in_path else None,
                 authenticated=self.tenant is not UNAUTHENTICATED)
         self._inflight.leave()
 

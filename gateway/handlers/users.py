@@ -29,6 +29,8 @@ class UserSearchHandler(ScimHandler):
 class UserHandler(ScimHandler):
     """``/Users/{id}``: GET (§3.4.1), PUT (§3.5.1), PATCH (§3.5.2), DELETE (§3.6)."""
 
+    user_in_path = True
+
     async def get(self, location: str, id: str) -> None:
         self.answer(await self.service.get_user(self.tenant, id, self.query_params(), self.header("If-None-Match")))
 

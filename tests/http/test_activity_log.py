@@ -102,8 +102,9 @@ def app(deployment: Deployment) -> Any:
 @pytest.fixture
 def scim(http_client: Any, base_url: str, deployment: Deployment) -> Any:
     async def call(method: str, path: str, body: Any = None, *, token: str | None = None,
-                   location: int = 1) -> Reply:
-        headers = {"Content-Type": "application/scim+json", "Authorization": f"Bearer {token or deployment.token}"}
+                   location: int = 1, headers: dict[str, str] | None = None) -> Reply:
+        headers = {"Content-Type": "application/scim+json", "Authorization": f"Bearer {token or deployment.token}",
+                   **(headers or {})}
         payload = b"" if body is None and method in ("POST", "PUT", "PATCH") else (
             None if body is None else json.dumps(body).encode())
         response = await http_client.fetch(f"{base_url}/scim/v2/locations/{location}{path}", method=method,
@@ -182,6 +183,33 @@ async def test_changes_and_refusals_are_recorded_and_reads_are_not(scim: Any, de
     assert len(mine) == 4
     summary = await deployment.log.summary("1", activity_time(datetime.now(timezone.utc) - timedelta(hours=24)))
     assert (summary.writes, summary.refusals) == (4, 3) and summary.last_time == log[0].time
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_refused_request_to_a_user_is_found_by_that_users_username(scim: Any, deployment: Deployment) -> None:
+    """A PATCH answered 412 or 400 and a DELETE answered 412 carry no userName: their entries get
+    the user's, so the Activity page's userName filter finds them (before, only the user's
+    changes). An id no user has stays unnamed; so does a /Groups path's id that a user has."""
+    created = await scim("POST", "/Users", {"schemas": [CORE], "userName": "bo@contoso.com"})
+    assert created.status == 201, created.body
+    user_id = created.body["id"]
+    stale = {"If-Match": 'W/"not-the-version"'}
+    replace_title = patch({"op": "replace", "path": "title", "value": "Lead"})
+    refused = [
+        await scim("PATCH", f"/Users/{user_id}", replace_title, headers=stale),
+        await scim("PATCH", f"/Users/{user_id}", patch({"op": "frobnicate", "path": "title", "value": "x"})),
+        await scim("DELETE", f"/Users/{user_id}", headers=stale),
+    ]
+    unnamed = [await scim("GET", "/Users/no-such-id"), await scim("GET", f"/Groups/{user_id}")]
+    assert [r.status for r in refused + unnamed] == [412, 400, 412, 404, 404]
+
+    by_request = {e.request_id: e for e in await entries(deployment, 6)}
+    for reply in refused:
+        assert by_request[reply.headers["X-Request-Id"]].user_name == "bo@contoso.com"
+    for reply in unnamed:
+        assert by_request[reply.headers["X-Request-Id"]].user_name is None
+    found = await deployment.log.read("1", user_name="BO@contoso.com", outcome="refused")
+    assert sorted(record.entry.status for record in found) == [400, 412, 412]
 
 
 @pytest.mark.gen_test(timeout=60)
