@@ -196,6 +196,35 @@ def test_pages_reflow_at_320_css_pixels_and_wide_tables_scroll_in_their_own_box(
     assert sideways[0] <= sideways[1], sideways
 
 
+def test_a_table_box_is_a_tab_stop_only_while_its_table_overflows(
+        page: Page, admin_gateway: AdminGateway) -> None:  # noqa: F811
+    """The box a wide table scrolls in is focusable so that the keyboard can scroll it (WCAG
+    2.1.1), but only while the table overflows it: at 1280 CSS px the locations table fits and
+    Tab never stops on its box (a stop that led nowhere); narrowed to 320 px, it does again."""
+    enable_and_provision(admin_gateway, ["ada@example.com"])
+    page.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    sign_in_by_keyboard(page)
+    page.go("/admin/locations")
+    box = ".table-scroll"
+    overflow = "const b = document.querySelector(arguments[0]); return b.scrollWidth > b.clientWidth;"
+    tab_stop = "return document.querySelector(arguments[0]).hasAttribute('tabindex');"
+    assert page.driver.execute_script(overflow, box) is False
+    page.wait_for(lambda: page.driver.execute_script(tab_stop, box) is False)
+    page.driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    passed: list[str] = []
+    while len(passed) < 40 and not (passed and (passed[-1].startswith("BODY") or passed[-1] in passed[:-1])):
+        tab_to(page, "*")
+        passed.append(focused(page))
+    assert not [element for element in passed if "table-scroll" in element], passed
+    assert any(element.startswith("A#") for element in passed), passed  # the walk did reach the page's links
+    page.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": 320, "height": 700, "deviceScaleFactor": 1, "mobile": False})
+    page.wait_for(lambda: page.driver.execute_script(overflow, box) and page.driver.execute_script(tab_stop, box))
+    page.driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    tab_to(page, box)
+
+
 def test_every_focus_indicator_has_3_to_1_contrast(page: Page, admin_gateway: AdminGateway) -> None:  # noqa: F811
     """WCAG 2.1 SC 1.4.11 Non-text Contrast and 2.4.7 Focus Visible: each element that Tab reaches
     draws a focus ring with a colour of at least 3:1 against the background around it."""

@@ -1,6 +1,7 @@
 /* Copy buttons of the Integrations page (gateway/admin/templates/credentials.html).
    navigator.clipboard where the browser allows it (a secure context), else the field's text is
-   selected and copied with execCommand, else left selected for Ctrl+C. No inline script: the
+   selected and copied with execCommand, else left selected for Ctrl+C. And the tab stops of the
+   scrolling table boxes (.table-scroll): only where the table overflows. No inline script: the
    page's Content-Security-Policy allows only this file. */
 (function () {
   "use strict";
@@ -46,7 +47,23 @@
     }
   }
 
+  /* A table box is focusable (tabindex="0" in the page) so that the keyboard can scroll a table
+     wider than the window (WCAG 2.1.1); where the table fits, that tab stop leads nowhere, so it
+     is taken out of the tab order until the window is narrow enough for the table to overflow. */
+  function tabStopsWhereTablesScroll() {
+    var boxes = document.querySelectorAll(".table-scroll");
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (box.scrollWidth > box.clientWidth) {
+        box.setAttribute("tabindex", "0");
+      } else if (document.activeElement !== box) {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    tabStopsWhereTablesScroll();
+    window.addEventListener("resize", tabStopsWhereTablesScroll);
     var buttons = document.querySelectorAll("button[data-copy]");
     Array.prototype.forEach.call(buttons, function (button) {
       button.hidden = false;
