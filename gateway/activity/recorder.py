@@ -3,9 +3,9 @@
 A request never waits for the log: refusals (and the writes of an adapter that does not journal
 them itself) are buffered and appended in batches, one transaction each, by a task of the worker.
 A flood of refused requests therefore costs one append per batch, not one write per request.
-A refusal of a request to one user that did not carry its userName (a PATCH answered ``412``, a
-DELETE answered ``400``) gets the user's userName looked up when it is appended, so that the
-Activity page's userName filter finds it (it found only the user's changes before).
+A refusal of a request to one user that did not carry its userName (a PATCH answered ``412`` or
+``400``, a DELETE answered ``412``) gets the user's userName looked up when it is appended, so
+that the Activity page's userName filter finds it (it found only the user's changes before).
 Entries of locations the directory does not have are dropped (a request that never reached a
 tenant). Retention deletes entries older than ``retention_days`` in small batches, a pause
 between them, so it never holds the storage for long.
@@ -21,10 +21,10 @@ from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 from adapters.activity import ActivityEntry, ActivityLog, activity_time
-from gateway.activity.journal import MAX_REFUSED_TEXT
 from adapters.base import Adapter
 from adapters.errors import AdapterError
 from adapters.location_ids import location_number
+from gateway.activity.journal import MAX_REFUSED_TEXT
 
 log = logging.getLogger("vizmo_scim.app")
 
