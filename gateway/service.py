@@ -74,6 +74,11 @@ FLOOD_ENTRIES_BURST = 20
 #: 73,353 rows in 60 s, about 0.5 MB a second).
 UNAUTHENTICATED_ENTRIES_PER_SECOND = 1.0
 UNAUTHENTICATED_ENTRIES_BURST = 100
+#: Refusals named after the user of the request's path (when the request carried no userName):
+#: those of a request to an existing user (a bad PATCH, a rename onto a taken userName, a stale
+#: ``If-Match``). A 404 names nobody, a 401 or 429 costs no directory read (anyone can send them
+#: in bulk), a 5xx is the storage's trouble (a look-up would call it once more).
+NAMED_REFUSALS = frozenset({400, 409, 412})
 
 
 def bearer_token(authorization: str) -> str | None:
@@ -205,8 +210,8 @@ class GatewayService:
                        request_id: str, *, resource_id: str | None = None, user_name: str | None = None,
                        user_id: str | None = None, authenticated: bool = True) -> None:
         """Queue the activity entry of a refused request to ``location`` (appended off the
-        request path; dropped there if the directory has no such location; named after user
-        ``user_id`` there, see :meth:`ActivityRecorder.record`). Refusals a client can
+        request path; dropped there if the directory has no such location; one of
+        :data:`NAMED_REFUSALS` named after user ``user_id`` there). Refusals a client can
         send in bulk, before authentication (anyone can) or past the location's rate limit (a
         runaway client: 5,179 in 4 s), are kept at most :data:`FLOOD_ENTRIES_PER_SECOND` a second
         per location, kind and worker (bursts of :data:`FLOOD_ENTRIES_BURST`), and those before
@@ -224,8 +229,9 @@ class GatewayService:
             # (never stored) used it up and hid a real location's (a security review).
             if not authenticated and self.recorder.exists(location) and self._unauthenticated_entries.take("") > 0:
                 return
+            named_after = user_id if authenticated and status in NAMED_REFUSALS else None
             self.recorder.record(refusal(location, method, operation, status, scim_type, request_id,
-                                         resource_id=resource_id, user_name=user_name), user_id=user_id)
+                                         resource_id=resource_id, user_name=user_name), user_id=named_after)
 
     # -- groups (probes only) -----------------------------------------------------------------
     def list_groups(self, params: Mapping[str, Any]) -> Answer:

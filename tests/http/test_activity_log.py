@@ -189,7 +189,8 @@ async def test_changes_and_refusals_are_recorded_and_reads_are_not(scim: Any, de
 async def test_a_refused_request_to_a_user_is_found_by_that_users_username(scim: Any, deployment: Deployment) -> None:
     """A PATCH answered 412 or 400 and a DELETE answered 412 carry no userName: their entries get
     the user's, so the Activity page's userName filter finds them (before, only the user's
-    changes). An id no user has stays unnamed; so does a /Groups path's id that a user has."""
+    changes). An id no user has stays unnamed; so do a /Groups path's id that a user has and a
+    request with a wrong token (anyone can send those: they cost no directory read)."""
     created = await scim("POST", "/Users", {"schemas": [CORE], "userName": "bo@contoso.com"})
     assert created.status == 201, created.body
     user_id = created.body["id"]
@@ -200,10 +201,11 @@ async def test_a_refused_request_to_a_user_is_found_by_that_users_username(scim:
         await scim("PATCH", f"/Users/{user_id}", patch({"op": "frobnicate", "path": "title", "value": "x"})),
         await scim("DELETE", f"/Users/{user_id}", headers=stale),
     ]
-    unnamed = [await scim("GET", "/Users/no-such-id"), await scim("GET", f"/Groups/{user_id}")]
-    assert [r.status for r in refused + unnamed] == [412, 400, 412, 404, 404]
+    unnamed = [await scim("GET", "/Users/no-such-id"), await scim("GET", f"/Groups/{user_id}"),
+               await scim("PATCH", f"/Users/{user_id}", replace_title, token="not-a-token")]
+    assert [r.status for r in refused + unnamed] == [412, 400, 412, 404, 404, 401]
 
-    by_request = {e.request_id: e for e in await entries(deployment, 6)}
+    by_request = {e.request_id: e for e in await entries(deployment, 7)}
     for reply in refused:
         assert by_request[reply.headers["X-Request-Id"]].user_name == "bo@contoso.com"
     for reply in unnamed:
