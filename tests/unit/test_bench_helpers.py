@@ -1,6 +1,7 @@
 """The pure parts of the benchmark scripts: the issues' targets and verdicts (bench/targets.py),
 the access-log reader (bench/report.py), the serve usage-error reader (bench/servers.py), the
-alternating rounds (bench/compare.py) and the load-and-fault checks (bench/fault_check.py)."""
+alternating rounds (bench/compare.py), the load-and-fault checks (bench/fault_check.py) and the
+instruction counts' requests and callgrind reader (bench/instructions.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import pytest
 from bench.compare import PairResult, round_order
 from bench.fault_check import CheckResult, _check_activity, _check_user
 from bench.fault_traffic import Attempt, User
+from bench.instructions import callgrind_totals, paths as instruction_paths
 from bench.report import KindResult, access_log_stats, json_access_line
+from bench.seed import SeededDirectory
 from bench.servers import usage_error
 from bench.targets import ISSUE_14, ISSUE_16, verdict
 from bench.wrk import WrkResult
@@ -152,3 +155,27 @@ def test_a_user_deleted_with_acknowledgement_must_be_removed() -> None:
     _check_user(User("a@x", 1, scim_id="7", expected={}, gone=True), {**row, "status": "removed"},  # type: ignore[arg-type]
                 result)
     assert result.gone_as_acknowledged == 1 and not result.violations
+
+
+def test_callgrind_totals_is_the_count_of_the_totals_line_not_the_zero_summary() -> None:
+    """callgrind_control -d writes ``summary: 0`` before ``totals:`` when counting was switched
+    on with -i (bench/instructions.py); a file without either is refused."""
+    dumped = "# callgrind format\nversion: 1\nevents: Ir\nsummary: 0\n\nfn=(1) main\n5 17\ntotals: 1761223433\n"
+    assert callgrind_totals(dumped) == 1761223433
+    assert callgrind_totals("events: Ir\nsummary: 42\n") == 42
+    with pytest.raises(ValueError):
+        callgrind_totals("events: Ir\n")
+
+
+def test_instruction_counts_cycle_through_the_seeded_users(tmp_path: Path) -> None:
+    (tmp_path / "emails").write_text("a%40x.io\nb%40x.io\n")
+    (tmp_path / "ids").write_text("7\n8\n")
+    seeded = SeededDirectory(data_dir=tmp_path, directory=tmp_path / "directory.db", employees=2, scim_users=1,
+                             token_file=tmp_path / "token", emails_file=tmp_path / "emails",
+                             ids_file=tmp_path / "ids", seconds=0.0)
+    assert instruction_paths(seeded, "filter", 3) == [
+        "/scim/v2/locations/1/Users?filter=userName%20eq%20%22a%40x.io%22",
+        "/scim/v2/locations/1/Users?filter=userName%20eq%20%22b%40x.io%22",
+        "/scim/v2/locations/1/Users?filter=userName%20eq%20%22a%40x.io%22"]
+    assert instruction_paths(seeded, "get", 3) == ["/scim/v2/locations/1/Users/7", "/scim/v2/locations/1/Users/8",
+                                                   "/scim/v2/locations/1/Users/7"]
