@@ -52,9 +52,6 @@ from tests.pg_cluster import PgCluster, find_bin_dir, remove_cluster, start_clus
 FAULTS = (("postgres restart (fast)", 0.15), ("gateway SIGKILL + start", 0.35),
           ("postgres restart (immediate)", 0.55), ("gateway SIGTERM + start", 0.75))
 DRAIN_SECONDS = 20.0  # after --duration: unanswered changes are retried this long
-#: The clients send faster than Entra's 25 requests/s per location: the rate limit is raised so
-#: that every answer is about the faults (a 429 would still be retried and counted).
-RATE_LIMIT_ARGS = ("--rate-limit", "100000", "--rate-burst", "100000")
 
 
 @dataclass
@@ -223,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         stack.callback(remove_cluster, cluster)
         dsn, config, tokens = _prepare(cluster, data_dir, args.location_ids)
         gateway = stack.enter_context(servers.gateway(data_dir, data_dir / "gateway.log", config=config,
-                                                      extra_args=[*RATE_LIMIT_ARGS, *args.serve_arg]))
+                                                      extra_args=[*servers.RATE_LIMIT_ARGS, *args.serve_arg]))
         _progress(f"gateway pid {gateway.pid} at {gateway.url}; traffic for {args.duration:g} s")
         started = time.monotonic()
         shared = Shared(gateway.port, tokens, started + args.duration, started + args.duration + DRAIN_SECONDS)

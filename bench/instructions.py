@@ -33,7 +33,6 @@ if __package__ in (None, ""):  # run as a script: make this checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import servers  # noqa: E402
-from bench.load import RATE_LIMIT_ARGS  # noqa: E402
 from bench.seed import LOCATION_ID, SeededDirectory, seed_directory  # noqa: E402
 
 KINDS = ("filter", "get")
@@ -54,7 +53,7 @@ def callgrind_totals(text: str) -> int:
 def paths(seeded: SeededDirectory, kind: str, count: int) -> list[str]:
     """``count`` request paths of ``kind``, cycling through the seeded userNames or ids."""
     source = seeded.emails_file if kind == "filter" else seeded.ids_file
-    items = [line for line in source.read_text().split() if line]
+    items = source.read_text().split()
     tenant = f"/scim/v2/locations/{LOCATION_ID}/Users"
     if kind == "filter":
         return [f"{tenant}?filter=userName%20eq%20%22{items[n % len(items)]}%22" for n in range(count)]
@@ -123,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ceiling  {ceiling:>11,} instructions per request (GET /)")
         for kind in kinds:
             measured = paths(seeded, kind, WARM_UP + args.requests)
-            gateway = servers.gateway(seeded.data_dir, work_dir / f"gateway-{kind}.log", extra_args=RATE_LIMIT_ARGS)
+            gateway = servers.gateway(seeded.data_dir, work_dir / f"gateway-{kind}.log",
+                                      extra_args=servers.RATE_LIMIT_ARGS)
             gateway.name = f"gateway-{kind}"
             per_request = count(gateway, work_dir, measured[:WARM_UP], measured[WARM_UP:], token)
             print(f"{kind:<8} {per_request:>11,} instructions per request, {per_request / ceiling:.2f}x the ceiling's")

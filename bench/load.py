@@ -59,9 +59,6 @@ from bench.targets import ISSUE_14, ISSUE_16, TargetSet  # noqa: E402
 KINDS = ("filter", "get", "post", "patch")
 LOOKUP_KINDS = ("filter", "get")
 WRITE_KINDS = ("post", "patch")
-#: Every gateway: the per-location rate limit (default 200/s per worker, far above Entra's 25/s but
-#: far below this load) raised so it is checked on every request but never refuses one.
-RATE_LIMIT_ARGS = ("--rate-limit", "100000", "--rate-burst", "100000")
 #: ``--everything-on`` (issue 16 §3) adds JSON logs; metrics, the activity log and the rate limit
 #: are always on.
 EVERYTHING_ON_ARGS = ("--log-format", "json")
@@ -125,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "--serve-arg=--flag for one that starts with a dash)")
     parser.add_argument("--everything-on", action="store_true",
                         help=f"serve with {' '.join(EVERYTHING_ON_ARGS)} (metrics, the activity log and the rate "
-                             f"limit, raised with {' '.join(RATE_LIMIT_ARGS)}, are always on) and judge against "
-                             "issue 16 §3 instead of issue 14 §6")
+                             f"limit, raised with {' '.join(servers.RATE_LIMIT_ARGS)}, are always on) and judge "
+                             "against issue 16 §3 instead of issue 14 §6")
     parser.add_argument("--repeat", type=int, metavar="N",
                         help="measure each kind N times, each right after its own ceiling run (or the other "
                              "variant's), and report the median of each figure (default 1; 3 with "
@@ -185,7 +182,7 @@ def _seeded(data_dir: Path, employees: int, adapter: str) -> Iterator[tuple[Seed
 
 def serve_args(args: argparse.Namespace) -> list[str]:
     """The extra arguments of every ``vizmo-scim serve`` this run starts."""
-    return [*RATE_LIMIT_ARGS, *(EVERYTHING_ON_ARGS if args.everything_on else ()), *args.serve_arg]
+    return [*servers.RATE_LIMIT_ARGS, *(EVERYTHING_ON_ARGS if args.everything_on else ()), *args.serve_arg]
 
 
 def _gateway(stack: ExitStack, seeded: SeededDirectory, config: Path | None, args: argparse.Namespace, *,
@@ -372,7 +369,8 @@ def _explain_server_error(exc: servers.ServerError, args: argparse.Namespace) ->
     given = " ".join(serve_args(args))
     return (f"bench: 'vizmo-scim serve' refused its arguments ({given}): {complaint}\n"
             "bench: this gateway does not have those flags yet"
-            + f" (every run passes {' '.join(RATE_LIMIT_ARGS)}; --everything-on adds {' '.join(EVERYTHING_ON_ARGS)}: "
+            + f" (every run passes {' '.join(servers.RATE_LIMIT_ARGS)}; "
+              f"--everything-on adds {' '.join(EVERYTHING_ON_ARGS)}: "
               "the rate limit and JSON logs of issue 16 §1-2); check them and any --serve-arg against "
               "'vizmo-scim serve --help'")
 

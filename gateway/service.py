@@ -208,10 +208,10 @@ class GatewayService:
     # -- the activity log (refusals; writes are recorded with the write) ------------------------
     def record_refusal(self, location: str, method: str, operation: str, status: int, scim_type: str | None,
                        request_id: str, *, resource_id: str | None = None, user_name: str | None = None,
-                       user_id: str | None = None, authenticated: bool = True) -> None:
+                       resource_is_user: bool = False, authenticated: bool = True) -> None:
         """Queue the activity entry of a refused request to ``location`` (appended off the
         request path; dropped there if the directory has no such location; one of
-        :data:`NAMED_REFUSALS` named after user ``user_id`` there). Refusals a client can
+        :data:`NAMED_REFUSALS` to a user, ``resource_is_user``, named after that user). Refusals a client can
         send in bulk, before authentication (anyone can) or past the location's rate limit (a
         runaway client: 5,179 in 4 s), are kept at most :data:`FLOOD_ENTRIES_PER_SECOND` a second
         per location, kind and worker (bursts of :data:`FLOOD_ENTRIES_BURST`), and those before
@@ -229,9 +229,9 @@ class GatewayService:
             # (never stored) used it up and hid a real location's (a security review).
             if not authenticated and self.recorder.exists(location) and self._unauthenticated_entries.take("") > 0:
                 return
-            named_after = user_id if authenticated and status in NAMED_REFUSALS else None
             self.recorder.record(refusal(location, method, operation, status, scim_type, request_id,
-                                         resource_id=resource_id, user_name=user_name), user_id=named_after)
+                                         resource_id=resource_id, user_name=user_name),
+                                 name_after_user=resource_is_user and authenticated and status in NAMED_REFUSALS)
 
     # -- groups (probes only) -----------------------------------------------------------------
     def list_groups(self, params: Mapping[str, Any]) -> Answer:

@@ -67,17 +67,18 @@ class ActivityRecorder:
         self._adapter = adapter
         self.retention_days = retention_days
         self.absent_seconds = absent_seconds
-        self._pending: list[tuple[ActivityEntry, str | None]] = []  # each with the user id to name it by
+        self._pending: list[tuple[ActivityEntry, bool]] = []  # each with whether to name it after its user
         self._flusher: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
         self._present: dict[str, None] = {}  # an insertion-ordered set
         self._absent: dict[str, float] = {}  # location -> until when it is believed absent (monotonic)
 
-    def record(self, entry: ActivityEntry, *, user_id: str | None = None) -> None:
+    def record(self, entry: ActivityEntry, *, name_after_user: bool = False) -> None:
         """Queue ``entry`` (never blocks, never raises); a task appends it within
-        :data:`FLUSH_SECONDS`, together with whatever else was queued meanwhile. With ``user_id``
-        (an entry without a userName), the entry gets that user's userName, if it exists then."""
-        self._pending.append((entry, user_id))
+        :data:`FLUSH_SECONDS`, together with whatever else was queued meanwhile. With
+        ``name_after_user`` (its ``resource_id`` is a user's), an entry without a userName gets
+        that user's, if the user exists then."""
+        self._pending.append((entry, name_after_user))
         if len(self._pending) > MAX_PENDING:
             del self._pending[: len(self._pending) - MAX_PENDING]
             log.warning("activity log: %d entries wait to be stored; the oldest are dropped", MAX_PENDING)
@@ -109,7 +110,7 @@ class ActivityRecorder:
         while self._pending:
             batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
             try:
-                kept = [await self._named(entry, user_id) for entry, user_id in batch
+                kept = [await self._named(entry) if named else entry for entry, named in batch
                         if await self._reaches_a_tenant(entry.tenant)]
                 await self._log.append(kept)
             except AdapterError as exc:  # the storage is down: keep the entries for the next round
@@ -132,14 +133,15 @@ class ActivityRecorder:
                 _bounded(self._absent)[tenant] = time.monotonic() + self.absent_seconds
         return known
 
-    async def _named(self, entry: ActivityEntry, user_id: str | None) -> ActivityEntry:
-        """``entry`` with the userName of user ``user_id`` of its location; as it is when there is
-        no such user, or the look-up fails or takes more than :data:`NAME_LOOKUP_SECONDS`."""
-        if user_id is None or entry.user_name is not None:
+    async def _named(self, entry: ActivityEntry) -> ActivityEntry:
+        """``entry`` with the userName of the user its ``resource_id`` names; as it is when it has
+        one already, there is no such user, or the look-up fails or takes more than
+        :data:`NAME_LOOKUP_SECONDS`."""
+        if entry.user_name is not None or entry.resource_id is None:
             return entry
         try:
             async with asyncio.timeout(NAME_LOOKUP_SECONDS):
-                user = await self._adapter.resource_adapter("User", entry.tenant).get(user_id)
+                user = await self._adapter.resource_adapter("User", entry.tenant).get(entry.resource_id)
         except Exception:  # noqa: BLE001 - no such user, the storage down, an adapter's bug: stored unnamed
             return entry
         name = user.get("userName")

@@ -278,7 +278,7 @@ class ScimHandler(tornado.web.RequestHandler):
             self.service.record_refusal(
                 self.location, method, self.operations.get(method, OPERATIONS.get(method, "get")), status,
                 self._scim_type, self.request_id, resource_id=self.path_kwargs.get("id"), user_name=self._user_name,
-                user_id=self.path_kwargs.get("id") if self.user_in_path else None,
+                resource_is_user=self.user_in_path,
                 authenticated=self.tenant is not UNAUTHENTICATED)
         self._inflight.leave()
 
