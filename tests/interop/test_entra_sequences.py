@@ -305,7 +305,7 @@ S32_REPLACE_MULTIPLE_WITH_FLAG: dict[str, Any] = {
     ]
 }
 
-# --- §3.3 (S5) roles PATCH: a JSON string inside "value" --------------------------------------------
+# --- §3.3 (S5) roles PATCH: a JSON string inside "value" (kept as the plain role it names) ---------
 S33_ROLES_ADD: dict[str, Any] = {
     "schemas": [
         "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -769,7 +769,7 @@ PATCH_CASES = [
         {"op": "Add", "path": "fooBarUnknown", "value": "x"},
         {"op": "Add", "path": f"{CUSTOM}:CustomAttribute", "value": "701984"},
         {"op": "Replace", "path": "active", "value": "False"}),
-              {("roles",): S33_ROLES_ADD["Operations"][0]["value"], (CUSTOM,): {"CustomAttribute": "701984"},
+              {("roles",): [{"value": "25", "display": "Role1234"}], (CUSTOM,): {"CustomAttribute": "701984"},
                ("active",): False},
               {"status": "disabled"}),
 ]
@@ -923,3 +923,27 @@ async def test_unknown_query_parameter_is_ignored(scim: Scim) -> None:
     assert patched.status == 200 and patched.body["active"] is False
     fetched = await scim("GET", f"/Users/{created.body['id']}?aadOptscim062020=1")
     assert fetched.status == 200 and fetched.body == patched.body
+
+
+@pytest.mark.gen_test
+async def test_app_role_assignments_are_plain_roles_that_a_filter_finds(scim: Scim) -> None:
+    """§3.3: Entra's AppRoleAssignmentsComplex POST labels roles ``displayName``, its PATCH adds
+    them as JSON text; both are stored as plain roles keyed on the role's value, so adding a role
+    the user has changes nothing and ``roles.value eq`` finds the user."""
+    complex_roles = [{"primary": False, "type": "WindowsAzureActiveDirectoryRole", "displayName": name, "value": name}
+                     for name in ("Admin", "User")]
+    created = await create(scim, {**S31_CREATE_USER, "roles": complex_roles})
+    stored = [{"primary": False, "type": "WindowsAzureActiveDirectoryRole", "display": name, "value": name}
+              for name in ("Admin", "User")]
+    assert created["roles"] == stored
+    added = patch_op({"op": "Add", "path": "roles", "value": [
+        {"value": json.dumps({"id": f"assignment-{name}", "value": name, "displayName": name})}
+        for name in ("User", "Host")]})
+    reply = await patch(scim, created["id"], added)
+    assert reply.status == 200, reply.body
+    assert reply.body["roles"] == [*stored, {"value": "Host", "display": "Host"}]
+    again = await patch(scim, created["id"], added)
+    assert again.status == 200 and again.body == reply.body
+    found = await find(scim, entra_query(filter='roles.value eq "Host"'))
+    assert [user["id"] for user in found["Resources"]] == [created["id"]]
+

@@ -782,3 +782,18 @@ def test_p2_quoted_boolean_in_a_value_path_matches_the_boolean() -> None:
     out = patch(user(roles=roles), *[{"op": "Replace", "path": f'roles[primary eq "True"].{sub}', "value": value}
                                       for sub, value in (("value", "Host"), ("display", "Host"), ("type", "app"))])
     assert out["roles"] == [{"value": "Host", "display": "Host", "type": "app", "primary": True}]
+
+
+def test_entra_app_role_assignment_adds_are_plain_roles_keyed_on_their_value() -> None:
+    """Entra ID's AppRoleAssignmentsComplex PATCH: an ``Add`` of roles as JSON text (``id``,
+    ``value``, ``displayName``). A role the user has changes nothing (RFC 7644 §3.5.2.1); a new
+    one is added as a plain role, found by ``roles[value eq ...]``."""
+    roles = [{"primary": False, "type": "WindowsAzureActiveDirectoryRole", "display": "Admin", "value": "Admin"}]
+    assignments = [{"value": json.dumps({"id": f"id-{name}", "value": name, "displayName": name})}
+                   for name in ("Admin", "User")]
+    out = patch(user(roles=roles), {"op": "Add", "path": "roles", "value": assignments})
+    assert out["roles"] == [*roles, {"value": "User", "display": "User"}]
+    assert patch(out, {"op": "Add", "path": "roles", "value": assignments}) == out  # Entra sends it again
+    out = patch(out, {"op": "remove", "path": 'roles[value eq "User"]'})
+    assert out["roles"] == roles
+

@@ -221,6 +221,23 @@ def test_empty_manager_is_unassigned(user: ResourceType, manager: Any) -> None:
     assert resource == {"schemas": [USER], "userName": "u"}
 
 
+def test_entra_app_role_shapes_become_plain_roles(user: ResourceType) -> None:
+    """Entra ID's AppRoleAssignmentsComplex POST labels a role ``displayName`` (RFC 7643:
+    ``display``); its SingleAppRoleAssignment value is JSON text. Text that is no assignment
+    object stays as sent."""
+    roles = [{"primary": False, "type": "WindowsAzureActiveDirectoryRole", "displayName": "Admin", "value": "Admin"},
+             {"value": json.dumps({"id": "06b07648", "value": "25", "displayName": "Role1234"})},
+             {"value": "{not json", "display": "kept"}, {"value": '{"id": "no value"}'},
+             {"value": '{"value": "x", "displayName": "ignored"}', "display": "sent"}]
+    resource = accepted({"userName": "u", "roles": roles}, user)
+    assert resource["roles"] == [
+        {"primary": False, "type": "WindowsAzureActiveDirectoryRole", "display": "Admin", "value": "Admin"},
+        {"value": "25", "display": "Role1234"}, {"value": "{not json", "display": "kept"},
+        {"value": '{"id": "no value"}'}, {"value": "x", "display": "sent"}]
+    other = accepted({"userName": "u", "emails": [{"value": '{"value": "a@b.c"}', "displayName": "x"}]}, user)
+    assert other["emails"] == [{"value": '{"value": "a@b.c"}'}]  # only roles: other attributes as sent
+
+
 @pytest.mark.parametrize("text, value", [("True", True), ("False", False), ("TRUE", True), ("false", False),
                                          ("True ", True), (" false", False)])  # as a PATCH value reads them
 def test_string_booleans_are_coerced(user: ResourceType, text: str, value: bool) -> None:

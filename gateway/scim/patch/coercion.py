@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.schema import Attribute
+from gateway.scim.app_roles import plain_role
 from gateway.scim.boolean_text import boolean_text
 from gateway.scim.errors import InvalidValue
 from gateway.scim.json_type import json_type
@@ -45,7 +46,8 @@ def coerce_complex(attr: Attribute, value: Any, label: str) -> dict[str, Any] | 
     """Canonical sub-attributes of one complex value; a ``None`` sub-value means "remove it".
 
     Note: Entra ID sends ``manager`` as a bare id or as ``[{"$ref": ..., "value": id}]``; a
-    single-valued complex attribute with a ``value`` sub-attribute accepts both.
+    single-valued complex attribute with a ``value`` sub-attribute accepts both. Its app-role
+    shapes of a ``roles`` element become plain roles (:mod:`gateway.scim.app_roles`).
     """
     if value is None or value == "":
         return None
@@ -58,6 +60,7 @@ def coerce_complex(attr: Attribute, value: Any, label: str) -> dict[str, Any] | 
     if not isinstance(value, Mapping):
         raise InvalidValue(f"{label} is a complex attribute: its value must be an object "
                            f"of sub-attributes, not {json_type(value)}")
+    value = plain_role(attr, value)  # Note: Entra ID's app-role shapes
     out: dict[str, Any] = {}
     for key, item in value.items():
         sub = attr.sub(str(key))

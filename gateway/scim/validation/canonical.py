@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.query import AttrPath
 from adapters.schema import Attribute, ResourceType, Schema, UnknownAttribute
+from gateway.scim.app_roles import plain_role
 from gateway.scim.boolean_text import boolean_text
 from gateway.scim.errors import InvalidSyntax, InvalidValue
 from gateway.scim.validation.schema_errors import BODY
@@ -35,6 +36,8 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
     - A single-valued complex attribute with a ``value`` sub-attribute sent as a bare string
       becomes ``{"value": ...}`` (an empty string means unassigned), and a one-element array
       is unwrapped. Note: Entra ID sends the enterprise ``manager`` in both shapes (P6).
+    - A ``roles`` element in one of Entra ID's app-role shapes becomes a plain role
+      (:mod:`gateway.scim.app_roles`).
     - ``schemas`` is rebuilt: the core URN plus each known extension present.
       Note: Entra ID has sent typo URNs in ``schemas`` (P13); they are not rejected.
 
@@ -139,6 +142,7 @@ def _canonical_single(attribute: Attribute, value: Any) -> Any:
             return _DROP
     if not isinstance(value, dict):
         return value  # validation reports that an object is expected
+    value = plain_role(attribute, value)  # Note: Entra ID's app-role shapes
     out: dict[str, Any] = {}
     for name, item in value.items():
         sub = attribute.sub(name)
