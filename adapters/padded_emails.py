@@ -8,7 +8,7 @@ exact match finds nobody: the look-up answers the padded row (Entra ID then adop
 update writes the address clean), and a create or a rename onto it is a 409 naming the stored value.
 The forms are a bounded list probed through the same unique index (equality, whatever the collation),
 so the fallback costs a few index look-ups and never a scan. The LDAP adapter needs none of this: its
-matching rules already drop insignificant spaces (RFC 4518 §2.6.1).
+``userName eq`` compares the form its uniqueness does (:mod:`adapters.ldap.user_name_lookup`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ operation is one function run on an ldap3 worker thread (:mod:`adapters.ldap.cli
   and gateway entries are named ``uid=scim-<hash of the normalised userName>``, so two concurrent
   creates of one userName collide on the DN and exactly one wins (the other gets 409). A rename
   of userName moves the entry to the new name's DN the same way. Left open: an entry created by
-  another tool, with another RDN, between the search and the add.
+  another tool, with another RDN, between the search and the add. A ``userName eq`` look-up
+  compares the same normalised form (:mod:`adapters.ldap.user_name_lookup`).
 - Optimistic concurrency without server extensions: a modify deletes the exact old values it
   replaces (and the gateway's JSON value, which carries a write counter) before adding the new
   ones, in one atomic modify (RFC 4511 §4.6). A concurrent SCIM write makes it fail with
@@ -35,6 +36,7 @@ from adapters.base import MODIFY_ATTEMPTS, Adapter, Capabilities, Change, Resour
 from adapters.location_ids import location_number
 from adapters.errors import AlreadyExists, Contention, InvalidValue, NotFound, Unavailable, VersionMismatch
 from adapters.ldap import mapping
+from adapters.ldap.attributes import refused_value
 from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, read, search
 from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
 from adapters.ldap.filters import DECLARED_OPS, ENTRY_UUID, FilterTranslator, escape
@@ -42,6 +44,7 @@ from adapters.ldap.mapping import Entry
 from adapters.ldap.modifications import best_effort, changes_to, swap
 from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
 from adapters.ldap.sorting import Sorter
+from adapters.ldap.user_name_lookup import entry_named, user_name_eq
 from adapters.query import ListQuery, Page
 from adapters.schema import user_schema_info
 from adapters.versions import ExpectedVersion
@@ -60,15 +63,6 @@ class _Conflict(Exception):
 def _check_version(id: str, expected_version: ExpectedVersion | None, current: str) -> None:
     if expected_version is not None and not expected_version.matches(current):
         raise VersionMismatch(f"User {id} has changed: its current version is {current}")
-
-
-def _invalid(exc: Exception, settings: LdapSettings) -> InvalidValue:
-    """A value the directory refused, naming the SCIM attribute when the message names its LDAP one."""
-    message = str(getattr(exc, "message", "") or "")
-    name = message.split(":", 1)[0].strip().lower()
-    mapped = settings.attributes.by_ldap.get(name)
-    what = mapped.key if mapped is not None else "a value"
-    return InvalidValue(f"the directory refused {what}: {message or type(exc).__name__}")
 
 
 class LdapUserAdapter(ResourceAdapter):
@@ -103,10 +97,15 @@ class LdapUserAdapter(ResourceAdapter):
         if query.sort is not None:
             self._store.sorter.key_function(query.sort.path)  # unsupported sorts fail before the search
         text = f"(&{self._user}{ldap_filter.text})"
+        named = user_name_eq(query.filter)
 
         def run(conn: Any) -> Page:
-            mapped = (mapping.from_ldap(e, self._amap) for e in self._search(conn, text))
-            ordered = self._store.sorter.order([r for r in mapped if ldap_filter.matches(r)], query.sort)
+            found = [r for r in (mapping.from_ldap(e, self._amap) for e in self._search(conn, text))
+                     if ldap_filter.matches(r)]
+            if not found and named is not None:  # user_name_lookup: stray white space the directory keeps
+                entries = entry_named(conn, named, self._dn, self._store.attributes)
+                found = [r for r in (mapping.from_ldap(e, self._amap) for e in entries) if ldap_filter.matches(r)]
+            ordered = self._store.sorter.order(found, query.sort)
             start = query.start_index - 1
             return Page(resources=ordered[start:start + query.count], total_results=len(ordered))
         return await self._store.client.run(run)
@@ -186,7 +185,7 @@ class LdapUserAdapter(ResourceAdapter):
                 raise NotFound("this location does not exist in the directory") from None
             except (ldap_errors.LDAPInvalidAttributeSyntaxResult, ldap_errors.LDAPConstraintViolationResult,
                     ldap_errors.LDAPObjectClassViolationResult) as exc:
-                raise _invalid(exc, self._settings) from None
+                raise refused_value(exc, self._amap) from None
         entry = read(conn, self._dn(desired.rdn), self._store.attributes)
         if entry is None:
             raise Unavailable("the new entry vanished before it could be read back")
@@ -275,7 +274,7 @@ class LdapUserAdapter(ResourceAdapter):
             if again is None or mapping.version_tag(again, self._amap) != version:
                 raise _Conflict() from None
             if isinstance(exc, ldap_errors.LDAPConstraintViolationResult):
-                raise _invalid(exc, self._settings) from None
+                raise refused_value(exc, self._amap) from None
             raise Unavailable(f"the directory refused the update: {type(exc).__name__}") from None
         except (ldap_errors.LDAPInvalidAttributeSyntaxResult, ldap_errors.LDAPObjectClassViolationResult,
                 ldap_errors.LDAPNotAllowedOnRDNResult) as exc:
@@ -286,7 +285,7 @@ class LdapUserAdapter(ResourceAdapter):
             if isinstance(exc, ldap_errors.LDAPNotAllowedOnRDNResult):
                 raise InvalidValue("this change would alter the value that names the entry in the directory "
                                    "(its RDN); rename the entry there first") from None
-            raise _invalid(exc, self._settings) from None
+            raise refused_value(exc, self._amap) from None
         entry = read(conn, dn, self._store.attributes)
         if entry is None:
             raise _Conflict()

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, InvalidValue
 from adapters.query import AttrPath
 from adapters.schema import ENTERPRISE_USER_URN
 
@@ -151,3 +151,11 @@ class AttributeMap:
     def typed_types(self, attr: str) -> set[str]:
         """The mapped entry types of the multi-valued attribute ``attr``."""
         return {kind for (name, kind) in self.typed if name == attr}
+
+
+def refused_value(exc: Exception, amap: AttributeMap) -> InvalidValue:
+    """A value the directory refused, naming the SCIM attribute when the message names its LDAP one."""
+    message = str(getattr(exc, "message", "") or "")
+    mapped = amap.by_ldap.get(message.split(":", 1)[0].strip().lower())
+    what = mapped.key if mapped is not None else "a value"
+    return InvalidValue(f"the directory refused {what}: {message or type(exc).__name__}")

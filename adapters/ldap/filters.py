@@ -40,7 +40,7 @@ from adapters.ldap.attributes import TYPED_ATTRIBUTES, AttributeMap, Mapped
 from adapters.ldap.directory_schema import LdapAttributeType
 from adapters.ldap.filter_parts import (FALSE, FALSE_PART, TRUE, TRUE_PART, Check, LdapFilter, Part, Resource, and_,
                                         escape, exact_part, not_, or_, part_and, part_not, part_or)
-from adapters.ldap.mapping import BLOB_ATTRIBUTE, DERIVED
+from adapters.ldap.mapping import BLOB_ATTRIBUTE, DERIVED, normalise_user_name
 from adapters.ldap.string_match import Target, compare, present
 from adapters.query import COMPARE_OPS, And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from adapters.schema import ResourceType
@@ -281,7 +281,10 @@ class FilterTranslator:
             holder = resource.get(path.urn) if path.urn else resource
             value = holder.get(path.attr) if isinstance(holder, dict) else None
             return value.get(path.sub_attr) if path.sub_attr and isinstance(value, dict) else value
-        return Target(self._ldap(mapped), info, read, _placeholder(mapped.ldap_key))
+        # userName's equality is its uniqueness (README): on LDAP the directory's matching rule,
+        # which a create's check and the entry's DN follow (mapping.normalise_user_name).
+        same = normalise_user_name if mapped is self._amap.user_name else None
+        return Target(self._ldap(mapped), info, read, _placeholder(mapped.ldap_key), same)
 
     def _typed_target(self, mapped: Mapped) -> Target:
         """The ``value`` of the first entry of the mapped type (``mapping.from_ldap`` puts the

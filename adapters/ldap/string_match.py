@@ -56,12 +56,15 @@ _ORDER: dict[str, Callable[[str, str], bool]] = {"gt": operator.gt, "ge": operat
 class Target:
     """A SCIM string attribute held in one LDAP attribute: ``read`` gets its SCIM value from the
     mapped resource; ``hidden`` (an LDAP filter) covers the entries whose LDAP value may be a
-    placeholder the resource does not show (see ``mapping._derive``)."""
+    placeholder the resource does not show (see ``mapping._derive``); ``same``, where set, is the
+    form two values share when the adapter's uniqueness counts them equal, and ``eq`` compares
+    that form (so a look-up finds the user a create would collide with)."""
 
     ldap: LdapAttributeType
     info: Attribute
     read: Callable[[Resource], Any]
     hidden: str | None = None
+    same: Callable[[str], str] | None = None
 
 
 @lru_cache(maxsize=4096)
@@ -125,6 +128,15 @@ def _test(read: Callable[[Resource], Any], op: str, value: str, case_exact: bool
     return ordered
 
 
+def _same_test(read: Callable[[Resource], Any], same: Callable[[str], str], value: str) -> Check:
+    wanted = same(value)
+
+    def equal(resource: Resource) -> bool:
+        actual = _text(read(resource))
+        return actual is not None and same(actual) == wanted
+    return equal
+
+
 def compare(target: Target, op: str, value: Any) -> Part:
     """``target op value`` for a non-null value (``op`` one of eq/ne/co/sw/ew/gt/ge/lt/le)."""
     name, ldap, info = target.ldap.name, target.ldap, target.info
@@ -148,7 +160,8 @@ def compare(target: Target, op: str, value: Any) -> Part:
         if op in ("eq", "co", "sw", "ew"):
             return FALSE_PART
         raise UnsupportedFilter(f"{value!r} is not a valid value of {name}")
-    test = _test(target.read, op, value, info.case_exact)
+    test = _test(target.read, op, value, info.case_exact) if op != "eq" or target.same is None \
+        else _same_test(target.read, target.same, value)
     octets = rule.lower() in _OCTET_RULES
     if octets and info.case_exact:  # the rule compares exactly what SCIM compares
         return _hide(target, exact_part(_exact_text(name, op, value), test))

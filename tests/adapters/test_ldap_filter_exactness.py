@@ -17,6 +17,7 @@ from adapters.ldap.attributes import AttributeMap
 from adapters.ldap.directory_schema import DIRECTORY_STRING, LdapAttributeType
 from adapters.ldap.filters import FilterTranslator
 from adapters.query import And, AttrPath, Compare, Filter, ListQuery, Not, Or, Present, ValuePath
+from adapters.errors import AlreadyExists
 from adapters.schema import user_schema_info
 from tests.adapters.test_ldap_adapter import adapter, users  # noqa: F401  (fixtures: the adapter on slapd)
 from tests.http.test_ldap_gateway import app, ldap_gateway, scim  # noqa: F401  (fixtures: the gateway on slapd)
@@ -131,6 +132,23 @@ async def test_spaces_are_significant_in_string_filters(users: LdapUserAdapter, 
     assert await names(users, phone("work", "co", "-")) == ["bob2@example.com"]
     assert await names(users, Not(cmp("displayName", "eq", "bob jones"))) == \
         [n for n in ALL if n != "bob@example.com"]
+
+
+@pytest.mark.gen_test
+async def test_user_name_eq_finds_the_user_a_create_would_collide_with(users: LdapUserAdapter) -> None:
+    """userName's equality is its uniqueness: the directory's rule, to which surrounding white
+    space and runs of it are insignificant. A stored userName with stray spaces is found by the
+    look-up Entra ID makes before it creates (else it would POST, get 409, and loop)."""
+    padded = await users.create(user("  pad@example.com\t"))
+    inner = await users.create(user("in  ner@example.com"))
+    for wanted, holder in (("pad@example.com", padded), ("PAD@example.com ", padded),
+                           ("in ner@example.com", inner), (" In Ner@example.com", inner)):
+        with pytest.raises(AlreadyExists):
+            await users.create(user(wanted))
+        assert await names(users, cmp("userName", "eq", wanted)) == [holder["userName"]], wanted
+        assert holder["userName"] not in await names(users, cmp("userName", "ne", wanted))
+    assert await names(users, cmp("userName", "eq", "pad@example.co")) == []
+    assert await names(users, cmp("userName", "eq", "inner@example.com")) == []
 
 
 @pytest.mark.gen_test(timeout=60)  # hundreds of searches

@@ -156,7 +156,7 @@ def test_a_refused_change_moves_the_focus_to_its_error(page: Page, admin_gateway
     assert other.post("/admin/locations/1/rotate", {}, form_page="/admin/locations/1/rotate").status == 200
     tab_to(page, "#confirm-rotate")
     type_and_submit(page, "#confirm-rotate")
-    assert page.driver.title.startswith("Error: Delhi")
+    assert page.driver.title.startswith("Error: Delhi"), (page.driver.title, page.path, page.text())
     assert focused(page).startswith("P#page-error") and "Nothing was changed" in page.find("#page-error").text
     assert page.find("#page-error").get_attribute("role") == "alert"
 
