@@ -151,27 +151,37 @@ def loggable_path(path: str) -> str:
     return "/".join("[redacted]" if "@" in part or "%40" in part else part for part in path.split("/"))
 
 
-def request_logger(metrics: Metrics) -> Callable[[tornado.web.RequestHandler], None]:
+def request_logger(metrics: Metrics | None) -> Callable[[tornado.web.RequestHandler], None]:
     """Tornado's ``log_function``: each answered request counted and timed in ``metrics``, and
-    one access line (request id, location, method, path, status, duration) without the query
-    string or headers: filters carry personal data (``userName eq "..."``) and headers carry
-    the Secret Token, neither belongs in logs. The fields also ride on the record, for
-    ``--log-format json`` (:class:`gateway.logs.JsonFormatter`)."""
+    one access line (request id, location, method, path, status, duration, and the ``scimType``
+    of an error that has one) without the query string or headers: filters carry personal data
+    (``userName eq "..."``) and headers carry the Secret Token, neither belongs in logs. The
+    fields also ride on the record, for ``--log-format json`` (:class:`gateway.logs.JsonFormatter`).
+    With ``metrics`` None (the separate metrics port, scraped every few seconds) only refused
+    requests are logged, and nothing is counted."""
 
     def log_request(handler: tornado.web.RequestHandler) -> None:
         status = handler.get_status()
+        if metrics is None and status < 400:
+            return
         request = handler.request
         seconds = request.request_time()
         location = getattr(handler, "tenant", UNAUTHENTICATED).location
         method = request.method or "-"
-        metrics.request(location, method, status, seconds)
+        if metrics is not None:
+            metrics.request(location, method, status, seconds)
         request_id = getattr(handler, "request_id", "-")
         path = loggable_path(request.path[:200])
-        access_log.log(access_level(status), "%d %s %s %.1fms id=%s location=%s",
-                       status, method, path, 1000.0 * seconds, request_id, location,
-                       extra={"request": {"request_id": request_id, "location": location, "method": method,
-                                          "path": path, "status": status,
-                                          "duration_ms": round(1000.0 * seconds, 2)}})
+        fields = {"request_id": request_id, "location": location, "method": method, "path": path, "status": status,
+                  "duration_ms": round(1000.0 * seconds, 2)}
+        scim_type = getattr(handler, "scim_type", None)
+        if scim_type is None:
+            access_log.log(access_level(status), "%d %s %s %.1fms id=%s location=%s", status, method, path,
+                           1000.0 * seconds, request_id, location, extra={"request": fields})
+        else:
+            access_log.log(access_level(status), "%d %s %s %.1fms id=%s location=%s scimType=%s", status, method,
+                           path, 1000.0 * seconds, request_id, location, scim_type,
+                           extra={"request": {**fields, "scim_type": scim_type}})
 
     return log_request
 
@@ -216,7 +226,7 @@ def make_metrics_app(ctx: GatewayContext) -> ScimApplication:
     kwargs: dict[str, Any] = {"service": ctx.service, "max_body_bytes": ctx.config.max_body_bytes}
     app = ScimApplication([(r"/metrics", MetricsHandler, {**kwargs, "token": metrics_token(ctx.config)})],
                           transforms=[],
-                          log_function=lambda handler: None, default_handler_class=UnknownPathHandler,
+                          log_function=request_logger(None), default_handler_class=UnknownPathHandler,
                           default_handler_args=kwargs)
     app.public_origin = PublicOrigin(ctx.base_url, ())
     return app

@@ -132,7 +132,7 @@ class ScimHandler(tornado.web.RequestHandler):
         self._chunks: list[bytes] = []
         self._size = 0
         self._prepared = False
-        self._scim_type: str | None = None
+        self.scim_type: str | None = None  # of the error answered, for the access line
         self._user_name: str | None = None
         self._inflight = InFlight(self.application)  # a graceful stop waits for these
         self.set_header("X-Request-Id", self.request_id)
@@ -252,7 +252,7 @@ class ScimHandler(tornado.web.RequestHandler):
         """The one place where a failure becomes an RFC 7644 §3.12 error body."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         error = _error_for(exc, self.request_id)
-        self._scim_type = error.scim_type
+        self.scim_type = error.scim_type
         self.set_status(error.status)
         for name, value in error.headers.items():
             self.set_header(name, value)
@@ -261,11 +261,12 @@ class ScimHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(error.body(), separators=(",", ":")).encode("utf-8"))
 
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        """4xx and 501 as one line without a stack, a 503 as one warning, a bug with its trace; never
-        the request itself (its headers carry the Secret Token, its query personal data)."""
+        """4xx and 501 at DEBUG (the access line gives their status and scimType), a 503 as one
+        warning, a bug with its trace; never the request itself (its headers carry the Secret
+        Token, its query personal data)."""
         error = _error_for(value, self.request_id)
         if error.status < 500 or error.status == 501:  # 501: an endpoint not offered, by design
-            log.info("request %s: %s %s", self.request_id, error.status, error.scim_type or "")
+            log.debug("request %s: %s %s", self.request_id, error.status, error.scim_type or "-")
         elif value is not None and scim_error_for(value) is not None:
             log.warning("request %s: %s (%s)", self.request_id, error.status, cause(value))
         else:
@@ -277,7 +278,7 @@ class ScimHandler(tornado.web.RequestHandler):
             method = self.request.method or ""
             self.service.record_refusal(
                 self.location, method, self.operations.get(method, OPERATIONS.get(method, "get")), status,
-                self._scim_type, self.request_id, resource_id=self.path_kwargs.get("id"), user_name=self._user_name,
+                self.scim_type, self.request_id, resource_id=self.path_kwargs.get("id"), user_name=self._user_name,
                 resource_is_user=self.user_in_path,
                 authenticated=self.tenant is not UNAUTHENTICATED)
         self._inflight.leave()

@@ -33,16 +33,22 @@ def test_json_log_lines_carry_the_request_fields_and_no_secret_or_personal_data(
     assert status == 201
     assert server.request("GET", "/Users?filter=" + quote('userName eq "ana.secret@contoso.com"'), token)[0] == 200
     assert server.request("GET", "/Users", "not-a-token")[0] == 401
+    assert server.request("GET", "/Users?filter=" + quote('userName eq "ana.secret@contoso.com'), token)[0] == 400
     log = server.stop()
 
     records = [json.loads(line) for line in log.splitlines() if line.strip()]  # every line is one object
     access = [r for r in records if r["logger"] == "vizmo_scim.access" and r["path"] != "/healthz"]
-    assert [(r["method"], r["status"], r["location"]) for r in access] == [
-        ("POST", 201, "1"), ("GET", 200, "1"), ("GET", 401, "-")]
+    assert [(r["method"], r["status"], r["location"], r.get("scim_type")) for r in access] == [
+        ("POST", 201, "1", None), ("GET", 200, "1", None), ("GET", 401, "-", None), ("GET", 400, "1", "invalidFilter")]
     for record in access:
         assert set(record) >= {"time", "level", "message", "request_id", "path", "duration_ms"}
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["time"])
         assert record["path"] == "/scim/v2/locations/1/Users" and record["duration_ms"] >= 0
+    assert access[-1]["message"].endswith("location=1 scimType=invalidFilter")
+    refused_ids = {r["request_id"] for r in access if r["status"] >= 400}
+    # one line per request: a refusal's status and scimType are in its access line, not a second line
+    assert [r for r in records if any(rid in r["message"] for rid in refused_ids)
+            and r["logger"] != "vizmo_scim.access"] == []
     assert any("not enabled" in r["message"] or "not one this gateway issues" in r["message"]
                for r in records if r["logger"] == "vizmo_scim.auth")
     for secret in (token, token.rsplit(".", 1)[1], "Sup3r-Secret-Pa55", "ana.secret", created["id"] + "x"):
@@ -147,6 +153,11 @@ def test_a_metrics_token_is_asked_on_the_metrics_port_too(tmp_path: Path, server
                                      headers={"Authorization": f"Bearer {secret}"})
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200 and b"vizmo_scim_requests_total" in response.read()
+    log = server.stop()
+    # the refused scrape has its access line; the accepted one (every few seconds) none
+    scrapes = [line for line in log.splitlines() if " GET /metrics " in line]
+    assert len(scrapes) == 1 and " 401 GET /metrics " in scrapes[0], log
+    assert secret not in log
 
 
 def test_metrics_on_their_own_port_sum_every_worker(tmp_path: Path, servers: list[Server]) -> None:
