@@ -15,6 +15,7 @@ the next request.
 from __future__ import annotations
 
 import getpass
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,6 +47,9 @@ def read_password(password_file: Path | None, prompt: Callable[[str], str] = get
             raise AdminCommandError(f"cannot read the password file {password_file}: {exc}") from None
         password = text.splitlines()[0] if text else ""
     else:
+        if prompt is getpass.getpass and not sys.stdin.isatty():  # getpass would warn, then read it echoed
+            raise AdminCommandError("no terminal to type the password at: give --password-file FILE (its first "
+                                    "line; --password-file /dev/stdin reads a pipe); nothing was changed")
         try:
             password = prompt("New password: ")
             repeated = prompt("Repeat the password: ")

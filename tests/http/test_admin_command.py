@@ -118,3 +118,18 @@ def test_file_passwords_locations_list_and_remove(data_dir: Path, tmp_path: Path
     assert cli("admin", "list", "--data-dir", str(data_dir)).stdout.startswith("No operator accounts.")
     no_user = cli("admin", "remove", "--data-dir", str(data_dir))
     assert no_user.returncode == 1 and "needs the operator's name" in no_user.stderr
+
+
+def test_a_password_piped_in_is_read_with_password_file_dev_stdin(data_dir: Path) -> None:
+    """Without a terminal the command refuses to prompt (getpass would warn, then read the pipe
+    echoed) and names --password-file, which reads a pipe as /dev/stdin."""
+    piped = subprocess.run([sys.executable, "-m", "gateway.cli", "admin", "add", "zed", "--data-dir", str(data_dir)],
+                           capture_output=True, text=True, timeout=60, input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert piped.returncode == 1 and piped.stderr.count("\n") == 1 and "--password-file /dev/stdin" in piped.stderr
+    assert stored(data_dir) == {}
+    result = subprocess.run([sys.executable, "-m", "gateway.cli", "admin", "add", "zed", "--data-dir", str(data_dir),
+                             "--password-file", "/dev/stdin"], capture_output=True, text=True, timeout=60,
+                            input=f"{PASSWORD}\n")
+    assert result.returncode == 0, result.stderr
+    assert stored(data_dir)["zed"][0].startswith("scrypt")
+

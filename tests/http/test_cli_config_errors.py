@@ -5,6 +5,7 @@ refuses what ``serve`` would refuse at start-up without storage."""
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -140,6 +141,21 @@ def test_a_file_that_is_not_a_database_as_the_sqlite_directory_is_one_line(tmp_p
 def test_admin_add_with_stdin_at_its_end_is_one_line(tmp_path: Path) -> None:
     result = run("admin", "add", "zed", "--data-dir", str(tmp_path / "data"), stdin="")
     one_line_error(result, "--password-file")
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # no getpass warning or prompt before it
+
+
+def test_a_directory_server_that_refuses_the_connection_is_one_line_naming_the_adapter(tmp_path: Path) -> None:
+    """The PostgreSQL adapter's own words follow its name (they did not name it, unlike README)."""
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = tmp_path / "gateway.toml"
+    config.write_text('[adapter]\nname = "postgres"\n[adapter.options]\ndsn_env = "TEST_DIRECTORY_DSN"\n')
+    result = run("serve", "--config", str(config), "--port", "0", "--data-dir", str(tmp_path / "data"),
+                 env={"TEST_DIRECTORY_DSN": f"postgresql://scim:secret-pw@127.0.0.1:{port}/vizmo"})
+    line = one_line_error(result, "ConnectionRefusedError")
+    assert line.startswith("vizmo-scim: adapter 'postgres' could not start: directory connection failed: "), line
+    assert "secret-pw" not in result.stderr
 
 
 # -- 5. check-config runs serve's start-up checks that need no storage ------------------------
@@ -180,7 +196,9 @@ def test_check_config_refuses_a_short_missing_or_unset_metrics_token(tmp_path: P
     check(tmp_path, '[metrics]\ntoken_file = "short"\n', "at least 16")
     check(tmp_path, '[metrics]\ntoken_file = "absent"\n', "absent")
     check(tmp_path, '[metrics]\ntoken_env = "VIZMO_TEST_UNSET_METRICS_TOKEN"\n', "VIZMO_TEST_UNSET_METRICS_TOKEN",
-          env={"VIZMO_TEST_UNSET_METRICS_TOKEN": ""})
+          "not set or empty", env={"VIZMO_TEST_UNSET_METRICS_TOKEN": ""})
+    check(tmp_path, '[metrics]\ntoken_env = "VIZMO_TEST_SHORT_METRICS_TOKEN"\n', "VIZMO_TEST_SHORT_METRICS_TOKEN",
+          "at least 16", env={"VIZMO_TEST_SHORT_METRICS_TOKEN": "abc"})
 
 
 def test_check_config_refuses_a_missing_signing_key_file_or_a_non_hex_key(tmp_path: Path) -> None:
