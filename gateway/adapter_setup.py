@@ -78,10 +78,8 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
     _check_secret_files(config.adapter_name, options)
     try:
         return cls.from_options(options)
-    except ConfigError:
-        raise  # the adapter's own words, naming the setting
-    except AdapterError as exc:  # its own words, after its name (which of several configurations failed)
-        raise ConfigError(f"adapter {config.adapter_name!r} could not start: {exc}") from None
+    except (AdapterError, ConfigError):
+        raise  # the adapter's own words (a worker tries again after Unavailable)
     except Exception as exc:  # noqa: BLE001 - a bug in a plugin: one line naming it, not a traceback
         raise ConfigError(f"adapter {config.adapter_name!r}: from_options failed: {raised_at(exc)}") from None
 
@@ -120,10 +118,8 @@ async def open_adapter(config: GatewayConfig, *, create: bool = True) -> OpenAda
     adapter = build_adapter(config, create=create)
     try:
         await adapter.start()
-    except ConfigError:
-        raise  # the adapter's own words, naming the setting
-    except AdapterError as exc:  # its own words, after its name (which of several configurations failed)
-        raise ConfigError(f"adapter {config.adapter_name!r} could not start: {exc}") from None
+    except (AdapterError, ConfigError):
+        raise  # the adapter's own words (a worker tries again after Unavailable)
     except Exception as exc:  # noqa: BLE001 - its store unreachable (OSError), or a bug in a plugin
         raise ConfigError(f"adapter {config.adapter_name!r} could not start: {raised_at(exc)}") from None
     try:

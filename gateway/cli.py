@@ -241,55 +241,77 @@ def build_parser() -> argparse.ArgumentParser:
 
     def storage(p: argparse.ArgumentParser, serving: bool = False) -> None:
         recorded = "" if serving else ", else the one 'serve' recorded in DATA_DIR/served-config.json"
-        p.add_argument("--config", type=Path, help=f"TOML configuration file (default: ${CONFIG_ENV}{recorded})")
-        p.add_argument("--data-dir", type=Path, help="data directory (default ./vizmo-scim-data)")
-        p.add_argument("--directory", type=Path, help="embedded SQLite directory (default DATA_DIR/directory.db)")
+        p.add_argument("--config", type=Path, metavar="FILE",
+                       help=f"TOML configuration file (default: ${CONFIG_ENV}{recorded})")
+        p.add_argument("--data-dir", type=Path, metavar="DIR", help="data directory (default ./vizmo-scim-data)")
+        p.add_argument("--directory", type=Path, metavar="PATH",
+                       help="embedded SQLite directory (default DATA_DIR/directory.db)")
 
     serve_p = commands.add_parser("serve", help="serve the gateway")
     storage(serve_p, serving=True)
-    serve_p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve_p.add_argument("--host", metavar="H", help="address to listen on (default 127.0.0.1)")
     # numbers are parsed by gateway.config, as the same settings from the file and the environment
-    serve_p.add_argument("--port", help="port, 0-65535 (default 8080; 0 picks a free one)")
-    serve_p.add_argument("--base-url", dest="base_url_flag",
+    serve_p.add_argument("--port", metavar="P", help="port, 0-65535 (default 8080; 0 picks a free one)")
+    serve_p.add_argument("--base-url", dest="base_url_flag", metavar="URL",
                          help="public origin for meta.location, e.g. https://scim.example.com")
-    serve_p.add_argument("--processes", help="worker processes, 1-64 (default 1)")
-    serve_p.add_argument("--certfile", type=Path, help="serve HTTPS (TLS 1.2 or later) with this certificate (PEM)")
-    serve_p.add_argument("--keyfile", type=Path, help="the certificate's private key (PEM)")
+    serve_p.add_argument("--processes", metavar="N", help="worker processes, 1-64 (default 1)")
+    serve_p.add_argument("--certfile", type=Path, metavar="PEM",
+                         help="serve HTTPS (TLS 1.2 or later) with this certificate (PEM)")
+    serve_p.add_argument("--keyfile", type=Path, metavar="PEM", help="the certificate's private key (PEM)")
     serve_p.add_argument("--log-format", dest="log_format", choices=["text", "json"],
                          help="log lines for a terminal (text, the default) or one JSON object per line")
-    serve_p.add_argument("--rate-limit", dest="rate_limit",
+    serve_p.add_argument("--rate-limit", dest="rate_limit", metavar="PER_SECOND",
                          help="requests per second per location and worker (default 200)")
-    serve_p.add_argument("--rate-burst", dest="rate_burst",
+    serve_p.add_argument("--rate-burst", dest="rate_burst", metavar="N",
                          help="requests a location may send at once above the rate (default 400)")
 
+    # one parser per action, so that each --help lists the options it takes and no other is accepted
     integ = commands.add_parser("integration", help="enable, list, rotate or remove a location's SCIM integration")
-    integ.add_argument("action", choices=["add", "list", "rotate", "remove"])
-    storage(integ)
-    integ.add_argument("--location", help="location id")
-    integ.add_argument("--base-url", help="the gateway's public origin, used to print the Tenant URL (default: "
-                                          "the running serve's, else [server] base_url, else http://HOST:PORT)")
-    integ.add_argument("--json", action="store_true", help="print JSON")
+    integ_actions = integ.add_subparsers(dest="action", required=True, metavar="{add,list,rotate,remove}")
+    for action, text in (("add", "enable SCIM for a location: print its Tenant URL and a Secret Token"),
+                         ("list", "the locations with SCIM enabled"),
+                         ("rotate", "a new Secret Token for a location (the old one stops working at once)"),
+                         ("remove", "disable SCIM for a location (its employees stay)")):
+        p = integ_actions.add_parser(action, help=text, description=text)
+        p.set_defaults(location=None, base_url=None, json=False)
+        if action != "list":
+            p.add_argument("--location", metavar="ID", help="location id")
+        storage(p)
+        if action != "remove":
+            p.add_argument("--base-url", metavar="URL",
+                           help="the gateway's public origin, used to print the Tenant URL (default: the running "
+                                "serve's, else [server] base_url, else http://HOST:PORT)")
+            p.add_argument("--json", action="store_true", help="print JSON")
 
     activity = commands.add_parser("activity", help="a location's provisioning activity log, newest first")
     storage(activity)
-    activity.add_argument("--location", required=True, help="location id")
-    activity.add_argument("--since", help="only entries at or after this ISO 8601 date or date-time (UTC)")
-    activity.add_argument("--until", help="only entries at or before this ISO 8601 date or date-time (UTC)")
-    activity.add_argument("--user", help="only entries of this userName (case-insensitive)")
-    activity.add_argument("--limit", type=int, default=50, help="at most this many entries (default 50)")
+    activity.add_argument("--location", required=True, metavar="ID", help="location id")
+    activity.add_argument("--since", metavar="ISO-8601",
+                          help="only entries at or after this ISO 8601 date or date-time (UTC)")
+    activity.add_argument("--until", metavar="ISO-8601",
+                          help="only entries at or before this ISO 8601 date or date-time (UTC)")
+    activity.add_argument("--user", metavar="NAME", help="only entries of this userName (case-insensitive)")
+    activity.add_argument("--limit", type=int, default=50, metavar="N", help="at most this many entries (default 50)")
     activity.add_argument("--json", action="store_true", help="print one JSON array")
 
     admin = commands.add_parser("admin", help="operator accounts of the admin page (/admin)")
-    admin.add_argument("action", choices=["add", "list", "remove"])
-    admin.add_argument("user", nargs="?", help="the operator's name (add, remove)")
-    storage(admin)
-    admin.add_argument("--location", action="append", help="a location the operator may manage (repeatable; "
-                                                            "default: every location)")
-    admin.add_argument("--password-file", type=Path, help="read the password from this file's first line "
-                                                          "(default: ask twice at the terminal)")
+    admin_actions = admin.add_subparsers(dest="action", required=True, metavar="{add,list,remove}")
+    for action, text in (("add", "add an operator, or set an operator's password and locations"),
+                         ("list", "the operators and their locations"),
+                         ("remove", "remove an operator (their sessions end)")):
+        p = admin_actions.add_parser(action, help=text, description=text)
+        p.set_defaults(user=None, location=None, password_file=None)
+        if action != "list":
+            p.add_argument("user", metavar="USER", help="the operator's name")
+        storage(p)
+        if action == "add":
+            p.add_argument("--location", action="append", metavar="ID",
+                           help="a location the operator may manage (repeatable; default: every location)")
+            p.add_argument("--password-file", type=Path, metavar="FILE",
+                           help="read the password from this file's first line (default: ask twice at the terminal)")
 
     check = commands.add_parser("check-config", help="validate a configuration file without serving")
-    check.add_argument("file", type=Path, nargs="?", help=f"the TOML file (default: ${CONFIG_ENV})")
+    check.add_argument("file", type=Path, nargs="?", metavar="FILE", help=f"the TOML file (default: ${CONFIG_ENV})")
 
     adapters_p = commands.add_parser("adapters", help="list the installed adapters and their options")
     adapters_p.add_argument("action", choices=["list"])

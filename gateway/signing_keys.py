@@ -28,9 +28,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adapters.errors import AdapterError
 from adapters.state import SigningKeyRecord, StateStore
 from gateway.adapter_setup import open_adapter
-from gateway.config import GatewayConfig
+from gateway.config import ConfigError, GatewayConfig
 from gateway.config_source import missing
 from gateway.tokens import KEY_FILE, SigningKeyError, key_id, load_or_create_key, parse_key, read_key_text
 
@@ -117,8 +118,12 @@ async def claim_key(state: StateStore, key: SigningKey, *, refusing: str, host: 
 
 async def claim_deployment_key(config: GatewayConfig, key: SigningKey, *, refusing: str) -> None:
     """Open the configured storage (creating its tables), :func:`claim_key` on its state store,
-    and close it: ``serve``'s check before it binds its port and forks its workers."""
-    opened = await open_adapter(config)
+    and close it: ``serve``'s check before it binds its port and forks its workers, where a
+    storage that cannot start is refused on one line naming the adapter."""
+    try:
+        opened = await open_adapter(config)
+    except AdapterError as exc:
+        raise ConfigError(f"adapter {config.adapter_name!r} could not start: {exc}") from None
     try:
         await claim_key(opened.state, key, refusing=refusing)
     finally:

@@ -90,7 +90,7 @@ def test_commands_naming_the_config_print_the_running_gateways_tenant_url(tmp_pa
         srv.stop()
     # serve itself never reads the record (its help said it did)
     assert "served-config.json" not in cli("serve", "--help").stdout
-    assert "recorded in" in cli("integration", "--help").stdout
+    assert all("recorded in" in cli("integration", action, "--help").stdout for action in ("add", "list"))
 
 
 def test_an_existing_directory_is_used_as_it_is(tmp_path: Path) -> None:
