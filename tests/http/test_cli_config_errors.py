@@ -259,3 +259,19 @@ def test_a_directory_another_writer_holds_locked_at_start_is_one_line_saying_so(
             first_serve(data_dir, "--directory", str(directory))  # the tables now exist
         else:
             assert lines[0].startswith("vizmo-scim: state store write failed: portal.db stayed locked"), lines
+
+
+def test_each_action_takes_only_its_own_options(tmp_path: Path) -> None:
+    """One parser per action: an option another action takes is refused (integration list
+    --location 7 listed every location; remove --json printed text), and --help shows only
+    the action's options."""
+    for args in (("integration", "list", "--location", "7"), ("integration", "remove", "--location", "1", "--json"),
+                 ("admin", "list", "--location", "1"), ("admin", "remove", "zed", "--password-file", "pw")):
+        result = run(*args, "--data-dir", str(tmp_path / "data"))
+        assert result.returncode == 2 and "unrecognized arguments" in result.stderr, (args, result.stderr)
+    assert not (tmp_path / "data").exists()
+    remove_help = run("integration", "remove", "--help").stdout
+    assert "--location ID" in remove_help and "--json" not in remove_help and "--base-url" not in remove_help
+    assert "--location" not in run("integration", "list", "--help").stdout
+    assert "--password-file FILE" in run("admin", "add", "--help").stdout
+    assert "--base-url URL" in run("serve", "--help").stdout
