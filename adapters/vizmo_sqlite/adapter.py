@@ -124,6 +124,10 @@ class VizmoUserAdapter(ResourceAdapter):
             if not rows and query.start_index == 1 and (padded := padded_user_name(query.filter)):
                 rows = self._store.read_now(f"{SELECT}WHERE {LIVE} AND e.email IN ({', '.join('?' * len(padded))}) "
                                             "ORDER BY e.id LIMIT ?", (self._location_id, *padded, query.count))
+                if not rows:  # an email the portal stored as a BLOB (padded forms surround the userName)
+                    rows = self._store.read_now(f"{SELECT}WHERE {LIVE} AND {text_values.BLOB_EMAIL_IS} "
+                                                "ORDER BY e.id LIMIT ?", (self._location_id, padded[0].strip(),
+                                                                          query.count))
                 total = len(rows)
         else:
             rows = await self._store.read(
@@ -168,7 +172,12 @@ class VizmoUserAdapter(ResourceAdapter):
 
 
 def _fetch_all(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
-    return conn.execute(sql, params).fetchall()
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.fetchall()
+    except BaseException:
+        cursor.close()  # ends the read transaction of a fetch that failed halfway (see read)
+        raise
 
 
 class VizmoSqliteAdapter(Adapter):
@@ -311,12 +320,17 @@ class VizmoSqliteAdapter(Adapter):
         if self._reader_conn is None:
             raise Unavailable("the directory is not open")
         try:
+            cur = await self._reader_conn.execute(sql, params)
             try:
-                cur = await self._reader_conn.execute(sql, params)
                 return list(await cur.fetchall())
             except sqlite3.OperationalError as exc:
                 if not text_values.is_not_utf8(exc):
                     raise
+            finally:
+                # A fetch that failed halfway leaves its statement open, and with it the read
+                # transaction: this connection answered from that snapshot for good (the
+                # exception's frames keep the cursor alive until a garbage collection).
+                await cur.close()
             return await asyncio.to_thread(self._read_leniently, sql, params)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc

@@ -31,11 +31,12 @@ def id_lookup(value: str) -> tuple[str, list[Any]]:
 
 def _phone_entry(kind: str, column: str, missing_group: int) -> str:
     """Rows ``(g, k, v)`` for the entry of this type: the extra's first one (keeping its position)
-    with ``value`` taken from the column, or a new entry appended in group ``missing_group``;
+    with ``value`` taken from the column (as text: a portal's BLOB there made SQLite's JSON
+    functions fail every such filter, a 503), or a new entry appended in group ``missing_group``;
     none when the column is NULL."""
     return (
         f"SELECT CASE WHEN vz_w.k IS NULL THEN {missing_group} ELSE 0 END, COALESCE(vz_w.k, 0),"
-        f" json_set(COALESCE(vz_w.v, '{{\"type\":\"{kind}\"}}'), '$.value', {column})"
+        f" json_set(COALESCE(vz_w.v, '{{\"type\":\"{kind}\"}}'), '$.value', CAST({column} AS TEXT))"
         f" FROM (SELECT 1) LEFT JOIN (SELECT vz_q.key AS k, vz_q.value AS v"
         f" FROM json_each({EXTRA_SQL}, '$.phoneNumbers') AS vz_q WHERE vz_q.type = 'object'"
         f" AND lower(json_extract({EXTRA_SQL}, '$.phoneNumbers[' || vz_q.key || '].type')) = '{kind}'"
@@ -60,10 +61,12 @@ PHONE_NUMBERS_SQL = (
 )
 
 #: ``emails``: as stored in ``s.extra``; an employee the portal created (no ``scim_users`` row)
-#: shows its sign-in email as its primary work email, as ``mapping.from_storage`` does.
+#: shows its sign-in email (as text, a BLOB too) as its primary work email, as
+#: ``mapping.from_storage`` does.
 EMAILS_SQL = (
     "(CASE WHEN s.employee_id IS NULL THEN json_array(json_object("
-    "'value', e.email, 'type', 'work', 'primary', json('true'))) ELSE json_extract(s.extra, '$.emails') END)"
+    "'value', CAST(e.email AS TEXT), 'type', 'work', 'primary', json('true'))) "
+    "ELSE json_extract(s.extra, '$.emails') END)"
 )
 
 #: ``active``: the portal's status, or NULL (no value) when the last SCIM write left it

@@ -5,7 +5,9 @@ TEXT)``, a BLOB literal). Python's ``sqlite3`` then fails the whole read ("Could
 UTF-8 column ...") or hands back ``bytes``, and the employee was out of Entra ID's reach (every
 GET and PATCH a 503, its ``active=false`` too) while a listing of the location failed with it.
 Such a value reads as its UTF-8 text, each invalid byte as U+FFFD, and a write that does not
-change it leaves the portal's bytes alone (:func:`kept`).
+change it leaves the portal's bytes alone (:func:`kept`). SQLite never finds a BLOB equal to a
+text, so an email stored as one is looked for apart (:data:`BLOB_EMAIL_IS`), and its JSON
+functions refuse BLOBs, so the SQL that builds JSON from a column casts it to text first.
 
 The usual read decodes in C (``text_factory = str``); only a read that met an invalid value is
 run again with the lenient decoder, which costs a Python call per text value (9 against 6 µs for
@@ -19,10 +21,19 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from adapters.errors import AlreadyExists
+
 T = TypeVar("T")
 
 #: The message ``sqlite3`` raises for a TEXT value that is not UTF-8.
 _NOT_UTF8 = "Could not decode to UTF-8"
+#: An employee whose email is a BLOB reading as the ``userName`` parameter (white space around
+#: it and ASCII case ignored, as for a text email). A look-up of ``userName eq`` and a write's
+#: uniqueness check probe it where the text comparison found nobody: else Entra ID did not find
+#: that employee and created a second one (the unique email index does not see a text and a BLOB
+#: as one). BLOBs sort after every text in the ``(location_id, email)`` index, so ``e.email >=
+#: X''`` is a range of it: it reads as many index entries as the location has BLOB emails.
+BLOB_EMAIL_IS = "e.email >= X'' AND trim(lower(CAST(e.email AS TEXT)), ' ' || char(9, 10, 13)) = lower(?)"
 
 
 def lenient(value: bytes) -> str:
@@ -69,3 +80,10 @@ def kept(new: Any, current: Any) -> Any:
     """The value to write over ``current``: ``current`` itself when it is a BLOB that reads as
     ``new`` (a write that does not change it keeps the portal's bytes)."""
     return current if type(current) is bytes and lenient(current) == new else new
+
+
+def blob_holder_taken(user_name: str, stored: bytes) -> AlreadyExists:
+    """The conflict of a ``userName`` a live employee holds as a BLOB (:data:`BLOB_EMAIL_IS`)."""
+    return AlreadyExists(f"userName {user_name!r} is already taken in this location: an employee's email is "
+                         f"stored as bytes (a BLOB) that read as {lenient(stored)!r}; a look-up of userName eq "
+                         f"{user_name!r} finds that employee: update it, or correct its email in the portal")

@@ -142,14 +142,19 @@ def _check_version(row: sqlite3.Row, id: str, expected_version: ExpectedVersion)
 
 
 def _refuse_padded_holder(conn: sqlite3.Connection, location_id: int, email: str, own_id: int = 0) -> None:
-    """409 when another live employee holds ``email`` with whitespace around it: the write would
-    make a second employee for the same person (:mod:`adapters.padded_emails`)."""
+    """409 when another live employee holds ``email`` with whitespace around it, or as a BLOB:
+    the write would make a second employee for the same person (:mod:`adapters.padded_emails`,
+    :data:`.text_values.BLOB_EMAIL_IS`)."""
     forms = padded_forms(email)
     marks = ", ".join("?" * len(forms))
     holder = conn.execute(f"SELECT email FROM employees WHERE location_id = ? AND email IN ({marks}) "
                           "AND status <> 'removed' AND id <> ? LIMIT 1", (location_id, *forms, own_id)).fetchone()
     if holder is not None:
         raise padded_holder_taken(email, holder["email"])
+    holder = conn.execute(f"SELECT e.email FROM employees e WHERE e.location_id = ? AND {text_values.BLOB_EMAIL_IS} "
+                          "AND e.status <> 'removed' AND e.id <> ? LIMIT 1", (location_id, email, own_id)).fetchone()
+    if holder is not None:
+        raise text_values.blob_holder_taken(email, holder["email"])
 
 
 def create_user(conn: sqlite3.Connection, location_id: int, stored: mapping.StoredUser, extra: str,
