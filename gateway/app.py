@@ -32,7 +32,7 @@ from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundH
 from gateway.forwarded import PublicOrigin, trusted_networks
 from gateway.metrics import Metrics
 from gateway.handlers.discovery import ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
-from gateway.handlers.groups import GroupsHandler
+from gateway.handlers.groups import GroupSearchHandler, GroupsHandler
 from gateway.handlers.health import HealthHandler, MetricsHandler, ReadinessHandler
 from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
 from gateway.tenant_urls import TENANT_PATH
@@ -123,6 +123,7 @@ def _routes() -> list[tuple[str, type[ScimHandler]]]:
         (TENANT + r"\.search/*", UserSearchHandler),  # RFC 7644 §3.4.3 root search: Users is the only type
         (TENANT + r"Users/+" + SEGMENT.format("id") + "/*", UserHandler),
         (TENANT + r"Groups/*", GroupsHandler),
+        (TENANT + r"Groups/+\.search/*", GroupSearchHandler),
         (TENANT + r"Groups/+" + SEGMENT.format("id") + "/*", GroupsHandler),
         (TENANT + r"ServiceProviderConfig/*", ServiceProviderConfigHandler),
         (TENANT + r"ResourceTypes/*", ResourceTypesHandler),

@@ -23,6 +23,7 @@ from gateway.activity.recorder import ActivityRecorder
 from gateway.resources import Origin, ResourceService
 from gateway.scim import discovery
 from gateway.scim.listing import list_response, parse_list_request
+from gateway.scim.validation import validate_search_request
 from adapters.schema import ResourceType
 from gateway.metrics import Metrics
 from gateway.rate_limit import RateLimiter, retry_after
@@ -238,6 +239,11 @@ class GatewayService:
         """An empty ListResponse, after the parameters are checked like any list request."""
         request = parse_list_request(params, self.resource_types["Group"], max_results=self.max_results)
         return Answer(200, list_response([], 0, request.query.start_index))
+
+    def search_groups(self, body: Any) -> Answer:
+        """``POST /Groups/.search`` (RFC 7644 §3.4.3): a read like ``GET /Groups``, its body
+        checked as a Users search's is (it was taken for a write of a group named ".search": 501)."""
+        return self.list_groups(validate_search_request(body))
 
     @staticmethod
     def get_group(id: str) -> Answer:

@@ -8,6 +8,15 @@ from typing import Any
 from gateway.handlers.base import ScimHandler
 
 
+class GroupSearchHandler(ScimHandler):
+    """``POST /Groups/.search`` (RFC 7644 §3.4.3): a look-up, answered like ``GET /Groups``."""
+
+    operations = {"POST": "search"}
+
+    async def post(self, location: str) -> None:
+        self.answer(self.service.search_groups(self.json_body()))
+
+
 class GroupsHandler(ScimHandler):
     operations = {"GET": "search"}
 

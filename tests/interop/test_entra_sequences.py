@@ -529,6 +529,18 @@ async def test_group_writes_tell_the_admin_to_disable_group_provisioning(scim: S
     assert "Provision Microsoft Entra ID Groups" in reply.body["detail"]
 
 
+@pytest.mark.gen_test
+async def test_a_group_search_is_a_read_answered_like_get_groups(scim: Scim) -> None:
+    """RFC 7644 §3.4.3: ``POST /Groups/.search`` is a query (it was taken for a write: 501)."""
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+              "filter": 'displayName eq "Sales"', "startIndex": 1, "count": 10}
+    reply = await scim("POST", "/Groups/.search", search, headers=ENTRA_HEADERS)
+    assert reply.status == 200 and reply.body["schemas"] == [LIST_RESPONSE], reply.body
+    assert reply.body["totalResults"] == 0 and reply.body["Resources"] == []
+    bad = await scim("POST", "/Groups/.search", {**search, "count": "ten"}, headers=ENTRA_HEADERS)
+    assert bad.status == 400 and bad.body["scimType"] == "invalidSyntax", bad.body
+
+
 # --- §2.2 create -------------------------------------------------------------------------------------------
 
 
