@@ -36,7 +36,7 @@ from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
 from gateway.admin.command import AdminCommandError, run_admin
 from gateway.app import metrics_token
 from gateway.certificates import expiry_warning, tls_context
-from gateway.config import ConfigError, GatewayConfig, check_base_url, load_config
+from gateway.config import SETTING_VARIABLES, ConfigError, GatewayConfig, check_base_url, load_config
 from gateway.config_source import CONFIG_ENV, choose, recorded_origin
 from gateway.logs import configure_logging
 from gateway.permissions import use_private_umask, warn_if_exposed
@@ -188,13 +188,15 @@ def check_config(path: Path | None) -> int:
         if not os.environ.get(CONFIG_ENV):
             raise UsageError(f"check-config needs a FILE, or {CONFIG_ENV} naming one")
         path = Path(os.environ[CONFIG_ENV])
-    config = load_config(path, env={})
+    config = load_config(path)  # with the VIZMO_SCIM_* variables, as serve here would read it
     build_adapter(config)
     startup_checks(config)
     if config.signing_key_file is not None or config.signing_key_env is not None:
         load_signing_key(config, create=False)  # never DATA_DIR/signing-key: serve creates that one
+    applied = [name for name in SETTING_VARIABLES if os.environ.get(name)]
     print(f"{path}: valid (adapter {config.adapter_name!r}, {config.processes} process(es), "
-          f"listening on {config.host}:{config.port})")
+          f"listening on {config.host}:{config.port}"
+          f"{'; with ' + ', '.join(applied) + ' from the environment' if applied else ''})")
     if config.certfile is not None and (warning := expiry_warning(config.certfile)) is not None:
         print(f"{path}: warning: {warning}", file=sys.stderr)
     return 0

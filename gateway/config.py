@@ -262,7 +262,13 @@ def check_base_url(url: str, where: str) -> str:
     return url
 
 
+#: The ``VIZMO_SCIM_*`` variables that set a setting (an empty one sets nothing).
+SETTING_VARIABLES = tuple(f"VIZMO_SCIM_{suffix}" for suffix in ("DATA_DIR", "DIRECTORY", "HOST", "PORT", "PROCESSES",
+                                                                 "BASE_URL"))
+
+
 def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings :data:`SETTING_VARIABLES` give."""
     values: dict[str, Any] = {}
     converters = {"DATA_DIR": ("data_dir", Path), "DIRECTORY": ("directory", Path), "HOST": ("host", str)}
     for suffix, (name, convert) in converters.items():

@@ -130,6 +130,18 @@ def test_check_config_reads_vizmo_scim_config(tmp_path: Path) -> None:
         "vizmo-scim: check-config needs a FILE, or VIZMO_SCIM_CONFIG naming one"]
 
 
+def test_check_config_applies_the_environment_as_serve_would(tmp_path: Path) -> None:
+    """A VIZMO_SCIM_* variable serve would refuse was ignored: 'valid', then serve refused."""
+    config = tmp_path / "gateway.toml"
+    config.write_text('[server]\nport = 9001\n')
+    refused = run("check-config", str(config), cwd=tmp_path, env={"VIZMO_SCIM_PORT": "abc"})
+    assert refused.returncode == 1 and "VIZMO_SCIM_PORT" in refused.stderr and "Traceback" not in refused.stderr
+    applied = run("check-config", str(config), cwd=tmp_path, env={"VIZMO_SCIM_PORT": "9002", "VIZMO_SCIM_HOST": ""})
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip() == (f"{config}: valid (adapter 'sqlite', 1 process(es), listening on "
+                                      "127.0.0.1:9002; with VIZMO_SCIM_PORT from the environment)")
+
+
 def test_a_record_naming_a_vanished_file_is_a_one_line_error(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
