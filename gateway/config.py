@@ -133,9 +133,12 @@ def _file_validator() -> Draft202012Validator:
 
 
 def _describe(error: Any) -> str:
+    """One schema error: where, and what (a pattern's ``description`` rather than the pattern)."""
     where = ".".join(str(p) for p in error.absolute_path) or "the file"
-    message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
-    return f"{where}: {message}"
+    message = error.message
+    if error.validator == "pattern" and isinstance(error.schema.get("description"), str):
+        message = f"{str(error.instance)[:100]!r} must be {error.schema['description']}"
+    return f"{where}: {message if len(message) <= 300 else message[:300] + '...'}"
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -334,9 +337,10 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
     try:
         trusted_networks(config.trusted_proxies)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(f"[server] {exc}") from None
     if (config.certfile is None) != (config.keyfile is None):
-        raise ConfigError("HTTPS needs both a certificate (--certfile) and its key (--keyfile)")
+        raise ConfigError("HTTPS needs both a certificate and its key ([server] certfile and keyfile, or "
+                          "--certfile and --keyfile)")
     if config.log_format not in ("text", "json"):
         raise ConfigError(f"log format must be 'text' or 'json', not {config.log_format!r}")
     if config.rate_limit <= 0:  # (the burst's bounds are checked with the other whole numbers)

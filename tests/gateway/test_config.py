@@ -94,7 +94,7 @@ def test_tokens_settings_name_a_key_file_or_variable(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text,fragment", [
     ('[tokens]\nsigning_key_file = "/k"\nsigning_key_env = "K"\n',
      "[tokens]: set signing_key_file or signing_key_env, not both"),
-    ('[tokens]\nsigning_key_env = "MY-KEY"\n', "tokens.signing_key_env: 'MY-KEY' does not match"),
+    ('[tokens]\nsigning_key_env = "MY-KEY"\n', "tokens.signing_key_env: 'MY-KEY' must be the name of an environment variable"),
     ('[tokens]\nsigning_key_file = ""\n', "tokens.signing_key_file"),
     ('[tokens]\nsigning_key = "00112233"\n', "Additional properties are not allowed ('signing_key' was unexpected)"),
 ])
@@ -102,6 +102,19 @@ def test_invalid_tokens_settings_are_refused(tmp_path: Path, text: str, fragment
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text), env={})
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[server]\nbase_url = "ftp://scim.example.com"\n',
+     "server.base_url: 'ftp://scim.example.com' must be an http:// or https:// public origin"),
+    ('[server]\ntrusted_proxies = ["notanip"]\n', "[server] trusted_proxies: 'notanip' is not an IP address"),
+    ('[server]\ncertfile = "cert.pem"\n', "HTTPS needs both a certificate and its key ([server] certfile and keyfile"),
+])
+def test_a_refused_setting_is_named_as_the_file_names_it(tmp_path: Path, text: str, message: str) -> None:
+    """Not the pattern a value missed, and not only the flag (an operator review)."""
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    assert message in str(info.value) and "^https?" not in str(info.value)
 
 
 def test_relative_paths_in_the_file_are_taken_from_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
