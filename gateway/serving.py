@@ -156,6 +156,13 @@ def _settle_garbage_collector() -> None:
 def serve(config: GatewayConfig) -> int:
     """Serve until SIGINT/SIGTERM; with several processes each worker listens on the port with
     ``SO_REUSEPORT`` (:mod:`gateway.workers`). Returns the exit status."""
+    # The ports first: a gateway refused a port in use created nothing (a key, a directory) first.
+    port, sockets = bind_port(config.port, config.host, config.processes)
+    config = replace(config, port=port)  # --port 0: the port picked
+    metrics_sockets: list[Any] = []
+    if config.metrics.port is not None:
+        metrics_sockets = tornado.netutil.bind_sockets(config.metrics.port, address=config.metrics.host)
+        config = replace(config, metrics=replace(config.metrics, port=metrics_sockets[0].getsockname()[1]))
     key = load_signing_key(config)  # [tokens] signing_key_file / _env, else DATA_DIR/signing-key
     # Open the storage once before forking (fail fast, create tables once) and refuse a key
     # that is not the deployment's (gateway.signing_keys).
@@ -165,12 +172,6 @@ def serve(config: GatewayConfig) -> int:
     if config.certfile is not None and (warning := expiry_warning(config.certfile)) is not None:
         log.warning("%s", warning)
     raise_open_files_limit()  # before the workers fork: they inherit it
-    port, sockets = bind_port(config.port, config.host, config.processes)
-    config = replace(config, port=port)  # --port 0: the port picked
-    metrics_sockets: list[Any] = []
-    if config.metrics.port is not None:
-        metrics_sockets = tornado.netutil.bind_sockets(config.metrics.port, address=config.metrics.host)
-        config = replace(config, metrics=replace(config.metrics, port=metrics_sockets[0].getsockname()[1]))
     record(config)  # DATA_DIR/served-config.json: what the other commands act on, with the port picked
     for network in too_wide(trusted_networks(config.trusted_proxies)):
         log.warning("[server] trusted_proxies holds %s: every client there may set X-Forwarded-Proto and "

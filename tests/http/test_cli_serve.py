@@ -257,6 +257,7 @@ def test_every_worker_gets_connections_while_another_is_busy(tmp_path: Path) -> 
         assert second.returncode != 0 and "Address already in use" in second.stderr
         assert f"cannot listen on 127.0.0.1:{srv.port}" in second.stderr  # which address
         assert "serving" not in second.stdout
+        assert not (tmp_path / "other").exists()  # refused before it made a key or a directory
     finally:
         srv.stop()
     assert srv.proc.returncode == 0
