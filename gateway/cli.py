@@ -24,7 +24,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from jsonschema import SchemaError
 
@@ -267,18 +267,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--rate-burst", dest="rate_burst", metavar="N",
                          help="requests a location may send at once above the rate (default 400)")
 
-    # one parser per action, so that each --help lists the options it takes and no other is accepted
-    integ = commands.add_parser("integration", help="enable, list, rotate or remove a location's SCIM integration")
-    integ_actions = integ.add_subparsers(dest="action", required=True, metavar="{add,list,rotate,remove}")
-    for action, text in (("add", "enable SCIM for a location: print its Tenant URL and a Secret Token"),
-                         ("list", "the locations with SCIM enabled"),
-                         ("rotate", "a new Secret Token for a location (the old one stops working at once)"),
-                         ("remove", "disable SCIM for a location (its employees stay)")):
-        p = integ_actions.add_parser(action, help=text, description=text)
-        p.set_defaults(location=None, base_url=None, json=False)
+    def actions(command: str, text: str, described: dict[str, str],
+                **defaults: Any) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+        """One parser per action, so that each --help lists the options it takes and no other
+        is accepted; each takes the storage options, ``defaults`` for those it does not take."""
+        parent = commands.add_parser(command, help=text)
+        sub = parent.add_subparsers(dest="action", required=True, metavar="{" + ",".join(described) + "}")
+        for action, about in described.items():
+            p = sub.add_parser(action, help=about, description=about)
+            p.set_defaults(**defaults)
+            storage(p)
+            yield action, p
+
+    for action, p in actions("integration", "enable, list, rotate or remove a location's SCIM integration", {
+            "add": "enable SCIM for a location: print its Tenant URL and a Secret Token",
+            "list": "the locations with SCIM enabled",
+            "rotate": "a new Secret Token for a location (the old one stops working at once)",
+            "remove": "disable SCIM for a location (its employees stay)"}, location=None, base_url=None, json=False):
         if action != "list":
             p.add_argument("--location", metavar="ID", help="location id")
-        storage(p)
         if action != "remove":
             p.add_argument("--base-url", metavar="URL",
                            help="the gateway's public origin, used to print the Tenant URL (default: the running "
@@ -296,16 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     activity.add_argument("--limit", type=int, default=50, metavar="N", help="at most this many entries (default 50)")
     activity.add_argument("--json", action="store_true", help="print one JSON array")
 
-    admin = commands.add_parser("admin", help="operator accounts of the admin page (/admin)")
-    admin_actions = admin.add_subparsers(dest="action", required=True, metavar="{add,list,remove}")
-    for action, text in (("add", "add an operator, or set an operator's password and locations"),
-                         ("list", "the operators and their locations"),
-                         ("remove", "remove an operator (their sessions end)")):
-        p = admin_actions.add_parser(action, help=text, description=text)
-        p.set_defaults(user=None, location=None, password_file=None)
+    for action, p in actions("admin", "operator accounts of the admin page (/admin)", {
+            "add": "add an operator, or set an operator's password and locations",
+            "list": "the operators and their locations",
+            "remove": "remove an operator (their sessions end)"}, user=None, location=None, password_file=None):
         if action != "list":
-            p.add_argument("user", metavar="USER", help="the operator's name")
-        storage(p)
+            p.add_argument("user", nargs="?", metavar="USER", help="the operator's name")  # its absence: one line
         if action == "add":
             p.add_argument("--location", action="append", metavar="ID",
                            help="a location the operator may manage (repeatable; default: every location)")
