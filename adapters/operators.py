@@ -2,13 +2,19 @@
 other state so that every gateway process and host sees the same accounts and lock-outs.
 
 Only a password *hash* is stored (the gateway hashes with ``hashlib.scrypt``). Every change is
-one statement the storage decides, never a read followed by a write: ``record_failure`` counts
-and locks atomically, so concurrent wrong passwords on several workers are all counted.
+one statement the storage decides, never a read followed by a write. A sign-in is counted
+*before* its password is checked (``begin_attempt``), so that guesses sent at once cannot all be
+judged against the account as it was before any of them failed: 59 wrong passwords and a right
+one sent together, from addresses enough to stay under the per-address limit, signed in while
+five failures were meant to lock the account (a security review). ``session_version`` starts
+at a random number, so an account removed and added again does not accept the old account's
+sessions (they started at 1 again).
 """
 
 from __future__ import annotations
 
 import abc
+import secrets
 from dataclasses import dataclass
 
 
@@ -23,6 +29,12 @@ class Operator:
     failed_attempts: int = 0
     locked_until: str | None = None
     session_version: int = 1
+
+
+def first_session_version() -> int:
+    """A new account's ``session_version``: random, below 2^30 (a 32-bit column takes a
+    billion bumps after it)."""
+    return secrets.randbelow(1 << 30) + 1
 
 
 class OperatorStore(abc.ABC):
@@ -46,13 +58,21 @@ class OperatorStore(abc.ABC):
         """Delete the account; whether there was one."""
 
     @abc.abstractmethod
-    async def record_failure(self, name: str, *, limit: int, locked_until: str) -> None:
-        """Count a failed sign-in; the ``limit``-th in a row locks the account until
-        ``locked_until`` (an ISO 8601 UTC time) and starts the count again. Atomic."""
+    async def begin_attempt(self, name: str, *, limit: int, now: str) -> bool:
+        """Count a sign-in about to be checked, atomically; False (nothing counted) when the
+        account is locked at ``now`` (an ISO 8601 UTC time) or ``limit`` are counted already
+        (failures in a row and sign-ins under way) or there is no such account."""
 
     @abc.abstractmethod
-    async def record_success(self, name: str) -> None:
-        """A successful sign-in: the count of failures starts again."""
+    async def record_failure(self, name: str, *, limit: int, locked_until: str) -> None:
+        """The attempt counted by :meth:`begin_attempt` failed and stays counted; once
+        ``limit`` are counted the account is locked until ``locked_until`` and the count
+        starts again. Atomic."""
+
+    @abc.abstractmethod
+    async def record_success(self, name: str, *, now: str) -> bool:
+        """The attempt counted by :meth:`begin_attempt` had the right password: the count
+        starts again, unless the account was locked meanwhile (False, nothing changed)."""
 
     @abc.abstractmethod
     async def end_sessions(self, name: str) -> None:

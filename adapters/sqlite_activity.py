@@ -21,7 +21,7 @@ from adapters.activity import (ActivityEntry, ActivityLog, ActivityRecord, Activ
                                read_conditions)
 from adapters.errors import Unavailable
 from adapters.sqlite_wal import WAL_SIZE_LIMIT
-from adapters.operators import Operator, OperatorStore
+from adapters.operators import Operator, OperatorStore, first_session_version
 
 T = TypeVar("T")
 
@@ -236,9 +236,10 @@ class SqliteOperatorStore(OperatorStore):
     async def put(self, name: str, password_hash: str, locations: tuple[str, ...] | None) -> None:
         listed = None if locations is None else json.dumps(list(locations))
         await self._file.run(lambda conn: conn.execute(
-            "INSERT INTO scim_operators (name, password_hash, locations) VALUES (?, ?, ?) ON CONFLICT (name) DO "
-            "UPDATE SET password_hash = excluded.password_hash, locations = excluded.locations, failed_attempts = 0, "
-            "locked_until = NULL, session_version = session_version + 1", (name, password_hash, listed)))
+            "INSERT INTO scim_operators (name, password_hash, locations, session_version) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, locations = excluded.locations, "
+            "failed_attempts = 0, locked_until = NULL, session_version = session_version + 1",
+            (name, password_hash, listed, first_session_version())))
 
     async def get(self, name: str) -> Operator | None:
         row = await self._file.run(lambda conn: conn.execute(
@@ -256,15 +257,20 @@ class SqliteOperatorStore(OperatorStore):
         return bool(await self._file.run(
             lambda conn: conn.execute("DELETE FROM scim_operators WHERE name = ?", (name,)).rowcount))
 
+    async def begin_attempt(self, name: str, *, limit: int, now: str) -> bool:
+        return bool(await self._file.run(lambda conn: conn.execute(
+            "UPDATE scim_operators SET failed_attempts = failed_attempts + 1 WHERE name = ? AND failed_attempts < ? "
+            "AND (locked_until IS NULL OR locked_until <= ?)", (name, limit, now)).rowcount))
+
     async def record_failure(self, name: str, *, limit: int, locked_until: str) -> None:
         await self._file.run(lambda conn: conn.execute(
-            "UPDATE scim_operators SET failed_attempts = CASE WHEN failed_attempts + 1 >= ? THEN 0 "
-            "ELSE failed_attempts + 1 END, locked_until = CASE WHEN failed_attempts + 1 >= ? THEN ? "
-            "ELSE locked_until END WHERE name = ?", (limit, limit, locked_until, name)))
+            "UPDATE scim_operators SET failed_attempts = 0, locked_until = ? WHERE name = ? AND failed_attempts >= ?",
+            (locked_until, name, limit)))
 
-    async def record_success(self, name: str) -> None:
-        await self._file.run(lambda conn: conn.execute(
-            "UPDATE scim_operators SET failed_attempts = 0 WHERE name = ?", (name,)))
+    async def record_success(self, name: str, *, now: str) -> bool:
+        return bool(await self._file.run(lambda conn: conn.execute(
+            "UPDATE scim_operators SET failed_attempts = 0 WHERE name = ? AND (locked_until IS NULL OR "
+            "locked_until <= ?)", (name, now)).rowcount))
 
     async def end_sessions(self, name: str) -> None:
         await self._file.run(lambda conn: conn.execute(

@@ -82,10 +82,13 @@ class AdminClient:
     host: str | None = None
     #: Sent with every request (a reverse proxy's ``X-Forwarded-*``, say).
     headers: dict[str, str] = field(default_factory=dict)
+    #: The loopback address to connect from (127.0.0.2, ...: another client's address).
+    source: str | None = None
 
     def request(self, method: str, path: str, fields: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None) -> Answer:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30,
+                                          source_address=None if self.source is None else (self.source, 0))
         sent = {**self.headers, **(headers or {})}
         if self.host is not None:
             sent["Host"] = self.host

@@ -12,7 +12,7 @@ import asyncpg
 
 from adapters.activity import (ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome,
                                read_conditions)
-from adapters.operators import Operator, OperatorStore
+from adapters.operators import Operator, OperatorStore, first_session_version
 from adapters.sql_dialect import numbered
 from adapters.vizmo_postgres.db import PgDatabase
 
@@ -87,10 +87,12 @@ class PostgresOperatorStore(OperatorStore):
 
     async def put(self, name: str, password_hash: str, locations: tuple[str, ...] | None) -> None:
         await self._db.fetchval(
-            "INSERT INTO scim_operators (name, password_hash, locations) VALUES ($1, $2, $3::jsonb) "
-            "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, locations = excluded.locations, "
-            "failed_attempts = 0, locked_until = NULL, session_version = scim_operators.session_version + 1",
-            name, password_hash, None if locations is None else json.dumps(list(locations)), action="write")
+            "INSERT INTO scim_operators (name, password_hash, locations, session_version) VALUES ($1, $2, $3::jsonb, "
+            "$4) ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, locations = "
+            "excluded.locations, failed_attempts = 0, locked_until = NULL, "
+            "session_version = scim_operators.session_version + 1",
+            name, password_hash, None if locations is None else json.dumps(list(locations)), first_session_version(),
+            action="write")
 
     async def get(self, name: str) -> Operator | None:
         rows = await self._db.fetch(f"SELECT {_OPERATOR} FROM scim_operators WHERE name = $1", name)
@@ -103,15 +105,20 @@ class PostgresOperatorStore(OperatorStore):
         return bool(await self._db.fetch("DELETE FROM scim_operators WHERE name = $1 RETURNING 1", name,
                                          action="write"))
 
+    async def begin_attempt(self, name: str, *, limit: int, now: str) -> bool:
+        return bool(await self._db.fetch(
+            "UPDATE scim_operators SET failed_attempts = failed_attempts + 1 WHERE name = $1 AND failed_attempts < $2 "
+            "AND (locked_until IS NULL OR locked_until <= $3) RETURNING 1", name, limit, now, action="write"))
+
     async def record_failure(self, name: str, *, limit: int, locked_until: str) -> None:
         await self._db.fetchval(
-            "UPDATE scim_operators SET failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 "
-            "ELSE failed_attempts + 1 END, locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 "
-            "ELSE locked_until END WHERE name = $1", name, limit, locked_until, action="write")
+            "UPDATE scim_operators SET failed_attempts = 0, locked_until = $3 WHERE name = $1 AND failed_attempts >= $2",
+            name, limit, locked_until, action="write")
 
-    async def record_success(self, name: str) -> None:
-        await self._db.fetchval("UPDATE scim_operators SET failed_attempts = 0 WHERE name = $1", name,
-                                action="write")
+    async def record_success(self, name: str, *, now: str) -> bool:
+        return bool(await self._db.fetch(
+            "UPDATE scim_operators SET failed_attempts = 0 WHERE name = $1 AND (locked_until IS NULL OR "
+            "locked_until <= $2) RETURNING 1", name, now, action="write"))
 
     async def end_sessions(self, name: str) -> None:
         await self._db.fetchval("UPDATE scim_operators SET session_version = session_version + 1 WHERE name = $1",

@@ -65,21 +65,26 @@ class Accounts:
         self.operators = operators
 
     async def sign_in(self, name: str, password: str, *, now: datetime | None = None) -> Operator | None:
-        """The operator when ``name`` and ``password`` match and the account is not locked, else None."""
+        """The operator when ``name`` and ``password`` match and the account is not locked, else None.
+
+        The attempt is counted before the password is checked (:meth:`OperatorStore.begin_attempt`):
+        of guesses sent at once, only as many as the lock allows are checked at all. A refused
+        attempt still spends a hash, so that its answer takes as long as any other's."""
         moment = now or datetime.now(timezone.utc)
         operator = await self.operators.get(name) if NAME.fullmatch(name) else None
         if len(password) > MAX_PASSWORD_CHARS:
             password = ""
-        matched = await verify_async(password, None if operator is None else operator.password_hash)
-        if operator is None:
-            return None
-        if operator.locked_until is not None and operator.locked_until > activity_time(moment):
-            return None  # locked: not even a right password opens it, and no failure is counted
+        counted = operator is not None and await self.operators.begin_attempt(
+            name, limit=LOCK_AFTER, now=activity_time(moment))
+        matched = await verify_async(password, operator.password_hash if counted and operator is not None else None)
+        if operator is None or not counted:
+            return None  # no account, locked, or as many attempts under way as the lock allows
         if not matched:
             await self.operators.record_failure(
                 name, limit=LOCK_AFTER, locked_until=activity_time(moment + timedelta(minutes=LOCK_MINUTES)))
             return None
-        await self.operators.record_success(name)
+        if not await self.operators.record_success(name, now=activity_time(datetime.now(timezone.utc))):
+            return None  # locked meanwhile by the failures of attempts sent with this one
         return operator
 
     async def resume(self, session: Session | None) -> Operator | None:

@@ -8,6 +8,8 @@ import csv
 import io
 import json
 import re
+import sqlite3
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -100,6 +102,52 @@ def test_five_failures_lock_the_account_with_the_same_answer_as_an_unknown_user(
     assert admin_gateway.client().sign_in("bob").status == 303  # other accounts are not locked
     add_operator(admin_gateway.data_dir, "alice")  # a new password clears the lock-out
     assert admin_gateway.client().sign_in("alice").status == 303
+
+
+def test_guesses_sent_at_once_are_checked_only_as_far_as_the_lock_allows(admin_gateway: AdminGateway) -> None:
+    """59 wrong passwords and the right one sent together (from addresses enough to stay under
+    the per-address limit) signed in: each was judged against the account as read before any
+    had failed (a security review). An attempt is now counted before its password is checked,
+    so while five are under way a sixth is refused, the right password too."""
+    import threading
+    answers: list[int] = []
+
+    def guess(password: str, source: str) -> None:
+        answers.append(AdminClient(admin_gateway.port, source=source).sign_in("alice", password).status)
+
+    wrong = [threading.Thread(target=guess, args=(f"wrong guess number {n}", f"127.0.0.{2 + n}")) for n in range(5)]
+    for thread in wrong:
+        thread.start()
+
+    def counted() -> int:  # attempts counted for alice: the five, while their hashes are checked
+        conn = sqlite3.connect(admin_gateway.data_dir / "directory.db")
+        try:
+            return int(conn.execute("SELECT failed_attempts FROM scim_operators WHERE name = 'alice'").fetchone()[0])
+        finally:
+            conn.close()
+    deadline = time.monotonic() + 30
+    while counted() < 5 and len(answers) < 5 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert counted() == 5, "the five attempts were not counted while under way"  # (each takes a scrypt hash)
+    right = AdminClient(admin_gateway.port, source="127.0.0.9").sign_in("alice")
+    for thread in wrong:
+        thread.join(timeout=60)
+    assert right.status == 200 and SESSION not in right.cookies(), right.status
+    assert answers == [200] * 5
+    listed = cli("admin", "list", "--data-dir", str(admin_gateway.data_dir))
+    assert re.search(r"^alice\tall locations\tlocked until \d{4}-", listed.stdout, flags=re.M), listed.stdout
+
+
+def test_an_account_added_again_does_not_accept_the_old_accounts_sessions(admin_gateway: AdminGateway) -> None:
+    """Session versions started at 1 for every new account: a cookie of a removed account opened
+    the account added again under its name, with the new account's locations (a security review)."""
+    old = admin_gateway.client()
+    assert old.sign_in("bob").status == 303 and old.get("/admin/locations").status == 200
+    assert cli("admin", "remove", "bob", "--data-dir", str(admin_gateway.data_dir)).returncode == 0
+    add_operator(admin_gateway.data_dir, "bob")  # the name given again, with every location
+    again = old.get("/admin/locations")
+    assert again.status == 302 and again.headers["Location"].startswith("/admin/sign-in?next="), again.status
+    assert admin_gateway.client().sign_in("bob").status == 303
 
 
 def test_a_next_page_with_line_breaks_or_non_ascii_is_encoded_not_a_500(admin_gateway: AdminGateway) -> None:
