@@ -23,7 +23,7 @@ from gateway.activity.recorder import ActivityRecorder
 from gateway.answer import Answer
 from gateway.scim.errors import InvalidValue
 from gateway.scim.limits import Limits
-from gateway.scim.listing import list_response, parse_list_request
+from gateway.scim.listing import Projection, list_response, parse_list_request, parse_projection
 from gateway.scim.patch import apply_patch
 from gateway.scim.projection import project
 from gateway.scim.validation import (
@@ -96,6 +96,19 @@ class ResourceService:
             headers["ETag"] = version
         return Answer(status, resource, headers)
 
+    def _written(self, status: int, resource: Resource, base_url: str, projection: Projection,
+                 created: bool = False) -> Answer:
+        """A write's answer: ``ETag`` (and a create's ``Location``) from the whole resource, the
+        body as ``attributes``/``excludedAttributes`` ask (RFC 7644 §3.9)."""
+        full = self._present(resource, base_url)
+        headers = {"Location": full["meta"]["location"]} if created else {}
+        if full["meta"].get("version"):
+            headers["ETag"] = full["meta"]["version"]
+        attributes, excluded = projection
+        shown = project(full, self.rtype, attributes=attributes, excluded=excluded) if attributes or excluded \
+            else full
+        return Answer(status, shown, headers)
+
     def _canonical(self, body: Any) -> Resource:
         resource = canonicalise_resource(body, self.rtype)
         validate_resource(resource, self.rtype)
@@ -134,34 +147,40 @@ class ResourceService:
         """RFC 7644 §3.4.3: ``POST .search``, validated, then as :meth:`search`."""
         return await self.search(adapter, base_url, validate_search_request(body))
 
-    async def create(self, adapter: ResourceAdapter, body: Any, base_url: str, origin: Origin | None = None) -> Answer:
-        """RFC 7644 §3.3: 201 with ``Location`` and ``ETag``."""
+    async def create(self, adapter: ResourceAdapter, body: Any, base_url: str, origin: Origin | None = None,
+                     params: Mapping[str, Any] | None = None) -> Answer:
+        """RFC 7644 §3.3: 201 with ``Location`` and ``ETag``; ``params``' ``attributes`` and
+        ``excludedAttributes`` shape the answer (§3.9), as for every write below."""
+        projection = parse_projection(params, self.rtype)  # a bad one refused before the write
         validate_schemas_member(body, self.rtype)
         own, later = self._journals(adapter, origin, "create")
         stored = await adapter.create(self._canonical(body), **own)
         self._record(later, None, stored)
-        created = self._present(stored, base_url)
-        return self._one(201, created, Location=created["meta"]["location"])
+        return self._written(201, stored, base_url, projection, created=True)
 
     async def replace(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
-                      if_match: str | None, origin: Origin | None = None) -> Answer:
+                      if_match: str | None, origin: Origin | None = None,
+                      params: Mapping[str, Any] | None = None) -> Answer:
         """RFC 7644 §3.5.1."""
+        projection = parse_projection(params, self.rtype)
         validate_schemas_member(body, self.rtype)
         resource = self._canonical(body)
         own, later = self._journals(adapter, origin, "replace")
         before = await adapter.get(id) if later is not None else None
         replaced = await adapter.replace(id, resource, expected_version=parse_condition(if_match), **own)
         self._record(later, before, replaced)
-        return self._one(200, self._present(replaced, base_url))
+        return self._written(200, replaced, base_url, projection)
 
     async def patch(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
-                    if_match: str | None, origin: Origin | None = None) -> Answer:
+                    if_match: str | None, origin: Origin | None = None,
+                    params: Mapping[str, Any] | None = None) -> Answer:
         """RFC 7644 §3.5.2, through the adapter's ``modify``: the stored user is read and its
         version checked once per attempt, the operations are applied to it and the result
         validated once per attempt (it is canonical already: the PATCH engine canonicalises every
         path and value), and it is written unless nothing changed. An adapter runs the change
         again when the user changed under it (``ResourceAdapter.modify``), so no update is lost.
         """
+        projection = parse_projection(params, self.rtype)
         operations = validate_patch_request(body)
         self.limits.check_operations(operations)
         own, later = self._journals(adapter, origin, "patch")
@@ -180,7 +199,7 @@ class ResourceService:
         patched = await adapter.modify(id, change, expected_version=parse_condition(if_match), **own)
         if seen:
             self._record(later, seen[0], patched)
-        return self._one(200, self._present(patched, base_url))
+        return self._written(200, patched, base_url, projection)
 
     async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None,
                      origin: Origin | None = None) -> Answer:

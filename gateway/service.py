@@ -191,17 +191,20 @@ class GatewayService:
     async def get_user(self, tenant: Tenant, id: str, params: Mapping[str, Any], if_none_match: str | None) -> Answer:
         return await self.users.get(self._users(tenant.location), id, tenant.url, params, if_none_match)
 
-    async def create_user(self, tenant: Tenant, body: Any, request_id: str) -> Answer:
+    async def create_user(self, tenant: Tenant, body: Any, request_id: str,
+                          params: Mapping[str, Any] | None = None) -> Answer:
         return await self.users.create(self._users(tenant.location), body, tenant.url,
-                                       Origin(tenant.location, request_id))
+                                       Origin(tenant.location, request_id), params)
 
-    async def replace_user(self, tenant: Tenant, id: str, body: Any, if_match: str | None, request_id: str) -> Answer:
+    async def replace_user(self, tenant: Tenant, id: str, body: Any, if_match: str | None, request_id: str,
+                           params: Mapping[str, Any] | None = None) -> Answer:
         return await self.users.replace(self._users(tenant.location), id, body, tenant.url, if_match,
-                                        Origin(tenant.location, request_id))
+                                        Origin(tenant.location, request_id), params)
 
-    async def patch_user(self, tenant: Tenant, id: str, body: Any, if_match: str | None, request_id: str) -> Answer:
+    async def patch_user(self, tenant: Tenant, id: str, body: Any, if_match: str | None, request_id: str,
+                         params: Mapping[str, Any] | None = None) -> Answer:
         return await self.users.patch(self._users(tenant.location), id, body, tenant.url, if_match,
-                                      Origin(tenant.location, request_id))
+                                      Origin(tenant.location, request_id), params)
 
     async def delete_user(self, tenant: Tenant, id: str, if_match: str | None, request_id: str) -> Answer:
         return await self.users.delete(self._users(tenant.location), id, if_match, Origin(tenant.location, request_id))

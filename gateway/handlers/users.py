@@ -14,7 +14,8 @@ class UsersHandler(ScimHandler):
         self.answer(await self.service.list_users(self.tenant, self.query_params()))
 
     async def post(self, location: str) -> None:
-        self.answer(await self.service.create_user(self.tenant, self.json_body(), self.request_id))
+        self.answer(await self.service.create_user(self.tenant, self.json_body(), self.request_id,
+                                                   self.query_params()))
 
 
 class UserSearchHandler(ScimHandler):
@@ -36,11 +37,11 @@ class UserHandler(ScimHandler):
 
     async def put(self, location: str, id: str) -> None:
         self.answer(await self.service.replace_user(self.tenant, id, self.json_body(), self.header("If-Match"),
-                                                    self.request_id))
+                                                    self.request_id, self.query_params()))
 
     async def patch(self, location: str, id: str) -> None:
         self.answer(await self.service.patch_user(self.tenant, id, self.json_body(), self.header("If-Match"),
-                                                  self.request_id))
+                                                  self.request_id, self.query_params()))
 
     async def delete(self, location: str, id: str) -> None:
         self.answer(await self.service.delete_user(self.tenant, id, self.header("If-Match"), self.request_id))

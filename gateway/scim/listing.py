@@ -63,6 +63,18 @@ def parse_paths(name: str, value: Any, rtype: ResourceType) -> list[AttrPath] | 
         raise reported_as(InvalidValue, f"{name}: ", exc) from None
 
 
+#: ``attributes`` and ``excludedAttributes`` (None: not asked).
+Projection = tuple[list[AttrPath] | None, list[AttrPath] | None]
+
+
+def parse_projection(params: Mapping[str, Any] | None, rtype: ResourceType) -> Projection:
+    """``attributes`` and ``excludedAttributes`` of a request that answers one resource, a
+    write's included (RFC 7644 §3.9: "on any operation that returns a resource")."""
+    lowered = {k.lower(): v for k, v in (params or {}).items()}
+    return (parse_paths("attributes", lowered.get("attributes"), rtype),
+            parse_paths("excludedAttributes", lowered.get("excludedattributes"), rtype))
+
+
 def parse_list_request(params: Mapping[str, Any], rtype: ResourceType, *, max_results: int) -> ListRequest:
     """Build a :class:`ListRequest` from ``filter``, ``sortBy``, ``sortOrder``, ``startIndex``,
     ``count``, ``attributes`` and ``excludedAttributes`` (names matched case-insensitively)."""

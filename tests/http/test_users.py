@@ -154,6 +154,27 @@ async def test_attributes_and_excluded_attributes(scim: Scim) -> None:
 
 
 @pytest.mark.gen_test
+async def test_writes_answer_the_attributes_asked_for(scim: Scim) -> None:
+    """RFC 7644 §3.9: attributes and excludedAttributes apply "on any operation that returns a
+    resource"; a PATCH answered the whole user whatever they said (a PATCH review)."""
+    created = await scim("POST", "/Users?attributes=userName", user("pj@contoso.com", title="T"))
+    assert created.status == 201 and set(created.body) == {"schemas", "id", "userName"}, created.body
+    assert created.headers["Location"].endswith(f"/Users/{created.body['id']}") and created.headers["ETag"]
+    path = f"/Users/{created.body['id']}"
+    patched = await scim("PATCH", path + "?excludedAttributes=name,emails", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": "Lead"}]})
+    assert patched.status == 200 and patched.body["title"] == "Lead" and "name" not in patched.body, patched.body
+    replaced = await scim("PUT", path + "?attributes=title", user("pj@contoso.com", title="Chief"))
+    assert replaced.status == 200 and set(replaced.body) == {"schemas", "id", "title"}, replaced.body
+    refused = await scim("PATCH", path + "?attributes=bogus", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": "Never"}]})
+    assert refused.status == 400 and refused.body["scimType"] == "invalidValue", refused.body
+    assert (await scim("GET", path)).body["title"] == "Chief"  # refused before it wrote
+
+
+@pytest.mark.gen_test
 async def test_search_endpoint(scim: Scim) -> None:
     await scim("POST", "/Users", user("fa@contoso.com"))
     await scim("POST", "/Users", user("fb@contoso.com"))

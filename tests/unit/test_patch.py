@@ -379,10 +379,11 @@ def test_p6_manager_forms(path: str, value: Any) -> None:
     assert out[ENT] == {"manager": {"value": "m-1"}}
 
 
-def test_p6_manager_keeps_ref_and_display_name() -> None:
+def test_p6_manager_keeps_ref_and_ignores_the_read_only_display_name() -> None:
+    """displayName is readOnly (RFC 7643 §4.3): ignored, as a POST ignores it."""
     out = patch(user(), {"op": "replace", "path": "manager",
                          "value": [{"$ref": "../Users/m-1", "value": "m-1", "displayName": "John Smith"}]})
-    assert out[ENT]["manager"] == {"$ref": "../Users/m-1", "value": "m-1", "displayName": "John Smith"}
+    assert out[ENT]["manager"] == {"$ref": "../Users/m-1", "value": "m-1"}
 
 
 def test_p6_new_manager_replaces_stale_ref_and_display_name() -> None:
@@ -797,3 +798,27 @@ def test_entra_app_role_assignment_adds_are_plain_roles_keyed_on_their_value() -
     out = patch(out, {"op": "remove", "path": 'roles[value eq "User"]'})
     assert out["roles"] == roles
 
+
+
+def test_a_read_only_sub_attribute_inside_a_value_is_ignored_as_in_a_post() -> None:
+    """RFC 7643 §2.2 readOnly: manager.displayName is the service provider's; through a path it
+    is refused (mutability), inside a manager value it was stored (a PATCH review)."""
+    manager = {"value": "26118915", "$ref": "../Users/26118915"}
+    start = user(**{ENT: {"manager": manager}})
+    for operation in ({"op": "replace", "path": f"{ENT}:manager", "value": {"value": "26118915",
+                                                                            "displayName": "Mallory"}},
+                      {"op": "replace", "path": ENT, "value": {"manager": {"value": "26118915",
+                                                                           "displayName": "Mallory"}}},
+                      {"op": "replace", "value": {ENT: {"manager": {"value": "26118915", "displayName": "Mallory"}}}}):
+        assert "displayName" not in patch(start, operation)[ENT]["manager"], operation
+    fails("mutability", start, {"op": "replace", "path": f"{ENT}:manager.displayName", "value": "Mallory"})
+
+
+def test_another_manager_value_drops_the_old_managers_reference() -> None:
+    """Through manager.value as through manager: the new id does not keep the old $ref."""
+    start = user(**{ENT: {"manager": {"value": "26118915", "$ref": "../Users/26118915"}}})
+    by_sub = patch(start, {"op": "replace", "path": f"{ENT}:manager.value", "value": "m-new"})
+    by_attr = patch(start, {"op": "replace", "path": f"{ENT}:manager", "value": {"value": "m-new"}})
+    assert by_sub[ENT]["manager"] == by_attr[ENT]["manager"] == {"value": "m-new"}
+    same = patch(start, {"op": "replace", "path": f"{ENT}:manager.value", "value": "26118915"})
+    assert same[ENT]["manager"] == {"value": "26118915", "$ref": "../Users/26118915"}  # the same manager: kept

@@ -64,7 +64,8 @@ def coerce_complex(attr: Attribute, value: Any, label: str) -> dict[str, Any] | 
     out: dict[str, Any] = {}
     for key, item in value.items():
         sub = attr.sub(str(key))
-        if sub is not None and not sub.never_returned:
+        # read-only (manager.displayName) and never-returned ones are ignored, as in a POST
+        if sub is not None and not sub.never_returned and sub.mutability != "readOnly":
             out[sub.name] = coerce(sub, item, f"{label}.{sub.name}")
     return out
 

@@ -97,6 +97,8 @@ class AttributeWriter:
         assert target.sub is not None
         obj = _as_dict(holder.get(target.attr.name))
         new = coerce(target.sub, value, target.label)
+        if target.sub.name == "value" and new is not None and new != obj.get("value"):
+            obj = {}  # another reference (manager.value): the old one's $ref and displayName go with it
         _set_subs(target.attr, obj, {target.sub.name: new}, target.label)
         self._store(holder, target.attr, {} if new is None and is_vacant(target.attr, obj) else obj, target.label)
 
