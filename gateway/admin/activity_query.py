@@ -26,10 +26,11 @@ _CURSOR = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z),([1-9][0-9]{0,18
 _MAX_USER_NAME = 256
 CSV_COLUMNS = JSON_KEYS  # README: the columns of ``vizmo-scim activity --json``
 #: Where a spreadsheet would read a formula (OWASP "CSV Injection"): a cell starting, after any
-#: blanks, with ``=``, ``+``, ``-``, ``@`` (or their full-width forms), a tab or a carriage return;
+#: blanks, with ``=``, ``+``, ``-``, ``@`` (or their full-width forms), a tab, a carriage return or
+#: a line feed (a quoted cell may hold one, and some readers start the formula after it);
 #: and the same after a ``;``, where Excel splits a line in locales whose list separator it is
 #: (fuzzing: a path id ``y;=cmd|' /C calc'!A0`` became a formula cell there).
-_FORMULA = re.compile("(^|;)([ \u00a0\u3000]*)([-=+@\t\r\uff1d\uff0b\uff0d\uff20])")
+_FORMULA = re.compile("(^|;)([ \u00a0\u3000]*)([-=+@\t\r\n\uff1d\uff0b\uff0d\uff20])")
 
 
 @dataclass(frozen=True)

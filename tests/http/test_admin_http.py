@@ -5,6 +5,7 @@ admin sessions, and a location-scoped operator's 404s."""
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gateway.admin.context import SIGN_IN_BURST
-from tests.admin_support import (PASSWORD, AdminClient, AdminGateway, add_operator, admin_gateway,  # noqa: F401
+from tests.admin_support import (PASSWORD, AdminClient, AdminGateway, Answer, add_operator, admin_gateway,  # noqa: F401
                                  integrations)
 from tests.serving import CORE, Server, cli
 
@@ -54,6 +55,11 @@ def test_cookies_are_httponly_samesite_strict_secure_and_only_for_admin(admin_ga
     assert page.status == 200
     assert page.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    for asset, kind in (("admin.css", "text/css"), ("admin.js", "javascript")):  # the page's files too
+        served = client.get(f"/admin/static/{asset}")
+        assert served.status == 200 and kind in served.headers["Content-Type"], asset
+        assert served.headers["X-Content-Type-Options"] == "nosniff", asset
     signed_in = client.sign_in("alice")
     assert signed_in.status == 303 and signed_in.headers["Location"] == "/admin/locations"
     cookies = {**page.cookies(), **signed_in.cookies()}
@@ -368,3 +374,20 @@ def test_every_gateway_process_accepts_the_session_cookie(admin_gateway: AdminGa
         assert forged.get("/admin/locations").status == 302
     finally:
         other.stop()
+
+
+def test_a_request_the_page_cannot_understand_is_not_called_our_fault(admin_gateway: AdminGateway) -> None:
+    """A 400 page said "Something went wrong on our side" (a security review)."""
+    client = admin_gateway.client()
+    token = client.xsrf()
+    conn = http.client.HTTPConnection("127.0.0.1", admin_gateway.port, timeout=30)
+    try:  # a form value that is not UTF-8
+        conn.request("POST", "/admin/sign-in", body=f"_xsrf={token}&user=%FF&password=x".encode(),
+                     headers={"Content-Type": "application/x-www-form-urlencoded",
+                              "Cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items())})
+        response = conn.getresponse()
+        answer = Answer(response.status, response.headers, response.read().decode("utf-8"))
+    finally:
+        conn.close()
+    assert answer.status == 400, answer.status
+    assert "could not be understood" in answer.body and "on our side" not in answer.body

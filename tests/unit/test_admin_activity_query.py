@@ -50,7 +50,7 @@ def test_filters_keep_only_known_outcomes_and_link_back() -> None:
 
 @pytest.mark.parametrize(("value", "cell"), [
     ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"),
-    ("\r=1", "'\r=1"), ("ada@example.com", "ada@example.com"), (None, ""), (201, "201"),
+    ("\r=1", "'\r=1"), ("\n=1", "'\n=1"), ("ada@example.com", "ada@example.com"), (None, ""), (201, "201"),
     ("y;=cmd|' /C calc'!A0;", "y;'=cmd|' /C calc'!A0;"), (" =1+1", "' =1+1"), ("\uff1d1+1", "'\uff1d1+1"),
     ("userName;emails;-x", "userName;emails;'-x"), ("a=b;c+d", "a=b;c+d"),
 ])
