@@ -173,7 +173,8 @@ class AdminHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         messages = {403: "This request was refused. Reload the page and try again.",
                     404: "There is no such page, or you may not see it.",
-                    405: "This page does not accept that kind of request."}
+                    405: "This page does not accept that kind of request.",
+                    413: "What was sent is larger than this page accepts."}
         message = messages.get(status_code, "This request could not be understood. Go back, reload the page and try "
                                             "again." if status_code < 500 else
                                             "Something went wrong on our side. Try again in a moment.")
