@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from adapters.errors import AlreadyExists, InvalidValue, Unavailable
+from adapters.vizmo_postgres.privileges import refuse_missing_privileges
 from adapters.vizmo_sqlite.bootstrap import DEMO_COMPANY, DEMO_LOCATION
 
 log = logging.getLogger("vizmo_scim.adapter.postgres")
@@ -111,6 +112,9 @@ def translate_errors(action: str) -> Iterator[None]:
         raise InvalidValue(f"the directory refused the change: {str(exc)[:300]}") from exc
     except _UNAVAILABLE as exc:
         raise Unavailable(f"directory {action} failed: {_reason(exc)}") from exc
+    except asyncpg.InsufficientPrivilegeError as exc:  # revoked since the start's check: a 503, not a 500
+        raise Unavailable(f"directory {action} failed: the database user lacks a privilege: {str(exc)[:200]}") \
+            from exc
 
 
 #: What ``scim_tables.sql`` creates, and the objects of older gateways it drops.
@@ -218,6 +222,7 @@ class PgDatabase:
                     with translate_errors("schema setup"):
                         async with pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
                             await self._ensure_schema(conn)
+                            await refuse_missing_privileges(conn)
                 except BaseException:
                     await pool.close()
                     raise
