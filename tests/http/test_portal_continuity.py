@@ -364,6 +364,21 @@ async def test_an_email_or_phone_the_portal_stored_as_a_blob_is_found_and_taken(
                                           "lower(trim(CAST(email AS TEXT))) = 'ann.lee@contoso.com'")] == [ann]
 
 
+@pytest.mark.gen_test
+async def test_a_leaver_whose_email_the_portal_blanked_can_still_be_disabled(scim: Scim,
+                                                                            gateway_env: GatewayEnv) -> None:
+    """The portal's schema allows an empty email: Entra's active=false for that employee was a 400
+    "userName must be a non-empty string", though it never touched userName (a PostgreSQL
+    review). A PATCH that sets one is still judged."""
+    blank = portal_insert(gateway_env, "leaver@contoso.com", "Lee", "Ver")
+    gateway_env.sql("UPDATE employees SET email = '' WHERE id = ?", (blank,))
+    disabled = await scim("PATCH", f"/Users/{blank}", patch_op({"op": "Replace", "path": "active", "value": "False"}))
+    assert disabled.status == 200 and disabled.body["active"] is False, disabled.body
+    assert employee(gateway_env, blank)["status"] == "disabled" and employee(gateway_env, blank)["email"] == ""
+    spaces = await scim("PATCH", f"/Users/{blank}", patch_op({"op": "replace", "path": "userName", "value": "  "}))
+    assert spaces.status == 400 and spaces.body["scimType"] == "invalidValue", spaces.body
+
+
 # --- portal edits are visible at once ----------------------------------------------------------------------
 
 
