@@ -41,7 +41,7 @@ from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, rea
 from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
 from adapters.ldap.filters import DECLARED_OPS, ENTRY_UUID, FilterTranslator, escape
 from adapters.ldap.mapping import Entry
-from adapters.ldap.modifications import best_effort, changes_to, swap
+from adapters.ldap.modifications import CONFLICTS, best_effort, changes_to, swap
 from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
 from adapters.ldap.sorting import Sorter
 from adapters.ldap.user_name_lookup import entry_named, user_name_eq
@@ -49,10 +49,7 @@ from adapters.query import ListQuery, Page
 from adapters.schema import user_schema_info
 from adapters.versions import ExpectedVersion
 
-DEPROVISIONED_OU = "deprovisioned"
-#: Modify failures that mean "the entry changed since it was read" when its version changed too.
-_CONFLICTS = (ldap_errors.LDAPNoSuchAttributeResult, ldap_errors.LDAPAttributeOrValueExistsResult,
-              ldap_errors.LDAPConstraintViolationResult, ldap_errors.LDAPNoSuchObjectResult)
+DEPROVISIONED_OU = "deprovisioned"  # (a DELETE of an entry another tool put entries below: 409)
 _WRITE_ATTEMPTS = 5
 
 
@@ -252,7 +249,7 @@ class LdapUserAdapter(ResourceAdapter):
             claim = mapping.claim_blob(current, desired.rdn)
             try:
                 conn.modify(dn, {mapping.BLOB_ATTRIBUTE: swap(blobs, claim)})
-            except _CONFLICTS:
+            except CONFLICTS:
                 raise _Conflict() from None
             for attempt in (1, 2):
                 try:
@@ -267,7 +264,7 @@ class LdapUserAdapter(ResourceAdapter):
             dn, blobs = self._dn(desired.rdn), [claim]
         try:
             conn.modify(dn, changes_to(current, desired, blobs))
-        except _CONFLICTS as exc:
+        except CONFLICTS as exc:
             if renamed:
                 best_effort(conn.modify_dn, dn, f"{rdn_attr}={rdn_value}", delete_old_dn=True)
             again = self._find(conn, current.first("entryUUID") or "")
@@ -277,12 +274,12 @@ class LdapUserAdapter(ResourceAdapter):
                 raise refused_value(exc, self._amap) from None
             raise Unavailable(f"the directory refused the update: {type(exc).__name__}") from None
         except (ldap_errors.LDAPInvalidAttributeSyntaxResult, ldap_errors.LDAPObjectClassViolationResult,
-                ldap_errors.LDAPNotAllowedOnRDNResult) as exc:
+                ldap_errors.LDAPNotAllowedOnRDNResult, ldap_errors.LDAPNamingViolationResult) as exc:
             if renamed:
                 best_effort(conn.modify_dn, dn, f"{rdn_attr}={rdn_value}", delete_old_dn=True)
                 best_effort(conn.modify, f"{rdn_attr}={rdn_value},{self._base}",
                                   {mapping.BLOB_ATTRIBUTE: swap(blobs, *mapping.blob_values(current))})
-            if isinstance(exc, ldap_errors.LDAPNotAllowedOnRDNResult):
+            if isinstance(exc, (ldap_errors.LDAPNotAllowedOnRDNResult, ldap_errors.LDAPNamingViolationResult)):
                 raise InvalidValue("this change would alter the value that names the entry in the directory "
                                    "(its RDN); rename the entry there first") from None
             raise refused_value(exc, self._amap) from None
@@ -301,12 +298,15 @@ class LdapUserAdapter(ResourceAdapter):
                 conn.delete(current.dn)
             except ldap_errors.LDAPNoSuchObjectResult:
                 raise NotFound(f"User {id} not found") from None
+            except ldap_errors.LDAPNotAllowedOnNotLeafResult:
+                raise Contention(f"User {id} has entries below it (another tool's): remove them, or use "
+                                 'delete_policy = "disable"') from None
             return
         resource = {**mapping.from_ldap(current, self._amap), "active": False}
         desired = mapping.to_ldap(resource, self._amap, current, self._store.types)
         try:
             conn.modify(current.dn, changes_to(current, desired))
-        except _CONFLICTS:
+        except CONFLICTS:
             raise VersionMismatch(f"User {id} was changed by another request at the same time") from None
         deprovisioned = f"ou={DEPROVISIONED_OU},{self._base}"
         try:

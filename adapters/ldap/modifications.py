@@ -14,6 +14,9 @@ from adapters.ldap.mapping import Entry
 log = logging.getLogger("vizmo_scim.adapter.ldap")
 
 Changes = dict[str, list[tuple[Any, list[str]]]]
+#: Modify failures that mean "the entry changed since it was read" when its version changed too.
+CONFLICTS = (ldap_errors.LDAPNoSuchAttributeResult, ldap_errors.LDAPAttributeOrValueExistsResult,
+             ldap_errors.LDAPConstraintViolationResult, ldap_errors.LDAPNoSuchObjectResult)
 
 
 def swap(old: list[str], *new: str) -> list[tuple[Any, list[str]]]:
@@ -39,11 +42,13 @@ def changes_to(current: Entry, desired: mapping.Desired, blobs: list[str] | None
             changes[mapping.RDN_ATTRIBUTE] = [(ldap3.MODIFY_ADD, [desired.rdn])]
     for name, new in desired.values.items():
         old = current.values(name)
-        if old == new:
-            continue
+        if old[:1] == new:
+            continue  # SCIM shows the first value only: the further ones are another tool's, kept
+        # the exact old values go (the race check) and come back after the new first one: an
+        # alias in mail, a second telephoneNumber were deleted by any PATCH (an LDAP review)
         ops: list[tuple[Any, list[str]]] = [(ldap3.MODIFY_DELETE, old)] if old else []
-        if new:
-            ops.append((ldap3.MODIFY_ADD, new))
+        if new or old[1:]:
+            ops.append((ldap3.MODIFY_ADD, [*new, *old[1:]]))
         changes[name] = ops
     old_blobs = mapping.blob_values(current) if blobs is None else blobs
     changes[mapping.BLOB_ATTRIBUTE] = swap(old_blobs, desired.blob)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from adapters.errors import AlreadyExists, InvalidValue, NotFound, TooMany, Unavailable, UnsupportedFilter, \
-    VersionMismatch
+from adapters.errors import AlreadyExists, Contention, InvalidValue, NotFound, TooMany, Unavailable, \
+    UnsupportedFilter, VersionMismatch
 from adapters.ldap.adapter import LdapAdapter, LdapUserAdapter
 from adapters.ldap.client import ldap3
 from adapters.query import And, AttrPath, Compare, Filter, ListQuery, Not, Or, Present, SortSpec, ValuePath
@@ -549,3 +549,43 @@ async def test_operations_never_run_on_the_event_loop_thread(users: LdapUserAdap
     await adapter.client.run(lambda conn: seen.append(threading.get_ident()))
     assert seen and seen[0] != loop_thread
     assert ROOT_DN  # the tests bind as the root DN of the throwaway server
+
+
+def _raw(admin: Any, dn: str) -> dict[str, list[str]]:
+    admin.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["mail", "sn", "telephoneNumber", "title"])
+    return {name: list(admin.entries[0][name].values) for name in ("mail", "sn", "telephoneNumber", "title")}
+
+
+@pytest.mark.gen_test
+async def test_values_scim_does_not_show_are_kept_by_its_writes(users: LdapUserAdapter, admin: Any,
+                                                                ldap_base: str) -> None:  # noqa: F811
+    """SCIM shows the first value of a mapped attribute; the further ones are another tool's. Any
+    PATCH deleted them (an alias in mail, a second sn and telephoneNumber; an LDAP review)."""
+    dn = f"cn=Ann Lee,ou=1,{ldap_base}"
+    admin.add(dn, ["inetOrgPerson"], {"cn": "Ann Lee", "sn": ["Lee", "Lee-Smith"], "mail": ["ann@acme.com",
+              "a.lee@acme.com"], "telephoneNumber": ["+1 555 0100", "+1 555 0101"]})
+    [found] = (await users.search(ListQuery(filter=eq("userName", "ann@acme.com")))).resources
+    await users.modify(found["id"], lambda current: {**current, "title": "Engineer"})
+    assert _raw(admin, dn) == {"mail": ["ann@acme.com", "a.lee@acme.com"], "sn": ["Lee", "Lee-Smith"],
+                               "telephoneNumber": ["+1 555 0100", "+1 555 0101"], "title": ["Engineer"]}
+    renamed = await users.modify(found["id"], lambda current: {**current, "userName": "ann.lee@acme.com",
+                                                                "name": {"familyName": "Lee-Jones"}})
+    assert renamed["userName"] == "ann.lee@acme.com" and renamed["name"]["familyName"] == "Lee-Jones"
+    stored = _raw(admin, dn)
+    assert stored["mail"] == ["ann.lee@acme.com", "a.lee@acme.com"] and stored["sn"] == ["Lee-Jones", "Lee-Smith"]
+
+
+@pytest.mark.gen_test
+async def test_a_change_of_the_value_naming_an_entry_is_a_400_and_a_delete_below_which_a_tool_put_entries_a_409(
+        users: LdapUserAdapter, admin: Any, ldap_base: str) -> None:  # noqa: F811
+    """OpenLDAP refuses both (namingViolation, notAllowedOnNonLeaf): they were 500s with a trace."""
+    admin.add(f"sn=Frost,ou=1,{ldap_base}", ["inetOrgPerson"], {"cn": "Jo Frost", "sn": "Frost", "mail": "jo@acme.com"})
+    [jo] = (await users.search(ListQuery(filter=eq("userName", "jo@acme.com")))).resources
+    with pytest.raises(InvalidValue, match="names the entry in the directory"):
+        await users.modify(jo["id"], lambda current: {**current, "name": {"familyName": "Snow"}})
+    admin.add(f"cn=Ivy,ou=1,{ldap_base}", ["inetOrgPerson"], {"cn": "Ivy", "sn": "Ivy", "mail": "ivy@acme.com"})
+    admin.add(f"cn=laptop,cn=Ivy,ou=1,{ldap_base}", ["device"], {"cn": "laptop"})
+    [ivy] = (await users.search(ListQuery(filter=eq("userName", "ivy@acme.com")))).resources
+    with pytest.raises(Contention, match="has entries below it"):
+        await users.delete(ivy["id"])
+    assert (await users.get(ivy["id"]))["userName"] == "ivy@acme.com"
