@@ -488,6 +488,31 @@ async def test_a_list_reads_at_most_max_scan_entries(slapd_server: SlapdServer, 
         await adapter.stop()
 
 
+@pytest.mark.gen_test(timeout=120)
+async def test_a_search_the_servers_size_limit_cut_is_refused_not_answered_short(
+        slapd_server: SlapdServer, ldap_base: str, admin: Any, tmp_path: Any) -> None:  # noqa: F811
+    """A bind DN other than the root meets the server's size limit (500 here, OpenLDAP's default)
+    on a paged search's total too: ldap3 reports it without raising, and a list of 510 users was
+    answered as 500, totalResults included (an LDAP review)."""
+    for n in range(510):
+        admin.add(f"cn=p{n},ou=2,{ldap_base}", ["inetOrgPerson"], {"cn": f"p{n}", "sn": "P", "mail": f"p{n}@acme.com"})
+    reader = f"cn=reader,{ldap_base}"
+    admin.add(reader, ["organizationalRole", "simpleSecurityObject"], {"cn": "reader", "userPassword": "reader-pw-123"})
+    password = tmp_path / "reader.pw"
+    password.write_text("reader-pw-123\n", encoding="utf-8")
+    password.chmod(0o600)
+    adapter = LdapAdapter.from_options({**slapd_server.options(ldap_base), "bind_dn": reader,
+                                        "bind_password_file": str(password)})
+    await adapter.start()
+    try:
+        users = adapter.resource_adapter("User", "2")
+        with pytest.raises(TooMany, match="size limit .* stopped this search at 500 entries"):
+            await users.search(ListQuery(count=100))
+        assert await names(users, eq("userName", "p7@acme.com")) == ["p7@acme.com"]  # a narrow search still answers
+    finally:
+        await adapter.stop()
+
+
 # -- options, secrets and start-up ----------------------------------------------------------
 
 def test_options_schema_rejects_inline_secrets_and_bad_maps(slapd_server: SlapdServer) -> None:  # noqa: F811
