@@ -10,7 +10,9 @@ operation is one function run on an ldap3 worker thread (:mod:`adapters.ldap.cli
   and gateway entries are named ``uid=scim-<hash of the normalised userName>``, so two concurrent
   creates of one userName collide on the DN and exactly one wins (the other gets 409). A rename
   of userName moves the entry to the new name's DN the same way. Left open: an entry created by
-  another tool, with another RDN, between the search and the add. A ``userName eq`` look-up
+  another tool, with another RDN, between the search and the add; and renames of entries another
+  tool named (their DN is theirs, so a rename cannot claim the new name's), which are checked,
+  not claimed: two onto one userName at the same moment can both succeed. A ``userName eq`` look-up
   compares the same normalised form (:mod:`adapters.ldap.user_name_lookup`).
 - Optimistic concurrency without server extensions: a modify deletes the exact old values it
   replaces (and the gateway's JSON value, which carries a write counter) before adding the new
