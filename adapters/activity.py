@@ -53,6 +53,12 @@ class ActivityEntry:
     def outcome(self) -> Outcome:
         return "refused" if self.status >= 400 else "changed"
 
+    @property
+    def changes_nothing(self) -> bool:
+        """A replace answered 2xx that changed no attribute: not stored, as a PATCH that changes
+        nothing is not (Note: Okta PUTs the whole user on every profile push)."""
+        return self.operation == "replace" and self.status < 400 and not self.attributes
+
 
 @dataclass(frozen=True)
 class ActivityRecord:

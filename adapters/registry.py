@@ -35,7 +35,7 @@ def load_adapter_class(name: str) -> type[Adapter]:
         entry = installed_adapters().get(name.lower())
         if entry is None:
             names = ", ".join(sorted(installed_adapters())) or "none"
-            raise AdapterNotFound(f"no adapter named {name!r}; installed adapters: {names}")
+            raise AdapterNotFound(f"[adapter] name: no adapter named {name!r}; installed adapters: {names}")
         found = load_entry_point(entry)
     if not (isinstance(found, type) and issubclass(found, Adapter)):
         raise AdapterNotFound(f"{name!r} is not an adapters.base.Adapter subclass")

@@ -57,7 +57,7 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
     try:
         cls = load_adapter_class(config.adapter_name)
     except AdapterNotFound as exc:
-        raise ConfigError(f"[adapter] name: {exc}") from None
+        raise ConfigError(str(exc)) from None
     options = adapter_options(config, cls)
     if (isinstance(options.get("path"), str) and "create_if_missing" in dict(cls.options_schema).get("properties", {})
             and Path(options["path"]).exists() and not Path(options["path"]).is_file()):

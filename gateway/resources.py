@@ -69,7 +69,9 @@ class ResourceService:
 
     def _record(self, later: Journal | None, before: Resource | None, after: Resource | None) -> None:
         if later is not None and self.recorder is not None:
-            self.recorder.record(later(before, after))
+            entry = later(before, after)
+            if not entry.changes_nothing:
+                self.recorder.record(entry)
 
     # -- answers ------------------------------------------------------------------------------
     def _present(self, resource: Resource, base_url: str, *, attributes: list[AttrPath] | None = None,

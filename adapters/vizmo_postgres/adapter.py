@@ -154,8 +154,9 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
                       journal: Journal | None = None) -> Resource:
         async with self._db.transaction() as conn:
             current = await self._current(conn, id, expected_version)
-            if journal is not None:
-                await insert_entry(conn, journal(mapping.from_storage(current), {**resource, "id": id}))
+            entry = journal(mapping.from_storage(current), {**resource, "id": id}) if journal is not None else None
+            if entry is not None and not entry.changes_nothing:
+                await insert_entry(conn, entry)
             return await self._write(conn, current, resource)
 
     async def modify(self, id: str, change: Change, *, expected_version: ExpectedVersion | None = None,

@@ -194,7 +194,9 @@ def replace_user(conn: sqlite3.Connection, location_id: int, id: str, stored: ma
     and ``written`` as for :func:`create_user`."""
     current = current_row(conn, location_id, id, expected_version)
     if written is not None:
-        insert_entry(conn, written.journal(mapping.from_storage(current), {**written.resource, "id": id}))
+        entry = written.journal(mapping.from_storage(current), {**written.resource, "id": id})
+        if not entry.changes_nothing:
+            insert_entry(conn, entry)
     return _replace_row(conn, location_id, current, stored, extra)
 
 

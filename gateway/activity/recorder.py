@@ -70,6 +70,7 @@ class ActivityRecorder:
         self._pending: list[tuple[ActivityEntry, bool]] = []  # each with whether to name it after its user
         self._flusher: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
+        self._stopping = False  # close() was called: a flusher returns after its round
         self._present: dict[str, None] = {}  # an insertion-ordered set
         self._absent: dict[str, float] = {}  # location -> until when it is believed absent (monotonic)
 
@@ -97,13 +98,19 @@ class ActivityRecorder:
         self._pruner = asyncio.ensure_future(self._prune_loop())
 
     async def close(self) -> None:
-        """Stop pruning and store what is still queued."""
-        for task in (self._pruner, self._flusher):
-            if task is not None and not task.done():
-                task.cancel()
+        """Stop pruning and store what is still queued. A flush under way is waited for, not
+        cancelled: cancelled, it lost the batch it had taken off the queue (neither stored nor
+        put back, and nothing logged: an activity review stopped a gateway while the store was
+        locked). What cannot be stored even now is counted in a WARNING."""
+        self._stopping = True
+        if self._pruner is not None and not self._pruner.done():
+            self._pruner.cancel()
         await asyncio.gather(*(t for t in (self._pruner, self._flusher) if t is not None), return_exceptions=True)
         self._pruner = self._flusher = None
         await self.flush()
+        if self._pending:
+            log.warning("activity log: %d entries could not be stored before the stop and are lost",
+                        len(self._pending))
 
     async def flush(self) -> None:
         """Append every queued entry of a location the directory has, in batches."""
@@ -151,8 +158,8 @@ class ActivityRecorder:
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
             await self.flush()
-            if not self._pending:  # checked and returned without an await: record() starts a new task
-                return
+            if not self._pending or self._stopping:  # checked and returned without an await: record()
+                return                                 # starts a new task; close() tries once more
 
     async def _prune_loop(self) -> None:
         while True:

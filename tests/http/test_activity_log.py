@@ -253,6 +253,52 @@ async def test_every_change_has_exactly_one_entry_under_concurrent_writes(scim: 
     assert sorted(ids) == sorted(r.headers["X-Request-Id"] for r in replies)
 
 
+@pytest.mark.gen_test(timeout=60)
+async def test_a_put_that_changes_nothing_has_no_entry(scim: Any, deployment: Deployment) -> None:
+    """As a PATCH that changes nothing has none (Okta PUTs the whole user on every profile push;
+    each such PUT was a 'replace' entry naming no attribute, an activity review)."""
+    created = await scim("POST", "/Users", {"schemas": [CORE], "userName": "same@contoso.com", "title": "Host"})
+    user = f"/Users/{created.body['id']}"
+    shown = await scim("GET", user)
+    again = await scim("PUT", user, shown.body)
+    assert again.status == 200 and {k: v for k, v in again.body.items() if k != "meta"} == \
+        {k: v for k, v in shown.body.items() if k != "meta"}, again.body
+    changed = await scim("PUT", user, {**shown.body, "title": "Lead"})
+    assert changed.status == 200, changed.body
+    log = await entries(deployment, 2)
+    assert [(e.operation, e.attributes) for e in log] == [("replace", ("title",)), ("create", log[-1].attributes)]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_stop_during_a_flush_stores_the_refusals_it_held(scim: Any, deployment: Deployment,
+                                                                 tmp_path: Path) -> None:
+    """A stop cancelled the flush under way, and the batch it had taken off the queue was lost,
+    nothing logged (an activity review stopped a gateway while the store was locked)."""
+    if deployment.kind != "sqlite":
+        pytest.skip("the recorder's rule, one storage is enough")
+    recorder = deployment.ctx.recorder
+    assert recorder is not None
+    holder = sqlite3.connect(tmp_path / "data" / "directory.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the portal holds the write lock
+    try:
+        refused = [await scim("PATCH", "/Users/1", patch({"op": "bogus"})) for _ in range(3)]
+        assert {r.status for r in refused} == {400}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while recorder._pending and loop.time() < deadline:  # the flusher took them: it waits for the lock
+            await asyncio.sleep(0.01)
+        assert not recorder._pending
+        stopping = asyncio.ensure_future(recorder.close())
+        await asyncio.sleep(0)
+        assert not stopping.done()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    await stopping
+    stored = await entries(deployment, 3)
+    assert sorted(e.request_id for e in stored) == sorted(r.headers["X-Request-Id"] for r in refused)
+
+
 def test_changed_attribute_names_and_values_only_when_asked() -> None:
     before = {"id": "1", "userName": "a@b.c", "name": {"givenName": "A", "familyName": "B"}, "title": "T",
               "emails": [{"value": "x"}], ENTERPRISE: {"department": "D"}, "meta": {"version": "1"}}
