@@ -80,8 +80,7 @@ def _int64(text: str) -> int:
     """A JSON integer within the signed 64-bit range, the widest every storage keeps exactly (a
     SQLite INTEGER; orjson reads a wider one back as a float): a wider one is refused rather than
     stored and returned changed (``18446744073709551616`` came back as ``1.8446744073709552e+19``)."""
-    value = int(text)
-    if not -(2 ** 63) <= value < 2 ** 63:
+    if len(text) > 21 or not -(2 ** 63) <= (value := int(text)) < 2 ** 63:  # (int() refuses 4,300 digits)
         raise InvalidValue(f"The integer {text[:40]} is outside the signed 64-bit range the gateway stores.")
     return value
 

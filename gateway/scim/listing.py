@@ -7,6 +7,7 @@ both go through :func:`parse_list_request`. Every malformed value is a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,13 +36,16 @@ class ListRequest:
 MAX_INTEGER = 2**31 - 1
 
 
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
 def _integer(name: str, value: Any) -> int | None:
     """A query integer from the query string (text) or a ``.search`` body (a JSON number)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise InvalidValue(f"{name} must be an integer, not {value!r}")
-    if isinstance(value, str) and value.strip().lstrip("+-").isascii() and value.strip().lstrip("+-").isdigit():
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):  # one sign at most ("--1" was a 500)
         value = int(value.strip()) if len(value) < 24 else MAX_INTEGER + 1
     if not isinstance(value, int):
         raise InvalidValue(f"{name} must be an integer, not {str(value)[:40]!r}")
