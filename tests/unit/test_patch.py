@@ -822,3 +822,25 @@ def test_another_manager_value_drops_the_old_managers_reference() -> None:
     assert by_sub[ENT]["manager"] == by_attr[ENT]["manager"] == {"value": "m-new"}
     same = patch(start, {"op": "replace", "path": f"{ENT}:manager.value", "value": "26118915"})
     assert same[ENT]["manager"] == {"value": "26118915", "$ref": "../Users/26118915"}  # the same manager: kept
+
+
+@pytest.mark.parametrize("operation", [
+    {"op": "replace", "path": "emails", "value": {"a": 1}},
+    {"op": "replace", "path": "emails", "value": {}},
+    {"op": "add", "path": "emails", "value": [{"a": 1}]},
+    {"op": "replace", "path": "phoneNumbers", "value": {"a": 1}},
+    {"op": "replace", "path": "name", "value": []},
+    {"op": "add", "path": "name", "value": [{"givenName": "x"}]},
+    {"op": "replace", "path": "active", "value": ""},
+])
+def test_a_value_a_post_refuses_is_refused_not_taken_for_unassign(operation: dict[str, Any]) -> None:
+    """Such values unassigned what they were written to (a user's emails gone; an add that
+    removed the name): a fuzzing review. A POST refuses them: so does a PATCH."""
+    fails("invalidValue", user(), operation)
+
+
+def test_entra_forms_that_unassign_still_do() -> None:
+    start = user(**{ENT: {"manager": {"value": "m-1"}}})
+    assert "manager" not in patch(start, {"op": "replace", "path": f"{ENT}:manager", "value": []}).get(ENT, {})
+    assert "emails" not in patch(user(), {"op": "replace", "path": "emails", "value": [{"value": ""}]})
+    assert patch(user(), {"op": "replace", "path": "title", "value": ""}) == user()

@@ -33,13 +33,20 @@ def coerce(attr: Attribute, value: Any, label: str) -> Any:
 
 
 def _coerce_element(attr: Attribute, item: Any, label: str) -> Any:
-    """One element of a multi-valued attribute; ``None`` drops it (empty, or an empty ``value``)."""
+    """One element of a multi-valued attribute; ``None`` drops it (empty, or an empty ``value``).
+    An object with none of the attribute's sub-attributes (``{}``, ``{"a": 1}``) is refused, as a
+    POST refuses it: dropped, it left nothing, and a ``replace`` unassigned the whole attribute
+    (a fuzzing review: a user's emails gone)."""
     if attr.type != "complex":
         return coerce_scalar(attr, item, label)
     element = coerce_complex(attr, item, label)
     if element is None or ("value" in element and element["value"] is None):
         return None
-    return {key: sub for key, sub in element.items() if sub is not None} or None
+    kept = {key: sub for key, sub in element.items() if sub is not None}
+    if not kept and isinstance(item, Mapping) and not any(attr.sub(str(key)) is not None for key in item):
+        raise InvalidValue(f"{label}: a value must hold at least one of its sub-attributes, "
+                           f"{', '.join(sub.name for sub in attr.sub_attributes)}")
+    return kept or None
 
 
 def coerce_complex(attr: Attribute, value: Any, label: str) -> dict[str, Any] | None:
@@ -52,6 +59,8 @@ def coerce_complex(attr: Attribute, value: Any, label: str) -> dict[str, Any] | 
     if value is None or value == "":
         return None
     if isinstance(value, list) and not attr.multi_valued:
+        if attr.sub("value") is None:  # only a reference (manager) comes as a one-element array
+            raise InvalidValue(f"{label} is a complex attribute: its value must be an object, not an array")
         if len(value) > 1:
             raise InvalidValue(f"{label} is single-valued but {len(value)} values were given")
         return coerce_complex(attr, value[0], label) if value else None
@@ -77,7 +86,7 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
     case is accepted, other strings are ``invalidValue``. Any other value of the wrong JSON type
     (a number for a string attribute, say) is ``invalidValue``, as in a POST or PUT body.
     """
-    if value is None or value == "":
+    if value is None or (value == "" and attr.type != "boolean"):  # "" is no boolean: a POST refuses it too
         return None
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     kind = attr.type
