@@ -26,7 +26,7 @@ from gateway.certificates import tls_context
 from gateway.config import HEADER_READ_LIMIT, ConfigError, GatewayConfig
 from gateway.connection_cap import BoundedHTTPServer, connection_bound
 from gateway.context import GatewayContext
-from gateway.errors import InvalidSyntax
+from gateway.errors import InvalidSyntax, ProtocolError, Stopping
 from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundHandler, ScimHandler,
                                    UnknownPathHandler)
 from gateway.forwarded import PublicOrigin, trusted_networks
@@ -50,10 +50,12 @@ BODY_TIMEOUT = 60.0
 
 class ScimApplication(tornado.web.Application):
     """The gateway as Tornado sees it; ``inflight`` counts requests between their headers and
-    their answer, and ``draining`` is set when a graceful stop begins (``gateway.serving``)."""
+    their answer, ``draining`` is set when a graceful stop begins and ``closing`` when its
+    connections are being closed (``gateway.serving``)."""
 
     inflight: int = 0
     draining: bool = False
+    closing: bool = False
     public_origin: PublicOrigin
 
     def start_request(self, server_conn: object,
@@ -85,21 +87,31 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
 
     def headers_received(self, start_line: tornado.httputil.RequestStartLine | tornado.httputil.ResponseStartLine,
                          headers: tornado.httputil.HTTPHeaders) -> Awaitable[None] | None:
+        if self.app.closing:
+            # The stop closes the connections one by one: a request that came on an idle one
+            # meanwhile would run, commit, and lose its answer when its turn came (a scale-out
+            # review: a 201 stored, the client disconnected, its retry a 409). It runs nothing.
+            self._refuse(Stopping(), "503 a request arrived while the gateway stops")
+            return None
         if self.app.draining:
             close_after_answer(self.connection)
         try:
             return self.inner.headers_received(start_line, headers)
         except tornado.httputil.HTTPInputError as exc:
-            self.answered = True
-            error = InvalidSyntax(f"Malformed request: {str(exc)[:200]}")
-            body = json.dumps(error.body()).encode()
-            access_log.info("400 malformed request: %s", str(exc)[:200])
-            self.connection.write_headers(
-                tornado.httputil.ResponseStartLine("HTTP/1.1", 400, "Bad Request"),
-                tornado.httputil.HTTPHeaders({"Content-Type": SCIM_CONTENT_TYPE, "Content-Length": str(len(body)),
-                                              "Connection": "close"}), body)
-            self.connection.finish()
+            self._refuse(InvalidSyntax(f"Malformed request: {str(exc)[:200]}"), f"400 malformed request: {exc}")
             return None
+
+    def _refuse(self, error: ProtocolError, logged: str) -> None:
+        """Answer ``error`` here, before any handler runs, and close the connection after it."""
+        self.answered = True
+        body = json.dumps(error.body()).encode()
+        access_log.info("%s", logged[:240])
+        headers = {"Content-Type": SCIM_CONTENT_TYPE, "Content-Length": str(len(body)), "Connection": "close",
+                   **error.headers}
+        self.connection.write_headers(
+            tornado.httputil.ResponseStartLine("HTTP/1.1", error.status, tornado.httputil.responses[error.status]),
+            tornado.httputil.HTTPHeaders(headers), body)
+        self.connection.finish()
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         return None if self.answered else self.inner.data_received(chunk)

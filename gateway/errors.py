@@ -25,7 +25,7 @@ from gateway.scim.errors import (
 )
 
 __all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "cause", "Unauthorized", "NotFound", "MethodNotAllowed",
-           "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong", "HeadersTooLarge",
+           "Stopping", "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong", "HeadersTooLarge",
            "NotImplementedHere", "Unavailable", "TooManyRequests", "InternalError", "TooLarge", "InvalidSyntax",
            "InvalidValue"]
 
@@ -85,6 +85,16 @@ class Unavailable(ProtocolError):
 
     def __init__(self) -> None:
         super().__init__("The directory is temporarily unavailable; try again later.", headers={"Retry-After": "5"})
+
+
+class Stopping(ProtocolError):
+    """503 with ``Retry-After: 1``: a request that arrived while the worker closes its connections
+    (``gateway.app``); nothing of it ran, so the client sends it again, to another worker."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("The gateway is stopping; send the request again.", headers={"Retry-After": "1"})
 
 
 class TooManyRequests(ProtocolError):

@@ -136,6 +136,7 @@ async def drain(app: ScimApplication, server: tornado.httpserver.HTTPServer, sec
         log.warning("%d request(s) still under way after %g s are cut off: their connections close without an "
                     "answer, so the client sends them again (a write among them may be stored all the same; the "
                     "retry then meets it)", app.inflight, seconds)
+    app.closing = True  # from now on a request that arrives is answered 503 and runs nothing
     await server.close_all_connections()
 
 

@@ -91,3 +91,28 @@ async def test_a_request_still_under_way_at_the_bound_is_cut_off_and_counted_in_
         writer.close()
     rows = gateway_env.sql("SELECT COUNT(*) AS n FROM employees WHERE email = ?", ("never@contoso.com",))
     assert rows[0]["n"] == 0
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_request_that_arrives_while_the_connections_close_runs_nothing(
+        app: Any, http_server: Any, http_port: int, gateway_env: GatewayEnv) -> None:
+    """The stop closes the connections one by one: a request that came meanwhile on an idle
+    keep-alive one ran, committed, and lost its answer when its connection's turn came (a
+    scale-out review: a 201 stored, the client disconnected, its retry a 409). It is now a 503
+    that ran nothing; the client sends it again."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", http_port)
+    try:
+        writer.write(_request("GET", "/Users", gateway_env.tokens[1]))
+        assert (await _read_answer(reader))[0] == 200  # an idle keep-alive connection now
+        app.draining = app.closing = True  # the phase drain() enters once nothing is under way
+        body = json.dumps({"schemas": [CORE], "userName": "late@contoso.com"}).encode()
+        writer.write(_request("POST", "/Users", gateway_env.tokens[1], body))
+        status, headers, answer = await _read_answer(reader)
+        assert status == 503 and headers["retry-after"] == "1" and headers["connection"] == "close", answer
+        assert json.loads(answer)["status"] == "503" and await reader.read() == b""
+    finally:
+        writer.close()
+    assert gateway_env.sql("SELECT COUNT(*) AS n FROM employees WHERE email = ?", ("late@contoso.com",))[0]["n"] == 0
+    app.draining = app.closing = False
+    await asyncio.wait_for(drain(app, http_server, seconds=1), 10)
+    assert app.closing  # set by drain itself before it closes the connections
