@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 
 import tornado.web
 
+from adapters.errors import Unavailable
 from adapters.operators import Operator
 from gateway.admin.accounts import Session
 from gateway.admin.context import AdminContext
@@ -171,12 +172,18 @@ class AdminHandler(tornado.web.RequestHandler):
 
     # -- errors ---------------------------------------------------------------------------------
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if _unavailable(kwargs.get("exc_info")):  # the storage down or too slow: a 503, as SCIM answers it
+            status_code = 503
+            self.set_status(503)
+            self.set_header("Retry-After", "5")
         messages = {403: "This request was refused. Reload the page and try again.",
                     404: "There is no such page, or you may not see it.",
                     405: "This page does not accept that kind of request.",
                     413: "What was sent is larger than this page accepts."}
         message = messages.get(status_code, "This request could not be understood. Go back, reload the page and try "
                                             "again." if status_code < 500 else
+                                            "The directory is unavailable for a moment. Try again shortly."
+                                            if status_code == 503 else
                                             "Something went wrong on our side. Try again in a moment.")
         self.clear_header("Location")
         self.set_header("Content-Type", "text/html; charset=UTF-8")
@@ -185,6 +192,8 @@ class AdminHandler(tornado.web.RequestHandler):
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         if isinstance(value, tornado.web.HTTPError) and value.status_code < 500:
             log.info("admin request %s: %s", self.request_id, value.status_code)
+        elif _unavailable((typ, value, tb)):
+            log.warning("admin request %s: 503 (%s)", self.request_id, value)
         else:
             log.error("admin request %s failed", self.request_id, exc_info=(typ, value, tb))
 
@@ -194,3 +203,9 @@ class AdminNotFoundHandler(AdminHandler):
 
     async def prepare(self) -> None:
         raise tornado.web.HTTPError(404)
+
+
+def _unavailable(exc_info: Any) -> bool:
+    """Whether a handler failed because the storage is down or too slow (``Unavailable``): the
+    page answered 500 and logged a trace where the SCIM endpoints answer 503 (a scale-out review)."""
+    return isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], Unavailable)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from adapters.activity import ActivityLog
 from gateway.admin.accounts import Accounts
+from gateway.admin.bounded import bounded_calls
 from gateway.admin.integrations import Integrations
 from gateway.context import GatewayContext
 from gateway.rate_limit import RateLimiter
@@ -43,9 +44,11 @@ class AdminContext:
         if operators is None:
             return None
         activity = ctx.state.activity_log() if ctx.config.activity.enabled else None
-        base_url = ctx.config.public_base_url
-        return cls(Accounts(operators), Integrations(ctx.adapter, ctx.state, ctx.tokens, base_url), activity,
-                   base_url)
+        base_url, timeout = ctx.config.public_base_url, ctx.config.adapter_timeout
+        return cls(Accounts(bounded_calls(operators, timeout)),
+                   Integrations(bounded_calls(ctx.adapter, timeout), bounded_calls(ctx.state, timeout), ctx.tokens,
+                                base_url),
+                   None if activity is None else bounded_calls(activity, timeout), base_url)
 
 
 def cookie_secret(ctx: GatewayContext) -> str:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ import pytest
 from tests.admin_support import AdminClient, add_operator, integrations
 from tests.http.test_admin_http import enable, scim
 from tests.ldap_server import SlapdServer, ldap_base, slapd_server  # noqa: F401  (fixtures)
+from tests.pg_cluster import PgCluster, remove_cluster, start_cluster
 from tests.serving import CORE, Server
 
 
@@ -86,3 +90,52 @@ def test_the_integrations_page_on_each_adapter(served: Served) -> None:
     removed = client.post("/admin/locations/1/remove", {"confirm": "remove"})
     assert removed.status == 303 and scim(port, "GET", "/Users", new_token.group(1).strip()) == 401
     assert integrations(served.data_dir, *served.storage) == []
+
+
+def _stop_processes(cluster: PgCluster, sig: int) -> None:
+    """Send ``sig`` to the cluster's postmaster and every backend (a frozen database host)."""
+    postmaster = int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    for pid in (postmaster, *map(int, children)):
+        os.kill(pid, sig)
+
+
+def test_the_page_answers_503_within_the_adapter_timeout_when_the_database_is_frozen_or_down(tmp_path: Path) -> None:
+    """It answered 500 with a trace for a database that is down, and waited 30 s for a frozen
+    one, where SCIM answers 503 within [limits] adapter_timeout_seconds (a scale-out review)."""
+    cluster = start_cluster()
+    server: Server | None = None
+    try:
+        dsn = tmp_path / "dsn"
+        dsn.write_text(cluster.dsn())
+        config = tmp_path / "gateway.toml"
+        config.write_text(f'[adapter]\nname = "postgres"\n[adapter.options]\ndsn_file = "{dsn}"\ncreate_schema = true\n'
+                          '[limits]\nadapter_timeout_seconds = 2\n')
+        data_dir = tmp_path / "data"
+        server = Server(data_dir, "--config", str(config))
+        server.start()
+        add_operator(data_dir, "alice", storage=("--config", str(config)))
+        client = AdminClient(server.port)  # its requests give up after 30 s: past that, a hang
+        assert client.sign_in("alice").status == 303 and client.get("/admin/locations").status == 200
+        _stop_processes(cluster, signal.SIGSTOP)
+        try:
+            frozen = client.get("/admin/locations")
+        finally:
+            _stop_processes(cluster, signal.SIGCONT)
+        assert frozen.status == 503 and frozen.headers["Retry-After"] == "5", frozen.status
+        assert "unavailable for a moment" in frozen.body
+        cluster.stop()
+        down = client.get("/admin/locations/1")
+        assert down.status == 503 and "Something went wrong" not in down.body, down.status
+        cluster.start()
+        deadline = time.monotonic() + 30
+        while (back := client.get("/admin/locations")).status != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert back.status == 200
+        log = server.stop()
+        assert "Traceback" not in log and "admin request" in log and "503" in log
+        server = None
+    finally:
+        if server is not None:
+            server.stop()
+        remove_cluster(cluster)
