@@ -391,3 +391,13 @@ def test_a_request_the_page_cannot_understand_is_not_called_our_fault(admin_gate
         conn.close()
     assert answer.status == 400, answer.status
     assert "could not be understood" in answer.body and "on our side" not in answer.body
+
+
+def test_head_is_answered_wherever_get_is(admin_gateway: AdminGateway) -> None:
+    """RFC 9110 §9.3.2 (a security review found 405 for HEAD beside a working GET)."""
+    client = admin_gateway.client()
+    head = client.request("HEAD", "/admin/sign-in")
+    assert head.status == 200 and head.body == "" and head.headers["Content-Type"].startswith("text/html")
+    assert client.sign_in("alice").status == 303
+    assert client.request("HEAD", "/admin/locations").status == 200
+    assert client.request("HEAD", "/admin/sign-out").status == 405  # POST only, as before
