@@ -79,7 +79,7 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
     try:
         return cls.from_options(options)
     except (AdapterError, ConfigError):
-        raise  # the adapter's own words (a worker tries again after Unavailable)
+        raise  # the adapter's own words
     except Exception as exc:  # noqa: BLE001 - a bug in a plugin: one line naming it, not a traceback
         raise ConfigError(f"adapter {config.adapter_name!r}: from_options failed: {raised_at(exc)}") from None
 

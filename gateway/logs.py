@@ -93,8 +93,8 @@ class JsonFormatter(logging.Formatter):
     """``--log-format json``: one JSON object per line for log collectors: ``time`` (UTC,
     ISO 8601 with ms), ``level``, ``logger``, ``message``, the access line's fields
     (``request_id``, ``location``, ``method``, ``path``, ``status``, ``duration_ms``, and
-    ``scim_type`` for an error that has one) and the
-    trace of an error as ``exception``. The message was redacted by :class:`RedactingFilter`."""
+    ``scim_type`` for an error that has one) and the trace of an error as ``exception``. The
+    message was redacted by :class:`RedactingFilter`."""
 
     _second: tuple[int, str] = (-1, "")
 

@@ -118,8 +118,8 @@ async def claim_key(state: StateStore, key: SigningKey, *, refusing: str, host: 
 
 async def claim_deployment_key(config: GatewayConfig, key: SigningKey, *, refusing: str) -> None:
     """Open the configured storage (creating its tables), :func:`claim_key` on its state store,
-    and close it: ``serve``'s check before it binds its port and forks its workers, where a
-    storage that cannot start is refused on one line naming the adapter."""
+    and close it: ``serve``'s check after it binds its port and before it forks its workers,
+    where a storage that cannot start is refused on one line naming the adapter."""
     try:
         opened = await open_adapter(config)
     except AdapterError as exc:

@@ -83,7 +83,7 @@ class Accounts:
             await self.operators.record_failure(
                 name, limit=LOCK_AFTER, locked_until=activity_time(moment + timedelta(minutes=LOCK_MINUTES)))
             return None
-        if not await self.operators.record_success(name, now=activity_time(datetime.now(timezone.utc))):
+        if not await self.operators.record_success(name, now=activity_time(moment)):
             return None  # locked meanwhile by the failures of attempts sent with this one
         return operator
 

@@ -187,12 +187,11 @@ class AdminHandler(tornado.web.RequestHandler):
         messages = {403: "This request was refused. Reload the page and try again.",
                     404: "There is no such page, or you may not see it.",
                     405: "This page does not accept that kind of request.",
-                    413: "What was sent is larger than this page accepts."}
-        message = messages.get(status_code, "This request could not be understood. Go back, reload the page and try "
-                                            "again." if status_code < 500 else
-                                            "The directory is unavailable for a moment. Try again shortly."
-                                            if status_code == 503 else
-                                            "Something went wrong on our side. Try again in a moment.")
+                    413: "What was sent is larger than this page accepts.",
+                    503: "The directory is unavailable for a moment. Try again shortly."}
+        otherwise = ("This request could not be understood. Go back, reload the page and try again."
+                     if status_code < 500 else "Something went wrong on our side. Try again in a moment.")
+        message = messages.get(status_code, otherwise)
         self.clear_header("Location")
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.render("error.html", status=status_code, reason=self._reason, message=message)
