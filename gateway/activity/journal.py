@@ -3,6 +3,7 @@ which outcome. Values are recorded only when a deployment sets ``activity.log_va
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,12 +89,22 @@ def write_journal(settings: ActivitySettings, tenant: str, operation: str, reque
 #: The longest resource id and userName a refusal's entry keeps (a refused request's path id can be
 #: as long as the URL: 8,000 characters a row, sent by anyone).
 MAX_REFUSED_TEXT = 256
+#: What no storage is asked to keep: U+0000 (PostgreSQL's text refuses it) and surrogate code points
+#: (not Unicode scalar values: UTF-8 cannot encode them). A decoded JSON string or path keeps a
+#: surrogate only when it came unpaired.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str | None) -> str | None:
+    """A refused request's id or userName as its entry keeps it: cut to :data:`MAX_REFUSED_TEXT`,
+    each unstorable character U+FFFD. Both come from anyone's request: a ``%00`` in a path id was an
+    entry PostgreSQL refused for good, and the entries queued behind it were never stored."""
+    return None if text is None else _UNSTORABLE.sub("\ufffd", text[:MAX_REFUSED_TEXT])
 
 
 def refusal(tenant: str, method: str, operation: str, status: int, scim_type: str | None, request_id: str, *,
             resource_id: str | None = None, user_name: str | None = None) -> ActivityEntry:
     """The entry of a refused request (any 4xx or 5xx, authentication failures included)."""
     return ActivityEntry(time=activity_time(), tenant=tenant, method=method, operation=operation,
-                         resource_id=None if resource_id is None else resource_id[:MAX_REFUSED_TEXT],
-                         user_name=None if user_name is None else user_name[:MAX_REFUSED_TEXT], attributes=(),
+                         resource_id=_storable(resource_id), user_name=_storable(user_name), attributes=(),
                          status=status, scim_type=scim_type, request_id=request_id)

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from adapters.activity import ActivityEntry, ActivityLog, activity_time
 from adapters.base import Adapter
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, InvalidValue
 from adapters.location_ids import location_number
 from gateway.activity.journal import MAX_REFUSED_TEXT
 
@@ -119,7 +119,12 @@ class ActivityRecorder:
             try:
                 kept = [await self._named(entry) if named else entry for entry, named in batch
                         if await self._reaches_a_tenant(entry.tenant)]
-                await self._log.append(kept)
+                try:
+                    await self._log.append(kept)
+                except InvalidValue:  # an entry the storage refuses for good: the others one at a time
+                    while kept:
+                        batch = [(entry, False) for entry in kept]  # what waits if the storage fails now
+                        await self._append_alone(kept.pop(0))
             except AdapterError as exc:  # the storage is down: keep the entries for the next round
                 self._pending[:0] = batch
                 log.warning("activity log: %d entries not stored yet: %s", len(batch), exc.detail)
@@ -128,6 +133,15 @@ class ActivityRecorder:
                 self._pending[:0] = batch
                 log.warning("activity log: %d entries not stored yet: %s: %s", len(batch), type(exc).__name__, exc)
                 return
+
+    async def _append_alone(self, entry: ActivityEntry) -> None:
+        """Append ``entry`` by itself; dropped with a WARNING if the storage refuses a value of it.
+        Kept, it was refused again every round, and held every entry queued behind it."""
+        try:
+            await self._log.append([entry])
+        except InvalidValue as exc:
+            log.warning("activity log: an entry the storage refuses is dropped (location %s, %s %d, request %s): %s",
+                        entry.tenant, entry.method, entry.status, entry.request_id, exc.detail)
 
     async def _reaches_a_tenant(self, tenant: str) -> bool:
         known = self.exists(tenant)

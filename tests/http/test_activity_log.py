@@ -347,6 +347,36 @@ async def after_a_marker(scim: Any, deployment: Deployment) -> list[ActivityEntr
 
 
 @pytest.mark.gen_test(timeout=60)
+async def test_a_refusal_holding_what_no_storage_keeps_is_stored_and_holds_up_nothing(
+        scim: Any, deployment: Deployment) -> None:
+    """A path id with ``%00``, sent by anyone without a token, was an entry PostgreSQL refused for
+    good: it stayed at the head of the queue, retried every 0.2 s, and no refusal of any location
+    was stored after it (a tenant-isolation review). Such characters are kept as U+FFFD."""
+    assert (await scim("GET", "/Users/x%00y", token="not-a-token")).status == 401
+    found = await after_a_marker(scim, deployment)
+    assert [e.resource_id for e in found if e.status == 401] == ["x\ufffdy"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_an_entry_the_storage_refuses_is_dropped_and_the_rest_are_stored(scim: Any,
+                                                                              deployment: Deployment) -> None:
+    """Whatever else a storage may refuse in an entry: that entry is dropped with a WARNING, the
+    entries queued with it and after it are stored (one refused for good held them all)."""
+    if deployment.kind != "postgres":
+        pytest.skip("PostgreSQL is the storage here that refuses a value (NUL) of an entry")
+    recorder = deployment.ctx.recorder
+    assert recorder is not None
+    def entry(resource_id: str) -> ActivityEntry:
+        return ActivityEntry(time=activity_time(), tenant="1", method="GET", operation="read", resource_id=resource_id,
+                             user_name=None, attributes=(), status=404, scim_type=None, request_id=resource_id)
+    for resource_id in ("before", "nul\x00", "after"):
+        recorder.record(entry(resource_id))
+    found = await after_a_marker(scim, deployment)
+    assert {"before", "after"} <= {e.resource_id for e in found}
+    assert not [e for e in found if "nul" in (e.resource_id or "")]
+
+
+@pytest.mark.gen_test(timeout=60)
 async def test_a_flood_of_unauthenticated_refusals_is_journaled_bounded(scim: Any, deployment: Deployment) -> None:
     """Anyone can send refused requests to a Tenant URL, and each refusal was a row with the path id
     at full length (fuzzing: 2,000 in 2 s grew the directory by 21 MB): refusals before
