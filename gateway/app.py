@@ -30,6 +30,7 @@ from gateway.errors import InvalidSyntax, ProtocolError, Stopping
 from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundHandler, ScimHandler,
                                    UnknownPathHandler)
 from gateway.forwarded import PublicOrigin, trusted_networks
+from gateway.logs import loggable_path
 from gateway.metrics import Metrics
 from gateway.handlers.discovery import ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
 from gateway.handlers.groups import GroupSearchHandler, GroupsHandler
@@ -153,15 +154,6 @@ def access_level(status: int) -> int:
     if status == 500:
         return logging.ERROR
     return logging.WARNING if status > 501 else logging.INFO
-
-
-def loggable_path(path: str) -> str:
-    """``path`` with each segment that holds an email address (``@``, or ``%40`` encoded) as
-    ``[redacted]``: an id is not personal data, but a client that puts a userName where the id
-    goes (``GET /Users/priya@example.com``) would write one into every access line."""
-    if "@" not in path and "%40" not in path:
-        return path
-    return "/".join("[redacted]" if "@" in part or "%40" in part else part for part in path.split("/"))
 
 
 def request_logger(metrics: Metrics | None) -> Callable[[tornado.web.RequestHandler], None]:

@@ -55,6 +55,15 @@ def _replacement(match: re.Match[str]) -> str:
     return REDACTED
 
 
+def loggable_path(path: str) -> str:
+    """``path`` with each segment that holds an email address (``@``, or ``%40`` encoded) as
+    ``[redacted]``: an id is not personal data, but a client that puts a userName where the id
+    goes (``GET /Users/priya@example.com``) would write one into every access line."""
+    if "@" not in path and "%40" not in path:
+        return path
+    return "/".join("[redacted]" if "@" in part or "%40" in part else part for part in path.split("/"))
+
+
 class LineFormatter(logging.Formatter):
     """:data:`LOG_FORMAT`, with the time's seconds formatted once per second (every request
     writes a line; ``time.strftime`` per record was a tenth of the line's cost, timeit)."""

@@ -18,6 +18,7 @@ from adapters.location_ids import location_number
 from adapters.state import StateStore
 from gateway.answer import Answer
 from gateway.errors import NotFound, NotImplementedHere, TooManyRequests, Unauthorized, cause
+from gateway.logs import loggable_path
 from gateway.activity.journal import refusal
 from gateway.activity.recorder import ActivityRecorder
 from gateway.resources import Origin, ResourceService
@@ -137,7 +138,8 @@ class GatewayService:
         reason = await self._refusal(location, authorization)
         if reason is not None:
             self.metrics.token_failure(reason)
-            log.info("refused a Secret Token for location %r: %s", location[:64], TOKEN_REFUSALS[reason])
+            log.info("refused a Secret Token for location %r: %s", loggable_path(location[:64]),
+                     TOKEN_REFUSALS[reason])
             raise Unauthorized()
         return Tenant(location, self.tenant_url(location, base_url))
 

@@ -247,6 +247,19 @@ async def test_an_email_in_the_path_never_reaches_the_access_line(scim: Scim, ca
 
 
 @pytest.mark.gen_test
+async def test_an_email_where_the_location_goes_never_reaches_the_log(scim: Scim, gateway_env: GatewayEnv,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """The access line redacted an email in the location's place, and the token refusal's line
+    beside it quoted the segment whole (a tenant-isolation review)."""
+    caplog.set_level(logging.INFO)
+    for location in ("zelda.secret@pii.example", "zelda.secret%40pii.example"):
+        reply = await scim("GET", "/Users", location=location, token=gateway_env.tokens[1])
+        assert reply.status == 401
+    assert "refused a Secret Token for location '[redacted]'" in caplog.text
+    assert "zelda" not in caplog.text
+
+
+@pytest.mark.gen_test
 async def test_a_client_gone_mid_body_leaves_nothing_in_flight(url: str, gateway_env: GatewayEnv, app: Any) -> None:
     assert app.inflight == 0
     _, writer = await _open(url)
