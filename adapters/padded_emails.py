@@ -27,6 +27,16 @@ def padded_forms(value: str) -> tuple[str, ...]:
     return tuple(f"{before}{value}{after}" for before, after in product(PADDING, PADDING) if before or after)
 
 
+def holder_forms(user_name: str) -> tuple[str, ...]:
+    """The addresses no other live employee may hold for a write of ``user_name``: its padded
+    forms; for a ``user_name`` with whitespace around it, its bare form and that form's padded ones
+    (a padded create after the bare address made a second employee: a Unicode review)."""
+    bare = user_name.strip(" \t\r\n")
+    if bare == user_name:
+        return padded_forms(user_name)
+    return tuple(form for form in (bare, *padded_forms(bare)) if form != user_name)
+
+
 def padded_user_name(node: Filter | None) -> tuple[str, ...]:
     """The padded forms of ``X`` for the filter ``userName eq "X"`` alone, else none."""
     if isinstance(node, Compare) and node.op == "eq" and node.path.urn is None and node.path.sub_attr is None \
@@ -36,7 +46,12 @@ def padded_user_name(node: Filter | None) -> tuple[str, ...]:
 
 
 def padded_holder_taken(user_name: str, stored: str) -> AlreadyExists:
-    """The conflict of a ``userName`` a live employee holds with whitespace around it."""
+    """The conflict of a ``userName`` a live employee holds with whitespace around it, or of a
+    ``userName`` with whitespace around it whose bare address a live employee holds."""
+    if stored.strip(" \t\r\n") == stored:
+        return AlreadyExists(f"userName {user_name!r} is taken in this location: it has whitespace around it, and an "
+                             f"employee's email is {stored!r}; a look-up of userName eq {stored!r} finds that "
+                             "employee: update it, and send the address without the whitespace")
     return AlreadyExists(f"userName {user_name!r} is already taken in this location: an employee's email is "
                          f"stored as {stored!r}, with whitespace around it; a look-up of userName eq {user_name!r} "
                          "finds that employee: update it, or correct its email in the portal")

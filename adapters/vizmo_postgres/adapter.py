@@ -26,7 +26,7 @@ import asyncpg
 from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import NotFound, VersionMismatch
-from adapters.padded_emails import padded_forms, padded_holder_taken, padded_user_name
+from adapters.padded_emails import holder_forms, padded_holder_taken, padded_user_name
 from adapters.query import ListQuery, Page
 from adapters.sql_dialect import numbered
 from adapters.state import StateStore
@@ -55,7 +55,10 @@ _EMAIL_HOLDER = numbered("SELECT status FROM employees WHERE location_id = ? "
                          "AND lower(email) = lower(?::text) AND id <> ? LIMIT 1")
 #: Live employees holding an address with whitespace around it (adapters.padded_emails): an
 #: equality probe per form on the ``(location_id, lower(email))`` index, whatever its collation.
-_PADDED = "e.location_id = ? AND lower(e.email) = ANY(?::text[]) AND e.status <> 'removed'"
+#: The forms are lower-cased by PostgreSQL, as the column is: Python's ``str.lower`` differs for
+#: ``İ`` and a word-final ``Σ``, and such an address was missed (a second employee was created).
+_PADDED = ("e.location_id = ? AND lower(e.email) = ANY(ARRAY(SELECT lower(f) FROM unnest(?::text[]) f)) "
+           "AND e.status <> 'removed'")
 _PADDED_HOLDER = numbered(f"SELECT e.email FROM employees e WHERE {_PADDED} AND e.id <> ? LIMIT 1")
 _PADDED_MATCH = numbered(f"SELECT {_COLUMNS}{_FROM}WHERE {_PADDED} ORDER BY e.id LIMIT ?")
 _INSERT_EMPLOYEE = numbered(
@@ -111,7 +114,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
             total = await self._db.fetchval(
                 numbered(f"SELECT count(*){_FROM}WHERE {_LIVE} AND ({where})"), self._location, *params)
         elif padded := padded_user_name(query.filter):
-            rows = await self._db.fetch(_PADDED_MATCH, self._location, [f.lower() for f in padded], query.count)
+            rows = await self._db.fetch(_PADDED_MATCH, self._location, list(padded), query.count)
             total = len(rows)
         else:
             total = 0
@@ -215,9 +218,10 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         return row
 
     async def _refuse_padded_holder(self, conn: asyncpg.Connection, email: str, own_id: int = 0) -> None:
-        """409 when another live employee holds ``email`` with whitespace around it: the write
-        would make a second employee for the same person (:mod:`adapters.padded_emails`)."""
-        holder = await conn.fetchval(_PADDED_HOLDER, self._location, [f.lower() for f in padded_forms(email)], own_id)
+        """409 when another live employee holds ``email`` with whitespace around it (or ``email`` has
+        whitespace around it and another holds it bare): the write would make a second employee
+        for the same person (:mod:`adapters.padded_emails`)."""
+        holder = await conn.fetchval(_PADDED_HOLDER, self._location, list(holder_forms(email)), own_id)
         if holder is not None:
             raise padded_holder_taken(email, holder)
 

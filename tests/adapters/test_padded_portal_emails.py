@@ -124,3 +124,42 @@ def test_a_rename_onto_it_is_refused_and_a_removed_padded_row_blocks_nothing(dir
     directory.portal_employee(" cid@example.com", status="removed")
     assert directory.run(users.create(full_user("cid@example.com")))["userName"] == "cid@example.com"
     assert directory.run(users.replace(bob["id"], full_user("bob@example.com", title="Lead")))["title"] == "Lead"
+
+
+@pytest.mark.parametrize("address", ["İpek@example.com", "ΟΔΟΣ@example.com"])
+def test_an_address_whose_lower_case_python_and_the_database_disagree_on_is_found(directory: Directory,
+                                                                                  address: str) -> None:
+    """The padded forms were lower-cased in Python, the column in PostgreSQL: ``İ`` and a word-final
+    ``Σ`` lower differently there, the padded row was missed and a create made a second employee
+    (a Unicode review)."""
+    employee_id = directory.portal_employee(f" {address}")
+    page = directory.run(directory.users().search(_user_name_eq(address)))
+    assert [user["id"] for user in page.resources] == [str(employee_id)]
+    with pytest.raises(AlreadyExists, match="with whitespace around it"):
+        directory.run(directory.users().create(full_user(address)))
+    assert directory.emails() == [f" {address}"]
+
+
+def test_a_rename_that_changes_only_the_case_of_a_non_ascii_letter_is_checked(directory: Directory) -> None:
+    """SQLite's NOCASE folds ASCII only, and the rename check was skipped when Python's lower-case
+    of the old and new address agreed: ``änne`` renamed ``Änne`` beside a padded ``Änne`` made a
+    second employee for the person (a Unicode review)."""
+    users = directory.users()
+    anne = directory.run(users.create(full_user("änne@example.com")))
+    directory.portal_employee(" Änne@example.com")
+    with pytest.raises(AlreadyExists, match="with whitespace around it"):
+        directory.run(users.replace(anne["id"], full_user("Änne@example.com")))
+    assert directory.emails() == [" Änne@example.com", "änne@example.com"]
+
+
+def test_an_address_with_whitespace_around_it_is_refused_where_the_bare_one_is_held(directory: Directory) -> None:
+    """The check looked one way only: the bare address after a padded one was a 409, a padded one
+    after the bare address made a second employee (a Unicode review)."""
+    users = directory.users()
+    directory.run(users.create(full_user("pad@example.com")))
+    with pytest.raises(AlreadyExists, match=r"it has whitespace around it, and an employee's email is 'pad@example.com'"):
+        directory.run(users.create(full_user(" pad@example.com")))
+    bob = directory.run(users.create(full_user("bob@example.com")))
+    with pytest.raises(AlreadyExists, match="whitespace around it"):
+        directory.run(users.replace(bob["id"], full_user("PAD@example.com\t")))
+    assert directory.emails() == ["bob@example.com", "pad@example.com"]
