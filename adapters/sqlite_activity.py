@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from adapters.activity import (ActivityEntry, ActivityLog, ActivityRecord, ActivitySummary, Outcome,
                                read_conditions)
 from adapters.errors import Unavailable
+from adapters.sqlite_file_guard import FileGuard
 from adapters.sqlite_wal import WAL_SIZE_LIMIT
 from adapters.operators import Operator, OperatorStore, first_session_version
 
@@ -103,6 +104,9 @@ class SqliteFile:
 
     def __init__(self, path: Path, timeout: float) -> None:
         self.path, self.timeout = path, timeout
+        #: Set by the owner once the file exists: every call first checks the file is still the one
+        #: opened and undamaged (writes into a deleted file would be lost).
+        self.guard: FileGuard | None = None
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._state = threading.Condition()  # guards _all, _calls and _closed
@@ -130,8 +134,12 @@ class SqliteFile:
                     raise Unavailable("the state store is closed")
                 self._calls += 1
             try:
+                if self.guard is not None:
+                    self.guard.check()
                 return fn(self._conn())
             except sqlite3.Error as exc:
+                if self.guard is not None:
+                    self.guard.note(exc)
                 raise Unavailable(f"state store failed: {exc}") from exc
             finally:
                 with self._state:
@@ -161,7 +169,8 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         yield
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite ends it itself on a full disk or an I/O error, and a ROLLBACK
+            conn.execute("ROLLBACK")  # then failed, its error hiding the cause (a durability review)
         raise
 
 

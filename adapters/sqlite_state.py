@@ -8,7 +8,9 @@ to a worker thread; the embedded adapter lends it the connection its own reads u
 
 Every change is one autocommitted statement whose outcome SQLite decides under its write lock
 (``INSERT ... ON CONFLICT DO NOTHING``, ``UPDATE``/``DELETE ... WHERE``), so concurrent CLI runs
-and gateway processes on the file never both win.
+and gateway processes on the file never both win. Changes run on a worker thread: one may wait
+for another writer's lock (the portal's) up to the busy timeout, and on the event loop that wait
+stalled every request of the worker (the Integrations page's Enable, a durability review).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from adapters.activity import ActivityLog
 from adapters.operators import OperatorStore
 from adapters.sqlite_activity import DDL as ACTIVITY_DDL
 from adapters.sqlite_activity import SqliteActivityLog, SqliteFile, SqliteOperatorStore
+from adapters.sqlite_file_guard import FileGuard
 from adapters.sqlite_wal import LOCK_WAIT, OTHER_WRITERS, is_busy, use_wal
 from adapters.state import Integration, SigningKeyRecord, StateStore
 
@@ -98,9 +101,13 @@ class SqliteStateStore(StateStore):
                 conn.execute(statement)
         except BaseException as exc:
             conn.close()
-            if isinstance(exc, sqlite3.OperationalError):  # its tables stayed locked past the timeout
-                raise Unavailable(f"the state store {self.path.name} could not be opened: {exc}") from exc
+            if isinstance(exc, sqlite3.OperationalError):  # locked past the timeout, unreadable, a full disk
+                raise Unavailable(f"the state store {self.path} could not be opened: {exc}") from exc
+            if isinstance(exc, sqlite3.DatabaseError):  # damaged: a truncated or overwritten file
+                raise Unavailable(f"the state store {self.path} is damaged ({exc}): restore it from a backup "
+                                  "(README: Backups)") from exc
             raise
+        self._file.guard = FileGuard(self.path, "the state store")
         return conn
 
     async def close(self) -> None:
@@ -120,15 +127,26 @@ class SqliteStateStore(StateStore):
             raise Unavailable("the state store is not open")
         return self._conn
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
-        """One autocommitted statement; a lock held past the busy timeout is ``Unavailable``."""
-        try:
-            return self._db().execute(sql, params)
-        except sqlite3.OperationalError as exc:
-            if is_busy(exc):
-                raise Unavailable(f"state store write failed: {self.path.name} stayed locked by {OTHER_WRITERS} for "
-                                  f"{self._timeout:g} s; try again once that writer is done ({exc})") from exc
-            raise Unavailable(f"state store write failed: {exc}") from exc
+    async def _write(self, sql: str, params: tuple[Any, ...], then: str | None = None) -> Any:
+        """One autocommitted statement on a worker thread: its row count, or with ``then`` the
+        first row of that SELECT run after it; a lock held past the busy timeout is ``Unavailable``."""
+        def run(conn: sqlite3.Connection) -> Any:
+            try:
+                count = conn.execute(sql, params).rowcount
+                return count if then is None else conn.execute(then).fetchone()
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                raise Unavailable(f"state store write failed: {self.path.name} stayed locked by {OTHER_WRITERS} "
+                                  f"for {self._timeout:g} s; try again once that writer is done ({exc})") from exc
+        return await self._file.run(run)
+
+    async def check_health(self) -> None:
+        """The file is still the one opened and undamaged (a deleted ``gateway-state.db`` went on
+        taking changes, all lost at the next start: a durability review), and it answers."""
+        if self._file.guard is not None:
+            self._file.guard.check()
+        await self.active_token_id("1")
 
     async def active_token_id(self, tenant: str) -> str | None:
         try:
@@ -146,24 +164,23 @@ class SqliteStateStore(StateStore):
 
     async def enable(self, tenant: str) -> str:
         token_id, now = secrets.token_hex(16), _now()
-        cur = self._write(
+        inserted = await self._write(
             "INSERT INTO scim_integrations (location_id, token_id, created_at, rotated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (location_id) DO NOTHING", (_location(tenant), token_id, now, now))
-        if cur.rowcount != 1:
+        if inserted != 1:
             raise AlreadyExists(f"SCIM is already enabled for location {tenant}")
         return token_id
 
     async def rotate(self, tenant: str) -> str:
         token_id = secrets.token_hex(16)
-        cur = self._write("UPDATE scim_integrations SET token_id = ?, rotated_at = ? WHERE location_id = ?",
-                          (token_id, _now(), _location(tenant)))
-        if cur.rowcount != 1:
+        updated = await self._write("UPDATE scim_integrations SET token_id = ?, rotated_at = ? WHERE location_id = ?",
+                                    (token_id, _now(), _location(tenant)))
+        if updated != 1:
             raise NotFound(f"SCIM is not enabled for location {tenant}")
         return token_id
 
     async def remove(self, tenant: str) -> None:
-        cur = self._write("DELETE FROM scim_integrations WHERE location_id = ?", (_location(tenant),))
-        if cur.rowcount == 0:
+        if await self._write("DELETE FROM scim_integrations WHERE location_id = ?", (_location(tenant),)) == 0:
             raise NotFound(f"SCIM is not enabled for location {tenant}")
 
     async def list(self) -> list[Integration]:
@@ -172,10 +189,10 @@ class SqliteStateStore(StateStore):
         return [Integration(str(r[0]), r[1], r[2], r[3]) for r in rows.fetchall()]
 
     async def claim_signing_key(self, candidate: SigningKeyRecord) -> SigningKeyRecord:
-        self._write("INSERT INTO scim_signing_key (singleton, key_id, host, source, recorded_at) "
-                    "VALUES (1, ?, ?, ?, ?) ON CONFLICT (singleton) DO NOTHING",
-                    (candidate.key_id, candidate.host, candidate.source, _now()))
-        row = self._write("SELECT key_id, host, source, recorded_at FROM scim_signing_key", ()).fetchone()
+        row = await self._write("INSERT INTO scim_signing_key (singleton, key_id, host, source, recorded_at) "
+                                "VALUES (1, ?, ?, ?, ?) ON CONFLICT (singleton) DO NOTHING",
+                                (candidate.key_id, candidate.host, candidate.source, _now()),
+                                then="SELECT key_id, host, source, recorded_at FROM scim_signing_key")
         if row is None:  # the row is never deleted by the gateway
             raise Unavailable("the signing-key record vanished from the state store")
         return SigningKeyRecord(key_id=row[0], host=row[1], source=row[2], recorded_at=row[3])

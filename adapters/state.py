@@ -71,6 +71,11 @@ class StateStore(abc.ABC):
     async def active_token_id(self, tenant: str) -> str | None:
         """The tenant's valid token id, or None when SCIM is not enabled for it."""
 
+    async def check_health(self) -> None:
+        """Raise when the store cannot serve (``GET /readyz``). By default one token look-up;
+        override to check more (the SQLite store: its file still the one opened, undamaged)."""
+        await self.active_token_id("1")
+
     @abc.abstractmethod
     async def enable(self, tenant: str) -> str:
         """Enable SCIM for ``tenant`` and return its new token id; ``AlreadyExists`` if it is

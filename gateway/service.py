@@ -276,7 +276,7 @@ class GatewayService:
         """Why the gateway cannot serve (the directory or the state store does not answer
         within the adapter timeout, or fails), or None when both answer (``GET /readyz``)."""
         checks = (("directory", lambda: self.adapter.check_health()),
-                  ("state store", lambda: self.state.active_token_id("0")))
+                  ("state store", lambda: self.state.check_health()))
         for name, check in checks:
             try:
                 await bounded("readiness", check(), self.metrics, self.adapter_timeout)

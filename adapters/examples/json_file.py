@@ -84,7 +84,10 @@ class _Store:
         async with self.lock:
             draft = copy.deepcopy(self.data)
             result = fn(draft)
-            await asyncio.to_thread(write_atomically, self.path, draft)
+            try:
+                await asyncio.to_thread(write_atomically, self.path, draft)
+            except OSError as exc:  # a full disk, a folder made read-only: a 503, the data as it was
+                raise Unavailable(f"cannot write the users file {self.path}: {exc.strerror or exc}") from None
             self.data = draft
             return result
 

@@ -44,7 +44,7 @@ from adapters.versions import ExpectedVersion
 from adapters.vizmo_sqlite import bootstrap, mapping, text_values, writes
 from adapters.vizmo_sqlite.busy_writer import BusyWriter, HandedBack
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
-from adapters.vizmo_sqlite.file_guard import FileGuard
+from adapters.sqlite_file_guard import FileGuard
 from adapters.vizmo_sqlite.columns import TRANSLATOR
 from adapters.vizmo_sqlite.writes import LIVE, SELECT
 

@@ -57,12 +57,29 @@ def connect(path: Path | str, *, timeout: float = LOCK_WAIT, check_same_thread: 
     return conn
 
 
+#: What SQLite's primary result code says is wrong with the file, and what to do about it (a full
+#: disk or a file the gateway may not write was told to check the directory setting: a review).
+_FILE_TROUBLE = {
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened: check that it exists and that the gateway's user may read and write "
+                             "it and its folder, then the directory setting",
+    sqlite3.SQLITE_PERM: "may not be opened by the gateway's user: check the file's and its folder's owner and mode",
+    sqlite3.SQLITE_READONLY: "is read-only for the gateway: its user must be able to write it and its folder",
+    sqlite3.SQLITE_FULL: "cannot be written: the disk is full; free space and start again",
+    sqlite3.SQLITE_IOERR: "cannot be read or written: check the disk (free space, errors in the system log)",
+    sqlite3.SQLITE_CORRUPT: "is damaged: restore it from a backup (README: Backups)",
+}
+_SETTING = "[adapter.options] path, --directory or VIZMO_SCIM_DIRECTORY"
+
+
 def unusable(path: Path | str, exc: sqlite3.Error) -> Unavailable:
-    """One line naming the directory file and SQLite's reason (a folder, a file that is not an
-    SQLite database): the directory setting ([adapter.options] path, --directory or
-    VIZMO_SCIM_DIRECTORY) names something else than the directory database."""
-    return Unavailable(f"the directory {path} cannot be used as an SQLite database ({exc}); check "
-                       "[adapter.options] path, --directory or VIZMO_SCIM_DIRECTORY")
+    """One line naming the directory file, SQLite's reason and what to do: a full disk, a file
+    the gateway may not write, a damaged file, or (anything else: a folder, a file that is not an
+    SQLite database) a directory setting that names something else than the directory database."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    trouble = None if code is None else _FILE_TROUBLE.get(code & 0xFF)
+    if trouble is not None:
+        return Unavailable(f"the directory {path} {trouble} ({exc}; the setting: {_SETTING})")
+    return Unavailable(f"the directory {path} cannot be used as an SQLite database ({exc}); check {_SETTING}")
 
 
 def create_directory(path: Path) -> None:
@@ -114,13 +131,14 @@ def ensure_scim_tables(conn: sqlite3.Connection) -> None:
     except sqlite3.DatabaseError as exc:
         raise unusable(conn_path(conn), exc) from None
     if missing:
-        raise FileNotFoundError("not a Vizmo directory: it has no 'employees' table")
+        raise Unavailable(f"the directory {conn_path(conn)} is not a Vizmo directory: it has no 'employees' table; "
+                          f"check {_SETTING}")
     try:
         conn.executescript(_sql("scim_tables.sql"))
         _drop_scim_users_foreign_keys(conn)
     except sqlite3.OperationalError as exc:
         if not is_busy(exc):
-            raise
+            raise unusable(conn_path(conn), exc) from None
         raise Unavailable(f"the directory {conn_path(conn)} stayed locked by {OTHER_WRITERS} for {SETUP_WAIT:g} s "
                           f"while the gateway created or updated its own tables; start it again once that writer "
                           f"is done ({exc})") from None

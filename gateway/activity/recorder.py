@@ -30,6 +30,9 @@ log = logging.getLogger("vizmo_scim.app")
 
 #: Entries are appended at most this long after the request (or sooner, once a batch is full).
 FLUSH_SECONDS = 0.2
+#: While the store fails, each try waits twice as long as the one before, up to this (every 0.2 s
+#: was five WARNING lines and connection attempts a second per worker: 18,000 an hour).
+RETRY_MAX_SECONDS = 10.0
 BATCH = 200
 #: At most this many entries wait; past it the oldest are dropped and a warning is logged (a
 #: storage that is down must not make the worker's memory grow without bound).
@@ -112,8 +115,9 @@ class ActivityRecorder:
             log.warning("activity log: %d entries could not be stored before the stop and are lost",
                         len(self._pending))
 
-    async def flush(self) -> None:
-        """Append every queued entry of a location the directory has, in batches."""
+    async def flush(self) -> bool:
+        """Append every queued entry of a location the directory has, in batches; False when the
+        store failed (the entries not stored stay queued)."""
         while self._pending:
             batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
             try:
@@ -128,11 +132,12 @@ class ActivityRecorder:
             except AdapterError as exc:  # the storage is down: keep the entries for the next round
                 self._pending[:0] = batch
                 log.warning("activity log: %d entries not stored yet: %s", len(batch), exc.detail)
-                return
+                return False
             except Exception as exc:  # noqa: BLE001 - an adapter's untranslated error: the batch is kept too
                 self._pending[:0] = batch
                 log.warning("activity log: %d entries not stored yet: %s: %s", len(batch), type(exc).__name__, exc)
-                return
+                return False
+        return True
 
     async def _append_alone(self, entry: ActivityEntry) -> None:
         """Append ``entry`` by itself; dropped with a WARNING if the storage refuses a value of it.
@@ -169,16 +174,24 @@ class ActivityRecorder:
         return replace(entry, user_name=name[:MAX_REFUSED_TEXT]) if isinstance(name, str) else entry
 
     async def _flush_soon(self) -> None:
+        pause = FLUSH_SECONDS
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()
+            await asyncio.sleep(pause)
+            stored = await self.flush()
             if not self._pending or self._stopping:  # checked and returned without an await: record()
                 return                                 # starts a new task; close() tries once more
+            pause = next_pause(pause, stored)
 
     async def _prune_loop(self) -> None:
         while True:
             await prune(self._log, self.retention_days)
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+
+def next_pause(pause: float, stored: bool) -> float:
+    """How long the flusher waits before its next try: :data:`FLUSH_SECONDS` after a try that
+    stored everything, twice ``pause`` (at most :data:`RETRY_MAX_SECONDS`) after one that failed."""
+    return FLUSH_SECONDS if stored else min(2 * pause, RETRY_MAX_SECONDS)
 
 
 async def prune(log_: ActivityLog, retention_days: int, *, batch: int = PRUNE_BATCH,

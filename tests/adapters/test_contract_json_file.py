@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.errors import NotFound, Unavailable
 from adapters.examples.json_file import JsonFileAdapter
+from adapters.query import ListQuery
 from adapters.testkit import AdapterContract, AdapterFactory
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -61,3 +63,36 @@ def test_the_adapter_lists_its_tenants_for_the_admin_page(tmp_path: Path) -> Non
 
     adapter = JsonFileAdapter(tmp_path / "users.json", ["1", "7"], create_if_missing=True)
     assert asyncio.run(adapter.tenants()) == [Tenant("1", "Tenant 1"), Tenant("7", "Tenant 7")]
+
+
+def test_a_file_that_cannot_be_written_is_unavailable_and_changes_nothing(tmp_path: Path) -> None:
+    """A full disk answered 500 with a traceback (the ``OSError`` of the write went up untranslated,
+    a durability review): ``Unavailable`` (a 503), and the users in memory stay as they were.
+    Here the folder is gone (the tests run as root, whom permissions do not stop)."""
+    folder = tmp_path / "store"
+    folder.mkdir()
+
+    async def scenario() -> None:
+        adapter = JsonFileAdapter(folder / "users.json", ["1"], create_if_missing=True)
+        await adapter.start()
+        users = adapter.resource_adapter("User", "1")
+        kept = await users.create({"schemas": [CORE], "userName": "kept@x"})
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
+        with pytest.raises(Unavailable, match="cannot write the users file"):
+            await users.create({"schemas": [CORE], "userName": "lost@x"})
+        with pytest.raises(Unavailable, match="cannot write the users file"):
+            await users.delete(kept["id"])
+        assert (await users.get(kept["id"]))["userName"] == "kept@x"
+        page = await users.search(ListQuery())
+        assert [user["userName"] for user in page.resources] == ["kept@x"]
+        with pytest.raises(NotFound):
+            await users.get("no-such-id")
+        await adapter.stop()
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()

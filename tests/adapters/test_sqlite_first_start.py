@@ -219,7 +219,7 @@ async def test_a_state_file_whose_tables_stay_locked_is_unavailable_with_the_rea
     writer, holding = _portal_writing(path, release)
     try:
         assert holding.wait(10)
-        with pytest.raises(Unavailable, match="state store state.db could not be opened: database is locked"):
+        with pytest.raises(Unavailable, match="state store .*state.db could not be opened: database is locked"):
             await SqliteStateStore(path, timeout=0.2).start()
     finally:
         release.set()
@@ -230,3 +230,21 @@ async def test_a_state_file_whose_tables_stay_locked_is_unavailable_with_the_rea
         assert await store.enable("1")
     finally:
         await store.close()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_damaged_state_file_is_unavailable_saying_to_restore_it(tmp_path: Path) -> None:
+    """A truncated ``gateway-state.db`` (beside LDAP) ended ``serve`` and every command with a raw
+    ``sqlite3.DatabaseError`` traceback (a durability review): ``Unavailable`` with what to do."""
+    path = tmp_path / "gateway-state.db"
+    store = SqliteStateStore(path)
+    await store.start()
+    await store.enable("1")
+    await store.close()
+    size = path.stat().st_size
+    with open(path, "r+b") as file:
+        file.seek(0)
+        file.write(b"\xa5" * min(size, 4096))
+    with pytest.raises(Unavailable, match=r"state store .*gateway-state.db is damaged \(.*\): restore it from a "
+                                          r"backup \(README: Backups\)"):
+        await SqliteStateStore(path).start()

@@ -25,7 +25,7 @@ import pytest
 from adapters.activity import ActivityEntry, ActivityLog, activity_time
 from adapters.vizmo_sqlite.bootstrap import create_directory
 from gateway.activity.journal import ActivitySettings, changed_attributes, write_journal
-from gateway.activity.recorder import prune
+from gateway.activity.recorder import FLUSH_SECONDS, RETRY_MAX_SECONDS, next_pause, prune
 from gateway.service import UNAUTHENTICATED_ENTRIES_BURST
 from gateway.adapter_setup import OpenAdapter, open_adapter
 from gateway.app import make_app
@@ -523,3 +523,15 @@ def test_the_activity_command_prints_newest_first_while_serve_runs(tmp_path: Pat
             assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     finally:
         server.stop()
+
+
+def test_tries_while_the_store_fails_come_less_and_less_often() -> None:
+    """Every 0.2 s while the store was down: five WARNING lines (and connection attempts) a second
+    per worker, 18,000 an hour (a durability review)."""
+    pauses, pause = [], FLUSH_SECONDS
+    for _ in range(12):
+        pause = next_pause(pause, stored=False)
+        pauses.append(pause)
+    assert pauses[:3] == [2 * FLUSH_SECONDS, 4 * FLUSH_SECONDS, 8 * FLUSH_SECONDS]
+    assert pauses[-1] == RETRY_MAX_SECONDS and sum(pauses) > 60  # 12 tries take over a minute
+    assert next_pause(RETRY_MAX_SECONDS, stored=True) == FLUSH_SECONDS  # back to normal once stored

@@ -138,6 +138,30 @@ def test_a_file_that_is_not_a_database_as_the_sqlite_directory_is_one_line(tmp_p
     one_line_error(result, str(not_db), "SQLite")
 
 
+def test_an_sqlite_file_without_the_directory_tables_is_one_line_saying_so(tmp_path: Path) -> None:
+    """Another database moved onto the directory's name (or an empty file) was
+    ``FileNotFoundError: not a Vizmo directory ...`` without the file's name (a durability review)."""
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+    conn.close()
+    result = run("serve", "--data-dir", str(tmp_path / "data"), "--port", "0", env={"VIZMO_SCIM_DIRECTORY": str(other)})
+    one_line_error(result, f"the directory {other} is not a Vizmo directory: it has no 'employees' table",
+                   "VIZMO_SCIM_DIRECTORY")
+
+
+def test_a_damaged_directory_at_start_is_one_line_saying_to_restore_it(tmp_path: Path) -> None:
+    """A damaged file was told to check the directory setting, which is fine (a durability review)."""
+    directory = tmp_path / "directory.db"
+    create_directory(directory)
+    with open(directory, "r+b") as file:  # the file's header survives, its schema's first page does not
+        file.seek(100)
+        file.write(b"\xa5" * (4096 - 100))
+    result = run("integration", "list", "--data-dir", str(tmp_path / "data"),
+                 env={"VIZMO_SCIM_DIRECTORY": str(directory)})
+    one_line_error(result, str(directory), "is damaged: restore it from a backup (README: Backups)")
+
+
 def test_admin_add_with_stdin_at_its_end_is_one_line(tmp_path: Path) -> None:
     result = run("admin", "add", "zed", "--data-dir", str(tmp_path / "data"), stdin="")
     one_line_error(result, "--password-file")

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
+from adapters.errors import Unavailable
 from adapters.ldap.adapter import LdapAdapter
 from adapters.ldap.client import ldap3
 from adapters.sqlite_state import SqliteStateStore
@@ -189,3 +190,25 @@ async def test_a_sort_the_directory_cannot_make_is_400_invalid_value_as_in_sql(s
     reply = await scim("GET", "/Users?sortBy=name")
     assert reply.status == 400 and reply.body["scimType"] == "invalidValue", reply.body
     assert "sort" in reply.body["detail"]
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_state_file_deleted_while_serving_fails_readiness_and_takes_no_change(
+        scim: Scim, ldap_gateway: LdapGateway, http_client: Any, base_url: str, tmp_path: Path) -> None:
+    """Beside LDAP the tokens, the activity log and the operators live in a SQLite file of the
+    gateway's. Deleted while serving, it went on taking changes, all lost at the next start, while
+    ``/readyz`` said ok (a durability review; its check looked up location "0", which no store
+    reads). Now readiness fails with the reason and the store refuses changes until a restart."""
+    ready = await http_client.fetch(f"{base_url}/readyz", raise_error=False)
+    assert ready.code == 200
+    for leftover in tmp_path.glob("state.db*"):
+        leftover.unlink()
+    ready = await http_client.fetch(f"{base_url}/readyz", raise_error=False)
+    assert ready.code == 503 and json.loads(ready.body)["reason"] == "the state store is unreachable"
+    state = ldap_gateway.ctx.state
+    with pytest.raises(Unavailable, match="the state store .*state.db was deleted or replaced"):
+        await state.rotate("1")
+    log = state.activity_log()
+    assert log is not None
+    with pytest.raises(Unavailable, match="was deleted or replaced"):
+        await log.read("1")

@@ -61,3 +61,24 @@ async def test_a_write_waiting_for_the_lock_leaves_the_loop_to_other_requests(
     assert again.body["title"] == "Waited" and again.headers["ETag"] == patched.headers["ETag"]
     assert gateway_env.sql("SELECT designation FROM employees WHERE email = 'waiter@contoso.example'"
                            )[0]["designation"] == "Waited"
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_token_rotation_waiting_for_the_lock_leaves_the_loop_to_other_requests(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """The state store's changes (the Integrations page's Enable, Rotate and Remove) ran on the
+    event loop with a 5 s busy timeout: while the portal held the lock, every request of the
+    worker waited (a durability review). They wait on a worker thread now."""
+    portal = sqlite3.connect(gateway_env.directory, isolation_level=None)
+    portal.execute("BEGIN IMMEDIATE")  # the portal takes the write lock and keeps it
+    rotating = asyncio.ensure_future(gateway_env.state.rotate("2"))
+    try:
+        got = await scim("GET", "/Users", location=1)
+        assert got.status == 200  # answered meanwhile
+        assert not rotating.done()  # the rotation still waits for the lock
+    finally:
+        portal.execute("COMMIT")  # the portal lets go: the rotation gets the lock
+        portal.close()
+    token_id = await asyncio.wait_for(rotating, 10)
+    assert await gateway_env.state.active_token_id("2") == token_id
+    assert (await scim("GET", "/Users", location=2)).status == 401  # location 2's old token stopped working

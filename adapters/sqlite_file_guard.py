@@ -1,5 +1,6 @@
-"""Whether the directory file the SQLite adapter has open can still take writes: the same file is
-at its path (not deleted or replaced), and SQLite has not found it damaged.
+"""Whether an SQLite file the gateway has open (the directory of the SQLite adapter, the state
+store beside another adapter) can still take writes: the same file is at its path (not deleted
+or replaced), and SQLite has not found it damaged.
 
 The open connections would go on writing to a deleted or replaced file, which nobody reads again:
 every acknowledged write lost (an ``rm -rf`` of the data directory, a restore moved over it). A
@@ -31,10 +32,11 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 class FileGuard:
-    """The directory file as opened, and what has been found wrong with it since."""
+    """The file as opened, and what has been found wrong with it since; ``what`` names it in
+    messages."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, what: str = "the directory database") -> None:
+        self.path, self.what = path, what
         self._opened = _identity(path)
         self._damage: str | None = None  # why the file is damaged, once SQLite said so
 
@@ -44,7 +46,7 @@ class FileGuard:
         if self._damage is not None:  # no write into a damaged file
             raise Unavailable(self._damage)
         if _identity(self.path) != self._opened:
-            raise Unavailable(f"the directory database {self.path} was deleted or replaced while the gateway had "
+            raise Unavailable(f"{self.what} {self.path} was deleted or replaced while the gateway had "
                               "it open: restart the gateway to use the file now at that path (writes are refused "
                               "until then, so none is lost)")
 
@@ -55,7 +57,7 @@ class FileGuard:
         if code is None or code & 0xFF not in _DAMAGED:
             return
         if self._damage is None:
-            self._damage = (f"the directory database {self.path} is damaged ({exc}): restore it from a backup "
+            self._damage = (f"{self.what} {self.path} is damaged ({exc}): restore it from a backup "
                             "(README: Backups) and restart the gateway")
             log.error("%s", self._damage)
         raise Unavailable(self._damage) from exc
