@@ -237,29 +237,45 @@ def list_adapters(as_json: bool) -> int:
 
 # -- parser -----------------------------------------------------------------------------------
 
+def _given_path(text: str) -> Path:
+    """A path flag's value. An empty one is refused: ``Path("")`` is the current folder, and
+    ``--data-dir ""`` served from there (a configuration review)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
+
+
+def _given_text(text: str) -> str:
+    """A text flag's value; an empty one is refused (``--host ""`` listened on every interface,
+    where the file's ``host = ""`` is refused)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vizmo-scim", description="SCIM 2.0 gateway to the Vizmo directory.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def storage(p: argparse.ArgumentParser, serving: bool = False) -> None:
         recorded = "" if serving else ", else the one 'serve' recorded in DATA_DIR/served-config.json"
-        p.add_argument("--config", type=Path, metavar="FILE",
+        p.add_argument("--config", type=_given_path, metavar="FILE",
                        help=f"TOML configuration file (default: ${CONFIG_ENV}{recorded})")
-        p.add_argument("--data-dir", type=Path, metavar="DIR", help="data directory (default ./vizmo-scim-data)")
-        p.add_argument("--directory", type=Path, metavar="PATH",
+        p.add_argument("--data-dir", type=_given_path, metavar="DIR", help="data directory (default ./vizmo-scim-data)")
+        p.add_argument("--directory", type=_given_path, metavar="PATH",
                        help="embedded SQLite directory (default DATA_DIR/directory.db)")
 
     serve_p = commands.add_parser("serve", help="serve the gateway")
     storage(serve_p, serving=True)
-    serve_p.add_argument("--host", metavar="H", help="address to listen on (default 127.0.0.1)")
+    serve_p.add_argument("--host", type=_given_text, metavar="H", help="address to listen on (default 127.0.0.1)")
     # numbers are parsed by gateway.config, as the same settings from the file and the environment
     serve_p.add_argument("--port", metavar="P", help="port, 0-65535 (default 8080; 0 picks a free one)")
-    serve_p.add_argument("--base-url", dest="base_url_flag", metavar="URL",
+    serve_p.add_argument("--base-url", dest="base_url_flag", type=_given_text, metavar="URL",
                          help="public origin for meta.location, e.g. https://scim.example.com")
     serve_p.add_argument("--processes", metavar="N", help="worker processes, 1-64 (default 1)")
-    serve_p.add_argument("--certfile", type=Path, metavar="PEM",
+    serve_p.add_argument("--certfile", type=_given_path, metavar="PEM",
                          help="serve HTTPS (TLS 1.2 or later) with this certificate (PEM)")
-    serve_p.add_argument("--keyfile", type=Path, metavar="PEM", help="the certificate's private key (PEM)")
+    serve_p.add_argument("--keyfile", type=_given_path, metavar="PEM", help="the certificate's private key (PEM)")
     serve_p.add_argument("--log-format", dest="log_format", choices=["text", "json"],
                          help="log lines for a terminal (text, the default) or one JSON object per line")
     serve_p.add_argument("--rate-limit", dest="rate_limit", metavar="PER_SECOND",
@@ -287,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         if action != "list":
             p.add_argument("--location", metavar="ID", help="location id")
         if action != "remove":
-            p.add_argument("--base-url", metavar="URL",
+            p.add_argument("--base-url", type=_given_text, metavar="URL",
                            help="the gateway's public origin, used to print the Tenant URL (default: the running "
                                 "serve's, else [server] base_url, else http://HOST:PORT)")
             p.add_argument("--json", action="store_true", help="print JSON")
@@ -312,11 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "add":
             p.add_argument("--location", action="append", metavar="ID",
                            help="a location the operator may manage (repeatable; default: every location)")
-            p.add_argument("--password-file", type=Path, metavar="FILE",
+            p.add_argument("--password-file", type=_given_path, metavar="FILE",
                            help="read the password from this file's first line (default: ask twice at the terminal)")
 
     check = commands.add_parser("check-config", help="validate a configuration file without serving")
-    check.add_argument("file", type=Path, nargs="?", metavar="FILE", help=f"the TOML file (default: ${CONFIG_ENV})")
+    check.add_argument("file", type=_given_path, nargs="?", metavar="FILE", help=f"the TOML file (default: ${CONFIG_ENV})")
 
     adapters_p = commands.add_parser("adapters", help="list the installed adapters and their options")
     adapters_p.add_argument("action", choices=["list"])
@@ -335,8 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _config(args)
         if args.command == "serve":
             configure_logging(log_format=config.log_format)
-            warn_if_exposed(config)
             build_adapter(config)  # a configuration that cannot serve is refused before it is recorded
+            warn_if_exposed(config)  # after: it reads the adapter's options as valid (a path of 5 was a traceback)
             startup_checks(config)  # before any storage is opened or created
             return serve(config)  # records it once its port is bound (DATA_DIR/served-config.json)
         if args.command == "activity":

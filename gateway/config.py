@@ -276,6 +276,8 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     converters = {"DATA_DIR": ("data_dir", Path), "DIRECTORY": ("directory", Path), "HOST": ("host", str)}
     for suffix, (name, convert) in converters.items():
         raw = env.get(f"VIZMO_SCIM_{suffix}")
+        if raw and not raw.strip():
+            raise ConfigError(f"VIZMO_SCIM_{suffix} holds only white space; unset it or give a value")
         if raw:
             values[name] = convert(raw)
     for suffix, name in (("PORT", "port"), ("PROCESSES", "processes")):
@@ -327,6 +329,11 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
         values.update(_from_file(read_file(file), file.parent), config_file=file)
     values.update(_from_environment(os.environ if env is None else env))
     values.update({k: _flag(k, v) for k, v in flags.items() if v is not None})
+    if values.get("directory") is not None and str(values.get("adapter_name", "sqlite")).lower() == "sqlite":
+        # --directory or VIZMO_SCIM_DIRECTORY over the file's [adapter.options] path: the later source
+        # wins, as for every setting (the file's path was served while the start line named the flag's).
+        values["adapter_options"] = {k: v for k, v in values.get("adapter_options", {}).items()
+                                     if k not in ("path", "create_if_missing")}
     config = GatewayConfig(**values)
     _check_numbers(config)
     if config.base_url is not None:

@@ -122,6 +122,10 @@ def listeners(port: int, host: str | None, shared: list[socket.socket]) -> list[
     return shared or tornado.netutil.bind_sockets(port, address=host, reuse_port=True)
 
 
+#: The signals that stop the gateway (forwarded by the supervisor to each worker).
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
 def run_workers(count: int, worker: Callable[[int], int], *, max_restarts: int = MAX_RESTARTS,
                 restart_window: float = RESTART_WINDOW) -> int:
     """Fork ``count`` workers running ``worker(task_id)`` (0 to count-1) and supervise them.
@@ -141,22 +145,27 @@ def run_workers(count: int, worker: Callable[[int], int], *, max_restarts: int =
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, ignore_hangup)
-    task_id = _fork_workers(count, max_restarts, restart_window)
+    task_id = _fork_workers(count, max_restarts, restart_window, lambda: stopping)
     if task_id is None:  # the parent, giving up (the other workers still serve)
         _stop_children(parent)
         raise WorkersGaveUp(f"workers died more than {max_restarts} times within {restart_window:g} s; stopped "
                             "the gateway (its supervisor may start it again): see the log for how they died")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # in a worker: its event loop installs its own
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked across the fork (_fork_workers)
     _die_with(parent)
     if stopping:
         return 0
     return worker(task_id)
 
 
-def _fork_workers(count: int, max_restarts: int, restart_window: float) -> int | None:
+def _fork_workers(count: int, max_restarts: int, restart_window: float,
+                  stopping: Callable[[], bool]) -> int | None:
     """In each worker, its task id; in the parent, None once more than ``max_restarts`` workers
     died abnormally within ``restart_window`` seconds (it exits 0 once every worker exited 0).
+    Once ``stopping()``, a worker that dies is not restarted: one the forwarded SIGTERM reached
+    before its event loop took the signal over dies of it, and was restarted, counted as a crash
+    (64 workers stopped as they started gave up, exit 1: a configuration review).
 
     The loop of ``tornado.process.fork_processes``, written out for one change: Tornado counts
     restarts over the parent's whole life, so a gateway whose workers were killed now and then
@@ -168,9 +177,15 @@ def _fork_workers(count: int, max_restarts: int, restart_window: float) -> int |
     to_start = list(range(count))
     while True:
         for task_id in to_start:
+            # Blocked across the fork: a stop signal reaching a new worker before it set its own
+            # handlers ran the supervisor's there (it signalled itself, into a RecursionError), or was
+            # lost for good when the handler was replaced before Python ran it (a worker served on
+            # after the stop). Held pending instead, it ends the worker once unblocked.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
             pid = os.fork()
             if pid == 0:
-                return task_id
+                return task_id  # unblocked by run_workers once the worker's handlers are the default
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             children[pid] = task_id
         to_start = []
         if not children:
@@ -179,8 +194,11 @@ def _fork_workers(count: int, max_restarts: int, restart_window: float) -> int |
         if pid not in children:
             continue
         task_id, code = children.pop(pid), os.waitstatus_to_exitcode(status)
-        if code == 0:
+        if code == 0 or (stopping() and code in (-signal.SIGTERM, -signal.SIGINT)):
             log.info("worker %d (pid %d) exited", task_id, pid)
+            continue
+        if stopping():
+            log.warning("worker %d (pid %d) exited with status %d while stopping", task_id, pid, code)
             continue
         how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
         now = time.monotonic()

@@ -133,3 +133,16 @@ def test_relative_paths_in_the_file_are_taken_from_its_folder(tmp_path: Path, mo
     assert config.signing_key_file == run / "../secrets/key" and config.metrics.token_file == run / "metrics.token"
     assert build_adapter(config).path == run / "db/directory.db"  # an option marked "format": "path"
     assert load_config(Path("run/gateway.toml"), env={}, data_dir=Path("flag")).data_dir == Path("flag")  # flags: cwd
+
+
+def test_the_directory_flag_and_variable_win_over_the_files_path(tmp_path: Path) -> None:
+    """``--directory`` and ``VIZMO_SCIM_DIRECTORY`` were ignored when the file set ``[adapter.options]
+    path``: ``serve`` opened the file's database while its start line and ``served-config.json``
+    named the flag's (a configuration review). Later sources win, as for every setting."""
+    file = tmp_path / "gateway.toml"
+    file.write_text('[adapter]\nname = "sqlite"\n[adapter.options]\npath = "file.db"\ncreate_if_missing = true\n')
+    assert build_adapter(load_config(file, env={})).path == tmp_path / "file.db"
+    from_env = load_config(file, env={"VIZMO_SCIM_DIRECTORY": str(tmp_path / "env.db")})
+    assert from_env.resolved_adapter_options() == {"path": str(tmp_path / "env.db"), "create_if_missing": False}
+    from_flag = load_config(file, env={"VIZMO_SCIM_DIRECTORY": str(tmp_path / "env.db")}, directory=tmp_path / "f.db")
+    assert build_adapter(from_flag).path == tmp_path / "f.db"

@@ -162,6 +162,37 @@ def test_a_damaged_directory_at_start_is_one_line_saying_to_restore_it(tmp_path:
     one_line_error(result, str(directory), "is damaged: restore it from a backup (README: Backups)")
 
 
+@pytest.mark.parametrize("flag", ["--host", "--data-dir", "--directory", "--base-url", "--config"])
+def test_an_empty_flag_is_refused_not_taken_for_a_default(tmp_path: Path, flag: str) -> None:
+    """``--host ""`` listened on every interface, ``--data-dir ""`` used the current folder and
+    ``--base-url ""`` was dropped, where the file refuses each empty (a configuration review)."""
+    data_dir = () if flag == "--data-dir" else ("--data-dir", str(tmp_path / "data"))
+    result = run("serve", flag, "", "--port", "0", *data_dir, cwd=tmp_path)
+    assert result.returncode == 2 and f"argument {flag}: must not be empty" in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing created, nothing served
+
+
+def test_a_blank_variable_is_one_line(tmp_path: Path) -> None:
+    result = run("serve", "--port", "0", "--data-dir", str(tmp_path / "data"), env={"VIZMO_SCIM_HOST": " "})
+    one_line_error(result, "VIZMO_SCIM_HOST holds only white space")
+
+
+@pytest.mark.parametrize("setting", [("--directory", "."), ("--directory", "/"), ("config", "path = 5")])
+def test_serve_refuses_what_check_config_refuses_on_the_same_line(tmp_path: Path, setting: tuple[str, str]) -> None:
+    """``serve`` ended with a traceback (the exposed-files check read the options first) where
+    ``check-config`` gave one line (a configuration review)."""
+    if setting[0] == "config":
+        config = tmp_path / "gateway.toml"
+        config.write_text(f'[adapter]\nname = "sqlite"\n[adapter.options]\n{setting[1]}\n')
+        args: tuple[str, ...] = ("--config", str(config))
+        expected = one_line_error(cli("check-config", str(config)), "path")
+    else:
+        args = setting
+        expected = "is not a file (a folder?)"
+    result = run("serve", "--port", "0", "--data-dir", str(tmp_path / "data"), *args)
+    assert expected in one_line_error(result)
+
+
 def test_admin_add_with_stdin_at_its_end_is_one_line(tmp_path: Path) -> None:
     result = run("admin", "add", "zed", "--data-dir", str(tmp_path / "data"), stdin="")
     one_line_error(result, "--password-file")
