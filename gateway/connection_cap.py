@@ -31,6 +31,14 @@ log = logging.getLogger("vizmo_scim.app")
 RESERVED_FILES = 64
 #: Seconds between two warnings about refused connections.
 WARNING_INTERVAL = 60.0
+#: How long a refused connection may take to receive its 503 before it is closed without it. Over
+#: TLS the answer waits for the handshake, and a client that never completes one held its file for
+#: good: 60 silent connections past a bound of 5 were all still open after 150 s, and a flood ran
+#: the worker out of files (a TLS review).
+REFUSAL_SECONDS = 5.0
+#: Refused connections waiting for their 503 at most (within :data:`RESERVED_FILES`); past it a
+#: new one is closed at once, unanswered, so a burst of them never runs the worker out of files.
+MAX_REFUSING = 16
 
 _DETAIL = ("This gateway process holds as many connections as it may ([limits] max_connections); "
            "try again in a few seconds.")
@@ -61,6 +69,7 @@ class BoundedHTTPServer(tornado.httpserver.HTTPServer):
         self.max_connections = max_connections
         self.open_connections = 0
         self.refused_connections = 0
+        self.refusing = 0  # refused connections whose 503 is under way
         self._refused_since_warning = 0
         self._last_warning = float("-inf")
 
@@ -78,10 +87,23 @@ class BoundedHTTPServer(tornado.httpserver.HTTPServer):
     def _refuse(self, stream: tornado.iostream.IOStream) -> None:
         self.refused_connections += 1
         self._refused_since_warning += 1
-        try:
-            stream.write(REFUSAL).add_done_callback(lambda written: _close(stream, written))
-        except tornado.iostream.StreamClosedError:
+        if self.refusing >= MAX_REFUSING:
             stream.close()
+        else:
+            self.refusing += 1
+            deadline = asyncio.get_running_loop().call_later(REFUSAL_SECONDS, stream.close)
+
+            def done(written: "asyncio.Future[None]") -> None:
+                deadline.cancel()
+                self.refusing -= 1
+                _close(stream, written)
+
+            try:
+                stream.write(REFUSAL).add_done_callback(done)
+            except tornado.iostream.StreamClosedError:
+                deadline.cancel()
+                self.refusing -= 1
+                stream.close()
         now = time.monotonic()
         if now - self._last_warning >= WARNING_INTERVAL:
             log.warning("refused %d connection(s): this worker holds %d open, its limit ([limits] max_connections, "

@@ -121,3 +121,14 @@ def add_integration(data_dir: Path, location: int = 1, *extra: str) -> dict[str,
                  "--base-url", "https://scim.example.com", *extra)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def self_signed(folder: Path, name: str = "server", days: int = 1,
+                key: tuple[str, ...] = ("-newkey", "rsa:2048")) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 valid ``days`` days and its key, made by ``openssl``:
+    ``(folder/NAME-cert.pem, folder/NAME-key.pem)``."""
+    cert, key_file = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
+    subprocess.run(["openssl", "req", "-x509", *key, "-nodes", "-days", str(days),
+                    "-subj", f"/CN=127.0.0.1/O={name}", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key_file), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return cert, key_file

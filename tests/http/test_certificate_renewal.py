@@ -7,24 +7,14 @@ from __future__ import annotations
 import os
 import socket
 import ssl
-import subprocess
 import time
 from pathlib import Path
 
 from gateway.certificates import EXPIRY_WARNING_DAYS, expiry_warning
-from tests.serving import Server, cli
+from tests.serving import Server, cli, self_signed
 from tests.polling import wait_until
 
 DAY = 86_400.0
-
-
-def _self_signed(folder: Path, name: str, days: int = 1,
-                 key: tuple[str, ...] = ("-newkey", "rsa:2048")) -> tuple[Path, Path]:
-    cert, key_file = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
-    subprocess.run(["openssl", "req", "-x509", *key, "-nodes", "-days", str(days),
-                    "-subj", f"/CN=127.0.0.1/O={name}", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key_file), "-out", str(cert)], check=True, capture_output=True, timeout=60)
-    return cert, key_file
 
 
 def _der(cert: Path) -> bytes:
@@ -44,8 +34,8 @@ def _install(source: tuple[Path, Path], target: tuple[Path, Path]) -> None:
 
 
 def test_the_expiry_is_told_from_the_certificates_own_dates(tmp_path: Path) -> None:
-    cert, _ = _self_signed(tmp_path, "day", days=1)
-    year, _ = _self_signed(tmp_path, "year", days=365)
+    cert, _ = self_signed(tmp_path, "day", days=1)
+    year, _ = self_signed(tmp_path, "year", days=365)
     now = time.time() + 5  # both valid from a second of the past (their notBefore)
     soon = expiry_warning(cert, now)
     assert soon is not None and f"the certificate {cert} expires on " in soon and "in 1 day(s)" in soon
@@ -61,7 +51,7 @@ def test_the_expiry_is_told_from_the_certificates_own_dates(tmp_path: Path) -> N
 def test_a_renewed_certificate_is_served_by_every_worker_without_a_restart(tmp_path: Path,
                                                                             servers: list[Server]) -> None:
     live = (tmp_path / "cert.pem", tmp_path / "key.pem")
-    _install(_self_signed(tmp_path, "first"), live)
+    _install(self_signed(tmp_path, "first"), live)
     server = Server(tmp_path / "data", "--certfile", str(live[0]), "--keyfile", str(live[1]), "--processes", "2",
                     tls=ssl.create_default_context(cafile=str(live[0])))
     servers.append(server)
@@ -70,12 +60,12 @@ def test_a_renewed_certificate_is_served_by_every_worker_without_a_restart(tmp_p
     first = _der(live[0])
     assert _served(server.port) == first
 
-    renewed = _self_signed(tmp_path, "renewed", days=365)
+    renewed = self_signed(tmp_path, "renewed", days=365)
     _install(renewed, live)
     wait_until(lambda: server.log_path.read_text().count("loaded the renewed certificate") == 2)  # both workers
     assert all(_served(server.port) == _der(renewed[0]) for _ in range(12))
 
-    mismatched = (_self_signed(tmp_path, "third")[0], renewed[1])  # a new certificate, the old key
+    mismatched = (self_signed(tmp_path, "third")[0], renewed[1])  # a new certificate, the old key
     _install(mismatched, live)
     wait_until(lambda: server.log_path.read_text().count("kept the certificate in use") == 2)
     assert "key values mismatch" in server.log_path.read_text() or "cannot use the certificate" in \
@@ -90,13 +80,13 @@ def test_a_certificate_renewed_with_another_key_type_replaces_the_old_one(tmp_pa
     the old RSA certificate beside it (OpenSSL holds one per key type), still served to clients
     that ask for RSA (a security review). The renewed pair is a context of its own."""
     live = (tmp_path / "cert.pem", tmp_path / "key.pem")
-    _install(_self_signed(tmp_path, "rsa"), live)
+    _install(self_signed(tmp_path, "rsa"), live)
     server = Server(tmp_path / "data", "--certfile", str(live[0]), "--keyfile", str(live[1]),
                     tls=ssl.create_default_context(cafile=str(live[0])))
     servers.append(server)
     server.start()
     old = _der(live[0])
-    renewed = _self_signed(tmp_path, "ecdsa", days=365,
+    renewed = self_signed(tmp_path, "ecdsa", days=365,
                            key=("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"))
     _install(renewed, live)
     wait_until(lambda: "loaded the renewed certificate" in server.log_path.read_text())
@@ -115,7 +105,7 @@ def test_a_certificate_renewed_with_another_key_type_replaces_the_old_one(tmp_pa
 
 
 def test_check_config_warns_about_an_expiring_certificate(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path, "day", days=1)
+    cert, key = self_signed(tmp_path, "day", days=1)
     config = tmp_path / "gateway.toml"
     config.write_text(f'[server]\ncertfile = "{cert}"\nkeyfile = "{key}"\n', encoding="utf-8")
     checked = cli("check-config", str(config))

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import time
 from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError, load_config
+from gateway.connection_cap import MAX_REFUSING, REFUSAL_SECONDS
 from tests.polling import wait_until
-from tests.serving import Server
+from tests.serving import Server, self_signed
 
 LIMIT = 3
 
@@ -89,6 +92,43 @@ def test_a_connection_past_the_bound_gets_503_and_a_freed_place_is_taken(tmp_pat
             conn.close()
         log = server.stop()
     assert "refused 1 connection(s): this worker holds 3 open" in log
+
+
+def _closed_by_the_server(conn: socket.socket, deadline: float) -> bool:
+    """Whether the server closes ``conn`` (a client that sends nothing) before ``deadline``."""
+    conn.settimeout(max(0.1, deadline - time.monotonic()))
+    try:
+        return conn.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_a_silent_tls_connection_past_the_bound_is_closed_without_its_503(tmp_path: Path) -> None:
+    """Over TLS the 503 waits for a handshake; a client that never makes one held its file for good
+    (60 silent connections past a bound of 5 all open after 150 s; a flood ran the worker out of
+    files, a TLS review). Each is closed after REFUSAL_SECONDS, or at once past MAX_REFUSING."""
+    cert, key = self_signed(tmp_path)
+    client = ssl.create_default_context(cafile=str(cert))
+    config = tmp_path / "gateway.toml"
+    config.write_text("[limits]\nmax_connections = 1\n", encoding="utf-8")
+    server = Server(tmp_path / "data", "--config", str(config), "--certfile", str(cert), "--keyfile", str(key),
+                    tls=client)
+    server.start()
+    held = client.wrap_socket(_connect(server.port), server_hostname="127.0.0.1")
+    silent: list[socket.socket] = []
+    try:
+        wait_until(lambda: _ask(held).startswith(b"HTTP/1.1 200"), 10)  # the one place, taken
+        silent = [_connect(server.port) for _ in range(MAX_REFUSING + 8)]  # no handshake, nothing sent
+        deadline = time.monotonic() + REFUSAL_SECONDS + 20
+        assert all(_closed_by_the_server(conn, deadline) for conn in silent)
+        assert _ask(held, "/readyz").startswith(b"HTTP/1.1 200")  # the admitted one is still served
+    finally:
+        for conn in (held, *silent):
+            conn.close()
+        log = server.stop()
+    assert "refused 1 connection(s): this worker holds 1 open" in log
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "1.5", '"many"', "1000001"])

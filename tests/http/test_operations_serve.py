@@ -8,7 +8,6 @@ import json
 import os
 import re
 import ssl
-import subprocess
 import urllib.error
 import urllib.request
 import warnings
@@ -19,7 +18,7 @@ import pytest
 
 from gateway.certificates import tls_context
 from gateway.config import GatewayConfig
-from tests.serving import CORE, Server, add_integration, children, free_port
+from tests.serving import CORE, Server, add_integration, children, free_port, self_signed
 
 
 def test_json_log_lines_carry_the_request_fields_and_no_secret_or_personal_data(
@@ -55,16 +54,8 @@ def test_json_log_lines_carry_the_request_fields_and_no_secret_or_personal_data(
         assert secret not in log
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
-
-
 def test_https_serves_the_tenant_url_and_refuses_tls_below_1_2(tmp_path: Path, servers: list[Server]) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     client = ssl.create_default_context(cafile=str(cert))
     server = Server(tmp_path / "data", "--certfile", str(cert), "--keyfile", str(key), tls=client)
     servers.append(server)
@@ -94,7 +85,7 @@ def test_https_serves_the_tenant_url_and_refuses_tls_below_1_2(tmp_path: Path, s
 
 
 def test_the_tls_context_allows_tls_1_2_at_least(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     context = tls_context(GatewayConfig(certfile=cert, keyfile=key))
     assert context is not None and context.minimum_version == ssl.TLSVersion.TLSv1_2
     assert tls_context(GatewayConfig()) is None
