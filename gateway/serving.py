@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from dataclasses import replace
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import tornado.httpserver
@@ -62,10 +62,13 @@ DRAIN_SECONDS = 10.0
 STOP_SECONDS = DRAIN_SECONDS + 20.0
 
 
-async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any],
+async def serve_worker(config: GatewayConfig, tokens: TokenCodec, listen: Callable[[], list[Any]],
                        metrics_sockets: Sequence[Any] = ()) -> None:
-    """One worker: serve on ``sockets`` until SIGINT/SIGTERM, then drain and close;
-    ``metrics_sockets`` (the ``[metrics] port``) serve ``GET /metrics`` alone."""
+    """One worker: serve on the sockets ``listen()`` gives until SIGINT/SIGTERM, then drain and
+    close; ``metrics_sockets`` (the ``[metrics] port``) serve ``GET /metrics`` alone. ``listen``
+    is called once the storage is open: a worker restarted while the storage was down joined the
+    port (``SO_REUSEPORT``) first, and the connections the kernel handed it waited up to 30 s,
+    then were reset, probes included (a TLS review)."""
     # Storage threads (aiosqlite scans, asyncpg, ldap3) hand results back to the event loop;
     # with Python's default 5 ms GIL switch interval each hand-back can wait that long behind
     # request parsing (measured with bench/load.py).
@@ -86,7 +89,7 @@ async def serve_worker(config: GatewayConfig, tokens: TokenCodec, sockets: list[
     if ctx.recorder is not None:
         ctx.recorder.start_pruning()
     _settle_garbage_collector()
-    server.add_sockets(sockets)
+    server.add_sockets(listen())
     watch = LoopWatch(ctx.metrics.loop_blocked.inc)
     watch.start()
     stop = asyncio.Event()
@@ -192,7 +195,7 @@ def serve(config: GatewayConfig) -> int:
     supervisor = os.getpid()  # the workers return through here too: only the supervisor removes it
     try:
         if config.processes == 1:
-            asyncio.run(serve_worker(config, tokens, sockets, metrics_sockets))
+            asyncio.run(serve_worker(config, tokens, lambda: sockets, metrics_sockets))
             return 0
         return run_workers(config.processes, lambda task_id: _run(config, tokens, sockets, metrics_sockets))
     finally:
@@ -214,5 +217,5 @@ def _metrics_where(config: GatewayConfig) -> str:
 
 def _run(config: GatewayConfig, tokens: TokenCodec, sockets: list[Any], metrics_sockets: list[Any]) -> int:
     """A forked worker: on its own listening sockets (:func:`gateway.workers.listeners`)."""
-    asyncio.run(serve_worker(config, tokens, listeners(config.port, config.host, sockets), metrics_sockets))
+    asyncio.run(serve_worker(config, tokens, lambda: listeners(config.port, config.host, sockets), metrics_sockets))
     return 0

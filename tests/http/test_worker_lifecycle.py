@@ -10,9 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from gateway.workers import MAX_RESTARTS
+from tests.pg_cluster import PgCluster
 from tests.serving import PROBE, Server, add_integration, children
 from tests.polling import wait_until
 
@@ -163,3 +165,33 @@ def test_a_stop_while_the_workers_start_is_a_clean_stop(tmp_path: Path) -> None:
     text = log_path.read_text()
     assert proc.returncode == 0, text[-3000:]
     assert "restarting it" not in text and "Traceback" not in text, text[-3000:]
+
+
+def test_a_worker_restarted_while_the_directory_is_down_takes_no_connection_before_it_can(
+        tmp_path: Path, pg_cluster: PgCluster, pg_directory_dsn: str) -> None:
+    """A restarted worker joined the port (``SO_REUSEPORT``) before opening its storage, up to 30 s
+    while PostgreSQL was down: the connections the kernel handed it waited, then were reset, load
+    balancers' probes included (a TLS review). The other worker serves them now."""
+    dsn_file = tmp_path / "directory.dsn"
+    dsn_file.write_text(pg_directory_dsn)
+    dsn_file.chmod(0o600)
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[adapter]\nname = "postgres"\n[adapter.options]\ndsn_file = "{dsn_file}"\n')
+    srv = Server(tmp_path / "data", "--config", str(config), "--processes", "2")
+    srv.start()
+    assert srv.proc is not None
+    supervisor = srv.proc.pid
+    try:
+        first = children(supervisor)
+        assert len(first) == 2
+        pg_cluster.stop()
+        try:
+            os.kill(first[0], signal.SIGKILL)
+            wait_until(lambda: len(children(supervisor)) == 2 and first[0] not in children(supervisor))
+            for _ in range(16):  # fresh connections, spread over the port's sockets by the kernel
+                with urllib.request.urlopen(f"{srv.origin}/healthz", timeout=5) as answer:
+                    assert answer.status == 200
+        finally:
+            pg_cluster.start()
+    finally:
+        srv.stop()
