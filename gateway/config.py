@@ -245,6 +245,8 @@ def check_base_url(url: str, where: str) -> str:
     problem = None
     if any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in url):
         problem = "it contains white space or control characters"
+    elif "\\" in url:  # browsers read it as "/": https://evil.example\.scim.example.com went to evil.example
+        problem = "it contains a backslash"
     else:
         match = re.fullmatch(r"https?://([^/?#]+)(/[^?#]*)?", url)
         if match is None:
@@ -252,7 +254,8 @@ def check_base_url(url: str, where: str) -> str:
         else:
             try:
                 parts = urlsplit(url)
-                parts.port  # noqa: B018 - raises ValueError for a malformed port
+                if parts.port == 0:  # also raises ValueError for a malformed port
+                    raise ValueError("port 0")
                 hostname = parts.hostname
             except ValueError:
                 problem = "its host or port is malformed"

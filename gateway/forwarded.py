@@ -23,7 +23,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: A host as a proxy may forward it: a DNS name or an IPv4 address, or a bracketed IPv6
 #: address, with an optional port (1-65535). Anything else (a path, user info, spaces) is ignored.
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                   r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+                   r"[A-Za-z0-9])?)*|\[(?P<ipv6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?")
 
 
 def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
@@ -62,7 +62,7 @@ class PublicOrigin:
         scheme = proto if proto in ("http", "https") else configured.scheme
         matched = _HOST.fullmatch(host) if host and len(host) <= 255 else None
         port = matched and matched.group("port")
-        usable = matched is not None and (port is None or 0 < int(port) < 65536)
+        usable = matched is not None and (port is None or 0 < int(port) < 65536) and _is_ipv6(matched.group("ipv6"))
         netloc = host if usable else configured.netloc
         return f"{scheme}://{netloc}{self.prefix}"
 
@@ -89,3 +89,15 @@ class PublicOrigin:
 
 def _last(value: str | None) -> str:
     return value.rsplit(",", 1)[-1].strip() if value else ""
+
+
+def _is_ipv6(text: str | None) -> bool:
+    """Whether a bracketed host holds an IPv6 address (``[...]`` and ``[::::]`` passed the
+    pattern: a review); True when the host was not bracketed."""
+    if text is None:
+        return True
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True

@@ -79,15 +79,16 @@ class LineFormatter(logging.Formatter):
 
 class RedactingFilter(logging.Filter):
     """Rewrites each record's message and traceback with :func:`redact` (it never drops one);
-    and a failed TLS handshake, which Tornado logs at WARNING, is INFO: any client can cause one
-    (plain HTTP sent to the HTTPS port, a scanner), it is no fault of the gateway's."""
+    and a failed TLS handshake or a TLS error on a connection (a garbage record, a renegotiation
+    refused), which Tornado logs at WARNING, is INFO: any client can cause one (plain HTTP sent to
+    the HTTPS port, a scanner), it is no fault of the gateway's."""
 
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = redact(record.getMessage()), ()  # formatted once, here
         if record.levelno == logging.WARNING and record.name == "tornado.general" \
-                and record.msg.startswith("SSL Error on "):
+                and (record.msg.startswith("SSL Error on ") or "[SSL: " in record.msg):
             record.levelno, record.levelname = logging.INFO, "INFO"
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)

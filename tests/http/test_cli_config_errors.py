@@ -78,7 +78,8 @@ def test_serve_refuses_rate_limit_nan(tmp_path: Path) -> None:
 
 # -- 3. base_url ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["ftp://x", "not a url\r\nX: y", "https://scim.example.com\r\nX: y"])
+@pytest.mark.parametrize("url", ["ftp://x", "not a url\r\nX: y", "https://scim.example.com\r\nX: y",
+                                 "https://evil.example\\.scim.example.com", "https://scim.example.com:0"])
 def test_serve_refuses_a_base_url_that_is_not_an_origin(tmp_path: Path, url: str) -> None:
     one_line_error(cli("serve", "--data-dir", str(tmp_path / "data"), "--base-url", url, *NO_TLS), "--base-url")
     one_line_error(run("serve", "--data-dir", str(tmp_path / "data"), *NO_TLS, env={"VIZMO_SCIM_BASE_URL": url}),

@@ -204,6 +204,16 @@ async def test_forwarded_proto_and_host_from_a_trusted_proxy_build_the_locations
 
 
 @pytest.mark.gen_test
+async def test_a_forwarded_host_in_brackets_is_used_only_when_it_is_an_ipv6_address(scim: Any) -> None:
+    """``[...]`` and ``[::::]`` passed the host pattern and became the Tenant URL (a TLS review)."""
+    for host, usable in (("[...]", False), ("[::::]", False), ("[2001:db8::1]:8443", True)):
+        seen = await scim("GET", "/ServiceProviderConfig", headers={"X-Forwarded-Host": host})
+        assert seen.status == 200, seen.body
+        expected = f"https://{host}/" if usable else PUBLIC_BASE_URL + "/"  # the configured scheme stays
+        assert seen.body["meta"]["location"].startswith(expected), (host, seen.body["meta"])
+
+
+@pytest.mark.gen_test
 async def test_forwarded_headers_from_a_peer_not_trusted_are_ignored(
         gateway_env: GatewayEnv, http_server: Any, http_client: Any, base_url: str) -> None:
     ctx = GatewayContext(config=replace(gateway_env.ctx.config, trusted_proxies=("10.0.0.0/8",)),

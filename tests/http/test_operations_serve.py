@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -79,9 +80,14 @@ def test_https_serves_the_tenant_url_and_refuses_tls_below_1_2(tmp_path: Path, s
     plain = urllib.request.Request(f"http://127.0.0.1:{server.port}/healthz")
     with pytest.raises(OSError):  # no plain HTTP on the TLS port
         urllib.request.urlopen(plain, timeout=5)
+    with client.wrap_socket(socket.create_connection(("127.0.0.1", server.port)), server_hostname="127.0.0.1") as tls:
+        os.write(tls.fileno(), b"\x17\x03\x03\x00\x20" + b"\x00" * 32)  # a record no key made, after the handshake
+        with pytest.raises(ssl.SSLError, match="BAD_RECORD_MAC"):  # the server's alert, then it closes
+            tls.recv(1)
     log = server.stop()
-    handshakes = [line for line in log.splitlines() if "SSL Error on" in line]
-    assert handshakes and all(" INFO tornado.general " in line for line in handshakes), handshakes  # a client's doing
+    handshakes = [line for line in log.splitlines() if "SSL Error on" in line or "[SSL: " in line]
+    assert any("SSL Error on" in line for line in handshakes) and any("error on read" in line for line in handshakes)
+    assert all(" INFO tornado.general " in line for line in handshakes), handshakes  # a client's doing
 
 
 def test_the_tls_context_allows_tls_1_2_at_least(tmp_path: Path) -> None:
