@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
 
 from adapters.base import Adapter
 from adapters.errors import AdapterError
 from adapters.registry import AdapterNotFound, load_adapter_class, path_options
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
-from gateway.config import ConfigError, GatewayConfig
+from gateway.config import ConfigError, GatewayConfig, StrictValidator
 from gateway.config_source import missing
 
 STATE_FILE = "gateway-state.db"
@@ -71,10 +70,12 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
         raise ConfigError(f"adapter {config.adapter_name!r} serves one process only (its Capabilities say "
                           f"single_process), so it cannot run {config.processes} processes: set processes = 1 "
                           f"([server] processes, --processes or VIZMO_SCIM_PROCESSES)")
-    errors = list(Draft202012Validator(dict(cls.options_schema)).iter_errors(options))
+    errors = list(StrictValidator(dict(cls.options_schema)).iter_errors(options))
     if errors:
         where = ".".join(str(p) for p in errors[0].absolute_path) or "options"
-        raise ConfigError(f"adapter {config.adapter_name!r}: {where}: {errors[0].message}")
+        described = errors[0].schema.get("description") if isinstance(errors[0].schema, dict) else None
+        message = described if errors[0].validator in ("not", "oneOf") and described else errors[0].message
+        raise ConfigError(f"adapter {config.adapter_name!r}: {where}: {message}")
     _check_secret_files(config.adapter_name, options)
     try:
         return cls.from_options(options)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 
 from gateway.activity.journal import ActivitySettings
 from gateway.forwarded import trusted_networks
@@ -126,10 +126,17 @@ class GatewayConfig:
         return options
 
 
+#: JSON Schema's ``integer`` holds 2048.0 (a number with a zero fraction); a whole-number setting is
+#: written in digits, so TOML's float is refused (2048.0 was taken, and shown in 413 details as
+#: "2048.0 bytes": a configuration review).
+StrictValidator = validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)))
+
+
 @cache
 def _file_validator() -> Draft202012Validator:
     schema = json.loads(files("schemas").joinpath("config.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    return StrictValidator(schema)
 
 
 def _describe(error: Any) -> str:
@@ -143,6 +150,8 @@ def _describe(error: Any) -> str:
 
 def read_file(path: Path) -> dict[str, Any]:
     """Parse and validate a TOML configuration file (raises :class:`ConfigError`)."""
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO with no writer: read() waited forever
+        raise ConfigError(f"cannot read {path}: not a regular file (a pipe or a device); name the configuration file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -206,7 +215,12 @@ def _from_file(data: Mapping[str, Any], base: Path) -> dict[str, Any]:
 
 #: The bounds of every whole-number setting that a flag or variable can set, as the file schema
 #: has them (``[server] port``, ``processes``; ``[limits] burst``): (lowest, highest or None).
-_WHOLE: dict[str, tuple[int, int | None]] = {"port": (0, 65535), "processes": (1, 64), "rate_burst": (1, None)}
+#: The slowest rate: one request per 100 s (1e-300 answered a Retry-After of 301 digits: a
+#: configuration review), and the largest burst (a flag of more digits was refused, the file's taken).
+MIN_RATE_LIMIT = 0.01
+MAX_RATE_BURST = 1_000_000_000
+_WHOLE: dict[str, tuple[int, int | None]] = {"port": (0, 65535), "processes": (1, 64),
+                                             "rate_burst": (1, MAX_RATE_BURST)}
 #: A whole number as a flag or variable must write it: ASCII digits only (``int()`` would also take
 #: other scripts' digits, underscores, a sign and surrounding white space).
 _DIGITS = re.compile(r"[0-9]{1,20}")
@@ -353,8 +367,9 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
                           "--certfile and --keyfile)")
     if config.log_format not in ("text", "json"):
         raise ConfigError(f"log format must be 'text' or 'json', not {config.log_format!r}")
-    if config.rate_limit <= 0:  # (the burst's bounds are checked with the other whole numbers)
-        raise ConfigError(f"{_NAMES['rate_limit']} must be above 0 requests per second; got {config.rate_limit:g}")
+    if config.rate_limit < MIN_RATE_LIMIT:  # (the burst's bounds are checked with the other whole numbers)
+        raise ConfigError(f"{_NAMES['rate_limit']} must be at least {MIN_RATE_LIMIT:g} requests per second; "
+                          f"got {config.rate_limit:g}")
     if config.metrics.token_file is not None and config.metrics.token_env is not None:
         raise ConfigError("[metrics]: set token_file or token_env, not both")
     return config

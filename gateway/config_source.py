@@ -66,6 +66,8 @@ def choose(config_flag: Path | None, data_dir_flag: Path | None, *, env: Mapping
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))
         file, directory = saved["config"], saved["directory"]
+        if not all(value is None or isinstance(value, str) for value in (file, directory)):
+            raise ValueError("its config and directory must be paths or null")  # 5 was a TypeError trace
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read {_absolute(record)} (written by 'vizmo-scim serve'): {exc}; pass --config "
                           f"FILE or delete it") from None

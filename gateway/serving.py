@@ -35,7 +35,8 @@ from gateway.metrics import remove_multiprocess_folder, use_multiprocess_folder
 from gateway.signing_keys import claim_deployment_key, load_signing_key
 from gateway.tenant_urls import tenant_url
 from gateway.tokens import TokenCodec
-from gateway.workers import bind_port, ignore_hangup, listeners, raise_open_files_limit, run_workers
+from gateway.workers import (bind_port, cannot_listen, ignore_hangup, listeners, raise_open_files_limit,
+                             run_workers)
 
 log = logging.getLogger("vizmo_scim.app")
 
@@ -165,7 +166,10 @@ def serve(config: GatewayConfig) -> int:
     config = replace(config, port=port)  # --port 0: the port picked
     metrics_sockets: list[Any] = []
     if config.metrics.port is not None:
-        metrics_sockets = tornado.netutil.bind_sockets(config.metrics.port, address=config.metrics.host)
+        try:
+            metrics_sockets = tornado.netutil.bind_sockets(config.metrics.port, address=config.metrics.host)
+        except OSError as exc:
+            raise cannot_listen(exc, config.metrics.host, config.metrics.port, "[metrics]") from None
         config = replace(config, metrics=replace(config.metrics, port=metrics_sockets[0].getsockname()[1]))
     key = load_signing_key(config)  # [tokens] signing_key_file / _env, else DATA_DIR/signing-key
     # Open the storage once before forking (fail fast, create tables once) and refuse a key

@@ -25,6 +25,7 @@ worker (or any host) can answer any request.
 from __future__ import annotations
 
 import ctypes
+import errno
 import logging
 import os
 import signal
@@ -106,14 +107,28 @@ def bind_port(port: int, host: str | None, processes: int) -> tuple[int, list[so
     try:
         sockets = tornado.netutil.bind_sockets(port, address=host)
     except OSError as exc:
-        raise OSError(exc.errno, f"cannot listen on {host or '*'}:{port}: {exc.strerror} (another gateway, or "
-                                 "another program, holds that port)") from None
+        raise cannot_listen(exc, host, port) from None
     picked = sockets[0].getsockname()[1]
     if processes == 1 or not CAN_REUSE_PORT:
         return picked, sockets
     for sock in sockets:
         sock.close()
     return picked, []
+
+
+def cannot_listen(exc: OSError, host: str | None, port: int, setting: str = "") -> OSError:
+    """The refusal of a bind to ``host:port`` (``setting`` names it, e.g. ``[metrics] port``), with
+    the likely cause: another program on the port only when the port is in use (a host name that
+    does not resolve, or a privileged port, was blamed on another program: a configuration review)."""
+    where = f"{setting + ' ' if setting else ''}{host or '*'}:{port}"
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.EADDRINUSE:
+        reason += " (another gateway, or another program, holds that port)"
+    elif exc.errno == errno.EACCES:
+        reason += " (a port below 1024 needs privileges)"
+    elif isinstance(exc, socket.gaierror):
+        reason += " (the host does not resolve to an address of this machine)"
+    return OSError(exc.errno, f"cannot listen on {where}: {reason}")
 
 
 def listeners(port: int, host: str | None, shared: list[socket.socket]) -> list[socket.socket]:

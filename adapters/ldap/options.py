@@ -47,6 +47,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     "required": ["url", "base_dn", "bind_dn"],
     "oneOf": [{"required": ["bind_password_env"], "not": {"required": ["bind_password_file"]}},
               {"required": ["bind_password_file"], "not": {"required": ["bind_password_env"]}}],
+    "description": "set bind_password_file or bind_password_env, one of them",
     "additionalProperties": False,
 }
 

@@ -264,6 +264,9 @@ class VizmoPostgresAdapter(Adapter):
                               "description": "create the Vizmo directory tables and a demo location if missing "
                                              "(tests and demos; a real directory already has them)"},
         },
+        # one source of the DSN: with both, dsn_env was ignored without a word (a configuration review)
+        "not": {"required": ["dsn_env", "dsn_file"]},
+        "description": "set dsn_file or dsn_env, not both",
         "additionalProperties": False,
     }
 

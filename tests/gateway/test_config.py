@@ -35,6 +35,14 @@ def test_precedence_defaults_file_environment_flags(tmp_path: Path) -> None:
     ("[adapter]\noptions = {}\n", "'name' is a required property"),
     ("surprise = 1\n", "Additional properties"),
     ("[server\n", "not valid TOML"),
+    # a whole number written with a fraction: JSON Schema's integer holds 2048.0, which then showed in
+    # every 413 as "larger than 2048.0 bytes" (a configuration review)
+    ("[server]\nmax_body_bytes = 2048.0\n", "server.max_body_bytes: 2048.0 is not of type 'integer'"),
+    ("[limits]\nmax_values = 2.0\n", "limits.max_values: 2.0 is not of type 'integer'"),
+    # a rate of 1e-300 answered a Retry-After of 301 digits; a burst of 10**30 passed where its flag failed
+    ("[limits]\nrequests_per_second = 1e-300\n", "limits.requests_per_second: 1e-300 is less than the minimum"),
+    ("[limits]\nburst = 1000000000000000000000000000000\n", "limits.burst: 1000000000000000000000000000000 is "
+                                                              "greater than the maximum"),
 ])
 def test_invalid_files_name_the_setting(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace("[", r"\[").replace("(", r"\(")):
@@ -50,6 +58,20 @@ def test_adapter_options_are_validated_against_the_adapters_schema(tmp_path: Pat
     bad = load_config(write(tmp_path, '[adapter]\nname = "sqlite"\n[adapter.options]\npath = 5\n'), env={})
     with pytest.raises(ConfigError, match="path"):
         build_adapter(bad)
+    fraction = load_config(write(tmp_path, '[adapter]\nname = "postgres"\n[adapter.options]\n'
+                                           'dsn_file = "dsn"\nmax_pool = 4.0\n'), env={})
+    with pytest.raises(ConfigError, match="max_pool: 4.0 is not of type 'integer'"):
+        build_adapter(fraction)
+    for options, said in (('dsn_file = "dsn"\ndsn_env = "DSN"', "adapter 'postgres': options: set dsn_file or "
+                                                                 "dsn_env, not both"),
+                          ('url = "ldap://x"\nbase_dn = "dc=x"\nbind_dn = "cn=x"\nbind_password_env = "P"\n'
+                           'bind_password_file = "p"', "adapter 'ldap': options: set bind_password_file or "
+                                                       "bind_password_env, one of them")):
+        name = "postgres" if "dsn" in options else "ldap"
+        both = load_config(write(tmp_path, f'[adapter]\nname = "{name}"\n[adapter.options]\n{options}\n'), env={})
+        with pytest.raises(ConfigError) as refused:  # dsn_env was ignored without a word (a configuration review)
+            build_adapter(both)
+        assert str(refused.value) == said
     unknown = load_config(write(tmp_path, '[adapter]\nname = "nosuch"\n'), env={})
     with pytest.raises(ConfigError, match="installed adapters: .*sqlite"):
         build_adapter(unknown)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -192,6 +193,34 @@ def test_serve_refuses_what_check_config_refuses_on_the_same_line(tmp_path: Path
         expected = "is not a file (a folder?)"
     result = run("serve", "--port", "0", "--data-dir", str(tmp_path / "data"), *args)
     assert expected in one_line_error(result)
+
+
+def test_a_metrics_port_or_host_that_cannot_be_bound_is_one_line_naming_it(tmp_path: Path) -> None:
+    """``[metrics] port`` in use was ``[Errno 98] Address already in use`` with no port named, and a host
+    that does not resolve was blamed on another program holding the port (a configuration review)."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    config = tmp_path / "gateway.toml"
+    try:
+        config.write_text(f'[metrics]\nport = {port}\n')
+        one_line_error(run("serve", "--config", str(config), "--port", "0", "--data-dir", str(tmp_path / "data")),
+                       f"cannot listen on [metrics] 127.0.0.1:{port}", "another program, holds that port")
+    finally:
+        taken.close()
+    result = run("serve", "--host", "no-such-host.invalid", "--port", "0", "--data-dir", str(tmp_path / "data"))
+    line = one_line_error(result, "cannot listen on no-such-host.invalid:0", "does not resolve")
+    assert "holds that port" not in line
+
+
+def test_a_pipe_as_the_configuration_file_is_one_line_not_a_wait(tmp_path: Path) -> None:
+    """A FIFO with no writer as ``--config`` waited for ever, printing nothing (a configuration review)."""
+    fifo = tmp_path / "gateway.toml"
+    os.mkfifo(fifo)
+    one_line_error(run("check-config", str(fifo)), f"cannot read {fifo}: not a regular file")
+    one_line_error(run("serve", "--config", str(fifo), "--port", "0", "--data-dir", str(tmp_path / "data")),
+                   "not a regular file")
 
 
 def test_admin_add_with_stdin_at_its_end_is_one_line(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.serving import PROBE, Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,3 +150,13 @@ def test_a_record_naming_a_vanished_file_is_a_one_line_error(tmp_path: Path) -> 
     (data / "served-config.json").write_text(json.dumps({"config": str(tmp_path / "gone.toml"), "directory": None}))
     line = one_error_line(run("integration", "list", "--data-dir", str(data), cwd=tmp_path))
     assert f"the configuration file {tmp_path / 'gone.toml'} named in {data / 'served-config.json'}" in line
+
+
+@pytest.mark.parametrize("saved", [{"config": 5, "directory": None}, {"config": None, "directory": 7}])
+def test_a_record_holding_something_else_than_paths_is_a_one_line_error(tmp_path: Path, saved: dict) -> None:
+    """A number where a path goes was a ``TypeError`` traceback from every command (a configuration review)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "served-config.json").write_text(json.dumps(saved))
+    line = one_error_line(run("integration", "list", "--data-dir", str(data), cwd=tmp_path))
+    assert f"cannot read {data / 'served-config.json'}" in line and "must be paths or null" in line
