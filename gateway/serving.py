@@ -26,7 +26,7 @@ from gateway.certificates import CertificateReloader, expiry_warning, tls_contex
 from adapters.vizmo_sqlite.adapter import WRITE_LOCK_WAIT
 from adapters.errors import Unavailable
 from gateway.adapter_setup import OpenAdapter, open_adapter
-from gateway.config import GatewayConfig
+from gateway.config import ConfigError, GatewayConfig
 from gateway.config_source import command_flags, record
 from gateway.context import GatewayContext
 from gateway.forwarded import too_wide, trusted_networks
@@ -171,6 +171,7 @@ def serve(config: GatewayConfig) -> int:
         except OSError as exc:
             raise cannot_listen(exc, config.metrics.host, config.metrics.port, "[metrics]") from None
         config = replace(config, metrics=replace(config.metrics, port=metrics_sockets[0].getsockname()[1]))
+    make_data_dir(config)
     key = load_signing_key(config)  # [tokens] signing_key_file / _env, else DATA_DIR/signing-key
     # Open the storage once before forking (fail fast, create tables once) and refuse a key
     # that is not the deployment's (gateway.signing_keys).
@@ -207,6 +208,20 @@ def serve(config: GatewayConfig) -> int:
             sock.close()
         if folder is not None and os.getpid() == supervisor:
             remove_multiprocess_folder(folder)
+
+
+def make_data_dir(config: GatewayConfig) -> None:
+    """The data directory, made owner-only if missing; a refusal naming the setting when it is a
+    file or cannot be made (``[Errno 20] Not a directory: '/etc/passwd/signing-key'`` named
+    neither: a configuration review)."""
+    where = "[server] data_dir, --data-dir or VIZMO_SCIM_DATA_DIR"
+    if config.data_dir.exists() and not config.data_dir.is_dir():
+        raise ConfigError(f"the data directory {config.data_dir} is not a folder; check {where}")
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"the data directory {config.data_dir} cannot be made: {exc.strerror or exc}; check "
+                          f"{where}") from None
 
 
 def _metrics_where(config: GatewayConfig) -> str:

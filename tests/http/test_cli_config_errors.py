@@ -223,6 +223,17 @@ def test_a_pipe_as_the_configuration_file_is_one_line_not_a_wait(tmp_path: Path)
                    "not a regular file")
 
 
+def test_a_data_directory_that_is_a_file_or_cannot_be_made_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    """``[Errno 20] Not a directory: '/etc/passwd/signing-key'`` named neither the setting nor the
+    trouble (a configuration review)."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    one_line_error(run("serve", "--port", "0", env={"VIZMO_SCIM_DATA_DIR": str(a_file)}),
+                   f"the data directory {a_file} is not a folder", "VIZMO_SCIM_DATA_DIR")
+    one_line_error(run("serve", "--port", "0", "--data-dir", str(a_file / "data")),
+                   f"the data directory {a_file / 'data'} cannot be made", "--data-dir")
+
+
 def test_admin_add_with_stdin_at_its_end_is_one_line(tmp_path: Path) -> None:
     result = run("admin", "add", "zed", "--data-dir", str(tmp_path / "data"), stdin="")
     one_line_error(result, "--password-file")
