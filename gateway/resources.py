@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.activity import Journal
 from adapters.base import Resource, ResourceAdapter
+from adapters.errors import AlreadyExists
 from adapters.query import AttrPath
 from adapters.schema import ResourceType
 from gateway.activity.journal import ActivitySettings, write_journal
@@ -186,7 +187,7 @@ class ResourceService:
         operations = validate_patch_request(body)
         self.limits.check_operations(operations)
         own, later = self._journals(adapter, origin, "patch")
-        seen: list[Resource] = []  # the last stored user the change was applied to
+        seen: list[Resource] = []  # the last stored user the change was applied to, and the result
 
         def change(current: Resource) -> Resource | None:
             applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
@@ -195,13 +196,39 @@ class ResourceService:
                 return None
             validate_resource(_as_judged(applied, current), self.rtype)
             self.limits.check_resource(applied, before=current)
-            seen[:] = [current]
+            seen[:] = [current, applied]
             return applied
 
-        patched = await adapter.modify(id, change, expected_version=parse_condition(if_match), **own)
+        try:
+            patched = await adapter.modify(id, change, expected_version=parse_condition(if_match), **own)
+        except AlreadyExists:
+            if seen and _disables(*seen):
+                await self._disable_only(adapter, id, if_match, origin)
+            raise
         if seen:
             self._record(later, seen[0], patched)
         return self._written(200, patched, base_url, projection)
+
+    async def _disable_only(self, adapter: ResourceAdapter, id: str, if_match: str | None,
+                            origin: Origin | None) -> None:
+        """Store ``active: false`` alone for a PATCH that disables a user and was refused (409) for
+        the userName it also changes. Note: Entra ID sends every differing attribute in one PATCH,
+        so a leaver's ``active=false`` travelled with a rename onto an address another employee
+        (a removed one too) holds, was refused with it every cycle, and the leaver stayed active,
+        a visit host still able to sign in (an Entra review). The 409 is still answered (the rename
+        stays refused, Entra keeps reporting it); RFC 7644 §3.5.2's all-or-nothing yields here."""
+        own, later = self._journals(adapter, origin, "patch")
+        seen: list[Resource] = []
+
+        def disable(current: Resource) -> Resource | None:
+            if current.get("active") is False:
+                return None
+            seen[:] = [current]
+            return {**current, "active": False}
+
+        disabled = await adapter.modify(id, disable, expected_version=parse_condition(if_match), **own)
+        if seen:
+            self._record(later, seen[0], disabled)
 
     async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None,
                      origin: Origin | None = None) -> Answer:
@@ -211,6 +238,12 @@ class ResourceService:
         await adapter.delete(id, expected_version=parse_condition(if_match), **own)
         self._record(later, before, None)
         return Answer(204)
+
+
+def _disables(current: Resource, applied: Resource) -> bool:
+    """Whether a PATCH turns an active (or unset) ``active`` to false while changing ``userName``."""
+    return applied.get("active") is False and current.get("active") is not False \
+        and applied.get("userName") != current.get("userName")
 
 
 #: What validation reads for a ``userName`` a PATCH leaves as stored (:func:`_as_judged`).

@@ -396,3 +396,26 @@ async def test_a_boolean_sent_as_text_is_read_alike_in_post_patch_and_filters(sc
     assert patched.status == 200 and patched.body["active"] is False, patched.body
     found = await scim("GET", "/Users?filter=active+eq+%22+false+%22")
     assert found.status == 200 and [r["id"] for r in found.body["Resources"]] == [created.body["id"]], found.body
+
+
+@pytest.mark.gen_test
+async def test_a_leavers_disable_sent_with_a_refused_rename_still_disables(scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Entra ID sends every differing attribute in one PATCH: a leaver's ``active=false`` with a
+    rename onto an address a removed employee holds was refused with the rename, every cycle, and
+    the leaver stayed active (an Entra review). The 409 stands; the disable is stored."""
+    gone = await scim("POST", "/Users", {"schemas": [CORE], "userName": "reuse@contoso.com"})
+    leaver = await scim("POST", "/Users", {"schemas": [CORE], "userName": "b@contoso.com", "active": True})
+    assert (await scim("DELETE", f"/Users/{gone.body['id']}")).status == 204
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "Replace", "path": "userName", "value": "reuse@contoso.com"},
+        {"op": "Replace", "path": "active", "value": "False"}]}
+    for _ in range(2):  # the next cycle sends it again: the same 409, nothing more changes
+        refused = await scim("PATCH", f"/Users/{leaver.body['id']}", patch)
+        assert refused.status == 409 and refused.body["scimType"] == "uniqueness", refused.body
+    now = await scim("GET", f"/Users/{leaver.body['id']}")
+    assert now.body["active"] is False and now.body["userName"] == "b@contoso.com"
+    assert gateway_env.sql("SELECT status FROM employees WHERE email = 'b@contoso.com'")[0]["status"] == "disabled"
+    rename_only = {**patch, "Operations": patch["Operations"][:1]}
+    other = await scim("POST", "/Users", {"schemas": [CORE], "userName": "c@contoso.com", "active": True})
+    assert (await scim("PATCH", f"/Users/{other.body['id']}", rename_only)).status == 409
+    assert (await scim("GET", f"/Users/{other.body['id']}")).body["active"] is True  # a rename alone changes nothing
