@@ -33,7 +33,9 @@ def checked_resource(operation: str, resource: Any, id: str | None = None) -> An
     if id is not None and resource["id"] != id:
         raise AdapterBroke(f"the adapter's {operation}({id[:80]!r}) returned the resource {resource['id'][:80]!r}")
     meta = resource.get("meta")
-    version = meta.get("version") if isinstance(meta, dict) else None
+    if meta is not None and not isinstance(meta, dict):
+        raise AdapterBroke(f"the adapter's {operation} returned meta {_shown(meta)}, not an object")
+    version = meta.get("version") if meta is not None else None
     if version is not None and not (isinstance(version, str) and _ETAG.fullmatch(version)):
         raise AdapterBroke(f"the adapter's {operation} returned meta.version {_shown(version)}, not an entity tag "
                            '(RFC 9110 §8.8.3: "..." or W/"...")')
@@ -51,9 +53,8 @@ def checked_page(page: Any, query: ListQuery) -> Page:
                            f"{len(page.resources)} resources")
     if len(page.resources) > query.count:
         raise AdapterBroke(f"the adapter's search returned {len(page.resources)} resources for count {query.count}")
-    for resource in page.resources:
-        if not isinstance(resource, dict) or not isinstance(resource.get("id"), str):
-            raise AdapterBroke(f"the adapter's search returned {_shown(resource)} among its resources")
+    for resource in page.resources:  # as a get's answer is checked (search's let "3" through as a version)
+        checked_resource("search", resource)
     return page
 
 

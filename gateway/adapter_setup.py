@@ -7,7 +7,11 @@ creates none (no directory database, no ``DATA_DIR/gateway-state.db``; see
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 import traceback
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +24,24 @@ from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
 from gateway.config import ConfigError, GatewayConfig, StrictValidator
 from gateway.config_source import missing
+from gateway.logs import redact
 
 STATE_FILE = "gateway-state.db"
+#: How long an adapter's ``start()`` (with its state store's) may take, and its ``stop()``: one that
+#: hung held ``serve`` for ever with its port open, answering nothing (an SDK review).
+START_SECONDS = 60.0
+STOP_SECONDS = 10.0
+
+log = logging.getLogger("vizmo_scim.app")
+
+
+async def stopped(what: str, stop: Awaitable[None]) -> None:
+    """``await stop`` within :data:`STOP_SECONDS`; past it a WARNING, and the caller goes on."""
+    try:
+        async with asyncio.timeout(STOP_SECONDS):
+            await stop
+    except TimeoutError:
+        log.warning("%s did not stop within %g s; going on without it", what, STOP_SECONDS)
 
 
 @dataclass
@@ -32,8 +52,8 @@ class OpenAdapter:
     state: StateStore
 
     async def close(self) -> None:
-        await self.state.close()
-        await self.adapter.stop()
+        await stopped("the state store", self.state.close())
+        await stopped(f"the adapter {type(self.adapter).__name__}", self.adapter.stop())
 
 
 def adapter_options(config: GatewayConfig, cls: type[Adapter]) -> dict[str, Any]:
@@ -72,10 +92,7 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
                           f"([server] processes, --processes or VIZMO_SCIM_PROCESSES)")
     errors = list(StrictValidator(dict(cls.options_schema)).iter_errors(options))
     if errors:
-        where = ".".join(str(p) for p in errors[0].absolute_path) or "options"
-        described = errors[0].schema.get("description") if isinstance(errors[0].schema, dict) else None
-        message = described if errors[0].validator in ("not", "oneOf") and described else errors[0].message
-        raise ConfigError(f"adapter {config.adapter_name!r}: {where}: {message}")
+        raise ConfigError(f"adapter {config.adapter_name!r}: {_option_error(errors[0])}")
     _check_secret_files(config.adapter_name, options)
     try:
         return cls.from_options(options)
@@ -83,6 +100,25 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
         raise  # the adapter's own words
     except Exception as exc:  # noqa: BLE001 - a bug in a plugin: one line naming it, not a traceback
         raise ConfigError(f"adapter {config.adapter_name!r}: from_options failed: {raised_at(exc)}") from None
+
+
+#: Option names whose values may be secrets (a DSN, a password put where its variable's name goes).
+_SECRET_NAME = re.compile(r"(?i)dsn|pass|secret|token|key")
+
+
+def _option_error(error: Any) -> str:
+    """One option's refusal: where, and what, without the value of an option that may hold a
+    secret (a DSN with its password typed into ``dsn_env`` was echoed on stderr: an SDK review),
+    the value of any other redacted as log lines are (``gateway.logs.redact``)."""
+    where = ".".join(str(p) for p in error.absolute_path) or "options"
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator in ("not", "oneOf") and described:
+        return f"{where}: {described}"
+    if _SECRET_NAME.search(where):
+        rule = f"{error.validator} {error.validator_value!r}" if error.validator != "type" else \
+            f"type {error.validator_value!r}"
+        return f"{where}: the value (not shown: it may be a secret) does not meet its rule: {rule[:200]}"
+    return f"{where}: {redact(error.message)}"
 
 
 def raised_at(exc: BaseException) -> str:
@@ -118,9 +154,13 @@ async def open_adapter(config: GatewayConfig, *, create: bool = True) -> OpenAda
     """Start the adapter, then its state store (or a SQLite one in the data directory)."""
     adapter = build_adapter(config, create=create)
     try:
-        await adapter.start()
+        async with asyncio.timeout(START_SECONDS):
+            await adapter.start()
     except (AdapterError, ConfigError):
         raise  # the adapter's own words (a worker tries again after Unavailable)
+    except TimeoutError:
+        raise ConfigError(f"adapter {config.adapter_name!r} did not start within {START_SECONDS:g} s (is its storage "
+                          "reachable?)") from None
     except Exception as exc:  # noqa: BLE001 - its store unreachable (OSError), or a bug in a plugin
         raise ConfigError(f"adapter {config.adapter_name!r} could not start: {raised_at(exc)}") from None
     try:
@@ -131,8 +171,15 @@ async def open_adapter(config: GatewayConfig, *, create: bool = True) -> OpenAda
                                           config.data_dir / STATE_FILE, config))
             config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             state = SqliteStateStore(config.data_dir / STATE_FILE)
-        await state.start()
-    except BaseException:
-        await adapter.stop()
+        async with asyncio.timeout(START_SECONDS):
+            await state.start()
+    except BaseException as exc:
+        await stopped(f"the adapter {config.adapter_name!r}", adapter.stop())
+        if isinstance(exc, TimeoutError):
+            raise ConfigError(f"the state store of adapter {config.adapter_name!r} did not start within "
+                              f"{START_SECONDS:g} s") from None
+        if isinstance(exc, Exception) and not isinstance(exc, (AdapterError, ConfigError)):
+            raise ConfigError(f"the state store of adapter {config.adapter_name!r} could not start: "
+                              f"{raised_at(exc)}") from None
         raise
     return OpenAdapter(adapter=adapter, state=state)

@@ -24,15 +24,16 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Coroutine, Iterator, Sequence
 
 from jsonschema import SchemaError
 
+from adapters.base import Adapter
 from adapters.errors import AdapterError, AlreadyExists
 from adapters.location_ids import location_number
 from adapters.registry import AdapterNotFound, installed_adapters, load_entry_point
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
-from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter
+from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter, raised_at
 from gateway.admin.command import AdminCommandError, run_admin
 from gateway.app import metrics_token
 from gateway.certificates import expiry_warning, tls_context
@@ -162,8 +163,8 @@ def _activity(args: argparse.Namespace, config: GatewayConfig) -> int:
     try:
         since = parse_since(args.since) if args.since is not None else None
         until = parse_since(args.until, "--until") if args.until is not None else None
-        asyncio.run(show_activity(config, location, since=since, until=until, user_name=args.user or None,
-                                  limit=args.limit, json_output=args.json))
+        _bounded_run(show_activity(config, location, since=since, until=until, user_name=args.user or None,
+                                   limit=args.limit, json_output=args.json))
     except ActivityCommandError as exc:
         raise UsageError(str(exc)) from None
     return 0
@@ -220,10 +221,14 @@ def list_adapters(as_json: bool) -> int:
     found, broken = [], []
     for name, entry in sorted(installed_adapters().items()):
         try:
-            schema: Any = getattr(load_entry_point(entry), "options_schema")
-        except (AdapterNotFound, AttributeError) as exc:  # a broken plugin must not hide the others
+            cls = load_entry_point(entry)
+        except AdapterNotFound as exc:  # a broken plugin must not hide the others
             broken.append(str(exc))
             continue
+        if not (isinstance(cls, type) and issubclass(cls, Adapter)):  # named, as check-config names it
+            broken.append(f"adapter {name!r} ({entry.value}) is not an adapters.base.Adapter subclass")
+            continue
+        schema: Any = cls.options_schema
         found.append({"name": name, "class": entry.value, "options_schema": dict(schema)})
     for line in broken:
         print(f"vizmo-scim: {line}", file=sys.stderr)
@@ -359,12 +364,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _activity(args, config)
         if args.command == "admin":
             return _admin(args, config)
-        asyncio.run(_integration(args, config))
+        _bounded_run(_integration(args, config))
         return 0
     except (CliError, ConfigError, AdapterError, AdapterNotFound, SchemaError, OSError, WorkersGaveUp) as exc:
         detail: Any = getattr(exc, "detail", None) or str(exc)
         print(f"vizmo-scim: {detail}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
+    except Exception as exc:  # noqa: BLE001 - a bug (a plugin's state store raising): one line naming where
+        print(f"vizmo-scim: unexpected error: {raised_at(exc)}", file=sys.stderr)
+        return 1
+
+
+#: How long an ``integration`` or ``activity`` command may wait for its storage in all (an adapter's
+#: start and stop are bounded on their own): a plugin's state store that hung held it for ever.
+COMMAND_SECONDS = 180.0
+
+
+def _bounded_run(command: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(command)`` within :data:`COMMAND_SECONDS`."""
+    async def within() -> None:
+        try:
+            async with asyncio.timeout(COMMAND_SECONDS):
+                await command
+        except TimeoutError:
+            raise CliError(f"the storage did not answer within {COMMAND_SECONDS:g} s; nothing is known to have "
+                           "changed (check the directory, then run the command again)") from None
+    asyncio.run(within())
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from adapters.base import Change, Resource, ResourceAdapter
 from adapters.errors import Unavailable
 from adapters.query import ListQuery, Page
-from gateway.adapter_output import checked_page, checked_resource
+from gateway.adapter_output import AdapterBroke, checked_page, checked_resource
 from gateway.metrics import Metrics
 
 T = TypeVar("T")
@@ -68,19 +68,26 @@ async def bounded(operation: str, call: Awaitable[T], metrics: Metrics, timeout:
     """``await call`` within ``timeout`` seconds of its first wait (else ``Unavailable``), its
     time recorded."""
     started = time.perf_counter()
+    scope: asyncio.Timeout | None = None
     try:
         if not isinstance(call, types.CoroutineType):  # a future, or another kind of awaitable: timed whole
-            async with asyncio.timeout(timeout):
+            async with (scope := asyncio.timeout(timeout)):
                 return await call
         try:
             pending = call.send(None)  # up to the call's first wait, or its end
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        async with asyncio.timeout(timeout):
+        async with (scope := asyncio.timeout(timeout)):
             return await _Rest(call, pending)
-    except TimeoutError:
+    except TimeoutError as exc:
+        if scope is None or not scope.expired():  # the adapter's own (a driver's socket timeout): no timeout of ours
+            raise Unavailable(f"the directory's {operation} timed out: {exc or 'TimeoutError'}") from exc
         metrics.adapter_timeouts.labels(operation).inc()
         raise Unavailable(f"the directory did not answer {operation} within {timeout:g} s") from None
+    except (RecursionError, SystemExit, KeyboardInterrupt) as exc:
+        # an adapter's bug, not the client's deep body nor a stop of the gateway: a RecursionError was
+        # answered 400 invalidSyntax to a GET, and SystemExit ended the worker, nothing logged (an SDK review)
+        raise AdapterBroke(f"the adapter's {operation} raised {type(exc).__name__}: {exc}") from exc
     finally:
         metrics.adapter_call(operation, time.perf_counter() - started)
 

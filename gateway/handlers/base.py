@@ -68,8 +68,8 @@ def encode_json(body: Any) -> bytes:
     bits, stored in an extension before requests holding one were refused) takes the stdlib's path."""
     try:
         return orjson.dumps(body)
-    except TypeError:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except TypeError:  # allow_nan=False: a NaN beside such an integer was sent as NaN, not JSON (RFC 8259 §6)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 def _reject_constant(name: str) -> Any:

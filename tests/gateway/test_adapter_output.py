@@ -48,7 +48,11 @@ def test_a_page_that_keeps_the_contract_is_passed_on() -> None:
     (Page(resources=[USER, USER], total_results=1), 5, "total_results 1 with 2 resources"),
     (Page(resources=[USER], total_results=True), 5, "total_results True"),
     (Page(resources=[USER] * 3, total_results=3), 2, "3 resources for count 2"),
-    (Page(resources=[USER, "x"], total_results=2), 5, "'x' among its resources"),  # type: ignore[list-item]
+    (Page(resources=[USER, "x"], total_results=2), 5, "search returned 'x', not a resource"),  # type: ignore[list-item]
+    # as a get's answer is checked (a search let these through: an SDK review)
+    (Page(resources=[{**USER, "meta": {"version": "3"}}], total_results=1), 5, "meta.version '3', not an entity tag"),
+    (Page(resources=[{**USER, "id": ""}], total_results=1), 5, "not a resource with an id"),
+    (Page(resources=[{**USER, "meta": ["x"]}], total_results=1), 5, r"meta \['x'\], not an object"),
 ])
 def test_a_page_that_breaks_the_contract_is_refused(page: Any, count: int, words: str) -> None:
     with pytest.raises(AdapterBroke, match=words):

@@ -168,3 +168,14 @@ def test_the_directory_flag_and_variable_win_over_the_files_path(tmp_path: Path)
     assert from_env.resolved_adapter_options() == {"path": str(tmp_path / "env.db"), "create_if_missing": False}
     from_flag = load_config(file, env={"VIZMO_SCIM_DIRECTORY": str(tmp_path / "env.db")}, directory=tmp_path / "f.db")
     assert build_adapter(from_flag).path == tmp_path / "f.db"
+
+
+def test_an_option_that_may_hold_a_secret_is_refused_without_its_value(tmp_path: Path) -> None:
+    """A DSN typed into ``dsn_env`` (which names a variable) was echoed, password and all, by every
+    command (an SDK review)."""
+    dsn = "postgresql://scim:S3cretPassw0rd@db.example.com/vizmo"
+    config = load_config(write(tmp_path, f'[adapter]\nname = "postgres"\n[adapter.options]\ndsn_env = "{dsn}"\n'),
+                         env={})
+    with pytest.raises(ConfigError) as refused:
+        build_adapter(config)
+    assert "S3cretPassw0rd" not in str(refused.value) and "dsn_env: the value (not shown" in str(refused.value)

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.errors import Unavailable
 from gateway.metrics import Metrics
+from gateway.adapter_output import AdapterBroke
 from gateway.timed_adapter import bounded
 
 
@@ -98,8 +99,10 @@ async def test_a_timeout_the_call_entered_itself_stays_the_calls() -> None:
         async with asyncio.timeout(0.05):  # entered in the call's first step
             await asyncio.Event().wait()
 
-    with pytest.raises(Unavailable):
-        await bounded("get", waits_under_its_own_timeout(), Metrics(), 5.0)
+    metrics = Metrics()
+    with pytest.raises(Unavailable, match="the directory's get timed out"):
+        await bounded("get", waits_under_its_own_timeout(), metrics, 5.0)
+    assert _timeouts(metrics, "get") == 0  # not counted, nor told, as a timeout of the gateway's (an SDK review)
     task = asyncio.current_task()
     assert task is not None and task.cancelling() == 0
     assert await _after_waits(2) == [0, 1]
@@ -155,3 +158,16 @@ async def test_a_request_closed_while_the_call_waits_closes_the_call_too() -> No
     coroutine.close()
     assert cleaned == ["call", "request"]
     assert call.cr_frame is None  # closed
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("raised", [RecursionError("deep"), SystemExit(3), KeyboardInterrupt()])
+async def test_what_only_a_bug_raises_in_an_adapter_is_the_adapters_fault(raised: BaseException) -> None:
+    """A RecursionError inside an adapter was answered ``400 invalidSyntax`` (the body's depth), and
+    SystemExit ended the worker without a line in the log (an SDK review): an ``AdapterBroke`` (500)."""
+    async def breaks() -> None:
+        await asyncio.sleep(0)
+        raise raised
+
+    with pytest.raises(AdapterBroke, match=f"the adapter's get raised {type(raised).__name__}"):
+        await bounded("get", breaks(), Metrics(), 5.0)

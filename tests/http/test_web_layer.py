@@ -422,3 +422,12 @@ async def test_a_body_that_stalls_is_dropped_after_the_body_timeout_and_nothing_
     while app.inflight:
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.01)
+
+
+def test_an_answer_that_json_cannot_hold_is_refused_not_sent() -> None:
+    """A NaN beside an integer wider than 64 bits (which only the stdlib's path encodes) went out
+    as ``NaN``, which no strict JSON parser reads (RFC 8259 §6; an SDK review)."""
+    from gateway.handlers.base import encode_json
+    assert encode_json({"big": 2 ** 70}) == b'{"big":1180591620717411303424}'
+    with pytest.raises(ValueError):
+        encode_json({"big": 2 ** 70, "x": float("nan")})
