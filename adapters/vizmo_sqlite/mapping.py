@@ -153,17 +153,15 @@ def _effective_phones(extra_phones: list[Any], row: Mapping[str, Any]) -> list[A
     seen: set[str] = set()
     for entry in extra_phones:
         phone_type = _phone_type(entry)
-        if phone_type in PHONE_COLUMNS:
-            if phone_type in seen:
-                continue
+        if phone_type in PHONE_COLUMNS and phone_type not in seen:  # the first of its type is the column's
             seen.add(phone_type)
             value = row[PHONE_COLUMNS[phone_type]]
-            if value is None:
+            if not value:  # NULL, or the portal's '' (absent, as everywhere: see over())
                 continue
             entry = {**entry, "value": value}
-        result.append(entry)
+        result.append(entry)  # a second work or mobile number as sent (it was dropped: a PATCH review)
     for phone_type, column in PHONE_COLUMNS.items():
-        if phone_type not in seen and row[column] is not None:
+        if phone_type not in seen and row[column]:
             result.append({"type": phone_type, "value": row[column]})
     return result
 
@@ -251,9 +249,11 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
         name["familyName"] = row["last_name"]
     if name:
         resource["name"] = name
-    if row["display_name"] is not None:
+    # The portal's '' is absent, as NULL is (a PATCH review: shown as "", a remove answered 200 with it
+    # still there, a new version and an activity entry each time).
+    if row["display_name"]:
         resource["displayName"] = row["display_name"]
-    if row["designation"] is not None:
+    if row["designation"]:
         resource["title"] = row["designation"]
     if "active" in extra:  # unassigned by the last SCIM write (see to_storage)
         del extra["active"]
@@ -267,9 +267,9 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     if phones:
         resource["phoneNumbers"] = phones
     enterprise = dict(extra.pop(ENTERPRISE_USER_URN, None) or {})
-    if row["department"] is not None:
+    if row["department"]:
         enterprise["department"] = row["department"]
-    if row["employee_code"] is not None:
+    if row["employee_code"]:
         enterprise["employeeNumber"] = row["employee_code"]
     resource.update(extra)
     if enterprise:

@@ -552,3 +552,34 @@ async def test_a_portal_employee_is_found_by_its_work_email_until_scim_writes_it
     assert (await scim("GET", f"/Users?{query}")).body["totalResults"] == 0
     moved = urlencode({"filter": 'emails[type eq "work"].value eq "KIRAN@mail.contoso.com"'})
     assert (await scim("GET", f"/Users?{moved}")).body["totalResults"] == 1
+
+
+@pytest.mark.gen_test
+async def test_the_portals_empty_strings_are_absent_and_a_remove_of_one_changes_nothing(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """The portal's '' showed as ``"title": ""``: a ``remove`` answered 200 with it still there, a new
+    version and an activity entry every time (a PATCH review)."""
+    employee_id = portal_insert(gateway_env, "blank@contoso.com", display_name="", designation="", phone="",
+                                mobile="", department="", employee_code="")
+    shown = await scim("GET", f"/Users/{employee_id}")
+    assert shown.status == 200
+    for absent in ("displayName", "title", "phoneNumbers", ENTERPRISE):
+        assert absent not in shown.body, shown.body
+    for _ in range(2):
+        removed = await scim("PATCH", f"/Users/{employee_id}", patch_op({"op": "remove", "path": "title"}))
+        assert removed.status == 200 and "title" not in removed.body
+        assert removed.body["meta"]["version"] == shown.body["meta"]["version"]  # nothing changed
+
+
+@pytest.mark.gen_test
+async def test_a_second_work_or_mobile_number_is_kept_and_shown(scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Only the first number of each of those types is the portal's column; the second was stored
+    out of sight and answered as if dropped (a PATCH review)."""
+    phones = [{"type": "work", "value": "+91 1"}, {"type": "work", "value": "+91 2"},
+              {"type": "mobile", "value": "+91 3"}, {"type": "mobile", "value": "+91 4"}]
+    created = await scim("POST", "/Users", {"schemas": [CORE], "userName": "phones@contoso.com",
+                                            "phoneNumbers": phones})
+    assert created.status == 201 and created.body["phoneNumbers"] == phones
+    assert (await scim("GET", f"/Users/{created.body['id']}")).body["phoneNumbers"] == phones
+    row = employee(gateway_env, int(created.body["id"]))
+    assert (row["phone"], row["mobile"]) == ("+91 1", "+91 3")
