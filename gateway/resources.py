@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from adapters.activity import Journal
 from adapters.base import Resource, ResourceAdapter
 from adapters.errors import AlreadyExists
@@ -192,7 +194,7 @@ class ResourceService:
         def change(current: Resource) -> Resource | None:
             applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
             # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
-            if applied == current:
+            if applied == current and _same_json(applied, current):
                 return None
             validate_resource(_as_judged(applied, current), self.rtype)
             self.limits.check_resource(applied, before=current)
@@ -238,6 +240,13 @@ class ResourceService:
         await adapter.delete(id, expected_version=parse_condition(if_match), **own)
         self._record(later, before, None)
         return Answer(204)
+
+
+def _same_json(a: Resource, b: Resource) -> bool:
+    """Whether two resources Python finds equal are the same JSON too: ``1 == True == 1.0`` in
+    Python, so a PATCH that changed only a value's type (``1`` to ``true``) answered 200 and wrote
+    nothing (a PATCH review)."""
+    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
 
 
 def _disables(current: Resource, applied: Resource) -> bool:

@@ -419,3 +419,18 @@ async def test_a_leavers_disable_sent_with_a_refused_rename_still_disables(scim:
     other = await scim("POST", "/Users", {"schemas": [CORE], "userName": "c@contoso.com", "active": True})
     assert (await scim("PATCH", f"/Users/{other.body['id']}", rename_only)).status == 409
     assert (await scim("GET", f"/Users/{other.body['id']}")).body["active"] is True  # a rename alone changes nothing
+
+
+@pytest.mark.gen_test
+async def test_a_patch_that_changes_only_a_values_json_type_is_stored(scim: Scim) -> None:
+    """``1 == True`` in Python: replacing an extension's ``1`` with ``true`` answered 200 and wrote
+    nothing (a PATCH review)."""
+    extension = "urn:example:params:scim:schemas:extension:probe:2.0:User"
+    created = await scim("POST", "/Users", {"schemas": [CORE, extension], "userName": "typed@contoso.com",
+                                            extension: {"n": 1}})
+    assert created.status == 201, created.body
+    patched = await scim("PATCH", f"/Users/{created.body['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": f"{extension}:n", "value": True}]})
+    assert patched.status == 200 and patched.body[extension]["n"] is True, patched.body
+    assert (await scim("GET", f"/Users/{created.body['id']}")).body[extension]["n"] is True
