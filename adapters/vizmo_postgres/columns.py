@@ -31,14 +31,14 @@ _PHONES = "(CASE WHEN jsonb_typeof(s.extra -> 'phoneNumbers') = 'array' THEN s.e
 def _phone_entry(kind: str, column: str, missing_group: int) -> str:
     """Rows ``(g, k, v)`` for the entry of this type: the extra's first one (keeping its position)
     with ``value`` taken from the column, or a new entry appended in group ``missing_group``;
-    none when the column is NULL."""
+    none when the column is NULL or the portal's '' (absent, as ``mapping.from_storage`` reads it)."""
     return (
         f"SELECT CASE WHEN vz_w.k IS NULL THEN {missing_group} ELSE 0 END, COALESCE(vz_w.k, 0),"
         f" jsonb_set(COALESCE(vz_w.v, '{{\"type\": \"{kind}\"}}'::jsonb), '{{value}}', to_jsonb({column}))"
         f" FROM (SELECT 1) AS vz_one LEFT JOIN (SELECT vz_q.k, vz_q.v"
         f" FROM jsonb_array_elements({_PHONES}) WITH ORDINALITY AS vz_q(v, k) WHERE jsonb_typeof(vz_q.v) = 'object'"
         f" AND lower(vz_q.v ->> 'type') = '{kind}' ORDER BY vz_q.k LIMIT 1) AS vz_w ON TRUE"
-        f" WHERE {column} IS NOT NULL"
+        f" WHERE {column} <> ''"
     )
 
 

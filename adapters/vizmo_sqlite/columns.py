@@ -33,21 +33,21 @@ def _phone_entry(kind: str, column: str, missing_group: int) -> str:
     """Rows ``(g, k, v)`` for the entry of this type: the extra's first one (keeping its position)
     with ``value`` taken from the column (as text: a portal's BLOB there made SQLite's JSON
     functions fail every such filter, a 503), or a new entry appended in group ``missing_group``;
-    none when the column is NULL."""
+    none when the column is NULL or the portal's '' (absent, as ``mapping.from_storage`` reads it)."""
     return (
         f"SELECT CASE WHEN vz_w.k IS NULL THEN {missing_group} ELSE 0 END, COALESCE(vz_w.k, 0),"
         f" json_set(COALESCE(vz_w.v, '{{\"type\":\"{kind}\"}}'), '$.value', CAST({column} AS TEXT))"
         f" FROM (SELECT 1) LEFT JOIN (SELECT vz_q.key AS k, vz_q.value AS v"
         f" FROM json_each({EXTRA_SQL}, '$.phoneNumbers') AS vz_q WHERE vz_q.type = 'object'"
         f" AND lower(json_extract({EXTRA_SQL}, '$.phoneNumbers[' || vz_q.key || '].type')) = '{kind}'"
-        f" ORDER BY vz_q.key LIMIT 1) AS vz_w ON 1 WHERE {column} IS NOT NULL"
+        f" ORDER BY vz_q.key LIMIT 1) AS vz_w ON 1 WHERE CAST({column} AS TEXT) <> ''"
     )
 
 
 #: The effective ``phoneNumbers`` array, as ``mapping.from_storage`` builds it. The portal edits
 #: ``e.phone``/``e.mobile``, so they win over the list kept in ``s.extra``: the extra's entries in
 #: their order, its first ``work``/``mobile`` entry (types compared ASCII-case-insensitively) with
-#: the column as ``value`` (dropped when the column is NULL; later entries of that type dropped),
+#: the column as ``value`` (dropped when the column is NULL or ''; later entries of that type dropped),
 #: then a new ``work``/``mobile`` entry for a set column the extra has no entry for.
 #: Note: only object entries are kept (the gateway's schema validation admits no others).
 PHONE_NUMBERS_SQL = (

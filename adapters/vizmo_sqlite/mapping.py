@@ -153,13 +153,15 @@ def _effective_phones(extra_phones: list[Any], row: Mapping[str, Any]) -> list[A
     seen: set[str] = set()
     for entry in extra_phones:
         phone_type = _phone_type(entry)
-        if phone_type in PHONE_COLUMNS and phone_type not in seen:  # the first of its type is the column's
+        if phone_type in PHONE_COLUMNS:
+            if phone_type in seen:
+                continue
             seen.add(phone_type)
             value = row[PHONE_COLUMNS[phone_type]]
             if not value:  # NULL, or the portal's '' (absent, as everywhere: see over())
                 continue
             entry = {**entry, "value": value}
-        result.append(entry)  # a second work or mobile number as sent (it was dropped: a PATCH review)
+        result.append(entry)
     for phone_type, column in PHONE_COLUMNS.items():
         if phone_type not in seen and row[column]:
             result.append({"type": phone_type, "value": row[column]})

@@ -15,7 +15,7 @@ import pytest
 
 from adapters.base import Adapter, ResourceAdapter
 from adapters.errors import AlreadyExists
-from adapters.query import AttrPath, Compare, ListQuery
+from adapters.query import And, AttrPath, Compare, ListQuery, Present
 from adapters.testkit import full_user
 from adapters.vizmo_postgres.adapter import VizmoPostgresAdapter
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
@@ -163,3 +163,17 @@ def test_an_address_with_whitespace_around_it_is_refused_where_the_bare_one_is_h
     with pytest.raises(AlreadyExists, match="whitespace around it"):
         directory.run(users.replace(bob["id"], full_user("PAD@example.com\t")))
     assert directory.emails() == ["bob@example.com", "pad@example.com"]
+
+
+def test_a_portal_phone_left_empty_is_no_phone_to_a_filter_either(directory: Directory) -> None:
+    """The portal's '' reads as absent (a PATCH review); the filters' phone list must agree, or
+    ``phoneNumbers pr`` finds an employee whose answer shows no phone."""
+    employee_id = directory.portal_employee("nophone@example.com")
+    directory.sql(f"UPDATE employees SET phone = '', mobile = '' WHERE id = {directory.mark(1)}", employee_id)
+    users = directory.users()
+    shown = directory.run(users.get(str(employee_id)))
+    assert "phoneNumbers" not in shown
+    who = Compare(AttrPath("userName"), "eq", "nophone@example.com")
+    assert directory.run(users.search(ListQuery(filter=who))).total_results == 1
+    with_phone = ListQuery(filter=And(who, Present(AttrPath("phoneNumbers"))))
+    assert directory.run(users.search(with_phone)).total_results == 0
