@@ -46,7 +46,7 @@ from adapters.ldap.mapping import Entry
 from adapters.ldap.modifications import CONFLICTS, best_effort, changes_to, swap
 from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
 from adapters.ldap.sorting import Sorter
-from adapters.ldap.user_name_lookup import entry_named, user_name_eq
+from adapters.ldap.user_name_lookup import entry_named, same_user_name, user_name_eq
 from adapters.query import ListQuery, Page
 from adapters.schema import user_schema_info
 from adapters.versions import ExpectedVersion
@@ -90,8 +90,7 @@ class LdapUserAdapter(ResourceAdapter):
         return mapping.from_ldap(entry, self._amap)
 
     async def search(self, query: ListQuery) -> Page:
-        """Every match is read (LDAP has no count), mapped, checked, ordered and sliced on the
-        worker thread, so a large location never holds up the event loop."""
+        """Every match is read (LDAP has no count), mapped, checked, ordered and sliced off the loop."""
         ldap_filter = self._store.translator.translate(query.filter)
         if query.sort is not None:
             self._store.sorter.key_function(query.sort.path)  # unsupported sorts fail before the search
@@ -103,7 +102,8 @@ class LdapUserAdapter(ResourceAdapter):
                      if ldap_filter.matches(r)]
             if not found and named is not None:  # user_name_lookup: stray white space the directory keeps
                 entries = entry_named(conn, named, self._dn, self._store.attributes)
-                found = [r for r in (mapping.from_ldap(e, self._amap) for e in entries) if ldap_filter.matches(r)]
+                found = [r for r in (mapping.from_ldap(e, self._amap) for e in entries)
+                         if ldap_filter.matches(r) and same_user_name(r.get("userName"), named)]
             ordered = self._store.sorter.order(found, query.sort)
             start = query.start_index - 1
             return Page(resources=ordered[start:start + query.count], total_results=len(ordered))

@@ -36,3 +36,10 @@ def entry_named(conn: Any, user_name: str, dn_of: Callable[[str], str], attribut
     caller checks it against the filter, as every entry a search returns)."""
     entry = read(conn, dn_of(rdn_value(user_name)), attributes)
     return [entry] if entry is not None else []
+
+
+def same_user_name(stored: object, sent: str) -> bool:
+    """Whether the entry :func:`entry_named` found is the one ``userName eq sent`` names: equal but
+    for case and runs of white space (README). Its DN is named after the NFKC form, so a fullwidth
+    ``ｕｓｅｒ003`` found ``user003`` (a differential filter review)."""
+    return isinstance(stored, str) and " ".join(stored.casefold().split()) == " ".join(sent.casefold().split())

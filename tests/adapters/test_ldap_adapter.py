@@ -614,3 +614,17 @@ async def test_a_change_of_the_value_naming_an_entry_is_a_400_and_a_delete_below
     with pytest.raises(Contention, match="has entries below it"):
         await users.delete(ivy["id"])
     assert (await users.get(ivy["id"]))["userName"] == "ivy@acme.com"
+
+
+@pytest.mark.gen_test
+async def test_a_look_up_in_compatibility_characters_finds_nobody(users: LdapUserAdapter) -> None:
+    """The look-up of a userName the directory keeps with stray white space reads the entry named
+    after the NFKC form, so ``ｕｓｅｒ003`` (fullwidth) found ``user003``: Entra ID would have adopted
+    an unrelated employee (a differential filter review). Case (Unicode's folding: ``uſer003``, a
+    long s) and white space still make one user, as README says."""
+    await users.create(user("user003@vizmo.test"))
+    page = await users.search(ListQuery(filter=Compare(AttrPath("userName"), "eq", "ｕｓｅｒ003@vizmo.test")))
+    assert page.total_results == 0
+    for sent in (" USER003@vizmo.test ", "uſer003@vizmo.test"):
+        page = await users.search(ListQuery(filter=Compare(AttrPath("userName"), "eq", sent)))
+        assert page.total_results == 1, sent
