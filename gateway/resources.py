@@ -24,7 +24,7 @@ from adapters.schema import ResourceType
 from gateway.activity.journal import ActivitySettings, write_journal
 from gateway.activity.recorder import ActivityRecorder
 from gateway.answer import Answer
-from gateway.scim.errors import InvalidValue
+from gateway.scim.errors import InvalidSyntax, InvalidValue
 from gateway.scim.limits import Limits
 from gateway.scim.listing import Projection, list_response, parse_list_request, parse_projection
 from gateway.scim.patch import apply_patch
@@ -192,12 +192,15 @@ class ResourceService:
         seen: list[Resource] = []  # the last stored user the change was applied to, and the result
 
         def change(current: Resource) -> Resource | None:
-            applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
-            # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
-            if applied == current and _same_json(applied, current):
-                return None
-            validate_resource(_as_judged(applied, current), self.rtype)
-            self.limits.check_resource(applied, before=current)
+            try:
+                applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
+                # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
+                if applied == current and _same_json(applied, current):
+                    return None
+                validate_resource(_as_judged(applied, current), self.rtype)
+                self.limits.check_resource(applied, before=current)
+            except RecursionError:  # the body's depth, met inside the adapter's call: the client's, not its bug
+                raise InvalidSyntax("The request body is nested too deeply.") from None
             seen[:] = [current, applied]
             return applied
 

@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,16 @@ from gateway.config import ConfigError, load_config
 from tests.serving import Server
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(coroutine: Any) -> Any:
+    """Run ``coroutine`` on a loop of its own, leaving the current one alone (``asyncio.run``
+    unsets it: a pytest-tornado test's loop before this one was then collected unclosed)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 def _config_file(folder: Path, fault: str) -> Path:
@@ -33,7 +44,7 @@ def test_a_start_that_never_returns_is_refused_within_the_bound(tmp_path: Path,
     monkeypatch.setattr(adapter_setup, "START_SECONDS", 0.2)
     config = load_config(_config_file(tmp_path, "start_hangs"), env={})
     with pytest.raises(ConfigError, match="did not start within 0.2 s"):
-        asyncio.run(open_adapter(config))
+        _run(open_adapter(config))
 
 
 def test_a_stop_that_never_returns_is_given_up_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -45,7 +56,7 @@ def test_a_stop_that_never_returns_is_given_up_with_a_warning(tmp_path: Path, mo
         opened = await open_adapter(config)
         await opened.close()
 
-    asyncio.run(open_and_close())
+    _run(open_and_close())
     assert "the adapter FaultyAdapter did not stop within 0.2 s; going on without it" in caplog.text
     assert any(r.levelno == logging.WARNING for r in caplog.records)
 
