@@ -115,9 +115,8 @@ def _option_error(error: Any) -> str:
     if error.validator in ("not", "oneOf") and described:
         return f"{where}: {described}"
     if _SECRET_NAME.search(where):
-        rule = f"{error.validator} {error.validator_value!r}" if error.validator != "type" else \
-            f"type {error.validator_value!r}"
-        return f"{where}: the value (not shown: it may be a secret) does not meet its rule: {rule[:200]}"
+        rule = f"{error.validator} {error.validator_value!r}"[:200]
+        return f"{where}: the value (not shown: it may be a secret) does not meet its rule: {rule}"
     return f"{where}: {redact(error.message)}"
 
 

@@ -242,20 +242,17 @@ def list_adapters(as_json: bool) -> int:
 
 # -- parser -----------------------------------------------------------------------------------
 
-def _given_path(text: str) -> Path:
-    """A path flag's value. An empty one is refused: ``Path("")`` is the current folder, and
-    ``--data-dir ""`` served from there (a configuration review)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("must not be empty")
-    return Path(text)
-
-
 def _given_text(text: str) -> str:
     """A text flag's value; an empty one is refused (``--host ""`` listened on every interface,
-    where the file's ``host = ""`` is refused)."""
+    where the file's ``host = ""`` is refused: a configuration review)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return text
+
+
+def _given_path(text: str) -> Path:
+    """A path flag's value, refused empty as text is (``Path("")`` is the current folder)."""
+    return Path(_given_text(text))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="read the password from this file's first line (default: ask twice at the terminal)")
 
     check = commands.add_parser("check-config", help="validate a configuration file without serving")
-    check.add_argument("file", type=_given_path, nargs="?", metavar="FILE", help=f"the TOML file (default: ${CONFIG_ENV})")
+    check.add_argument("file", type=_given_path, nargs="?", metavar="FILE",
+                       help=f"the TOML file (default: ${CONFIG_ENV})")
 
     adapters_p = commands.add_parser("adapters", help="list the installed adapters and their options")
     adapters_p.add_argument("action", choices=["list"])

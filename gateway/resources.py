@@ -10,7 +10,7 @@ layer turns them into SCIM errors in one place (:func:`gateway.errors.scim_error
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,8 +188,7 @@ class ResourceService:
         projection = parse_projection(params, self.rtype)
         operations = validate_patch_request(body)
         self.limits.check_operations(operations)
-        own, later = self._journals(adapter, origin, "patch")
-        seen: list[Resource] = []  # the last stored user the change was applied to, and the result
+        attempt: list[Resource] = []  # the last stored user the operations were applied to, and the result
 
         def change(current: Resource) -> Resource | None:
             try:
@@ -201,39 +200,34 @@ class ResourceService:
                 self.limits.check_resource(applied, before=current)
             except RecursionError:  # the body's depth, met inside the adapter's call: the client's, not its bug
                 raise InvalidSyntax("The request body is nested too deeply.") from None
-            seen[:] = [current, applied]
+            attempt[:] = [current, applied]
             return applied
 
         try:
-            patched = await adapter.modify(id, change, expected_version=parse_condition(if_match), **own)
+            patched = await self._modify(adapter, id, change, if_match, origin)
         except AlreadyExists:
-            if seen and _disables(*seen):
-                await self._disable_only(adapter, id, if_match, origin)
+            if attempt and _disables(*attempt):
+                await self._modify(adapter, id, _disabled, if_match, origin)
             raise
-        if seen:
-            self._record(later, seen[0], patched)
         return self._written(200, patched, base_url, projection)
 
-    async def _disable_only(self, adapter: ResourceAdapter, id: str, if_match: str | None,
-                            origin: Origin | None) -> None:
-        """Store ``active: false`` alone for a PATCH that disables a user and was refused (409) for
-        the userName it also changes. Note: Entra ID sends every differing attribute in one PATCH,
-        so a leaver's ``active=false`` travelled with a rename onto an address another employee
-        (a removed one too) holds, was refused with it every cycle, and the leaver stayed active,
-        a visit host still able to sign in (an Entra review). The 409 is still answered (the rename
-        stays refused, Entra keeps reporting it); RFC 7644 §3.5.2's all-or-nothing yields here."""
+    async def _modify(self, adapter: ResourceAdapter, id: str, change: Callable[[Resource], Resource | None],
+                      if_match: str | None, origin: Origin | None) -> Resource:
+        """``adapter.modify`` with ``change``, and the write's activity entry: of the last stored
+        user the change was applied to, when it changed something."""
         own, later = self._journals(adapter, origin, "patch")
-        seen: list[Resource] = []
+        before: list[Resource] = []
 
-        def disable(current: Resource) -> Resource | None:
-            if current.get("active") is False:
-                return None
-            seen[:] = [current]
-            return {**current, "active": False}
+        def recorded(current: Resource) -> Resource | None:
+            changed = change(current)
+            if changed is not None:
+                before[:] = [current]
+            return changed
 
-        disabled = await adapter.modify(id, disable, expected_version=parse_condition(if_match), **own)
-        if seen:
-            self._record(later, seen[0], disabled)
+        modified = await adapter.modify(id, recorded, expected_version=parse_condition(if_match), **own)
+        if before:
+            self._record(later, before[0], modified)
+        return modified
 
     async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None,
                      origin: Origin | None = None) -> Answer:
@@ -250,6 +244,16 @@ def _same_json(a: Resource, b: Resource) -> bool:
     Python, so a PATCH that changed only a value's type (``1`` to ``true``) answered 200 and wrote
     nothing (a PATCH review)."""
     return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+
+
+def _disabled(current: Resource) -> Resource | None:
+    """``active: false`` alone, for a PATCH that disables a user and was refused (409) for the
+    userName it also changes. Note: Entra ID sends every differing attribute in one PATCH, so a
+    leaver's ``active=false`` travelled with a rename onto an address another employee (a removed
+    one too) holds, was refused with it every cycle, and the leaver stayed active, a visit host
+    still able to sign in (an Entra review). The 409 is still answered (the rename stays refused,
+    Entra keeps reporting it); RFC 7644 §3.5.2's all-or-nothing yields here."""
+    return None if current.get("active") is False else {**current, "active": False}
 
 
 def _disables(current: Resource, applied: Resource) -> bool:
