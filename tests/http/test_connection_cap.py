@@ -46,16 +46,22 @@ def _answer(conn: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-def _held(port: int) -> socket.socket:
-    """A connection the worker has answered on and holds open. Until the worker has seen the end
-    of the start-up probes' connections they still count, so a refused one is tried again."""
+def _held(port: int, tls: ssl.SSLContext | None = None) -> socket.socket:
+    """A connection the worker has answered on and holds open (over TLS with ``tls``). Until the
+    worker has seen the end of the start-up probes' connections they still count, so a refused one
+    is tried again (over TLS a refused one may be closed before the request is sent)."""
     found: list[socket.socket] = []
 
     def answered() -> bool:
         conn = _connect(port)
-        if _ask(conn).startswith(b"HTTP/1.1 200"):
-            found.append(conn)
-            return True
+        try:
+            if tls is not None:
+                conn = tls.wrap_socket(conn, server_hostname="127.0.0.1")
+            if _ask(conn).startswith(b"HTTP/1.1 200"):
+                found.append(conn)
+                return True
+        except (ssl.SSLError, ConnectionError):
+            pass
         conn.close()
         return False
 
@@ -116,16 +122,16 @@ def test_a_silent_tls_connection_past_the_bound_is_closed_without_its_503(tmp_pa
     server = Server(tmp_path / "data", "--config", str(config), "--certfile", str(cert), "--keyfile", str(key),
                     tls=client)
     server.start()
-    held = client.wrap_socket(_connect(server.port), server_hostname="127.0.0.1")
+    held: list[socket.socket] = []
     silent: list[socket.socket] = []
     try:
-        wait_until(lambda: _ask(held).startswith(b"HTTP/1.1 200"), 10)  # the one place, taken
+        held.append(_held(server.port, client))  # the one place, taken
         silent = [_connect(server.port) for _ in range(MAX_REFUSING + 8)]  # no handshake, nothing sent
         deadline = time.monotonic() + REFUSAL_SECONDS + 20
         assert all(_closed_by_the_server(conn, deadline) for conn in silent)
-        assert _ask(held, "/readyz").startswith(b"HTTP/1.1 200")  # the admitted one is still served
+        assert _ask(held[0], "/readyz").startswith(b"HTTP/1.1 200")  # the admitted one is still served
     finally:
-        for conn in (held, *silent):
+        for conn in (*held, *silent):
             conn.close()
         log = server.stop()
     assert "refused 1 connection(s): this worker holds 1 open" in log
