@@ -32,7 +32,7 @@ from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundH
 from gateway.forwarded import PublicOrigin, trusted_networks
 from gateway.logs import loggable_path
 from gateway.metrics import Metrics
-from gateway.handlers.discovery import ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
+from gateway.handlers.discovery import BulkHandler, ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
 from gateway.handlers.groups import GroupSearchHandler, GroupsHandler
 from gateway.handlers.health import HealthHandler, MetricsHandler, ReadinessHandler
 from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
@@ -143,6 +143,7 @@ def _routes() -> list[tuple[str, type[ScimHandler]]]:
         (TENANT + r"ResourceTypes/+" + SEGMENT.format("name") + "/*", ResourceTypesHandler),
         (TENANT + r"Schemas/*", SchemasHandler),
         (TENANT + r"Schemas/+" + SEGMENT.format("id") + "/*", SchemasHandler),
+        (TENANT + r"Bulk/*", BulkHandler),
         (TENANT + r".*", NotFoundHandler),
     ]
 

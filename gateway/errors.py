@@ -24,7 +24,7 @@ from gateway.scim.errors import (
     Uniqueness,
 )
 
-__all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "cause", "Unauthorized", "NotFound", "MethodNotAllowed",
+__all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "cause", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed",
            "Stopping", "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong", "HeadersTooLarge",
            "NotImplementedHere", "Unavailable", "TooManyRequests", "InternalError", "TooLarge", "InvalidSyntax",
            "InvalidValue"]
@@ -38,6 +38,13 @@ class Unauthorized(ProtocolError):
     def __init__(self) -> None:
         super().__init__("Authorization failed: send the Secret Token of this Tenant URL as "
                          "'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": 'Bearer realm="vizmo-scim"'})
+
+
+class Forbidden(ProtocolError):
+    """403: a filter on a discovery endpoint (RFC 7644 §4), so a client cannot take the whole
+    document for a filtered answer."""
+
+    status = 403
 
 
 class NotFound(ProtocolError):

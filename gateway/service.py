@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from adapters.base import Adapter, ResourceAdapter
 from adapters.location_ids import location_number
 from adapters.state import StateStore
 from gateway.answer import Answer
-from gateway.errors import NotFound, NotImplementedHere, TooManyRequests, Unauthorized, cause
+from gateway.errors import Forbidden, NotFound, NotImplementedHere, TooManyRequests, Unauthorized, cause
 from gateway.logs import loggable_path
 from gateway.activity.journal import refusal
 from gateway.activity.recorder import ActivityRecorder
@@ -42,6 +42,9 @@ log = logging.getLogger("vizmo_scim.auth")
 DISABLE_GROUPS = ("Vizmo does not provision groups. In the Entra ID enterprise application open "
                   "Provisioning > Mappings and set 'Provision Microsoft Entra ID Groups' to Enabled: No; "
                   "in Okta, remove the app's Push Groups.")
+#: ``/Bulk`` (RFC 7644 §3.7): ``bulk.supported`` is false in the ServiceProviderConfig.
+NO_BULK = ("Bulk operations are not supported (the ServiceProviderConfig says bulk.supported: false): "
+           "send each operation as its own request.")
 
 
 #: Why a Secret Token was refused: the log's words for each reason (the metrics' label).
@@ -259,17 +262,24 @@ class GatewayService:
         raise NotImplementedHere(DISABLE_GROUPS)
 
     # -- discovery (RFC 7644 §4) ---------------------------------------------------------------
-    def service_provider_config(self, tenant: Tenant) -> Answer:
+    def service_provider_config(self, tenant: Tenant, params: Collection[str]) -> Answer:
+        _unfiltered(params)
         caps = self._users(tenant.location).capabilities
         return Answer(200, discovery.service_provider_config(caps, tenant.url, min(caps.max_results, self.max_results)))
 
-    def resource_type_documents(self, tenant: Tenant, name: str | None) -> Answer:
+    def resource_type_documents(self, tenant: Tenant, name: str | None, params: Collection[str]) -> Answer:
+        _unfiltered(params)
         docs = [discovery.resource_type_document(self.users.rtype, tenant.url)]
         return Answer(200, _one_or_list(docs, name, key="name", kind="ResourceType"))
 
-    def schema_documents(self, tenant: Tenant, id: str | None) -> Answer:
+    def schema_documents(self, tenant: Tenant, id: str | None, params: Collection[str]) -> Answer:
+        _unfiltered(params)
         docs = discovery.schema_documents(self.users.rtype, tenant.url)
         return Answer(200, _one_or_list(docs, id, key="id", kind="Schema"))
+
+    @staticmethod
+    def bulk() -> Answer:
+        raise NotImplementedHere(NO_BULK)
 
     # -- health -------------------------------------------------------------------------------
     async def readiness(self) -> str | None:
@@ -284,6 +294,15 @@ class GatewayService:
                 log.warning("not ready: the %s failed its check (%s)", name, cause(exc))
                 return f"the {name} is unreachable"
         return None
+
+
+def _unfiltered(params: Collection[str]) -> None:
+    """RFC 7644 §4: a discovery endpoint ignores ``attributes``, ``sortBy``, ``count`` and the
+    like, but answers a ``filter`` 403, so that a client cannot take the whole document for a
+    filtered answer (``params``: the query's parameter names)."""
+    if "filter" in params:
+        raise Forbidden("Discovery endpoints take no filter (RFC 7644 §4): send the request without it and look "
+                        "in the answer.")
 
 
 def _one_or_list(docs: list[dict[str, Any]], wanted: str | None, *, key: str, kind: str) -> dict[str, Any]:

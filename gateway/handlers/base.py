@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -47,7 +48,7 @@ SCIM_CONTENT_TYPE = "application/scim+json"
 _ACCEPTED_BODY_TYPES = ("application/scim+json", "application/json")
 #: The activity log's operation of each method (RFC 7644 §3.3-§3.6).
 OPERATIONS = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
-#: The verbs a SCIM endpoint may define; the others (HEAD, OPTIONS) answer 405 after authentication.
+#: The verbs a SCIM endpoint may define; HEAD is answered wherever GET is, OPTIONS is a 405 after authentication.
 VERBS = ("get", "post", "put", "patch", "delete")
 #: Control characters a query value must not carry (tab, line breaks and form feeds are whitespace).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
@@ -294,10 +295,21 @@ class ScimHandler(tornado.web.RequestHandler):
     # -- verbs a handler lacks ------------------------------------------------------------------
     def _not_allowed(self, *args: Any, **kwargs: Any) -> None:
         allowed = [name.upper() for name in VERBS if getattr(type(self), name) is not getattr(ScimHandler, name)]
+        if "GET" in allowed:
+            allowed.insert(1, "HEAD")
         raise MethodNotAllowed(f"{self.request.method} is not supported on {self.request.path[:200]}.",
                                headers={"Allow": ", ".join(allowed)})
 
-    get = post = put = patch = delete = head = options = _not_allowed  # type: ignore[assignment]
+    get = post = put = patch = delete = options = _not_allowed  # type: ignore[assignment]
+
+    async def head(self, *args: str, **kwargs: str) -> None:
+        """RFC 9110 §9.3.2: HEAD wherever GET is served, with GET's status and headers (Tornado's
+        ``flush`` leaves the body out); 405 where GET is not."""
+        if type(self).get is ScimHandler.get:
+            self._not_allowed()
+        answered = self.get(*args, **kwargs)  # type: ignore[func-returns-value]
+        if inspect.isawaitable(answered):
+            await answered
 
 
 class NotFoundHandler(ScimHandler):
