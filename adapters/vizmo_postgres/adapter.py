@@ -26,7 +26,7 @@ import asyncpg
 from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import NotFound, VersionMismatch
-from adapters.padded_emails import holder_forms, padded_holder_taken, padded_user_name
+from adapters.padded_emails import address_key, holder_forms, padded_holder_taken, padded_user_name
 from adapters.query import ListQuery, Page
 from adapters.sql_dialect import numbered
 from adapters.state import StateStore
@@ -51,6 +51,9 @@ _FETCH = numbered(f"SELECT {_COLUMNS}{_FROM}WHERE e.id = ?")
 _LOCK = numbered("SELECT id FROM employees WHERE id = ? AND location_id = ? AND status <> 'removed' FOR UPDATE")
 _LOCK_EMAIL = numbered("SELECT id, status FROM employees WHERE location_id = ? AND lower(email) = lower(?::text) "
                        "FOR UPDATE")
+#: Held until the transaction ends: the writes of one address, in any of its padded or case forms
+#: (``address_key``), one at a time, so each one's check for the other forms sees the others' commits.
+_LOCK_ADDRESS = "SELECT pg_advisory_xact_lock($1)"
 _EMAIL_HOLDER = numbered("SELECT status FROM employees WHERE location_id = ? "
                          "AND lower(email) = lower(?::text) AND id <> ? LIMIT 1")
 #: Live employees holding an address with whitespace around it (adapters.padded_emails): an
@@ -125,6 +128,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         stored = mapping.to_storage(resource)
         email = stored.columns["email"]
         async with self._db.transaction() as conn:
+            await conn.execute(_LOCK_ADDRESS, address_key(str(self._location), email))
             existing = await conn.fetchrow(_LOCK_EMAIL, self._location, email)
             if existing is None or existing["status"] == "removed":
                 await self._refuse_padded_holder(conn, email)
@@ -180,6 +184,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         stored = mapping.over(mapping.to_storage(resource, current_status=current["status"]), current)
         email = stored.columns["email"]
         if email != current["email"]:
+            await conn.execute(_LOCK_ADDRESS, address_key(str(self._location), email))
             holder = await conn.fetchval(_EMAIL_HOLDER, self._location, email, current["id"])
             if holder is not None:
                 raise mapping.user_name_taken(email, holder)

@@ -177,3 +177,30 @@ def test_a_portal_phone_left_empty_is_no_phone_to_a_filter_either(directory: Dir
     assert directory.run(users.search(ListQuery(filter=who))).total_results == 1
     with_phone = ListQuery(filter=And(who, Present(AttrPath("phoneNumbers"))))
     assert directory.run(users.search(with_phone)).total_results == 0
+
+
+def _outcomes(directory: Directory, *writes: Awaitable[Any]) -> list[Any]:
+    async def at_once() -> list[Any]:
+        return await asyncio.gather(*writes, return_exceptions=True)
+    return list(directory.run(at_once()))
+
+
+def test_padded_forms_written_at_once_make_one_employee(directory: Directory) -> None:
+    """Creates of ``x@y``, ``x@y `` and `` x@y`` sent at once, and a rename onto ``x@y `` beside a
+    create of ``x@y``: on PostgreSQL each write's check for the other forms ran before the others
+    committed, so 2 to 5 employees were made for one address in every round (a race review)."""
+    users = directory.users()
+    for round_ in range(4):
+        address = f"race{round_}@example.com"
+        forms = [address, f"{address} ", f" {address}", f"\t{address.upper()}", f"{address}\r\n"]
+        outcomes = _outcomes(directory, *(users.create(full_user(form)) for form in forms))
+        assert sum(isinstance(o, dict) for o in outcomes) == 1, outcomes
+        assert all(isinstance(o, (dict, AlreadyExists)) for o in outcomes), outcomes
+        other = directory.run(users.create(full_user(f"other{round_}@example.com")))
+        renamed = f"moved{round_}@example.com"
+        outcomes = _outcomes(directory, users.create(full_user(renamed)),
+                             users.replace(other["id"], full_user(f"{renamed} ")))
+        assert sum(isinstance(o, dict) for o in outcomes) == 1, outcomes
+        assert all(isinstance(o, (dict, AlreadyExists)) for o in outcomes), outcomes
+    bare = sorted(email.strip().lower() for email in directory.emails())
+    assert len(bare) == len(set(bare)) == 12
