@@ -189,10 +189,14 @@ class SqliteStateStore(StateStore):
         return [Integration(str(r[0]), r[1], r[2], r[3]) for r in rows.fetchall()]
 
     async def claim_signing_key(self, candidate: SigningKeyRecord) -> SigningKeyRecord:
-        row = await self._write("INSERT INTO scim_signing_key (singleton, key_id, host, source, recorded_at) "
-                                "VALUES (1, ?, ?, ?, ?) ON CONFLICT (singleton) DO NOTHING",
-                                (candidate.key_id, candidate.host, candidate.source, _now()),
-                                then="SELECT key_id, host, source, recorded_at FROM scim_signing_key")
+        # The record, once there, is read without the write lock: a portal job holding it for
+        # longer than the lock wait stopped every `serve` from starting (a race review).
+        row = self._db().execute("SELECT key_id, host, source, recorded_at FROM scim_signing_key").fetchone()
+        if row is None:
+            row = await self._write("INSERT INTO scim_signing_key (singleton, key_id, host, source, recorded_at) "
+                                    "VALUES (1, ?, ?, ?, ?) ON CONFLICT (singleton) DO NOTHING",
+                                    (candidate.key_id, candidate.host, candidate.source, _now()),
+                                    then="SELECT key_id, host, source, recorded_at FROM scim_signing_key")
         if row is None:  # the row is never deleted by the gateway
             raise Unavailable("the signing-key record vanished from the state store")
         return SigningKeyRecord(key_id=row[0], host=row[1], source=row[2], recorded_at=row[3])

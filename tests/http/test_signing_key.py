@@ -227,3 +227,25 @@ def test_a_replaced_key_file_is_refused_instead_of_failing_every_token(tmp_path:
     line = one_line(run("serve", "--data-dir", str(data_dir), "--port", "0", *extra))
     assert f"({key}, key id {file_key_id(key)})" in line and f"(key id {first}, recorded" in line
     assert f"the key there has changed since it was recorded: put the deployment's key back in {key}" in line
+
+
+def test_serve_starts_while_the_portal_holds_the_directorys_write_lock(tmp_path: Path) -> None:
+    """A restart during a portal job that holds SQLite's write lock past the lock wait (5 s) failed:
+    the signing-key record was claimed with an INSERT, which needs the lock, even when the record
+    was there (a race review). Once recorded it is read; reads and look-ups work beside the lock."""
+    import sqlite3
+    data_dir = tmp_path / "data"
+    first_serve(data_dir)
+    token = add_integration(data_dir, 1)["secret_token"]
+    portal = sqlite3.connect(data_dir / "directory.db", isolation_level=None)
+    portal.execute("BEGIN IMMEDIATE")  # the portal's bulk job, holding the lock all along
+    server = Server(data_dir)
+    try:
+        server.start()
+        status, found = server.request("GET", PROBE, token)
+        assert status == 200 and found["totalResults"] == 0
+    finally:
+        portal.execute("ROLLBACK")
+        portal.close()
+        if server.proc is not None:
+            server.stop()
