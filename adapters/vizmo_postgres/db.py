@@ -209,6 +209,11 @@ class PgDatabase:
         # postgres, 32 connections, pool of 10: GET p99 230 ms at p50 37 ms). asyncio.Semaphore
         # serves its waiters in order, and only tasks past it ask the pool, which then never waits.
         self._gate = asyncio.Semaphore(max_size)
+        # Transactions (every write) take at most ``max_size`` less a quarter of the pool: a write
+        # waits for a row the portal holds locked for up to statement_timeout, and writes to rows
+        # a portal job held took every connection, so reads, token checks and /readyz of every
+        # location queued behind them and failed (a race review). Reads keep the rest.
+        self._write_gate = asyncio.Semaphore(max_size - max_size // 4 if max_size > 1 else 1)
 
     def __repr__(self) -> str:
         return f"PgDatabase(dsn from {self._source}, open={self._pool is not None})"
@@ -321,7 +326,7 @@ class PgDatabase:
         """One transaction (READ COMMITTED): committed when the block ends, rolled back on any
         error; asyncpg errors raised inside come out translated."""
         with translate_errors("write"):
-            async with self._connection() as conn:
+            async with self._write_gate, self._connection() as conn:
                 transaction = conn.transaction()
                 await transaction.start()
                 try:

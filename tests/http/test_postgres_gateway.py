@@ -271,3 +271,39 @@ async def test_a_server_that_stops_answering_is_a_503_within_the_timeout_then_re
     while (await scim("GET", f"/Users/{created.body['id']}")).status != 200:
         assert asyncio.get_running_loop().time() < deadline, "no recovery"
         await asyncio.sleep(0.1)
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_writes_waiting_on_rows_the_portal_locked_leave_connections_to_reads(
+        scim: Any, pg_directory_dsn: str) -> None:
+    """A portal job holds rows locked; Entra's PATCHes of those users wait for them. They took every
+    connection of the pool (4 here), so a read of another user, and every location's token check,
+    queued behind them until they gave up (a race review: 503s for everyone). Writes take at most
+    three quarters of the pool: the read is answered while the writes still wait."""
+    ids = []
+    for n in range(7):
+        created = await scim("POST", "/Users", {**CREATE_USER, "userName": f"held{n}@contoso.com", "externalId": None})
+        assert created.status == 201, created.body
+        ids.append(created.body["id"])
+    portal, watcher = await asyncpg.connect(pg_directory_dsn), await asyncpg.connect(pg_directory_dsn)
+    try:
+        job = portal.transaction()
+        await job.start()
+        await portal.execute("SELECT id FROM employees WHERE id = ANY($1::int[]) FOR UPDATE", [int(i) for i in ids[:6]])
+        patches = [asyncio.ensure_future(scim("PATCH", f"/Users/{user_id}", {
+            "schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Held"}]}))
+            for user_id in ids[:6]]
+        deadline = asyncio.get_running_loop().time() + 10
+        while await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                     "'vizmo-scim-gateway' AND wait_event_type = 'Lock'") < 3:
+            assert asyncio.get_running_loop().time() < deadline, "the PATCHes never reached the locked rows"
+            await asyncio.sleep(0.05)
+        other = await scim("GET", f"/Users/{ids[6]}")
+        assert other.status == 200 and other.body["userName"] == "held6@contoso.com"
+        assert not any(patch.done() for patch in patches)  # answered while every write still waited
+        await job.rollback()
+    finally:
+        await portal.close()
+        await watcher.close()
+    answers = await asyncio.gather(*patches)
+    assert {answer.status for answer in answers} <= {200, 503}
