@@ -18,7 +18,8 @@ such a node, and ``ne``, read every user of the location, up to ``max_scan``).
   ``meta.created``/``meta.lastModified`` are ``createTimestamp``/``modifyTimestamp`` (whole
   seconds); ``active`` is ``shadowExpire: 1``.
 - A value path ``phoneNumbers[type eq "work" and value ...]`` on a mapped entry type is an LDAP
-  filter. What LDAP does not hold (the JSON extras: emails, addresses, nickName, ...; other
+  filter, widened to the users whose extras keep a second entry of the type. What LDAP does not
+  hold (the JSON extras: emails, addresses, nickName, ...; other
   sub-attributes of mapped entries, such as ``primary``) is decided by the SDK's evaluator
   (:func:`adapters.filter_eval.matches`) on every user read, up to ``max_scan``: Entra ID's Test
   Connection and matching may filter on a work email (``emails[type eq "work"].value eq ...``).
@@ -166,7 +167,17 @@ class FilterTranslator:
             raise _NotInLdap(f"{node.path}[...] names no type stored in its own LDAP attribute")
         target = self._typed_target(mapped)
         rest = [p for p in parts if p is not kinds[0]]
-        return part_and([present(target), *(self._element(target, p, depth + 1) for p in rest)])
+        first = part_and([present(target), *(self._element(target, p, depth + 1) for p in rest)])
+        return part_or([first, self._later_of_type(node, node.path.attr, str(kinds[0].value).lower())])
+
+    def _later_of_type(self, node: ValuePath, attr: str, kind: str) -> Part:
+        """The entries after the first of a mapped type, kept whole in the JSON extras (the LDAP
+        attribute holds the first's value only): users whose extras name the type twice under
+        ``attr`` are read and decided by the evaluator (keys are sorted, so an attribute after
+        ``attr`` naming the type too costs only that check; the blob matches case-insensitively)."""
+        twice = f'"type":"{escape(kind)}"'
+        text = f'({BLOB_ATTRIBUTE}=*"{escape(attr)}":[*{twice}*{twice}*)'
+        return Part(text, FALSE, lambda resource: matches(node, resource, case_exact=self._scim.case_exact))
 
     def _element(self, target: Target, node: Filter, depth: int) -> Part:
         """A condition inside a mapped value path: only ``value`` is addressable."""

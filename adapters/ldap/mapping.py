@@ -215,9 +215,9 @@ def to_ldap(resource: Mapping[str, Any], amap: AttributeMap, current: Entry | No
             seen: set[str | None] = set()
             for e in extra[attr]:
                 entry_kind = _entry_type(e)
-                if entry_kind in amap.typed_types(attr):  # mapped: keep its other sub-attributes, once
-                    if entry_kind in seen:
-                        continue
+                if entry_kind in amap.typed_types(attr) and entry_kind not in seen:
+                    # the first of a mapped type: its value is the LDAP attribute's, its other
+                    # sub-attributes stay here; a second one of the type stays here whole
                     seen.add(entry_kind)
                     kept.append(e if (attr, entry_kind) in aside else {k: v for k, v in e.items() if k != "value"})
                 else:
@@ -329,16 +329,14 @@ def from_ldap(entry: Entry, amap: AttributeMap) -> dict[str, Any]:
 
 
 def _typed_entries(entry: Entry, amap: AttributeMap, attr: str, stored: list[Any]) -> list[Any]:
-    """The stored entries in order; a mapped type's entry gets its ``value`` from LDAP (dropped
-    when LDAP has none, unless the extras kept a value LDAP refused); a mapped value without a
-    stored entry is appended."""
+    """The stored entries in order; a mapped type's first entry gets its ``value`` from LDAP
+    (dropped when LDAP has none, unless the extras kept a value LDAP refused), a later one of the
+    type is kept as stored; a mapped value without a stored entry is appended."""
     result: list[Any] = []
     seen: set[str] = set()
     for e in stored:
         kind = _entry_type(e)
-        if kind in amap.typed_types(attr):
-            if kind in seen:
-                continue
+        if kind in amap.typed_types(attr) and kind not in seen:
             seen.add(kind)
             value = entry.first(amap.typed[(attr, kind)].ldap)
             if value:

@@ -9,6 +9,9 @@ look-ups they run before each write.
   new one (in any case) finds the user, and the old name can be created again; after a delete
   neither the id, the userName nor the externalId finds it, and the userName can be created
   again. A stale index answers these wrongly while ``get`` and an unfiltered search look right.
+- Several values of one type (RFC 7643 §2.4: ``type`` names a kind, not a key): a second work or
+  mobile number comes back as sent and a filter finds it, beside a first that a directory column
+  may hold.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import copy
 
 from adapters.base import Resource
-from adapters.query import AttrPath, Compare, Filter
+from adapters.query import And, AttrPath, Compare, Filter, ValuePath
 from adapters.testkit.checks_modify import setting
 from adapters.testkit.resources import full_user, user_view
 from adapters.testkit.session import ContractRunner, ContractSession
@@ -52,6 +55,29 @@ class LookupChecks:
             replaced = await s.users.replace(created["id"], copy.deepcopy(changed))
             for what, returned in (("replace", replaced), ("get", await s.users.get(created["id"]))):
                 assert not _lost(changed, returned), f"{what} did not return as sent: {_lost(changed, returned)}"
+        contract.run(check)
+
+    def test_a_second_number_of_a_type_is_kept_shown_and_found(self, contract: ContractRunner) -> None:
+        """A directory with one work and one mobile column dropped the second of each, answering
+        2xx (an advertised-versus-actual review); a filter must see what a read shows."""
+        async def check(s: ContractSession) -> None:
+            s.require("eq" in s.caps.filter_ops, "the adapter does not declare the eq operator")
+            phones = [{"type": "work", "value": "+91 11 1111 1111"}, {"type": "work", "value": "+91 11 2222 2222"},
+                      {"type": "mobile", "value": "+91 98 3333 3333"}, {"type": "mobile", "value": "+91 98 4444 4444"},
+                      {"type": "fax", "value": "+91 11 5555 5555"}]
+            created = await s.users.create(full_user("phones@example.com", phone_numbers=copy.deepcopy(phones)))
+            assert created["phoneNumbers"] == phones, created["phoneNumbers"]
+            assert (await s.users.get(created["id"]))["phoneNumbers"] == phones
+            second_work = ValuePath(AttrPath("phoneNumbers"), And(Compare(AttrPath("type"), "eq", "work"),
+                                                                  Compare(AttrPath("value"), "eq", "+91 11 2222 2222")))
+            for probe in (Compare(AttrPath("phoneNumbers", "value"), "eq", "+91 98 4444 4444"), second_work):
+                assert [r["id"] for r in await s.all_resources(probe)] == [created["id"]], f"{probe!r}"
+            retitled = await s.users.modify(created["id"], setting(title="Kept"))
+            assert retitled["phoneNumbers"] == phones, retitled["phoneNumbers"]
+            fewer = phones[1:2] + phones[3:]
+            replaced = await s.users.replace(created["id"], full_user("phones@example.com", phone_numbers=fewer))
+            assert replaced["phoneNumbers"] == fewer == (await s.users.get(created["id"]))["phoneNumbers"]
+            assert await s.user_names(Compare(AttrPath("phoneNumbers", "value"), "eq", "+91 11 1111 1111")) == set()
         contract.run(check)
 
     def test_look_ups_follow_a_rename(self, contract: ContractRunner) -> None:

@@ -45,13 +45,16 @@ def _phone_entry(kind: str, column: str, missing_group: int) -> str:
 #: The effective ``phoneNumbers`` array (jsonb), as ``mapping.from_storage`` builds it. The portal
 #: edits ``e.phone``/``e.mobile``, so they win over the list kept in ``s.extra``: the extra's
 #: entries in their order, its first ``work``/``mobile`` entry (types compared case-insensitively)
-#: with the column as ``value`` (dropped when the column is NULL; later entries of that type
-#: dropped), then a new ``work``/``mobile`` entry for a set column the extra has no entry for.
+#: with the column as ``value`` (dropped when the column is NULL; later entries of that type kept
+#: as stored), then a new ``work``/``mobile`` entry for a set column the extra has no entry for.
 #: Note: only object entries are kept (the gateway's schema validation admits no others).
 PHONE_NUMBERS_SQL = (
     "(SELECT COALESCE(jsonb_agg(vz_ph.v ORDER BY vz_ph.g, vz_ph.k), '[]'::jsonb) FROM ("
     f"SELECT 0 AS g, vz_p.k AS k, vz_p.v AS v FROM jsonb_array_elements({_PHONES}) WITH ORDINALITY AS vz_p(v, k)"
-    " WHERE jsonb_typeof(vz_p.v) = 'object' AND coalesce(lower(vz_p.v ->> 'type'), '') NOT IN ('work', 'mobile')"
+    " WHERE jsonb_typeof(vz_p.v) = 'object' AND (coalesce(lower(vz_p.v ->> 'type'), '') NOT IN ('work', 'mobile')"
+    f" OR EXISTS (SELECT 1 FROM jsonb_array_elements({_PHONES}) WITH ORDINALITY AS vz_e(v, k)"
+    " WHERE jsonb_typeof(vz_e.v) = 'object' AND vz_e.k < vz_p.k"
+    " AND lower(vz_e.v ->> 'type') = lower(vz_p.v ->> 'type')))"
     f" UNION ALL {_phone_entry('work', 'e.phone', 1)}"
     f" UNION ALL {_phone_entry('mobile', 'e.mobile', 2)}"
     ") AS vz_ph)"

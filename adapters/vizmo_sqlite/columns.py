@@ -29,6 +29,11 @@ def id_lookup(value: str) -> tuple[str, list[Any]]:
     return ("e.id = ?", [int(match.group(1))]) if match else ("0", [])
 
 
+def _type_at(alias: str) -> str:
+    """The lower-cased ``type`` of the extra's phone entry that ``alias`` (a json_each row) is."""
+    return f"lower(json_extract({EXTRA_SQL}, '$.phoneNumbers[' || {alias}.key || '].type'))"
+
+
 def _phone_entry(kind: str, column: str, missing_group: int) -> str:
     """Rows ``(g, k, v)`` for the entry of this type: the extra's first one (keeping its position)
     with ``value`` taken from the column (as text: a portal's BLOB there made SQLite's JSON
@@ -39,7 +44,7 @@ def _phone_entry(kind: str, column: str, missing_group: int) -> str:
         f" json_set(COALESCE(vz_w.v, '{{\"type\":\"{kind}\"}}'), '$.value', CAST({column} AS TEXT))"
         f" FROM (SELECT 1) LEFT JOIN (SELECT vz_q.key AS k, vz_q.value AS v"
         f" FROM json_each({EXTRA_SQL}, '$.phoneNumbers') AS vz_q WHERE vz_q.type = 'object'"
-        f" AND lower(json_extract({EXTRA_SQL}, '$.phoneNumbers[' || vz_q.key || '].type')) = '{kind}'"
+        f" AND {_type_at('vz_q')} = '{kind}'"
         f" ORDER BY vz_q.key LIMIT 1) AS vz_w ON 1 WHERE CAST({column} AS TEXT) <> ''"
     )
 
@@ -47,14 +52,15 @@ def _phone_entry(kind: str, column: str, missing_group: int) -> str:
 #: The effective ``phoneNumbers`` array, as ``mapping.from_storage`` builds it. The portal edits
 #: ``e.phone``/``e.mobile``, so they win over the list kept in ``s.extra``: the extra's entries in
 #: their order, its first ``work``/``mobile`` entry (types compared ASCII-case-insensitively) with
-#: the column as ``value`` (dropped when the column is NULL or ''; later entries of that type dropped),
-#: then a new ``work``/``mobile`` entry for a set column the extra has no entry for.
+#: the column as ``value`` (dropped when the column is NULL or ''; later entries of that type kept
+#: as stored), then a new ``work``/``mobile`` entry for a set column the extra has no entry for.
 #: Note: only object entries are kept (the gateway's schema validation admits no others).
 PHONE_NUMBERS_SQL = (
     "(SELECT json_group_array(json(vz_ph.v)) FROM ("
     f"SELECT 0 AS g, vz_p.key AS k, vz_p.value AS v FROM json_each({EXTRA_SQL}, '$.phoneNumbers') AS vz_p"
-    " WHERE vz_p.type = 'object' AND coalesce(lower(json_extract("
-    f"{EXTRA_SQL}, '$.phoneNumbers[' || vz_p.key || '].type')), '') NOT IN ('work', 'mobile')"
+    f" WHERE vz_p.type = 'object' AND (coalesce({_type_at('vz_p')}, '') NOT IN ('work', 'mobile')"
+    f" OR EXISTS (SELECT 1 FROM json_each({EXTRA_SQL}, '$.phoneNumbers') AS vz_e WHERE vz_e.type = 'object'"
+    f" AND vz_e.key < vz_p.key AND {_type_at('vz_e')} = {_type_at('vz_p')}))"
     f" UNION ALL {_phone_entry('work', 'e.phone', 1)}"
     f" UNION ALL {_phone_entry('mobile', 'e.mobile', 2)}"
     " ORDER BY 1, 2) AS vz_ph)"

@@ -147,15 +147,14 @@ def kept_status(current_status: str | None) -> str:
 
 
 def _effective_phones(extra_phones: list[Any], row: Mapping[str, Any]) -> list[Any]:
-    """The phone list as stored, with the work/mobile values taken from the legacy columns
-    (the portal may have edited them); an entry whose column is empty is dropped."""
+    """The phone list as stored, with the first work/mobile entry's value taken from its legacy
+    column (the portal may have edited it; dropped when the column is empty); a second one of
+    the type is the portal's no business and is kept as stored."""
     result: list[Any] = []
     seen: set[str] = set()
     for entry in extra_phones:
         phone_type = _phone_type(entry)
-        if phone_type in PHONE_COLUMNS:
-            if phone_type in seen:
-                continue
+        if phone_type in PHONE_COLUMNS and phone_type not in seen:
             seen.add(phone_type)
             value = row[PHONE_COLUMNS[phone_type]]
             if not value:  # NULL, or the portal's '' (absent, as everywhere: see over())

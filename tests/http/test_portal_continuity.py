@@ -573,3 +573,29 @@ async def test_the_portals_empty_strings_are_absent_and_a_remove_of_one_changes_
         assert removed.status == 200 and "title" not in removed.body
         assert removed.body["meta"]["version"] == shown.body["meta"]["version"]  # nothing changed
 
+
+
+@pytest.mark.gen_test
+async def test_a_second_work_or_mobile_number_is_kept_beside_the_portals_columns(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Only the first number of each of those types is the portal's column; a second was answered
+    2xx and dropped, and one stored by an earlier release was hidden and erased by the next PATCH
+    (an advertised-versus-actual review, an upgrade review). The portal's edit reaches the first."""
+    phones = [{"type": "work", "value": "+91 1"}, {"type": "work", "value": "+91 2"},
+              {"type": "mobile", "value": "+91 3"}, {"type": "mobile", "value": "+91 4"}]
+    created = await scim("POST", "/Users", {"schemas": [CORE], "userName": "phones@contoso.com",
+                                            "phoneNumbers": phones})
+    assert created.status == 201 and created.body["phoneNumbers"] == phones
+    user_id = created.body["id"]
+    row = employee(gateway_env, int(user_id))
+    assert (row["phone"], row["mobile"]) == ("+91 1", "+91 3")
+    gateway_env.sql("UPDATE employees SET phone = '+91 9' WHERE id = ?", (int(user_id),))
+    retitled = await scim("PATCH", f"/Users/{user_id}", patch_op({"op": "replace", "path": "title", "value": "T"}))
+    edited = [{"type": "work", "value": "+91 9"}, *phones[1:]]
+    assert retitled.status == 200 and retitled.body["phoneNumbers"] == edited
+    for value in ("+91 2", "+91 4", "+91 9"):
+        found = await scim("GET", "/Users" + eq("phoneNumbers.value", value))
+        assert [r["id"] for r in found.body["Resources"]] == [user_id], value
+    typed = await scim("GET", "/Users?" + urlencode({"filter": 'phoneNumbers[type eq "work" and value eq "+91 2"]'}))
+    assert [r["id"] for r in typed.body["Resources"]] == [user_id]
+    assert (await scim("GET", "/Users" + eq("phoneNumbers.value", "+91 1"))).body["totalResults"] == 0
