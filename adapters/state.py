@@ -9,9 +9,10 @@ request: keep it one indexed lookup.
 Every change is decided by the storage, never by a read followed by a write: the CLI that
 enables a tenant may run twice at once, on one host or on two, and a gateway may start on two
 hosts at once. ``enable`` is a conditional insert (exactly one of concurrent calls wins, the
-others raise ``AlreadyExists``), ``rotate`` one conditional update, ``claim_signing_key`` an
+others raise ``AlreadyExists``), ``rotate`` one conditional update (``rotate_if_current`` and
+``remove_if_current`` one conditional on the token id too), ``claim_signing_key`` an
 insert-if-absent followed by a read of what is stored. The conformance kit
-(:mod:`adapters.testkit`) checks all three on an adapter's ``state_store()``.
+(:mod:`adapters.testkit`) checks them on an adapter's ``state_store()``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from adapters.errors import NotFound, VersionMismatch
 
 if TYPE_CHECKING:
     from adapters.activity import ActivityLog
@@ -94,6 +97,28 @@ class StateStore(abc.ABC):
     @abc.abstractmethod
     async def remove(self, tenant: str) -> None:
         """Disable SCIM for ``tenant``; ``NotFound`` if it was not enabled. Directory data stays."""
+
+    async def rotate_if_current(self, tenant: str, token_id: str) -> str:
+        """:meth:`rotate`, only while the tenant's token id is still ``token_id`` (the admin page's
+        form names the token it was shown for); ``VersionMismatch`` when it is another. Override
+        with one conditional update: this default reads, then rotates, so two forms sent at once
+        may both rotate (one of the tokens shown then never works)."""
+        await self._require_current(tenant, token_id)
+        return await self.rotate(tenant)
+
+    async def remove_if_current(self, tenant: str, token_id: str) -> None:
+        """:meth:`remove`, only while the tenant's token id is still ``token_id`` (a stale page
+        must not remove an integration enabled again since, with its new token in Entra ID);
+        ``VersionMismatch`` when it is another. Override with one conditional delete."""
+        await self._require_current(tenant, token_id)
+        await self.remove(tenant)
+
+    async def _require_current(self, tenant: str, token_id: str) -> None:
+        current = await self.active_token_id(tenant)
+        if current is None:
+            raise NotFound(f"SCIM is not enabled for location {tenant}")
+        if current != token_id:
+            raise VersionMismatch(f"the Secret Token of location {tenant} has changed")
 
     @abc.abstractmethod
     async def list(self) -> list[Integration]:

@@ -5,7 +5,9 @@
   leaves its token id alone, and of concurrent ``enable`` calls exactly one wins. The CLI's
   ``integration add`` relies on this: two runs at once must not both print a token.
 - ``rotate`` replaces the token id of an enabled tenant only; ``remove`` disables it; token ids
-  are never reused.
+  are never reused. ``rotate_if_current``/``remove_if_current`` act only while the token id is the
+  one named: of concurrent calls naming one id exactly one acts, the others raise ``VersionMismatch``
+  (the admin page's forms: a double-click rotated twice, and one of the tokens shown never worked).
 - ``claim_signing_key``: the first claim wins, concurrent claims all see the same winner, later
   claims never change it. Every gateway of a deployment relies on this to refuse a signing key
   that differs from the others'.
@@ -20,7 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from adapters.errors import AlreadyExists, NotFound
+from adapters.errors import AlreadyExists, NotFound, VersionMismatch
 from adapters.state import SigningKeyRecord, StateStore
 from adapters.testkit.session import ContractRunner, ContractSession
 
@@ -95,6 +97,33 @@ class StateStoreChecks:
             unexpected = [e for e in losses if not isinstance(e, AlreadyExists)]
             assert not unexpected, f"expected only AlreadyExists, got {unexpected!r}"
             assert await state.active_token_id(s.tenant) == wins[0] == await other.active_token_id(s.tenant)
+        contract.run(lambda s: _with_state_stores(s, check))
+
+    def test_conditional_rotations_and_removals_let_one_win(self, contract: ContractRunner) -> None:
+        async def check(state: StateStore, other: StateStore, s: ContractSession) -> None:
+            first = await state.enable(s.tenant)
+            results = await asyncio.gather(*[(state, other)[i % 2].rotate_if_current(s.tenant, first)
+                                             for i in range(_CONCURRENCY)], return_exceptions=True)
+            wins = [r for r in results if isinstance(r, str)]
+            assert len(wins) == 1, f"{len(wins)} concurrent rotations from one token id succeeded"
+            unexpected = [e for e in results if not isinstance(e, (str, VersionMismatch))]
+            assert not unexpected, f"expected only VersionMismatch, got {unexpected!r}"
+            assert await other.active_token_id(s.tenant) == wins[0] != first
+            for stale in (lambda: other.remove_if_current(s.tenant, first),
+                          lambda: other.rotate_if_current(s.tenant, first)):
+                try:
+                    await stale()
+                except VersionMismatch:
+                    continue
+                raise AssertionError("a rotation or removal naming a replaced token id must raise VersionMismatch")
+            assert await state.active_token_id(s.tenant) == wins[0], "a refused call changed the token id"
+            await other.remove_if_current(s.tenant, wins[0])
+            assert await state.active_token_id(s.tenant) is None
+            try:
+                await state.rotate_if_current(s.tenant, wins[0])
+            except NotFound:
+                return
+            raise AssertionError("rotate_if_current of a tenant without SCIM must raise NotFound")
         contract.run(lambda s: _with_state_stores(s, check))
 
     def test_the_first_signing_key_claim_wins(self, contract: ContractRunner) -> None:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from adapters.base import Adapter, Tenant
-from adapters.errors import AlreadyExists, NotFound
+from adapters.errors import AlreadyExists, NotFound, VersionMismatch
 from adapters.operators import Operator
 from adapters.state import Integration, StateStore
 from gateway.admin.accounts import can_see
@@ -184,24 +184,46 @@ class Integrations:
         showed the new token, a second tab, another operator meanwhile) names a token that is no
         longer the location's, and rotating again would silently void the token just pasted
         into Entra ID, so it is refused and nothing changes."""
-        current = location.integration
-        if current is not None and not hmac.compare_digest(mark.encode(), token_mark(current).encode()):
-            raise IntegrationError(
-                f"The Secret Token was rotated at {current.rotated_at}, after the page this form came from was "
-                "loaded (reloading the page of a new token sends its form again). Nothing was changed: the "
-                "newest token keeps working. Rotate again here if you need another one.")
-        try:
-            token_id = await self.state.rotate(location.id)
+        current = self._current(location, mark)
+        if not await self.adapter.tenant_exists(location.id):
+            raise IntegrationError(f"Location {location.id} is no longer in the directory: remove SCIM from it "
+                                   "instead (a new token would provision a location that does not exist).")
+        try:  # one conditional update: of forms sent at once, one rotates (a double-click rotated twice)
+            token_id = await self.state.rotate_if_current(location.id, current.token_id)
         except NotFound:
             raise IntegrationError("SCIM is not enabled for this location: enable it first.") from None
+        except VersionMismatch:
+            raise self._changed(current) from None
         return self._credentials(location.id, token_id)
 
-    async def remove(self, location: Location) -> None:
-        """Disable SCIM: the Tenant URL answers 401 from now on; the employees stay."""
+    async def remove(self, location: Location, mark: str) -> None:
+        """Disable SCIM: the Tenant URL answers 401 from now on; the employees stay. ``mark`` is
+        the confirmation form's :func:`token_mark`: a page loaded before the integration was
+        removed and enabled again must not remove the new one (its token is in Entra ID)."""
+        current = self._current(location, mark)
         try:
-            await self.state.remove(location.id)
+            await self.state.remove_if_current(location.id, current.token_id)
         except NotFound:
             raise IntegrationError("SCIM is not enabled for this location.") from None
+        except VersionMismatch:
+            raise self._changed(current) from None
+
+    def _current(self, location: Location, mark: str) -> Integration:
+        """The integration the form was loaded for, or the error that nothing was changed."""
+        current = location.integration
+        if current is None:
+            raise IntegrationError("SCIM is not enabled for this location.")
+        if not hmac.compare_digest(mark.encode(), token_mark(current).encode()):
+            raise self._changed(current)
+        return current
+
+    @staticmethod
+    def _changed(current: Integration) -> IntegrationError:
+        return IntegrationError(
+            f"The Secret Token was rotated, or SCIM enabled again, at {current.rotated_at}, "
+            "after the page this form came from was loaded, by another operator, another tab, a second click or a "
+            "reload of a page that showed a new token. Nothing was changed by this form: the newest token keeps "
+            "working. Open the location again to see it as it is now.")
 
     def _credentials(self, location: str, token_id: str) -> Credentials:
         return Credentials(self.tenant_url(location), self.tokens.issue(location, token_id))

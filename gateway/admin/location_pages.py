@@ -31,7 +31,10 @@ class LocationsHandler(AdminHandler):
         operator = self.require_operator()
         search = LocationSearch.parse(self.get_query_argument("q", ""), self.get_query_argument("page", ""))
         found = await self.admin.integrations.search(operator, search)
-        self.render("locations.html", found=found, max_search=MAX_SEARCH_CHARS)
+        removed = self.get_query_argument("removed", "")
+        notice = (f"SCIM is disabled for location {removed}, which the directory no longer lists: its Secret Token "
+                  "no longer works.") if LOCATION_ID.fullmatch(removed) else None
+        self.render("locations.html", found=found, max_search=MAX_SEARCH_CHARS, notice=notice)
 
 
 class OpenLocationHandler(AdminHandler):
@@ -128,10 +131,10 @@ class RemoveHandler(LocationHandler):
 
     async def get(self, location_id: str) -> None:
         location = await self.visible_location(location_id)
-        if not location.enabled:
+        if location.integration is None:
             self.redirect(self.url(f"/locations/{location.id}"))
             return
-        self.render("confirm_remove.html", location=location)
+        self.render("confirm_remove.html", location=location, token_mark=token_mark(location.integration))
 
     async def post(self, location_id: str) -> None:
         location = await self.visible_location(location_id)
@@ -139,10 +142,14 @@ class RemoveHandler(LocationHandler):
             self.redirect(self.url(f"/locations/{location.id}/remove"), status=303)
             return
         try:
-            await self.admin.integrations.remove(location)
+            await self.admin.integrations.remove(location, self.get_body_argument("current", ""))
         except IntegrationError as exc:
             self.set_status(409)
             await self.show(location, error=str(exc))
             return
         log.info("admin removed: location %s by %s", location.id, self.require_operator().name)
+        if await self.admin.integrations.location(self.require_operator(), location.id) is None:
+            # listed only while enabled (the directory no longer has it): its page is gone now
+            self.redirect(self.url("/locations", {"removed": location.id}), status=303)
+            return
         self.redirect(self.url(f"/locations/{location.id}", {"done": "removed"}), status=303)
