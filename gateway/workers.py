@@ -177,7 +177,7 @@ def run_workers(count: int, worker: Callable[[int], int], *, max_restarts: int =
 def _fork_workers(count: int, max_restarts: int, restart_window: float,
                   stopping: Callable[[], bool]) -> int | None:
     """In each worker, its task id; in the parent, None once more than ``max_restarts`` workers
-    died abnormally within ``restart_window`` seconds (it exits 0 once every worker exited 0).
+    died within ``restart_window`` seconds (it exits 0 once every worker exited after a stop).
     Once ``stopping()``, a worker that dies is not restarted: one the forwarded SIGTERM reached
     before its event loop took the signal over dies of it, and was restarted, counted as a crash
     (64 workers stopped as they started gave up, exit 1: a configuration review).
@@ -209,13 +209,17 @@ def _fork_workers(count: int, max_restarts: int, restart_window: float,
         if pid not in children:
             continue
         task_id, code = children.pop(pid), os.waitstatus_to_exitcode(status)
-        if code == 0 or (stopping() and code in (-signal.SIGTERM, -signal.SIGINT)):
+        if stopping() and code in (0, -signal.SIGTERM, -signal.SIGINT):
             log.info("worker %d (pid %d) exited", task_id, pid)
             continue
         if stopping():
             log.warning("worker %d (pid %d) exited with status %d while stopping", task_id, pid, code)
             continue
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        # A worker drains and exits 0 on a SIGTERM of its own too (an operator's `kill` of a stuck
+        # worker): not a stop of the gateway, so it is started again (it was not, and once every
+        # worker had gone so, the gateway exited 0 and its supervisor did not restart it; a soak review).
+        how = ("exited without a stop of the gateway (a SIGTERM sent to it alone?)" if code == 0
+               else f"was killed by signal {-code}" if code < 0 else f"exited with status {code}")
         now = time.monotonic()
         deaths.append(now)
         while deaths[0] <= now - restart_window:

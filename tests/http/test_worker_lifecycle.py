@@ -67,6 +67,27 @@ def test_a_supervisor_killed_with_sigkill_takes_its_workers_down(tmp_path: Path)
     wait_until(lambda: _port_free(srv.port))
 
 
+def test_a_worker_sent_sigterm_alone_drains_and_is_replaced(tmp_path: Path) -> None:
+    """An operator's ``kill`` (SIGTERM) of one worker: it drains and exits 0, which the supervisor
+    took for the end of a stop: it was never replaced, and once every worker had gone so the
+    gateway exited 0, which systemd's Restart=on-failure does not restart (a soak review)."""
+    srv = Server(tmp_path / "data", "--processes", "2")
+    srv.start()
+    assert srv.proc is not None
+    try:
+        for _ in range(2):  # each of the original workers in turn, then the replacement of the first
+            first = children(srv.proc.pid)
+            assert len(first) == 2
+            os.kill(first[0], signal.SIGTERM)
+            wait_until(lambda: len(children(srv.proc.pid)) == 2 and first[0] not in children(srv.proc.pid))
+        assert srv.proc.poll() is None
+        with urllib.request.urlopen(f"{srv.origin}/healthz", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        log = srv.stop()
+    assert log.count("exited without a stop of the gateway (a SIGTERM sent to it alone?); restarting it") == 2
+
+
 def test_workers_that_keep_dying_stop_the_gateway_and_free_the_port(tmp_path: Path) -> None:
     srv = Server(tmp_path / "data", "--processes", "2")
     srv.start()
