@@ -53,7 +53,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _config(root: Path, password: str) -> str:
+def _config(root: Path, password: str, database_lines: str = "") -> str:
     module_dir = next((d for d in MODULE_DIRS if (d / "back_mdb.so").exists() or (d / "back_mdb.la").exists()), None)
     modules = f"modulepath {module_dir}\nmoduleload back_mdb\n" if module_dir else ""
     schemas = "".join(f"include {SCHEMA_DIR / name}.schema\n" for name in ("core", "cosine", "inetorgperson", "nis"))
@@ -63,6 +63,7 @@ def _config(root: Path, password: str) -> str:
         f"database mdb\nmaxsize 268435456\nsuffix \"{SUFFIX}\"\nrootdn \"{ROOT_DN}\"\n"
         f"rootpw {password}\ndirectory {root / 'db'}\n"
         "index objectClass eq\nindex mail eq,sub\nindex entryUUID eq\nindex uid eq\nindex employeeType eq\n"
+        f"{database_lines}"
     )
 
 
@@ -125,8 +126,9 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, password: str, dead
         conn.unbind()
 
 
-def start_slapd() -> SlapdServer:
-    """Start a throwaway slapd (three tries on fresh ports); the caller must ``stop_slapd`` it."""
+def start_slapd(database_lines: str = "") -> SlapdServer:
+    """Start a throwaway slapd (three tries on fresh ports); the caller must ``stop_slapd`` it.
+    ``database_lines``: more of the database's ``slapd.conf`` directives (``limits``, ``access``)."""
     slapd, slapadd = _find("slapd"), _find("slapadd")
     if not (SCHEMA_DIR / "inetorgperson.schema").exists():
         pytest.fail(f"no OpenLDAP schemas in {SCHEMA_DIR}; {INSTALL_HINT}", pytrace=False)
@@ -136,7 +138,7 @@ def start_slapd() -> SlapdServer:
     password_file.write_text(password + "\n", encoding="utf-8")
     os.chmod(password_file, 0o600)
     conf = root / "slapd.conf"
-    conf.write_text(_config(root, password), encoding="utf-8")
+    conf.write_text(_config(root, password, database_lines), encoding="utf-8")
     (root / "db").mkdir()
     base = (f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: vizmo\no: Vizmo test\n\n")
     subprocess.run([slapadd, "-f", str(conf), "-b", SUFFIX], input=base.encode(), check=True,

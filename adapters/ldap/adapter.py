@@ -5,7 +5,8 @@ I/O only: the entry ⇄ SCIM mapping is :mod:`adapters.ldap.mapping`, the filter
 operation is one function run on an ldap3 worker thread (:mod:`adapters.ldap.client`).
 
 - Users are the ``inetOrgPerson`` entries with a userName value directly below the location's OU
-  (one-level searches); a location exists when its OU exists.
+  (one-level searches); a location exists when its OU exists. An entry in a sub-OU is no user, but
+  its userName is taken (:mod:`adapters.ldap.uniqueness`).
 - Uniqueness of userName in a location: a search before the add catches entries named by anyone,
   and gateway entries are named ``uid=scim-<hash of the normalised userName>``, so two concurrent
   creates of one userName collide on the DN and exactly one wins (the other gets 409). A rename
@@ -40,8 +41,9 @@ from adapters.errors import AlreadyExists, Contention, InvalidValue, NotFound, U
 from adapters.ldap import mapping
 from adapters.ldap.attributes import refused_value
 from adapters.ldap.client import LdapClient, escape_rdn, ldap3, ldap_errors, read, search
+from adapters.ldap.uniqueness import check_free
 from adapters.ldap.directory_schema import LdapAttributeType, allowed_attributes, attribute_types
-from adapters.ldap.filters import DECLARED_OPS, ENTRY_UUID, FilterTranslator, escape
+from adapters.ldap.filters import DECLARED_OPS, ENTRY_UUID, FilterTranslator
 from adapters.ldap.mapping import Entry
 from adapters.ldap.modifications import CONFLICTS, best_effort, changes_to, swap
 from adapters.ldap.options import OPTIONS_SCHEMA, LdapSettings
@@ -148,20 +150,8 @@ class LdapUserAdapter(ResourceAdapter):
         return found[0] if found and found[0].first("entryUUID") == id else None
 
     def _check_free(self, conn: Any, user_name: str, except_id: str | None = None) -> None:
-        """``AlreadyExists`` when another user has this userName, or holds it as a further value
-        of ``mail`` (read as its first value, so a look-up cannot find it): then the detail
-        names that user, for the directory's admin (Entra ID retries a 409 every cycle)."""
-        attribute = self._amap.user_name.ldap
-        found = self._search(conn, f"(&{self._user}({attribute}={escape(user_name)}))")
-        holder = next((e for e in found if e.first("entryUUID") != except_id), None)
-        if holder is None:
-            return
-        own = holder.first(attribute) or ""
-        if mapping.normalise_user_name(own) == mapping.normalise_user_name(user_name):
-            raise AlreadyExists(f"userName {user_name!r} is already taken in this location")
-        raise AlreadyExists(f"userName {user_name!r} is taken in this location: user {holder.first('entryUUID')} "
-                            f"(whose userName is the first of its {attribute} values) holds it as a further "
-                            f"{attribute} value; remove that value in the directory")
+        check_free(conn, self._base, f"ou={DEPROVISIONED_OU},{self._base}", self._user, self._amap, user_name,
+                   except_id)
 
     def _dn(self, rdn: str) -> str:
         return f"{mapping.RDN_ATTRIBUTE}={rdn},{self._base}"
@@ -365,7 +355,12 @@ class LdapAdapter(Adapter):
         self.translator = FilterTranslator(self.settings.attributes, self.types, user_schema_info())
 
     def _check_base(self, conn: Any) -> None:
-        if read(conn, self.settings.base_dn, ["1.1"]) is None:
+        """The base DN exists, read paged as a search is (a refused page size fails start and /readyz)."""
+        try:
+            found = search(conn, self.settings.base_dn, ldap3.BASE, "(objectClass=*)", ["1.1"])
+        except ldap_errors.LDAPNoSuchObjectResult:
+            found = []
+        if not found:
             raise Unavailable(f"the base DN {self.settings.base_dn!r} does not exist in the directory")
 
     async def stop(self) -> None:

@@ -126,8 +126,17 @@ class LdapClient:
                     _close(conn)
                 if attempt == 1 and retry:
                     continue
-                log.warning("LDAP server unavailable: %s", type(exc).__name__)
+                # the reason too (an expired certificate, a host name the certificate does not name)
+                log.warning("LDAP server unavailable: %s: %s", type(exc).__name__, str(exc)[:300])
                 raise Unavailable("the LDAP directory is unavailable") from None
+            except ldap_errors.LDAPOperationResult as exc:
+                if conn is not None:  # the operation's own result, for the caller to map
+                    self._idle.put(conn)
+                    raise
+                # the connection's set-up refused: StartTLS unsupported (a failover node without TLS),
+                # a bind that needs a secure connection; each request was a 500 (an LDAP review)
+                raise Unavailable(f"the LDAP server refused the connection's set-up: {exc.description}: "
+                                  f"{exc.message}") from None
             except BaseException:
                 if conn is not None:
                     self._idle.put(conn)
@@ -172,8 +181,13 @@ def search(conn: Any, base: str, scope: str, ldap_filter: str, attributes: list[
     entries: list[Entry] = []
     cookie: Any = None
     while True:
-        conn.search(base, ldap_filter, search_scope=scope, attributes=attributes, paged_size=PAGE_SIZE,
-                    paged_cookie=cookie)
+        try:
+            conn.search(base, ldap_filter, search_scope=scope, attributes=attributes, paged_size=PAGE_SIZE,
+                        paged_cookie=cookie)
+        except ldap_errors.LDAPAdminLimitExceededResult as exc:  # every request was a 500 (an LDAP review)
+            raise Unavailable(f"the LDAP server refused a paged search of {PAGE_SIZE} entries a page for the "
+                              f"gateway's bind DN ({exc.message or exc.description}): allow it (OpenLDAP: olcLimits "
+                              "size.pr=unlimited size.prtotal=unlimited for that DN)") from None
         entries.extend(to_entry(r) for r in conn.response if r.get("type") == "searchResEntry")
         if conn.result.get("result") == SIZE_LIMIT_EXCEEDED:
             raise TooMany(f"the directory's size limit for the gateway's bind DN stopped this search at "

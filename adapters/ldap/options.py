@@ -91,9 +91,9 @@ class LdapSettings:
         )
 
     def read_password(self) -> str:
-        """The bind password from its environment variable or file (trailing newline removed)."""
-        if self.bind_password_env is not None:
-            value = os.environ.get(self.bind_password_env)
+        """The bind password from its environment variable or file (a trailing line end removed)."""
+        if self.bind_password_env is not None:  # a line end trimmed as from the file (a secret store's)
+            value = (os.environ.get(self.bind_password_env) or "").rstrip("\r\n")
             if not value:
                 raise Unavailable(f"the environment variable {self.bind_password_env} "
                                          "holding the LDAP bind password is not set")
