@@ -265,6 +265,10 @@ class VizmoPostgresAdapter(Adapter):
             "statement_timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600, "default": 15,
                                           "description": "the server ends a statement that runs (or waits for a "
                                                          "lock) longer: set it to [limits] adapter_timeout_seconds"},
+            "statement_cache_size": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 100,
+                                     "description": "prepared statements kept per connection: 0 behind a "
+                                                    "pooler in transaction mode (PgBouncer pool_mode = "
+                                                    "transaction), which does not keep them"},
             "create_schema": {"type": "boolean", "default": False,
                               "description": "create the Vizmo directory tables and a demo location if missing "
                                              "(tests and demos; a real directory already has them)"},
@@ -276,11 +280,11 @@ class VizmoPostgresAdapter(Adapter):
     }
 
     def __init__(self, source: DsnSource, *, min_pool: int = 1, max_pool: int = 10,
-                 create_schema: bool = False, statement_timeout: float = 15.0) -> None:
+                 create_schema: bool = False, statement_timeout: float = 15.0, statement_cache_size: int = 100) -> None:
         if min_pool > max_pool:
             raise ValueError(f"min_pool ({min_pool}) must not exceed max_pool ({max_pool})")
         self._db = PgDatabase(source, min_size=min_pool, max_size=max_pool, create_schema=create_schema,
-                              statement_timeout=statement_timeout)
+                              statement_timeout=statement_timeout, statement_cache_size=statement_cache_size)
 
     def __repr__(self) -> str:
         return f"VizmoPostgresAdapter({self._db!r})"
@@ -292,7 +296,8 @@ class VizmoPostgresAdapter(Adapter):
                            file=Path(dsn_file) if dsn_file else None)
         return cls(source, min_pool=int(options.get("min_pool", 1)), max_pool=int(options.get("max_pool", 10)),
                    create_schema=bool(options.get("create_schema", False)),
-                   statement_timeout=float(options.get("statement_timeout_seconds", 15)))
+                   statement_timeout=float(options.get("statement_timeout_seconds", 15)),
+                   statement_cache_size=int(options.get("statement_cache_size", 100)))
 
     async def start(self) -> None:
         await self._db.open()
@@ -302,7 +307,9 @@ class VizmoPostgresAdapter(Adapter):
         await self._db.close()
 
     async def check_health(self) -> None:
-        await self._db.fetchval("SELECT 1", action="health check")
+        # a read of the directory's table, not SELECT 1: behind a DBA's LOCK TABLE every request
+        # timed out while /readyz answered 200 (a PostgreSQL operations review)
+        await self._db.fetchval("SELECT 1 FROM employees LIMIT 1", action="health check")
 
     async def tenant_exists(self, tenant: str) -> bool:
         location = location_id(tenant)

@@ -45,6 +45,10 @@ _UNAVAILABLE = (
     asyncpg.exceptions.ObjectNotInPrerequisiteStateError, asyncpg.exceptions.InvalidCachedStatementError,
     OSError, asyncio.TimeoutError,
     asyncpg.InternalClientError,  # a connection left mid-operation by a server that went away
+    # the gateway's tables missing (an empty database of that name mid-restore), a prepared statement
+    # a pooler lost (PgBouncer's transaction pooling without statement_cache_size = 0): 500s before
+    asyncpg.exceptions.UndefinedTableError, asyncpg.exceptions.InvalidSQLStatementNameError,
+    asyncpg.exceptions.DuplicatePreparedStatementError,
 )
 #: The directory's own rules refusing a write: a constraint the portal team added (class 23:
 #: NOT NULL, CHECK, foreign key; a unique violation is a uniqueness clash, above) or a trigger
@@ -190,8 +194,10 @@ class PgDatabase:
     last (the adapter and its state store share it), bound to the event loop that opened it."""
 
     def __init__(self, source: DsnSource, *, min_size: int = 1, max_size: int = 10,
-                 create_schema: bool = False, statement_timeout: float = 15.0) -> None:
+                 create_schema: bool = False, statement_timeout: float = 15.0,
+                 statement_cache_size: int = 100) -> None:
         self._source = source
+        self._statement_cache_size = statement_cache_size  # 0 behind PgBouncer's transaction pooling
         # The server's own limit on each statement: a connection the gateway drops when its
         # timeout cuts a call (``_connection``) leaves its statement running on the server, which
         # does not notice a client gone while it waits for a lock: behind a DBA's LOCK TABLE every
@@ -228,6 +234,7 @@ class PgDatabase:
                         async with pool.acquire(timeout=_ACQUIRE_TIMEOUT) as conn:
                             await self._ensure_schema(conn)
                             await refuse_missing_privileges(conn)
+                            await self._check_statement_timeout(conn)
                 except BaseException:
                     await pool.close()
                     raise
@@ -239,13 +246,24 @@ class PgDatabase:
             with translate_errors("connection"):
                 return await asyncpg.create_pool(
                     dsn, min_size=self._min_size, max_size=self._max_size, timeout=_CONNECT_TIMEOUT,
-                    command_timeout=_COMMAND_TIMEOUT,
+                    command_timeout=_COMMAND_TIMEOUT, statement_cache_size=self._statement_cache_size,
                     server_settings={"application_name": "vizmo-scim-gateway",
                                      "statement_timeout": str(self._statement_timeout_ms)})
         except ValueError:  # the DSN parser's message may quote parts of the DSN
             pass
         # raised outside the handler, so that no traceback carries the parser's error as context
         raise Unavailable(f"the directory DSN in {self._source} is malformed")
+
+    async def _check_statement_timeout(self, conn: asyncpg.Connection) -> None:
+        """WARNING when the server does not apply the statement_timeout asked for: PgBouncer refuses
+        it as a startup parameter, and its usual remedy (ignore_startup_parameters) drops it, so a
+        lock held by a DBA piled up the gateway's backends again (a PostgreSQL operations review)."""
+        applied = await conn.fetchval("SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'")
+        if applied != self._statement_timeout_ms:
+            log.warning("the directory's statement_timeout for the gateway's connections is %s ms, not the %s ms "
+                        "asked for (a pooler such as PgBouncer dropped the startup parameter?): set it for the "
+                        "gateway's role (ALTER ROLE <role> SET statement_timeout = '%ss')", applied,
+                        self._statement_timeout_ms, self._statement_timeout_ms / 1000)
 
     async def _ensure_schema(self, conn: asyncpg.Connection) -> None:
         if not self._create_schema and await _scim_tables_current(conn):

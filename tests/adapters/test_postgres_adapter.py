@@ -643,3 +643,50 @@ def test_a_search_path_with_another_schema_first_is_refused_rather_than_given_ne
         assert run(fixed.resource_adapter("User", "1").get(created["id"]))["userName"] == "kept@example.com"
     finally:
         run(fixed.stop())
+
+
+def test_behind_a_transaction_pooler_no_prepared_statement_outlives_its_query(
+        pg_directory_dsn: str, tmp_path: Path) -> None:
+    """PgBouncer's transaction pooling hands each transaction another server connection, so a
+    statement prepared on one was missing on the next: most requests were 500s (a PostgreSQL
+    operations review). ``statement_cache_size = 0`` keeps none."""
+    dsn_file = tmp_path / "dsn"
+    dsn_file.write_text(pg_directory_dsn)
+    loop = asyncio.new_event_loop()
+    try:
+        for size, kept in ((100, True), (0, False)):
+            adapter = VizmoPostgresAdapter.from_options({"dsn_file": str(dsn_file), "max_pool": 1,
+                                                         "statement_cache_size": size})
+            loop.run_until_complete(adapter.start())
+            try:
+                users = adapter.resource_adapter("User", "1")
+                loop.run_until_complete(users.search(ListQuery()))
+                prepared = loop.run_until_complete(adapter._db.fetchval(
+                    "SELECT count(*) FROM pg_prepared_statements"))
+                assert (prepared > 0) is kept, (size, prepared)
+            finally:
+                loop.run_until_complete(adapter.stop())
+    finally:
+        loop.close()
+
+
+def test_a_statement_timeout_the_server_does_not_apply_is_a_warning(
+        pg_directory_dsn: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A pooler that drops the startup parameter (PgBouncer's ignore_startup_parameters) left the
+    gateway's statements unbounded, without a word."""
+    loop = asyncio.new_event_loop()
+    try:
+        conn = loop.run_until_complete(asyncpg.connect(pg_directory_dsn))  # no statement_timeout of ours
+        try:
+            database = PgDatabase(DsnSource(env="UNUSED"), statement_timeout=5)
+            with caplog.at_level("WARNING", logger="vizmo_scim.adapter.postgres"):
+                loop.run_until_complete(database._check_statement_timeout(conn))
+            assert "statement_timeout for the gateway's connections is 0 ms, not the 5000 ms" in caplog.text
+            caplog.clear()
+            loop.run_until_complete(conn.execute("SET statement_timeout = 5000"))
+            loop.run_until_complete(database._check_statement_timeout(conn))
+            assert caplog.text == ""
+        finally:
+            loop.run_until_complete(conn.close())
+    finally:
+        loop.close()

@@ -307,3 +307,29 @@ async def test_writes_waiting_on_rows_the_portal_locked_leave_connections_to_rea
         await watcher.close()
     answers = await asyncio.gather(*patches)
     assert {answer.status for answer in answers} <= {200, 503}
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_readiness_reads_the_directory_and_missing_tables_are_503s(
+        scim: Any, http_client: Any, base_url: str, pg_directory_dsn: str) -> None:
+    """A PostgreSQL operations review: behind a DBA's LOCK TABLE every request timed out while
+    /readyz (SELECT 1) answered 200; and with the gateway's tables missing (an empty database of
+    the name, mid-restore) every request was a 500 with a trace (UndefinedTableError)."""
+    dba = await asyncpg.connect(pg_directory_dsn)
+    try:
+        lock = dba.transaction()
+        await lock.start()
+        await dba.execute("LOCK TABLE employees IN ACCESS EXCLUSIVE MODE")
+        ready = await http_client.fetch(f"{base_url}/readyz", raise_error=False)
+        assert ready.code == 503
+        await lock.rollback()
+        assert (await http_client.fetch(f"{base_url}/readyz", raise_error=False)).code == 200
+        await dba.execute("ALTER TABLE scim_integrations RENAME TO scim_integrations_away")
+        try:
+            missing = await scim("GET", "/Users")
+            assert missing.status == 503 and missing.body["status"] == "503" and "Retry-After" in missing.headers
+        finally:
+            await dba.execute("ALTER TABLE scim_integrations_away RENAME TO scim_integrations")
+        assert (await scim("GET", "/Users")).status == 200
+    finally:
+        await dba.close()
