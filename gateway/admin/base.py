@@ -16,7 +16,12 @@
   the operator's name and session version (:class:`~gateway.admin.accounts.Session`), checked
   against the operator store on every request and valid for at most :data:`SESSION_HOURS`.
 - A SCIM ``Authorization: Bearer`` header means nothing here: only the session cookie signs in.
-- Errors are an HTML page with the status and a short message; never a traceback.
+- Errors are an HTML page with the status, a short message and, for a refused form (403), a link
+  to what works: the form's page opened again (a stale XSRF token), or the sign-in page (no
+  session); never a traceback, and never "reload", which would send the same POST again.
+- Every page of a session names, on its ``<body>``, the page to load in its place when the
+  browser restores it from the back-forward cache (``admin.js``): the session may have ended
+  meanwhile, in another browser too.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ SESSION_HOURS = 12
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+#: The forms whose page is the one above their path (see :meth:`AdminHandler.form_page`).
+_FORMS_ON_THE_PAGE_ABOVE = ("/enable", "/sign-out")
 
 
 @cache
@@ -72,6 +79,13 @@ def loopback_host(host_name: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+class SessionEnded(tornado.web.HTTPError):
+    """A form sent without a session (signed out, in this browser or another, or expired): 403."""
+
+    def __init__(self) -> None:
+        super().__init__(403, reason="Sign in first")
 
 
 class AdminHandler(tornado.web.RequestHandler):
@@ -120,8 +134,25 @@ class AdminHandler(tornado.web.RequestHandler):
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
         namespace.update(static=lambda name: f"{PREFIX}/static/{name}?v={static_version(name)}",
-                         url=self.url, operator=self.operator)
+                         url=self.url, operator=self.operator, fresh_page=self.fresh_page())
         return namespace
+
+    def form_page(self) -> str:
+        """The page of the form posted here: the page above for *Enable SCIM* (on the location's
+        page) and *Sign out* (on every page: ``/admin``, the locations), else this path, where
+        GET shows the form (the rotate and remove questions, the sign-in page)."""
+        path = self.request.path
+        if path.endswith(_FORMS_ON_THE_PAGE_ABOVE):
+            return path.rsplit("/", 1)[0] or PREFIX
+        return path
+
+    def fresh_page(self) -> str:
+        """The page ``admin.js`` loads instead of this one when the browser restores it from the
+        back-forward cache: itself when it answered a GET; else (the answer to a form, such as a
+        Secret Token shown once) the page above the form's path, never the form sent again."""
+        if self.request.method in ("GET", "HEAD"):
+            return self.request.uri or PREFIX
+        return self.request.path.rsplit("/", 1)[0] or PREFIX
 
     @staticmethod
     def url(path: str, args: dict[str, str] | None = None) -> str:
@@ -168,7 +199,7 @@ class AdminHandler(tornado.web.RequestHandler):
             if self.request.method in ("GET", "HEAD"):
                 self.redirect(self.url("/sign-in", {"next": self.request.uri or PREFIX}))
                 raise tornado.web.Finish()
-            raise tornado.web.HTTPError(403, reason="Sign in first")
+            raise SessionEnded()
         return self.operator
 
     async def visible_location(self, location: str) -> Location:
@@ -184,17 +215,36 @@ class AdminHandler(tornado.web.RequestHandler):
             status_code = 503
             self.set_status(503)
             self.set_header("Retry-After", "5")
-        messages = {403: "This request was refused. Reload the page and try again.",
-                    404: "There is no such page, or you may not see it.",
+        messages = {404: "There is no such page, or you may not see it.",
                     405: "This page does not accept that kind of request.",
                     413: "What was sent is larger than this page accepts.",
                     503: "The directory is unavailable for a moment. Try again shortly."}
         otherwise = ("This request could not be understood. Go back, reload the page and try again."
                      if status_code < 500 else "Something went wrong on our side. Try again in a moment.")
         message = messages.get(status_code, otherwise)
+        link = None
+        if status_code == 403:  # "reload" would send the same form again: say what works instead
+            message, link = self._refused_form(kwargs.get("exc_info"))
         self.clear_header("Location")
         self.set_header("Content-Type", "text/html; charset=UTF-8")
-        self.render("error.html", status=status_code, reason=self._reason, message=message)
+        self.render("error.html", status=status_code, reason=self._reason, message=message, link=link)
+
+    def _refused_form(self, exc_info: Any) -> tuple[str, tuple[str, str]]:
+        """A 403's message and its link (text, address): sign in again when there is no session;
+        else the form's token did not match (a page opened before the token changed, or the
+        XSRF cookie gone): open the form's page again, which brings a fresh token."""
+        page = self.form_page()
+        if isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], SessionEnded):
+            return ("Your session has ended: sign in again. Nothing was changed.",
+                    ("Sign in again", self.url("/sign-in", {"next": page})))
+        if page == PREFIX + "/sign-in":  # the sign-in form's page again, leading where it led
+            try:
+                target = self.get_body_argument("next", "")[:2000]
+            except tornado.web.HTTPError:  # a value that is not UTF-8: no target
+                target = ""
+            page = self.url("/sign-in", {"next": target} if target else None)
+        return ("This form was sent from a page that is out of date, so nothing was changed. Open the page again "
+                "and send the form from there.", ("Open the page again", page))
 
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         if isinstance(value, tornado.web.HTTPError) and value.status_code < 500:

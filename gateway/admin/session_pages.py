@@ -1,4 +1,11 @@
-"""Sign-in and sign-out of the admin page (operator accounts: ``vizmo-scim admin add``)."""
+"""Sign-in and sign-out of the admin page (operator accounts: ``vizmo-scim admin add``).
+
+On an origin where the browser would drop the page's ``Secure`` cookies (plain HTTP, not
+loopback: :meth:`~gateway.admin.base.AdminHandler.secure_origin`) the sign-in page has no form
+at all, so that no password is ever typed into it and sent in clear. Sign-out answers with
+``Clear-Site-Data: "cache"``: the browser drops what it kept of the admin pages (its back-forward
+cache included), so *Back* does not show them again.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +46,8 @@ class SignInHandler(AdminHandler):
             self.redirect(_next_page(self.get_query_argument("next", "")))
             return
         signed_out = self.get_query_argument("signed_out", "") == "1"
-        self.render("sign_in.html", error=None if self.secure_origin() else INSECURE, signed_out=signed_out,
+        secure = self.secure_origin()
+        self.render("sign_in.html", error=None if secure else INSECURE, signed_out=signed_out, secure=secure,
                     next=self.get_query_argument("next", ""), user="", failed=False)
 
     async def post(self) -> None:
@@ -48,7 +56,8 @@ class SignInHandler(AdminHandler):
         target = self.get_body_argument("next", "")
         if not self.secure_origin():
             self.set_status(400)
-            self.render("sign_in.html", error=INSECURE, signed_out=False, next=target, user=name, failed=False)
+            self.render("sign_in.html", error=INSECURE, signed_out=False, secure=False, next=target, user=name,
+                        failed=False)
             return
         client = self.application.public_origin.client(  # type: ignore[attr-defined]
             self.request.remote_ip, self.request.headers)
@@ -57,14 +66,15 @@ class SignInHandler(AdminHandler):
             log.info("admin sign-in throttled (request %s)", self.request_id)
             self.set_status(429)
             self.set_header("Retry-After", retry_after(wait))
-            self.render("sign_in.html", error=THROTTLED.format(retry_after(wait)), signed_out=False, next=target,
-                        user=name, failed=False)
+            self.render("sign_in.html", error=THROTTLED.format(retry_after(wait)), signed_out=False, secure=True,
+                        next=target, user=name, failed=False)
             return
         operator = await self.admin.accounts.sign_in(name, password)
         if operator is None:
             log.info("admin sign-in refused (request %s)", self.request_id)
             # failed: the fields are marked invalid and the cursor goes back to them (WCAG 2.1 SC 3.3.1)
-            self.render("sign_in.html", error=FAILED, signed_out=False, next=target, user=name, failed=True)
+            self.render("sign_in.html", error=FAILED, signed_out=False, secure=True, next=target, user=name,
+                        failed=True)
             return
         log.info("admin sign-in: %s", operator.name)
         # Only failures count: colleagues behind one address (an office's NAT) signing in are
@@ -82,6 +92,7 @@ class SignOutHandler(AdminHandler):
             await self.admin.accounts.sign_out(operator)  # every session of the account ends
             log.info("admin sign-out: %s", operator.name)
         self.end_session()
+        self.set_header("Clear-Site-Data", '"cache"')  # Back must not show the pages of the session again
         self.redirect(self.url("/sign-in", {"signed_out": "1"}), status=303)
 
 

@@ -290,3 +290,28 @@ def test_the_activity_has_a_breadcrumb_and_no_empty_page_navigation(
     assert empty == []
     assert (ax(page, "nav.breadcrumb")["role"], ax(page, "nav.breadcrumb")["name"]) == ("navigation", "Breadcrumb")
     assert page.find("nav.breadcrumb [aria-current=page]").text == "Activity"
+
+
+def test_every_button_edge_has_3_to_1_contrast(page: Page, admin_gateway: AdminGateway) -> None:  # noqa: F811
+    """WCAG 2.1 SC 1.4.11 Non-text Contrast: a button's (or a link drawn as one) border, its
+    visual edge, has at least 3:1 against the background around it (the borders were #d0d7de on
+    white, 1.45:1; the sign-out button sits on the header's grey)."""
+    enable_and_provision(admin_gateway, ["ada@example.com"])
+    measured = []
+    for path in ("/admin/sign-in", "/admin/locations", "/admin/locations/1", "/admin/locations/1/activity",
+                 "/admin/locations/1/rotate", "/admin/locations/2"):
+        if path == "/admin/locations":
+            sign_in_by_keyboard(page)
+        page.go(path)
+        edges = page.driver.execute_script(
+            "return [...document.querySelectorAll('button, .button')].filter(e => e.offsetParent).map(e => {"
+            "  let p = e.parentElement;"
+            "  while (p && ['transparent', 'rgba(0, 0, 0, 0)'].includes(getComputedStyle(p).backgroundColor))"
+            "    { p = p.parentElement; }"
+            "  return [e.textContent.trim(), getComputedStyle(e).borderTopColor,"
+            "          p ? getComputedStyle(p).backgroundColor : 'rgb(255, 255, 255)'];});")
+        for name, border, around in edges:
+            ratio = contrast(opaque_colours(border)[0], opaque_colours(around)[0])
+            assert ratio >= 3, f"{path}: the edge of the button {name!r} is {ratio:.2f}:1 ({border} on {around})"
+            measured.append((path, name))
+    assert len(measured) >= 10 and ("/admin/sign-in", "Sign in") in measured, measured

@@ -101,7 +101,7 @@ def test_sign_in_enable_copy_use_watch_rotate_remove_sign_out(page: Page, admin_
     assert page.heading == "Provisioning activity of Delhi (location 1)"
     page.reload_until(lambda: len(page.rows("table.activity")) == 2)
     summary = page.find("#summary").text
-    assert summary.startswith("Last request 20") and "1 write, 1 refusal" in summary
+    assert summary.startswith("Last recorded change or refusal 20") and "1 write, 1 refusal" in summary
     rows = page.rows("table.activity")
     assert [(r[1], r[2], r[5]) for r in rows] == [("POST create", "ada@example.com", "409 uniqueness (refused)"),
                                                   ("POST create", "ada@example.com", "201 (changed)")]

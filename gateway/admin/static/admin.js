@@ -1,8 +1,11 @@
 /* Copy buttons of the Integrations page (gateway/admin/templates/credentials.html).
    navigator.clipboard where the browser allows it (a secure context), else the field's text is
    selected and copied with execCommand, else left selected for Ctrl+C. And the tab stops of the
-   scrolling table boxes (.table-scroll): only where the table overflows. No inline script: the
-   page's Content-Security-Policy allows only this file. */
+   scrolling table boxes (.table-scroll): only where the table overflows. One submission per form
+   (a double-click on Rotate sent two POSTs, and the answer shown was the second's 409, never the
+   token of the first), and no page of a session shown again from the back-forward cache after
+   the session may have ended. Everything works without this file. No inline script: the page's
+   Content-Security-Policy allows only this file. */
 (function () {
   "use strict";
 
@@ -60,6 +63,55 @@
       }
     });
   }
+
+  /* A form that posts is sent once: a second submit (a double-click, Enter pressed again) is
+     cancelled, and its submit buttons are disabled once the submission is under way (after this
+     event, so that a named submitter would still be sent). */
+  function oncePerForm(event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method !== "post") {
+      return;
+    }
+    if (form.hasAttribute("data-submitted")) {
+      event.preventDefault();
+      return;
+    }
+    if (event.defaultPrevented) {
+      return;
+    }
+    form.setAttribute("data-submitted", "");
+    window.setTimeout(function () {
+      var buttons = form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]");
+      Array.prototype.forEach.call(buttons, function (button) {
+        if (!button.disabled) {
+          button.disabled = true;
+          button.setAttribute("data-disabled-on-submit", "");
+        }
+      });
+    }, 0);
+  }
+
+  /* The page is shown again (Back, Forward; from the back-forward cache when event.persisted):
+     its forms can be sent again (the submission may have failed), and a page of a session is
+     loaded anew from the gateway (hidden meanwhile), which shows the sign-in page if the session
+     has ended, in this browser or another. */
+  function shownAgain(event) {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-submitted]"), function (form) {
+      form.removeAttribute("data-submitted");
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-disabled-on-submit]"), function (button) {
+      button.disabled = false;
+      button.removeAttribute("data-disabled-on-submit");
+    });
+    var page = document.body && document.body.getAttribute("data-session-page");
+    if (event.persisted && page) {
+      document.body.hidden = true;
+      window.location.replace(page);
+    }
+  }
+
+  document.addEventListener("submit", oncePerForm);
+  window.addEventListener("pageshow", shownAgain);
 
   document.addEventListener("DOMContentLoaded", function () {
     tabStopsWhereTablesScroll();
