@@ -149,3 +149,15 @@ class Page:
         path.write_bytes(base64.b64decode(shot["data"]))
         assert path.stat().st_size > 1000
         return path
+
+
+@pytest.fixture
+def page(driver: Any, admin_gateway: Any) -> Iterator["Page"]:
+    """A signed-out browser at the gateway (``admin_gateway``: tests.admin_support); the window's
+    size and JavaScript are restored after."""
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    try:
+        yield Page(driver, f"http://127.0.0.1:{admin_gateway.port}")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

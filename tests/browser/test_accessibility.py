@@ -16,21 +16,10 @@ from typing import Any
 import pytest
 
 from tests.admin_support import PASSWORD, AdminGateway, admin_gateway  # noqa: F401
-from tests.browser.browser_support import Page, driver  # noqa: F401
+from tests.browser.browser_support import Page, driver, page  # noqa: F401
 from tests.serving import CORE
 
 _COLOUR = re.compile(r"rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)")
-
-
-@pytest.fixture
-def page(driver: Any, admin_gateway: AdminGateway) -> Iterator[Page]:  # noqa: F811
-    """A signed-out browser at the gateway; the window's size and JavaScript are restored after."""
-    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    try:
-        yield Page(driver, f"http://127.0.0.1:{admin_gateway.port}")
-    finally:
-        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 # -- keyboard and accessibility tree ---------------------------------------------------------------

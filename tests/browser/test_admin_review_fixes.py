@@ -26,19 +26,10 @@ from typing import Any
 import pytest
 
 from tests.admin_support import PASSWORD, AdminClient, AdminGateway, admin_gateway  # noqa: F401
-from tests.browser.browser_support import Page, _binary, driver  # noqa: F401
+from tests.browser.browser_support import Page, _binary, driver, page  # noqa: F401
 from tests.serving import CORE, Server
 
 HELD = 1.0  # seconds the directory's write lock is held while a form is clicked twice
-
-
-@pytest.fixture
-def page(driver: Any, admin_gateway: AdminGateway) -> Iterator[Page]:  # noqa: F811
-    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    try:
-        yield Page(driver, f"http://127.0.0.1:{admin_gateway.port}")
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 @pytest.fixture(scope="module")
