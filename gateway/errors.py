@@ -24,10 +24,10 @@ from gateway.scim.errors import (
     Uniqueness,
 )
 
-__all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "cause", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed",
-           "Stopping", "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong", "HeadersTooLarge",
-           "NotImplementedHere", "Unavailable", "TooManyRequests", "InternalError", "TooLarge", "InvalidSyntax",
-           "InvalidValue"]
+__all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "cause", "Unauthorized", "Forbidden", "NotFound",
+           "MethodNotAllowed", "Stopping", "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong",
+           "HeadersTooLarge", "NotImplementedHere", "Unavailable", "TooManyRequests", "InternalError", "TooLarge",
+           "InvalidSyntax", "InvalidValue"]
 
 
 class Unauthorized(ProtocolError):
