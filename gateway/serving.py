@@ -158,6 +158,26 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def late_write_warning(config: GatewayConfig) -> str | None:
+    """Why a write answered 503 at ``adapter_timeout_seconds`` may still be stored afterwards (a
+    client's retry then meets it), or None: the storage's own wait outlasts the gateway's (SQLite's
+    write-lock wait; the LDAP adapter's ``timeout``, whose call runs on its thread after the 503:
+    an LDAP operations review stored a disable answered 503 at 15 s, with nothing said at start)."""
+    name = config.adapter_name.lower()
+    if name == "sqlite" and config.adapter_timeout < WRITE_LOCK_WAIT:
+        return (f"[limits] adapter_timeout_seconds is {config.adapter_timeout:g}, below the {WRITE_LOCK_WAIT:g} s a "
+                "SQLite write waits for another writer's lock: such a write answered 503 at the timeout may still "
+                f"be stored once it gets the lock (a client's retry then meets it); set it to {WRITE_LOCK_WAIT:g} or "
+                "more")
+    ldap_timeout = config.adapter_options.get("timeout", 10) if name == "ldap" else None
+    if isinstance(ldap_timeout, (int, float)) and ldap_timeout > config.adapter_timeout:
+        return (f"[adapter.options] timeout is {ldap_timeout:g} s, above [limits] adapter_timeout_seconds "
+                f"({config.adapter_timeout:g}): an LDAP write answered 503 at the gateway's timeout may still be "
+                "stored when the server answers (a client's retry then meets it); keep the LDAP timeout at or "
+                "below the adapter timeout")
+    return None
+
+
 def serve(config: GatewayConfig) -> int:
     """Serve until SIGINT/SIGTERM; with several processes each worker listens on the port with
     ``SO_REUSEPORT`` (:mod:`gateway.workers`). Returns the exit status."""
@@ -185,11 +205,8 @@ def serve(config: GatewayConfig) -> int:
     for network in too_wide(trusted_networks(config.trusted_proxies)):
         log.warning("[server] trusted_proxies holds %s: every client there may set X-Forwarded-Proto and "
                     "-Host, and so the Tenant URLs and the admin page's scheme; list only your proxies", network)
-    if config.adapter_name.lower() == "sqlite" and config.adapter_timeout < WRITE_LOCK_WAIT:
-        log.warning("[limits] adapter_timeout_seconds is %g, below the %g s a SQLite write waits for another "
-                    "writer's lock: such a write answered 503 at the timeout may still be stored once it gets the "
-                    "lock (a client's retry then meets it); set it to %g or more", config.adapter_timeout,
-                    WRITE_LOCK_WAIT, WRITE_LOCK_WAIT)
+    if (late := late_write_warning(config)) is not None:
+        log.warning("%s", late)
     port, base = config.port, config.public_base_url
     print(f"vizmo-scim: serving adapter {config.adapter_name!r} on {config.host}:{port} with "
           f"{config.processes} process(es); Tenant URLs are {tenant_url(base, '<location id>')}; "
