@@ -160,6 +160,20 @@ def start_slapd(database_lines: str = "") -> SlapdServer:
     pytest.fail(f"slapd did not start:\n{errors}", pytrace=False)
 
 
+def respawn_slapd(server: SlapdServer) -> SlapdServer:
+    """SIGKILL the server, then start it again on the same port, files and configuration (a
+    directory server's crash and restart); the caller must ``stop_slapd`` the one returned."""
+    server.process.kill()
+    server.process.wait(timeout=15)
+    with open(server.root / "slapd.log", "ab") as log:
+        process = subprocess.Popen([_find("slapd"), "-f", str(server.root / "slapd.conf"), "-h", f"{server.url}/",
+                                    "-d", "0"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if not _wait_ready(process, server.port, server.password, time.monotonic() + 20):
+        process.kill()
+        pytest.fail("slapd did not start again", pytrace=False)
+    return SlapdServer(server.url, server.port, server.root, server.password, server.password_file, process)
+
+
 def stop_slapd(server: SlapdServer) -> None:
     """Stop the server and remove its files."""
     server.process.terminate()

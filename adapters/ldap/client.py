@@ -68,6 +68,10 @@ class LdapClient:
         conn = ldap3.Connection(self._server, user=self.settings.bind_dn, password=self._password,
                                 auto_bind=ldap3.AUTO_BIND_NONE, raise_exceptions=True, read_only=False,
                                 receive_timeout=self._seconds, client_strategy=ldap3.SYNC)
+        # ldap3 marks an address unavailable after a failed connection and skips it for 5 s: a
+        # server restarted at once was answered 503 for that long (an LDAP operations review);
+        # each new connection tries the server afresh, as README says
+        self._server.reset_availability()
         try:
             conn.open(read_server_info=False)
             if self.settings.start_tls:

@@ -14,8 +14,10 @@ import pytest
 
 from adapters.errors import AlreadyExists, Unavailable
 from adapters.ldap.adapter import LdapAdapter, LdapUserAdapter
+from adapters.query import ListQuery
 from adapters.testkit import make_user
-from tests.ldap_server import SUFFIX, SlapdServer, ldap_base, slapd_server, start_slapd, stop_slapd  # noqa: F401
+from tests.ldap_server import (SUFFIX, SlapdServer, ldap_base, slapd_server, respawn_slapd,  # noqa: F401
+                               start_slapd, stop_slapd)
 
 SERVICE_DN = f"cn=gateway,{SUFFIX}"
 SERVICE_PASSWORD = "service-password-not-root"
@@ -113,3 +115,29 @@ async def test_a_password_in_an_environment_variable_may_end_with_a_line_end(
         await adapter.check_health()
     finally:
         await adapter.stop()
+
+
+def test_a_restarted_server_is_used_as_soon_as_it_answers(io_loop: Any) -> None:
+    """After a failed connection ldap3 marks the server's address unavailable and, for the next
+    5 s, refuses to try it: a slapd restarted at once was answered 503 for about 6 s more (an LDAP
+    operations review). Each new connection now tries the address afresh."""
+    server = start_slapd()
+    try:
+        base = server.new_base()
+        adapter = LdapAdapter.from_options(server.options(base))
+        io_loop.run_sync(adapter.start)
+        users = adapter.resource_adapter("User", "1")
+        try:
+            io_loop.run_sync(lambda: users.create(make_user("before@contoso.com")))
+            server.process.kill()
+            server.process.wait(timeout=15)
+            for _ in range(2):  # the pooled connection, then a new one that finds nothing listening
+                with pytest.raises(Unavailable):
+                    io_loop.run_sync(lambda: users.search(ListQuery()))
+            server = respawn_slapd(server)  # answers binds again
+            found = io_loop.run_sync(lambda: users.search(ListQuery()))
+            assert [r["userName"] for r in found.resources] == ["before@contoso.com"]
+        finally:
+            io_loop.run_sync(adapter.stop)
+    finally:
+        stop_slapd(server)
