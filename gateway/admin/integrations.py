@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from adapters.base import Adapter, Tenant
@@ -69,10 +70,18 @@ class LocationSearch:
         return cls(text, max(int(page), 1) if len(page) <= 18 else 10 ** 18, cut)  # 10**18: past any end
 
     def matches(self, location: Location) -> bool:
-        """The location's id exactly, or its name containing the text, case-insensitively."""
+        """The location's id exactly, or its name containing the text, ignoring case and accents."""
         if not self.text:
             return True
-        return location.id == self.text or self.text.casefold() in location.name.casefold()
+        return location.id == self.text or search_form(self.text) in search_form(location.name)
+
+
+def search_form(text: str) -> str:
+    """``text`` case-folded, in compatibility form, without combining marks: ``istanbul`` finds
+    *İstanbul* (whose case-folded ``i`` keeps a combining dot: a usability review), ``zurich``
+    *Zürich*, ``ﬁ`` *fi*."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in folded if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)

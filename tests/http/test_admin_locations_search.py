@@ -10,6 +10,7 @@ import html
 import re
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -213,3 +214,14 @@ def test_a_scoped_operator_finds_and_counts_only_their_locations(gateway: AdminG
     body = get(bob, "/admin/locations")
     assert shown(body) == [2] and status_line(body) == "Locations 1–1 of 1" and link(body, "next-page") is None
     assert shown(get(bob, "/admin/locations?q=pune")) == [2]  # not 1201 "Pune <b>…", which is not his
+
+
+def test_a_name_matches_whatever_its_case_and_accents(gateway: AdminGateway) -> None:
+    """``istanbul`` and ``ISTANBUL`` did not find *İstanbul* (its case-folded ``i`` keeps a
+    combining dot: a usability review of the page); accents are ignored as case is."""
+    add_locations(gateway.data_dir, 5000, 5001, {5000: "İstanbul Levent", 5001: "Zürich HB"})
+    client = signed_in(gateway, "alice")
+    for text in ("istanbul", "ISTANBUL", "İstanbul"):
+        assert shown(get(client, f"/admin/locations?q={quote(text)}")) == [5000], text
+    for text in ("zurich", "ZÜRICH", "Zurich HB"):
+        assert shown(get(client, f"/admin/locations?q={quote(text)}")) == [5001], text
