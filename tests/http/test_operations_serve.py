@@ -118,19 +118,27 @@ def test_trusting_every_client_as_a_proxy_is_warned_about(tmp_path: Path, server
     assert len(warned) == 2 and "0.0.0.0/0" in warned[0] and "::/0" in warned[1], log
 
 
+def _start_warnings(tmp_path: Path, servers: list[Server], name: str, config: str, fragment: str) -> list[str]:
+    """The WARNING lines holding ``fragment`` that ``serve`` logs with the configuration ``config``."""
+    path = tmp_path / f"gateway-{name}.toml"
+    path.write_text(config, encoding="utf-8")
+    server = Server(tmp_path / f"data-{name}", "--config", str(path))
+    servers.append(server)
+    server.start()
+    log = server.stop()
+    warned = [line for line in log.splitlines() if fragment in line]
+    assert all("WARNING" in line for line in warned), log
+    return warned
+
+
 def test_an_adapter_timeout_below_the_sqlite_lock_wait_is_warned_about(tmp_path: Path,
                                                                       servers: list[Server]) -> None:
     """A SQLite write waits up to WRITE_LOCK_WAIT for another writer's lock and cannot be cancelled
     on its thread: with a shorter adapter timeout its 503 may come before it is stored."""
     for timeout, warnings_expected in (("2", 1), ("5", 0)):
-        config = tmp_path / f"gateway-{timeout}.toml"
-        config.write_text(f"[limits]\nadapter_timeout_seconds = {timeout}\n", encoding="utf-8")
-        server = Server(tmp_path / f"data-{timeout}", "--config", str(config))
-        servers.append(server)
-        server.start()
-        log = server.stop()
-        warned = [line for line in log.splitlines() if "below the 5 s a SQLite write waits" in line]
-        assert len(warned) == warnings_expected and all("WARNING" in line for line in warned), log
+        warned = _start_warnings(tmp_path, servers, timeout, f"[limits]\nadapter_timeout_seconds = {timeout}\n",
+                                 "below the 5 s a SQLite write waits")
+        assert len(warned) == warnings_expected, warned
 
 
 def test_an_ldap_timeout_above_the_adapter_timeout_is_warned_about(tmp_path: Path, servers: list[Server],
@@ -139,18 +147,12 @@ def test_an_ldap_timeout_above_the_adapter_timeout_is_warned_about(tmp_path: Pat
     """The LDAP adapter's call runs on its thread after the gateway's timeout answered 503: with a
     longer LDAP timeout a disable answered 503 at 15 s was stored at 22 s (an LDAP operations
     review), and nothing was said at start, as it is for SQLite."""
-    options = slapd_server.options(ldap_base)
+    options = "".join(f"{key} = {json.dumps(value)}\n" for key, value in slapd_server.options(ldap_base).items())
     for timeout, warnings_expected in (("30", 1), ("10", 0)):
-        config = tmp_path / f"gateway-{timeout}.toml"
-        config.write_text('[adapter]\nname = "ldap"\n[adapter.options]\n'
-                          + "".join(f"{key} = {json.dumps(value)}\n" for key, value in options.items())
-                          + f"timeout = {timeout}\n", encoding="utf-8")
-        server = Server(tmp_path / f"data-{timeout}", "--config", str(config))
-        servers.append(server)
-        server.start()
-        log = server.stop()
-        warned = [line for line in log.splitlines() if "an LDAP write answered 503 at the gateway's timeout" in line]
-        assert len(warned) == warnings_expected and all("WARNING" in line for line in warned), log
+        config = f'[adapter]\nname = "ldap"\n[adapter.options]\n{options}timeout = {timeout}\n'
+        warned = _start_warnings(tmp_path, servers, timeout, config,
+                                 "an LDAP write answered 503 at the gateway's timeout")
+        assert len(warned) == warnings_expected, warned
 
 
 def test_a_metrics_token_is_asked_on_the_metrics_port_too(tmp_path: Path, servers: list[Server]) -> None:
