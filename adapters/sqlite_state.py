@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.location_ids import location_number
-from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
+from adapters.errors import AlreadyExists, NotFound, Unavailable
 from adapters.files import create_private_file
 from adapters.activity import ActivityLog
 from adapters.operators import OperatorStore
@@ -189,15 +189,13 @@ class SqliteStateStore(StateStore):
                                     "WHERE location_id = ? AND token_id = ?",
                                     (new_id, _now(), _location(tenant), token_id))
         if updated != 1:
-            await self._require_current(tenant, token_id)
-            raise VersionMismatch(f"the Secret Token of location {tenant} has changed")
+            await self._refuse_stale(tenant)
         return new_id
 
     async def remove_if_current(self, tenant: str, token_id: str) -> None:
         if await self._write("DELETE FROM scim_integrations WHERE location_id = ? AND token_id = ?",
                              (_location(tenant), token_id)) != 1:
-            await self._require_current(tenant, token_id)
-            raise VersionMismatch(f"the Secret Token of location {tenant} has changed")
+            await self._refuse_stale(tenant)
 
     async def list(self) -> list[Integration]:
         rows = self._db().execute(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from adapters.errors import NotFound, VersionMismatch
 
@@ -103,22 +103,24 @@ class StateStore(abc.ABC):
         form names the token it was shown for); ``VersionMismatch`` when it is another. Override
         with one conditional update: this default reads, then rotates, so two forms sent at once
         may both rotate (one of the tokens shown then never works)."""
-        await self._require_current(tenant, token_id)
+        if await self.active_token_id(tenant) != token_id:
+            await self._refuse_stale(tenant)
         return await self.rotate(tenant)
 
     async def remove_if_current(self, tenant: str, token_id: str) -> None:
         """:meth:`remove`, only while the tenant's token id is still ``token_id`` (a stale page
         must not remove an integration enabled again since, with its new token in Entra ID);
         ``VersionMismatch`` when it is another. Override with one conditional delete."""
-        await self._require_current(tenant, token_id)
+        if await self.active_token_id(tenant) != token_id:
+            await self._refuse_stale(tenant)
         await self.remove(tenant)
 
-    async def _require_current(self, tenant: str, token_id: str) -> None:
-        current = await self.active_token_id(tenant)
-        if current is None:
+    async def _refuse_stale(self, tenant: str) -> NoReturn:
+        """Why a ``*_if_current`` call changed nothing: ``NotFound`` when SCIM is not enabled for
+        ``tenant``, else ``VersionMismatch`` (its token id is another)."""
+        if await self.active_token_id(tenant) is None:
             raise NotFound(f"SCIM is not enabled for location {tenant}")
-        if current != token_id:
-            raise VersionMismatch(f"the Secret Token of location {tenant} has changed")
+        raise VersionMismatch(f"the Secret Token of location {tenant} has changed")
 
     @abc.abstractmethod
     async def list(self) -> list[Integration]:

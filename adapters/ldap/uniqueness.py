@@ -17,11 +17,12 @@ from adapters.ldap import mapping
 from adapters.ldap.attributes import AttributeMap
 from adapters.ldap.client import ldap3, ldap_errors, search
 from adapters.ldap.filter_parts import escape
+from ldap3.utils.dn import parse_dn  # imported after adapters.ldap.client, which quiets ldap3's import warnings
 
 
 def check_free(conn: Any, base: str, tombstones: str, users: str, amap: AttributeMap, user_name: str,
                except_id: str | None = None) -> None:
-    """``AlreadyExists`` when another entry below ``base`` (but under ``tombstones``) has this
+    """``AlreadyExists`` when another entry below ``base`` (but not under ``tombstones``) has this
     userName, or holds it as a further value of its userName attribute (read as its first value,
     so a look-up cannot find it): the detail names that entry, for the directory's admin (Entra
     ID retries a 409 every cycle). ``users``: the filter of user entries."""
@@ -51,7 +52,7 @@ def _below(dn: str, parent: str, *, directly: bool = False) -> bool:
     """Whether ``dn`` is below ``parent`` (one level only with ``directly``), comparing DNs as
     parsed and case-folded (attribute names and values alike: OU names compare case-insensitively)."""
     try:
-        child, above = ldap3.utils.dn.parse_dn(dn), ldap3.utils.dn.parse_dn(parent)
+        child, above = parse_dn(dn), parse_dn(parent)
     except ldap_errors.LDAPInvalidDnError:
         return False
     if len(child) <= len(above) or (directly and len(child) != len(above) + 1):

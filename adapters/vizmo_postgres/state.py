@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-from adapters.errors import AlreadyExists, NotFound, Unavailable, VersionMismatch
+from adapters.errors import AlreadyExists, NotFound, Unavailable
 from adapters.activity import ActivityLog
 from adapters.operators import OperatorStore
 from adapters.state import Integration, SigningKeyRecord, StateStore
@@ -84,8 +84,7 @@ class PostgresStateStore(StateStore):
             "UPDATE scim_integrations SET token_id = $2, rotated_at = now() WHERE location_id = $1 AND token_id = $3 "
             "RETURNING token_id", self._required(tenant), secrets.token_hex(16), token_id, action="write")
         if token is None:
-            await self._require_current(tenant, token_id)
-            raise VersionMismatch(f"the Secret Token of location {tenant} has changed")
+            await self._refuse_stale(tenant)
         return token
 
     async def remove_if_current(self, tenant: str, token_id: str) -> None:
@@ -93,8 +92,7 @@ class PostgresStateStore(StateStore):
             "DELETE FROM scim_integrations WHERE location_id = $1 AND token_id = $2 RETURNING 1",
             self._required(tenant), token_id, action="write")
         if removed is None:
-            await self._require_current(tenant, token_id)
-            raise VersionMismatch(f"the Secret Token of location {tenant} has changed")
+            await self._refuse_stale(tenant)
 
     async def list(self) -> list[Integration]:
         rows = await self._db.fetch(
