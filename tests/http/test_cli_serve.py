@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -265,11 +266,14 @@ def test_every_worker_gets_connections_while_another_is_busy(tmp_path: Path) -> 
 
 def test_sigterm_under_load_drains_requests_under_way(server: Server) -> None:
     """A stopping gateway finishes the requests it has started before closing the directory:
-    no request gets a 500, and the log holds no traceback."""
+    no request gets a 500, and the log holds no traceback. A request whose connection was
+    accepted before the stop but whose headers arrive once the requests under way are done is
+    answered the retryable 503 that ran nothing (``gateway.errors.Stopping``); a CI run met one."""
     token = add_integration(server.data_dir)["secret_token"]
     status, user = server.request("POST", "/Users", token, {"schemas": [CORE], "userName": "drain@contoso.com"})
     assert status == 201
     statuses: list[int] = []
+    refusals: list[Any] = []
     stop = threading.Event()
 
     def patcher() -> None:
@@ -277,9 +281,12 @@ def test_sigterm_under_load_drains_requests_under_way(server: Server) -> None:
         while not stop.is_set():
             n += 1
             try:
-                statuses.append(server.request("PATCH", f"/Users/{user['id']}", token, {
+                status, body = server.request("PATCH", f"/Users/{user['id']}", token, {
                     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{"op": "replace", "path": "title", "value": f"t{n}"}]})[0])
+                    "Operations": [{"op": "replace", "path": "title", "value": f"t{n}"}]})
+                statuses.append(status)
+                if status != 200:
+                    refusals.append(body)
             except OSError:
                 return  # refused or reset once the server stopped listening
 
@@ -293,7 +300,8 @@ def test_sigterm_under_load_drains_requests_under_way(server: Server) -> None:
     stop.set()
     for t in threads:
         t.join(timeout=15)
-    assert len(statuses) >= 60 and set(statuses) == {200}
+    assert statuses.count(200) >= 60 and set(statuses) <= {200, 503}
+    assert all(body["detail"] == "The gateway is stopping; send the request again." for body in refusals), refusals
     assert "Traceback" not in log and " 500 " not in log
     assert server.proc is not None and server.proc.returncode == 0
     assert "stopping: " in log and log.rstrip().endswith("INFO vizmo_scim.app stopped")
