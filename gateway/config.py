@@ -153,7 +153,7 @@ def read_file(path: Path) -> dict[str, Any]:
     if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO with no writer: read() waited forever
         raise ConfigError(f"cannot read {path}: not a regular file (a pipe or a device); name the configuration file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows Notepad) is no TOML
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -372,4 +372,18 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
                           f"got {config.rate_limit:g}")
     if config.metrics.token_file is not None and config.metrics.token_env is not None:
         raise ConfigError("[metrics]: set token_file or token_env, not both")
+    _check_path_names(config)
     return config
+
+
+def _check_path_names(config: GatewayConfig) -> None:
+    """A data directory or directory file named in bytes that are not UTF-8 (a flag or variable
+    holding Latin-1, say) is refused by name: the SQLite files the gateway keeps there open only by
+    UTF-8 names, and the start failed with an unexplained ``UnicodeEncodeError`` (a config review)."""
+    for name, path in (("data directory", config.data_dir), ("directory", config.directory)):
+        full = os.path.abspath(path) if path is not None else ""
+        try:
+            full.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"the {name} path {os.fsencode(full)!r} is not UTF-8; the gateway's SQLite files "
+                              "need UTF-8 names: rename the folder or choose another") from None

@@ -126,6 +126,12 @@ def test_good_base_urls_are_kept(url: str) -> None:
     assert load_config(env={}, base_url=url).base_url == url.rstrip("/")
 
 
+def test_a_byte_order_mark_before_the_file_is_read_past(tmp_path: Path) -> None:
+    """Windows Notepad starts a UTF-8 file with U+FEFF: TOML's 'Invalid statement (at line 1,
+    column 1)' named nothing a reader could see."""
+    assert load_config(write(tmp_path, "\ufeff[server]\nport = 8123\n".encode()), env={}).port == 8123
+
+
 def test_a_file_that_is_not_utf8_is_one_config_error(tmp_path: Path) -> None:
     path = write(tmp_path, b"\x00\xff\xfe")
     with pytest.raises(ConfigError, match="is not UTF-8 text"):

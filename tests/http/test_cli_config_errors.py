@@ -48,6 +48,17 @@ def test_serve_refuses_a_port_flag_out_of_range_or_not_ascii(tmp_path: Path, por
     assert not (tmp_path / "data").exists()
 
 
+def test_serve_refuses_a_data_directory_named_in_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    """A Latin-1 folder name (``données`` in a shell set to ISO-8859-1): one line naming the path,
+    not a ``UnicodeEncodeError`` from SQLite's open, and nothing created."""
+    folder = os.fsdecode(os.fsencode(tmp_path) + b"/donn\xe9es")
+    result = cli("serve", "--data-dir", folder, *NO_TLS)
+    one_line_error(result, "data directory path", "donn\\xe9es", "is not UTF-8")
+    assert not os.path.exists(folder)
+    result = run("serve", *NO_TLS, env={"VIZMO_SCIM_DATA_DIR": str(tmp_path), "VIZMO_SCIM_DIRECTORY": folder})
+    one_line_error(result, "directory path", "is not UTF-8")
+
+
 @pytest.mark.parametrize("port", ["99999", "٣", " 8_08_1 "])
 def test_serve_refuses_vizmo_scim_port_out_of_range_or_not_ascii(tmp_path: Path, port: str) -> None:
     result = run("serve", "--data-dir", str(tmp_path / "data"), *NO_TLS, env={"VIZMO_SCIM_PORT": port})
