@@ -37,7 +37,8 @@ class Limits:
     #: Values of any multi-valued attribute (``emails``, ``phoneNumbers``, ...) of a stored resource,
     #: and elements of any array in a PATCH value.
     max_values: int = MAX_VALUES
-    #: The resource's compact UTF-8 JSON, as the adapter receives it.
+    #: The resource's compact UTF-8 JSON, as the adapter receives it, without ``id`` and ``meta``
+    #: (which the client does not write: a PATCH measured them, a POST or PUT did not).
     max_resource_bytes: int = MAX_RESOURCE_BYTES
 
     def check_operations(self, operations: list[Any]) -> None:
@@ -84,16 +85,29 @@ OVER_LIMIT_CAP = 4
 
 
 def _json_size(resource: Mapping[str, Any]) -> int:
-    return len(json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    written = {key: value for key, value in resource.items() if key not in _SERVER_SET}
+    return len(json.dumps(written, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+#: What the service provider sets (RFC 7643 §3.1), left out of a resource's measured size.
+_SERVER_SET = frozenset({"id", "meta"})
 
 
 def _check_arrays(node: Mapping[str, Any], prefix: str, limit: int) -> None:
     for key, value in node.items():
-        if isinstance(value, list):
-            if len(value) > limit:
-                raise OverLimit(f"{prefix}{key} has {len(value)} values; at most {limit} are stored.")
-        elif isinstance(value, Mapping):
-            _check_arrays(value, f"{prefix}{key}{':' if key.startswith('urn:') else '.'}", limit)
+        _check_value(value, f"{prefix}{key}", limit, ":" if key.startswith("urn:") else ".")
+
+
+def _check_value(value: Any, name: str, limit: int, separator: str) -> None:
+    """Every array at any depth, in arrays too (an extension's list of lists or of objects holding
+    lists: a POST or PUT of such values was not counted, a PATCH's were)."""
+    if isinstance(value, list):
+        if len(value) > limit:
+            raise OverLimit(f"{name} has {len(value)} values; at most {limit} are stored.")
+        for item in value:
+            _check_value(item, name, limit, ".")
+    elif isinstance(value, Mapping):
+        _check_arrays(value, name + separator, limit)
 
 
 def _arrays(value: Any) -> tuple[int, int]:

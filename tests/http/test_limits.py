@@ -121,11 +121,32 @@ async def test_a_post_or_put_past_a_limit_is_400_and_writes_nothing(scim: Scim, 
     base = {"schemas": [CORE], "userName": "big@contoso.com"}
     for body in ({**base, "emails": emails(10_000)}, {**base, "emails": emails(MAX_VALUES + 1)},
                  {**base, "nickName": "n" * MAX_RESOURCE_BYTES},
-                 {**base, CUSTOM: {"tags": list(range(MAX_VALUES + 1))}}):
+                 {**base, CUSTOM: {"tags": list(range(MAX_VALUES + 1))}},
+                 {**base, CUSTOM: {"rows": [list(range(MAX_VALUES + 1))]}},  # arrays in arrays were not counted
+                 {**base, CUSTOM: {"teams": [{"members": list(range(MAX_VALUES + 1))}]}}):
         assert_scim_error(await scim(method, path, body), 400, "invalidValue")
     assert snapshot(gateway_env) == before
     at_limit = await scim(method, path, {**base, "emails": emails(MAX_VALUES)})
     assert at_limit.status in (200, 201) and len(at_limit.body["emails"]) == MAX_VALUES
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_every_write_measures_the_size_without_id_and_meta(scim: Scim) -> None:
+    """A PATCH measured the user with its ``id`` and ``meta`` (about 200 bytes), a POST or PUT
+    without: a user 150 bytes under the limit was refused a 100-byte PATCH that a PUT of the same
+    result stored."""
+    base = {"schemas": [CORE], "userName": "sized@contoso.com", "nickName": ""}
+    padding = MAX_RESOURCE_BYTES - 150 - len(json.dumps(base, separators=(",", ":")))
+    created = await scim("POST", "/Users", {**base, "nickName": "n" * padding})
+    assert created.status == 201, created.body
+    grown = await scim("PATCH", f"/Users/{created.body['id']}",
+                       patch_of({"op": "replace", "path": "title", "value": "t" * 100}))
+    assert grown.status == 200 and grown.body["title"] == "t" * 100, grown.body
+    again = await scim("PUT", f"/Users/{created.body['id']}", {**base, "nickName": "n" * padding, "title": "u" * 100})
+    assert again.status == 200, again.body
+    past = await scim("PATCH", f"/Users/{created.body['id']}",
+                      patch_of({"op": "replace", "path": "displayName", "value": "d" * 200}))
+    assert_scim_error(past, 400, "invalidValue")
 
 
 def test_the_limits_are_settings(tmp_path: Path) -> None:
