@@ -166,14 +166,20 @@ class ResourceService:
     async def replace(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
                       if_match: str | None, origin: Origin | None = None,
                       params: Mapping[str, Any] | None = None) -> Answer:
-        """RFC 7644 §3.5.1."""
+        """RFC 7644 §3.5.1. A PUT that changes nothing writes nothing, as a PATCH (below): its
+        ``meta.version`` and ``lastModified`` stay, and no activity entry is made. Note: Okta
+        re-sends the whole user with PUT on every profile push, most of them unchanged."""
         projection = parse_projection(params, self.rtype)
         validate_schemas_member(body, self.rtype)
         resource = self._canonical(body)
         own, later = self._journals(adapter, origin, "replace")
-        before = await adapter.get(id) if later is not None else None
-        replaced = await adapter.replace(id, resource, expected_version=parse_condition(if_match), **own)
-        self._record(later, before, replaced)
+        expected = parse_condition(if_match)
+        current = await adapter.get(id)
+        if (expected is None or expected.matches((current.get("meta") or {}).get("version"))) \
+                and _same_resource({**resource, "id": current.get("id"), "meta": current.get("meta")}, current):
+            return self._written(200, current, base_url, projection)  # (a stale If-Match goes on to the 412)
+        replaced = await adapter.replace(id, resource, expected_version=expected, **own)
+        self._record(later, current, replaced)
         return self._written(200, replaced, base_url, projection)
 
     async def patch(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
@@ -194,7 +200,7 @@ class ResourceService:
             try:
                 applied = apply_patch(current, operations, self.rtype, max_values=self.limits.max_values)
                 # Note: Entra ID re-sends unchanged values; a PATCH that changes nothing writes nothing.
-                if applied == current and _same_json(applied, current):
+                if _same_resource(applied, current):
                     return None
                 validate_resource(_as_judged(applied, current), self.rtype)
                 self.limits.check_resource(applied, before=current)
@@ -239,11 +245,11 @@ class ResourceService:
         return Answer(204)
 
 
-def _same_json(a: Resource, b: Resource) -> bool:
-    """Whether two resources Python finds equal are the same JSON too: ``1 == True == 1.0`` in
-    Python, so a PATCH that changed only a value's type (``1`` to ``true``) answered 200 and wrote
-    nothing (a PATCH review)."""
-    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+def _same_resource(a: Resource, b: Resource) -> bool:
+    """Whether two resources are equal and the same JSON too: ``1 == True == 1.0`` in Python, so
+    a PATCH that changed only a value's type (``1`` to ``true``) answered 200 and wrote nothing
+    (a PATCH review)."""
+    return a == b and orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
 
 
 def _disabled(current: Resource) -> Resource | None:

@@ -67,6 +67,30 @@ async def test_put_replaces_and_clears_absent_attributes(scim: Scim) -> None:
 
 
 @pytest.mark.gen_test
+async def test_a_put_that_changes_nothing_writes_nothing(scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Okta re-sends the whole user with PUT on every profile push: an unchanged one kept moving
+    ``meta.version`` and ``lastModified`` (and wrote the row), as a PATCH that changes nothing does
+    not. A stale ``If-Match`` is still a 412, and a real change is still written."""
+    body = user("okta@contoso.com", title="Eng", emails=[{"value": "okta@contoso.com", "type": "work",
+                                                          "primary": True}])
+    created = (await scim("POST", "/Users", body)).body
+    gateway_env.sql("UPDATE employees SET updated_at = '2020-01-02T03:04:05Z' WHERE email = ?", ("okta@contoso.com",))
+    before = (await scim("GET", f"/Users/{created['id']}")).body
+    assert before["meta"]["lastModified"] == "2020-01-02T03:04:05Z"
+    again = await scim("PUT", f"/Users/{created['id']}", {**body, "id": created["id"]})
+    assert again.status == 200 and again.body == before and again.headers["ETag"] == before["meta"]["version"]
+    assert gateway_env.sql("SELECT updated_at FROM employees WHERE email = ?",
+                           ("okta@contoso.com",))[0][0] == "2020-01-02T03:04:05Z"
+    changed = await scim("PUT", f"/Users/{created['id']}", {**body, "title": "Lead"},
+                         headers={"If-Match": before["meta"]["version"]})
+    assert changed.status == 200 and changed.body["title"] == "Lead"
+    assert changed.body["meta"]["version"] != before["meta"]["version"]
+    stale = await scim("PUT", f"/Users/{created['id']}", {**body, "title": "Lead"},
+                       headers={"If-Match": before["meta"]["version"]})
+    assert stale.status == 412
+
+
+@pytest.mark.gen_test
 async def test_a_put_without_active_unassigns_it_in_scim_and_keeps_the_portal_status(
         scim: Scim, gateway_env: GatewayEnv) -> None:
     created = (await scim("POST", "/Users", user("di@contoso.com"))).body
