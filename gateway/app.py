@@ -30,7 +30,7 @@ from gateway.errors import InvalidSyntax, ProtocolError, Stopping
 from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundHandler, ScimHandler,
                                    UnknownPathHandler)
 from gateway.forwarded import PublicOrigin, trusted_networks
-from gateway.logs import loggable_path
+from gateway.logs import loggable_path, redact
 from gateway.metrics import Metrics
 from gateway.handlers.discovery import BulkHandler, ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
 from gateway.handlers.groups import GroupSearchHandler, GroupsHandler
@@ -177,7 +177,7 @@ def request_logger(metrics: Metrics | None) -> Callable[[tornado.web.RequestHand
         if metrics is not None:
             metrics.request(location, method, status, seconds)
         request_id = getattr(handler, "request_id", "-")
-        path = loggable_path(request.path[:200])
+        path = redact(loggable_path(request.path[:200]))  # (the message is redacted again; the JSON field not)
         fields = {"request_id": request_id, "location": location, "method": method, "path": path, "status": status,
                   "duration_ms": round(1000.0 * seconds, 2)}
         scim_type = getattr(handler, "scim_type", None)

@@ -56,6 +56,24 @@ def test_json_log_lines_carry_the_request_fields_and_no_secret_or_personal_data(
         assert secret not in log
 
 
+def test_json_log_lines_redact_the_path_field_as_the_message(tmp_path: Path, servers: list[Server]) -> None:
+    """The access line's ``path`` field carried what its message had redacted: a password in the
+    path, a Secret Token put where the location goes (a secrets review)."""
+    server = Server(tmp_path / "data", "--log-format", "json")
+    servers.append(server)
+    server.start()
+    token = add_integration(server.data_dir)["secret_token"]
+    for path in ("/x/password=Sup3rSecretPW77/y", f"/scim/v2/locations/{token[:150]}/Users"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(server.origin + path, timeout=10)
+        refused.value.close()
+        assert refused.value.code in (401, 404)
+    log = server.stop()
+    paths = [json.loads(line).get("path", "") for line in log.splitlines() if '"path"' in line]
+    assert any(path.startswith("/x/password=[redacted]") for path in paths), paths
+    assert "Sup3rSecretPW77" not in log and token[:40] not in log
+
+
 def test_https_serves_the_tenant_url_and_refuses_tls_below_1_2(tmp_path: Path, servers: list[Server]) -> None:
     cert, key = self_signed(tmp_path)
     client = ssl.create_default_context(cafile=str(cert))
