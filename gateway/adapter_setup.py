@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import traceback
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from adapters.errors import AdapterError
 from adapters.registry import AdapterNotFound, load_adapter_class, path_options
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
-from gateway.config import ConfigError, GatewayConfig, StrictValidator
+from gateway.config import SECRET_NAME, ConfigError, GatewayConfig, StrictValidator
 from gateway.config_source import missing
 from gateway.logs import redact
 
@@ -102,8 +101,6 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
         raise ConfigError(f"adapter {config.adapter_name!r}: from_options failed: {raised_at(exc)}") from None
 
 
-#: Option names whose values may be secrets (a DSN, a password put where its variable's name goes).
-_SECRET_NAME = re.compile(r"(?i)dsn|pass|secret|token|key")
 
 
 def _option_error(error: Any) -> str:
@@ -114,7 +111,7 @@ def _option_error(error: Any) -> str:
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
     if error.validator in ("not", "oneOf") and described:
         return f"{where}: {described}"
-    if _SECRET_NAME.search(where):
+    if SECRET_NAME.search(where):
         rule = f"{error.validator} {error.validator_value!r}"[:200]
         return f"{where}: the value (not shown: it may be a secret) does not meet its rule: {rule}"
     return f"{where}: {redact(error.message)}"

@@ -27,6 +27,7 @@ from jsonschema import Draft202012Validator, validators
 
 from gateway.activity.journal import ActivitySettings
 from gateway.forwarded import trusted_networks
+from gateway.logs import redact
 from gateway.scim.limits import Limits
 
 DEFAULT_DATA_DIR = Path("vizmo-scim-data")
@@ -139,12 +140,24 @@ def _file_validator() -> Draft202012Validator:
     return StrictValidator(schema)
 
 
+#: Setting names whose values may be secrets (a signing key or a metrics token typed where the
+#: variable's name goes, a DSN): a refusal does not show the value.
+SECRET_NAME = re.compile(r"(?i)dsn|pass|secret|token|key")
+
+
 def _describe(error: Any) -> str:
-    """One schema error: where, and what (a pattern's ``description`` rather than the pattern)."""
+    """One schema error: where, and what (a pattern's ``description`` rather than the pattern),
+    without the value of a setting that may hold a secret (``signing_key_env`` holding the key
+    itself was printed whole: a secrets review), any other value redacted as log lines are."""
     where = ".".join(str(p) for p in error.absolute_path) or "the file"
-    message = error.message
+    message = redact(error.message)
+    secret = bool(error.absolute_path) and SECRET_NAME.search(str(error.absolute_path[-1])) is not None \
+        and error.validator not in ("additionalProperties", "required")  # (these name settings, not values)
     if error.validator == "pattern" and isinstance(error.schema.get("description"), str):
-        message = f"{str(error.instance)[:100]!r} must be {error.schema['description']}"
+        shown = "the value (not shown: it may be a secret)" if secret else redact(repr(str(error.instance)[:100]))
+        message = f"{shown} must be {error.schema['description']}"
+    elif secret:
+        message = f"the value (not shown: it may be a secret) does not meet its rule: {error.validator}"
     return f"{where}: {message if len(message) <= 300 else message[:300] + '...'}"
 
 
@@ -278,7 +291,7 @@ def check_base_url(url: str, where: str) -> str:
                     problem = "it names no host (or holds a user name)"
     if problem is not None:
         raise ConfigError(f"{where} must be the gateway's public origin, e.g. https://scim.example.com, but "
-                          f"{problem}; got {url[:60]!r}")
+                          f"{problem}; got {redact(repr(url[:60]))}")  # (a password in it is not shown)
     return url
 
 

@@ -116,7 +116,7 @@ def test_tokens_settings_name_a_key_file_or_variable(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text,fragment", [
     ('[tokens]\nsigning_key_file = "/k"\nsigning_key_env = "K"\n',
      "[tokens]: set signing_key_file or signing_key_env, not both"),
-    ('[tokens]\nsigning_key_env = "MY-KEY"\n', "tokens.signing_key_env: 'MY-KEY' must be the name of an environment variable"),
+    ('[tokens]\nsigning_key_env = "MY-KEY"\n', "tokens.signing_key_env: the value (not shown: it may be a secret) must be the name of an environment variable"),
     ('[tokens]\nsigning_key_file = ""\n', "tokens.signing_key_file"),
     ('[tokens]\nsigning_key = "00112233"\n', "Additional properties are not allowed ('signing_key' was unexpected)"),
 ])

@@ -59,6 +59,21 @@ def test_serve_refuses_a_data_directory_named_in_bytes_that_are_not_utf8(tmp_pat
     one_line_error(result, "directory path", "is not UTF-8")
 
 
+def test_a_refused_setting_that_may_hold_a_secret_is_not_shown(tmp_path: Path) -> None:
+    """The signing key or the metrics token typed where its variable's name goes, a password in
+    the base URL: the refusal printed the value whole (anyone with the key forges every
+    location's Secret Token; a secrets review). An adapter option's refusal already hid it."""
+    key, token = "72ea99fe" * 8, "Metr1csT0ken-Secret"
+    config = tmp_path / "gateway.toml"
+    config.write_text(f'[tokens]\nsigning_key_env = "{key}"\n[metrics]\ntoken_env = "{token}"\n')
+    refused = cli("check-config", str(config))
+    one_line_error(refused, "tokens.signing_key_env", "metrics.token_env", "not shown")
+    assert key not in refused.stderr and token not in refused.stderr
+    refused = cli("serve", "--data-dir", str(tmp_path / "data"), "--base-url", "https://admin:BaseUrlPW99@scim.example.com")
+    one_line_error(refused, "--base-url", "https://admin:[redacted]@scim.example.com")
+    assert "BaseUrlPW99" not in refused.stderr
+
+
 @pytest.mark.parametrize("port", ["99999", "٣", " 8_08_1 "])
 def test_serve_refuses_vizmo_scim_port_out_of_range_or_not_ascii(tmp_path: Path, port: str) -> None:
     result = run("serve", "--data-dir", str(tmp_path / "data"), *NO_TLS, env={"VIZMO_SCIM_PORT": port})
