@@ -21,7 +21,8 @@ from adapters.errors import AdapterError
 from adapters.registry import AdapterNotFound, load_adapter_class, path_options
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
-from gateway.config import SECRET_NAME, ConfigError, GatewayConfig, StrictValidator
+from gateway.config import ConfigError, GatewayConfig
+from gateway.config_file import SECRET_NAME, StrictValidator
 from gateway.config_source import missing
 from gateway.logs import redact
 

@@ -11,8 +11,8 @@ import pytest
 
 
 @pytest.mark.parametrize(("modules", "forbidden"), [
-    (("gateway.service", "gateway.resources", "gateway.answer", "gateway.config", "gateway.tokens",
-      "gateway.signing_keys", "gateway.context", "gateway.adapter_setup", "gateway.activity.recorder",
+    (("gateway.service", "gateway.resources", "gateway.answer", "gateway.config", "gateway.config_file",
+      "gateway.tokens", "gateway.signing_keys", "gateway.context", "gateway.adapter_setup", "gateway.activity.recorder",
       "gateway.metrics", "gateway.permissions", "gateway.logs", "gateway.admin.context",
       "gateway.admin.integrations", "gateway.tenant_urls"), ("tornado",)),
     (("gateway.scim.validation", "gateway.scim.patch", "gateway.scim.filter", "gateway.scim.listing"),
