@@ -14,6 +14,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tarfile
 import sys
 import time
 import urllib.request
@@ -39,14 +40,18 @@ def _source_files() -> list[str]:
             if p.is_file() and not ignored & set(p.parts) and not any(s.endswith(".egg-info") for s in p.parts)]
 
 
+def _copy_of_the_source(source: Path) -> Path:
+    for name in _source_files():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    return source
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from a copy of the source files, so no build/ left in the checkout can hide
     a module that a clean build leaves out (and nothing is written into the checkout)."""
-    source = tmp_path_factory.mktemp("source")
-    for name in _source_files():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, source / name)
+    source = _copy_of_the_source(tmp_path_factory.mktemp("source"))
     out = tmp_path_factory.mktemp("dist")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             str(source), "-w", str(out)], capture_output=True, text=True, timeout=300)
@@ -64,6 +69,20 @@ def test_the_wheel_carries_every_package_and_data_file(wheel: Path) -> None:
     left_out = [name for name in tracked if name not in names and not name.endswith(".md")]
     assert left_out == []
     assert "entry_points.txt" in " ".join(names)
+
+
+def test_the_source_distribution_carries_the_gateway_and_no_tests(tmp_path: Path) -> None:
+    """setuptools adds ``tests/test*.py`` to an sdist by default: three test files that cannot run
+    without the rest of the repository shipped in it (a packaging review); MANIFEST.in prunes them."""
+    source = _copy_of_the_source(tmp_path / "source")
+    built = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path / "dist")], cwd=source,
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    with tarfile.open(next((tmp_path / "dist").glob("vizmo_scim_gateway-*.tar.gz"))) as sdist:
+        names = [name.split("/", 1)[1] for name in sdist.getnames() if "/" in name]
+    assert [name for name in names if name.startswith("tests/")] == []
+    assert {"setup.py", "README.md", "gateway/app.py", "schemas/config.schema.json",
+            "adapters/vizmo_sqlite/directory.sql"} <= set(names)
 
 
 def test_the_installed_command_serves_scim_from_a_new_virtual_environment(wheel: Path, tmp_path: Path) -> None:
