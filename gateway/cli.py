@@ -316,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     activity.add_argument("--since", metavar="ISO-8601",
                           help="only entries at or after this ISO 8601 date or date-time (UTC)")
     activity.add_argument("--until", metavar="ISO-8601",
-                          help="only entries at or before this ISO 8601 date or date-time (UTC)")
+                          help="only entries at or before this ISO 8601 date-time (UTC), or the end of this date")
     activity.add_argument("--user", metavar="NAME", help="only entries of this userName (case-insensitive)")
     activity.add_argument("--limit", type=int, default=50, metavar="N", help="at most this many entries (default 50)")
     activity.add_argument("--json", action="store_true", help="print one JSON array")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from adapters.activity import ActivityEntry, ActivityRecord, activity_time
 from gateway.adapter_setup import open_adapter
@@ -25,18 +25,26 @@ class ActivityCommandError(Exception):
 
 
 def parse_since(text: str, flag: str = "--since") -> str:
-    """An ISO 8601 date or date-time (a time without offset is UTC) as an entry time."""
+    """An ISO 8601 date or date-time (a time without offset is UTC) as an entry time; for
+    ``--until`` a date alone is the last moment of that day (``--until 2026-12-07`` left out
+    every entry of the 7th: a packaging review), as a reader of "at or before" expects."""
     problem = f"{flag} must be an ISO 8601 date or date-time such as 2026-12-05 or 2026-12-05T08:00:00Z"
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
         moment = moment.astimezone(timezone.utc)
+        if flag == "--until" and _DATE_ONLY.fullmatch(text.strip()):
+            moment += timedelta(days=1, milliseconds=-1)
     except (ValueError, OverflowError):  # an offset past year 1 or 9999 overflows
         raise ActivityCommandError(f"{problem}, not {text[:40]!r}") from None
     if moment.year < 1000:  # entry times sort as text: a three-digit year would sort after 2026
         raise ActivityCommandError(f"{problem} from the year 1000 on, not {text[:40]!r}")
     return activity_time(moment)
+
+
+#: A date without a time (``2026-12-05``, or ``20261205`` as ``fromisoformat`` also reads).
+_DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 
 
 def as_json(record: ActivityRecord) -> dict[str, object]:

@@ -515,8 +515,10 @@ def test_the_activity_command_prints_newest_first_while_serve_runs(tmp_path: Pat
         mine = json.loads(cli("activity", *data, "--json", "--user", "U1@X.IO").stdout)
         assert [e["user_name"] for e in mine] == ["u1@x.io"]
         nobody = cli("activity", *data, "--user", "nobody@x.io", "--until", "2026-01-01")
-        assert nobody.stdout.strip() == "No activity recorded for location 1 up to 2026-01-01T00:00:00.000Z for " \
+        assert nobody.stdout.strip() == "No activity recorded for location 1 up to 2026-01-01T23:59:59.999Z for " \
                                         "nobody@x.io."
+        today = json.loads(cli("activity", *data, "--json", "--until", found[0]["time"][:10]).stdout)
+        assert today == found  # a date alone is the whole day: its entries were all left out
         assert cli("activity", *data, "--until", "soon").returncode == 2
         for moment in ("0999-01-01", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):  # a review
             refused = cli("activity", *data, "--until", moment)  # sorted after 2026, or a traceback
