@@ -12,11 +12,11 @@ starts a read after another connection committed pays about 30 µs to take up th
 connections it paid that three times per request, on one only when another process wrote in
 between (bench/load.py-style A/B, PATCH: CPU per request 1,350 against 1,498 µs with one
 worker; p99 45.9 against 49.8 ms with two). Every other read runs on aiosqlite's worker thread,
-so a scan never blocks the event loop. Every write is one transaction
-(:mod:`adapters.vizmo_sqlite.writes`), run on the event loop when the write lock is free and
-otherwise on a thread that waits for the lock (:mod:`adapters.vizmo_sqlite.busy_writer`), so
-nothing on the loop ever waits for it; WAL checkpoints run on a thread of their own
-(:mod:`adapters.vizmo_sqlite.checkpoint`).
+so a scan never blocks the event loop, and stops when its caller gives up (:mod:`.scan_reader`).
+Every write is one transaction (:mod:`adapters.vizmo_sqlite.writes`), run on the event loop
+when the write lock is free and otherwise on a thread that waits for the lock
+(:mod:`adapters.vizmo_sqlite.busy_writer`), so nothing on the loop ever waits for it; WAL
+checkpoints run on a thread of their own (:mod:`adapters.vizmo_sqlite.checkpoint`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from adapters.vizmo_sqlite.busy_writer import BusyWriter, HandedBack
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.sqlite_file_guard import FileGuard
 from adapters.vizmo_sqlite.columns import TRANSLATOR
+from adapters.vizmo_sqlite.scan_reader import ScanReader
 from adapters.vizmo_sqlite.writes import LIVE, SELECT
 
 T = TypeVar("T")
@@ -201,7 +202,7 @@ class VizmoSqliteAdapter(Adapter):
         self.create_if_missing = create_if_missing
         self._write_now: sqlite3.Connection | None = None
         self.write_lock_wait = WRITE_LOCK_WAIT
-        self._reader_conn: aiosqlite.Connection | None = None
+        self._reader: ScanReader | None = None
         self._checkpointer: WalCheckpointer | None = None
         self._busy_writer: BusyWriter | None = None
         self._file: FileGuard | None = None  # deleted, replaced or damaged since it was opened
@@ -222,7 +223,7 @@ class VizmoSqliteAdapter(Adapter):
         self._checkpointer.start()
         self._busy_writer = BusyWriter(self.path)
         self._busy_writer.start()
-        self._reader_conn = await self._open()
+        self._reader = ScanReader(await self._open())
 
     def _prepare(self) -> None:
         """Create the directory if asked to, and the gateway's tables. Run on a worker thread:
@@ -241,23 +242,24 @@ class VizmoSqliteAdapter(Adapter):
     async def _open(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(str(self.path), timeout=LOCK_WAIT, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={int(LOCK_WAIT * 1000)}"):
+            # closed: a statement left with a row unread counts as running, and SQLite then
+            # applies an interrupt (.scan_reader) to every later statement of the connection
+            await (await conn.execute(f"PRAGMA {pragma}")).close()
         return conn
 
     async def stop(self) -> None:
         if self._busy_writer is not None:
             busy_writer, self._busy_writer = self._busy_writer, None
             await busy_writer.stop()
-        if self._reader_conn is not None:
-            await self._reader_conn.close()
+        if self._reader is not None:
+            await self._reader.conn.close()
         if self._checkpointer is not None:
             checkpointer, self._checkpointer = self._checkpointer, None
             await asyncio.to_thread(checkpointer.stop)  # its last checkpoint, and the thread's end
         if self._write_now is not None:
             self._write_now.close()
-        self._reader_conn = self._write_now = None
+        self._reader, self._write_now = None, None
 
     async def check_health(self) -> None:
         self._guard().check()
@@ -316,21 +318,16 @@ class VizmoSqliteAdapter(Adapter):
             raise
 
     async def read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
-        """A read on aiosqlite's worker thread (scans must not block the event loop)."""
-        if self._reader_conn is None:
+        """A read on aiosqlite's worker thread (scans must not block the event loop), stopped
+        when its caller gives up (:mod:`.scan_reader`)."""
+        if self._reader is None:
             raise Unavailable("the directory is not open")
         try:
-            cur = await self._reader_conn.execute(sql, params)
             try:
-                return list(await cur.fetchall())
+                return await self._reader.fetch_all(sql, params)
             except sqlite3.OperationalError as exc:
                 if not text_values.is_not_utf8(exc):
                     raise
-            finally:
-                # A fetch that failed halfway leaves its statement open, and with it the read
-                # transaction: this connection answered from that snapshot for good (the
-                # exception's frames keep the cursor alive until a garbage collection).
-                await cur.close()
             return await asyncio.to_thread(self._read_leniently, sql, params)
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
