@@ -37,7 +37,7 @@ from adapters.errors import NotFound, Unavailable
 from adapters.location_ids import location_number
 from adapters.padded_emails import padded_user_name
 from adapters.sqlite_wal import LOCK_WAIT
-from adapters.query import And, Compare, Filter, ListQuery, Page
+from adapters.query import ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
 from adapters.state import StateStore
 from adapters.versions import ExpectedVersion
@@ -47,6 +47,7 @@ from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.sqlite_file_guard import FileGuard
 from adapters.vizmo_sqlite.columns import TRANSLATOR
 from adapters.vizmo_sqlite.scan_reader import ScanReader
+from adapters.vizmo_sqlite.search_sql import is_point_lookup, page_sql, point_lookup_sql
 from adapters.vizmo_sqlite.writes import LIVE, SELECT
 
 T = TypeVar("T")
@@ -55,38 +56,6 @@ T = TypeVar("T")
 WRITE_LOCK_WAIT = LOCK_WAIT
 
 log = logging.getLogger("vizmo_scim.adapter.sqlite")
-
-_POINT_ATTRIBUTES = frozenset({"id", "userName", "externalId"})
-#: Attributes with at most one live row per value in a location (the primary key, the unique
-#: (location_id, email) index).
-_UNIQUE_ATTRIBUTES = frozenset({"id", "userName"})
-#: ``externalId eq`` alone is driven by ``scim_users``' external_id index with the location term
-#: unindexable (``+``): else SQLite, without the statistics ANALYZE would write into the portal's
-#: file, walks the whole location in id order (0.33 s at 100,000, on the loop; a review).
-_EXTERNAL_ID = frozenset({"externalId"})
-_LIVE_BY_EXTERNAL_ID = LIVE.replace("e.location_id", "+e.location_id", 1)
-
-
-def _is_point_lookup(node: Filter | None, attributes: frozenset[str] = _POINT_ATTRIBUTES) -> bool:
-    """Whether the filter pins one of ``attributes`` with ``eq`` (an index lookup)."""
-    if isinstance(node, Compare):
-        return node.op == "eq" and node.path.urn is None and node.path.sub_attr is None \
-            and node.path.attr in attributes
-    if isinstance(node, And):
-        return _is_point_lookup(node.left, attributes) or _is_point_lookup(node.right, attributes)
-    return False
-
-
-def point_lookup_sql(query: ListQuery, where: str, order: str) -> tuple[str, bool]:
-    """The SELECT of a search that pins ``id``, ``userName`` or ``externalId`` (parameters: the
-    location, ``where``'s, the order's unless unordered, count, offset), and whether it is
-    unordered. At most a handful of rows: no window count (it forces a temporary B-tree), and for
-    at most one row no ORDER BY either (that one costs a sorter too: 18 -> 13 us)."""
-    unique = _is_point_lookup(query.filter, _UNIQUE_ATTRIBUTES)
-    unordered = query.sort is None and unique
-    live = _LIVE_BY_EXTERNAL_ID if not unique and _is_point_lookup(query.filter, _EXTERNAL_ID) else LIVE
-    return f"{SELECT}WHERE {live} AND ({where}){'' if unordered else f' ORDER BY {order}'} LIMIT ? OFFSET ?", unordered
-
 
 def _written(resource: Resource, journal: Journal | None) -> writes.Written | None:
     return None if journal is None else writes.Written(resource, journal)
@@ -117,7 +86,7 @@ class VizmoUserAdapter(ResourceAdapter):
         where, params = ("1", []) if query.filter is None else TRANSLATOR.where(query.filter)
         order, order_params = ("e.id", []) if query.sort is None else TRANSLATOR.order_by(query.sort)
         page = (self._location_id, *params, *order_params, query.count, query.start_index - 1)
-        if _is_point_lookup(query.filter):
+        if is_point_lookup(query.filter):
             sql, unordered = point_lookup_sql(query, where, order)
             rows = self._store.read_now(sql, page if not unordered else (self._location_id, *params, query.count,
                                                                          query.start_index - 1))
@@ -131,9 +100,7 @@ class VizmoUserAdapter(ResourceAdapter):
                                                                           query.count))
                 total = len(rows)
         else:
-            rows = await self._store.read(
-                f"{SELECT.replace('SELECT ', 'SELECT count(*) OVER () AS total, ', 1)}"
-                f"WHERE {LIVE} AND ({where}) ORDER BY {order} LIMIT ? OFFSET ?", page)
+            rows = await self._store.read(page_sql(where, order), (*page, *order_params))
             total = rows[0]["total"] if rows else None
         if total is None:
             count_sql = f"SELECT count(*) AS total FROM employees e LEFT JOIN scim_users s " \

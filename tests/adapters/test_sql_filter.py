@@ -22,7 +22,7 @@ from adapters.errors import InvalidValue, UnsupportedFilter
 from adapters.query import And, AttrPath, Compare, Filter, ListQuery, Not, Or, Present, SortSpec, ValuePath
 from adapters.schema import ENTERPRISE_USER_URN as ENT
 from adapters.schema import user_schema_info
-from adapters.vizmo_sqlite.adapter import point_lookup_sql
+from adapters.vizmo_sqlite.search_sql import point_lookup_sql
 from adapters.vizmo_sqlite.columns import PHONE_NUMBERS_SQL, TRANSLATOR
 from adapters.vizmo_sqlite.mapping import from_storage
 from gateway.scim.canonical_filter import canonical_filter
