@@ -393,3 +393,17 @@ def test_each_action_takes_only_its_own_options(tmp_path: Path) -> None:
     assert "--location" not in run("integration", "list", "--help").stdout
     assert "--password-file FILE" in run("admin", "add", "--help").stdout
     assert "--base-url URL" in run("serve", "--help").stdout
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``vizmo-scim ... --json | head -c1``: the pipe closed under the command printed
+    "vizmo-scim: [Errno 32] Broken pipe" (a packaging review); the reader has gone, so nothing is
+    said, and the status is still not 0."""
+    command = subprocess.Popen([sys.executable, "-m", "gateway.cli", "adapters", "list", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert command.stdout is not None and command.stderr is not None
+    command.stdout.close()  # before the command has written anything: its first write fails
+    errors = command.stderr.read().decode()
+    command.stderr.close()
+    assert command.wait(timeout=60) == 1
+    assert errors == ""
