@@ -203,8 +203,9 @@ def metrics_token(config: GatewayConfig) -> bytes | None:
     elif settings.token_env is not None:
         text = os.environ.get(settings.token_env, "")
         if not text.strip():
-            raise ConfigError(f"[metrics] token_env names the environment variable {settings.token_env}, which is "
-                              "not set or empty: set it to the scrapers' bearer token (16 characters or more)")
+            raise ConfigError("[metrics] token_env names an environment variable that is not set or empty (its "
+                              "name is not repeated: a token typed in its place would be): set it to the scrapers' "
+                              "bearer token (16 characters or more)")
     else:
         return None
     if len(text.strip()) < 16:

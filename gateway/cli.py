@@ -364,7 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _admin(args, config)
         _bounded_run(_integration(args, config))
         return 0
-    except BrokenPipeError:  # the reader went away (`... --json | head -c1`): nothing left to say, nowhere to say it
+    except BrokenPipeError as exc:  # a command's reader went away (`... --json | head -c1`): nothing more to say
+        if args.command == "serve":  # (its pipes are another matter: say so)
+            print(f"vizmo-scim: {exc}", file=sys.stderr)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the exit's flush would fail again)
         return 1
     except (CliError, ConfigError, AdapterError, AdapterNotFound, SchemaError, OSError, WorkersGaveUp) as exc:

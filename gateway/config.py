@@ -225,7 +225,7 @@ def check_base_url(url: str, where: str) -> str:
                     problem = "it names no host (or holds a user name)"
     if problem is not None:
         raise ConfigError(f"{where} must be the gateway's public origin, e.g. https://scim.example.com, but "
-                          f"{problem}; got {redact(repr(url[:60]))}")  # (a password in it is not shown)
+                          f"{problem}; got {redact(repr(url))[:80]}")  # (a password in it is not shown)
     return url
 
 
@@ -319,18 +319,5 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
                           f"got {config.rate_limit:g}")
     if config.metrics.token_file is not None and config.metrics.token_env is not None:
         raise ConfigError("[metrics]: set token_file or token_env, not both")
-    _check_path_names(config)
     return config
 
-
-def _check_path_names(config: GatewayConfig) -> None:
-    """A data directory or directory file named in bytes that are not UTF-8 (a flag or variable
-    holding Latin-1, say) is refused by name: the SQLite files the gateway keeps there open only by
-    UTF-8 names, and the start failed with an unexplained ``UnicodeEncodeError`` (a config review)."""
-    for name, path in (("data directory", config.data_dir), ("directory", config.directory)):
-        full = os.path.abspath(path) if path is not None else ""
-        try:
-            full.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ConfigError(f"the {name} path {os.fsencode(full)!r} is not UTF-8; the gateway's SQLite files "
-                              "need UTF-8 names: rename the folder or choose another") from None

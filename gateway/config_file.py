@@ -4,6 +4,7 @@ setting and never shows a value that may be a secret."""
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import tomllib
@@ -48,7 +49,7 @@ def _describe(error: Any) -> str:
     secret = bool(error.absolute_path) and SECRET_NAME.search(str(error.absolute_path[-1])) is not None \
         and error.validator not in ("additionalProperties", "required")  # (these name settings, not values)
     if error.validator == "pattern" and isinstance(error.schema.get("description"), str):
-        shown = "the value (not shown: it may be a secret)" if secret else redact(repr(str(error.instance)[:100]))
+        shown = "the value (not shown: it may be a secret)" if secret else redact(repr(str(error.instance)))[:100]
         message = f"{shown} must be {error.schema['description']}"
     elif secret:
         message = f"the value (not shown: it may be a secret) does not meet its rule: {error.validator}"
@@ -60,11 +61,13 @@ def read_file(path: Path) -> dict[str, Any]:
     if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO with no writer: read() waited forever
         raise ConfigError(f"cannot read {path}: not a regular file (a pipe or a device); name the configuration file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows Notepad) is no TOML
+        raw = path.read_bytes()
+        bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0  # Windows Notepad's; no TOML
+        data = tomllib.loads(raw[bom:].decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded); a configuration "
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start + bom} cannot be decoded); a configuration "
                           "file is TOML written in UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None

@@ -66,9 +66,9 @@ def load_signing_key(config: GatewayConfig, *, env: Mapping[str, str] | None = N
         name = config.signing_key_env
         text = (os.environ if env is None else env).get(name)
         if not text or not text.strip():
-            raise SigningKeyError(f"[tokens] signing_key_env names the environment variable {name}, which is not "
-                                  f"set or empty: set it to the deployment's token-signing key (hex, at least "
-                                  f"256 bits)")
+            raise SigningKeyError("[tokens] signing_key_env names an environment variable that is not set or empty "
+                                  "(its name is not repeated: a key typed in its place would be): set it to the "
+                                  "deployment's token-signing key (hex, at least 256 bits)")
         return _with_id(parse_key(text, f"the environment variable {name}"), f"${name}", "env")
     path = Path(os.path.abspath(config.data_dir / KEY_FILE))
     try:
@@ -103,7 +103,11 @@ def _refuse_if_shared(path: Path, mode: int) -> None:
 
 
 def _with_id(secret: bytes, source: str, kind: str) -> SigningKey:
-    return SigningKey(secret=secret, key_id=key_id(secret), source=source, kind=kind)
+    """The key, with where it came from as UTF-8 text: a path whose bytes are not UTF-8 (a
+    Latin-1 folder name) is kept with those bytes escaped, since the shared record stores text
+    (it was an unexplained ``UnicodeEncodeError`` from the SQLite state store; a config review)."""
+    shown = os.fsencode(source).decode("utf-8", "backslashreplace")
+    return SigningKey(secret=secret, key_id=key_id(secret), source=shown, kind=kind)
 
 
 async def claim_key(state: StateStore, key: SigningKey, *, refusing: str, host: str | None = None) -> None:

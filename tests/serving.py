@@ -66,7 +66,7 @@ class Server:
             where = ["--data-dir", str(self.data_dir)] if self.data_dir_flag else []
             self.proc = subprocess.Popen(
                 [sys.executable, *self.launcher, "serve", *where, "--port", str(self.port), *self.extra],
-                stdout=subprocess.PIPE, stderr=log, text=True, cwd=self.cwd, env=self.env)
+                stdout=subprocess.PIPE, stderr=log, text=True, errors="surrogateescape", cwd=self.cwd, env=self.env)
         assert self.proc.stdout is not None
         self.banner = self.proc.stdout.readline()
         deadline = time.monotonic() + 20
@@ -88,7 +88,7 @@ class Server:
         assert self.proc is not None
         self.proc.send_signal(sig)
         self.proc.communicate(timeout=STOP_SECONDS + 15)
-        log = self.log_path.read_text()
+        log = self.log_path.read_text(errors="surrogateescape")  # (a path printed as its bytes)
         if sig in (signal.SIGTERM, signal.SIGINT):
             assert self.proc.returncode == 0, f"serve exited {self.proc.returncode} after {sig!r}:\n{log[-4000:]}"
         return log

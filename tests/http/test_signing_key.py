@@ -184,7 +184,7 @@ GOOD_KEY = secrets.token_hex(32)
     ("file", secrets.token_hex(16), 0o600, {}, "is shorter than 256 bits (64 hex digits)"),
     ("file", GOOD_KEY, 0o644, {}, "is readable or writable by other local users (-rw-r--r--); restrict it"),
     ("file", None, 0o600, {}, "No such file or directory; the file must hold the deployment's token-signing key"),
-    ("env", None, 0o600, {KEY_VARIABLE: None}, f"names the environment variable {KEY_VARIABLE}, which is not set"),
+    ("env", None, 0o600, {KEY_VARIABLE: None}, "names an environment variable that is not set or empty"),
     ("env", None, 0o600, {KEY_VARIABLE: "0x" + GOOD_KEY},
      f"the environment variable {KEY_VARIABLE} is not hexadecimal"),
     ("both", GOOD_KEY, 0o600, {KEY_VARIABLE: GOOD_KEY}, "[tokens]: set signing_key_file or signing_key_env, not both"),
