@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -46,8 +47,8 @@ from adapters.vizmo_sqlite.busy_writer import BusyWriter, HandedBack
 from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.sqlite_file_guard import FileGuard
 from adapters.vizmo_sqlite.columns import TRANSLATOR
-from adapters.vizmo_sqlite.scan_reader import ScanReader
-from adapters.vizmo_sqlite.search_sql import is_point_lookup, page_sql, point_lookup_sql
+from adapters.vizmo_sqlite.scan_reader import CHECK_EVERY, ScanReader
+from adapters.vizmo_sqlite.search_sql import is_point_lookup, page_sql, point_count_sql, point_lookup_sql
 from adapters.vizmo_sqlite.writes import LIVE, SELECT
 
 T = TypeVar("T")
@@ -99,6 +100,8 @@ class VizmoUserAdapter(ResourceAdapter):
                                                 "ORDER BY e.id LIMIT ?", (self._location_id, padded[0].strip(),
                                                                           query.count))
                 total = len(rows)
+            if total is None:
+                total = self._store.read_now(point_count_sql(query, where), (self._location_id, *params))[0]["total"]
         else:
             rows = await self._store.read(page_sql(where, order), (*page, *order_params))
             total = rows[0]["total"] if rows else None
@@ -190,7 +193,7 @@ class VizmoSqliteAdapter(Adapter):
         self._checkpointer.start()
         self._busy_writer = BusyWriter(self.path)
         self._busy_writer.start()
-        self._reader = ScanReader(await self._open())
+        self._reader = await ScanReader.over(await self._open())
 
     def _prepare(self) -> None:
         """Create the directory if asked to, and the gateway's tables. Run on a worker thread:
@@ -295,18 +298,24 @@ class VizmoSqliteAdapter(Adapter):
             except sqlite3.OperationalError as exc:
                 if not text_values.is_not_utf8(exc):
                     raise
-            return await asyncio.to_thread(self._read_leniently, sql, params)
+            abandoned = threading.Event()  # stops it too (.scan_reader): a lenient scan ran on after its 503
+            try:
+                return await asyncio.to_thread(self._read_leniently, sql, params, abandoned)
+            except asyncio.CancelledError:
+                abandoned.set()
+                raise
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"directory read failed: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             self._guard().note(exc)
             raise
 
-    def _read_leniently(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+    def _read_leniently(self, sql: str, params: tuple[Any, ...], abandoned: threading.Event) -> list[sqlite3.Row]:
         """:meth:`read` once more, on a connection of its own that reads text leniently."""
         conn = sqlite3.connect(self.path, timeout=LOCK_WAIT)
         try:
             conn.row_factory, conn.text_factory = sqlite3.Row, text_values.lenient
+            conn.set_progress_handler(abandoned.is_set, CHECK_EVERY)
             return conn.execute(sql, params).fetchall()
         finally:
             conn.close()

@@ -14,6 +14,7 @@ from adapters.errors import NotFound, Unavailable
 from adapters.examples.json_file import JsonFileAdapter
 from adapters.query import ListQuery
 from adapters.testkit import AdapterContract, AdapterFactory
+from tests.polling import run_on_own_loop
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -62,7 +63,7 @@ def test_the_adapter_lists_its_tenants_for_the_admin_page(tmp_path: Path) -> Non
     from adapters.base import Tenant
 
     adapter = JsonFileAdapter(tmp_path / "users.json", ["1", "7"], create_if_missing=True)
-    assert asyncio.run(adapter.tenants()) == [Tenant("1", "Tenant 1"), Tenant("7", "Tenant 7")]
+    assert run_on_own_loop(adapter.tenants()) == [Tenant("1", "Tenant 1"), Tenant("7", "Tenant 7")]
 
 
 def test_a_file_that_cannot_be_written_is_unavailable_and_changes_nothing(tmp_path: Path) -> None:

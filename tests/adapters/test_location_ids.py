@@ -4,7 +4,6 @@ LDAP deployments use and by the CLI: ``01`` enabled location 1, and a 19-digit i
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from adapters.errors import NotFound
 from adapters.location_ids import location_number
 from adapters.sqlite_state import SqliteStateStore
+from tests.polling import run_on_own_loop
 from tests.serving import cli, first_serve
 
 
@@ -39,7 +39,7 @@ def test_the_sqlite_state_store_enables_only_location_ids(tmp_path: Path) -> Non
         finally:
             await store.close()
 
-    assert asyncio.run(scenario()) == ["9223372036854775807"]
+    assert run_on_own_loop(scenario()) == ["9223372036854775807"]
 
 
 def test_the_cli_refuses_what_is_not_a_location_id(tmp_path: Path) -> None:

@@ -5,12 +5,12 @@ gateway's table. Real files; the adapter started as ``serve`` starts it."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
 from adapters.vizmo_sqlite import bootstrap
 from adapters.vizmo_sqlite.adapter import VizmoSqliteAdapter
+from tests.polling import run_on_own_loop
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -57,7 +57,7 @@ async def _created(path: Path, user_name: str) -> dict:
 def test_a_new_directory_lets_the_portal_delete_an_employee_scim_wrote(tmp_path: Path) -> None:
     path = tmp_path / "directory.db"
     bootstrap.create_directory(path)
-    created = asyncio.run(_created(path, "gone@example.com"))
+    created = run_on_own_loop(_created(path, "gone@example.com"))
     _portal_deletes(path, created["id"])  # raised IntegrityError: FOREIGN KEY constraint failed
 
 
@@ -67,7 +67,7 @@ def test_an_existing_scim_users_table_loses_its_foreign_keys_and_keeps_its_rows(
     setup = sqlite3.connect(path)
     setup.executescript(OLD_SCIM_USERS)
     setup.close()
-    created = asyncio.run(_created(path, "kept@example.com"))  # starting the adapter migrates the table
+    created = run_on_own_loop(_created(path, "kept@example.com"))  # starting the adapter migrates the table
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA foreign_key_list(scim_users)").fetchall() == []
@@ -77,6 +77,6 @@ def test_an_existing_scim_users_table_loses_its_foreign_keys_and_keeps_its_rows(
         assert "scim_users_by_external_id" in names and "scim_users_external_id" not in names  # the old index went
     finally:
         conn.close()
-    again = asyncio.run(_created(path, "second@example.com"))  # a second start: nothing left to migrate
+    again = run_on_own_loop(_created(path, "second@example.com"))  # a second start: nothing left to migrate
     assert again["id"] != created["id"]
     _portal_deletes(path, created["id"])
