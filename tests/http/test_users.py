@@ -91,6 +91,24 @@ async def test_a_put_that_changes_nothing_writes_nothing(scim: Scim, gateway_env
 
 
 @pytest.mark.gen_test
+async def test_a_put_that_changes_nothing_of_a_user_with_custom_attributes_writes_nothing(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Okta's custom attributes travel under an extension the gateway does not serve: the stored
+    user lists its URN in ``schemas``, the canonical request did not, so each unchanged PUT wrote."""
+    custom = "urn:ietf:params:scim:schemas:extension:CustomExtension:2.0:User"
+    body = {**user("badge@contoso.com"), "schemas": [CORE, custom], custom: {"badgeId": "B-1"}}
+    created = (await scim("POST", "/Users", body)).body
+    assert created["schemas"] == [CORE, custom] and created[custom] == {"badgeId": "B-1"}
+    gateway_env.sql("UPDATE employees SET updated_at = '2020-01-02T03:04:05Z' WHERE email = ?", ("badge@contoso.com",))
+    before = (await scim("GET", f"/Users/{created['id']}")).body
+    again = await scim("PUT", f"/Users/{created['id']}", {**body, "id": created["id"], "meta": before["meta"]})
+    assert again.status == 200 and again.body == before
+    changed = await scim("PUT", f"/Users/{created['id']}", {**body, custom: {"badgeId": "B-2"}})
+    assert changed.status == 200 and changed.body[custom] == {"badgeId": "B-2"}
+    assert changed.body["meta"]["version"] != before["meta"]["version"]
+
+
+@pytest.mark.gen_test
 async def test_a_put_without_active_unassigns_it_in_scim_and_keeps_the_portal_status(
         scim: Scim, gateway_env: GatewayEnv) -> None:
     created = (await scim("POST", "/Users", user("di@contoso.com"))).body
