@@ -177,7 +177,7 @@ def request_logger(metrics: Metrics | None) -> Callable[[tornado.web.RequestHand
         if metrics is not None:
             metrics.request(location, method, status, seconds)
         request_id = getattr(handler, "request_id", "-")
-        path = redact(loggable_path(request.path[:200]))  # (the message is redacted again; the JSON field not)
+        path = redact(loggable_path(request.path[:200]))  # for the JSON field: the filter redacts only messages
         fields = {"request_id": request_id, "location": location, "method": method, "path": path, "status": status,
                   "duration_ms": round(1000.0 * seconds, 2)}
         scim_type = getattr(handler, "scim_type", None)
