@@ -320,4 +320,3 @@ def load_config(file: Path | None = None, *, env: Mapping[str, str] | None = Non
     if config.metrics.token_file is not None and config.metrics.token_env is not None:
         raise ConfigError("[metrics]: set token_file or token_env, not both")
     return config
-

@@ -48,7 +48,8 @@ from adapters.vizmo_sqlite.checkpoint import WalCheckpointer
 from adapters.sqlite_file_guard import FileGuard
 from adapters.vizmo_sqlite.columns import TRANSLATOR
 from adapters.vizmo_sqlite.scan_reader import CHECK_EVERY, ScanReader
-from adapters.vizmo_sqlite.search_sql import is_point_lookup, page_sql, point_count_sql, point_lookup_sql
+from adapters.vizmo_sqlite.search_sql import (count_sql, is_point_lookup, page_sql, point_count_sql,
+                                               point_lookup_sql)
 from adapters.vizmo_sqlite.writes import LIVE, SELECT
 
 T = TypeVar("T")
@@ -104,11 +105,8 @@ class VizmoUserAdapter(ResourceAdapter):
                 total = self._store.read_now(point_count_sql(query, where), (self._location_id, *params))[0]["total"]
         else:
             rows = await self._store.read(page_sql(where, order), (*page, *order_params))
-            total = rows[0]["total"] if rows else None
-        if total is None:
-            count_sql = f"SELECT count(*) AS total FROM employees e LEFT JOIN scim_users s " \
-                        f"ON s.employee_id = e.id WHERE {LIVE} AND ({where})"
-            total = (await self._store.read(count_sql, (self._location_id, *params)))[0]["total"]
+            total = rows[0]["total"] if rows else \
+                (await self._store.read(count_sql(where), (self._location_id, *params)))[0]["total"]
         return Page(resources=[mapping.from_storage(r) for r in rows], total_results=total)
 
     # -- writes (each one transaction, see VizmoSqliteAdapter.write) ------------------------

@@ -35,13 +35,17 @@ def _live_for(query: ListQuery, unique: bool) -> str:
     return _LIVE_BY_EXTERNAL_ID if not unique and is_point_lookup(query.filter, _EXTERNAL_ID) else LIVE
 
 
-def point_count_sql(query: ListQuery, where: str) -> str:
-    """The number of users a point look-up matches (parameters: the location, ``where``'s), driven
-    by the same index as its page, so that it too is read on the event loop (through the scans'
-    reader it waited behind a million-employee list: a review of this module)."""
-    live = _live_for(query, is_point_lookup(query.filter, _UNIQUE_ATTRIBUTES))
+def count_sql(where: str, live: str = LIVE) -> str:
+    """The number of users ``where`` matches (parameters: the location, ``where``'s), as ``total``."""
     return f"SELECT count(*) AS total FROM employees e LEFT JOIN scim_users s ON s.employee_id = e.id " \
            f"WHERE {live} AND ({where})"
+
+
+def point_count_sql(query: ListQuery, where: str) -> str:
+    """:func:`count_sql` of a point look-up, driven by the same index as its page, so that it too
+    is read on the event loop (through the scans' reader it waited behind a million-employee
+    list: a review of this module)."""
+    return count_sql(where, _live_for(query, is_point_lookup(query.filter, _UNIQUE_ATTRIBUTES)))
 
 
 def point_lookup_sql(query: ListQuery, where: str, order: str) -> tuple[str, bool]:
