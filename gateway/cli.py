@@ -7,6 +7,7 @@
     vizmo-scim admin add USER [--location ID ...] [--password-file FILE] | admin list | admin remove USER
     vizmo-scim check-config [FILE]
     vizmo-scim adapters list [--json]
+    vizmo-scim --version
 
 The integration commands write to the state store beside the directory, so every running
 gateway process honours them at once (no restart). Secret Tokens are printed once, never logged.
@@ -28,18 +29,16 @@ from typing import Any, Coroutine, Iterator, Sequence
 
 from jsonschema import SchemaError
 
-from adapters.base import Adapter
 from adapters.errors import AdapterError, AlreadyExists
 from adapters.location_ids import location_number
-from adapters.registry import AdapterNotFound, installed_adapters, load_entry_point
+from adapters.registry import AdapterNotFound
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
 from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter, raised_at
 from gateway.admin.command import AdminCommandError, run_admin
-from gateway.app import metrics_token
-from gateway.certificates import expiry_warning, tls_context
-from gateway.config import SETTING_VARIABLES, ConfigError, GatewayConfig, check_base_url, load_config
+from gateway.config import ConfigError, GatewayConfig, check_base_url, load_config
 from gateway.config_source import CONFIG_ENV, choose, recorded_origin
 from gateway.logs import configure_logging
+from gateway.offline_commands import check_config, list_adapters, startup_checks, version
 from gateway.permissions import use_private_umask, warn_if_exposed
 from gateway.serving import serve
 from gateway.workers import WorkersGaveUp
@@ -181,65 +180,6 @@ def _admin(args: argparse.Namespace, config: GatewayConfig) -> int:
     return 0
 
 
-# -- check-config, adapters -------------------------------------------------------------------
-
-def check_config(path: Path | None) -> int:
-    """Validate the file (``FILE``, else ``VIZMO_SCIM_CONFIG``) and the adapter's options."""
-    if path is None:
-        if not os.environ.get(CONFIG_ENV):
-            raise UsageError(f"check-config needs a FILE, or {CONFIG_ENV} naming one")
-        path = Path(os.environ[CONFIG_ENV])
-    config = load_config(path)  # with the VIZMO_SCIM_* variables, as serve here would read it
-    build_adapter(config)
-    startup_checks(config)
-    if config.signing_key_file is not None or config.signing_key_env is not None:
-        load_signing_key(config, create=False)  # never DATA_DIR/signing-key: serve creates that one
-    applied = [name for name in SETTING_VARIABLES if os.environ.get(name)]
-    print(f"{path}: valid (adapter {config.adapter_name!r}, {config.processes} process(es), "
-          f"listening on {config.host}:{config.port}"
-          f"{'; with ' + ', '.join(applied) + ' from the environment' if applied else ''})")
-    if config.certfile is not None and (warning := expiry_warning(config.certfile)) is not None:
-        print(f"{path}: warning: {warning}", file=sys.stderr)
-    return 0
-
-
-def startup_checks(config: GatewayConfig) -> None:
-    """The checks ``serve`` makes that need no storage: the certificate and its key, the
-    ``[metrics]`` token (:func:`gateway.serving.serve`). ``check-config`` makes them too."""
-    tls_context(config)
-    try:
-        metrics_token(config)
-    except UnicodeError:
-        where = (f"token_file {config.metrics.token_file}" if config.metrics.token_file is not None
-                 else f"token_env {config.metrics.token_env}")
-        raise ConfigError(f"[metrics] {where}: the token is not UTF-8 text") from None
-
-
-def list_adapters(as_json: bool) -> int:
-    """Print every installed adapter; a plugin that cannot be imported is one line on stderr
-    (entry point and exception), the others are still listed, and the status is 1."""
-    found, broken = [], []
-    for name, entry in sorted(installed_adapters().items()):
-        try:
-            cls = load_entry_point(entry)
-        except AdapterNotFound as exc:  # a broken plugin must not hide the others
-            broken.append(str(exc))
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Adapter)):  # named, as check-config names it
-            broken.append(f"adapter {name!r} ({entry.value}) is not an adapters.base.Adapter subclass")
-            continue
-        schema: Any = cls.options_schema
-        found.append({"name": name, "class": entry.value, "options_schema": dict(schema)})
-    for line in broken:
-        print(f"vizmo-scim: {line}", file=sys.stderr)
-    if as_json:
-        print(json.dumps(found, indent=2))
-    else:
-        for item in found:
-            print(f"{item['name']}\t{item['class']}\n  options: {json.dumps(item['options_schema'])}")
-    return 1 if broken else 0
-
-
 # -- parser -----------------------------------------------------------------------------------
 
 def _given_text(text: str) -> str:
@@ -257,6 +197,7 @@ def _given_path(text: str) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vizmo-scim", description="SCIM 2.0 gateway to the Vizmo directory.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def storage(p: argparse.ArgumentParser, serving: bool = False) -> None:
@@ -343,12 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _config_file(path: Path | None) -> Path:
+    """``check-config``'s FILE, else the file ``VIZMO_SCIM_CONFIG`` names."""
+    if path is not None:
+        return path
+    if not os.environ.get(CONFIG_ENV):
+        raise UsageError(f"check-config needs a FILE, or {CONFIG_ENV} naming one")
+    return Path(os.environ[CONFIG_ENV])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     use_private_umask()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "check-config":
-            return check_config(args.file)
+            return check_config(_config_file(args.file))
         if args.command == "adapters":
             return list_adapters(args.json)
         config = _config(args)

@@ -122,6 +122,11 @@ def test_the_installed_command_serves_scim_from_a_new_virtual_environment(wheel:
     where = subprocess.run([str(python), "-c", "import gateway.handlers; print(gateway.handlers.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, env=clean_env)
     assert where.stdout.startswith(str(env_dir)), where.stdout + where.stderr
+    # --version names the release installed, as the wheel's metadata records it.
+    release = wheel.name.split("-")[1]
+    printed = subprocess.run([str(command), "--version"], capture_output=True, text=True, timeout=60,
+                             cwd=tmp_path, env=clean_env)
+    assert (printed.returncode, printed.stdout) == (0, f"vizmo-scim {release}\n"), printed
 
 
 def _get_when_listening(request: urllib.request.Request) -> tuple[int, dict]:
