@@ -18,6 +18,7 @@ from gateway.scim.errors import (
     InvalidSyntax,
     InvalidValue,
     Mutability,
+    PreconditionFailed,
     ProtocolError,
     TooLarge,
     TooMany,
@@ -61,12 +62,6 @@ class Conflict(ProtocolError):
     """409 without a scimType (a PATCH that lost every retry to concurrent writes)."""
 
     status = 409
-
-
-class PreconditionFailed(ProtocolError):
-    """412: ``If-Match`` named a version that is no longer current (RFC 7644 §3.14)."""
-
-    status = 412
 
 
 class UnsupportedMediaType(ProtocolError):

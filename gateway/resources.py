@@ -36,7 +36,8 @@ from gateway.scim.validation import (
     validate_schemas_member,
     validate_search_request,
 )
-from gateway.scim.versions import parse_condition
+from gateway.scim.versions import Preconditions
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -93,14 +94,6 @@ class ResourceService:
             shown = project(shown, self.rtype, attributes=attributes, excluded=excluded)
         return shown
 
-    @staticmethod
-    def _one(status: int, resource: Resource, **headers: str) -> Answer:
-        """A single resource; its ``meta.version`` is the ``ETag`` (RFC 7644 §3.14)."""
-        version = (resource.get("meta") or {}).get("version")
-        if version:
-            headers["ETag"] = version
-        return Answer(status, resource, headers)
-
     def _written(self, status: int, resource: Resource, base_url: str, projection: Projection,
                  created: bool = False) -> Answer:
         """A write's answer: ``ETag`` (and a create's ``Location``) from the whole resource, the
@@ -122,16 +115,18 @@ class ResourceService:
 
     # -- operations ---------------------------------------------------------------------------
     async def get(self, adapter: ResourceAdapter, id: str, base_url: str, params: Mapping[str, Any],
-                  if_none_match: str | None = None) -> Answer:
-        """RFC 7644 §3.4.1; ``If-None-Match`` naming the current version answers 304 (§3.14)."""
+                  if_none_match: str | None = None, if_match: str | None = None) -> Answer:
+        """RFC 7644 §3.4.1; ``If-None-Match`` naming the current version answers 304 (§3.14), an
+        ``If-Match`` naming none 412. The ``ETag`` is the whole resource's, whatever
+        ``attributes`` leave out of the body."""
         request = parse_list_request(params, self.rtype, max_results=self.max_results)
         resource = await adapter.get(id)
-        version = (resource.get("meta") or {}).get("version")
-        condition = parse_condition(if_none_match)
-        if condition is not None and condition.matches(version):
-            return Answer(304, None, {"ETag": version})
-        return self._one(200, self._present(resource, base_url, attributes=request.attributes,
-                                            excluded=request.excluded))
+        version = _version(resource)
+        headers = {"ETag": version} if version else {}
+        if Preconditions.parse(if_match, if_none_match).read_is_current(version):
+            return Answer(304, None, headers)
+        return Answer(200, self._present(resource, base_url, attributes=request.attributes,
+                                         excluded=request.excluded), headers)
 
     async def search(self, adapter: ResourceAdapter, base_url: str, params: Mapping[str, Any]) -> Answer:
         """RFC 7644 §3.4.2: a ``ListResponse``; ``params`` from the query string or a ``.search`` body.
@@ -165,7 +160,7 @@ class ResourceService:
 
     async def replace(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
                       if_match: str | None, origin: Origin | None = None,
-                      params: Mapping[str, Any] | None = None) -> Answer:
+                      params: Mapping[str, Any] | None = None, if_none_match: str | None = None) -> Answer:
         """RFC 7644 §3.5.1. A PUT that changes nothing writes nothing, as a PATCH (below): its
         ``meta.version`` and ``lastModified`` stay, and no activity entry is made. Note: Okta
         re-sends the whole user with PUT on every profile push, most of them unchanged."""
@@ -173,9 +168,9 @@ class ResourceService:
         validate_schemas_member(body, self.rtype)
         resource = self._canonical(body)
         own, later = self._journals(adapter, origin, "replace")
-        expected = parse_condition(if_match)
         current = await adapter.get(id)
-        if (expected is None or expected.matches((current.get("meta") or {}).get("version"))) \
+        expected = Preconditions.parse(if_match, if_none_match).write_condition(_version(current))
+        if (expected is None or expected.matches(_version(current))) \
                 and _same_resource(_attributes(resource), _attributes(current)):
             return self._written(200, current, base_url, projection)  # (a stale If-Match goes on to the 412)
         replaced = await adapter.replace(id, resource, expected_version=expected, **own)
@@ -184,7 +179,7 @@ class ResourceService:
 
     async def patch(self, adapter: ResourceAdapter, id: str, body: Any, base_url: str,
                     if_match: str | None, origin: Origin | None = None,
-                    params: Mapping[str, Any] | None = None) -> Answer:
+                    params: Mapping[str, Any] | None = None, if_none_match: str | None = None) -> Answer:
         """RFC 7644 §3.5.2, through the adapter's ``modify``: the stored user is read and its
         version checked once per attempt, the operations are applied to it and the result
         validated once per attempt (it is canonical already: the PATCH engine canonicalises every
@@ -192,6 +187,7 @@ class ResourceService:
         again when the user changed under it (``ResourceAdapter.modify``), so no update is lost.
         """
         projection = parse_projection(params, self.rtype)
+        conditions = Preconditions.parse(if_match, if_none_match)
         operations = validate_patch_request(body)
         self.limits.check_operations(operations)
         attempt: list[Resource] = []  # the last stored user the operations were applied to, and the result
@@ -210,39 +206,48 @@ class ResourceService:
             return applied
 
         try:
-            patched = await self._modify(adapter, id, change, if_match, origin)
+            patched = await self._modify(adapter, id, change, conditions, origin)
         except AlreadyExists:
             if attempt and _disables(*attempt):
-                await self._modify(adapter, id, _disabled, if_match, origin)
+                await self._modify(adapter, id, _disabled, conditions, origin)
             raise
         return self._written(200, patched, base_url, projection)
 
     async def _modify(self, adapter: ResourceAdapter, id: str, change: Callable[[Resource], Resource | None],
-                      if_match: str | None, origin: Origin | None) -> Resource:
+                      conditions: Preconditions, origin: Origin | None) -> Resource:
         """``adapter.modify`` with ``change``, and the write's activity entry: of the last stored
-        user the change was applied to, when it changed something."""
+        user the change was applied to, when it changed something. ``If-None-Match`` is checked
+        against each user read, in the adapter's write (``If-Match`` by the adapter)."""
         own, later = self._journals(adapter, origin, "patch")
         before: list[Resource] = []
 
         def recorded(current: Resource) -> Resource | None:
+            conditions.refuse_write_to(_version(current))
             changed = change(current)
             if changed is not None:
                 before[:] = [current]
             return changed
 
-        modified = await adapter.modify(id, recorded, expected_version=parse_condition(if_match), **own)
+        modified = await adapter.modify(id, recorded, expected_version=conditions.if_match, **own)
         if before:
             self._record(later, before[0], modified)
         return modified
 
     async def delete(self, adapter: ResourceAdapter, id: str, if_match: str | None,
-                     origin: Origin | None = None) -> Answer:
+                     origin: Origin | None = None, if_none_match: str | None = None) -> Answer:
         """RFC 7644 §3.6: 204."""
+        conditions = Preconditions.parse(if_match, if_none_match)
         own, later = self._journals(adapter, origin, "delete")
-        before = await adapter.get(id) if later is not None else None
-        await adapter.delete(id, expected_version=parse_condition(if_match), **own)
+        before = await adapter.get(id) if later is not None or conditions.if_none_match is not None else None
+        expected = conditions.if_match if before is None else conditions.write_condition(_version(before))
+        await adapter.delete(id, expected_version=expected, **own)
         self._record(later, before, None)
         return Answer(204)
+
+
+def _version(resource: Resource) -> str | None:
+    """The stored ``meta.version`` (None for an adapter that keeps none)."""
+    return (resource.get("meta") or {}).get("version")
 
 
 def _attributes(resource: Resource) -> Resource:

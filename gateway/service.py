@@ -193,8 +193,9 @@ class GatewayService:
     async def search_users(self, tenant: Tenant, body: Any) -> Answer:
         return await self.users.search_body(self._users(tenant.location), tenant.url, body)
 
-    async def get_user(self, tenant: Tenant, id: str, params: Mapping[str, Any], if_none_match: str | None) -> Answer:
-        return await self.users.get(self._users(tenant.location), id, tenant.url, params, if_none_match)
+    async def get_user(self, tenant: Tenant, id: str, params: Mapping[str, Any], if_none_match: str | None,
+                       if_match: str | None = None) -> Answer:
+        return await self.users.get(self._users(tenant.location), id, tenant.url, params, if_none_match, if_match)
 
     async def create_user(self, tenant: Tenant, body: Any, request_id: str,
                           params: Mapping[str, Any] | None = None) -> Answer:
@@ -202,17 +203,19 @@ class GatewayService:
                                        Origin(tenant.location, request_id), params)
 
     async def replace_user(self, tenant: Tenant, id: str, body: Any, if_match: str | None, request_id: str,
-                           params: Mapping[str, Any] | None = None) -> Answer:
+                           params: Mapping[str, Any] | None = None, if_none_match: str | None = None) -> Answer:
         return await self.users.replace(self._users(tenant.location), id, body, tenant.url, if_match,
-                                        Origin(tenant.location, request_id), params)
+                                        Origin(tenant.location, request_id), params, if_none_match)
 
     async def patch_user(self, tenant: Tenant, id: str, body: Any, if_match: str | None, request_id: str,
-                         params: Mapping[str, Any] | None = None) -> Answer:
+                         params: Mapping[str, Any] | None = None, if_none_match: str | None = None) -> Answer:
         return await self.users.patch(self._users(tenant.location), id, body, tenant.url, if_match,
-                                      Origin(tenant.location, request_id), params)
+                                      Origin(tenant.location, request_id), params, if_none_match)
 
-    async def delete_user(self, tenant: Tenant, id: str, if_match: str | None, request_id: str) -> Answer:
-        return await self.users.delete(self._users(tenant.location), id, if_match, Origin(tenant.location, request_id))
+    async def delete_user(self, tenant: Tenant, id: str, if_match: str | None, request_id: str,
+                          if_none_match: str | None = None) -> Answer:
+        return await self.users.delete(self._users(tenant.location), id, if_match, Origin(tenant.location, request_id),
+                                       if_none_match)
 
     # -- the activity log (refusals; writes are recorded with the write) ------------------------
     def record_refusal(self, location: str, method: str, operation: str, status: int, scim_type: str | None,

@@ -33,15 +33,17 @@ class UserHandler(ScimHandler):
     user_in_path = True
 
     async def get(self, location: str, id: str) -> None:
-        self.answer(await self.service.get_user(self.tenant, id, self.query_params(), self.header("If-None-Match")))
+        self.answer(await self.service.get_user(self.tenant, id, self.query_params(), self.header("If-None-Match"),
+                                                self.header("If-Match")))
 
     async def put(self, location: str, id: str) -> None:
         self.answer(await self.service.replace_user(self.tenant, id, self.json_body(), self.header("If-Match"),
-                                                    self.request_id, self.query_params()))
+                                                    self.request_id, self.query_params(), self.header("If-None-Match")))
 
     async def patch(self, location: str, id: str) -> None:
         self.answer(await self.service.patch_user(self.tenant, id, self.json_body(), self.header("If-Match"),
-                                                  self.request_id, self.query_params()))
+                                                  self.request_id, self.query_params(), self.header("If-None-Match")))
 
     async def delete(self, location: str, id: str) -> None:
-        self.answer(await self.service.delete_user(self.tenant, id, self.header("If-Match"), self.request_id))
+        self.answer(await self.service.delete_user(self.tenant, id, self.header("If-Match"), self.request_id,
+                                                   self.header("If-None-Match")))

@@ -79,6 +79,13 @@ class Uniqueness(ProtocolError):
     scim_type = "uniqueness"
 
 
+class PreconditionFailed(ProtocolError):
+    """412: ``If-Match`` names no current version, or ``If-None-Match`` names the current one on a
+    method other than GET and HEAD (RFC 7644 §3.14; RFC 9110 §13.1.1, §13.1.2)."""
+
+    status = 412
+
+
 class TooMany(ProtocolError):
     """More results than the adapter returns for one query."""
 
