@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import ssl
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,7 +33,13 @@ from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundH
 from gateway.forwarded import PublicOrigin, trusted_networks
 from gateway.logs import loggable_path, redact
 from gateway.metrics import Metrics
-from gateway.handlers.discovery import BulkHandler, ResourceTypesHandler, SchemasHandler, ServiceProviderConfigHandler
+from gateway.handlers.discovery import (
+    BulkHandler,
+    MeHandler,
+    ResourceTypesHandler,
+    SchemasHandler,
+    ServiceProviderConfigHandler,
+)
 from gateway.handlers.groups import GroupSearchHandler, GroupsHandler
 from gateway.handlers.health import HealthHandler, MetricsHandler, ReadinessHandler
 from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
@@ -88,6 +95,14 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
 
     def headers_received(self, start_line: tornado.httputil.RequestStartLine | tornado.httputil.ResponseStartLine,
                          headers: tornado.httputil.HTTPHeaders) -> Awaitable[None] | None:
+        if _closed(self.connection):
+            # Tornado closes a connection after an answer that says ``Connection: close`` (the
+            # client's ``close``, a drain, an answer given before the body), then parses what the
+            # client had already sent on it from its buffer: a request pipelined behind ran, its
+            # answer lost (a DELETE made, and never acknowledged). RFC 9112 §9.6: a server MUST NOT
+            # process any further request received on that connection.
+            self.answered = True
+            return None
         if self.app.closing:
             # The stop closes the connections one by one: a request that came on an idle one
             # meanwhile would run, commit, and lose its answer when its turn came (a scale-out
@@ -96,6 +111,17 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
             return None
         if self.app.draining:
             close_after_answer(self.connection)
+        if isinstance(start_line, tornado.httputil.RequestStartLine):
+            if "#" in start_line.path:  # RFC 9112 §3.2: a fragment is never part of a request-target
+                self._refuse(InvalidSyntax("The request-target holds '#': send the path without a fragment."),
+                             "400 malformed request: a '#' in the request-target")
+                return None
+            start_line = _origin_form(start_line, headers)
+            if start_line.version == "HTTP/1.0" and "Transfer-Encoding" in headers:
+                # RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is treated as faulty
+                # framing: answered, then the connection closed (a smuggling guard behind old proxies)
+                headers["Connection"] = "close"
+                close_after_answer(self.connection)
         try:
             return self.inner.headers_received(start_line, headers)
         except tornado.httputil.HTTPInputError as exc:
@@ -126,6 +152,28 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
             self.inner.on_connection_close()
 
 
+def _closed(connection: tornado.httputil.HTTPConnection) -> bool:
+    """Whether the connection a request came on is closed already (its stream, on Tornado's
+    ``HTTP1Connection``; a connection without one is taken as open)."""
+    stream = getattr(connection, "stream", None)
+    return stream is not None and stream.closed()
+
+
+def _origin_form(start_line: tornado.httputil.RequestStartLine,
+                 headers: tornado.httputil.HTTPHeaders) -> tornado.httputil.RequestStartLine:
+    """An absolute-form request-target (``GET http://host/scim/... HTTP/1.1``) as the origin-form
+    Tornado routes, its authority taking the place of ``Host`` (RFC 9112 §3.2.2: a server MUST
+    accept the absolute form and use its host); it was a 404."""
+    target = start_line.path
+    if not target[:8].lower().startswith(("http://", "https://")):
+        return start_line
+    parts = urllib.parse.urlsplit(target)
+    if parts.netloc:
+        headers["Host"] = parts.netloc
+    path = parts.path or "/"
+    return start_line._replace(path=f"{path}?{parts.query}" if parts.query else path)
+
+
 def _routes() -> list[tuple[str, type[ScimHandler]]]:
     """Every endpoint; any other path under a Tenant URL is a SCIM 404 after authentication."""
     return [
@@ -144,6 +192,7 @@ def _routes() -> list[tuple[str, type[ScimHandler]]]:
         (TENANT + r"Schemas/*", SchemasHandler),
         (TENANT + r"Schemas/+" + SEGMENT.format("id") + "/*", SchemasHandler),
         (TENANT + r"Bulk/*", BulkHandler),
+        (TENANT + r"Me(?:/.*)?", MeHandler),
         (TENANT + r".*", NotFoundHandler),
     ]
 

@@ -45,6 +45,9 @@ DISABLE_GROUPS = ("Vizmo does not provision groups. In the Entra ID enterprise a
 #: ``/Bulk`` (RFC 7644 §3.7): ``bulk.supported`` is false in the ServiceProviderConfig.
 NO_BULK = ("Bulk operations are not supported (the ServiceProviderConfig says bulk.supported: false): "
            "send each operation as its own request.")
+#: ``/Me`` (RFC 7644 §3.11): a Secret Token authenticates a location, not a user, so there is no "me".
+NO_ME = ("/Me is not supported: the Secret Token authenticates a location's provisioning client, not a user "
+         "(RFC 7644 §3.11); address users as /Users/{id}.")
 
 
 #: Why a Secret Token was refused: the log's words for each reason (the metrics' label).
@@ -283,6 +286,10 @@ class GatewayService:
     @staticmethod
     def bulk() -> Answer:
         raise NotImplementedHere(NO_BULK)
+
+    @staticmethod
+    def me() -> Answer:
+        raise NotImplementedHere(NO_ME)
 
     # -- health -------------------------------------------------------------------------------
     async def readiness(self) -> str | None:

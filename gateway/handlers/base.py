@@ -111,6 +111,26 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _check_body_encoding(headers: Any) -> None:
+    """A ``415`` for a body that is not JSON text in UTF-8 as sent: another media type, a
+    ``charset`` other than UTF-8 (RFC 7644 §3.8, RFC 8259 §8.1: Latin-1 bytes that happened to be
+    valid UTF-8 were stored as other text), or a ``Content-Encoding`` such as gzip (RFC 9110
+    §8.4.1: a gzipped body was a 400 of invalid JSON, a plain one marked gzip was taken as it was)."""
+    media_type, _, parameters = headers.get("Content-Type", "").partition(";")
+    media_type = media_type.strip().lower()
+    if media_type and media_type not in _ACCEPTED_BODY_TYPES:
+        raise UnsupportedMediaType(f"Send the body as application/scim+json, not {media_type[:60]}.")
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(f"Send the body as UTF-8 JSON (charset=utf-8), not charset "
+                                       f"{value.strip()[:40]} (RFC 7644 §3.8).")
+    coding = headers.get("Content-Encoding", "").strip().lower()
+    if coding not in ("", "identity"):
+        raise UnsupportedMediaType(f"Send the body without a Content-Encoding, not {coding[:40]}.",
+                                   headers={"Accept-Encoding": "identity"})
+
+
 @tornado.web.stream_request_body
 class ScimHandler(tornado.web.RequestHandler):
     """Common behaviour; subclasses set ``tenant_scoped = False`` for unauthenticated endpoints."""
@@ -189,9 +209,7 @@ class ScimHandler(tornado.web.RequestHandler):
         """The request body as JSON; a 400/413/415 SCIM error for anything else."""
         if self._size > self.max_body_bytes:
             raise TooLarge(_SIZE_TOO_LARGE.format(self.max_body_bytes))
-        media_type = self.request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if media_type and media_type not in _ACCEPTED_BODY_TYPES:
-            raise UnsupportedMediaType(f"Send the body as application/scim+json, not {media_type[:60]}.")
+        _check_body_encoding(self.request.headers)
         raw = b"".join(self._chunks)
         if not raw.strip():
             raise InvalidSyntax("The request body is empty; a JSON object is required.")
@@ -251,7 +269,7 @@ class ScimHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The one place where a failure becomes an RFC 7644 §3.12 error body."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        error = _error_for(exc, self.request_id)
+        error = self._error_for(exc)
         self.scim_type = error.scim_type
         self.set_status(error.status)
         for name, value in error.headers.items():
@@ -260,11 +278,18 @@ class ScimHandler(tornado.web.RequestHandler):
             self.set_header("Connection", "close")  # answered before the body was read
         self.finish(json.dumps(error.body(), separators=(",", ":")).encode("utf-8"))
 
+    def _error_for(self, exc: BaseException | None) -> ProtocolError:
+        """:func:`_error_for`, with Tornado's own ``405`` (a method it does not route, such as
+        TRACE) answered as this endpoint answers a method it lacks (it listed every verb)."""
+        if isinstance(exc, tornado.web.HTTPError) and exc.status_code == 405:
+            return self.method_refusal()
+        return _error_for(exc, self.request_id)
+
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
         """4xx and 501 at DEBUG (the access line gives their status and scimType), a 503 as one
         warning, a bug with its trace; never the request itself (its headers carry the Secret
         Token, its query personal data)."""
-        error = _error_for(value, self.request_id)
+        error = self._error_for(value)
         if error.status < 500 or error.status == 501:  # 501: an endpoint not offered, by design
             log.debug("request %s: %s %s", self.request_id, error.status, error.scim_type or "-")
         elif value is not None and scim_error_for(value) is not None:
@@ -293,12 +318,22 @@ class ScimHandler(tornado.web.RequestHandler):
         super().on_connection_close()
 
     # -- verbs a handler lacks ------------------------------------------------------------------
-    def _not_allowed(self, *args: Any, **kwargs: Any) -> None:
-        allowed = [name.upper() for name in VERBS if getattr(type(self), name) is not getattr(ScimHandler, name)]
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The methods this endpoint answers, for ``Allow`` (RFC 9110 §10.2.1); HEAD wherever GET."""
+        allowed = [name.upper() for name in VERBS if getattr(cls, name) is not getattr(ScimHandler, name)]
         if "GET" in allowed:
             allowed.insert(1, "HEAD")
-        raise MethodNotAllowed(f"{self.request.method} is not supported on {self.request.path[:200]}.",
-                               headers={"Allow": ", ".join(allowed)})
+        return allowed
+
+    def method_refusal(self) -> ProtocolError:
+        """The answer to a method this endpoint lacks (OPTIONS, TRACE or any other Tornado does
+        not route): ``405`` with this endpoint's ``Allow`` (RFC 9110 §15.5.6)."""
+        return MethodNotAllowed(f"{(self.request.method or '')[:20]} is not supported on {self.request.path[:200]}.",
+                                headers={"Allow": ", ".join(self.allowed_methods())})
+
+    def _not_allowed(self, *args: Any, **kwargs: Any) -> None:
+        raise self.method_refusal()
 
     get = post = put = patch = delete = options = _not_allowed  # type: ignore[assignment]
 
@@ -313,12 +348,16 @@ class ScimHandler(tornado.web.RequestHandler):
 
 
 class NotFoundHandler(ScimHandler):
-    """Any other path under a Tenant URL: a SCIM 404 after authentication."""
+    """Any other path under a Tenant URL: a SCIM 404 after authentication, for every method (a
+    ``405`` offering methods that all answer ``404`` was no answer: an HTTP review)."""
+
+    def method_refusal(self) -> ProtocolError:
+        return NotFound(f"No SCIM endpoint at {self.request.path[:200]}.")
 
     async def _not_found(self, *args: str, **kwargs: str) -> None:
-        raise NotFound(f"No SCIM endpoint at {self.request.path[:200]}.")
+        raise self.method_refusal()
 
-    get = post = put = patch = delete = _not_found  # type: ignore[assignment]
+    get = post = put = patch = delete = options = _not_found  # type: ignore[assignment]
 
 
 class UnknownPathHandler(NotFoundHandler):
@@ -328,7 +367,7 @@ class UnknownPathHandler(NotFoundHandler):
 
 
 def _error_for(exc: BaseException | None, request_id: str) -> ProtocolError:
-    """The SCIM error for what was raised (Tornado's own 400 and 405 included), else a 500."""
+    """The SCIM error for what was raised (Tornado's own 400 included), else a 500."""
     if exc is not None:
         error = scim_error_for(exc)
         if error is not None:
@@ -336,7 +375,4 @@ def _error_for(exc: BaseException | None, request_id: str) -> ProtocolError:
         if isinstance(exc, tornado.web.HTTPError) and exc.status_code == 400:
             # Tornado's own refusal: a path value that is not UTF-8 after percent-decoding
             return InvalidValue("A value in the URL is not UTF-8 text after percent-decoding.")
-        if isinstance(exc, tornado.web.HTTPError) and exc.status_code == 405:  # a method no endpoint has
-            return MethodNotAllowed(f"{exc.log_message or 'The method'} is not supported.",
-                                    headers={"Allow": ", ".join(verb.upper() for verb in VERBS)})
     return InternalError(f"Internal error (request id {request_id}).")

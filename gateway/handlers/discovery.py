@@ -1,5 +1,5 @@
 """``/ServiceProviderConfig``, ``/ResourceTypes`` and ``/Schemas`` (RFC 7644 §4), and ``/Bulk``
-(RFC 7644 §3.7), which the gateway does not offer."""
+(RFC 7644 §3.7) and ``/Me`` (§3.11), which the gateway does not offer."""
 
 from __future__ import annotations
 
@@ -30,4 +30,14 @@ class BulkHandler(ScimHandler):
     def _bulk(self, *args: Any, **kwargs: Any) -> None:
         self.answer(self.service.bulk())
 
-    get = post = put = patch = delete = _bulk  # type: ignore[assignment]
+    get = post = put = patch = delete = options = _bulk  # type: ignore[assignment]
+
+
+class MeHandler(ScimHandler):
+    """``/Me`` and below, every method: a SCIM ``501``, as RFC 7644 §3.11 asks of a service
+    provider without it (a ``404`` of an unknown path before)."""
+
+    def _me(self, *args: Any, **kwargs: Any) -> None:
+        self.answer(self.service.me())
+
+    get = post = put = patch = delete = options = _me  # type: ignore[assignment]

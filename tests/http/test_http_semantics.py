@@ -1,0 +1,157 @@
+"""HTTP's own rules at the SCIM endpoints, over real sockets (an HTTP review): the ``Allow`` of a
+method Tornado does not route, every method of an unknown path a ``404``, ``/Me`` a ``501``
+(RFC 7644 §3.11), the absolute form of a request-target (RFC 9112 §3.2.2), a fragment refused,
+HTTP/1.0 with ``Transfer-Encoding`` closed after its answer (RFC 9112 §6.1), and a body's
+``charset`` and ``Content-Encoding`` held to UTF-8 JSON as sent (RFC 7644 §3.8, RFC 9110 §8.4.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from tests.http.test_web_layer import TENANT, _open, _request, _send, url  # noqa: F401 (url: a fixture)
+from tests.support import GatewayEnv, Scim
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+async def _create(scim: Scim, user: str) -> dict[str, Any]:
+    reply = await scim("POST", "/Users", {"schemas": [CORE], "userName": user, "title": "Host"})
+    assert reply.status == 201, reply.body
+    return dict(reply.body)
+
+
+@pytest.mark.gen_test
+async def test_a_method_tornado_does_not_route_names_the_endpoints_own_methods(url: str, scim: Scim,
+                                                                              gateway_env: GatewayEnv) -> None:
+    """TRACE was answered ``Allow: GET, POST, PUT, PATCH, DELETE`` on every endpoint, a list that
+    named methods ``/Users`` refuses and left HEAD out (RFC 9110 §10.2.1)."""
+    user = await _create(scim, "trace@contoso.example")
+    token = gateway_env.tokens[1]
+    [users] = await _send(url, _request("TRACE", f"{TENANT}/Users", token))  # (each closes its connection)
+    [one] = await _send(url, _request("TRACE", f"{TENANT}/Users/{user['id']}", token))
+    [config] = await _send(url, _request("FOO", f"{TENANT}/ServiceProviderConfig", token))
+    assert (users[0], users[1]["allow"]) == (405, "GET, HEAD, POST")
+    assert (one[0], one[1]["allow"]) == (405, "GET, HEAD, PUT, PATCH, DELETE")
+    assert (config[0], config[1]["allow"]) == (405, "GET, HEAD")
+    assert json.loads(users[2])["detail"].startswith("TRACE is not supported")
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("target", ["/nope", f"{TENANT}/Nothing", "/scim/v2/elsewhere"])
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "GET"])
+async def test_every_method_of_a_path_without_an_endpoint_is_a_404(url: str, gateway_env: GatewayEnv,
+                                                                   target: str, method: str) -> None:
+    """OPTIONS (and TRACE) of an unknown path was a ``405`` whose ``Allow`` listed six methods
+    that all answer ``404``."""
+    [(status, headers, body)] = await _send(url, _request(method, target, gateway_env.tokens[1]))
+    assert status == 404 and "allow" not in headers, (status, headers)
+    assert json.loads(body)["status"] == "404"
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("method, path", [("GET", "/Me"), ("PATCH", "/Me"), ("DELETE", "/Me/x"), ("OPTIONS", "/Me"),
+                                          ("OPTIONS", "/Bulk")])
+async def test_me_is_a_scim_501_after_authentication(scim: Scim, method: str, path: str) -> None:
+    """RFC 7644 §3.11: a service provider without ``/Me`` SHOULD answer ``501`` (it was a ``404``)."""
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"title": "x"}}]}
+    answer = await scim(method, path, body if method == "PATCH" else None)
+    assert answer.status == 501 and answer.body["status"] == "501", answer.body
+    assert ("/Me is not supported" if path.startswith("/Me") else "bulk") in answer.body["detail"]
+    assert (await scim(method, path, body if method == "PATCH" else None, token="not-a-token")).status == 401
+
+
+@pytest.mark.gen_test
+async def test_an_absolute_form_request_target_is_served(url: str, scim: Scim, gateway_env: GatewayEnv) -> None:
+    """RFC 9112 §3.2.2: a server MUST accept the absolute form (it was a ``404``); its authority
+    stands for ``Host``."""
+    user = await _create(scim, "absolute@contoso.example")
+    target = f"http://gateway.test{TENANT}/Users/{user['id']}?attributes=userName"
+    [(status, _, body)] = await _send(url, _request("GET", target, gateway_env.tokens[1], host="other.test"))
+    assert status == 200 and json.loads(body)["userName"] == "absolute@contoso.example"
+
+
+@pytest.mark.gen_test
+async def test_a_fragment_in_the_request_target_is_a_scim_400(url: str, scim: Scim, gateway_env: GatewayEnv) -> None:
+    """A raw ``#`` was read as part of the id (RFC 9112 §3.2: never part of a request-target)."""
+    user = await _create(scim, "fragment@contoso.example")
+    [(status, headers, body)] = await _send(url, _request("GET", f"{TENANT}/Users/{user['id']}#x",
+                                                          gateway_env.tokens[1]))
+    assert status == 400 and headers["connection"] == "close"
+    assert json.loads(body)["scimType"] == "invalidSyntax"
+
+
+@pytest.mark.gen_test
+async def test_http_1_0_with_transfer_encoding_is_answered_then_closed(url: str, scim: Scim,
+                                                                      gateway_env: GatewayEnv) -> None:
+    """RFC 9112 §6.1: such a message's framing is treated as faulty: the connection is closed after
+    the answer, so a request after it (smuggled behind an HTTP/1.0 proxy) is never read."""
+    user = await _create(scim, "old.proxy@contoso.example")
+    token = gateway_env.tokens[1]
+    body = json.dumps({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"title": "Lead"}}]}).encode()
+    head = (f"PATCH {TENANT}/Users/{user['id']} HTTP/1.0\r\nHost: gateway.test\r\nAuthorization: Bearer {token}\r\n"
+            "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Type: application/scim+json\r\n\r\n")
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    smuggled = (f"DELETE {TENANT}/Users/{user['id']} HTTP/1.0\r\nHost: gateway.test\r\n"
+                f"Authorization: Bearer {token}\r\n\r\n").encode()
+    answers, writer = await _open(url)
+    try:
+        writer.write(head.encode() + chunked + smuggled)
+        await writer.drain()
+        status, headers, _ = await answers.answer()
+        assert status == 200 and headers.get("connection", "").lower() != "keep-alive", headers
+        assert await asyncio.wait_for(answers.reader.read(), timeout=10) == b""  # closed: nothing more
+    finally:
+        writer.close()
+    kept = await scim("GET", f"/Users/{user['id']}")
+    assert kept.status == 200 and kept.body["title"] == "Lead"
+
+
+@pytest.mark.gen_test
+async def test_a_body_not_sent_as_utf8_json_is_a_415_and_writes_nothing(scim: Scim) -> None:
+    user = await _create(scim, "charset@contoso.example")
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "CafÃ©"}]}
+    latin1 = await scim("PATCH", f"/Users/{user['id']}", body,
+                        headers={"Content-Type": "application/scim+json; charset=ISO-8859-1"})
+    assert latin1.status == 415 and "charset" in latin1.body["detail"], latin1.body
+    gzip = await scim("PATCH", f"/Users/{user['id']}", body, headers={"Content-Encoding": "gzip"})
+    assert gzip.status == 415 and gzip.headers["Accept-Encoding"] == "identity", gzip.body
+    assert (await scim("GET", f"/Users/{user['id']}")).body["title"] == "Host"
+    for content_type in ('application/scim+json; charset="UTF-8"', "application/json;charset=utf8"):
+        accepted = await scim("PATCH", f"/Users/{user['id']}", body, headers={"Content-Type": content_type,
+                                                                             "Content-Encoding": "identity"})
+        assert accepted.status == 200 and accepted.body["title"] == "CafÃ©", accepted.body
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("first", ["close", "refused-before-body"])
+async def test_no_request_is_run_after_an_answer_that_closes_its_connection(url: str, scim: Scim,
+                                                                           gateway_env: GatewayEnv,
+                                                                           first: str) -> None:
+    """RFC 9112 §9.6: after an answer with ``Connection: close`` a server MUST NOT process any
+    further request received on that connection. Tornado closed the connection, then parsed the
+    bytes already sent from its buffer: a DELETE pipelined behind a ``Connection: close`` GET, or
+    behind a POST refused ``401`` before its body was read, deleted the user and its answer was
+    lost."""
+    user = await _create(scim, f"pipelined.{first}@contoso.example")
+    token = gateway_env.tokens[1]
+    delete = _request("DELETE", f"{TENANT}/Users/{user['id']}", token)
+    if first == "close":
+        sent = _request("GET", f"{TENANT}/Users/{user['id']}", token, extra="Connection: close\r\n") + delete
+    else:
+        sent = _request("POST", f"{TENANT}/Users", "not-a-token", body=b"{}") + delete
+    answers, writer = await _open(url)
+    try:
+        writer.write(sent)
+        await writer.drain()
+        status, headers, _ = await answers.answer()
+        assert (status, headers["connection"]) == (200 if first == "close" else 401, "close")
+        assert await asyncio.wait_for(answers.reader.read(), timeout=10) == b""
+    finally:
+        writer.close()
+    assert (await scim("GET", f"/Users/{user['id']}")).status == 200
