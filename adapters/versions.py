@@ -9,7 +9,18 @@ weak comparison of RFC 9110 §8.8.3.2), so a client that echoes a weak ETag with
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+#: An entity tag (RFC 9110 §8.8.3): optional ``W/``, then a quoted string without ``"``, spaces or
+#: control characters. ``meta.version`` must be one: it is sent as the ``ETag`` header.
+_ENTITY_TAG = re.compile(r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"')
+
+
+def is_entity_tag(version: object) -> bool:
+    """Whether ``version`` is an entity tag such as ``W/"3"`` (the gateway answers ``500`` to a
+    ``meta.version`` that is not, :mod:`gateway.adapter_output`; the conformance kit checks it)."""
+    return isinstance(version, str) and _ENTITY_TAG.fullmatch(version) is not None
 
 
 def opaque(tag: str) -> str:

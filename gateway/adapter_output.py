@@ -11,14 +11,10 @@ returned, for its author.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from adapters.query import ListQuery, Page
-
-#: An entity tag (RFC 9110 §8.8.3): optional ``W/``, then a quoted string without ``"`` or
-#: control characters.
-_ETAG = re.compile(r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"')
+from adapters.versions import is_entity_tag
 
 
 class AdapterBroke(RuntimeError):
@@ -36,7 +32,7 @@ def checked_resource(operation: str, resource: Any, id: str | None = None) -> An
     if meta is not None and not isinstance(meta, dict):
         raise AdapterBroke(f"the adapter's {operation} returned meta {_shown(meta)}, not an object")
     version = meta.get("version") if meta is not None else None
-    if version is not None and not (isinstance(version, str) and _ETAG.fullmatch(version)):
+    if version is not None and not is_entity_tag(version):
         raise AdapterBroke(f"the adapter's {operation} returned meta.version {_shown(version)}, not an entity tag "
                            '(RFC 9110 §8.8.3: "..." or W/"...")')
     return resource

@@ -19,6 +19,7 @@ from adapters.errors import AlreadyExists, NotFound
 from adapters.query import COMPARE_OPS
 from adapters.testkit.resources import ENTERPRISE_USER_URN, full_user, make_user, user_view, work_email
 from adapters.testkit.session import ContractRunner, ContractSession
+from adapters.versions import is_entity_tag
 
 __all__ = ["CrudChecks", "assert_server_fields"]
 
@@ -36,14 +37,17 @@ def _timestamp(meta: dict[str, Any], key: str) -> datetime:
 
 def assert_server_fields(resource: Resource, caps: Capabilities) -> None:
     """``id`` is a non-empty string; ``meta.created``/``lastModified`` are time-zoned
-    xsd:dateTimes; ``meta.version`` is a non-empty string when the adapter declares ``etag``."""
+    xsd:dateTimes; ``meta.version`` is an entity tag (``W/"3"``: the ``ETag`` header, RFC 9110
+    §8.8.3) when the adapter declares ``etag``; the gateway answers ``500`` to any other, after
+    the write it reports was made (an integrator review: ``v1`` and a timestamp with a space passed)."""
     assert isinstance(resource.get("id"), str) and resource["id"], f"id must be a non-empty string: {resource!r}"
     meta = resource.get("meta")
     assert isinstance(meta, dict), f"the adapter must set meta (RFC 7643 §3.1): {resource!r}"
     assert _timestamp(meta, "created") <= _timestamp(meta, "lastModified"), f"lastModified before created: {meta}"
     if caps.etag:
         version = meta.get("version")
-        assert isinstance(version, str) and version, f"etag is declared but meta.version is {version!r}"
+        assert is_entity_tag(version), (f'etag is declared but meta.version is {version!r}, not an entity tag such '
+                                        'as W/"3" (RFC 9110 §8.8.3: quoted, no spaces or control characters)')
 
 
 #: The coroutines of the contract (README, "Writing an adapter"); other methods may be anything.
@@ -97,11 +101,15 @@ class CrudChecks:
         contract.run(check)
 
     def test_started_adapter_is_healthy_and_knows_its_tenant(self, contract: ContractRunner) -> None:
-        """It exists, and an adapter that lists its tenants (``Adapter.tenants``, the admin page's
-        list of locations) lists it, once, with a name."""
+        """It exists (and a tenant the storage does not have does not), and an adapter that lists
+        its tenants (``Adapter.tenants``, the admin page's list of locations) lists it, once, with a name."""
         async def check(s: ContractSession) -> None:
             await s.adapter.check_health()
             assert await s.adapter.tenant_exists(s.tenant) is True
+            unknown = next(t for t in ("424242424242", "424242424243") if t not in (s.tenant, s.other_tenant))
+            assert await s.adapter.tenant_exists(unknown) is False, (
+                f"tenant_exists({unknown!r}) is not False: `vizmo-scim integration add` would issue a Tenant URL "
+                "for a location that does not exist")
             if type(s.adapter).tenants is not Adapter.tenants:
                 listed = await s.adapter.tenants()
                 assert all(isinstance(t, Tenant) and isinstance(t.name, str) for t in listed), listed

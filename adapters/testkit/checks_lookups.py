@@ -100,6 +100,22 @@ class LookupChecks:
                 assert [r["id"] for r in await s.all_resources(_eq("userName", old))] == [again["id"]]
         contract.run(check)
 
+    def test_external_id_look_ups_follow_a_change(self, contract: ContractRunner) -> None:
+        """Changed by replace (a PUT) and by modify (a PATCH): ``externalId eq`` finds the user by
+        its new value only. Entra ID finds a user by ``externalId`` before it writes: an index left
+        on the old value (an integrator review: the kit passed one) makes it create the user again."""
+        async def check(s: ContractSession) -> None:
+            s.require("eq" in s.caps.filter_ops, "the adapter does not declare the eq operator")
+            put = await s.users.create(full_user("ext.put@example.com", external_id="ext-put-old"))
+            patched = await s.users.create(full_user("ext.patch@example.com", external_id="ext-patch-old"))
+            await s.users.replace(put["id"], full_user("ext.put@example.com", external_id="ext-put-new"))
+            await s.users.modify(patched["id"], setting(externalId="ext-patch-new"))
+            for user, old, new in ((put, "ext-put-old", "ext-put-new"), (patched, "ext-patch-old", "ext-patch-new")):
+                assert await s.user_names(_eq("externalId", old)) == set(), f"externalId eq {old!r} after the change"
+                found = [r["id"] for r in await s.all_resources(_eq("externalId", new))]
+                assert found == [user["id"]], f"externalId eq {new!r} found {found}, not the changed user"
+        contract.run(check)
+
     def test_look_ups_forget_a_deleted_user(self, contract: ContractRunner) -> None:
         async def check(s: ContractSession) -> None:
             s.require("eq" in s.caps.filter_ops, "the adapter does not declare the eq operator")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from adapters.errors import UnsupportedFilter
+from adapters.errors import InvalidValue, UnsupportedFilter
 from adapters.query import And, AttrPath, Compare, Filter, Not, Or, SortSpec, ValuePath
 from adapters.testkit.dataset import (EMAIL_VALUE, FILTER_OPS, STRING_ATTRIBUTES, StringAttribute,
                                       filter_people, probes, reference_match)
@@ -176,4 +176,19 @@ class QueryChecks:
                 engineers = await s.all_resources(_eq("title", "Engineer"), sort=spec)
                 wanted = [name for name in order if name in ("alice@example.com", "carol@example.org")]
                 assert [r["userName"] for r in engineers] == wanted
+        contract.run(check)
+
+    def test_sort_by_display_name_ignores_case(self, contract: ContractRunner) -> None:
+        """``sortBy=displayName`` ignores case too (``caseExact`` false, RFC 7644 §3.4.2.3): a
+        case-sensitive sort puts every capital first (an integrator review: only userName was
+        checked). An adapter that cannot sort by displayName says so (``InvalidValue``)."""
+        async def check(s: ContractSession) -> None:
+            s.require(s.caps.sort, "the adapter does not declare sort")
+            names = ["Delta", "alpha", "charlie", "Bravo"]
+            await s.create_all(*(full_user(f"{name.lower()}@example.com", display_name=name) for name in names))
+            try:
+                found = await s.all_resources(sort=SortSpec(AttrPath("displayName")))
+            except InvalidValue:
+                pytest.skip("the adapter does not sort by displayName")
+            assert [r.get("displayName") for r in found] == sorted(names, key=str.lower), found
         contract.run(check)

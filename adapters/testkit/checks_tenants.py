@@ -6,7 +6,8 @@ The second tenant is the ``other_tenant`` fixture, else one ``Adapter.tenants()`
 neither every check here fails with the fixture to add (:meth:`ContractSession.other_users`).
 Filtered look-ups are checked too: Entra ID and Okta find a user by ``userName eq`` and
 ``externalId eq`` before writing to it, and a shared index across tenants answers those with
-another tenant's user.
+another tenant's user; so are sorted and paged lists and the other operators, each often a
+statement of its own (a sorted one that lost its tenant condition listed every tenant's users).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.errors import NotFound
-from adapters.query import AttrPath, Compare, Filter
+from adapters.query import AttrPath, Compare, Filter, Present, SortSpec
 from adapters.testkit.checks_modify import setting
 from adapters.testkit.resources import full_user
 from adapters.testkit.session import ContractRunner, ContractSession
@@ -89,4 +90,30 @@ class TenantChecks:
                     found = [r["id"] for r in await s.all_resources(probe, users=users)]
                     assert found == [own["id"]], f"{probe!r} found {found}, not only {own['id']}"
                 assert await s.all_resources(_eq("id", foreign["id"]), users=users) == []
+        contract.run(check)
+
+    def test_sorted_paged_and_other_searches_stay_in_their_tenant(self, contract: ContractRunner) -> None:
+        """Every form of search sees only the tenant's own users: unfiltered, a page of one,
+        sorted each way (an adapter whose sorted statement dropped its tenant condition passed the
+        kit: an integrator review), and ``pr``, ``co``, ``sw``, ``ne`` where declared."""
+        async def check(s: ContractSession) -> None:
+            other = await s.other_users()
+            mine = {(await s.users.create(full_user(f"sorted.{n}@example.com")))["id"] for n in (1, 2)}
+            theirs = {(await other.create(full_user("sorted.3@example.com")))["id"]}
+            name = AttrPath("userName")
+            probes: list[Filter | None] = [None]
+            probes += [Present(name)] if "pr" in s.caps.filter_ops else []
+            probes += [Compare(name, op, value) for op, value in (("co", "@example"), ("sw", "sorted."),
+                                                                 ("ne", "nobody@example.com"))
+                       if op in s.caps.filter_ops]
+            sorts: list[SortSpec | None] = [None]
+            sorts += [SortSpec(name), SortSpec(name, descending=True)] if s.caps.sort else []
+            for users, own in ((s.users, mine), (other, theirs)):
+                for probe in probes:
+                    for sort in sorts:
+                        found = {r["id"] for r in await s.all_resources(probe, sort=sort, users=users)}
+                        assert found == own, f"search {probe!r} sorted {sort!r} found {found}, not only {own}"
+                    first = await s.search(probe, sort=sorts[-1], count=1, users=users)
+                    assert first.total_results == len(own), (
+                        f"a page of one of {probe!r} counted {first.total_results} users, not {len(own)}")
         contract.run(check)

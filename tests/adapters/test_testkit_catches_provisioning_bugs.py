@@ -5,7 +5,10 @@ Variants of the in-memory example adapter run through the kit in a nested pytest
 (``pytester``), as in test_testkit_catches_bugs.py: tenant leaks through a shared ``userName``
 index or through PATCH (``modify``), PATCH that keeps the version, skips uniqueness or checks
 ``If-Match`` wrongly, stale look-ups after a rename or a (soft) delete, dropped attributes, plugin
-``capabilities`` that differ from the User adapter's, and a contract that names no second tenant.
+``capabilities`` that differ from the User adapter's, a contract that names no second tenant, and
+(an integrator review) a ``meta.version`` that is no entity tag, a sorted list across tenants, an
+``externalId`` index left on the old value, a case-sensitive sort and a ``tenant_exists`` that
+is always true.
 Each must fail exactly the checks covering its bug; the correct ones (capped pages, public
 synchronous helpers, a transactional ``modify``) must pass every check.
 """
@@ -176,6 +179,57 @@ class PublicSyncHelper(MemoryUserAdapter):
         return name.casefold()
 
 
+class BareVersion(MemoryUserAdapter):
+    """meta.version is not an entity tag (a timestamp with a space): the gateway answers 500."""
+    def _stamp(self, resource, id, *, created, modified):
+        stored = super()._stamp(resource, id, created=created, modified=modified)
+        stored["meta"]["version"] = 'W/"1 ' + stored["meta"]["version"][3:-1] + '"'
+        return stored
+
+
+class TenantLeakOnSort(MemoryUserAdapter):
+    """A sorted list whose statement lost its tenant condition: every tenant's users."""
+    async def search(self, query):
+        if query.sort is None:
+            return await super().search(query)
+        page = search_in_memory(query, [u for t in self._every_tenant.values() for u in t.by_id.values()])
+        return Page(copy.deepcopy(page.resources), page.total_results)
+
+
+class StaleExternalIdIndex(MemoryUserAdapter):
+    """An `externalId eq` fast path on an index written at create only."""
+    async def create(self, resource, *, journal=None):
+        stored = await super().create(resource, journal=journal)
+        self._tenant.__dict__.setdefault("by_external", {})[resource.get("externalId")] = stored["id"]
+        return stored
+
+    async def search(self, query):
+        f = query.filter
+        if isinstance(f, Compare) and f.op == "eq" and f.path == AttrPath("externalId"):
+            id = self._tenant.__dict__.get("by_external", {}).get(f.value)
+            hits = [self._tenant.by_id[id]] if id in self._tenant.by_id else []
+            page = search_in_memory(dataclasses.replace(query, filter=None), hits)
+            return Page(copy.deepcopy(page.resources), page.total_results)
+        return await super().search(query)
+
+
+class CaseSensitiveSort(MemoryUserAdapter):
+    """Sorts displayName as bytes: every capital first."""
+    async def search(self, query):
+        if query.sort is None or query.sort.path != AttrPath("displayName"):
+            return await super().search(query)
+        every = await super().search(dataclasses.replace(query, sort=None, start_index=1, count=10_000))
+        ordered = sorted(every.resources, key=lambda u: u.get("displayName") or "")
+        start = query.start_index - 1
+        return Page(ordered[start:start + query.count], every.total_results)
+
+
+class EveryTenantExists(MemoryAdapter):
+    """tenant_exists answers True for any id: integration add issues a Tenant URL for none."""
+    async def tenant_exists(self, tenant):
+        return True
+
+
 class NoTenantList(MemoryAdapter):
     """Lists no tenants (the optional Adapter.tenants), and its contract names no other_tenant."""
     tenants = Adapter.tenants
@@ -245,10 +299,37 @@ class TestSoftDeleteFoundByFilter(contract_for(SoftDeleteFoundByFilter)):
 
 class TestDropsUnmappedAttributes(contract_for(DropsUnmappedAttributes)):
     pass
+
+
+class TestBareVersion(contract_for(BareVersion)):
+    pass
+
+
+class TestTenantLeakOnSort(contract_for(TenantLeakOnSort)):
+    pass
+
+
+class TestStaleExternalIdIndex(contract_for(StaleExternalIdIndex)):
+    pass
+
+
+class TestCaseSensitiveSort(contract_for(CaseSensitiveSort)):
+    pass
+
+
+class TestEveryTenantExists(AdapterContract):
+    @pytest.fixture
+    def make_adapter(self):
+        return lambda: EveryTenantExists(tenants=["1", "2"])
+
+    @pytest.fixture
+    def other_tenant(self):
+        return "2"
 '''
 
 #: The tenant-isolation checks, run whether or not the contract names an ``other_tenant``.
-_ISOLATION = {"test_tenants_are_isolated", "test_modify_stays_in_its_tenant", "test_filtered_search_stays_in_its_tenant"}
+_ISOLATION = {"test_tenants_are_isolated", "test_modify_stays_in_its_tenant", "test_filtered_search_stays_in_its_tenant",
+              "test_sorted_paged_and_other_searches_stay_in_their_tenant"}
 
 #: The checks each variant must fail, and no others.
 EXPECTED_FAILURES: dict[str, set[str]] = {
@@ -270,6 +351,11 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "TestDropsUnmappedAttributes": {"test_create_returns_the_stored_user", "test_replace_stores_the_new_resource",
                                     "test_every_attribute_comes_back_exactly_as_sent",
                                     "test_a_second_number_of_a_type_is_kept_shown_and_found"},
+    "TestBareVersion": {"test_create_returns_the_stored_user", "test_replace_stores_the_new_resource"},
+    "TestTenantLeakOnSort": {"test_sorted_paged_and_other_searches_stay_in_their_tenant"},
+    "TestStaleExternalIdIndex": {"test_external_id_look_ups_follow_a_change"},
+    "TestCaseSensitiveSort": {"test_sort_by_display_name_ignores_case"},
+    "TestEveryTenantExists": {"test_started_adapter_is_healthy_and_knows_its_tenant"},
 }
 
 
