@@ -1,7 +1,9 @@
 """In-memory evaluation of a SCIM filter AST against a resource (RFC 7644 §3.4.2.2).
 
-Used by the PATCH engine (which elements of ``emails`` match ``[type eq "work"]``) and, in
-tests, as the oracle the SQL translation of an adapter is checked against. The AST is expected
+Used by the PATCH engine (which elements of ``emails`` match ``[type eq "work"]``), by the LDAP
+adapter (which entries an LDAP filter widened for case or types really match) and
+:func:`adapters.in_memory.search_in_memory`, and in tests as the oracle the SQL translation of an
+adapter is checked against. The AST is expected
 to be canonical (core attributes without a URN, extension attributes with theirs), but names
 are looked up case-insensitively anyway.
 
@@ -12,7 +14,8 @@ Semantics:
 - Strings compare with ``str.casefold`` unless ``case_exact(path)`` says otherwise; ``path``
   is absolute (``emails.type`` inside ``emails[...]``; ``emails.value`` for the implicit
   ``value`` of a complex attribute). ``gt``/``lt``/``ge``/``le`` are lexicographic on strings,
-  chronological when both sides are xsd:dateTime strings (so ``...34.000Z`` equals ``...34Z``),
+  chronological when both sides are xsd:dateTime strings (:func:`adapters.datetimes.parse_datetime`;
+  so ``...34.000Z`` equals ``...34Z``),
   numeric on numbers; booleans support ``eq``/``ne`` only and values of different JSON types
   never match (except ``ne``).
 - ``pr`` is true for a present value that is not null, ``""``, ``[]`` or ``{}`` (a complex
@@ -24,20 +27,15 @@ Semantics:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from adapters.datetimes import parse_datetime
 from adapters.query import And, AttrPath, Compare, CompValue, Filter, Not, Or, Present, ValuePath
 
 __all__ = ["matches"]
 
 CaseExact = Callable[[AttrPath], bool]
-
-_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?", re.IGNORECASE
-)
 
 
 def _never_exact(path: AttrPath) -> bool:
@@ -179,27 +177,8 @@ def _order(actual: Any, expected: CompValue, exact: bool) -> int | None:
         return (actual > expected) - (actual < expected)  # type: ignore[operator]
     if not isinstance(actual, str) or not isinstance(expected, str):
         return None
-    left_dt, right_dt = _datetime(actual), _datetime(expected)
+    left_dt, right_dt = parse_datetime(actual), parse_datetime(expected)
     if left_dt is not None and right_dt is not None:
         return (left_dt > right_dt) - (left_dt < right_dt)
     left, right = (actual, expected) if exact else (actual.casefold(), expected.casefold())
     return (left > right) - (left < right)
-
-
-def _datetime(text: str) -> datetime | None:
-    """An xsd:dateTime string (RFC 7643 §2.3.5) as an aware datetime (no offset means UTC)."""
-    if len(text) < 19 or text[4:5] != "-":
-        return None
-    match = _DATETIME.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    try:
-        tz = timezone.utc
-        if zone is not None and zone.upper() != "Z":
-            sign = -1 if zone[0] == "-" else 1
-            tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-        micros = int((fraction or "0")[:6].ljust(6, "0"))
-        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=tz)
-    except ValueError:
-        return None

@@ -8,7 +8,8 @@ adapter using it may declare every operator, ``logical`` and ``sort`` in its ``C
 
 Sorting follows RFC 7644 §3.4.2.3 as the SQL adapters do: a multi-valued attribute sorts by its
 primary (else first) value, a complex one by its ``value``; strings ignore case unless the
-attribute is ``caseExact``; ``xsd:dateTime`` strings sort chronologically; resources without a
+attribute is ``caseExact``; a ``dateTime`` attribute's values sort chronologically (a string
+attribute's text sorts as text, whatever it looks like, as in the LDAP adapter); resources without a
 value come last when ascending and first when descending; ties keep the input order (so the
 unsorted order must be stable for paging to be).
 
@@ -23,38 +24,49 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from adapters.base import Resource
-from adapters.filter_eval import _datetime, _get, matches
+from adapters.datetimes import parse_datetime
+from adapters.filter_eval import _get, matches
 from adapters.query import AttrPath, ListQuery, Page, SortSpec
 from adapters.schema import user_schema_info
 
 __all__ = ["search_in_memory", "sort_resources", "matches"]
 CaseExact = Callable[[AttrPath], bool]
+DateTime = Callable[[AttrPath], bool]
 
 
 def _user_case_exact(path: AttrPath) -> bool:
     return user_schema_info().case_exact(path)
 
 
+def _user_date_time(path: AttrPath) -> bool:
+    """Whether the User attribute at ``path`` (``meta.created``, an extension's) is a ``dateTime``."""
+    found = user_schema_info().attribute(path)
+    if found is not None and found.type == "complex":
+        found = found.sub(path.sub_attr or "value")
+    return found is not None and found.type == "dateTime"
+
+
 def search_in_memory(query: ListQuery, resources: Iterable[Resource], *,
-                     case_exact: CaseExact = _user_case_exact) -> Page:
+                     case_exact: CaseExact = _user_case_exact, date_time: DateTime = _user_date_time) -> Page:
     """One page of the resources matching ``query.filter``, sorted by ``query.sort``, from
     ``query.start_index`` (1-based), at most ``query.count``; ``total_results`` counts every
     match. The resources in the page are the objects given (copy them if they are stored)."""
     found = [r for r in resources if query.filter is None or matches(query.filter, r, case_exact=case_exact)]
     if query.sort is not None:
-        found = sort_resources(found, query.sort, case_exact=case_exact)
+        found = sort_resources(found, query.sort, case_exact=case_exact, date_time=date_time)
     start = max(query.start_index, 1) - 1
     return Page(resources=list(found[start:start + max(query.count, 0)]), total_results=len(found))
 
 
 def sort_resources(resources: Iterable[Resource], sort: SortSpec, *,
-                   case_exact: CaseExact = _user_case_exact) -> list[Resource]:
-    """``resources`` ordered by ``sort`` (RFC 7644 §3.4.2.3; see the module docstring)."""
-    exact = case_exact(sort.path)
+                   case_exact: CaseExact = _user_case_exact, date_time: DateTime = _user_date_time) -> list[Resource]:
+    """``resources`` ordered by ``sort`` (RFC 7644 §3.4.2.3; see the module docstring);
+    ``case_exact`` and ``date_time`` tell an attribute's characteristics (the User schema's by default)."""
+    exact, timed = case_exact(sort.path), date_time(sort.path)
     keyed: list[tuple[tuple[int, Any], Resource]] = []
     without: list[Resource] = []
     for resource in resources:
-        key = _sort_key(_sort_value(resource, sort.path), exact)
+        key = _sort_key(_sort_value(resource, sort.path), exact, timed)
         if key is None:
             without.append(resource)
         else:
@@ -77,7 +89,7 @@ def _sort_value(resource: Resource, path: AttrPath) -> Any:
     return value
 
 
-def _sort_key(value: Any, exact: bool) -> tuple[int, Any] | None:
+def _sort_key(value: Any, exact: bool, timed: bool) -> tuple[int, Any] | None:
     """A key that orders values of one kind; kinds apart (numbers, then times, then strings)."""
     if value is None or value == "":
         return None
@@ -86,7 +98,7 @@ def _sort_key(value: Any, exact: bool) -> tuple[int, Any] | None:
     if isinstance(value, (int, float)):
         return (0, value)
     if isinstance(value, str):
-        moment = _datetime(value)
+        moment = parse_datetime(value) if timed else None
         if moment is not None:
             return (1, moment.timestamp())
         return (2, value if exact else value.casefold())

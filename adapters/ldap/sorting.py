@@ -11,9 +11,10 @@ and first descending, a multi-valued attribute sorts by its primary (else first)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
 
+from adapters.datetimes import parse_datetime
 from adapters.errors import InvalidValue
 from adapters.query import AttrPath, SortSpec
 from adapters.schema import Attribute, ResourceType
@@ -27,13 +28,8 @@ def _default_key(resource: Resource) -> tuple[str, str]:
 
 
 def _datetime_key(value: str) -> str:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return value
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).isoformat()
+    parsed = parse_datetime(value)
+    return value if parsed is None else parsed.astimezone(timezone.utc).isoformat()
 
 
 class Sorter:
