@@ -54,3 +54,10 @@ class TooMany(AdapterError):
 
 class Unavailable(AdapterError):
     """The storage cannot be reached or is locked for too long: HTTP 503."""
+
+
+def storage_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the storage is down or went away (:class:`Unavailable`, or a driver's
+    ``ConnectionError``): HTTP ``503`` wherever it is met, the SCIM endpoints and the admin page
+    alike (the page answered a ``ConnectionError`` with a 500: a maintainability review)."""
+    return isinstance(exc, (Unavailable, ConnectionError))

@@ -24,6 +24,8 @@ from typing import Any
 import tornado.httpserver
 import tornado.iostream
 
+from gateway.errors import ConnectionsFull
+
 log = logging.getLogger("vizmo_scim.app")
 
 #: Open files a worker keeps for everything but client connections (its storage, the activity
@@ -40,12 +42,11 @@ REFUSAL_SECONDS = 5.0
 #: new one is closed at once, unanswered, so a burst of them never runs the worker out of files.
 MAX_REFUSING = 16
 
-_DETAIL = ("This gateway process holds as many connections as it may ([limits] max_connections); "
-           "try again in a few seconds.")
-_BODY = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "503",
-                    "detail": _DETAIL}).encode()
-REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\n"
-           b"Content-Type: application/scim+json\r\nContent-Length: " + str(len(_BODY)).encode() + b"\r\n\r\n" + _BODY)
+_REFUSED = ConnectionsFull()
+_BODY = json.dumps(_REFUSED.body()).encode()
+REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + _REFUSED.headers["Retry-After"].encode()
+           + b"\r\nConnection: close\r\nContent-Type: application/scim+json\r\nContent-Length: "
+           + str(len(_BODY)).encode() + b"\r\n\r\n" + _BODY)
 
 
 def connection_bound(configured: int) -> int:

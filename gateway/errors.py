@@ -5,8 +5,8 @@ Protocol code raises the family's scimType-typed members, the web layer and the 
 the statuses below, adapters raise :mod:`adapters.errors` types; the handlers' ``write_error``
 hands whatever was raised to :func:`scim_error_for` and renders the result. Every member is
 raised as ``Cls(detail)`` (``headers=`` where the status calls for one), except those whose
-answer is fixed: ``Unauthorized()`` and ``Unavailable()`` (their cause goes to the log only) and
-``TooManyRequests(retry_after)``.
+answer is fixed: ``Unauthorized()`` and ``Unavailable()`` (their cause goes to the log only),
+``Stopping()``, ``ConnectionsFull()`` and ``TooManyRequests(retry_after)``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from gateway.scim.errors import (
 
 __all__ = ["ERROR_URN", "ProtocolError", "scim_error_for", "cause", "Unauthorized", "Forbidden", "NotFound",
            "MethodNotAllowed", "Stopping", "PreconditionFailed", "Conflict", "UnsupportedMediaType", "UriTooLong",
-           "HeadersTooLarge", "NotImplementedHere", "Unavailable", "TooManyRequests", "InternalError", "TooLarge",
-           "InvalidSyntax", "InvalidValue"]
+           "HeadersTooLarge", "NotImplementedHere", "Unavailable", "ConnectionsFull", "TooManyRequests",
+           "InternalError", "TooLarge", "InvalidSyntax", "InvalidValue", "RETRY_AFTER_SECONDS"]
 
 
 class Unauthorized(ProtocolError):
@@ -80,13 +80,18 @@ class NotImplementedHere(ProtocolError):
     status = 501
 
 
+#: ``Retry-After`` of every 503 for a storage that is down or a process that is full (seconds).
+RETRY_AFTER_SECONDS = "5"
+
+
 class Unavailable(ProtocolError):
     """503 with ``Retry-After``: the storage is down or locked too long; its detail stays in the log."""
 
     status = 503
 
     def __init__(self) -> None:
-        super().__init__("The directory is temporarily unavailable; try again later.", headers={"Retry-After": "5"})
+        super().__init__("The directory is temporarily unavailable; try again later.",
+                         headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 class Stopping(ProtocolError):
@@ -107,6 +112,17 @@ class TooManyRequests(ProtocolError):
     def __init__(self, retry_after: str) -> None:
         super().__init__(f"Too many requests for this location; retry after {retry_after} s.",
                          headers={"Retry-After": retry_after})
+
+
+class ConnectionsFull(ProtocolError):
+    """503 with ``Retry-After``: the process holds as many connections as it may
+    (:mod:`gateway.connection_cap` writes it before any request is read)."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("This gateway process holds as many connections as it may ([limits] max_connections); "
+                         "try again in a few seconds.", headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 class InternalError(ProtocolError):
@@ -136,7 +152,7 @@ def scim_error_for(exc: BaseException) -> ProtocolError | None:
     """
     if isinstance(exc, ProtocolError):
         return exc
-    if isinstance(exc, (adapter_errors.Unavailable, ConnectionError)):  # the storage is down or went away
+    if adapter_errors.storage_unavailable(exc):
         return Unavailable()
     if isinstance(exc, adapter_errors.AdapterError):
         for kind, error in _ADAPTER_ERRORS.items():

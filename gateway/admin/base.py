@@ -38,11 +38,12 @@ from urllib.parse import urlencode
 
 import tornado.web
 
-from adapters.errors import Unavailable
+from adapters.errors import storage_unavailable
 from adapters.operators import Operator
 from gateway.admin.accounts import Session
 from gateway.admin.context import AdminContext
 from gateway.admin.integrations import Location
+from gateway.errors import RETRY_AFTER_SECONDS
 from gateway.inflight import InFlight
 from gateway.request_ids import new_request_id
 
@@ -214,7 +215,7 @@ class AdminHandler(tornado.web.RequestHandler):
         if _unavailable(kwargs.get("exc_info")):  # the storage down or too slow: a 503, as SCIM answers it
             status_code = 503
             self.set_status(503)
-            self.set_header("Retry-After", "5")
+            self.set_header("Retry-After", RETRY_AFTER_SECONDS)
         messages = {404: "There is no such page, or you may not see it.",
                     405: "This page does not accept that kind of request.",
                     413: "What was sent is larger than this page accepts.",
@@ -263,6 +264,7 @@ class AdminNotFoundHandler(AdminHandler):
 
 
 def _unavailable(exc_info: Any) -> bool:
-    """Whether a handler failed because the storage is down or too slow (``Unavailable``): the
-    page answered 500 and logged a trace where the SCIM endpoints answer 503 (a scale-out review)."""
-    return isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], Unavailable)
+    """Whether a handler failed because the storage is down or too slow: the page answered 500
+    and logged a trace where the SCIM endpoints answer 503 (a scale-out review); the same rule
+    as theirs (:func:`adapters.errors.storage_unavailable`)."""
+    return isinstance(exc_info, tuple) and len(exc_info) == 3 and storage_unavailable(exc_info[1])

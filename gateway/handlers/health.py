@@ -17,7 +17,7 @@ import hmac
 
 import orjson
 
-from gateway.errors import Unauthorized
+from gateway.errors import RETRY_AFTER_SECONDS, Unauthorized
 from gateway.handlers.base import ScimHandler
 from gateway.metrics import CONTENT_TYPE
 
@@ -47,7 +47,7 @@ class ReadinessHandler(ScimHandler):
             self.finish(b'{"status":"ok"}')
             return
         self.set_status(503)
-        self.set_header("Retry-After", "5")
+        self.set_header("Retry-After", RETRY_AFTER_SECONDS)
         self.finish(orjson.dumps({"status": "unavailable", "reason": reason}))
 
     head = get  # type: ignore[assignment]

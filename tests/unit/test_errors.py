@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters import errors as adapter_errors
 from adapters.schema import UnknownAttribute, resource_types
+from gateway.admin.base import _unavailable
+from gateway.errors import RETRY_AFTER_SECONDS, scim_error_for
 from gateway.scim.errors import (FilterSyntaxError, InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability,
                                  NoTarget, OverLimit, PATH_ERRORS, ProtocolError, TooLarge, reported_as)
 from gateway.scim.filter import parse_filter
@@ -80,3 +83,13 @@ def test_a_bug_is_still_a_500() -> None:
     from gateway.errors import scim_error_for
 
     assert scim_error_for(OSError(2, "No such file")) is None and scim_error_for(KeyError("x")) is None
+
+
+def test_a_storage_that_went_away_is_a_503_on_the_scim_endpoints_and_the_admin_page_alike() -> None:
+    """One rule (``adapters.errors.storage_unavailable``): the admin page answered a driver's
+    ``ConnectionError`` with a 500 where the SCIM endpoints answered 503 (a maintainability review)."""
+    for exc in (adapter_errors.Unavailable("down"), ConnectionResetError(104, "reset"), BrokenPipeError()):
+        error = scim_error_for(exc)
+        assert error is not None and error.status == 503 and error.headers["Retry-After"] == RETRY_AFTER_SECONDS
+        assert _unavailable((type(exc), exc, None))
+    assert scim_error_for(TimeoutError()) is None and not _unavailable((TimeoutError, TimeoutError(), None))
