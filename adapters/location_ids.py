@@ -10,10 +10,14 @@ adapter listed organisational units named by words that no state store could ena
 from __future__ import annotations
 
 
+#: The largest location id (a signed 64-bit integer: SQLite's INTEGER, PostgreSQL's bigint).
+MAX_LOCATION_ID = 2**63 - 1
+
+
 def location_number(tenant: str) -> int | None:
     """The location id a tenant names: ASCII digits without a leading zero that fit a signed
     64-bit integer, or None."""
     if not (tenant.isascii() and tenant.isdigit()) or tenant.startswith("0") or len(tenant) > 19:
         return None
     number = int(tenant)
-    return number if number < 2**63 else None
+    return number if number <= MAX_LOCATION_ID else None

@@ -21,6 +21,14 @@ from adapters.query import Compare, Filter
 
 #: What a pasted address brings along on either side (a space or two, a tab, a line end).
 PADDING = ("", " ", "  ", "\t", "\n", "\r\n")
+#: The characters of :data:`PADDING`: what :func:`bare` takes off (and no other white space, such
+#: as a no-break space, which no padded form holds).
+PADDING_CHARS = " \t\r\n"
+
+
+def bare(text: str) -> str:
+    """``text`` without the padding around it."""
+    return text.strip(PADDING_CHARS)
 
 
 def padded_forms(value: str) -> tuple[str, ...]:
@@ -32,10 +40,10 @@ def holder_forms(user_name: str) -> tuple[str, ...]:
     """The addresses no other live employee may hold for a write of ``user_name``: its padded
     forms; for a ``user_name`` with whitespace around it, its bare form and that form's padded ones
     (a padded create after the bare address made a second employee: a Unicode review)."""
-    bare = user_name.strip(" \t\r\n")
-    if bare == user_name:
+    address = bare(user_name)
+    if address == user_name:
         return padded_forms(user_name)
-    return tuple(form for form in (bare, *padded_forms(bare)) if form != user_name)
+    return tuple(form for form in (address, *padded_forms(address)) if form != user_name)
 
 
 def address_key(location: str, user_name: str) -> int:
@@ -43,15 +51,14 @@ def address_key(location: str, user_name: str) -> int:
     a lock on it (PostgreSQL's ``pg_advisory_xact_lock``) serialises writes of one address in all
     its forms, where the unique index, which compares forms exactly, lets a padded one through
     beside a concurrent bare one (a race review: 2 to 5 employees for one address)."""
-    bare = user_name.strip(" \t\r\n").lower()
-    material = f"{location}\n{bare}".encode("utf-8", "surrogatepass")
+    material = f"{location}\n{bare(user_name).lower()}".encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "big", signed=True)
 
 
 def padded_user_name(node: Filter | None) -> tuple[str, ...]:
     """The padded forms of ``X`` for the filter ``userName eq "X"`` alone, else none."""
     if isinstance(node, Compare) and node.op == "eq" and node.path.urn is None and node.path.sub_attr is None \
-            and node.path.attr == "userName" and isinstance(node.value, str) and node.value.strip() == node.value:
+            and node.path.attr == "userName" and isinstance(node.value, str) and bare(node.value) == node.value:
         return padded_forms(node.value)
     return ()
 
@@ -59,7 +66,7 @@ def padded_user_name(node: Filter | None) -> tuple[str, ...]:
 def padded_holder_taken(user_name: str, stored: str) -> AlreadyExists:
     """The conflict of a ``userName`` a live employee holds with whitespace around it, or of a
     ``userName`` with whitespace around it whose bare address a live employee holds."""
-    if stored.strip(" \t\r\n") == stored:
+    if bare(stored) == stored:
         return AlreadyExists(f"userName {user_name!r} is taken in this location: it has whitespace around it, and an "
                              f"employee's email is {stored!r}; a look-up of userName eq {stored!r} finds that "
                              "employee: update it, and send the address without the whitespace")

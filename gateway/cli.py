@@ -30,7 +30,7 @@ from typing import Any, Coroutine, Iterator, Sequence
 from jsonschema import SchemaError
 
 from adapters.errors import AdapterError, AlreadyExists
-from adapters.location_ids import location_number
+from adapters.location_ids import MAX_LOCATION_ID, location_number
 from adapters.registry import AdapterNotFound
 from gateway.activity.command import ActivityCommandError, parse_since, show_activity
 from gateway.adapter_setup import OpenAdapter, build_adapter, open_adapter, raised_at
@@ -56,17 +56,11 @@ class UsageError(CliError):
     """A malformed argument; printed on one line, exit status 2 (as argparse's own errors)."""
 
 
-#: A location id: a positive integer in ASCII digits without a leading zero (so that ``01`` can
-#: never name a second Tenant URL for location 1), within the directory's range (a 64-bit
-#: integer: SQLite's INTEGER, PostgreSQL's bigint).
-_MAX_LOCATION_ID = 2**63 - 1
-
-
 def canonical_location(text: str) -> str:
     """``text`` if it is a location id as the directory stores it, else :class:`UsageError`."""
     if location_number(text) is None:
         raise UsageError(f"--location must be a location id: a positive whole number written in the digits "
-                         f"0-9 without leading zeros, at most {_MAX_LOCATION_ID}; got {text[:30]!r}")
+                         f"0-9 without leading zeros, at most {MAX_LOCATION_ID}; got {text[:30]!r}")
     return text
 
 

@@ -36,7 +36,7 @@ from adapters.activity import Journal
 from adapters.base import Adapter, Capabilities, Change, Resource, ResourceAdapter, Tenant
 from adapters.errors import NotFound, Unavailable
 from adapters.location_ids import location_number
-from adapters.padded_emails import padded_user_name
+from adapters.padded_emails import bare, padded_user_name
 from adapters.sqlite_wal import LOCK_WAIT
 from adapters.query import ListQuery, Page
 from adapters.sqlite_state import SqliteStateStore
@@ -98,7 +98,7 @@ class VizmoUserAdapter(ResourceAdapter):
                                             "ORDER BY e.id LIMIT ?", (self._location_id, *padded, query.count))
                 if not rows:  # an email the portal stored as a BLOB (padded forms surround the userName)
                     rows = self._store.read_now(f"{SELECT}WHERE {LIVE} AND {text_values.BLOB_EMAIL_IS} "
-                                                "ORDER BY e.id LIMIT ?", (self._location_id, padded[0].strip(),
+                                                "ORDER BY e.id LIMIT ?", (self._location_id, bare(padded[0]),
                                                                           query.count))
                 total = len(rows)
             if total is None:

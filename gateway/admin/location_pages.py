@@ -20,7 +20,9 @@ from gateway.tenant_urls import tenant_url
 
 log = logging.getLogger("vizmo_scim.admin")
 
-#: A location id as a page's path takes it (digits, no leading zero: adapters.location_ids).
+#: The shape of a location id in a page's path (digits, no leading zero), for the routes: the
+#: handlers hold it to the one rule, :func:`adapters.location_ids.location_number` (a 19-digit id
+#: past the 64-bit range matches this, and is no location).
 LOCATION_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
@@ -33,7 +35,7 @@ class LocationsHandler(AdminHandler):
         found = await self.admin.integrations.search(operator, search)
         removed = self.get_query_argument("removed", "")
         notice = (f"SCIM is disabled for location {removed}, which the directory no longer lists: its Secret Token "
-                  "no longer works.") if LOCATION_ID.fullmatch(removed) else None
+                  "no longer works.") if location_number(removed) is not None else None
         self.render("locations.html", found=found, max_search=MAX_SEARCH_CHARS, notice=notice)
 
 

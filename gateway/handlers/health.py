@@ -20,6 +20,7 @@ import orjson
 from gateway.errors import RETRY_AFTER_SECONDS, Unauthorized
 from gateway.handlers.base import ScimHandler
 from gateway.metrics import CONTENT_TYPE
+from gateway.service import bearer_token
 
 
 class HealthHandler(ScimHandler):
@@ -66,8 +67,8 @@ class MetricsHandler(ScimHandler):
 
     async def get(self) -> None:
         if self.token is not None:
-            scheme, _, given = self.request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token):
+            given = bearer_token(self.request.headers.get("Authorization", "")) or ""  # the SCIM endpoints' rule
+            if not hmac.compare_digest(given.encode(), self.token):
                 raise Unauthorized()
         # Built on a thread: with a thousand locations the text is ~5 MB and took the event loop
         # 0.6-1.7 s, stalling every SCIM request of the worker at each scrape (a review).

@@ -105,6 +105,20 @@ def test_the_look_up_finds_the_padded_row_and_the_update_writes_it_clean(directo
     assert directory.run(directory.users("2").search(_user_name_eq("ann@example.com"))).total_results == 0
 
 
+def test_the_look_up_and_the_create_agree_on_what_padding_is(directory: Directory) -> None:
+    """A userName ending in a no-break space, stored by the portal with a space after it: the
+    create was refused 409 for that padded row while the look-up, which took the no-break space
+    for padding, never tried the padded forms, so Entra ID looped (a maintainability review:
+    two rules for the same white space)."""
+    stored = "ann@example.com\u00a0 "
+    employee_id = directory.portal_employee(stored)
+    users = directory.users()
+    page = directory.run(users.search(_user_name_eq("ann@example.com\u00a0")))
+    assert [r["id"] for r in page.resources] == [str(employee_id)] and page.total_results == 1
+    with pytest.raises(AlreadyExists):
+        directory.run(users.create(full_user("ann@example.com\u00a0")))
+
+
 def test_a_create_of_the_clean_address_is_refused_naming_the_stored_one(directory: Directory) -> None:
     directory.portal_employee("ann@example.com  ")
     with pytest.raises(AlreadyExists, match=r"stored as 'ann@example.com  ', with whitespace around it"):

@@ -366,6 +366,17 @@ def test_every_gateway_process_accepts_the_session_cookie(admin_gateway: AdminGa
         other.stop()
 
 
+def test_the_removed_notice_names_only_a_location_id(admin_gateway: AdminGateway) -> None:
+    """The notice after a removal is held to the one location-id rule: a 19-digit number past the
+    64-bit range matched the page's own pattern and was called a location (a maintainability review)."""
+    client = admin_gateway.client()
+    assert client.sign_in("alice").status == 303
+    assert "SCIM is disabled for location 9223372036854775807" in client.get(
+        "/admin/locations?removed=9223372036854775807").body
+    for value in ("9223372036854775808", "01", "x"):
+        assert "SCIM is disabled for location" not in client.get(f"/admin/locations?removed={value}").body, value
+
+
 def test_a_request_the_page_cannot_understand_is_not_called_our_fault(admin_gateway: AdminGateway) -> None:
     """A 400 page said "Something went wrong on our side" (a security review)."""
     client = admin_gateway.client()

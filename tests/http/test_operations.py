@@ -101,6 +101,9 @@ async def test_metrics_need_their_token_and_count_requests_by_location_method_an
     assert _sample(text, "vizmo_scim_token_failures_total", reason="malformed") == 1
     assert _sample(text, "vizmo_scim_adapter_call_duration_seconds_count", operation="search") == 1
     assert _sample(text, "vizmo_scim_adapter_call_duration_seconds_count", operation="get") == 1
+    # read as the SCIM endpoints read Authorization (one parser): the token alone, any case of the scheme
+    for given, status in ((METRICS_TOKEN, 200), (f"bearer  {METRICS_TOKEN} ", 200), (f"Basic {METRICS_TOKEN}", 401)):
+        assert (await _get(http_client, base_url + "/metrics", {"Authorization": given})).code == status, given
 
 
 def _sample(text: str, name: str, **labels: str) -> float:
