@@ -29,19 +29,19 @@ from gateway.logs import redact
 STATE_FILE = "gateway-state.db"
 #: How long an adapter's ``start()`` (with its state store's) may take, and its ``stop()``: one that
 #: hung held ``serve`` for ever with its port open, answering nothing (an SDK review).
-START_SECONDS = 60.0
-STOP_SECONDS = 10.0
+ADAPTER_START_SECONDS = 60.0
+ADAPTER_STOP_SECONDS = 10.0
 
 log = logging.getLogger("vizmo_scim.app")
 
 
 async def stopped(what: str, stop: Awaitable[None]) -> None:
-    """``await stop`` within :data:`STOP_SECONDS`; past it a WARNING, and the caller goes on."""
+    """``await stop`` within :data:`ADAPTER_STOP_SECONDS`; past it a WARNING, and the caller goes on."""
     try:
-        async with asyncio.timeout(STOP_SECONDS):
+        async with asyncio.timeout(ADAPTER_STOP_SECONDS):
             await stop
     except TimeoutError:
-        log.warning("%s did not stop within %g s; going on without it", what, STOP_SECONDS)
+        log.warning("%s did not stop within %g s; going on without it", what, ADAPTER_STOP_SECONDS)
 
 
 @dataclass
@@ -151,13 +151,13 @@ async def open_adapter(config: GatewayConfig, *, create: bool = True) -> OpenAda
     """Start the adapter, then its state store (or a SQLite one in the data directory)."""
     adapter = build_adapter(config, create=create)
     try:
-        async with asyncio.timeout(START_SECONDS):
+        async with asyncio.timeout(ADAPTER_START_SECONDS):
             await adapter.start()
     except (AdapterError, ConfigError):
         raise  # the adapter's own words (a worker tries again after Unavailable)
     except TimeoutError:
-        raise ConfigError(f"adapter {config.adapter_name!r} did not start within {START_SECONDS:g} s (is its storage "
-                          "reachable?)") from None
+        raise ConfigError(f"adapter {config.adapter_name!r} did not start within {ADAPTER_START_SECONDS:g} s "
+                          "(is its storage reachable?)") from None
     except Exception as exc:  # noqa: BLE001 - its store unreachable (OSError), or a bug in a plugin
         raise ConfigError(f"adapter {config.adapter_name!r} could not start: {raised_at(exc)}") from None
     try:
@@ -168,13 +168,13 @@ async def open_adapter(config: GatewayConfig, *, create: bool = True) -> OpenAda
                                           config.data_dir / STATE_FILE, config))
             config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             state = SqliteStateStore(config.data_dir / STATE_FILE)
-        async with asyncio.timeout(START_SECONDS):
+        async with asyncio.timeout(ADAPTER_START_SECONDS):
             await state.start()
     except BaseException as exc:
         await stopped(f"the adapter {config.adapter_name!r}", adapter.stop())
         if isinstance(exc, TimeoutError):
             raise ConfigError(f"the state store of adapter {config.adapter_name!r} did not start within "
-                              f"{START_SECONDS:g} s") from None
+                              f"{ADAPTER_START_SECONDS:g} s") from None
         if isinstance(exc, Exception) and not isinstance(exc, (AdapterError, ConfigError)):
             raise ConfigError(f"the state store of adapter {config.adapter_name!r} could not start: "
                               f"{raised_at(exc)}") from None

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from adapters.errors import AdapterError
 from adapters.state import SigningKeyRecord, StateStore
-from gateway.adapter_setup import START_SECONDS, open_adapter, raised_at
+from gateway.adapter_setup import ADAPTER_START_SECONDS, open_adapter, raised_at
 from gateway.config import ConfigError, GatewayConfig
 from gateway.config_source import missing
 from gateway.tokens import KEY_FILE, SigningKeyError, key_id, load_or_create_key, parse_key, read_key_text
@@ -130,11 +130,11 @@ async def claim_deployment_key(config: GatewayConfig, key: SigningKey, *, refusi
     except AdapterError as exc:
         raise ConfigError(f"adapter {config.adapter_name!r} could not start: {exc}") from None
     try:
-        async with asyncio.timeout(START_SECONDS):
+        async with asyncio.timeout(ADAPTER_START_SECONDS):
             await claim_key(opened.state, key, refusing=refusing)
     except TimeoutError:
         raise ConfigError(f"the state store of adapter {config.adapter_name!r} did not record the signing key within "
-                          f"{START_SECONDS:g} s") from None
+                          f"{ADAPTER_START_SECONDS:g} s") from None
     except (AdapterError, ConfigError):
         raise
     except Exception as exc:  # noqa: BLE001 - a plugin's state store broke: one line, not a traceback

@@ -262,6 +262,12 @@ class _Parser:
         return name
 
 
+#: The longest filter or PATCH path (characters) and its deepest nesting (parentheses, ``not``,
+#: value filters) the parser reads: README's limits table (a ``400 invalidFilter`` past either).
+MAX_FILTER_CHARS = 4096
+MAX_FILTER_DEPTH = 24
+
+
 def _parser(text: object, *, max_length: int, max_depth: int, what: str) -> _Parser:
     parser = _Parser(check_text(text, max_length, what), max_depth, what)
     if parser.peek().kind == "end":
@@ -276,7 +282,7 @@ _SIMPLE_EQ = re.compile(r' *([A-Za-z][A-Za-z0-9_-]*) +[eE][qQ] +"([^"\\\x00-\x1f
 _NOT_NAMES = frozenset({"and", "or", "not"})
 
 
-def parse_filter(text: str, *, max_depth: int = 24, max_length: int = 4096) -> Filter:
+def parse_filter(text: str, *, max_depth: int = MAX_FILTER_DEPTH, max_length: int = MAX_FILTER_CHARS) -> Filter:
     """Parse a SCIM filter (RFC 7644 §3.4.2.2) into the AST of :mod:`adapters.query`.
 
     Operators and keywords are case-insensitive; ``and`` binds tighter than ``or``; ``and``/``or``
@@ -291,7 +297,7 @@ def parse_filter(text: str, *, max_depth: int = 24, max_length: int = 4096) -> F
     return parse_filter_fully(text, max_depth=max_depth, max_length=max_length)
 
 
-def parse_filter_fully(text: str, *, max_depth: int = 24, max_length: int = 4096) -> Filter:
+def parse_filter_fully(text: str, *, max_depth: int = MAX_FILTER_DEPTH, max_length: int = MAX_FILTER_CHARS) -> Filter:
     """:func:`parse_filter` without its shortcut for ``attr eq "text"``."""
     parser = _parser(text, max_length=max_length, max_depth=max_depth, what="filter")
     try:
@@ -333,7 +339,7 @@ def parse_attr_path(text: str, *, max_length: int = 1024) -> AttrPath:
 CACHED_PATH_CHARS = 256
 
 
-def parse_patch_path(text: str, *, max_depth: int = 24, max_length: int = 4096) -> PatchPath:
+def parse_patch_path(text: str, *, max_depth: int = MAX_FILTER_DEPTH, max_length: int = MAX_FILTER_CHARS) -> PatchPath:
     """Parse a PATCH ``path`` (RFC 7644 §3.5.2): ``attrPath`` or ``valuePath [subAttr]``.
 
     ``members[value eq "x"]``, ``emails[type eq "work"].value``, ``name.givenName`` and

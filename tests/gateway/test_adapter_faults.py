@@ -41,7 +41,7 @@ def _config_file(folder: Path, fault: str) -> Path:
 def test_a_start_that_never_returns_is_refused_within_the_bound(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """``serve`` held its port for ever, answering nothing, while the plugin's start hung."""
-    monkeypatch.setattr(adapter_setup, "START_SECONDS", 0.2)
+    monkeypatch.setattr(adapter_setup, "ADAPTER_START_SECONDS", 0.2)
     config = load_config(_config_file(tmp_path, "start_hangs"), env={})
     with pytest.raises(ConfigError, match="did not start within 0.2 s"):
         _run(open_adapter(config))
@@ -49,7 +49,7 @@ def test_a_start_that_never_returns_is_refused_within_the_bound(tmp_path: Path,
 
 def test_a_stop_that_never_returns_is_given_up_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(adapter_setup, "STOP_SECONDS", 0.2)
+    monkeypatch.setattr(adapter_setup, "ADAPTER_STOP_SECONDS", 0.2)
     config = load_config(_config_file(tmp_path, "stop_hangs"), env={})
 
     async def open_and_close() -> None:
