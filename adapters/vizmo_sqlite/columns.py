@@ -11,22 +11,19 @@ resource in canonical shape, NULL when the employee has no ``scim_users`` row).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from adapters.schema import ENTERPRISE_USER_URN, user_schema_info
 from adapters.sql_filter import ColumnSpec, JsonArraySpec, SqlFilterTranslator
+from adapters.vizmo_sqlite.mapping import split_id
 
 #: The SCIM id: ``"<employee id>"`` or ``"<employee id>.<incarnation>"`` after a re-create.
 ID_SQL = "COALESCE(s.scim_id, CAST(e.id AS TEXT))"
 EXTRA_SQL = "COALESCE(s.extra, '{}')"
-_ID_RE = re.compile(r"([0-9]{1,18})(?:\.[0-9]+)?")
-
-
 def id_lookup(value: str) -> tuple[str, list[Any]]:
     """``id eq`` as a primary-key lookup on the employee id before the dot; others match nothing."""
-    match = _ID_RE.fullmatch(value)
-    return ("e.id = ?", [int(match.group(1))]) if match else ("0", [])
+    employee_id = split_id(value)
+    return ("e.id = ?", [employee_id]) if employee_id is not None else ("0", [])
 
 
 def _type_at(alias: str) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -210,10 +211,15 @@ def scim_id_of(row: Mapping[str, Any]) -> str:
     return row["scim_id"] if row["scim_id"] is not None else str(row["id"])
 
 
+#: A SCIM id: ``"<employee id>"``, or ``"<employee id>.<incarnation>"`` after a re-create.
+_SCIM_ID = re.compile(r"([0-9]{1,18})(?:\.[0-9]+)?")
+
+
 def split_id(scim_id: str) -> int | None:
-    """The employee id inside a SCIM id (``"123"`` or ``"123.2"``), or None if malformed."""
-    head = scim_id.split(".", 1)[0]
-    return int(head) if head.isascii() and head.isdigit() and len(head) < 19 else None
+    """The employee id inside a SCIM id (``"123"`` or ``"123.2"``), or None if it is no SCIM id
+    (``"12.x"``, ``"12."``: the one parser, for reads, writes and ``id eq`` alike)."""
+    match = _SCIM_ID.fullmatch(scim_id)
+    return int(match.group(1)) if match else None
 
 
 def _loads(text: str) -> Any:
