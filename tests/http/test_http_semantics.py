@@ -1,8 +1,8 @@
 """HTTP's own rules at the SCIM endpoints, over real sockets (an HTTP review): the ``Allow`` of a
 method Tornado does not route, every method of an unknown path a ``404``, ``/Me`` a ``501``
 (RFC 7644 §3.11), the absolute form of a request-target (RFC 9112 §3.2.2), a fragment refused,
-HTTP/1.0 with ``Transfer-Encoding`` closed after its answer (RFC 9112 §6.1), and a body's
-``charset`` and ``Content-Encoding`` held to UTF-8 JSON as sent (RFC 7644 §3.8, RFC 9110 §8.4.1).
+HTTP/1.0 with ``Transfer-Encoding`` closed after its answer (RFC 9112 §6.1), nothing run after an
+answer that closes its connection (§9.6), and a ``Content-Encoding`` refused (RFC 9110 §8.4.1).
 """
 
 from __future__ import annotations
@@ -113,19 +113,19 @@ async def test_http_1_0_with_transfer_encoding_is_answered_then_closed(url: str,
 
 
 @pytest.mark.gen_test
-async def test_a_body_not_sent_as_utf8_json_is_a_415_and_writes_nothing(scim: Scim) -> None:
+async def test_a_content_encoding_is_a_415_and_a_charset_label_is_not_consulted(scim: Scim) -> None:
+    """A gzipped body was a 400 of invalid JSON; RFC 9110 §15.5.16 asks for 415 with
+    ``Accept-Encoding``. A ``charset`` has no effect on JSON (RFC 8259 §11): a UTF-8 body labelled
+    ISO-8859-1, as Java HTTP clients label theirs, is read as the UTF-8 it is."""
     user = await _create(scim, "charset@contoso.example")
-    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "CafÃ©"}]}
-    latin1 = await scim("PATCH", f"/Users/{user['id']}", body,
-                        headers={"Content-Type": "application/scim+json; charset=ISO-8859-1"})
-    assert latin1.status == 415 and "charset" in latin1.body["detail"], latin1.body
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Café"}]}
     gzip = await scim("PATCH", f"/Users/{user['id']}", body, headers={"Content-Encoding": "gzip"})
     assert gzip.status == 415 and gzip.headers["Accept-Encoding"] == "identity", gzip.body
     assert (await scim("GET", f"/Users/{user['id']}")).body["title"] == "Host"
-    for content_type in ('application/scim+json; charset="UTF-8"', "application/json;charset=utf8"):
-        accepted = await scim("PATCH", f"/Users/{user['id']}", body, headers={"Content-Type": content_type,
-                                                                             "Content-Encoding": "identity"})
-        assert accepted.status == 200 and accepted.body["title"] == "CafÃ©", accepted.body
+    for content_type in ("application/scim+json; charset=ISO-8859-1", 'application/json;charset="UTF-8"'):
+        accepted = await scim("PATCH", f"/Users/{user['id']}", raw=json.dumps(body, ensure_ascii=False).encode(),
+                              headers={"Content-Type": content_type, "Content-Encoding": "identity"})
+        assert accepted.status == 200 and accepted.body["title"] == "Café", accepted.body
 
 
 @pytest.mark.gen_test
