@@ -42,7 +42,8 @@ class ExpectedVersion:
         return cls(frozenset({opaque(version)}))
 
     def matches(self, version: str | None) -> bool:
-        """Whether the stored ``version`` meets the condition."""
-        if version is None:
-            return False
-        return self.any_version or opaque(version) in self.tags
+        """Whether a stored resource at ``version`` meets the condition: ``*`` any existing one,
+        also one whose adapter keeps no versions (``None``); a list, only a version it names."""
+        if self.any_version:
+            return True
+        return version is not None and opaque(version) in self.tags

@@ -46,6 +46,7 @@ from gateway.handlers.users import UserHandler, UsersHandler, UserSearchHandler
 from gateway.tenant_urls import TENANT_PATH
 
 access_log = logging.getLogger("vizmo_scim.access")
+log = logging.getLogger("vizmo_scim.app")
 
 TENANT = rf"(?i){re.escape(TENANT_PATH)}(?P<location>[^/]+)/+"
 SEGMENT = r"(?P<{}>[^/]+)"
@@ -102,6 +103,7 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
             # answer lost (a DELETE made, and never acknowledged). RFC 9112 §9.6: a server MUST NOT
             # process any further request received on that connection.
             self.answered = True
+            log.debug("a request sent on a connection closed after its answer was not run")
             return None
         if self.app.closing:
             # The stop closes the connections one by one: a request that came on an idle one
@@ -116,7 +118,12 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
                 self._refuse(InvalidSyntax("The request-target holds '#': send the path without a fragment."),
                              "400 malformed request: a '#' in the request-target")
                 return None
-            start_line = _origin_form(start_line, headers)
+            try:
+                start_line = _origin_form(start_line, headers)
+            except ValueError as exc:  # an authority urllib cannot read ("[::1", "[zz]"), or none
+                self._refuse(InvalidSyntax(f"The request-target is not a URL the gateway can read: {exc}"[:200]),
+                             "400 malformed request: an absolute-form request-target without a readable host")
+                return None
             if start_line.version == "HTTP/1.0" and "Transfer-Encoding" in headers:
                 # RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is treated as faulty
                 # framing: answered, then the connection closed (a smuggling guard behind old proxies)
@@ -163,13 +170,15 @@ def _origin_form(start_line: tornado.httputil.RequestStartLine,
                  headers: tornado.httputil.HTTPHeaders) -> tornado.httputil.RequestStartLine:
     """An absolute-form request-target (``GET http://host/scim/... HTTP/1.1``) as the origin-form
     Tornado routes, its authority taking the place of ``Host`` (RFC 9112 §3.2.2: a server MUST
-    accept the absolute form and use its host); it was a 404."""
+    accept the absolute form and use its host); it was a 404. ``ValueError`` for one without a
+    host or with an authority that cannot be read."""
     target = start_line.path
     if not target[:8].lower().startswith(("http://", "https://")):
         return start_line
-    parts = urllib.parse.urlsplit(target)
-    if parts.netloc:
-        headers["Host"] = parts.netloc
+    parts = urllib.parse.urlsplit(target)  # ValueError for an authority it cannot read
+    if not parts.hostname:
+        raise ValueError("no host")  # RFC 9110 §4.2.1: an http URI without a host is invalid
+    headers["Host"] = parts.netloc
     path = parts.path or "/"
     return start_line._replace(path=f"{path}?{parts.query}" if parts.query else path)
 

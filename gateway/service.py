@@ -284,12 +284,9 @@ class GatewayService:
         return Answer(200, _one_or_list(docs, id, key="id", kind="Schema"))
 
     @staticmethod
-    def bulk() -> Answer:
-        raise NotImplementedHere(NO_BULK)
-
-    @staticmethod
-    def me() -> Answer:
-        raise NotImplementedHere(NO_ME)
+    def not_offered(endpoint: str) -> NotImplementedHere:
+        """The ``501`` of an endpoint the gateway does not offer: ``"bulk"`` or ``"me"``."""
+        return NotImplementedHere(NO_BULK if endpoint == "bulk" else NO_ME)
 
     # -- health -------------------------------------------------------------------------------
     async def readiness(self) -> str | None:

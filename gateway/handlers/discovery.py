@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from gateway.errors import ProtocolError
 from gateway.handlers.base import ScimHandler
 
 
@@ -23,21 +24,30 @@ class SchemasHandler(ScimHandler):
         self.answer(self.service.schema_documents(self.tenant, id, self.request.query_arguments))
 
 
-class BulkHandler(ScimHandler):
-    """Every method: a SCIM ``501`` (``bulk.supported`` is false), not the ``404`` of a path
-    the protocol does not name."""
+class _NotOfferedHandler(ScimHandler):
+    """An endpoint RFC 7644 names and the gateway does not offer: every method, one it lacks
+    (OPTIONS, TRACE, ...) included, is the same SCIM ``501`` after authentication, never a
+    ``405`` offering methods that all answer ``501``."""
 
-    def _bulk(self, *args: Any, **kwargs: Any) -> None:
-        self.answer(self.service.bulk())
+    endpoint: ClassVar[str]
 
-    get = post = put = patch = delete = options = _bulk  # type: ignore[assignment]
+    def method_refusal(self) -> ProtocolError:
+        return self.service.not_offered(self.endpoint)
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise self.method_refusal()
+
+    get = post = put = patch = delete = options = _refuse  # type: ignore[assignment]
 
 
-class MeHandler(ScimHandler):
-    """``/Me`` and below, every method: a SCIM ``501``, as RFC 7644 §3.11 asks of a service
-    provider without it (a ``404`` of an unknown path before)."""
+class BulkHandler(_NotOfferedHandler):
+    """``/Bulk`` (RFC 7644 §3.7): ``bulk.supported`` is false (it was the 404 of an unknown path)."""
 
-    def _me(self, *args: Any, **kwargs: Any) -> None:
-        self.answer(self.service.me())
+    endpoint = "bulk"
 
-    get = post = put = patch = delete = options = _me  # type: ignore[assignment]
+
+class MeHandler(_NotOfferedHandler):
+    """``/Me`` and below (RFC 7644 §3.11 asks a ``501`` of a service provider without it; it was
+    a ``404`` of an unknown path)."""
+
+    endpoint = "me"

@@ -34,16 +34,16 @@ class Preconditions:
     def read_is_current(self, version: str | None) -> bool:
         """For GET and HEAD: raise :class:`PreconditionFailed` when ``If-Match`` names no current
         version (RFC 9110 §13.1.1); True when ``If-None-Match`` names it, for a ``304`` (§13.1.2)."""
-        if self.if_match is not None and not _names(self.if_match, version):
+        if self.if_match is not None and not self.if_match.matches(version):
             raise PreconditionFailed("If-Match names no current version of this resource; GET it again "
                                      "(RFC 7644 §3.14).")
-        return self.if_none_match is not None and _names(self.if_none_match, version)
+        return self.if_none_match is not None and self.if_none_match.matches(version)
 
     def refuse_write_to(self, version: str | None) -> None:
         """For PUT, PATCH and DELETE: raise :class:`PreconditionFailed` when ``If-None-Match``
         names ``version``, the current one, or is ``*`` (RFC 9110 §13.1.2: the method is not
         performed, 412). ``If-Match`` is the adapter's to check, in the write itself."""
-        if self.if_none_match is not None and _names(self.if_none_match, version):
+        if self.if_none_match is not None and self.if_none_match.matches(version):
             raise PreconditionFailed("If-None-Match names the current version of this resource (or is *): "
                                      "nothing was changed (RFC 9110 §13.1.2).")
 
@@ -53,13 +53,8 @@ class Preconditions:
         version", so that no other write slips in between the check and this one (a ``412``)."""
         if self.if_none_match is None:
             return self.if_match
-        if self.if_match is not None and not _names(self.if_match, version):
+        if self.if_match is not None and not self.if_match.matches(version):
             return self.if_match  # the adapter answers 412 (or 404)
         self.refuse_write_to(version)
         return ExpectedVersion.exactly(version) if version else self.if_match
 
-
-def _names(condition: ExpectedVersion, version: str | None) -> bool:
-    """Whether ``condition`` holds for a resource that exists at ``version`` (``*`` holds for any
-    existing resource, also one whose adapter keeps no versions)."""
-    return condition.any_version or condition.matches(version)

@@ -239,6 +239,12 @@ async def test_a_put_listing_a_custom_extension_without_its_values_clears_them(s
     assert CUSTOM not in replaced.body and replaced.body["schemas"] == [CORE], replaced.body
     fetched = await scim("GET", f"/Users/{created.body['id']}")
     assert CUSTOM not in fetched.body and fetched.body["schemas"] == [CORE], fetched.body
+    emptied = await scim("PUT", f"/Users/{created.body['id']}", {**cleared, CUSTOM: {}})  # Okta's cleared block
+    assert emptied.status == 200 and CUSTOM not in emptied.body and emptied.body["schemas"] == [CORE], emptied.body
+    refilled = await scim("PUT", f"/Users/{created.body['id']}", {**cleared, CUSTOM: {"costCode": "B"}})
+    assert refilled.body[CUSTOM] == {"costCode": "B"}
+    again = await scim("PUT", f"/Users/{created.body['id']}", {**cleared, CUSTOM: {}})
+    assert CUSTOM not in again.body and CUSTOM not in (await scim("GET", f"/Users/{created.body['id']}")).body
 
 
 @pytest.mark.gen_test

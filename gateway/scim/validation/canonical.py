@@ -29,7 +29,8 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
     - Read-only attributes (``id``, ``meta``, ``groups``, ``manager.displayName``) are ignored
       (RFC 7644 §3.3), as are never-returned ones (``password``: accepted, never kept) and
       unknown plain attributes and sub-attributes. Keys that look like
-      URNs of unknown extensions are kept unchanged.
+      URNs of unknown extensions are kept unchanged, but for an empty block (``{}``: unassigned,
+      as for a known extension; a PUT clearing Okta's custom attributes sends one).
       Note: Entra ID sends custom extension blocks without listing them in ``schemas``.
     - A boolean attribute sent as the string ``"True"``/``"False"`` (any case) becomes a bool;
       other strings are kept and fail validation. Note: Entra ID sends string booleans (P2).
@@ -59,7 +60,7 @@ def canonicalise_resource(body: Any, rtype: ResourceType) -> dict[str, Any]:
                 _place(rtype, core, blocks, AttrPath(attr=name, urn=kind.id), item)
         elif kind is not None:
             _place(rtype, core, blocks, kind, value)
-        else:
+        elif value not in ({}, []):  # an unknown extension's block, kept as sent unless empty (RFC 7643 §2.5)
             unknown[key] = value
     present = [ext.id for ext, _ in rtype.extensions if blocks[ext.id]]
     out: dict[str, Any] = {"schemas": [rtype.core.id, *present]}
