@@ -119,7 +119,8 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
                              "400 malformed request: a '#' in the request-target")
                 return None
             try:
-                start_line = _origin_form(start_line, headers)
+                if start_line.path[:1] != "/":  # (an origin-form target, nearly every one, needs nothing)
+                    start_line = _origin_form(start_line, headers)
             except ValueError as exc:  # an authority urllib cannot read ("[::1", "[zz]"), or none
                 self._refuse(InvalidSyntax(f"The request-target is not a URL the gateway can read: {exc}"[:200]),
                              "400 malformed request: an absolute-form request-target without a readable host")

@@ -123,7 +123,8 @@ class ResourceService:
         resource = await adapter.get(id)
         version = _version(resource)
         headers = {"ETag": version} if version else {}
-        if Preconditions.parse(if_match, if_none_match).read_is_current(version):
+        if (if_match is not None or if_none_match is not None) \
+                and Preconditions.parse(if_match, if_none_match).read_is_current(version):  # (rare: no work without)
             return Answer(304, None, headers)
         return Answer(200, self._present(resource, base_url, attributes=request.attributes,
                                          excluded=request.excluded), headers)
