@@ -92,10 +92,11 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
 
     def __init__(self, inner: tornado.httputil.HTTPMessageDelegate,
                  connection: tornado.httputil.HTTPConnection, app: ScimApplication) -> None:
-        self.inner, self.connection, self.app, self.answered = inner, connection, app, False
+        self.inner, self.connection, self.app, self.answered, self.head = inner, connection, app, False, False
 
     def headers_received(self, start_line: tornado.httputil.RequestStartLine | tornado.httputil.ResponseStartLine,
                          headers: tornado.httputil.HTTPHeaders) -> Awaitable[None] | None:
+        self.head = getattr(start_line, "method", None) == "HEAD"
         if _closed(self.connection):
             # Tornado closes a connection after an answer that says ``Connection: close`` (the
             # client's ``close``, a drain, an answer given before the body), then parses what the
@@ -111,8 +112,11 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
             # review: a 201 stored, the client disconnected, its retry a 409). It runs nothing.
             self._refuse(Stopping(), "503 a request arrived while the gateway stops")
             return None
-        if self.app.draining:
+        if self.app.draining or _asks_close(headers):
             close_after_answer(self.connection)
+        expect = headers.get("Expect")
+        if expect is not None and expect != "100-continue" and expect.strip().lower() == "100-continue":
+            headers["Expect"] = "100-continue"  # (Tornado sends its 100 for this spelling alone; RFC 9110 §10.1.1)
         if isinstance(start_line, tornado.httputil.RequestStartLine):
             if "#" in start_line.path:  # RFC 9112 §3.2: a fragment is never part of a request-target
                 self._refuse(InvalidSyntax("The request-target holds '#': send the path without a fragment."),
@@ -137,15 +141,17 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
             return None
 
     def _refuse(self, error: ProtocolError, logged: str) -> None:
-        """Answer ``error`` here, before any handler runs, and close the connection after it."""
+        """Answer ``error`` here, before any handler runs, and close the connection after it. A
+        HEAD's answer has the headers alone (RFC 9110 §9.3.2; Tornado refused to write its body:
+        no answer, and a traceback at ERROR, for every HEAD refused here, a fuzzing review)."""
         self.answered = True
         body = json.dumps(error.body()).encode()
-        access_log.info("%s", logged[:240])
+        access_log.info("%s", _without_userinfo(logged[:240]))
         headers = {"Content-Type": SCIM_CONTENT_TYPE, "Content-Length": str(len(body)), "Connection": "close",
                    **error.headers}
         self.connection.write_headers(
             tornado.httputil.ResponseStartLine("HTTP/1.1", error.status, tornado.httputil.responses[error.status]),
-            tornado.httputil.HTTPHeaders(headers), body)
+            tornado.httputil.HTTPHeaders(headers), None if self.head else body)
         self.connection.finish()
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
@@ -167,19 +173,42 @@ def _closed(connection: tornado.httputil.HTTPConnection) -> bool:
     return stream is not None and stream.closed()
 
 
+def _asks_close(headers: tornado.httputil.HTTPHeaders) -> bool:
+    """Whether ``Connection`` lists ``close`` among its options (RFC 9110 §7.6.1: a list of
+    tokens, in any case); Tornado closes only for the whole value ``close``, so a request
+    pipelined behind ``Connection: close, TE`` (Perl's LWP) ran (a fuzzing review)."""
+    return "Connection" in headers and any(
+        token.strip().lower() == "close" for value in headers.get_list("Connection") for token in value.split(","))
+
+
+#: ``user:password@`` inside a logged value (a ``Host`` header Tornado refused quotes it).
+_USERINFO = re.compile(r"[^\s'\"@/]*:[^\s'\"@/]*@")
+
+
+def _without_userinfo(text: str) -> str:
+    """``text`` with any ``user:password@`` made ``***@``: never a password in the log."""
+    return _USERINFO.sub("***@", text)
+
+
 def _origin_form(start_line: tornado.httputil.RequestStartLine,
                  headers: tornado.httputil.HTTPHeaders) -> tornado.httputil.RequestStartLine:
     """An absolute-form request-target (``GET http://host/scim/... HTTP/1.1``) as the origin-form
     Tornado routes, its authority taking the place of ``Host`` (RFC 9112 §3.2.2: a server MUST
     accept the absolute form and use its host); it was a 404. ``ValueError`` for one without a
-    host or with an authority that cannot be read."""
+    host, with user information, a port that is no port, or an authority that cannot be read."""
     target = start_line.path
     if not target[:8].lower().startswith(("http://", "https://")):
         return start_line
     parts = urllib.parse.urlsplit(target)  # ValueError for an authority it cannot read
     if not parts.hostname:
         raise ValueError("no host")  # RFC 9110 §4.2.1: an http URI without a host is invalid
-    headers["Host"] = parts.netloc
+    if "@" in parts.netloc:  # RFC 9110 §4.2.4: user information is treated as an error (and never logged)
+        raise ValueError("user information in the authority")
+    if len(headers.get_list("Host")) > 1:  # RFC 9112 §3.2: a 400, whatever the target's form
+        raise ValueError("more than one Host header")
+    port = parts.port  # ValueError for one that is not a number from 0 to 65535
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    headers["Host"] = host if port is None else f"{host}:{port}"
     path = parts.path or "/"
     return start_line._replace(path=f"{path}?{parts.query}" if parts.query else path)
 
@@ -232,7 +261,7 @@ def request_logger(metrics: Metrics | None) -> Callable[[tornado.web.RequestHand
         request = handler.request
         seconds = request.request_time()
         location = getattr(handler, "tenant", UNAUTHENTICATED).location
-        method = request.method or "-"
+        method = (request.method or "-")[:20]  # (a method of a megabyte was one access line)
         if metrics is not None:
             metrics.request(location, method, status, seconds)
         request_id = getattr(handler, "request_id", "-")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -169,3 +170,101 @@ async def test_no_request_is_run_after_an_answer_that_closes_its_connection(url:
     finally:
         writer.close()
     assert (await scim("GET", f"/Users/{user['id']}")).status == 200
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("target, host", [("/healthz#x", "gateway.test"), ("/healthz", ""),
+                                          ("http://[::1/healthz", "gateway.test")])
+async def test_a_head_refused_before_any_handler_gets_its_headers_without_a_body(url: str, target: str,
+                                                                                host: str) -> None:
+    """Tornado refused to write the refusal's body after a HEAD: no answer at all, and a traceback
+    at ERROR, for every HEAD the front door refused (a fuzzing review; RFC 9110 §9.3.2)."""
+    answers, writer = await _open(url)
+    try:
+        writer.write(_request("HEAD", target, None, host=host))
+        await writer.drain()
+        status, headers, _ = await answers.answer(head=True)
+        assert (status, headers["connection"], headers["content-type"]) == (400, "close", "application/scim+json")
+        assert int(headers["content-length"]) > 0
+        assert await asyncio.wait_for(answers.reader.read(), timeout=10) == b""  # no body, then closed
+    finally:
+        writer.close()
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("connection", ["keep-alive, close", "Close, TE"])
+async def test_close_among_the_connection_options_closes_after_the_answer(url: str, scim: Scim,
+                                                                         gateway_env: GatewayEnv,
+                                                                         connection: str) -> None:
+    """``Connection`` is a list of options (RFC 9110 §7.6.1); Tornado closed only for the whole
+    value ``close``, so a request pipelined behind ``Connection: close, TE`` (Perl's LWP) ran."""
+    user = await _create(scim, "options@contoso.example")
+    token = gateway_env.tokens[1]
+    sent = (_request("GET", f"{TENANT}/Users/{user['id']}", token, extra=f"Connection: {connection}\r\n")
+            + _request("DELETE", f"{TENANT}/Users/{user['id']}", token))
+    answers, writer = await _open(url)
+    try:
+        writer.write(sent)
+        await writer.drain()
+        status, headers, _ = await answers.answer()
+        assert (status, headers["connection"]) == (200, "close")
+        assert await asyncio.wait_for(answers.reader.read(), timeout=10) == b""
+    finally:
+        writer.close()
+    assert (await scim("GET", f"/Users/{user['id']}")).status == 200
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("target, extra", [
+    ("http://svc:S3cretPassw0rd@gateway.test{path}", ""), ("http://gateway.test:abc{path}", ""),
+    ("http://gateway.test:99999{path}", ""), ("http://gateway.test{path}", "Host: other.test\r\n")])
+async def test_an_absolute_form_authority_is_held_to_the_host_rules(url: str, gateway_env: GatewayEnv,
+                                                                   caplog: pytest.LogCaptureFixture,
+                                                                   target: str, extra: str) -> None:
+    """User information (RFC 9110 §4.2.4; its password reached the access log), a port that is
+    no port, and a second Host (RFC 9112 §3.2) are each a 400, as they are in the Host header."""
+    caplog.set_level(logging.INFO)
+    path = f"{TENANT}/Users"
+    [(status, _, body)] = await _send(url, _request("GET", target.format(path=path), gateway_env.tokens[1],
+                                                    extra=extra))
+    assert status == 400 and json.loads(body)["scimType"] == "invalidSyntax"
+    assert "malformed request" in caplog.text and "S3cretPassw0rd" not in caplog.text
+
+
+@pytest.mark.gen_test
+async def test_a_password_in_a_refused_host_header_stays_out_of_the_log(url: str,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    [(status, _, _)] = await _send(url, _request("GET", "/healthz", None, host="svc:Hunter2Hunter2@gateway.test"))
+    assert status == 400 and "malformed request" in caplog.text and "Hunter2Hunter2" not in caplog.text
+
+
+@pytest.mark.gen_test
+async def test_expect_100_continue_is_read_in_any_case(url: str, scim: Scim, gateway_env: GatewayEnv) -> None:
+    """Tornado sent its interim ``100`` for the exact value ``100-continue`` alone, so a client
+    that waits for it before its body (``100-Continue``) waited out its own timeout."""
+    body = json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "expect@contoso.example"})
+    head = _request("POST", f"{TENANT}/Users", gateway_env.tokens[1], body=body.encode(),
+                    extra="Expect: 100-Continue\r\n")
+    answers, writer = await _open(url)
+    try:
+        writer.write(head[:-len(body)])  # the headers alone
+        await writer.drain()
+        interim = await asyncio.wait_for(answers.reader.readuntil(b"\r\n\r\n"), timeout=10)
+        assert interim.startswith(b"HTTP/1.1 100")
+        writer.write(body.encode())
+        await writer.drain()
+        status, _, _ = await answers.answer()
+        assert status == 201
+    finally:
+        writer.close()
+
+
+@pytest.mark.gen_test
+async def test_a_long_method_is_cut_in_the_access_line(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A method of a megabyte was one access line of a megabyte (a fuzzing review)."""
+    caplog.set_level(logging.INFO)
+    [(status, _, _)] = await _send(url, _request("X" * 70_000, "/healthz", None))
+    assert status == 405
+    lines = [record.getMessage() for record in caplog.records if record.name == "vizmo_scim.access"]
+    assert lines and all(len(line) < 400 for line in lines), [len(line) for line in lines]
