@@ -87,8 +87,12 @@ def close_after_answer(connection: tornado.httputil.HTTPConnection) -> None:
 
 
 class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
-    """A SCIM 400 for a request Tornado parses but cannot represent (a missing or malformed
-    ``Host`` header), which its router would otherwise answer with a bare ``400`` and no body."""
+    """The front door, before Tornado's router: a SCIM 400 for a request Tornado parses but cannot
+    represent (a missing or malformed ``Host`` header), which its router would otherwise answer
+    with a bare ``400`` and no body; and the RFC 9112 rules Tornado leaves to its application: no
+    request run on a connection already closed (§9.6), ``close`` among the ``Connection``
+    options, the absolute form of a target (§3.2.2), no fragment in one, HTTP/1.0 with
+    ``Transfer-Encoding`` closed after its answer (§6.1). A stop in progress answers 503."""
 
     def __init__(self, inner: tornado.httputil.HTTPMessageDelegate,
                  connection: tornado.httputil.HTTPConnection, app: ScimApplication) -> None:
