@@ -66,14 +66,16 @@ def read(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
         return fn(conn, *args)
 
 
-def as_text(row: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``row`` with every ``bytes`` value (a BLOB) as its lenient text; ``row`` itself when it
-    holds none (the common case: one pass over its values)."""
-    values = row.values() if isinstance(row, dict) else tuple(row)
-    if not any(type(value) is bytes for value in values):
-        return row
+def as_text(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` as a dict, every ``bytes`` value (a BLOB) as its lenient text. A ``sqlite3.Row``
+    finds a column by name with a scan of its column names, case-insensitively: the two dozen
+    look-ups of :func:`~.mapping.from_storage` cost 16 against 10.5 µs on a dict, the dict 1.4
+    (timeit, this machine)."""
     items = row.items() if isinstance(row, dict) else zip(row.keys(), row)  # type: ignore[attr-defined]
-    return {key: lenient(value) if type(value) is bytes else value for key, value in items}
+    as_dict = dict(items)
+    if any(type(value) is bytes for value in as_dict.values()):
+        return {key: lenient(value) if type(value) is bytes else value for key, value in as_dict.items()}
+    return as_dict
 
 
 def kept(new: Any, current: Any) -> Any:
