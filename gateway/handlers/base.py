@@ -31,6 +31,7 @@ from gateway.errors import (
     InvalidValue,
     MethodNotAllowed,
     NotFound,
+    NotImplementedHere,
     ProtocolError,
     TooLarge,
     UnsupportedMediaType,
@@ -50,6 +51,8 @@ _ACCEPTED_BODY_TYPES = ("application/scim+json", "application/json")
 OPERATIONS = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 #: The verbs a SCIM endpoint may define; HEAD is answered wherever GET is, OPTIONS is a 405 after authentication.
 VERBS = ("get", "post", "put", "patch", "delete")
+#: The methods HTTP defines (RFC 9110 §9.3, PATCH by RFC 5789): any other is a ``501``.
+HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"))
 #: Control characters a query value must not carry (tab, line breaks and form feeds are whitespace).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 #: A ``\uD800``-``\uDFFF`` escape: only then can the parsed body hold a lone surrogate, which no
@@ -274,9 +277,13 @@ class ScimHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(error.body(), separators=(",", ":")).encode("utf-8"))
 
     def _error_for(self, exc: BaseException | None) -> ProtocolError:
-        """:func:`_error_for`, with Tornado's own ``405`` (a method it does not route, such as
-        TRACE) answered as this endpoint answers a method it lacks (it listed every verb)."""
+        """:func:`_error_for`, with Tornado's own ``405`` (a method it does not route) answered as
+        this endpoint answers a method it lacks (it listed every verb) when the method is one of
+        HTTP's (TRACE, CONNECT), and ``501`` when it is none (RFC 9110 §9.1: PROPFIND, FOO)."""
         if isinstance(exc, tornado.web.HTTPError) and exc.status_code == 405:
+            if self.request.method not in HTTP_METHODS:
+                return NotImplementedHere(f"{(self.request.method or '')[:20]} is not a method this server "
+                                          "implements.")
             return self.method_refusal()
         return _error_for(exc, self.request_id)
 

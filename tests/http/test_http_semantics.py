@@ -36,11 +36,24 @@ async def test_a_method_tornado_does_not_route_names_the_endpoints_own_methods(u
     token = gateway_env.tokens[1]
     [users] = await _send(url, _request("TRACE", f"{TENANT}/Users", token))  # (each closes its connection)
     [one] = await _send(url, _request("TRACE", f"{TENANT}/Users/{user['id']}", token))
-    [config] = await _send(url, _request("FOO", f"{TENANT}/ServiceProviderConfig", token))
+    [config] = await _send(url, _request("TRACE", f"{TENANT}/ServiceProviderConfig", token))
     assert (users[0], users[1]["allow"]) == (405, "GET, HEAD, POST")
     assert (one[0], one[1]["allow"]) == (405, "GET, HEAD, PUT, PATCH, DELETE")
     assert (config[0], config[1]["allow"]) == (405, "GET, HEAD")
     assert json.loads(users[2])["detail"].startswith("TRACE is not supported")
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("method, target", [("FOO", f"{TENANT}/ServiceProviderConfig"), ("PROPFIND", f"{TENANT}/Users"),
+                                            ("PROPFIND", "/nope")])
+async def test_a_method_http_does_not_define_is_a_501(url: str, gateway_env: GatewayEnv, method: str,
+                                                      target: str) -> None:
+    """RFC 9110 §9.1: a method the server does not recognise SHOULD be a ``501`` (it was a
+    ``405`` whose ``Allow`` offered methods, as if the method were known and refused there)."""
+    [(status, headers, body)] = await _send(url, _request(method, target, gateway_env.tokens[1]))
+    assert (status, "allow" in headers) == (501, False), (status, headers)
+    error = json.loads(body)
+    assert error["status"] == "501" and error["detail"] == f"{method} is not a method this server implements."
 
 
 @pytest.mark.gen_test
@@ -265,6 +278,6 @@ async def test_a_long_method_is_cut_in_the_access_line(url: str, caplog: pytest.
     """A method of a megabyte was one access line of a megabyte (a fuzzing review)."""
     caplog.set_level(logging.INFO)
     [(status, _, _)] = await _send(url, _request("X" * 70_000, "/healthz", None))
-    assert status == 405
+    assert status == 501
     lines = [record.getMessage() for record in caplog.records if record.name == "vizmo_scim.access"]
     assert lines and all(len(line) < 400 for line in lines), [len(line) for line in lines]
