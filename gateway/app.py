@@ -91,8 +91,11 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
     represent (a missing or malformed ``Host`` header), which its router would otherwise answer
     with a bare ``400`` and no body; and the RFC 9112 rules Tornado leaves to its application: no
     request run on a connection already closed (§9.6), ``close`` among the ``Connection``
-    options, the absolute form of a target (§3.2.2), no fragment in one, HTTP/1.0 with
-    ``Transfer-Encoding`` closed after its answer (§6.1). A stop in progress answers 503."""
+    options, the absolute form of a target (§3.2.2) with the ``Host`` rules kept (§3.2), no
+    fragment in one, HTTP/1.0 with ``Transfer-Encoding`` closed after its answer (§6.1), and
+    ``Expect: 100-continue`` in any case, ignored in HTTP/1.0 (RFC 9110 §10.1.1). A refusal here
+    is a HEAD's headers alone, and its log line holds no user information. A stop in progress
+    answers 503."""
 
     def __init__(self, inner: tornado.httputil.HTTPMessageDelegate,
                  connection: tornado.httputil.HTTPConnection, app: ScimApplication) -> None:
@@ -118,9 +121,7 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
             return None
         if self.app.draining or _asks_close(headers):
             close_after_answer(self.connection)
-        expect = headers.get("Expect")
-        if expect is not None and expect != "100-continue" and expect.strip().lower() == "100-continue":
-            headers["Expect"] = "100-continue"  # (Tornado sends its 100 for this spelling alone; RFC 9110 §10.1.1)
+        _read_expect(start_line, headers)
         if isinstance(start_line, tornado.httputil.RequestStartLine):
             if "#" in start_line.path:  # RFC 9112 §3.2: a fragment is never part of a request-target
                 self._refuse(InvalidSyntax("The request-target holds '#': send the path without a fragment."),
@@ -129,9 +130,9 @@ class _MalformedRequestGuard(tornado.httputil.HTTPMessageDelegate):
             try:
                 if start_line.path[:1] != "/":  # (an origin-form target, nearly every one, needs nothing)
                     start_line = _origin_form(start_line, headers)
-            except ValueError as exc:  # an authority urllib cannot read ("[::1", "[zz]"), or none
-                self._refuse(InvalidSyntax(f"The request-target is not a URL the gateway can read: {exc}"[:200]),
-                             "400 malformed request: an absolute-form request-target without a readable host")
+            except ValueError as exc:  # an authority urllib cannot read ("[::1", "[zz]"), none, or a bad Host
+                self._refuse(InvalidSyntax(f"Malformed request with an absolute-form target: {exc}"[:200]),
+                             f"400 malformed request: an absolute-form request-target: {str(exc)[:80]}")
                 return None
             if start_line.version == "HTTP/1.0" and "Transfer-Encoding" in headers:
                 # RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is treated as faulty
@@ -185,13 +186,52 @@ def _asks_close(headers: tornado.httputil.HTTPHeaders) -> bool:
         token.strip().lower() == "close" for value in headers.get_list("Connection") for token in value.split(","))
 
 
-#: ``user:password@`` inside a logged value (a ``Host`` header Tornado refused quotes it).
+def _read_expect(start_line: object, headers: tornado.httputil.HTTPHeaders) -> None:
+    """``Expect: 100-continue`` in any case is read as such (Tornado sends its ``100`` for the one
+    spelling alone), and ignored in an HTTP/1.0 request (RFC 9110 §10.1.1: a server MUST ignore
+    it there; Tornado answered it)."""
+    expect = headers.get("Expect")
+    if expect is None:
+        return
+    if getattr(start_line, "version", None) == "HTTP/1.0":
+        del headers["Expect"]
+    elif expect != "100-continue" and expect.strip().lower() == "100-continue":
+        headers["Expect"] = "100-continue"
+
+
+#: A ``Host`` value Tornado refused, quoted in its message: all of it up to its last ``@`` is user
+#: information (a host name holds no ``@``), whatever characters the password has.
+_HOST_USERINFO = re.compile(r"(host headers?\b[^'\"]*['\"]).*@", re.IGNORECASE | re.DOTALL)
+#: ``user:password@`` inside any other logged value.
 _USERINFO = re.compile(r"[^\s'\"@/]*:[^\s'\"@/]*@")
 
 
 def _without_userinfo(text: str) -> str:
     """``text`` with any ``user:password@`` made ``***@``: never a password in the log."""
-    return _USERINFO.sub("***@", text)
+    return _USERINFO.sub("***@", _HOST_USERINFO.sub(r"\1***@", text))
+
+
+#: A ``Host`` value (RFC 9110 §7.2: uri-host [":" port]) has only these characters.
+_HOST_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=%:\[\]]*")
+
+
+def _check_host_header(version: str, headers: tornado.httputil.HTTPHeaders) -> None:
+    """RFC 9112 §3.2: beside an absolute-form target too, an HTTP/1.1 request without ``Host``,
+    with two, or with an invalid one is a ``400`` (its value then ignored, §3.2.2); ValueError."""
+    values = headers.get_list("Host")
+    if len(values) > 1:
+        raise ValueError("more than one Host header")
+    if not values:
+        if version != "HTTP/1.0":
+            raise ValueError("no Host header")
+        return
+    value = values[0]
+    if value == "":
+        return  # (an empty reg-name is a valid uri-host)
+    parts = urllib.parse.urlsplit("//" + value)  # ValueError for an authority it cannot read
+    if not _HOST_CHARS.fullmatch(value) or parts.netloc != value or not parts.hostname:
+        raise ValueError("an invalid Host header")
+    parts.port  # ValueError for one that is not a number from 0 to 65535
 
 
 def _origin_form(start_line: tornado.httputil.RequestStartLine,
@@ -199,7 +239,8 @@ def _origin_form(start_line: tornado.httputil.RequestStartLine,
     """An absolute-form request-target (``GET http://host/scim/... HTTP/1.1``) as the origin-form
     Tornado routes, its authority taking the place of ``Host`` (RFC 9112 §3.2.2: a server MUST
     accept the absolute form and use its host); it was a 404. ``ValueError`` for one without a
-    host, with user information, a port that is no port, or an authority that cannot be read."""
+    host, with user information, a port that is no port, or an authority that cannot be read, and
+    for a ``Host`` header a server must refuse whatever the target's form."""
     target = start_line.path
     if not target[:8].lower().startswith(("http://", "https://")):
         return start_line
@@ -208,8 +249,7 @@ def _origin_form(start_line: tornado.httputil.RequestStartLine,
         raise ValueError("no host")  # RFC 9110 §4.2.1: an http URI without a host is invalid
     if "@" in parts.netloc:  # RFC 9110 §4.2.4: user information is treated as an error (and never logged)
         raise ValueError("user information in the authority")
-    if len(headers.get_list("Host")) > 1:  # RFC 9112 §3.2: a 400, whatever the target's form
-        raise ValueError("more than one Host header")
+    _check_host_header(start_line.version, headers)
     port = parts.port  # ValueError for one that is not a number from 0 to 65535
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     headers["Host"] = host if port is None else f"{host}:{port}"

@@ -245,11 +245,46 @@ async def test_an_absolute_form_authority_is_held_to_the_host_rules(url: str, ga
 
 
 @pytest.mark.gen_test
-async def test_a_password_in_a_refused_host_header_stays_out_of_the_log(url: str,
-                                                                        caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("host", ["", "gateway test", "svc:Hunter2@gateway test", "gateway.test/x"])
+async def test_an_absolute_form_target_keeps_the_host_header_rules(url: str, gateway_env: GatewayEnv,
+                                                                   caplog: pytest.LogCaptureFixture,
+                                                                   host: str) -> None:
+    """RFC 9112 §3.2: an HTTP/1.1 request without ``Host``, or with an invalid one, is a ``400``
+    whatever the target's form (beside an absolute-form target both were served, a code review)."""
     caplog.set_level(logging.INFO)
-    [(status, _, _)] = await _send(url, _request("GET", "/healthz", None, host="svc:Hunter2Hunter2@gateway.test"))
-    assert status == 400 and "malformed request" in caplog.text and "Hunter2Hunter2" not in caplog.text
+    target = f"http://gateway.test{TENANT}/Users"
+    [(status, _, body)] = await _send(url, _request("GET", target, gateway_env.tokens[1], host=host))
+    assert status == 400 and json.loads(body)["scimType"] == "invalidSyntax", (status, body)
+    assert "Hunter2" not in caplog.text
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("password", ["Hunter2Hunter2", "Hunt'er2", 'Hunt"er2', "Hunt er2", "Hunt/er2"])
+async def test_a_password_in_a_refused_host_header_stays_out_of_the_log(url: str, caplog: pytest.LogCaptureFixture,
+                                                                        password: str) -> None:
+    """Whatever characters the password holds (a quote, a space, a slash went to the log whole)."""
+    caplog.set_level(logging.INFO)
+    [(status, _, _)] = await _send(url, _request("GET", "/healthz", None, host=f"svc:{password}@gateway.test"))
+    assert status == 400 and "malformed request" in caplog.text
+    assert password not in caplog.text and "Hunt" not in caplog.text
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("expect", ["100-continue", "100-Continue"])
+async def test_expect_100_continue_is_ignored_in_http_1_0(url: str, gateway_env: GatewayEnv, expect: str) -> None:
+    """RFC 9110 §10.1.1: a server MUST ignore ``100-continue`` in an HTTP/1.0 request (Tornado
+    sent ``HTTP/1.1 100`` to it, a status an HTTP/1.0 client cannot read)."""
+    body = json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                       "userName": f"expect10-{expect}@contoso.example"}).encode()
+    head = _request("POST", f"{TENANT}/Users", gateway_env.tokens[1], body=body, extra=f"Expect: {expect}\r\n")
+    answers, writer = await _open(url)
+    try:
+        writer.write(head.replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1))
+        await writer.drain()
+        first = await asyncio.wait_for(answers.reader.readuntil(b"\r\n"), timeout=10)
+        assert first.startswith(b"HTTP/1.1 201"), first
+    finally:
+        writer.close()
 
 
 @pytest.mark.gen_test
