@@ -31,7 +31,7 @@ from gateway.errors import InvalidSyntax, ProtocolError, Stopping
 from gateway.handlers.base import (SCIM_CONTENT_TYPE, UNAUTHENTICATED, NotFoundHandler, ScimHandler,
                                    UnknownPathHandler)
 from gateway.forwarded import PublicOrigin, trusted_networks
-from gateway.logs import loggable_path, redact
+from gateway.logs import loggable_path, redact, shown_method
 from gateway.metrics import Metrics
 from gateway.handlers.discovery import (
     BulkHandler,
@@ -305,7 +305,7 @@ def request_logger(metrics: Metrics | None) -> Callable[[tornado.web.RequestHand
         request = handler.request
         seconds = request.request_time()
         location = getattr(handler, "tenant", UNAUTHENTICATED).location
-        method = (request.method or "-")[:20]  # (a method of a megabyte was one access line)
+        method = shown_method(request.method)
         if metrics is not None:
             metrics.request(location, method, status, seconds)
         request_id = getattr(handler, "request_id", "-")

@@ -55,6 +55,16 @@ def _replacement(match: re.Match[str]) -> str:
     return REDACTED
 
 
+#: How much of a request's method is shown, in a log line or an error's detail (a method of a
+#: megabyte was one access line of a megabyte: a fuzzing review).
+SHOWN_METHOD_CHARS = 20
+
+
+def shown_method(method: str | None) -> str:
+    """The request's method as a log line or an error's detail shows it: cut, ``-`` if none."""
+    return (method or "-")[:SHOWN_METHOD_CHARS]
+
+
 def loggable_path(path: str) -> str:
     """``path`` with each segment that holds an email address (``@``, or ``%40`` encoded) as
     ``[redacted]``: an id is not personal data, but a client that puts a userName where the id

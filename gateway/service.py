@@ -264,8 +264,9 @@ class GatewayService:
         raise NotFound(f"Group {id[:200]} not found. {DISABLE_GROUPS}")
 
     @staticmethod
-    def write_group() -> Answer:
-        raise NotImplementedHere(DISABLE_GROUPS)
+    def group_writes_refused() -> NotImplementedHere:
+        """The ``501`` of a group write (:data:`DISABLE_GROUPS` tells the admin what to switch off)."""
+        return NotImplementedHere(DISABLE_GROUPS)
 
     # -- discovery (RFC 7644 §4) ---------------------------------------------------------------
     def service_provider_config(self, tenant: Tenant, params: Collection[str]) -> Answer:

@@ -20,6 +20,8 @@ from adapters.vizmo_sqlite.mapping import split_id
 #: The SCIM id: ``"<employee id>"`` or ``"<employee id>.<incarnation>"`` after a re-create.
 ID_SQL = "COALESCE(s.scim_id, CAST(e.id AS TEXT))"
 EXTRA_SQL = "COALESCE(s.extra, '{}')"
+
+
 def id_lookup(value: str) -> tuple[str, list[Any]]:
     """``id eq`` as a primary-key lookup on the employee id before the dot; others match nothing."""
     employee_id = split_id(value)

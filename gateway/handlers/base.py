@@ -40,6 +40,7 @@ from gateway.errors import (
     scim_error_for,
 )
 from gateway.inflight import InFlight
+from gateway.logs import shown_method
 from gateway.request_ids import new_request_id
 from gateway.service import GatewayService, Tenant
 
@@ -282,7 +283,7 @@ class ScimHandler(tornado.web.RequestHandler):
         HTTP's (TRACE, CONNECT), and ``501`` when it is none (RFC 9110 §9.1: PROPFIND, FOO)."""
         if isinstance(exc, tornado.web.HTTPError) and exc.status_code == 405:
             if self.request.method not in HTTP_METHODS:
-                return NotImplementedHere(f"{(self.request.method or '')[:20]} is not a method this server "
+                return NotImplementedHere(f"{shown_method(self.request.method)} is not a method this server "
                                           "implements.")
             return self.method_refusal()
         return _error_for(exc, self.request_id)
@@ -331,7 +332,7 @@ class ScimHandler(tornado.web.RequestHandler):
     def method_refusal(self) -> ProtocolError:
         """The answer to a method this endpoint lacks (OPTIONS, TRACE or any other Tornado does
         not route): ``405`` with this endpoint's ``Allow`` (RFC 9110 §15.5.6)."""
-        return MethodNotAllowed(f"{(self.request.method or '')[:20]} is not supported on {self.request.path[:200]}.",
+        return MethodNotAllowed(f"{shown_method(self.request.method)} is not supported on {self.request.path[:200]}.",
                                 headers={"Allow": ", ".join(self.allowed_methods())})
 
     def _not_allowed(self, *args: Any, **kwargs: Any) -> None:
@@ -350,16 +351,12 @@ class ScimHandler(tornado.web.RequestHandler):
 
 
 class NotFoundHandler(ScimHandler):
-    """Any other path under a Tenant URL: a SCIM 404 after authentication, for every method (a
-    ``405`` offering methods that all answer ``404`` was no answer: an HTTP review)."""
+    """Any other path under a Tenant URL: a SCIM 404 for every method (a ``405`` offering methods
+    that all answer ``404`` was no answer: an HTTP review), after authentication for every method
+    a handler may define (TRACE and the like are answered before it, the same for every location)."""
 
     def method_refusal(self) -> ProtocolError:
         return NotFound(f"No SCIM endpoint at {self.request.path[:200]}.")
-
-    async def _not_found(self, *args: str, **kwargs: str) -> None:
-        raise self.method_refusal()
-
-    get = post = put = patch = delete = options = _not_found  # type: ignore[assignment]
 
 
 class UnknownPathHandler(NotFoundHandler):

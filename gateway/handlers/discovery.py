@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gateway.errors import ProtocolError
 from gateway.handlers.base import ScimHandler
@@ -25,19 +25,15 @@ class SchemasHandler(ScimHandler):
 
 
 class _NotOfferedHandler(ScimHandler):
-    """An endpoint RFC 7644 names and the gateway does not offer: every method, one it lacks
-    (OPTIONS, TRACE, ...) included, is the same SCIM ``501`` after authentication, never a
-    ``405`` offering methods that all answer ``501``."""
+    """An endpoint RFC 7644 names and the gateway does not offer: every method is the same SCIM
+    ``501``, never a ``405`` offering methods that all answer ``501`` (after authentication for
+    the methods a handler may define; TRACE and the like are answered before it, the same for
+    every location)."""
 
     endpoint: ClassVar[str]
 
     def method_refusal(self) -> ProtocolError:
         return self.service.not_offered(self.endpoint)
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        raise self.method_refusal()
-
-    get = post = put = patch = delete = options = _refuse  # type: ignore[assignment]
 
 
 class BulkHandler(_NotOfferedHandler):

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from gateway.errors import ProtocolError
 from gateway.handlers.base import ScimHandler
+
+#: A group write: a ``501`` telling the admin to switch group provisioning off (not a ``405``).
+_WRITES = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
 
 class GroupSearchHandler(ScimHandler):
@@ -18,12 +20,13 @@ class GroupSearchHandler(ScimHandler):
 
 
 class GroupsHandler(ScimHandler):
+    """``/Groups`` and ``/Groups/{id}``: GET (and HEAD) are served, so ``Allow`` names them alone
+    (it offered the four writes, each a ``501``: a docs review); a write is that ``501``."""
+
     operations = {"GET": "search"}
 
     async def get(self, location: str, id: str | None = None) -> None:
         self.answer(self.service.get_group(id) if id is not None else self.service.list_groups(self.query_params()))
 
-    def _write(self, *args: Any, **kwargs: Any) -> None:
-        self.answer(self.service.write_group())
-
-    post = put = patch = delete = _write  # type: ignore[assignment]
+    def method_refusal(self) -> ProtocolError:
+        return self.service.group_writes_refused() if self.request.method in _WRITES else super().method_refusal()

@@ -71,7 +71,7 @@ async def test_every_method_of_a_path_without_an_endpoint_is_a_404(url: str, gat
 @pytest.mark.gen_test
 @pytest.mark.parametrize("method, path", [("GET", "/Me"), ("PATCH", "/Me"), ("DELETE", "/Me/x"), ("OPTIONS", "/Me"),
                                           ("OPTIONS", "/Bulk"), ("TRACE", "/Me"), ("TRACE", "/Bulk")])
-async def test_me_is_a_scim_501_after_authentication(scim: Scim, method: str, path: str) -> None:
+async def test_me_is_a_scim_501_for_every_method(scim: Scim, method: str, path: str) -> None:
     """RFC 7644 §3.11: a service provider without ``/Me`` SHOULD answer ``501`` (it was a ``404``)."""
     body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"title": "x"}}]}
     answer = await scim(method, path, body if method == "PATCH" else None)

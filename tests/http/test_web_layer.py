@@ -148,6 +148,19 @@ async def test_a_method_an_endpoint_lacks_is_a_scim_405_naming_the_allowed_ones(
 
 
 @pytest.mark.gen_test
+@pytest.mark.parametrize("path", ["/Groups", "/Groups/some-group"])
+async def test_the_groups_allow_names_only_what_is_served(url: str, gateway_env: GatewayEnv, path: str) -> None:
+    """``OPTIONS /Groups`` offered the four writes, each of which is a ``501`` (a docs review)."""
+    write = "POST" if path == "/Groups" else "DELETE"
+    (options, allowed, _), (written, refused, body) = await _send(
+        url, _request("OPTIONS", f"{TENANT}{path}", gateway_env.tokens[1]),
+        _request(write, f"{TENANT}{path}", gateway_env.tokens[1], body=b"{}"))
+    assert (options, allowed["allow"]) == (405, "GET, HEAD")
+    assert written == 501 and "allow" not in refused
+    assert "Provision Microsoft Entra ID Groups" in json.loads(body)["detail"]
+
+
+@pytest.mark.gen_test
 async def test_without_a_token_the_method_is_not_revealed_either(url: str) -> None:
     [(status, headers, _)] = await _send(url, _request("DELETE", f"{TENANT}/Users", None))
     assert status == 401 and "allow" not in headers and headers["www-authenticate"].startswith("Bearer")
