@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def build_adapter(config: GatewayConfig, *, create: bool = True) -> Adapter:
     errors = list(StrictValidator(dict(cls.options_schema)).iter_errors(options))
     if errors:
         raise ConfigError(f"adapter {config.adapter_name!r}: {_option_error(errors[0])}")
-    _check_secret_files(config.adapter_name, options)
+    _check_secret_files(config.adapter_name, options, config.adapter_options)
     try:
         return cls.from_options(options)
     except (AdapterError, ConfigError):
@@ -131,10 +132,20 @@ def raised_at(exc: BaseException) -> str:
 SECRET_TEXT_FILES = ("dsn_file", "bind_password_file")
 
 
-def _check_secret_files(adapter_name: str, options: dict[str, Any]) -> None:
-    """A secret file that exists but is not UTF-8 text: one line naming the option and the file,
-    never its content (the adapters' own readers would raise UnicodeDecodeError)."""
+#: A URL's start (``postgresql://``, ``ldaps://``): the secret itself, typed where its file is named.
+_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def _check_secret_files(adapter_name: str, options: dict[str, Any], given: Mapping[str, Any]) -> None:
+    """A secret file named by a URL (the DSN typed into ``dsn_file``: ``serve`` printed it, password
+    and all, as a file it could not read: a security review), or one that exists but is not UTF-8
+    text: one line naming the option, never the secret (the adapters' own readers would raise
+    UnicodeDecodeError)."""
     for key in SECRET_TEXT_FILES:
+        if any(isinstance(v, str) and _URL_START.match(v.strip()) for v in (given.get(key), options.get(key))):
+            raise ConfigError(f"adapter {adapter_name!r}: {key} holds a URL (not repeated here): it names the file "
+                              "that holds the secret, not the secret itself; put the secret in a file readable by "
+                              "the gateway alone and name that file")
         value = options.get(key)
         if not isinstance(value, str) or not Path(value).is_file():
             continue  # a missing file is reported by the adapter itself, when it starts

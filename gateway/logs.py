@@ -87,6 +87,31 @@ class LineFormatter(logging.Formatter):
         return self.default_msec_format % (self._second[1], record.msecs)
 
 
+#: Tornado's line for a request its parser refused; its reason may quote what the client sent.
+_MALFORMED = "Malformed HTTP message from "
+#: The words of such a reason before the value it quotes ("Invalid header value", "Only integer
+#: Content-Length is allowed").
+_REASON_WORDS = re.compile(r"[A-Za-z][A-Za-z \-]{0,79}")
+#: The longest message a log line keeps (a header of 60,000 characters was one INFO line).
+MAX_MESSAGE_CHARS = 1000
+
+
+def _without_value_sent(message: str) -> str:
+    """Tornado's refusal without the value it quotes: ``Invalid header value '<token>\\x01...'``
+    kept whatever followed the control character, a whole Secret Token sent without ``Bearer``
+    (Okta's bare form) rebuilt from its pieces (a security review). The reason's words stay."""
+    head, _, reason = message.partition(": ")
+    words = _REASON_WORDS.match(reason)
+    kept = words.group(0).rstrip() if words else ""
+    return message if kept == reason else f"{head}: {kept or 'unreadable'} (the value sent is not logged)"
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}... ({len(message) - MAX_MESSAGE_CHARS} more characters not logged)"
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites each record's message and traceback with :func:`redact` (it never drops one);
     and a failed TLS handshake or a TLS error on a connection (a garbage record, a renegotiation
@@ -96,7 +121,10 @@ class RedactingFilter(logging.Filter):
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage()), ()  # formatted once, here
+        message = record.getMessage()
+        if record.name == "tornado.general" and message.startswith(_MALFORMED):
+            message = _without_value_sent(message)
+        record.msg, record.args = _bounded(redact(message)), ()  # formatted once, here
         if record.levelno == logging.WARNING and record.name == "tornado.general" \
                 and (record.msg.startswith("SSL Error on ") or "[SSL: " in record.msg):
             record.levelno, record.levelname = logging.INFO, "INFO"

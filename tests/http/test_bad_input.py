@@ -395,3 +395,22 @@ async def test_an_integer_outside_64_bits_is_400_and_one_inside_comes_back_exact
         assert created.status == 201, created.body
         fetched = await scim("GET", f"/Users/{created.body['id']}")
         assert fetched.body[CUSTOM]["n"] == number and isinstance(fetched.body[CUSTOM]["n"], int)
+
+
+# -- what a refusal repeats of the input -------------------------------------------------------
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("operation, kept_out", [
+    ({"op": "replace", "path": "Z" * 20_000 + '<b>"\u202e', "value": "x"}, "\u202e"),
+    ({"op": "replace", "path": "active", "value": "Z" * 20_000}, "Z" * 100),
+    ({"op": "replace", "path": "active", "value": {"x": {}, "password": "PwOnlySecret"}}, "PwOnlySecret"),
+])
+async def test_a_patch_refusal_repeats_a_bounded_piece_of_the_input(scim: Scim, operation: dict[str, Any],
+                                                                    kept_out: str) -> None:
+    """A PATCH path or value was repeated whole in the 400's detail (a 20,000-character path twice,
+    a right-to-left override as is), and an object as a Python dict, a password key and all (a
+    security review): Entra and Okta keep these details in their provisioning logs."""
+    user = await create(scim)
+    reply = await scim("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH_OP], "Operations": [operation]})
+    assert reply.status == 400, reply.body
+    assert len(reply.body["detail"]) < 400 and kept_out not in reply.body["detail"], reply.body["detail"][:500]

@@ -363,6 +363,21 @@ def test_a_secret_file_that_is_not_utf8_is_one_line_without_the_secret(tmp_path:
         assert "hunter2" not in result.stderr and "hunter2" not in line
 
 
+@pytest.mark.parametrize("options", ['name = "postgres"\n[adapter.options]\n'
+                                     'dsn_file = "postgresql://scim:DsnPassw0rd@db.example/vizmo"\n',
+                                     'name = "ldap"\n[adapter.options]\nurl = "ldap://127.0.0.1:1"\nbase_dn = "dc=x"\n'
+                                     'bind_dn = "cn=gw"\nbind_password_file = "ldap://cn=admin:DsnPassw0rd@x"\n'])
+def test_a_secret_typed_where_its_file_is_named_is_one_line_without_it(tmp_path: Path, options: str) -> None:
+    """A DSN typed into ``dsn_file`` was printed whole by ``serve`` (password and all), as a file
+    it could not read, and ``check-config`` called the file valid (a security review)."""
+    path = tmp_path / "gateway.toml"
+    path.write_text("[adapter]\n" + options)
+    for result in (cli("check-config", str(path)),
+                   cli("serve", "--config", str(path), "--data-dir", str(tmp_path / "data"), "--port", "0")):
+        line = one_line_error(result, "holds a URL", "names the file")
+        assert "DsnPassw0rd" not in result.stderr + result.stdout and "DsnPassw0rd" not in line
+
+
 def test_a_directory_another_writer_holds_locked_at_start_is_one_line_saying_so(tmp_path: Path) -> None:
     """A portal transaction held past the 5 s wait at a first start was "OperationalError: database
     is locked (at bootstrap.py:118)": it did not say another process holds the lock, or that trying

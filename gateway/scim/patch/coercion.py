@@ -14,7 +14,7 @@ from adapters.schema import Attribute
 from gateway.scim.app_roles import plain_role
 from gateway.scim.boolean_text import boolean_text
 from gateway.scim.errors import InvalidValue
-from gateway.scim.json_type import json_type
+from gateway.scim.json_type import json_type, shown_json
 
 __all__ = ["coerce", "coerce_complex", "coerce_scalar"]
 
@@ -96,7 +96,7 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
         named = boolean_text(value)
         if named is not None:
             return named
-        raise InvalidValue(f"{label} is a boolean: use true or false, not {value!r}")
+        raise InvalidValue(f"{label} is a boolean: use true or false, not {shown_json(value)}")
     if kind in ("integer", "decimal"):
         if number and (kind == "decimal" or isinstance(value, int)):
             return value
@@ -105,7 +105,7 @@ def coerce_scalar(attr: Attribute, value: Any, label: str) -> Any:
                 return int(value.strip()) if kind == "integer" else float(value.strip())
             except ValueError:
                 pass
-        raise InvalidValue(f"{label} must be an {kind} number, not {value!r}")
+        raise InvalidValue(f"{label} must be an {kind} number, not {shown_json(value)}")
     if kind == "complex":
         raise InvalidValue(f"{label} cannot hold a nested complex value")
     if isinstance(value, str):

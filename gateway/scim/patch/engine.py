@@ -10,7 +10,7 @@ from typing import Any
 from adapters.json_copy import copy_json
 from adapters.schema import ResourceType
 from gateway.scim.errors import InvalidPath, InvalidSyntax, InvalidValue, NoTarget, OverLimit, ProtocolError
-from gateway.scim.json_type import json_type
+from gateway.scim.json_type import SHOWN_CHARS, json_type, shown_json
 from gateway.scim.limits import MAX_VALUES
 from gateway.scim.patch.targets import RawTarget, resolve_target, writable
 from gateway.scim.patch.unknown_extensions import existing_key, object_at, raw_remove, raw_write
@@ -56,7 +56,7 @@ class _Engine:
         op = fields.get("op")
         if not isinstance(op, str) or op.lower() not in _OPS:
             raise InvalidSyntax(f'Operations[{index}]: "op" must be "add", "replace" or '
-                                f'"remove" (RFC 7644 §3.5.2), got {op!r}')
+                                f'"remove" (RFC 7644 §3.5.2), got {shown_json(op)}')
         op = op.lower()
         path = fields.get("path")
         if path is not None and not isinstance(path, str):
@@ -76,7 +76,7 @@ class _Engine:
         except OverLimit:
             raise
         except ProtocolError as exc:  # the same error, saying which operation failed
-            where = f"{op} {path}" if path else op
+            where = f"{op} {path[:SHOWN_CHARS]}{'...' if len(path) > SHOWN_CHARS else ''}" if path else op
             raise type(exc)(f"Operations[{index}] ({where}): {exc.detail}") from None
 
     def write_pathless(self, op: str, value: Any) -> None:

@@ -16,6 +16,7 @@ from adapters.schema import Attribute, ResourceType, UnknownAttribute
 from gateway.scim.canonical_filter import canonical_filter
 from gateway.scim.errors import FilterSyntaxError, InvalidPath, Mutability
 from gateway.scim.filter import parse_patch_path
+from gateway.scim.json_type import shown_json
 
 __all__ = ["RawTarget", "Target", "resolve_target", "writable"]
 
@@ -51,12 +52,12 @@ def resolve_target(text: str, rtype: ResourceType, *, explicit: bool) -> Union[T
         parsed = parse_patch_path(text)
     except FilterSyntaxError as exc:
         if explicit:
-            raise InvalidPath(f"{text!r} is not a valid attribute path: {exc}") from None
+            raise InvalidPath(f"{shown_json(text)} is not a valid attribute path: {str(exc)[:120]}") from None
         return None
     path, vfilter = parsed.path, parsed.value_filter
     sub_name = parsed.sub_attr if vfilter is not None else (path.sub_attr or parsed.sub_attr)
     if vfilter is not None and path.sub_attr is not None:
-        raise InvalidPath(f"{text!r}: a value filter must follow a top-level attribute")
+        raise InvalidPath(f"{shown_json(text)}: a value filter must follow a top-level attribute")
     try:
         canonical, attr = rtype.resolve(AttrPath(path.attr, urn=path.urn))
     except UnknownAttribute:
@@ -70,7 +71,7 @@ def resolve_target(text: str, rtype: ResourceType, *, explicit: bool) -> Union[T
         return None  # unknown, or accepted and never kept (``password``)
     if vfilter is not None:
         if not (attr.multi_valued and attr.type == "complex"):
-            raise InvalidPath(f"{text!r}: {attr.name} is not a multi-valued complex "
+            raise InvalidPath(f"{shown_json(text)}: {attr.name} is not a multi-valued complex "
                               "attribute, so it cannot take a value filter")
         try:
             canonical_path = canonical_filter(ValuePath(AttrPath(attr.name, urn=block), vfilter), rtype)
