@@ -131,3 +131,9 @@ class ActivityLog(abc.ABC):
     async def prune(self, before: str, *, batch: int) -> int:
         """Delete at most ``batch`` entries older than ``before``; return how many were deleted
         (retention runs this in a loop, off the request path, until it returns 0)."""
+
+    async def newest_time(self) -> str | None:
+        """The time of the newest entry of any tenant, or None (no entry, or not known).
+        Retention deletes nothing within ``retention_days`` of it, so a clock running fast when
+        it prunes cannot empty the log. The default, None, gives no such guard."""
+        return None

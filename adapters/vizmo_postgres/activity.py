@@ -68,6 +68,10 @@ class PostgresActivityLog(ActivityLog):
             "FROM scim_activity WHERE location_id = $1 AND time >= $2", int(tenant), since)
         return ActivitySummary(rows[0]["last_time"], rows[0]["writes"], rows[0]["refusals"])
 
+    async def newest_time(self) -> str | None:
+        newest = await self._db.fetchval("SELECT max(time) FROM scim_activity")  # (index scim_activity_time)
+        return None if newest is None else str(newest)
+
     async def prune(self, before: str, *, batch: int) -> int:
         deleted = await self._db.fetch(
             "DELETE FROM scim_activity WHERE id IN (SELECT id FROM scim_activity WHERE time < $1 ORDER BY time "

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from adapters.activity import ActivityEntry, ActivityLog, activity_time
 from adapters.base import Adapter
+from adapters.datetimes import parse_datetime
 from adapters.errors import AdapterError, InvalidValue
 from adapters.location_ids import location_number
 from gateway.activity.journal import MAX_REFUSED_TEXT
@@ -197,16 +198,24 @@ def next_pause(pause: float, stored: bool) -> float:
 async def prune(log_: ActivityLog, retention_days: int, *, batch: int = PRUNE_BATCH,
                 pause: float = PRUNE_PAUSE_SECONDS) -> int:
     """Delete the entries older than ``retention_days``, ``batch`` at a time with a ``pause``
-    between batches; return how many were deleted."""
+    between batches; return how many were deleted. Nothing within ``retention_days`` of the newest
+    entry is deleted: a clock running fast when it prunes (an NTP step, a VM resumed) deleted every
+    entry for good (a review: 100 days ahead for four seconds emptied the log)."""
     before = activity_time(datetime.now(timezone.utc) - timedelta(days=retention_days))
     deleted = 0
-    while True:
-        try:
+    try:
+        newest = parse_datetime(await log_.newest_time() or "")
+        if newest is not None:
+            before = min(before, activity_time(newest - timedelta(days=retention_days)))
+        while True:
             count = await log_.prune(before, batch=batch)
-        except AdapterError as exc:
-            log.warning("activity log: pruning stopped: %s", exc.detail)
-            return deleted
-        deleted += count
-        if count == 0:  # an adapter may delete fewer than a batch before the end (ActivityLog.prune)
-            return deleted
-        await asyncio.sleep(pause)
+            deleted += count
+            if count == 0:  # an adapter may delete fewer than a batch before the end (ActivityLog.prune)
+                break
+            await asyncio.sleep(pause)
+    except AdapterError as exc:
+        log.warning("activity log: pruning stopped: %s", exc.detail)
+    if deleted:
+        log.info("activity log: %d entries older than %s deleted ([activity] retention_days = %d)", deleted, before,
+                 retention_days)
+    return deleted

@@ -325,10 +325,25 @@ async def test_retention_prunes_old_entries_in_batches(deployment: Deployment) -
                              None, f"r{n}")
 
     await deployment.log.append([entry(100, n) for n in range(5)] + [entry(10, n) for n in range(5, 8)])
+    assert await prune(deployment.log, 90, batch=2, pause=0) == 0  # kept: within 90 days of the newest entry
+    await deployment.log.append([entry(0, 8)])
     assert await prune(deployment.log, 90, batch=2, pause=0) == 5
     kept = [r.entry.request_id for r in await deployment.log.read("1")]
-    assert sorted(kept) == ["r5", "r6", "r7"]
+    assert sorted(kept) == ["r5", "r6", "r7", "r8"]
     assert await prune(deployment.log, 90, batch=2, pause=0) == 0
+
+
+@pytest.mark.gen_test
+async def test_a_clock_running_fast_at_a_prune_deletes_nothing_recent(deployment: Deployment) -> None:
+    """Every entry was deleted for good when the clock ran 100 days fast at a prune (an NTP step,
+    a VM resumed: a review); an entry is now kept while it is within the retention of the newest
+    one. The log here is what the clock sees then: every entry 100 days old, across locations."""
+    moment = datetime.now(timezone.utc) - timedelta(days=100)
+    await deployment.log.append([ActivityEntry(activity_time(moment + timedelta(minutes=n)), str(1 + n % 2), "GET",
+                                               "get", None, None, (), 401, None, f"f{n}") for n in range(6)])
+    assert await prune(deployment.log, 90, batch=2, pause=0) == 0
+    assert len(await deployment.log.read("1")) == 3 and len(await deployment.log.read("2")) == 3
+    assert await deployment.log.newest_time() == activity_time(moment + timedelta(minutes=5))
 
 
 async def after_a_marker(scim: Any, deployment: Deployment) -> list[ActivityEntry]:
