@@ -189,7 +189,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
             if holder is not None:
                 raise mapping.user_name_taken(email, holder)
             await self._refuse_padded_holder(conn, email, current["id"])
-        await self._update_employee(conn, current["id"], stored, mapping.now_iso())
+        await self._update_employee(conn, current["id"], stored, mapping.stamp_after(current["updated_at"]))
         await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
                            stored.external_id, mapping.extra_json(stored.extra))
         return await self._fetch(conn, current["id"])
@@ -201,7 +201,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
             if journal is not None:
                 await insert_entry(conn, journal({"id": id, "userName": current["email"]}, None))
             await conn.execute("UPDATE employees SET status = 'removed', updated_at = $1 WHERE id = $2",
-                               mapping.now_iso(), current["id"])
+                               mapping.stamp_after(current["updated_at"]), current["id"])
             await conn.execute(_UPSERT_SCIM, current["id"], self._location, mapping.scim_id_of(current),
                                current["external_id"], current["extra"] or "{}")
 

@@ -82,6 +82,18 @@ def now_iso() -> str:
     return _now_cache[1]
 
 
+def stamp_after(previous: Any) -> str:
+    """The ``updated_at`` of a write to a row stamped ``previous``: now, or ``previous`` when the
+    clock reads earlier (stepped back by NTP, a VM resumed: ``lastModified`` went back in time,
+    before ``created`` even, and a ``lastModified ge`` filter lost the user: a time review).
+    Compared as text, in the form :func:`now_iso` writes; a stamp in another form is not."""
+    now = now_iso()
+    if isinstance(previous, str) and previous > now and len(previous) == len(now) and previous[10] == "T" \
+            and previous[-1] == "Z":
+        return previous
+    return now
+
+
 def _text(value: Any) -> str | None:
     """A column value from a SCIM string: empty strings are stored as absent (NULL)."""
     if value is None:

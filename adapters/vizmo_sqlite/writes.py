@@ -72,7 +72,7 @@ def _update_changed_columns(conn: sqlite3.Connection, current: sqlite3.Row, stor
     parameters."""
     changed = [column for column in _WRITTEN_COLUMNS if stored.columns[column] != current[column]]
     assignments = "".join(f"{column} = ?, " for column in changed)
-    updated_at = mapping.now_iso()
+    updated_at = mapping.stamp_after(current["updated_at"])
     conn.execute(f"UPDATE employees SET {assignments}updated_at = ? WHERE id = ?",
                  (*(stored.columns[column] for column in changed), updated_at, current["id"]))
     return updated_at
@@ -283,7 +283,7 @@ def delete_user(conn: sqlite3.Connection, location_id: int, id: str,
     if journal is not None:
         insert_entry(conn, journal({"id": id, "userName": current["email"]}, None))
     conn.execute("UPDATE employees SET status = 'removed', updated_at = ? WHERE id = ?",
-                 (mapping.now_iso(), current["id"]))
+                 (mapping.stamp_after(current["updated_at"]), current["id"]))
     _update_scim_row(conn, location_id, current, current["external_id"], current["extra"] or "{}")
 
 

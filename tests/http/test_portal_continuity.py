@@ -599,3 +599,24 @@ async def test_a_second_work_or_mobile_number_is_kept_beside_the_portals_columns
     typed = await scim("GET", "/Users?" + urlencode({"filter": 'phoneNumbers[type eq "work" and value eq "+91 2"]'}))
     assert [r["id"] for r in typed.body["Resources"]] == [user_id]
     assert (await scim("GET", "/Users" + eq("phoneNumbers.value", "+91 1"))).body["totalResults"] == 0
+
+
+@pytest.mark.gen_test
+async def test_last_modified_never_goes_back_when_the_clock_does(scim: Scim, gateway_env: GatewayEnv) -> None:
+    """A write stamped ``updated_at`` with the clock as it read: after the clock stepped back (NTP, a
+    VM resumed) ``lastModified`` went back in time, before ``created`` even, and a ``lastModified
+    ge`` filter lost the user (a time review). The row here was written while the clock ran ahead."""
+    user = await created(scim, {"schemas": [CORE], "userName": "clock@contoso.com"})
+    ahead = "2999-01-01T10:00:00Z"
+    gateway_env.sql("UPDATE employees SET created_at = ?, updated_at = ? WHERE email = 'clock@contoso.com'",
+                    (ahead, ahead))
+    for method, body in (("PATCH", patch_op({"op": "replace", "path": "title", "value": "Host"})),
+                         ("PUT", {"schemas": [CORE], "userName": "clock@contoso.com", "title": "Lead"})):
+        written = await scim(method, f"/Users/{user['id']}", body)
+        assert written.status == 200, written.body
+        assert written.body["meta"]["lastModified"] == ahead == written.body["meta"]["created"]
+        assert written.body["meta"]["version"] != user["meta"]["version"]
+        found = await scim("GET", "/Users?" + urlencode({"filter": f'meta.lastModified ge "{ahead}"'}))
+        assert [u["id"] for u in found.body["Resources"]] == [user["id"]]
+    assert (await scim("DELETE", f"/Users/{user['id']}")).status == 204
+    assert gateway_env.sql("SELECT updated_at FROM employees WHERE email = 'clock@contoso.com'")[0][0] == ahead
