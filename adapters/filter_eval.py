@@ -15,7 +15,8 @@ Semantics:
   is absolute (``emails.type`` inside ``emails[...]``; ``emails.value`` for the implicit
   ``value`` of a complex attribute). ``gt``/``lt``/``ge``/``le`` are lexicographic on strings,
   chronological when both sides are xsd:dateTime strings (:func:`adapters.datetimes.parse_datetime`;
-  so ``...34.000Z`` equals ``...34Z``),
+  so ``...34.000Z`` equals ``...34Z``) and, where ``date_time(path)`` is given, the attribute is
+  a ``dateTime`` (a string attribute holding such text compares as text there, as in SQL),
   numeric on numbers; booleans support ``eq``/``ne`` only and values of different JSON types
   never match (except ``ne``).
 - ``pr`` is true for a present value that is not null, ``""``, ``[]`` or ``{}`` (a complex
@@ -28,6 +29,7 @@ Semantics:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.datetimes import parse_datetime
@@ -36,33 +38,44 @@ from adapters.query import And, AttrPath, Compare, CompValue, Filter, Not, Or, P
 __all__ = ["matches"]
 
 CaseExact = Callable[[AttrPath], bool]
+DateTime = Callable[[AttrPath], bool]
 
 
 def _never_exact(path: AttrPath) -> bool:
     return False
 
 
-def matches(node: Filter, resource: Mapping[str, Any], *, case_exact: CaseExact = _never_exact) -> bool:
+@dataclass(frozen=True)
+class _Rules:
+    case_exact: CaseExact
+    date_time: DateTime | None
+
+
+def matches(node: Filter, resource: Mapping[str, Any], *, case_exact: CaseExact = _never_exact,
+            date_time: DateTime | None = None) -> bool:
     """Whether ``resource`` (a SCIM resource dict, or one element of a multi-valued attribute
-    for an element-relative filter) satisfies the filter ``node``."""
-    return _eval(node, resource, None, case_exact)
+    for an element-relative filter) satisfies the filter ``node``. With ``date_time`` (whether
+    the attribute at a path is a ``dateTime``) two strings compare as moments only there, as an
+    SQL store and :func:`adapters.in_memory.sort_resources` compare them; without it any two
+    strings that are both xsd:dateTime values do."""
+    return _eval(node, resource, None, _Rules(case_exact, date_time))
 
 
-def _eval(node: Filter, container: Mapping[str, Any], parent: AttrPath | None, case_exact: CaseExact) -> bool:
+def _eval(node: Filter, container: Mapping[str, Any], parent: AttrPath | None, rules: _Rules) -> bool:
     if isinstance(node, Compare):
-        return _compare(node, container, parent, case_exact)
+        return _compare(node, container, parent, rules)
     if isinstance(node, Present):
         return any(_is_present(v) for v in _lookup(container, node.path, parent))
     if isinstance(node, And):
-        return _eval(node.left, container, parent, case_exact) and _eval(node.right, container, parent, case_exact)
+        return _eval(node.left, container, parent, rules) and _eval(node.right, container, parent, rules)
     if isinstance(node, Or):
-        return _eval(node.left, container, parent, case_exact) or _eval(node.right, container, parent, case_exact)
+        return _eval(node.left, container, parent, rules) or _eval(node.right, container, parent, rules)
     if isinstance(node, Not):
-        return not _eval(node.operand, container, parent, case_exact)
+        return not _eval(node.operand, container, parent, rules)
     if isinstance(node, ValuePath):
         for element in _lookup(container, node.path, parent):
             element_map = element if isinstance(element, Mapping) else {"value": element}
-            if _eval(node.filter, element_map, node.path, case_exact):
+            if _eval(node.filter, element_map, node.path, rules):
                 return True
         return False
     raise TypeError(f"not a filter node: {node!r}")
@@ -120,7 +133,7 @@ def _absolute(path: AttrPath, parent: AttrPath | None) -> AttrPath:
     return AttrPath(attr=parent.attr, sub_attr=path.attr, urn=parent.urn)
 
 
-def _compare(node: Compare, container: Mapping[str, Any], parent: AttrPath | None, case_exact: CaseExact) -> bool:
+def _compare(node: Compare, container: Mapping[str, Any], parent: AttrPath | None, rules: _Rules) -> bool:
     raw = _lookup(container, node.path, parent)
     if node.value is None:
         present = any(_is_present(v) for v in raw)
@@ -136,21 +149,22 @@ def _compare(node: Compare, container: Mapping[str, Any], parent: AttrPath | Non
     path = _absolute(node.path, parent)
     if implicit_value and path.sub_attr is None:
         path = AttrPath(attr=path.attr, sub_attr="value", urn=path.urn)
-    exact = case_exact(path) if isinstance(node.value, str) else True
+    exact = rules.case_exact(path) if isinstance(node.value, str) else True
+    timed = None if rules.date_time is None else rules.date_time(path)
     if node.op == "ne":
-        return not values or any(not _equal(v, node.value, exact) for v in values)
-    return any(_test(node.op, v, node.value, exact) for v in values)
+        return not values or any(not _equal(v, node.value, exact, timed) for v in values)
+    return any(_test(node.op, v, node.value, exact, timed) for v in values)
 
 
-def _test(op: str, actual: Any, expected: CompValue, exact: bool) -> bool:
+def _test(op: str, actual: Any, expected: CompValue, exact: bool, timed: bool | None) -> bool:
     if op == "eq":
-        return _equal(actual, expected, exact)
+        return _equal(actual, expected, exact, timed)
     if op in ("co", "sw", "ew"):
         if not isinstance(actual, str) or not isinstance(expected, str):
             return False
         a, e = (actual, expected) if exact else (actual.casefold(), expected.casefold())
         return e in a if op == "co" else a.startswith(e) if op == "sw" else a.endswith(e)
-    order = _order(actual, expected, exact)
+    order = _order(actual, expected, exact, timed)
     if order is None:
         return False
     return {"gt": order > 0, "lt": order < 0, "ge": order >= 0, "le": order <= 0}[op]
@@ -160,24 +174,25 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _equal(actual: Any, expected: CompValue, exact: bool) -> bool:
+def _equal(actual: Any, expected: CompValue, exact: bool, timed: bool | None) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool):
         return isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
     if _is_number(actual) and _is_number(expected):
         return bool(actual == expected)
     if isinstance(actual, str) and isinstance(expected, str):
-        order = _order(actual, expected, exact)
+        order = _order(actual, expected, exact, timed)
         return order == 0
     return False
 
 
-def _order(actual: Any, expected: CompValue, exact: bool) -> int | None:
-    """-1, 0 or 1 comparing ``actual`` with ``expected``; ``None`` when they do not compare."""
+def _order(actual: Any, expected: CompValue, exact: bool, timed: bool | None) -> int | None:
+    """-1, 0 or 1 comparing ``actual`` with ``expected``; ``None`` when they do not compare.
+    Strings compare as moments where ``timed`` (None: wherever both are xsd:dateTime values)."""
     if _is_number(actual) and _is_number(expected):
         return (actual > expected) - (actual < expected)  # type: ignore[operator]
     if not isinstance(actual, str) or not isinstance(expected, str):
         return None
-    left_dt, right_dt = parse_datetime(actual), parse_datetime(expected)
+    left_dt, right_dt = (None, None) if timed is False else (parse_datetime(actual), parse_datetime(expected))
     if left_dt is not None and right_dt is not None:
         return (left_dt > right_dt) - (left_dt < right_dt)
     left, right = (actual, expected) if exact else (actual.casefold(), expected.casefold())

@@ -51,7 +51,8 @@ def search_in_memory(query: ListQuery, resources: Iterable[Resource], *,
     """One page of the resources matching ``query.filter``, sorted by ``query.sort``, from
     ``query.start_index`` (1-based), at most ``query.count``; ``total_results`` counts every
     match. The resources in the page are the objects given (copy them if they are stored)."""
-    found = [r for r in resources if query.filter is None or matches(query.filter, r, case_exact=case_exact)]
+    found = [r for r in resources
+             if query.filter is None or matches(query.filter, r, case_exact=case_exact, date_time=date_time)]
     if query.sort is not None:
         found = sort_resources(found, query.sort, case_exact=case_exact, date_time=date_time)
     start = max(query.start_index, 1) - 1

@@ -66,6 +66,18 @@ def test_the_in_memory_sort_and_the_ldap_adapters_agree_on_text_that_looks_like_
         assert ids(ldap.order(people, spec)) == expected
 
 
+def test_the_in_memory_filter_reads_text_that_looks_like_a_time_as_its_sort_does() -> None:
+    """The filter compared any two date-like strings as moments while the sort (and SQL) compared a
+    string attribute's text as text: ``title gt`` and ``sortBy=title`` disagreed (a code review)."""
+    people = [{"id": "a", "userName": "a@x", "title": "2024-01-01T10:00:00+05:00",
+               "meta": {"created": "2024-01-01T10:00:00+05:00"}},
+              {"id": "b", "userName": "b@x", "title": "2024-01-01T06:00:00Z", "meta": {"created": "2024-01-01T06:00:00Z"}}]
+    text = search_in_memory(ListQuery(filter=parse_filter('title gt "2024-01-01T06:00:00Z"')), people)
+    assert ids(text.resources) == ["a"]  # "...10:00:00+05:00" > "...06:00:00Z" as text (05:00 UTC as a moment)
+    times = search_in_memory(ListQuery(filter=parse_filter('meta.created gt "2024-01-01T05:30:00Z"')), people)
+    assert ids(times.resources) == ["b"]  # as moments: a is 05:00 UTC (as text both were later)
+
+
 def test_a_datetime_without_a_utc_equivalent_is_no_datetime() -> None:
     """Year 1 at +01:00 (and year 9999 at -01:00) cannot be compared: one parser for all."""
     for text in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2024-02-30T00:00:00Z", "today"):
