@@ -59,7 +59,7 @@ def compare_value(d: Dialect, x: Sql, info: Attribute, op: str, value: Any, look
             if op == "eq":
                 return d.false
             op = {"gt": "gt", "ge": "gt", "lt": "le", "le": "le"}[op]
-        return _compare_text(d, x, op, text, True, None)
+        return _compare_text(d, d.time_text(x), op, text, True, None)
     if kind == "binary" and op in ("gt", "ge", "lt", "le"):
         raise UnsupportedFilter(f"{op} is not supported on the binary attribute {info.name}")
     return _compare_text(d, x, op, value, info.case_exact, lookup)
@@ -96,9 +96,11 @@ def _present_text(x: Sql) -> Sql:
     return sql("({} IS NOT NULL AND {} <> '')", x, x)
 
 
-def sort_value(x: Sql, info: Attribute) -> Sql:
-    """``x`` as a sort key: ``''`` sorts as no value."""
-    return sql("NULLIF({}, '')", x) if info.type in STRING_TYPES or info.type == "dateTime" else x
+def sort_value(x: Sql, info: Attribute, d: Dialect) -> Sql:
+    """``x`` as a sort key: ``''`` sorts as no value, a ``dateTime`` in the dialect's one form."""
+    if info.type == "dateTime":
+        return sql("NULLIF({}, '')", d.time_text(x))
+    return sql("NULLIF({}, '')", x) if info.type in STRING_TYPES else x
 
 
 def _check_text(value: str, op: str) -> None:

@@ -101,6 +101,13 @@ class SqliteDialect:
         """The ORDER BY key of a text value: code point order, ASCII case folded unless exact."""
         return Sql(x.text + self.collate(case_exact), x.params)
 
+    def time_text(self, x: Sql) -> Sql:
+        """A stored ``dateTime`` as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, whichever ISO 8601 form holds
+        it (the portal's ``2026-01-05 08:00:00``, ``...08:00:00.500Z``, ``...+05:30``), so that it
+        compares and sorts as text with the filter's value (the reference schema says only
+        "ISO 8601, UTC": those forms compared as text, a time review); NULL for no time."""
+        return sql("strftime('%Y-%m-%dT%H:%M:%SZ', {})", x)
+
     def json_get(self, doc: Sql, names: tuple[str, ...], kind: str) -> Sql:
         """The SQL value at the member path ``names`` of the document ``doc``; NULL when missing."""
         return sql("json_extract({}, {})", doc, json_path(names))
@@ -171,6 +178,11 @@ class PostgresDialect:
 
     def is_true(self, x: Sql) -> Sql:
         return sql("({} IS TRUE)", x)
+
+    def time_text(self, x: Sql) -> Sql:
+        """A stored ``dateTime`` as it is: the PostgreSQL directory's stamps are in the gateway's form
+        (``directory.sql``), and a cast of text that is no time would fail the whole statement."""
+        return x
 
     def bool_eq(self, x: Sql, value: bool) -> Sql:
         return Sql(f"({x.text} = {'TRUE' if value else 'FALSE'})", x.params)

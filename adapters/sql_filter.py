@@ -308,7 +308,7 @@ class SqlFilterTranslator:
                 raise UnsupportedFilter(f"cannot sort on the complex attribute {path}")
             src = self._resolve(replace(path, sub_attr=value.name))
         if isinstance(src, _Scalar):
-            return sort_value(src.expr, src.info), src.info
+            return sort_value(src.expr, src.info, self._dialect), src.info
         d, alias = self._dialect, b.alias()
         sub = self._element_sub(src, path)
         kind = (sub or src.info).type
@@ -317,7 +317,7 @@ class SqlFilterTranslator:
         rank = sql("{} DESC, ", d.is_true(d.element_get(alias, _name(primary.name), "boolean"))) \
             if primary else Sql("")
         first = sql(f"(SELECT {{}} FROM {{}} ORDER BY {{}}{alias}.key LIMIT 1)",
-                   sort_value(x, sub or src.info), d.elements(src.each, alias), rank)
+                   sort_value(x, sub or src.info, d), d.elements(src.each, alias), rank)
         return first, sub or src.info
 
     def _checked(self, fragment: Sql) -> tuple[str, list[Any]]:

@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from adapters.datetimes import parse_datetime
 from adapters.errors import AlreadyExists
 from adapters.json_copy import copy_json
 from adapters.vizmo_sqlite.text_values import as_text, kept
@@ -80,6 +81,21 @@ def now_iso() -> str:
     if _now_cache[0] != second:
         _now_cache = (second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return _now_cache[1]
+
+
+def shown_time(stored: Any) -> Any:
+    """A stored stamp as ``meta`` shows it, an xsd:dateTime in UTC (RFC 7643 §2.3.5): the
+    directory's own form as it is; another ISO 8601 form the portal may write (``2026-01-05
+    08:00:00``, SQLite's ``datetime('now')``, was shown so: no ``T``, no zone; a time review) in
+    that form, milliseconds kept; text that is no time as it is."""
+    if not isinstance(stored, str) or (len(stored) == 20 and stored[10] == "T" and stored[19] == "Z"):
+        return stored
+    moment = parse_datetime(stored[:10] + "T" + stored[11:] if stored[10:11] == " " else stored)
+    if moment is None:
+        return stored
+    moment = moment.astimezone(timezone.utc)
+    millis = f".{moment.microsecond // 1000:03d}" if moment.microsecond else ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + millis + "Z"
 
 
 def stamp_after(previous: Any) -> str:
@@ -296,8 +312,8 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     resource["schemas"] += [key for key in resource if key.startswith("urn:") and key != CORE_USER_URN]
     resource["meta"] = {
         "resourceType": "User",
-        "created": row["created_at"],
-        "lastModified": row["updated_at"],
+        "created": shown_time(row["created_at"]),
+        "lastModified": shown_time(row["updated_at"]),
         "version": _version_of_text(row),  # (row is text already)
     }
     return resource

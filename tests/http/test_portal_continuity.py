@@ -620,3 +620,30 @@ async def test_last_modified_never_goes_back_when_the_clock_does(scim: Scim, gat
         assert [u["id"] for u in found.body["Resources"]] == [user["id"]]
     assert (await scim("DELETE", f"/Users/{user['id']}")).status == 204
     assert gateway_env.sql("SELECT updated_at FROM employees WHERE email = 'clock@contoso.com'")[0][0] == ahead
+
+
+@pytest.mark.gen_test
+async def test_portal_timestamps_in_any_iso_8601_form_are_shown_filtered_and_sorted_as_times(
+        scim: Scim, gateway_env: GatewayEnv) -> None:
+    """The reference schema says only "ISO 8601, UTC": a portal stamp in another form than the
+    gateway's (SQLite's ``datetime('now')``, milliseconds, an offset) was shown as stored (no ``T``,
+    no zone: no xsd:dateTime) and filtered and sorted as text (a time review)."""
+    stamps = {"zform": "2026-01-05T08:00:00Z", "space": "2026-01-05 08:00:00", "millis": "2026-01-05T08:00:01.500Z",
+              "offset": "2026-01-05T13:30:02+05:30"}
+    for name, stamp in stamps.items():
+        portal_insert(gateway_env, f"{name}@contoso.com")
+        gateway_env.sql("UPDATE employees SET updated_at = ? WHERE email = ?", (stamp, f"{name}@contoso.com"))
+
+    async def names(query: dict[str, str]) -> list[str]:
+        found = await scim("GET", "/Users?" + urlencode({**query, "count": "50"}))
+        assert found.status == 200, found.body
+        return [u["userName"].split("@")[0] for u in found.body["Resources"] if u["userName"].split("@")[0] in stamps]
+
+    assert sorted(await names({"filter": 'meta.lastModified gt "2026-01-05T07:59:59Z"'})) == sorted(stamps)
+    assert await names({"filter": 'meta.lastModified ge "2026-01-05T08:00:01Z"'}) == ["millis", "offset"]
+    assert await names({"filter": 'meta.lastModified eq "2026-01-05T08:00:02Z"'}) == ["offset"]
+    assert (await names({"sortBy": "meta.lastModified", "filter": 'meta.lastModified pr'}))[-2:] == ["millis", "offset"]
+    shown = {name: (await scim("GET", "/Users?" + urlencode({"filter": f'userName eq "{name}@contoso.com"'})))
+             .body["Resources"][0]["meta"]["lastModified"] for name in stamps}
+    assert shown == {"zform": "2026-01-05T08:00:00Z", "space": "2026-01-05T08:00:00Z",
+                     "millis": "2026-01-05T08:00:01.500Z", "offset": "2026-01-05T08:00:02Z"}
