@@ -37,9 +37,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from adapters.errors import InvalidValue
@@ -284,11 +286,26 @@ def _merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
+#: GeneralizedTime (RFC 4517 §3.3.13): minutes and seconds optional, a fraction, ``Z`` or an offset.
+_GENERALIZED = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})?(\d{2})?(?:[.,]\d+)?(Z|[+-]\d{2}(?:\d{2})?)")
+
+
 def generalized_to_iso(value: str | None) -> str | None:
-    """``20240131120000Z`` (RFC 4517 §3.3.13, UTC) → ``2024-01-31T12:00:00Z``."""
-    if not value or len(value) < 14 or not value[:14].isdigit():
+    """``20240131120000Z`` (RFC 4517 §3.3.13) → ``2024-01-31T12:00:00Z``: in UTC, to the second
+    (an offset was dropped, ``...+0530`` read as UTC; a value to the minute was not read: a time
+    review; OpenLDAP and Active Directory write ``Z``). A value that is no GeneralizedTime as it is."""
+    match = _GENERALIZED.fullmatch(value or "")
+    if match is None:
         return value
-    return f"{value[0:4]}-{value[4:6]}-{value[6:8]}T{value[8:10]}:{value[10:12]}:{value[12:14]}Z"
+    year, month, day, hour, minute, second, zone = match.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute or 0), int(second or 0),
+                          tzinfo=timezone.utc)
+        if zone != "Z":
+            moment -= (-1 if zone[0] == "-" else 1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5] or 0))
+    except (ValueError, OverflowError):
+        return value
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def version_tag(entry: Entry, amap: AttributeMap) -> str:

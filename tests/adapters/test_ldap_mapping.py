@@ -197,3 +197,14 @@ def test_a_hand_edited_json_value_does_not_break_reads() -> None:
     assert resource["userName"] == "u@x" and "nickName" not in resource
     rewritten = mapping.to_ldap({"userName": "u@x"}, AMAP, broken)
     assert rewritten.blob.startswith(mapping.BLOB_PREFIX + '{"derived"')
+
+
+@pytest.mark.parametrize("generalized, iso", [
+    ("20240131120000Z", "2024-01-31T12:00:00Z"), ("20240131120000.0Z", "2024-01-31T12:00:00Z"),
+    ("20240131173000+0530", "2024-01-31T12:00:00Z"), ("20241231233000-0100", "2025-01-01T00:30:00Z"),
+    ("202401311200Z", "2024-01-31T12:00:00Z"), ("2024013112Z", "2024-01-31T12:00:00Z"),
+    ("20241399120000Z", "20241399120000Z"), ("not a time", "not a time")])
+def test_a_generalized_time_is_read_in_utc_whatever_its_form(generalized: str, iso: str) -> None:
+    """RFC 4517 §3.3.13: an offset was dropped (``+0530`` read as UTC, 5½ hours off) and a time
+    to the minute was shown raw (a time review); what is no GeneralizedTime stays as it is."""
+    assert mapping.generalized_to_iso(generalized) == iso
