@@ -25,17 +25,19 @@ class ActivityCommandError(Exception):
 
 
 def parse_since(text: str, flag: str = "--since") -> str:
-    """An ISO 8601 date or date-time (a time without offset is UTC) as an entry time; for
-    ``--until`` a date alone is the last moment of that day (``--until 2026-12-07`` left out
-    every entry of the 7th: a packaging review), as a reader of "at or before" expects."""
+    """An ISO 8601 date or date-time (a time without offset is UTC; ``t``, ``z`` in any case) as
+    an entry time; ``--until`` reaches the last moment of what it names, a day, an hour, a minute
+    or a second (``--until 2026-12-07`` left out every entry of the 7th: a packaging review;
+    ``--until 2026-12-05T08`` the rest of that hour: a time review), as "at or before" reads."""
     problem = f"{flag} must be an ISO 8601 date or date-time such as 2026-12-05 or 2026-12-05T08:00:00Z"
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        given = text.strip().upper()
+        moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
         moment = moment.astimezone(timezone.utc)
-        if flag == "--until" and _DATE_ONLY.fullmatch(text.strip()):
-            moment += timedelta(days=1, milliseconds=-1)
+        if flag == "--until":
+            moment += _named_span(given) - timedelta(milliseconds=1)
     except (ValueError, OverflowError):  # an offset past year 1 or 9999 overflows
         raise ActivityCommandError(f"{problem}, not {text[:40]!r}") from None
     if moment.year < 1000:  # entry times sort as text: a three-digit year would sort after 2026
@@ -43,8 +45,20 @@ def parse_since(text: str, flag: str = "--since") -> str:
     return activity_time(moment)
 
 
-#: A date without a time (``2026-12-05``, or ``20261205`` as ``fromisoformat`` also reads).
-_DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
+#: The time of a date-time, without its fraction or offset: ``08``, ``08:00``, ``0800:00``...
+_CLOCK = re.compile(r"T([0-9:]*)")
+
+
+def _named_span(given: str) -> timedelta:
+    """How long the moment ``given`` names lasts: a day for a date (a week date too), an hour,
+    a minute or a second for a time to that precision, a millisecond for a fraction."""
+    clock = _CLOCK.search(given)
+    if clock is None:
+        return timedelta(days=1)
+    digits = len(clock.group(1).replace(":", ""))
+    if given[clock.end():clock.end() + 1] in (".", ","):
+        return timedelta(milliseconds=1)
+    return {2: timedelta(hours=1), 4: timedelta(minutes=1)}.get(digits, timedelta(seconds=1))
 
 
 def as_json(record: ActivityRecord) -> dict[str, object]:
