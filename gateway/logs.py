@@ -174,6 +174,9 @@ def configure_logging(level: int = logging.INFO, log_format: str = "text") -> lo
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # aiosqlite logs every statement with its bound values at DEBUG: filter values, names, emails
+    # (a security review); the gateway's own DEBUG lines never carry them.
+    logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
     # The Logging HOWTO's "Optimization": no format here shows the caller's file and line (a walk
     # up the stack per record), the thread or the process, so records need not look them up (an
     # access line per request cost about 10 % of a light request's CPU; these take a quarter off).
