@@ -40,10 +40,7 @@ def _user_case_exact(path: AttrPath) -> bool:
 
 def _user_date_time(path: AttrPath) -> bool:
     """Whether the User attribute at ``path`` (``meta.created``, an extension's) is a ``dateTime``."""
-    found = user_schema_info().attribute(path)
-    if found is not None and found.type == "complex":
-        found = found.sub(path.sub_attr or "value")
-    return found is not None and found.type == "dateTime"
+    return user_schema_info().date_time(path)
 
 
 def search_in_memory(query: ListQuery, resources: Iterable[Resource], *,

@@ -106,7 +106,7 @@ class SqliteDialect:
         it (the portal's ``2026-01-05 08:00:00``, ``...08:00:00.500Z``, ``...+05:30``), so that it
         compares and sorts as text with the filter's value (the reference schema says only
         "ISO 8601, UTC": those forms compared as text, a time review); NULL for no time."""
-        return sql("strftime('%Y-%m-%dT%H:%M:%SZ', {})", x)
+        return sql("strftime('%Y-%m-%dT%H:%M:%SZ', upper({}))", x)  # (SQLite reads an upper-case T and Z only)
 
     def json_get(self, doc: Sql, names: tuple[str, ...], kind: str) -> Sql:
         """The SQL value at the member path ``names`` of the document ``doc``; NULL when missing."""

@@ -137,7 +137,7 @@ class FilterTranslator:
                 raise UnsupportedFilter(f"{', '.join(sorted(undeclared))} is not supported on attributes kept "
                                         "in the JSON extras") from None
             # every user is a candidate; the evaluator decides on the mapped resource
-            return Part(TRUE, FALSE, lambda resource: matches(node, resource, case_exact=self._scim.case_exact))
+            return Part(TRUE, FALSE, lambda resource: self._exact(node, resource))
 
     def _leaf(self, node: Filter, depth: int) -> Part:
         if isinstance(node, Present):
@@ -177,7 +177,7 @@ class FilterTranslator:
         ``attr`` naming the type too costs only that check; the blob matches case-insensitively)."""
         twice = f'"type":"{escape(kind)}"'
         text = f'({BLOB_ATTRIBUTE}=*"{escape(attr)}":[*{twice}*{twice}*)'
-        return Part(text, FALSE, lambda resource: matches(node, resource, case_exact=self._scim.case_exact))
+        return Part(text, FALSE, lambda resource: self._exact(node, resource))
 
     def _element(self, target: Target, node: Filter, depth: int) -> Part:
         """A condition inside a mapped value path: only ``value`` is addressable."""
@@ -312,6 +312,10 @@ class FilterTranslator:
                     return entry.get("value")
             return None
         return Target(self._ldap(mapped), sub, read, _placeholder(mapped.ldap_key))
+
+    def _exact(self, node: Filter, resource: Resource) -> bool:
+        """The exact test on a mapped user, by the User schema's case and dateTime rules."""
+        return matches(node, resource, case_exact=self._scim.case_exact, date_time=self._scim.date_time)
 
     def _ldap(self, mapped: Mapped) -> LdapAttributeType:
         ldap = self._types.get(mapped.ldap_key)

@@ -102,8 +102,8 @@ class LdapSettings:
         try:
             value = self.bind_password_file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise Unavailable(f"cannot read the LDAP bind password file {self.bind_password_file}: "
-                                     f"{exc.strerror}") from None
+            raise Unavailable(f"cannot read the LDAP bind password file that bind_password_file names (not repeated "
+                              f"here: a password typed in its place would be): {exc.strerror}") from None
         except UnicodeDecodeError:
             raise Unavailable(f"the LDAP bind password file {self.bind_password_file} is not UTF-8 text") from None
         if not value:

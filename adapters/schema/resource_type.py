@@ -113,6 +113,14 @@ class ResourceType:
             attribute = attribute.sub(path.sub_attr)
         return attribute is not None and attribute.case_exact
 
+    def date_time(self, path: AttrPath) -> bool:
+        """Whether values at a canonical path are ``dateTime`` (of the sub-attribute the path names,
+        or of a complex attribute's ``value``), so that they compare as moments, not as text."""
+        attribute = self.attribute(path)
+        if attribute is not None and (path.sub_attr is not None or attribute.type == "complex"):
+            attribute = attribute.sub(path.sub_attr or "value")
+        return attribute is not None and attribute.type == "dateTime"
+
     def _find(self, schema: Schema, name: str) -> tuple[str | None, Attribute] | None:
         if schema is self.core:
             attribute = _COMMON_INDEX.get(name.lower()) or schema.attribute(name)

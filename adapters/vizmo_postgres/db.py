@@ -173,7 +173,8 @@ class DsnSource:
             try:
                 dsn = self.file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise Unavailable(f"cannot read the DSN file {self.file}: {exc.strerror}") from None
+                raise Unavailable(f"cannot read the DSN file that dsn_file names (not repeated here: a DSN typed in "
+                                  f"its place would be): {exc.strerror}") from None
             except UnicodeDecodeError:
                 raise Unavailable(f"the DSN file {self.file} is not UTF-8 text") from None
             if not dsn:

@@ -83,31 +83,35 @@ def now_iso() -> str:
     return _now_cache[1]
 
 
+def _in_own_form(stamp: Any) -> bool:
+    """Whether ``stamp`` is in the form :func:`now_iso` writes, ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return isinstance(stamp, str) and len(stamp) == 20 and stamp[10] == "T" and stamp[19] == "Z"
+
+
+#: A portal stamp to the minute (``2026-01-05T08:00Z``, ``2026-01-05 08:00``), which SQLite reads too.
+_TO_THE_MINUTE = re.compile(r"(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})(?![:\d])")
+
+
 def shown_time(stored: Any) -> Any:
-    """A stored stamp as ``meta`` shows it, an xsd:dateTime in UTC (RFC 7643 §2.3.5): the
-    directory's own form as it is; another ISO 8601 form the portal may write (``2026-01-05
+    """A stored stamp as ``meta`` shows it: an xsd:dateTime in UTC to the second (RFC 7643
+    §2.3.5), as the SQLite directory's filters and sorts read it (``SqliteDialect.time_text``).
+    The directory's own form as it is; another ISO 8601 form the portal may write (``2026-01-05
     08:00:00``, SQLite's ``datetime('now')``, was shown so: no ``T``, no zone; a time review) in
-    that form, milliseconds kept; text that is no time as it is."""
-    if not isinstance(stored, str) or (len(stored) == 20 and stored[10] == "T" and stored[19] == "Z"):
+    that form; text that is no time as it is."""
+    if _in_own_form(stored) or not isinstance(stored, str):
         return stored
-    moment = parse_datetime(stored[:10] + "T" + stored[11:] if stored[10:11] == " " else stored)
-    if moment is None:
-        return stored
-    moment = moment.astimezone(timezone.utc)
-    millis = f".{moment.microsecond // 1000:03d}" if moment.microsecond else ""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + millis + "Z"
+    text = _TO_THE_MINUTE.sub(r"\1:00", stored, count=1)
+    moment = parse_datetime(text[:10] + "T" + text[11:] if text[10:11] == " " else text)
+    return stored if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def stamp_after(previous: Any) -> str:
     """The ``updated_at`` of a write to a row stamped ``previous``: now, or ``previous`` when the
     clock reads earlier (stepped back by NTP, a VM resumed: ``lastModified`` went back in time,
     before ``created`` even, and a ``lastModified ge`` filter lost the user: a time review).
-    Compared as text, in the form :func:`now_iso` writes; a stamp in another form is not."""
-    now = now_iso()
-    if isinstance(previous, str) and previous > now and len(previous) == len(now) and previous[10] == "T" \
-            and previous[-1] == "Z":
-        return previous
-    return now
+    ``previous`` is read as :func:`shown_time` reads it."""
+    now, shown = now_iso(), shown_time(previous)
+    return shown if _in_own_form(shown) and shown > now else now
 
 
 def _text(value: Any) -> str | None:

@@ -45,8 +45,8 @@ def parse_since(text: str, flag: str = "--since") -> str:
     return activity_time(moment)
 
 
-#: The time of a date-time, without its fraction or offset: ``08``, ``08:00``, ``0800:00``...
-_CLOCK = re.compile(r"T([0-9:]*)")
+#: The time of a date-time (after ``T`` or a space), without its fraction or offset: ``08``, ``08:00``...
+_CLOCK = re.compile(r"[T ]([0-9:]*)")
 
 
 def _named_span(given: str) -> timedelta:

@@ -330,8 +330,8 @@ class ScimHandler(tornado.web.RequestHandler):
         return allowed
 
     def method_refusal(self) -> ProtocolError:
-        """The answer to a method this endpoint lacks (OPTIONS, TRACE or any other Tornado does
-        not route): ``405`` with this endpoint's ``Allow`` (RFC 9110 §15.5.6)."""
+        """The answer to a method HTTP defines that this endpoint lacks (OPTIONS, TRACE, CONNECT, a
+        verb it does not serve): ``405`` with this endpoint's ``Allow`` (RFC 9110 §15.5.6)."""
         return MethodNotAllowed(f"{shown_method(self.request.method)} is not supported on {self.request.path[:200]}.",
                                 headers={"Allow": ", ".join(self.allowed_methods())})
 

@@ -113,6 +113,19 @@ def test_case_exact_attributes_are_checked_exactly_after_ldap() -> None:
     assert negated.text == TRUE and negated.matches({"externalId": "ab"}) and not negated.matches({"externalId": "Ab"})
 
 
+def test_the_exact_test_reads_date_like_text_as_text_where_the_schema_says_string() -> None:
+    """The exact test of an attribute kept in the JSON extras compared any two date-like strings
+    as moments, where SQL and the LDAP sort compare a string attribute's text as text (a code
+    review): ``...T10:00:00+05:00`` equalled ``...T05:00:00Z``."""
+    india = {"nickName": "2024-01-01T10:00:00+05:00"}
+    assert TRANSLATOR.translate(Compare(AttrPath("nickName"), "eq", "2024-01-01T10:00:00+05:00")).matches(india)
+    assert not TRANSLATOR.translate(Compare(AttrPath("nickName"), "eq", "2024-01-01T05:00:00Z")).matches(india)
+    rtype = user_schema_info()
+    assert [rtype.date_time(AttrPath(*p)) for p in (("meta", "created"), ("meta", "lastModified"), ("title",),
+                                                    ("name", "givenName"), ("emails", "value"), ("emails",))] == [
+        True, True, False, False, False, False]
+
+
 def test_translation_bounds_the_work() -> None:
     node: Any = Compare(AttrPath("title"), "eq", "x")
     for _ in range(40):

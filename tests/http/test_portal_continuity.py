@@ -629,7 +629,7 @@ async def test_portal_timestamps_in_any_iso_8601_form_are_shown_filtered_and_sor
     gateway's (SQLite's ``datetime('now')``, milliseconds, an offset) was shown as stored (no ``T``,
     no zone: no xsd:dateTime) and filtered and sorted as text (a time review)."""
     stamps = {"zform": "2026-01-05T08:00:00Z", "space": "2026-01-05 08:00:00", "millis": "2026-01-05T08:00:01.500Z",
-              "offset": "2026-01-05T13:30:02+05:30"}
+              "offset": "2026-01-05T13:30:02+05:30", "lower": "2026-01-05t08:00:03z", "minute": "2026-01-05 08:01"}
     for name, stamp in stamps.items():
         portal_insert(gateway_env, f"{name}@contoso.com")
         gateway_env.sql("UPDATE employees SET updated_at = ? WHERE email = ?", (stamp, f"{name}@contoso.com"))
@@ -640,10 +640,15 @@ async def test_portal_timestamps_in_any_iso_8601_form_are_shown_filtered_and_sor
         return [u["userName"].split("@")[0] for u in found.body["Resources"] if u["userName"].split("@")[0] in stamps]
 
     assert sorted(await names({"filter": 'meta.lastModified gt "2026-01-05T07:59:59Z"'})) == sorted(stamps)
-    assert await names({"filter": 'meta.lastModified ge "2026-01-05T08:00:01Z"'}) == ["millis", "offset"]
+    assert await names({"filter": 'meta.lastModified ge "2026-01-05T08:00:01Z"'}) == ["millis", "offset", "lower",
+                                                                                     "minute"]
     assert await names({"filter": 'meta.lastModified eq "2026-01-05T08:00:02Z"'}) == ["offset"]
-    assert (await names({"sortBy": "meta.lastModified", "filter": 'meta.lastModified pr'}))[-2:] == ["millis", "offset"]
+    assert (await names({"sortBy": "meta.lastModified", "filter": 'meta.lastModified pr'}))[-4:] == [
+        "millis", "offset", "lower", "minute"]
     shown = {name: (await scim("GET", "/Users?" + urlencode({"filter": f'userName eq "{name}@contoso.com"'})))
              .body["Resources"][0]["meta"]["lastModified"] for name in stamps}
     assert shown == {"zform": "2026-01-05T08:00:00Z", "space": "2026-01-05T08:00:00Z",
-                     "millis": "2026-01-05T08:00:01.500Z", "offset": "2026-01-05T08:00:02Z"}
+                     "millis": "2026-01-05T08:00:01Z", "offset": "2026-01-05T08:00:02Z",
+                     "lower": "2026-01-05T08:00:03Z", "minute": "2026-01-05T08:01:00Z"}
+    for name, value in shown.items():  # a client finds a user by the time it was shown
+        assert name in await names({"filter": f'meta.lastModified eq "{value}"'}), name

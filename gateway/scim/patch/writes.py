@@ -149,10 +149,11 @@ class AttributeWriter:
         if target.vfilter is None:
             return True
 
-        def case_exact(path: AttrPath) -> bool:  # the filter's paths name sub-attributes of target.attr
-            return self.rtype.case_exact(AttrPath(target.attr.name, path.sub_attr or path.attr, target.block))
+        def absolute(path: AttrPath) -> AttrPath:  # the filter's paths name sub-attributes of target.attr
+            return AttrPath(target.attr.name, path.sub_attr or path.attr, target.block)
 
-        return matches(target.vfilter, element, case_exact=case_exact)
+        return matches(target.vfilter, element, case_exact=lambda path: self.rtype.case_exact(absolute(path)),
+                       date_time=lambda path: self.rtype.date_time(absolute(path)))
 
     # --- storing ----------------------------------------------------------------------------
 
