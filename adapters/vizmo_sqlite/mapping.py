@@ -98,8 +98,8 @@ def shown_time(stored: Any) -> Any:
     The directory's own form as it is; another ISO 8601 form the portal may write (``2026-01-05
     08:00:00``, SQLite's ``datetime('now')``, was shown so: no ``T``, no zone; a time review) in
     that form; text that is no time as it is."""
-    if _in_own_form(stored) or not isinstance(stored, str):
-        return stored
+    if type(stored) is not str or (len(stored) == 20 and stored[10] == "T" and stored[19] == "Z"):
+        return stored  # (the directory's own form, or no text: inline, it runs twice for every user shown)
     text = _TO_THE_MINUTE.sub(r"\1:00", stored, count=1)
     moment = parse_datetime(text[:10] + "T" + text[11:] if text[10:11] == " " else text)
     return stored if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
