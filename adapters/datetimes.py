@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from adapters.errors import UnsupportedFilter
 
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?",
-                       re.IGNORECASE)
+                       re.IGNORECASE | re.ASCII)  # (ASCII: "２０２６-..." in full-width digits was read as a time)
 
 
 def _parsed(text: str) -> tuple[datetime, str] | None:
@@ -22,7 +22,10 @@ def _parsed(text: str) -> tuple[datetime, str] | None:
     try:
         offset = timedelta(0)
         if zone is not None and zone.upper() != "Z":
-            offset = (-1 if zone[0] == "-" else 1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if minutes > 59 or hours > 14 or (hours == 14 and minutes):  # xsd:dateTime: -14:00 to +14:00
+                return None
+            offset = (-1 if zone[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes)
         micros = int((fraction or "0")[:6].ljust(6, "0"))
         parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros,
                           tzinfo=timezone(offset))

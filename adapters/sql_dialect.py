@@ -59,6 +59,17 @@ def join(parts: list[Sql], separator: str) -> Sql:
     return Sql("(" + separator.join(p.text for p in parts) + ")", tuple(x for p in parts for x in p.params))
 
 
+#: A stored date-time as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC whichever ISO 8601 form holds it (the
+#: portal's ``2026-01-05 08:00:00``, ``...08:00:00.500Z``, ``...+05:30``, a lower-case ``t``),
+#: NULL for text that does not start as a date and a time does (a date alone, ``now``, a Julian
+#: day number, which SQLite would read too). The one reader of stored times in the SQLite
+#: directory: ``meta`` shows what it gives (``created_shown``), and filters and sorts compare it,
+#: so a client finds a user by the time it was shown (the reference schema says only "ISO 8601,
+#: UTC": other forms were shown as stored and compared as text, a time review). SQLite reads an
+#: upper-case ``T`` and ``Z`` only.
+TIME_TEXT = ("(CASE WHEN {0} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][Tt ][0-9][0-9]:[0-9][0-9]*' "
+             "THEN strftime('%Y-%m-%dT%H:%M:%SZ', upper({0})) END)")
+
 #: Attribute types stored as JSON strings and compared as text.
 TEXT_KINDS = frozenset({"string", "reference", "binary", "dateTime"})
 
@@ -102,11 +113,8 @@ class SqliteDialect:
         return Sql(x.text + self.collate(case_exact), x.params)
 
     def time_text(self, x: Sql) -> Sql:
-        """A stored ``dateTime`` as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, whichever ISO 8601 form holds
-        it (the portal's ``2026-01-05 08:00:00``, ``...08:00:00.500Z``, ``...+05:30``), so that it
-        compares and sorts as text with the filter's value (the reference schema says only
-        "ISO 8601, UTC": those forms compared as text, a time review); NULL for no time."""
-        return sql("strftime('%Y-%m-%dT%H:%M:%SZ', upper({}))", x)  # (SQLite reads an upper-case T and Z only)
+        """A stored ``dateTime`` as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (:data:`TIME_TEXT`)."""
+        return Sql(TIME_TEXT.format(x.text), x.params + x.params)
 
     def json_get(self, doc: Sql, names: tuple[str, ...], kind: str) -> Sql:
         """The SQL value at the member path ``names`` of the document ``doc``; NULL when missing."""

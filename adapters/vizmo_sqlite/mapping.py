@@ -32,7 +32,6 @@ from typing import Any
 
 import orjson
 
-from adapters.datetimes import parse_datetime
 from adapters.errors import AlreadyExists
 from adapters.json_copy import copy_json
 from adapters.vizmo_sqlite.text_values import as_text, kept
@@ -88,30 +87,13 @@ def _in_own_form(stamp: Any) -> bool:
     return isinstance(stamp, str) and len(stamp) == 20 and stamp[10] == "T" and stamp[19] == "Z"
 
 
-#: A portal stamp to the minute (``2026-01-05T08:00Z``, ``2026-01-05 08:00``), which SQLite reads too.
-_TO_THE_MINUTE = re.compile(r"(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})(?![:\d])")
-
-
-def shown_time(stored: Any) -> Any:
-    """A stored stamp as ``meta`` shows it: an xsd:dateTime in UTC to the second (RFC 7643
-    §2.3.5), as the SQLite directory's filters and sorts read it (``SqliteDialect.time_text``).
-    The directory's own form as it is; another ISO 8601 form the portal may write (``2026-01-05
-    08:00:00``, SQLite's ``datetime('now')``, was shown so: no ``T``, no zone; a time review) in
-    that form; text that is no time as it is."""
-    if type(stored) is not str or (len(stored) == 20 and stored[10] == "T" and stored[19] == "Z"):
-        return stored  # (the directory's own form, or no text: inline, it runs twice for every user shown)
-    text = _TO_THE_MINUTE.sub(r"\1:00", stored, count=1)
-    moment = parse_datetime(text[:10] + "T" + text[11:] if text[10:11] == " " else text)
-    return stored if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def stamp_after(previous: Any) -> str:
-    """The ``updated_at`` of a write to a row stamped ``previous``: now, or ``previous`` when the
-    clock reads earlier (stepped back by NTP, a VM resumed: ``lastModified`` went back in time,
-    before ``created`` even, and a ``lastModified ge`` filter lost the user: a time review).
-    ``previous`` is read as :func:`shown_time` reads it."""
-    now, shown = now_iso(), shown_time(previous)
-    return shown if _in_own_form(shown) and shown > now else now
+    """The ``updated_at`` of a write to a row stamped ``previous`` (as ``meta`` shows it): now, or
+    ``previous`` when the clock reads earlier (stepped back by NTP, a VM resumed: ``lastModified``
+    went back in time, before ``created`` even, and a ``lastModified ge`` filter lost the user: a
+    time review)."""
+    now = now_iso()
+    return previous if _in_own_form(previous) and previous > now else now
 
 
 def _text(value: Any) -> str | None:
@@ -316,8 +298,8 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     resource["schemas"] += [key for key in resource if key.startswith("urn:") and key != CORE_USER_URN]
     resource["meta"] = {
         "resourceType": "User",
-        "created": shown_time(row["created_at"]),
-        "lastModified": shown_time(row["updated_at"]),
+        "created": row.get("created_shown") or row["created_at"],  # (SQLite: the one reader of stored times,
+        "lastModified": row.get("updated_shown") or row["updated_at"],  # sql_dialect.TIME_TEXT; PostgreSQL: as stored)
         "version": _version_of_text(row),  # (row is text already)
     }
     return resource

@@ -629,26 +629,32 @@ async def test_portal_timestamps_in_any_iso_8601_form_are_shown_filtered_and_sor
     gateway's (SQLite's ``datetime('now')``, milliseconds, an offset) was shown as stored (no ``T``,
     no zone: no xsd:dateTime) and filtered and sorted as text (a time review)."""
     stamps = {"zform": "2026-01-05T08:00:00Z", "space": "2026-01-05 08:00:00", "millis": "2026-01-05T08:00:01.500Z",
-              "offset": "2026-01-05T13:30:02+05:30", "lower": "2026-01-05t08:00:03z", "minute": "2026-01-05 08:01"}
-    for name, stamp in stamps.items():
+              "offset": "2026-01-05T13:30:02+05:30", "lower": "2026-01-05t08:00:03z", "minute": "2026-01-05 08:01",
+              "rounded": "2026-01-05T13:31:59.9995+05:30"}
+    not_times = {"now": "now", "dateonly": "2026-01-05", "far": "2026-01-05T08:00:00+15:00"}
+    for name, stamp in {**stamps, **not_times}.items():
         portal_insert(gateway_env, f"{name}@contoso.com")
         gateway_env.sql("UPDATE employees SET updated_at = ? WHERE email = ?", (stamp, f"{name}@contoso.com"))
 
     async def names(query: dict[str, str]) -> list[str]:
         found = await scim("GET", "/Users?" + urlencode({**query, "count": "50"}))
         assert found.status == 200, found.body
-        return [u["userName"].split("@")[0] for u in found.body["Resources"] if u["userName"].split("@")[0] in stamps]
+        return [u["userName"].split("@")[0] for u in found.body["Resources"]
+                if u["userName"].split("@")[0] in {**stamps, **not_times}]
 
     assert sorted(await names({"filter": 'meta.lastModified gt "2026-01-05T07:59:59Z"'})) == sorted(stamps)
     assert await names({"filter": 'meta.lastModified ge "2026-01-05T08:00:01Z"'}) == ["millis", "offset", "lower",
-                                                                                     "minute"]
+                                                                                     "minute", "rounded"]
     assert await names({"filter": 'meta.lastModified eq "2026-01-05T08:00:02Z"'}) == ["offset"]
-    assert (await names({"sortBy": "meta.lastModified", "filter": 'meta.lastModified pr'}))[-4:] == [
-        "millis", "offset", "lower", "minute"]
+    assert (await names({"sortBy": "meta.lastModified", "filter": 'meta.lastModified gt "2000-01-01T00:00:00Z"'}))[
+        -5:] == ["millis", "offset", "lower", "minute", "rounded"]
+    assert sorted(await names({"filter": 'meta.lastModified sw "2026-01-05T08:00:0"'})) == [
+        "lower", "millis", "offset", "space", "zform"]  # the text shown, not the text stored
     shown = {name: (await scim("GET", "/Users?" + urlencode({"filter": f'userName eq "{name}@contoso.com"'})))
-             .body["Resources"][0]["meta"]["lastModified"] for name in stamps}
+             .body["Resources"][0]["meta"]["lastModified"] for name in {**stamps, **not_times}}
     assert shown == {"zform": "2026-01-05T08:00:00Z", "space": "2026-01-05T08:00:00Z",
                      "millis": "2026-01-05T08:00:01Z", "offset": "2026-01-05T08:00:02Z",
-                     "lower": "2026-01-05T08:00:03Z", "minute": "2026-01-05T08:01:00Z"}
-    for name, value in shown.items():  # a client finds a user by the time it was shown
-        assert name in await names({"filter": f'meta.lastModified eq "{value}"'}), name
+                     "lower": "2026-01-05T08:00:03Z", "minute": "2026-01-05T08:01:00Z",
+                     "rounded": "2026-01-05T08:02:00Z", **not_times}  # (SQLite rounds .9995 with an offset)
+    for name in stamps:  # a client finds a user by the time it was shown (text that is no time: by none, above)
+        assert name in await names({"filter": f'meta.lastModified eq "{shown[name]}"'}), name

@@ -88,3 +88,14 @@ def test_a_datetime_without_a_utc_equivalent_is_no_datetime() -> None:
     assert moment is not None and moment.microsecond == 123456 and moment.utcoffset().total_seconds() == 5 * 3600
     assert parse_filter_datetime("2024-01-01T10:00:00.0000001+05:00", "x") == (
         parse_filter_datetime("2024-01-01T05:00:00Z", "x")[0], True)
+
+
+@pytest.mark.parametrize("text", ["2026-01-05T08:00:00+15:00", "2026-01-05T08:00:00-14:30", "2026-01-05T08:00:00+05:60",
+                                  "\uff12\uff10\uff12\uff16-01-05T08:00:00Z"])
+def test_an_offset_beyond_xsd_s_range_or_digits_outside_ascii_are_no_datetime(text: str) -> None:
+    """xsd:dateTime offsets run from -14:00 to +14:00 (SQLite reads no other: such a stamp was shown
+    as a time no filter found), and full-width digits matched ``\\d`` (a time fuzz)."""
+    assert parse_datetime(text) is None
+    assert parse_datetime("2026-01-05T08:00:00+14:00") is not None
+    with pytest.raises(UnsupportedFilter):
+        parse_filter_datetime(text, "meta.created")
