@@ -83,6 +83,16 @@ _UPSERT_SCIM = numbered(
     "external_id = EXCLUDED.external_id, extra = EXCLUDED.extra, version = scim_users.version + 1")
 
 
+
+def _user(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The SCIM User of a row, its stamps as stored: the PostgreSQL directory keeps them in the
+    gateway's form (``directory.sql``), and its filters compare them as stored."""
+    return mapping.from_storage(row, times=_as_stored)
+
+
+def _as_stored(stamp: Any) -> Any:
+    return stamp
+
 class VizmoPostgresUserAdapter(ResourceAdapter):
     """Users of one location."""
 
@@ -101,7 +111,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         if employee_id is not None:
             rows = await self._db.fetch(_GET, employee_id, self._location)
             if rows and mapping.scim_id_of(rows[0]) == id:
-                return mapping.from_storage(rows[0])
+                return _user(rows[0])
         raise NotFound(f"User {id} not found")
 
     async def search(self, query: ListQuery) -> Page:
@@ -121,7 +131,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
             total = len(rows)
         else:
             total = 0
-        return Page(resources=[mapping.from_storage(r) for r in rows], total_results=total)
+        return Page(resources=[_user(r) for r in rows], total_results=total)
 
     # -- writes --------------------------------------------------------------------------
     async def create(self, resource: Resource, *, journal: Journal | None = None) -> Resource:
@@ -161,7 +171,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
                       journal: Journal | None = None) -> Resource:
         async with self._db.transaction() as conn:
             current = await self._current(conn, id, expected_version)
-            entry = journal(mapping.from_storage(current), {**resource, "id": id}) if journal is not None else None
+            entry = journal(_user(current), {**resource, "id": id}) if journal is not None else None
             if entry is not None and not entry.changes_nothing:
                 await insert_entry(conn, entry)
             return await self._write(conn, current, resource)
@@ -171,7 +181,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
         """A PATCH in one transaction: the row is locked, read and its version checked once."""
         async with self._db.transaction() as conn:
             current = await self._current(conn, id, expected_version)
-            before = mapping.from_storage(current)
+            before = _user(current)
             changed = change(before)
             if changed is None:
                 return before
@@ -234,7 +244,7 @@ class VizmoPostgresUserAdapter(ResourceAdapter):
     async def _fetch(conn: asyncpg.Connection, employee_id: int) -> Resource:
         row = await conn.fetchrow(_FETCH, employee_id)
         assert row is not None
-        return mapping.from_storage(row)
+        return _user(row)
 
     @staticmethod
     def _values(stored: mapping.StoredUser) -> tuple[Any, ...]:

@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -32,10 +34,12 @@ from typing import Any
 
 import orjson
 
+from adapters.datetimes import parse_datetime
 from adapters.errors import AlreadyExists
 from adapters.json_copy import copy_json
 from adapters.vizmo_sqlite.text_values import as_text, kept
 from adapters.schema import CORE_USER_URN, ENTERPRISE_USER_URN
+from adapters.sql_dialect import TIME_TEXT
 
 #: Phone types mirrored into legacy columns (matched case-insensitively).
 PHONE_COLUMNS: dict[str, str] = {"work": "phone", "mobile": "mobile"}
@@ -87,13 +91,34 @@ def _in_own_form(stamp: Any) -> bool:
     return isinstance(stamp, str) and len(stamp) == 20 and stamp[10] == "T" and stamp[19] == "Z"
 
 
+#: Each thread's in-memory SQLite connection, for :func:`read_stamp`.
+_stamp_reader = threading.local()
+#: :data:`TIME_TEXT` of one bound value.
+_READ_STAMP = "SELECT " + TIME_TEXT.format("?")
+
+
+def read_stamp(stored: Any) -> Any:
+    """A stamp the SQLite directory stores as ``meta`` shows it: by SQLite's own reader, the one
+    its filters and sorts compare (:data:`adapters.sql_dialect.TIME_TEXT`), so a client finds a
+    user by the time it was shown; text that is no time as stored. The directory's own form is
+    itself, read here without SQLite (it runs twice for every user shown; the statement, in an
+    in-memory database, only for a portal stamp in another form)."""
+    if type(stored) is not str or (len(stored) == 20 and stored[10] == "T" and stored[19] == "Z"):
+        return stored
+    conn = getattr(_stamp_reader, "conn", None)
+    if conn is None:
+        conn = _stamp_reader.conn = sqlite3.connect(":memory:")
+    shown = conn.execute(_READ_STAMP, (stored,) * _READ_STAMP.count("?")).fetchone()[0]
+    return stored if shown is None else shown
+
+
 def stamp_after(previous: Any) -> str:
     """The ``updated_at`` of a write to a row stamped ``previous`` (as ``meta`` shows it): now, or
     ``previous`` when the clock reads earlier (stepped back by NTP, a VM resumed: ``lastModified``
     went back in time, before ``created`` even, and a ``lastModified ge`` filter lost the user: a
     time review)."""
     now = now_iso()
-    return previous if _in_own_form(previous) and previous > now else now
+    return previous if _in_own_form(previous) and previous > now and parse_datetime(previous) is not None else now
 
 
 def _text(value: Any) -> str | None:
@@ -250,12 +275,14 @@ def extra_json(extra: Mapping[str, Any]) -> str:
     return json.dumps(extra, separators=(",", ":"))
 
 
-def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
+def from_storage(row: Mapping[str, Any], times: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     """Build the canonical SCIM User from a joined employees + scim_users row.
 
     ``row`` has the employees columns plus ``scim_id``, ``external_id``, ``extra`` (JSON text
-    or None) and ``version`` (None for an employee SCIM never wrote).
+    or None) and ``version`` (None for an employee SCIM never wrote); ``times`` reads a stored
+    stamp (:func:`read_stamp`, the SQLite directory's reader, by default).
     """
+    times = times or read_stamp
     row = as_text(row)
     extra: dict[str, Any] = _loads(row["extra"]) if row["extra"] else {}
     scim_id = scim_id_of(row)
@@ -298,8 +325,8 @@ def from_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     resource["schemas"] += [key for key in resource if key.startswith("urn:") and key != CORE_USER_URN]
     resource["meta"] = {
         "resourceType": "User",
-        "created": row.get("created_shown") or row["created_at"],  # (SQLite: the one reader of stored times,
-        "lastModified": row.get("updated_shown") or row["updated_at"],  # sql_dialect.TIME_TEXT; PostgreSQL: as stored)
+        "created": times(row["created_at"]),
+        "lastModified": times(row["updated_at"]),
         "version": _version_of_text(row),  # (row is text already)
     }
     return resource

@@ -22,7 +22,6 @@ from adapters.activity import ActivityEntry, Journal
 from adapters.base import Change, Resource
 from adapters.errors import AlreadyExists, InvalidValue, NotFound, Unavailable, VersionMismatch
 from adapters.padded_emails import holder_forms, padded_holder_taken
-from adapters.sql_dialect import TIME_TEXT
 from adapters.sqlite_activity import insert_entry
 from adapters.versions import ExpectedVersion
 from adapters.vizmo_sqlite import mapping, text_values
@@ -34,7 +33,6 @@ T = TypeVar("T")
 SELECT = (
     "SELECT e.id, e.email, e.first_name, e.last_name, e.display_name, e.phone, e.mobile, "
     "e.department, e.designation, e.employee_code, e.status, e.created_at, e.updated_at, "
-    f"{TIME_TEXT.format('e.created_at')} AS created_shown, {TIME_TEXT.format('e.updated_at')} AS updated_shown, "
     "s.scim_id, s.external_id, s.extra, s.version, s.incarnation "
     "FROM employees e LEFT JOIN scim_users s ON s.employee_id = e.id "
 )
@@ -74,7 +72,7 @@ def _update_changed_columns(conn: sqlite3.Connection, current: sqlite3.Row, stor
     parameters."""
     changed = [column for column in _WRITTEN_COLUMNS if stored.columns[column] != current[column]]
     assignments = "".join(f"{column} = ?, " for column in changed)
-    updated_at = mapping.stamp_after(current["updated_shown"])
+    updated_at = mapping.stamp_after(mapping.read_stamp(current["updated_at"]))
     conn.execute(f"UPDATE employees SET {assignments}updated_at = ? WHERE id = ?",
                  (*(stored.columns[column] for column in changed), updated_at, current["id"]))
     return updated_at
@@ -111,7 +109,7 @@ def _as_written(current: sqlite3.Row, stored: mapping.StoredUser, updated_at: st
     row.update(stored.columns)
     if current["version"] is None:  # the row _UPSERT_SCIM inserted
         row.update(scim_id=mapping.scim_id_of(current), incarnation=0)
-    row.update(updated_at=updated_at, updated_shown=updated_at, external_id=external_id, extra=extra, version=version)
+    row.update(updated_at=updated_at, external_id=external_id, extra=extra, version=version)
     return row
 
 
@@ -285,7 +283,7 @@ def delete_user(conn: sqlite3.Connection, location_id: int, id: str,
     if journal is not None:
         insert_entry(conn, journal({"id": id, "userName": current["email"]}, None))
     conn.execute("UPDATE employees SET status = 'removed', updated_at = ? WHERE id = ?",
-                 (mapping.stamp_after(current["updated_shown"]), current["id"]))
+                 (mapping.stamp_after(mapping.read_stamp(current["updated_at"])), current["id"]))
     _update_scim_row(conn, location_id, current, current["external_id"], current["extra"] or "{}")
 
 
