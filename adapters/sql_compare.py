@@ -53,8 +53,8 @@ def compare_value(d: Dialect, x: Sql, info: Attribute, op: str, value: Any, look
     if not isinstance(value, str):
         raise UnsupportedFilter(f"{info.name} is a {kind}: compare it with a string")
     _check_text(value, op)
-    if kind == "dateTime" and op in ("co", "sw", "ew"):  # on the text meta shows (a time review: on the stored)
-        return _compare_text(d, d.time_text(x), op, value, info.case_exact, None)
+    if kind == "dateTime" and op in ("co", "sw", "ew"):  # on the text meta shows: the time read, else as stored
+        return _compare_text(d, sql("COALESCE({}, {})", d.time_text(x), x), op, value, info.case_exact, None)
     if kind == "dateTime":
         text, fraction = _normalise_datetime(value, info.name)
         if fraction:  # stored values are whole seconds
