@@ -205,7 +205,7 @@ async def prune(log_: ActivityLog, retention_days: int, *, batch: int = PRUNE_BA
     deleted = 0
     try:
         newest = parse_datetime(await log_.newest_time() or "")
-        if newest is not None:
+        if newest is not None and newest.year > 1:  # (year 1 less the retention has no date)
             before = min(before, activity_time(newest - timedelta(days=retention_days)))
         while True:
             count = await log_.prune(before, batch=batch)
