@@ -205,8 +205,8 @@ async def prune(log_: ActivityLog, retention_days: int, *, batch: int = PRUNE_BA
     deleted = 0
     try:
         newest = parse_datetime(await log_.newest_time() or "")
-        if newest is not None and newest.year > 1:  # (year 1 less the retention has no date)
-            before = min(before, activity_time(newest - timedelta(days=retention_days)))
+        if newest is not None and newest - datetime.min.replace(tzinfo=timezone.utc) > timedelta(days=retention_days):
+            before = min(before, activity_time(newest - timedelta(days=retention_days)))  # (else it has no date)
         while True:
             count = await log_.prune(before, batch=batch)
             deleted += count
