@@ -259,7 +259,8 @@ async def test_an_absolute_form_target_keeps_the_host_header_rules(url: str, gat
 
 
 @pytest.mark.gen_test
-@pytest.mark.parametrize("password", ["Hunter2Hunter2", "Hunt'er2", 'Hunt"er2', "Hunt er2", "Hunt/er2", "Hunt" + "p" * 300])
+@pytest.mark.parametrize("password", ["Hunter2Hunter2", "Hunt'er2", 'Hunt"er2', "Hunt er2", "Hunt/er2",
+                                      "Hunt" + "p" * 300])
 async def test_a_password_in_a_refused_host_header_stays_out_of_the_log(url: str, caplog: pytest.LogCaptureFixture,
                                                                         password: str) -> None:
     """Whatever characters the password holds (a quote, a space, a slash went to the log whole)."""

@@ -71,7 +71,8 @@ def test_the_in_memory_filter_reads_text_that_looks_like_a_time_as_its_sort_does
     string attribute's text as text: ``title gt`` and ``sortBy=title`` disagreed (a code review)."""
     people = [{"id": "a", "userName": "a@x", "title": "2024-01-01T10:00:00+05:00",
                "meta": {"created": "2024-01-01T10:00:00+05:00"}},
-              {"id": "b", "userName": "b@x", "title": "2024-01-01T06:00:00Z", "meta": {"created": "2024-01-01T06:00:00Z"}}]
+              {"id": "b", "userName": "b@x", "title": "2024-01-01T06:00:00Z",
+               "meta": {"created": "2024-01-01T06:00:00Z"}}]
     text = search_in_memory(ListQuery(filter=parse_filter('title gt "2024-01-01T06:00:00Z"')), people)
     assert ids(text.resources) == ["a"]  # "...10:00:00+05:00" > "...06:00:00Z" as text (05:00 UTC as a moment)
     times = search_in_memory(ListQuery(filter=parse_filter('meta.created gt "2024-01-01T05:30:00Z"')), people)
