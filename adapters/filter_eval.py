@@ -35,7 +35,7 @@ from typing import Any
 from adapters.datetimes import parse_datetime
 from adapters.query import And, AttrPath, Compare, CompValue, Filter, Not, Or, Present, ValuePath
 
-__all__ = ["matches"]
+__all__ = ["matches", "member", "CaseExact", "DateTime"]
 
 CaseExact = Callable[[AttrPath], bool]
 DateTime = Callable[[AttrPath], bool]
@@ -81,7 +81,7 @@ def _eval(node: Filter, container: Mapping[str, Any], parent: AttrPath | None, r
     raise TypeError(f"not a filter node: {node!r}")
 
 
-def _get(mapping: Mapping[str, Any], name: str) -> Any:
+def member(mapping: Mapping[str, Any], name: str) -> Any:
     """``mapping[name]`` with a case-insensitive name (RFC 7643 §2.1), or ``None``."""
     if name in mapping:
         return mapping[name]
@@ -99,18 +99,18 @@ def _lookup(container: Mapping[str, Any], path: AttrPath, parent: AttrPath | Non
     ignored; otherwise a URN selects the extension object keyed by it.
     """
     if path.urn is not None and parent is None:
-        block = _get(container, path.urn)
+        block = member(container, path.urn)
         if not isinstance(block, Mapping):
             return []
         container = block
-    value = _get(container, path.attr)
+    value = member(container, path.attr)
     items = value if isinstance(value, list) else [value]
     if path.sub_attr is None:
         return [item for item in items if item is not None]
     found: list[Any] = []
     for item in items:
         if isinstance(item, Mapping):
-            sub = _get(item, path.sub_attr)
+            sub = member(item, path.sub_attr)
             found.extend(v for v in (sub if isinstance(sub, list) else [sub]) if v is not None)
     return found
 
@@ -142,7 +142,7 @@ def _compare(node: Compare, container: Mapping[str, Any], parent: AttrPath | Non
     implicit_value = False
     for item in raw:
         if isinstance(item, Mapping):
-            item = _get(item, "value")
+            item = member(item, "value")
             implicit_value = True
         if item is not None and not isinstance(item, (list, Mapping)):
             values.append(item)

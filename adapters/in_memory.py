@@ -20,18 +20,16 @@ this.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from adapters.base import Resource
 from adapters.datetimes import parse_datetime
-from adapters.filter_eval import _get, matches
+from adapters.filter_eval import CaseExact, DateTime, matches, member
 from adapters.query import AttrPath, ListQuery, Page, SortSpec
 from adapters.schema import user_schema_info
 
 __all__ = ["search_in_memory", "sort_resources", "matches"]
-CaseExact = Callable[[AttrPath], bool]
-DateTime = Callable[[AttrPath], bool]
 
 
 def _user_case_exact(path: AttrPath) -> bool:
@@ -75,13 +73,13 @@ def sort_resources(resources: Iterable[Resource], sort: SortSpec, *,
 
 
 def _sort_value(resource: Resource, path: AttrPath) -> Any:
-    container: Any = resource if path.urn is None else _get(resource, path.urn)
-    value = _get(container, path.attr) if isinstance(container, Mapping) else None
+    container: Any = resource if path.urn is None else member(resource, path.urn)
+    value = member(container, path.attr) if isinstance(container, Mapping) else None
     if isinstance(value, list):
         primary = [v for v in value if isinstance(v, Mapping) and v.get("primary") is True]
         value = primary[0] if primary else (value[0] if value else None)
     if isinstance(value, Mapping):
-        value = _get(value, path.sub_attr or "value")
+        value = member(value, path.sub_attr or "value")
     elif path.sub_attr is not None:
         value = None
     return value

@@ -209,14 +209,9 @@ class SqliteActivityLog(ActivityLog):
         """Location by location, one seek of the ``(location_id, time)`` index each (a ``max(time)``
         over the table would read all of it)."""
         def run(conn: sqlite3.Connection) -> str | None:
-            newest: str | None = None
-            location = -1
-            while (location := conn.execute("SELECT min(location_id) FROM scim_activity WHERE location_id > ?",
-                                            (location,)).fetchone()[0]) is not None:
-                time = conn.execute("SELECT max(time) FROM scim_activity WHERE location_id = ?",
-                                    (location,)).fetchone()[0]
-                newest = time if newest is None or (time is not None and time > newest) else newest
-            return newest
+            last = "SELECT max(time) FROM scim_activity WHERE location_id = ?"
+            times = (conn.execute(last, (location,)).fetchone()[0] for location in _locations(conn))
+            return max((time for time in times if time is not None), default=None)
         return await self._file.run(run)
 
     async def prune(self, before: str, *, batch: int) -> int:
@@ -228,11 +223,8 @@ class SqliteActivityLog(ActivityLog):
         past their time). The reads take no lock; only the delete, by id, takes the write lock."""
         def run(conn: sqlite3.Connection) -> int:
             doomed: list[int] = []
-            location = -1
-            while len(doomed) < batch:
-                location = conn.execute("SELECT min(location_id) FROM scim_activity WHERE location_id > ?",
-                                        (location,)).fetchone()[0]
-                if location is None:
+            for location in _locations(conn):
+                if len(doomed) >= batch:
                     break
                 doomed += [row[0] for row in conn.execute(
                     "SELECT id FROM scim_activity WHERE location_id = ? AND time < ? LIMIT ?",
@@ -242,6 +234,15 @@ class SqliteActivityLog(ActivityLog):
             return conn.execute(f"DELETE FROM scim_activity WHERE id IN ({', '.join('?' * len(doomed))}) "
                                 "AND time < ?", (*doomed, before)).rowcount
         return await self._file.run(run)
+
+
+def _locations(conn: sqlite3.Connection) -> Iterator[int]:
+    """The locations with entries, in order, each found with one seek of the ``(location_id, time)``
+    index (a ``DISTINCT`` would read all of it)."""
+    location = -1
+    while (location := conn.execute("SELECT min(location_id) FROM scim_activity WHERE location_id > ?",
+                                    (location,)).fetchone()[0]) is not None:
+        yield location
 
 
 def _operator(row: tuple[Any, ...]) -> Operator:
